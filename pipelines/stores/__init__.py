@@ -1,0 +1,1 @@
+"""Where stores live: store-root folders (local or gs://) and other backends."""

@@ -1,0 +1,1 @@
+"""De-identification logic: config model, keys and the pure DICOM/FHIR/text/image cores."""

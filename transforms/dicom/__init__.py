@@ -1,0 +1,1 @@
+"""Pure dicom de-identification: no Beam, no IO."""

@@ -1,0 +1,1 @@
+"""Pure fhir de-identification: no Beam, no IO."""

@@ -1,0 +1,1 @@
+"""Pure image de-identification: no Beam, no IO."""

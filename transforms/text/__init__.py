@@ -1,0 +1,1 @@
+"""Pure text de-identification: no Beam, no IO."""
