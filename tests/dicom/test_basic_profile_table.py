@@ -1,0 +1,128 @@
+"""Checks on the PS3.15 Table E.1-1 data module."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+
+from transforms.dicom.basic_profile import EDITION, OPTION_COLUMNS, ROWS, ProfileRow
+
+# Rows in the 2024b transcription of Table E.1-1, including the "Private Attributes" row.
+SOURCE_ROW_COUNT = 621
+
+BASIC_CODES = {"D", "Z", "X", "K", "C", "U", "Z/D", "X/Z", "X/D", "X/Z/D", "X/Z/U*"}
+OPTION_CODES = {"K", "C"}
+TAG_RE = re.compile(r"[0-9A-FX]{8}")
+PRIVATE_ROW_TAG = "GGGGEEEE"  # "(gggg,eeee) where gggg is odd"
+
+
+def _by_tag() -> dict[str, ProfileRow]:
+    return {row.tag: row for row in ROWS}
+
+
+def test_edition_named():
+    assert EDITION == "DICOM PS3.15 2024b Table E.1-1"
+
+
+def test_row_count_matches_source():
+    assert len(ROWS) == SOURCE_ROW_COUNT
+
+
+def test_rows_are_profile_rows():
+    assert all(isinstance(row, ProfileRow) for row in ROWS)
+    with pytest.raises(Exception):
+        ROWS[0].basic = "K"  # frozen
+
+
+def test_basic_codes_allowed():
+    bad = [(row.tag, row.basic) for row in ROWS if row.basic not in BASIC_CODES]
+    assert bad == []
+
+
+def test_option_columns_and_codes_allowed():
+    for row in ROWS:
+        columns = [column for column, _ in row.options]
+        assert len(columns) == len(set(columns)), row.tag
+        assert all(column in OPTION_COLUMNS for column in columns), row.tag
+        # in the standard's column order
+        assert columns == sorted(columns, key=OPTION_COLUMNS.index), row.tag
+        assert all(code in OPTION_CODES for _, code in row.options), row.tag
+
+
+def test_tags_unique_well_formed_and_sorted():
+    tags = [row.tag for row in ROWS]
+    assert len(tags) == len(set(tags))
+    malformed = [t for t in tags if not TAG_RE.fullmatch(t) and t != PRIVATE_ROW_TAG]
+    assert malformed == []
+    assert tags == sorted(tags)
+    # wildcard rows only use X in the positions the standard does
+    assert sorted(t for t in tags if "X" in t) == ["50XXXXXX", "60XX3000", "60XX4000"]
+
+
+def test_names_clean():
+    for row in ROWS:
+        assert row.name and row.name == row.name.strip() and "\n" not in row.name, row.tag
+
+
+@pytest.mark.parametrize(
+    "tag, name, basic, options",
+    [
+        ("00100010", "Patient's Name", "Z", ()),
+        # Patient ID became Z/D in 2024b (it was Z up to 2024a).
+        ("00100020", "Patient ID", "Z/D", ()),
+        ("0020000D", "Study Instance UID", "U", (("retain_uids", "K"),)),
+        ("00080050", "Accession Number", "Z", ()),
+        (
+            "00080023",
+            "Content Date",
+            "Z/D",
+            (("retain_long_full_dates", "K"), ("retain_long_modified_dates", "C")),
+        ),
+        ("00081155", "Referenced SOP Instance UID", "U", (("retain_uids", "K"),)),
+        ("50XXXXXX", "Curve Data", "X", (("clean_graphics", "C"),)),
+        ("60XX3000", "Overlay Data", "X", (("clean_graphics", "C"),)),
+        ("60XX4000", "Overlay Comments", "X", (("clean_graphics", "C"),)),
+        ("FFFAFFFA", "Digital Signatures Sequence", "X", ()),
+        ("FFFCFFFC", "Data Set Trailing Padding", "X", ()),
+        ("00001000", "Affected SOP Instance UID", "X", (("retain_uids", "K"),)),
+        ("00100030", "Patient's Birth Date", "Z", ()),
+        ("00100040", "Patient's Sex", "Z", (("retain_patient_characteristics", "K"),)),
+        ("00101010", "Patient's Age", "X", (("retain_patient_characteristics", "K"),)),
+        ("00080080", "Institution Name", "X/Z/D", (("retain_institution_identity", "K"),)),
+        ("00081010", "Station Name", "X/Z/D", (("retain_device_identity", "K"),)),
+        ("00181000", "Device Serial Number", "X/Z/D", (("retain_device_identity", "K"),)),
+        ("00081140", "Referenced Image Sequence", "X/Z/U*", (("retain_uids", "K"),)),
+        ("0040A730", "Content Sequence", "D", (("clean_structured_content", "C"),)),
+        ("00880200", "Icon Image Sequence", "X", ()),
+        (PRIVATE_ROW_TAG, "Private Attributes", "X", (("retain_safe_private", "C"),)),
+    ],
+)
+def test_spot_checks(tag, name, basic, options):
+    row = _by_tag()[tag]
+    assert (row.name, row.basic, row.options) == (name, basic, options)
+
+
+def test_code_totals():
+    # Totals of the 2024b table; a change here means the rows were edited.
+    assert Counter(row.basic for row in ROWS) == {
+        "X": 384, "D": 92, "U": 54, "Z": 42, "X/D": 22,
+        "X/Z": 11, "X/Z/D": 8, "Z/D": 6, "X/Z/U*": 2,
+    }
+    per_column = Counter(column for row in ROWS for column, _ in row.options)
+    assert per_column == {
+        "retain_safe_private": 1, "retain_uids": 59, "retain_device_identity": 57,
+        "retain_institution_identity": 10, "retain_patient_characteristics": 13,
+        "retain_long_full_dates": 165, "retain_long_modified_dates": 165,
+        "clean_descriptors": 125, "clean_structured_content": 3, "clean_graphics": 4,
+    }
+
+
+def test_pydicom_dictionary_knows_the_tags():
+    datadict = pytest.importorskip("pydicom.datadict")
+    concrete = [row for row in ROWS if TAG_RE.fullmatch(row.tag) and "X" not in row.tag]
+    assert len(concrete) == len(ROWS) - 4  # 3 wildcard rows and the private row
+    unknown = [row.tag for row in concrete if not datadict.dictionary_has_tag(int(row.tag, 16))]
+    print(f"{len(unknown)} of {len(concrete)} tags unknown to pydicom.datadict: {unknown}")
+    assert len(unknown) < 0.05 * len(ROWS)
