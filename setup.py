@@ -1,0 +1,35 @@
+"""Distribution 'deidflow': de-identification of DICOM and FHIR data as Apache Beam pipelines."""
+
+from setuptools import find_packages, setup
+
+# Runtime dependencies, pinned so a fresh machine gets what CI got. Each area keeps its own list.
+CORE_REQUIRES = [
+    "apache-beam[gcp]==2.77.0",  # pipelines, DirectRunner/Dataflow, GCS filesystem (gs:// store roots)
+    "pydicom==3.0.2",
+    "numpy==2.4.6",
+]
+TEXT_REQUIRES = []  # text inspection (transforms/text)
+FHIR_REQUIRES = []  # FHIR de-identification (transforms/fhir)
+IMAGE_REQUIRES = []  # burned-in text redaction (transforms/image)
+STORAGE_REQUIRES = []  # DICOMweb and other stores (pipelines/stores)
+
+TEST_REQUIRES = [
+    "pytest==9.0.3",
+    "pytest-xdist==3.8.0",
+    "hypothesis==6.155.2",
+]
+
+setup(
+    name="deidflow",
+    version="0.1.0",
+    description="De-identification of DICOM instances and FHIR resources as Apache Beam batch pipelines",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["pipelines", "pipelines.*", "transforms", "transforms.*"]),
+    package_data={"transforms": ["*/*.json", "*/*.csv", "*/data/*"], "pipelines": ["*.json"]},
+    include_package_data=True,
+    install_requires=CORE_REQUIRES + TEXT_REQUIRES + FHIR_REQUIRES + IMAGE_REQUIRES + STORAGE_REQUIRES,
+    extras_require={"test": TEST_REQUIRES},
+    entry_points={"console_scripts": ["deidflow=pipelines.cli:main"]},
+)
