@@ -1,0 +1,342 @@
+"""DicomPolicy: a DeidentifyConfig's DICOM part resolved once into a tag/VR -> action table."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
+
+from transforms.config import DeidentifyConfig, DicomConfig, DicomTagConfig, ImageConfig
+from transforms.dicom import basic_profile
+from transforms.errors import ConfigError, NotSupportedYet
+
+
+class Act(enum.Enum):
+    """What happens to one element. Names follow the v1beta1 actions; codes follow PS3.15."""
+
+    KEEP = "K"
+    EMPTY = "Z"  # removeTag: zero-length value
+    DELETE = "X"  # deleteTag
+    DUMMY = "D"  # resetTag: a placeholder value valid for the VR
+    REGEN_UID = "U"  # regenUidTag: keyed pseudonym UID
+    RECURSE = "R"  # recurseTag: apply the policy to the items of a sequence
+    CLEAN_TEXT = "C"  # cleanTextTag: inspect and transform text
+    CLEAN_IMAGE = "I"  # cleanImageTag: burned-in text redaction of PixelData
+
+
+PIXEL_DATA = 0x7FE00010
+STUDY_UID = 0x0020000D
+SERIES_UID = 0x0020000E
+SOP_UID = 0x00080018
+SOP_CLASS_UID = 0x00080016
+MEDIA_SOP_UID = 0x00020003
+PRIMARY_IDS = (STUDY_UID, SERIES_UID, SOP_UID, MEDIA_SOP_UID)
+
+TEXT_VRS = frozenset({"AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "DA", "DT", "AS"})
+ALL_VRS = frozenset(
+    "AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split()
+)
+
+# Tags a keep list always keeps (spec §3.1, "default required tags"), plus SOPClassUID so the output stays a
+# valid Part-10 object. They may not appear in a remove list.
+MANDATORY_KEYWORDS = (
+    "StudyInstanceUID SeriesInstanceUID SOPInstanceUID SOPClassUID TransferSyntaxUID MediaStorageSOPInstanceUID "
+    "MediaStorageSOPClassUID PixelData Rows Columns SamplesPerPixel BitsAllocated BitsStored HighBit "
+    "PhotometricInterpretation PixelRepresentation NumberOfFrames PlanarConfiguration PixelAspectRatio "
+    "SmallestImagePixelValue LargestImagePixelValue RedPaletteColorLookupTableDescriptor "
+    "GreenPaletteColorLookupTableDescriptor BluePaletteColorLookupTableDescriptor RedPaletteColorLookupTableData "
+    "GreenPaletteColorLookupTableData BluePaletteColorLookupTableData ICCProfile ColorSpace WindowCenter WindowWidth "
+    "VOILUTFunction"
+).split()
+MANDATORY_TAGS = frozenset(tag_for_keyword(k) for k in MANDATORY_KEYWORDS)
+OVERLAY_DATA_MASK = (0xFF00FFFF, 0x60003000)  # (60xx,3000), added to every remove list
+
+# PS3.15 compound codes resolved without IOD type information. We pick the alternative that is always valid
+# for the IOD and never keeps the original value: D (a dummy) where D is allowed, Z where it is not.
+# X/Z/U* (reference sequences) is recursed so the UIDs inside are regenerated and stay resolvable.
+_CODE_TO_ACT = {
+    "D": Act.DUMMY,
+    "Z": Act.EMPTY,
+    "X": Act.DELETE,
+    "K": Act.KEEP,
+    "C": Act.CLEAN_TEXT,
+    "U": Act.REGEN_UID,
+    "Z/D": Act.DUMMY,
+    "X/Z": Act.EMPTY,
+    "X/D": Act.DUMMY,
+    "X/Z/D": Act.DUMMY,
+    "X/Z/U*": Act.RECURSE,
+}
+
+# DeidentificationMethodCodeSequence codes (PS3.16 CID 7050)
+CODE_BASIC_PROFILE = ("113100", "Basic Application Confidentiality Profile")
+CODE_RETAIN_UIDS = ("113110", "Retain UIDs Option")
+CODE_CLEAN_DESCRIPTORS = ("113105", "Clean Descriptors Option")
+CODE_CLEAN_PIXEL = ("113101", "Clean Pixel Data Option")
+
+
+def _basic_tables() -> tuple[dict[int, Act], tuple[tuple[int, int, Act], ...]]:
+    exact: dict[int, Act] = {}
+    masked: list[tuple[int, int, Act]] = []
+    for row in basic_profile.ROWS:
+        if row.tag == "GGGGEEEE":  # the private-attributes row: handled by the private rule
+            continue
+        act = _CODE_TO_ACT[row.basic]
+        if "X" in row.tag:
+            mask = int("".join("0" if c == "X" else "F" for c in row.tag), 16)
+            value = int(row.tag.replace("X", "0"), 16)
+            masked.append((mask, value, act))
+        else:
+            exact[int(row.tag, 16)] = act
+    return exact, tuple(masked)
+
+
+_BASIC_EXACT, _BASIC_MASKED = _basic_tables()
+
+
+def element_vr(tag: int) -> str:
+    """The dictionary VR of a tag ('UN' when unknown; first choice of ambiguous VRs such as 'US or SS')."""
+    try:
+        vr = dictionary_VR(tag)
+    except KeyError:
+        return "UN"
+    return vr.split(" or ")[0]
+
+
+def parse_tag(text: str, path: str) -> int:
+    """A TagFilterList entry or a query: keyword or GGGGEEEE."""
+    if re.fullmatch(r"[0-9A-Fa-f]{8}", text):
+        return int(text, 16)
+    tag = tag_for_keyword(text)
+    if tag is None:
+        raise ConfigError(path, "is neither a DICOM keyword nor an 8-hex-digit tag (GGGGEEEE)")
+    return tag
+
+
+@dataclass(frozen=True)
+class DicomPolicy:
+    """Everything the DICOM core needs to know about a run, resolved once at launch."""
+
+    profile: str  # BASIC, KEEP_ALL, KEEP_LIST, REMOVE_LIST, MINIMAL, TAG_CONTENTS
+    exact: dict[int, Act] = field(default_factory=dict)
+    masked: tuple[tuple[int, int, Act], ...] = ()
+    default: Act = Act.KEEP
+    default_sq: Act = Act.KEEP
+    private: Act = Act.KEEP
+    options: dict[int, Act] = field(default_factory=dict)
+    tag_actions: dict[int, tuple[int, Act]] = field(default_factory=dict)
+    vr_actions: dict[str, tuple[int, Act]] = field(default_factory=dict)
+    clean_image: Optional[ImageConfig] = None
+    text: Any = None  # compiled text policy when text cleaning is configured
+    clean_descriptors: bool = False
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_memo", {})
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_memo", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        object.__setattr__(self, "_memo", {})
+
+    def action(self, tag: int, vr: str) -> Act:
+        """The action for an element; one dict lookup once a (tag, VR) pair has been seen."""
+        key = (tag, vr)
+        act = self._memo.get(key)  # type: ignore[attr-defined]
+        if act is None:
+            act = self._resolve(tag, vr)
+            self._memo[key] = act  # type: ignore[attr-defined]
+        return act
+
+    def _resolve(self, tag: int, vr: str) -> Act:
+        by_tag = self.tag_actions.get(tag)
+        by_vr = self.vr_actions.get(vr)
+        if by_tag or by_vr:  # actions: the later one wins
+            return max((a for a in (by_tag, by_vr) if a), key=lambda a: a[0])[1]
+        if tag in self.options:
+            return self.options[tag]
+        return self._profile_action(tag, vr)
+
+    def _profile_action(self, tag: int, vr: str) -> Act:
+        act = self.exact.get(tag)
+        if act is None:
+            for mask, value, masked_act in self.masked:
+                if tag & mask == value:
+                    act = masked_act
+                    break
+        if act is None:
+            if (tag >> 16) & 1:
+                return self.private
+            if tag & 0xFFFF == 0:  # group lengths go stale once elements change
+                return Act.DELETE
+            return self.default_sq if vr == "SQ" else self.default
+        if vr == "SQ":
+            # A dummy sequence would keep whatever its items hold that the table does not list (code meanings
+            # naming an institution, ...): D-coded sequences are emptied instead. U-coded ones are recursed.
+            if act in (Act.DUMMY, Act.CLEAN_TEXT):
+                return Act.EMPTY
+            if act is Act.REGEN_UID:
+                return Act.RECURSE
+        elif act is Act.RECURSE:
+            return Act.REGEN_UID if vr == "UI" else Act.DELETE
+        return act
+
+
+# --- compiling a config ----------------------------------------------------------------------------------
+
+
+def compile_dicom_policy(config: Optional[DeidentifyConfig]) -> DicomPolicy:
+    """Resolve the DICOM part of a config; raise ConfigError (naming the JSON path) for anything invalid."""
+    if config is None or (config.dicom is None and config.dicom_tag_config is None):
+        return _from_tag_config(DicomTagConfig(), config, "dicomTagConfig")
+    if config.dicom is not None:
+        return _from_dicom_config(config.dicom, config)
+    return _from_tag_config(config.dicom_tag_config, config, "dicomTagConfig")
+
+
+def _tag_list(tags: tuple[str, ...], path: str) -> list[int]:
+    return [parse_tag(t, f"{path}[{i}]") for i, t in enumerate(tags)]
+
+
+def _profile_fields(name: str) -> dict[str, Any]:
+    if name == "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE":
+        return dict(profile="BASIC", exact=dict(_BASIC_EXACT), masked=_BASIC_MASKED, default_sq=Act.RECURSE,
+                    private=Act.DELETE)
+    if name == "MINIMAL_KEEP_LIST_PROFILE":
+        return dict(profile="MINIMAL", exact={t: Act.KEEP for t in MANDATORY_TAGS}, default=Act.DELETE,
+                    default_sq=Act.DELETE, private=Act.DELETE)
+    if name == "DEIDENTIFY_TAG_CONTENTS":
+        return dict(profile="TAG_CONTENTS")
+    return dict(profile="KEEP_ALL")  # KEEP_ALL_PROFILE and the v1 unspecified value
+
+
+def _from_dicom_config(dicom: DicomConfig, config: DeidentifyConfig) -> DicomPolicy:
+    if dicom.keep_list is not None:
+        keep = set(_tag_list(dicom.keep_list.tags, "dicom.keepList.tags")) | MANDATORY_TAGS
+        fields = dict(profile="KEEP_LIST", exact={t: Act.KEEP for t in keep}, default=Act.DELETE,
+                      default_sq=Act.DELETE, private=Act.DELETE)
+    elif dicom.remove_list is not None:
+        remove = _tag_list(dicom.remove_list.tags, "dicom.removeList.tags")
+        for i, tag in enumerate(remove):
+            if tag in MANDATORY_TAGS:
+                raise ConfigError(f"dicom.removeList.tags[{i}]", "is a required tag and cannot be removed")
+        fields = dict(profile="REMOVE_LIST", exact={t: Act.DELETE for t in remove},
+                      masked=((OVERLAY_DATA_MASK[0], OVERLAY_DATA_MASK[1], Act.DELETE),))
+    else:
+        fields = _profile_fields(dicom.filter_profile)
+        if dicom.filter_profile == "DEIDENTIFY_TAG_CONTENTS":
+            raise NotSupportedYet("dicom.filterProfile", "DEIDENTIFY_TAG_CONTENTS needs text inspection")
+    options = {} if dicom.skip_id_redaction else {t: Act.REGEN_UID for t in PRIMARY_IDS}
+    if dicom.skip_id_redaction:
+        options = {t: Act.KEEP for t in PRIMARY_IDS}
+    _check_image(config.image, "image")
+    return DicomPolicy(options=options, clean_image=None, description=_describe(fields["profile"]), **fields)
+
+
+def _query_matcher(query: str, path: str) -> tuple[str, Any]:
+    if re.fullmatch(r"[A-Z]{2}", query) and query in ALL_VRS:
+        return "vr", query
+    return "tag", parse_tag(query, path)
+
+
+# Which elements each v1beta1 action may target (spec §2.8).
+_ACTION_SUPPORT = {
+    "regen_uid_tag": ("UI", None),
+    "recurse_tag": ("SQ", None),
+    "clean_image_tag": (None, PIXEL_DATA),
+    "clean_text_tag": (TEXT_VRS, None),
+}
+_ACTION_TO_ACT = {
+    "keep_tag": Act.KEEP,
+    "remove_tag": Act.EMPTY,
+    "delete_tag": Act.DELETE,
+    "reset_tag": Act.DUMMY,
+    "regen_uid_tag": Act.REGEN_UID,
+    "clean_text_tag": Act.CLEAN_TEXT,
+    "clean_image_tag": Act.CLEAN_IMAGE,
+    "recurse_tag": Act.RECURSE,
+}
+
+
+def _check_support(action: str, kind: str, key: Any, path: str) -> None:
+    support = _ACTION_SUPPORT.get(action)
+    if support is None:
+        return
+    vrs, only_tag = support
+    label = action.replace("_tag", "").title().replace("_", "") + "Tag"
+    label = label[0].lower() + label[1:]
+    if only_tag is not None:
+        if kind != "tag" or key != only_tag:
+            raise ConfigError(path, f"{label} applies only to PixelData (7FE00010)")
+        return
+    allowed = {vrs} if isinstance(vrs, str) else set(vrs)
+    vr = key if kind == "vr" else element_vr(key)
+    if kind == "tag" and vr == "UN":  # private or unknown tag: VR known only at run time
+        return
+    if vr not in allowed:
+        raise ConfigError(path, f"{label} is supported only for VR {', '.join(sorted(allowed))}; this query selects VR {vr}")
+
+
+def _from_tag_config(tag_config: DicomTagConfig, config: Optional[DeidentifyConfig], path: str) -> DicomPolicy:
+    profile_type = tag_config.profile_type
+    if profile_type == "PROFILE_TYPE_UNSPECIFIED":
+        profile_type = "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"
+    if profile_type == "DEIDENTIFY_TAG_CONTENTS":
+        raise NotSupportedYet(f"{path}.profileType", "DEIDENTIFY_TAG_CONTENTS needs text inspection")
+    fields = _profile_fields(profile_type)
+    options: dict[int, Act] = {t: Act.REGEN_UID for t in PRIMARY_IDS}
+    opts = tag_config.options
+    if opts is not None:
+        if opts.primary_ids == "KEEP":
+            options = {t: Act.KEEP for t in PRIMARY_IDS}
+        if opts.clean_descriptors is not None:
+            raise NotSupportedYet(f"{path}.options.cleanDescriptors", "needs text inspection")
+        _check_image(opts.clean_image, f"{path}.options.cleanImage")
+    tag_actions: dict[int, tuple[int, Act]] = {}
+    vr_actions: dict[str, tuple[int, Act]] = {}
+    for i, action in enumerate(tag_config.actions):
+        apath = f"{path}.actions[{i}]"
+        name = action.action
+        if name == "clean_text_tag":
+            raise NotSupportedYet(f"{apath}.cleanTextTag", "needs text inspection")
+        if name == "clean_image_tag":
+            _check_image(action.clean_image_tag, f"{apath}.cleanImageTag")
+        for j, query in enumerate(action.queries):
+            qpath = f"{apath}.queries[{j}]"
+            kind, key = _query_matcher(query, qpath)
+            _check_support(name, kind, key, qpath)
+            (vr_actions if kind == "vr" else tag_actions)[key] = (i, _ACTION_TO_ACT[name])
+    if config is not None:
+        _check_image(config.image, "image")
+    return DicomPolicy(options=options, tag_actions=tag_actions, vr_actions=vr_actions,
+                       description=_describe(fields["profile"]), **fields)
+
+
+def _check_image(image: Optional[ImageConfig], path: str) -> None:
+    if image is not None and image.redacts:
+        raise NotSupportedYet(f"{path}.textRedactionMode", "burned-in text redaction")
+
+
+def _describe(profile: str) -> str:
+    names = {
+        "BASIC": "Basic Application Confidentiality Profile",
+        "KEEP_ALL": "keep all tags",
+        "KEEP_LIST": "keep list",
+        "REMOVE_LIST": "remove list",
+        "MINIMAL": "minimal keep list",
+        "TAG_CONTENTS": "tag contents inspected",
+    }
+    return f"deidflow: {names[profile]}"
+
+
+def tag_name(tag: int) -> str:
+    """A tag as users read it in errors: keyword and (GGGG,EEEE), never the value."""
+    keyword = keyword_for_tag(tag) if not (tag >> 16) & 1 else ""
+    return f"{keyword} ({tag >> 16:04X},{tag & 0xFFFF:04X})".strip()
