@@ -10,13 +10,22 @@ CORE_REQUIRES = [
 ]
 TEXT_REQUIRES = []  # text inspection (transforms/text)
 FHIR_REQUIRES = []  # FHIR de-identification (transforms/fhir)
-IMAGE_REQUIRES = []  # burned-in text redaction (transforms/image)
+IMAGE_REQUIRES = [  # burned-in text redaction (transforms/image)
+    "rapidocr-onnxruntime==1.4.4",  # OCR; its PP-OCRv4 ONNX models ship inside the wheel (no download)
+    "onnxruntime==1.32.0",
+    "pylibjpeg==2.1.0",  # pixel decoders/encoders for pydicom: JPEG, JPEG-LS, JPEG 2000, RLE
+    "pylibjpeg-libjpeg==2.5.0",
+    "pylibjpeg-openjpeg==2.6.0",
+    "pylibjpeg-rle==2.2.0",
+    "pyjpegls==1.5.1",  # JPEG-LS lossless re-encoding
+]
 STORAGE_REQUIRES = []  # DICOMweb and other stores (pipelines/stores)
 
 TEST_REQUIRES = [
     "pytest==9.0.3",
     "pytest-xdist==3.8.0",
     "hypothesis==6.155.2",
+    "pillow==12.3.0",  # tests/image: draws burned-in text (bundled font, no system font needed)
 ]
 
 setup(

@@ -1,0 +1,208 @@
+"""ImageConfig modes over one DICOM instance: find text (sampling frames), decide what is sensitive, paint boxes."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from transforms.config import ImageConfig
+from transforms.errors import ConfigError
+from transforms.image.ocr import TextBox, TextDetector
+from transforms.image.pixels import DEFAULT_PAD, Frames, RedactionResult, decode, display_frame, redact_pixels
+from transforms.image.sensitivity import (
+    CLEAN_DESCRIPTORS_INFO_TYPE,
+    CONTEXT_INFO_TYPE,
+    DEFAULT_DICOM_INFO_TYPES,
+    Context,
+    CustomPattern,
+    SensitivityPolicy,
+    context_values,
+    is_sensitive,
+)
+
+log = logging.getLogger(__name__)
+
+ALL = "REDACT_ALL_TEXT"
+SENSITIVE = "REDACT_SENSITIVE_TEXT"
+CLEAN_DESCRIPTORS = "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS"
+NONE = "REDACT_NO_TEXT"
+UNSPECIFIED = "TEXT_REDACTION_MODE_UNSPECIFIED"
+
+# Multi-frame rule (see sample_frames / FrameSampler): a frame is OCR'd only when it is in the sample or when
+# it differs from the nearest OCR'd frame inside a text box or on a flat (text-free, background) tile.
+TILE = 16
+FLAT_STD = 2.0  # a tile whose display values vary less than this (of 255) is background
+CHANGE_LEVEL = 8  # display-level difference (of 255) that counts as a change
+
+
+@dataclass(frozen=True)
+class ImageRedactor:
+    """One resolved ImageConfig: the mode, the sensitivity policy, the padding. Built once at launch."""
+
+    mode: str
+    policy: SensitivityPolicy
+    pad: int = DEFAULT_PAD
+    full_scan: bool = False  # OCR every frame of a multi-frame image (no sampling)
+
+    @classmethod
+    def from_config(cls, image: ImageConfig | None, *, config_path: str, pad: int = DEFAULT_PAD) -> ImageRedactor:
+        """Resolve an ImageConfig; raise ConfigError naming ``config_path``'s field when the mode does not allow it."""
+        image = image or ImageConfig()
+        mode = image.text_redaction_mode
+        if image.additional_info_types and mode not in (SENSITIVE, CLEAN_DESCRIPTORS, UNSPECIFIED):
+            raise ConfigError(
+                f"{config_path}.additionalInfoTypes",
+                f"can only be used when textRedactionMode is {SENSITIVE}, {CLEAN_DESCRIPTORS} or {UNSPECIFIED}",
+            )
+        if image.exclude_info_types and mode not in (SENSITIVE, CLEAN_DESCRIPTORS):
+            raise ConfigError(
+                f"{config_path}.excludeInfoTypes",
+                f"can only be used when textRedactionMode is {SENSITIVE} or {CLEAN_DESCRIPTORS}",
+            )
+        custom = []
+        for i, regex in enumerate(image.custom_regexes):
+            path = f"{config_path}.customRegexes[{i}]"
+            try:
+                compiled = re.compile(regex.pattern)
+            except re.error as err:
+                raise ConfigError(f"{path}.pattern", f"is not a valid regular expression ({err.msg})") from None
+            for j, group in enumerate(regex.group_indexes):
+                if group < 0 or group > compiled.groups:
+                    raise ConfigError(f"{path}.groupIndexes[{j}]", f"no capturing group {group} in the pattern")
+            custom.append(CustomPattern(compiled, tuple(regex.group_indexes)))
+        types: set[str] = set()
+        if mode in (SENSITIVE, CLEAN_DESCRIPTORS):
+            types = set(DEFAULT_DICOM_INFO_TYPES) | {CONTEXT_INFO_TYPE}
+            if mode == CLEAN_DESCRIPTORS:
+                types.add(CLEAN_DESCRIPTORS_INFO_TYPE)
+        types |= set(image.additional_info_types)
+        types -= set(image.exclude_info_types)
+        if mode in (NONE, UNSPECIFIED):
+            # The API mirrors: UNSPECIFIED + additionalInfoTypes (or customRegexes) redacts only those (spec §2.4).
+            mode = SENSITIVE if (types or custom) else NONE
+        return cls(mode, SensitivityPolicy(frozenset(types), tuple(custom)), pad)
+
+    @property
+    def redacts(self) -> bool:
+        """False when this redactor never changes pixels: the pipeline then skips decoding (fast path)."""
+        return self.mode != NONE
+
+    def redact(
+        self,
+        ds: Dataset,
+        detector: TextDetector | None,
+        *,
+        context_values: Sequence[str] | None = None,
+    ) -> RedactionResult:
+        """Redact the top-level PixelData of ``ds`` in place (before its tags are de-identified).
+
+        ``context_values`` are the instance's original tag values to treat as sensitive wherever they are read
+        in the pixels; when None they are taken from ``ds`` itself. Raises DeidentifyError (no values in the
+        message) when the pixels cannot be decoded.
+        """
+        if not self.redacts or "PixelData" not in ds:
+            return RedactionResult(ds)
+        if detector is None:
+            raise ValueError("a TextDetector is required when the mode redacts text")
+        frames = decode(ds)
+        found, ocr_frames = find_text_in_frames(frames, detector, full_scan=self.full_scan)
+        if self.mode == ALL:
+            chosen = found
+        else:
+            values = context_values if context_values is not None else _own_context(ds, self.policy)
+            context = Context.of(values) if self.policy.uses_context else Context()
+            chosen = [
+                tuple(b for b in boxes if is_sensitive(b.text, b.confidence, self.policy, context)) for boxes in found
+            ]
+        result = redact_pixels(ds, chosen, self.pad, frames=frames)
+        if result.changed:
+            ds.BurnedInAnnotation = "NO"  # text was looked for and what had to go was painted over
+        stats = {"text_regions": sum(len(b) for b in found), "frames": frames.count}
+        return replace(result, ocr_frames=ocr_frames, stats=stats)
+
+
+def _own_context(ds: Dataset, policy: SensitivityPolicy) -> list[str]:
+    return context_values(ds, clean_descriptors=CLEAN_DESCRIPTORS_INFO_TYPE in policy.info_types)
+
+
+def sample_frames(count: int) -> list[int]:
+    """The frames always OCR'd: first, middle and last."""
+    return sorted({0, count // 2, count - 1}) if count > 0 else []
+
+
+def find_text_in_frames(
+    frames: Frames, detector: TextDetector, *, full_scan: bool = False
+) -> tuple[list[tuple[TextBox, ...]], int]:
+    """Text boxes for every frame, and how many frames were OCR'd.
+
+    Rule for multi-frame images (overlays are usually identical on every frame while the anatomy moves):
+    OCR the first, middle and last frames; every other frame takes the boxes of the nearest OCR'd frame when,
+    compared with it, (a) the pixels inside each of its text boxes (padded) are unchanged and (b) no flat
+    background tile (16×16, display std < 2 of 255) has changed — new text appears on background first. A frame
+    failing either test is OCR'd itself and joins the reference set. Text that appears over moving anatomy in
+    a frame outside the sample, at a place where no sampled frame has text, is the case this rule can miss;
+    ``full_scan`` OCRs every frame.
+    """
+    count = frames.count
+    shown = [display_frame(frames.array[i], frames.photometric) for i in range(count)]
+    if full_scan or count <= 3:
+        return [tuple(detector.find_text(image)) for image in shown], count
+    result: dict[int, tuple[TextBox, ...]] = {}
+    ocr_done: list[int] = []
+    for index in sample_frames(count):
+        result[index] = tuple(detector.find_text(shown[index]))
+        ocr_done.append(index)
+    flat_cache: dict[int, np.ndarray] = {}
+    for index in range(count):
+        if index in result:
+            continue
+        reference = min(ocr_done, key=lambda r: (abs(r - index), r))
+        if _same_overlay(shown[index], shown[reference], result[reference], flat_cache, reference):
+            result[index] = result[reference]
+        else:
+            result[index] = tuple(detector.find_text(shown[index]))
+            ocr_done.append(index)
+    return [result[i] for i in range(count)], len(ocr_done)
+
+
+def _same_overlay(
+    image: np.ndarray,
+    reference: np.ndarray,
+    boxes: tuple[TextBox, ...],
+    flat_cache: dict[int, np.ndarray],
+    reference_index: int,
+) -> bool:
+    diff = np.abs(image.astype(np.int16) - reference.astype(np.int16))
+    if diff.ndim == 3:
+        diff = diff.max(axis=2)
+    changed = diff > CHANGE_LEVEL
+    rows, columns = changed.shape
+    for box in boxes:
+        b = box.padded(2, rows, columns)
+        if changed[b.y0 : b.y1, b.x0 : b.x1].any():
+            return False
+    if reference_index not in flat_cache:
+        flat_cache[reference_index] = _flat_tiles(reference)
+    flat = flat_cache[reference_index]
+    tiles = _tiles(changed).any(axis=(2, 3))
+    return not (tiles & flat).any()
+
+
+def _tiles(a: np.ndarray) -> np.ndarray:
+    """(rows/16, columns/16, 16, 16) view; the edges are padded by repetition so no border pixel is left out."""
+    rows, columns = a.shape[:2]
+    extra_r, extra_c = -rows % TILE, -columns % TILE
+    if extra_r or extra_c:
+        a = np.pad(a, ((0, extra_r), (0, extra_c)), mode="edge")
+    r, c = a.shape[0] // TILE, a.shape[1] // TILE
+    return a.reshape(r, TILE, c, TILE).swapaxes(1, 2)
+
+
+def _flat_tiles(image: np.ndarray) -> np.ndarray:
+    grey = image.astype(np.float32) if image.ndim == 2 else image.astype(np.float32).mean(axis=2)
+    return _tiles(grey).std(axis=(2, 3)) < FLAT_STD
