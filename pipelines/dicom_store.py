@@ -1,0 +1,50 @@
+"""The DICOM store pipeline: match source files, de-identify each instance, write the destination store."""
+
+from __future__ import annotations
+
+import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.io.fileio import EmptyMatchTreatment
+
+from pipelines.stores import store_root
+from transforms.beam import DeidentifyDicomStore, DicomDestination, WriteErrorRecords
+from transforms.crypto import Keys
+from transforms.dicom.policy import DicomPolicy
+
+
+def _is_source_instance(path: str, source: str) -> bool:
+    relative = store_root.relative(path, source)
+    parts = relative.replace("\\", "/").split("/")
+    return bool(parts[-1]) and store_root.META_DIR not in parts[:-1] and not parts[-1].startswith(".tmp-")
+
+
+class ReadDicomStorePaths(beam.PTransform):
+    """Every file below a store folder (any tree, with or without .dcm), run records left out."""
+
+    def __init__(self, source: str):
+        super().__init__()
+        self._source = source
+
+    def expand(self, pbegin):
+        source = self._source
+        return (
+            pbegin
+            | "Match" >> fileio.MatchFiles(source.rstrip("/") + "/**", empty_match_treatment=EmptyMatchTreatment.ALLOW)
+            | "Paths" >> beam.Map(lambda metadata: metadata.path)
+            | "Skip run records" >> beam.Filter(_is_source_instance, source)
+        )
+
+
+def dicom_destination(root: str) -> DicomDestination:
+    return DicomDestination(root, store_root.write_bytes, store_root.delete)
+
+
+def add_dicom_store_branch(pipeline, source: str, destination: str, run_dir: str, policy: DicomPolicy, keys: Keys,
+                           label: str = "dicom", error_prefix: str = "errors", text_cleaner_factory=None):
+    """Add one store's read -> de-identify -> write branch (and its error records) to a pipeline."""
+    paths = pipeline | f"Read {label}" >> ReadDicomStorePaths(source)
+    result = paths | f"De-identify {label}" >> DeidentifyDicomStore(
+        policy, keys, store_root.read_bytes, dicom_destination(destination), label, text_cleaner_factory
+    )
+    result.errors | f"Write errors {label}" >> WriteErrorRecords(run_dir, error_prefix)
+    return result

@@ -1,0 +1,178 @@
+"""Launch-time rules: resource names, same project and location, destinations, config and key material.
+
+Everything here runs before a pipeline is built. A failure raises LaunchError or ConfigError (exit code 2) and
+writes nothing; the only write, creating a missing destination store, happens after every check has passed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Optional
+
+from pipelines.stores import store_root
+from transforms.config import DeidentifyConfig, load_config_text
+from transforms.crypto import Keys, decode_key_text, generate_key
+from transforms.errors import ConfigError, LaunchError, NotSupportedYet
+
+_ID = r"[A-Za-z0-9_.\-]+"
+STORE_KINDS = {"dicomStores": "DICOM store", "fhirStores": "FHIR store"}
+
+
+@dataclass(frozen=True)
+class ResourceName:
+    """A Healthcare API resource name: a dataset, or a store inside one."""
+
+    project: str
+    location: str
+    dataset: str
+    kind: Optional[str] = None  # dicomStores | fhirStores | None for a dataset
+    store: Optional[str] = None
+
+    @property
+    def dataset_name(self) -> str:
+        return f"projects/{self.project}/locations/{self.location}/datasets/{self.dataset}"
+
+    @property
+    def name(self) -> str:
+        if self.kind is None:
+            return self.dataset_name
+        return f"{self.dataset_name}/{self.kind}/{self.store}"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def parse(cls, text: str, kind: Optional[str], argument: str) -> "ResourceName":
+        """Parse exactly as the API's path patterns do; ``argument`` names the CLI argument in errors."""
+        text = (text or "").strip().strip("/")
+        pattern = rf"projects/({_ID})/locations/({_ID})/datasets/({_ID})"
+        expected = "projects/PROJECT/locations/LOCATION/datasets/DATASET"
+        if kind is not None:
+            pattern += rf"/{kind}/({_ID})"
+            expected += f"/{kind}/STORE"
+        match = re.fullmatch(pattern, text)
+        if not match or any(part in (".", "..") for part in match.groups()):
+            raise LaunchError(f"{argument}: not a valid resource name; expected {expected}")
+        return cls(*match.groups()) if kind is None else cls(*match.groups()[:3], kind, match.group(4))
+
+    def store_in(self, dataset: "ResourceName", kind: str, store: str) -> "ResourceName":
+        return ResourceName(dataset.project, dataset.location, dataset.dataset, kind, store)
+
+
+def require_same_project_and_location(source: ResourceName, destination: ResourceName, argument: str) -> None:
+    if source.project != destination.project:
+        raise LaunchError(
+            f"{argument}: the destination is in project '{destination.project}' but the source is in project "
+            f"'{source.project}'; de-identifying across projects is not supported"
+        )
+    if source.location != destination.location:
+        raise LaunchError(
+            f"{argument}: the destination is in location '{destination.location}' but the source is in location "
+            f"'{source.location}'; de-identifying across locations is not supported"
+        )
+
+
+def resource_path(root: str, resource: ResourceName) -> str:
+    return store_root.join(root, *resource.name.split("/"))
+
+
+def load_config(config_file: Optional[str]) -> Optional[DeidentifyConfig]:
+    """Read and parse the config file (local path or gs:// URI); None when no file is given."""
+    if not config_file:
+        return None
+    try:
+        text = store_root.read_bytes(config_file).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("--config-file", "is not UTF-8 text") from None
+    except Exception as err:
+        raise LaunchError(f"--config-file: cannot read '{config_file}' ({type(err).__name__})") from None
+    return load_config_text(text, "--config-file")
+
+
+def resolve_keys(config: Optional[DeidentifyConfig], key_file: Optional[str]) -> Keys:
+    """The run's key material, resolved once: a key file, else the config's first cryptoKey, else a new key."""
+    from transforms.config import crypto_keys, kms_wrapped_paths
+
+    if config is not None:
+        wrapped = kms_wrapped_paths(config)
+        if wrapped:
+            raise NotSupportedYet(wrapped[0], "KMS-wrapped keys need Cloud KMS; give cryptoKey or --key-file")
+    if key_file:
+        try:
+            text = store_root.read_bytes(key_file).decode("ascii")
+        except UnicodeDecodeError:
+            raise LaunchError("--key-file: is not a base64 text file") from None
+        except Exception as err:
+            raise LaunchError(f"--key-file: cannot read '{key_file}' ({type(err).__name__})") from None
+        try:
+            return Keys(decode_key_text(text))
+        except ValueError as err:
+            raise LaunchError(f"--key-file: {err}") from None
+    configured = crypto_keys(config) if config is not None else []
+    if configured:
+        return Keys(configured[0])
+    return Keys(generate_key())
+
+
+def new_run_id() -> str:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class StoreLaunch:
+    """What the store-level pipeline needs, after every launch rule has passed."""
+
+    source: ResourceName
+    destination: ResourceName
+    source_path: str
+    destination_path: str
+    run_id: str
+    run_dir: str
+    config: Optional[DeidentifyConfig]
+    keys: Keys
+    created_destination: bool
+
+
+def plan_store_deidentify(
+    kind: str,
+    source: str,
+    destination: str,
+    root: str,
+    config: Optional[DeidentifyConfig],
+    key_file: Optional[str],
+    dry_run: bool = False,
+) -> StoreLaunch:
+    """Check the store-level launch rules; create the destination store if missing (never on a dry run)."""
+    what = STORE_KINDS[kind]
+    src = ResourceName.parse(source, kind, "SOURCE_STORE")
+    dst = ResourceName.parse(destination, kind, "--destination-store")
+    require_same_project_and_location(src, dst, "--destination-store")
+    if src == dst:
+        raise LaunchError("--destination-store: must differ from the source store")
+    root = store_root.normalize_root(root)
+    src_path = resource_path(root, src)
+    if not store_root.exists(src_path):
+        raise LaunchError(f"SOURCE_STORE: {what} '{src}' does not exist under store root '{root}'")
+    dst_dataset_path = store_root.join(root, *dst.dataset_name.split("/"))
+    if not store_root.exists(dst_dataset_path):
+        raise LaunchError(f"--destination-store: destination dataset '{dst.dataset_name}' does not exist")
+    keys = resolve_keys(config, key_file)
+    dst_path = resource_path(root, dst)
+    created = not store_root.exists(dst_path)
+    if created and not dry_run:
+        create_store(dst_path, kind)
+    run_id = new_run_id()
+    run_dir = store_root.join(dst_path, store_root.META_DIR, "runs", run_id)
+    return StoreLaunch(src, dst, src_path, dst_path, run_id, run_dir, config, keys, created)
+
+
+def create_store(path: str, kind: str, extra: Optional[dict] = None) -> None:
+    """A store is a folder with a small metadata file (type, creation time) beside its data."""
+    store_root.mkdirs(path)
+    meta = {"type": kind, "createTime": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+    meta.update(extra or {})
+    store_root.write_json(store_root.join(path, store_root.META_DIR, store_root.STORE_META), meta)

@@ -1,0 +1,105 @@
+"""Store roots: resource names mapped to folders in a local directory or a gs:// prefix, through Beam's FileSystems."""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import tempfile
+from typing import Iterator
+
+from apache_beam.io.filesystem import BeamIOError
+from apache_beam.io.filesystems import FileSystems
+
+META_DIR = ".deidflow"  # per-store (and per-dataset) records: metadata and run records, never source data
+STORE_META = "store.json"
+
+
+def is_remote(path: str) -> bool:
+    return "://" in path
+
+
+def normalize_root(root: str) -> str:
+    """Absolute local paths (workers in other processes must agree); URIs unchanged, without a trailing slash."""
+    if is_remote(root):
+        return root.rstrip("/")
+    return os.path.abspath(os.path.expanduser(root))
+
+
+def join(base: str, *parts: str) -> str:
+    if is_remote(base):
+        return posixpath.join(base, *parts)
+    return os.path.join(base, *parts)
+
+
+def relative(path: str, base: str) -> str:
+    base = base.rstrip("/") + "/"
+    return path[len(base):] if path.startswith(base) else path
+
+
+def exists(path: str) -> bool:
+    """A file, or a folder with anything in it (object stores have no empty folders)."""
+    if not is_remote(path):
+        return os.path.exists(path)
+    if FileSystems.exists(path):
+        return True
+    try:
+        result = FileSystems.match([path.rstrip("/") + "/**"], limits=[1])[0]
+    except BeamIOError:
+        return False
+    return bool(result.metadata_list)
+
+
+def list_files(folder: str, skip_meta: bool = True) -> Iterator[str]:
+    """Every file below a folder, recursively, sorted; run records and store metadata left out."""
+    try:
+        result = FileSystems.match([folder.rstrip("/") + "/**"])[0]
+    except BeamIOError:
+        return iter(())
+    paths = sorted(m.path for m in result.metadata_list)
+    marker = "/" + META_DIR + "/"
+    return iter(p for p in paths if not (skip_meta and marker in "/" + relative(p, folder)))
+
+
+def read_bytes(path: str) -> bytes:
+    with FileSystems.open(path, compression_type="uncompressed") as handle:
+        return handle.read()
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Write a whole file. Local writes go through a temporary file and a rename, so a reader never sees half."""
+    if is_remote(path):
+        with FileSystems.create(path, mime_type="application/octet-stream", compression_type="uncompressed") as out:
+            out.write(data)
+        return
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def delete(path: str) -> None:
+    try:
+        FileSystems.delete([path])
+    except BeamIOError:
+        pass
+
+
+def mkdirs(path: str) -> None:
+    if not is_remote(path):
+        os.makedirs(path, exist_ok=True)
+
+
+def read_json(path: str) -> dict:
+    return json.loads(read_bytes(path).decode("utf-8"))
+
+
+def write_json(path: str, obj: dict) -> None:
+    write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode("utf-8"))

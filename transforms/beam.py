@@ -1,0 +1,198 @@
+"""The Beam shell over the pure cores: DoFns with dead-letter outputs, composite PTransforms, metrics."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import posixpath
+from dataclasses import dataclass
+from typing import Callable, Iterable, NamedTuple, Optional
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from transforms.crypto import Keys
+from transforms.dicom.deidentify import deidentify_instance
+from transforms.dicom.policy import DicomPolicy
+from transforms.errors import DeidentifyError
+
+NAMESPACE = "deidflow"
+OK = "ok"
+ERRORS = "errors"
+_log = logging.getLogger(__name__)
+
+Reader = Callable[[str], bytes]
+Writer = Callable[[str, bytes], None]
+
+
+def success_counter(label: str) -> str:
+    return f"success/{label}"
+
+
+def failure_counter(label: str) -> str:
+    return f"failure/{label}"
+
+
+def error_record(resource_name: str, code: str, message: str) -> dict:
+    """One dead letter, shaped like the API's DeidentifyLogEntry: names the resource, never its values."""
+    return {"resource_name": resource_name, "error": {"code": code, "message": message}}
+
+
+def error_from_exception(resource_name: str, err: BaseException) -> dict:
+    if isinstance(err, DeidentifyError):
+        return error_record(resource_name, err.code, err.message)
+    # An unexpected failure: its message may quote data, so only its class is kept.
+    _log.warning("unexpected %s while processing an element", type(err).__name__)
+    return error_record(resource_name, "INTERNAL", f"unexpected error ({type(err).__name__})")
+
+
+class WrittenInstance(NamedTuple):
+    source: str
+    destination: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class DicomDestination:
+    """Where de-identified instances go: a folder in store layout, written through ``write``."""
+
+    root: str
+    write: Writer
+    delete: Callable[[str], None]
+
+    def path_of(self, relative: str) -> str:
+        if "://" in self.root:
+            return posixpath.join(self.root, relative)
+        return os.path.join(self.root, *relative.split("/"))
+
+
+class DeidentifyDicomFiles(beam.DoFn):
+    """Read one source file, de-identify it, write it to the destination; failures become error records.
+
+    Read, de-identify and write happen in one step so that instance bytes never cross a shuffle.
+    Main output: (new SOPInstanceUID, WrittenInstance) for the duplicate check.
+    """
+
+    def __init__(self, policy: DicomPolicy, keys: Keys, read: Reader, destination: DicomDestination,
+                 label: str = "dicom", text_cleaner_factory: Optional[Callable] = None):
+        self._policy = policy
+        self._keys = keys
+        self._read = read
+        self._destination = destination
+        self._label = label
+        self._text_cleaner_factory = text_cleaner_factory
+
+    def setup(self) -> None:
+        self._ok = Metrics.counter(NAMESPACE, success_counter(self._label))
+        self._failed = Metrics.counter(NAMESPACE, failure_counter(self._label))
+        self._text_cleaner = self._text_cleaner_factory() if self._text_cleaner_factory else None
+
+    def deidentify_and_write(self, path: str) -> tuple[str, WrittenInstance]:
+        """Raises DeidentifyError (or an unexpected error) when the instance cannot be done."""
+        try:
+            data = self._read(path)
+        except Exception as err:
+            raise DeidentifyError("UNAVAILABLE", f"the source file cannot be read ({type(err).__name__})") from None
+        result = deidentify_instance(data, self._policy, self._keys, self._text_cleaner)
+        destination = self._destination.path_of(result.store_path)
+        try:
+            self._destination.write(destination, result.data)
+        except Exception as err:
+            raise DeidentifyError("UNAVAILABLE", f"the destination cannot be written ({type(err).__name__})") from None
+        return result.sop_uid, WrittenInstance(path, destination, hashlib.sha256(result.data).hexdigest())
+
+    def process(self, path: str) -> Iterable:
+        try:
+            written = self.deidentify_and_write(path)
+        except Exception as err:  # noqa: BLE001 - every failure is a dead letter, never a failed job
+            self._failed.inc()
+            yield beam.pvalue.TaggedOutput(ERRORS, error_from_exception(path, err))
+            return
+        self._ok.inc()
+        yield written
+
+
+class ResolveDuplicateInstances(beam.DoFn):
+    """Several source files with one SOPInstanceUID: keep the first by source path, record the others.
+
+    Each duplicate was written by the step before; this step runs after all writes, deletes losers written
+    elsewhere and, when their contents differed, writes the winner again so the destination is deterministic.
+    """
+
+    def __init__(self, policy: DicomPolicy, keys: Keys, read: Reader, destination: DicomDestination,
+                 label: str = "dicom", text_cleaner_factory: Optional[Callable] = None):
+        self._files = DeidentifyDicomFiles(policy, keys, read, destination, label, text_cleaner_factory)
+        self._destination = destination
+        self._label = label
+
+    def setup(self) -> None:
+        self._files.setup()
+        self._ok = Metrics.counter(NAMESPACE, success_counter(self._label))
+        self._failed = Metrics.counter(NAMESPACE, failure_counter(self._label))
+
+    def process(self, element) -> Iterable[dict]:
+        _, written = element
+        written = sorted(written)
+        if len(written) < 2:
+            return
+        winner, losers = written[0], written[1:]
+        for loser in losers:
+            if loser.destination != winner.destination:
+                self._destination.delete(loser.destination)
+            self._ok.dec()
+            self._failed.inc()
+            yield error_record(loser.source, "ALREADY_EXISTS",
+                               "duplicate SOPInstanceUID (0008,0018): another source file holds the same instance")
+        if any(w.destination == winner.destination and w.digest != winner.digest for w in losers):
+            try:
+                self._files.deidentify_and_write(winner.source)
+            except Exception as err:  # noqa: BLE001
+                self._destination.delete(winner.destination)
+                self._ok.dec()
+                self._failed.inc()
+                yield error_from_exception(winner.source, err)
+
+
+class DeidentifyDicomResult(NamedTuple):
+    written: beam.PCollection
+    errors: beam.PCollection
+
+
+class DeidentifyDicomStore(beam.PTransform):
+    """Source file paths -> de-identified instances in the destination store, plus error records."""
+
+    def __init__(self, policy: DicomPolicy, keys: Keys, read: Reader, destination: DicomDestination,
+                 label: str = "dicom", text_cleaner_factory: Optional[Callable] = None):
+        super().__init__()
+        self._args = (policy, keys, read, destination, label, text_cleaner_factory)
+
+    def expand(self, paths):
+        results = (
+            paths
+            | "Spread files" >> beam.Reshuffle()
+            | "De-identify and write" >> beam.ParDo(DeidentifyDicomFiles(*self._args)).with_outputs(ERRORS, main=OK)
+        )
+        duplicates = (
+            results[OK]
+            | "By SOPInstanceUID" >> beam.GroupByKey()
+            | "Resolve duplicates" >> beam.ParDo(ResolveDuplicateInstances(*self._args))
+        )
+        errors = (results[ERRORS], duplicates) | "All errors" >> beam.Flatten()
+        return DeidentifyDicomResult(results[OK], errors)
+
+
+class WriteErrorRecords(beam.PTransform):
+    """Error records as NDJSON shards ``errors-SSSSS-of-NNNNN.ndjson`` in the run's folder."""
+
+    def __init__(self, run_dir: str, prefix: str = "errors"):
+        super().__init__()
+        self._prefix = run_dir.rstrip("/") + "/" + prefix
+
+    def expand(self, errors):
+        return (
+            errors
+            | "To JSON" >> beam.Map(lambda record: json.dumps(record, sort_keys=True, ensure_ascii=True))
+            | "Write" >> beam.io.WriteToText(self._prefix, file_name_suffix=".ndjson")
+        )
