@@ -63,13 +63,16 @@ def _layout(rows: int, columns: int, seed: int) -> list[tuple[str, str, tuple[in
     return [(text, kind, spot) for (text, kind), spot in zip(texts, spots, strict=True)]
 
 
-def render(rows: int = 512, columns: int = 512, seed: int = 0, font_px: int | None = None):
-    """A float image in [0, 1] (dark margins, a textured 'anatomy' disc) and the text mask with boxes."""
+def render(rows: int = 512, columns: int = 512, seed: int = 0, font_px: int | None = None, shift: int = 0):
+    """A float image in [0, 1] (dark noisy margins, a textured 'anatomy' disc) and the text mask with boxes.
+
+    ``shift`` moves the texture inside the disc (cine motion); margins and noise stay.
+    """
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:rows, 0:columns].astype(np.float32)
     r = np.hypot(y - rows / 2, x - columns / 2) / (min(rows, columns) / 2)
     body = np.clip(1.0 - r, 0, 1) ** 0.5 * 0.55
-    texture = 0.08 * np.sin(x / 7.0 + seed) * np.cos(y / 11.0) * (r < 0.8)
+    texture = 0.08 * np.sin((x + shift) / 7.0 + seed) * np.cos(y / 11.0) * (r < 0.8)
     noise = rng.normal(0, 0.015, (rows, columns)).astype(np.float32)
     base = np.clip(0.04 + body + texture + noise, 0, 0.75)
     mask_img = Image.new("L", (columns, rows), 0)
@@ -105,10 +108,9 @@ def make_case(
     moving_text_frame: int | None = None,
 ) -> Case:
     """One instance. Multi-frame: the anatomy shifts frame to frame, the overlay stays (unless told otherwise)."""
-    base, mask, burned = render(rows, columns, seed)
     stack = []
     for f in range(frames):
-        moved = np.roll(base, shift=3 * f, axis=1) if frames > 1 else base
+        moved, mask, burned = render(rows, columns, seed, shift=3 * f)
         image = np.maximum(moved * (1 - mask), mask * 0.98)
         if moving_text_frame is not None and f == moving_text_frame:
             extra = Image.new("L", (columns, rows), 0)

@@ -33,11 +33,10 @@ CLEAN_DESCRIPTORS = "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS"
 NONE = "REDACT_NO_TEXT"
 UNSPECIFIED = "TEXT_REDACTION_MODE_UNSPECIFIED"
 
-# Multi-frame rule (see sample_frames / FrameSampler): a frame is OCR'd only when it is in the sample or when
-# it differs from the nearest OCR'd frame inside a text box or on a flat (text-free, background) tile.
+# Multi-frame rule (see find_text_in_frames): a frame is OCR'd only when it is in the sample or when it differs
+# from the nearest OCR'd frame inside a text box or in a tile that is static across the sample.
 TILE = 16
-FLAT_STD = 2.0  # a tile whose display values vary less than this (of 255) is background
-CHANGE_LEVEL = 8  # display-level difference (of 255) that counts as a change
+CHANGE_LEVEL = 8  # display-level difference (of 255) that counts as a change; above lossy-codec noise
 
 
 @dataclass(frozen=True)
@@ -140,29 +139,29 @@ def find_text_in_frames(
 ) -> tuple[list[tuple[TextBox, ...]], int]:
     """Text boxes for every frame, and how many frames were OCR'd.
 
-    Rule for multi-frame images (overlays are usually identical on every frame while the anatomy moves):
-    OCR the first, middle and last frames; every other frame takes the boxes of the nearest OCR'd frame when,
-    compared with it, (a) the pixels inside each of its text boxes (padded) are unchanged and (b) no flat
-    background tile (16×16, display std < 2 of 255) has changed — new text appears on background first. A frame
-    failing either test is OCR'd itself and joins the reference set. Text that appears over moving anatomy in
-    a frame outside the sample, at a place where no sampled frame has text, is the case this rule can miss;
-    ``full_scan`` OCRs every frame.
+    Rule for multi-frame images (the overlay is usually the same on every frame while the anatomy moves):
+    OCR the first, middle and last frames. Tiles of 16×16 pixels that are the same on all three (within
+    CHANGE_LEVEL of 255 as displayed) are the static part: overlay and background. Every other frame takes the
+    boxes of the nearest OCR'd frame when, compared with it, nothing changed (a) inside any of its text boxes
+    (padded by 2) or (b) in any static tile — new or changed text shows up there. A frame failing either test is
+    OCR'd itself and becomes a reference. What this rule can miss: text that appears only in unsampled frames
+    and only over moving content; ``full_scan`` OCRs every frame.
     """
     count = frames.count
     shown = [display_frame(frames.array[i], frames.photometric) for i in range(count)]
     if full_scan or count <= 3:
         return [tuple(detector.find_text(image)) for image in shown], count
     result: dict[int, tuple[TextBox, ...]] = {}
-    ocr_done: list[int] = []
-    for index in sample_frames(count):
+    sample = sample_frames(count)
+    for index in sample:
         result[index] = tuple(detector.find_text(shown[index]))
-        ocr_done.append(index)
-    flat_cache: dict[int, np.ndarray] = {}
+    static = ~np.logical_or.reduce([_tiles(_changed(shown[i], shown[sample[0]])).any(axis=(2, 3)) for i in sample[1:]])
+    ocr_done = list(sample)
     for index in range(count):
         if index in result:
             continue
         reference = min(ocr_done, key=lambda r: (abs(r - index), r))
-        if _same_overlay(shown[index], shown[reference], result[reference], flat_cache, reference):
+        if _same_overlay(shown[index], shown[reference], result[reference], static):
             result[index] = result[reference]
         else:
             result[index] = tuple(detector.find_text(shown[index]))
@@ -170,27 +169,21 @@ def find_text_in_frames(
     return [result[i] for i in range(count)], len(ocr_done)
 
 
-def _same_overlay(
-    image: np.ndarray,
-    reference: np.ndarray,
-    boxes: tuple[TextBox, ...],
-    flat_cache: dict[int, np.ndarray],
-    reference_index: int,
-) -> bool:
+def _changed(image: np.ndarray, reference: np.ndarray) -> np.ndarray:
     diff = np.abs(image.astype(np.int16) - reference.astype(np.int16))
     if diff.ndim == 3:
         diff = diff.max(axis=2)
-    changed = diff > CHANGE_LEVEL
+    return diff > CHANGE_LEVEL
+
+
+def _same_overlay(image: np.ndarray, reference: np.ndarray, boxes: tuple[TextBox, ...], static: np.ndarray) -> bool:
+    changed = _changed(image, reference)
     rows, columns = changed.shape
     for box in boxes:
         b = box.padded(2, rows, columns)
         if changed[b.y0 : b.y1, b.x0 : b.x1].any():
             return False
-    if reference_index not in flat_cache:
-        flat_cache[reference_index] = _flat_tiles(reference)
-    flat = flat_cache[reference_index]
-    tiles = _tiles(changed).any(axis=(2, 3))
-    return not (tiles & flat).any()
+    return not (_tiles(changed).any(axis=(2, 3)) & static).any()
 
 
 def _tiles(a: np.ndarray) -> np.ndarray:
@@ -201,8 +194,3 @@ def _tiles(a: np.ndarray) -> np.ndarray:
         a = np.pad(a, ((0, extra_r), (0, extra_c)), mode="edge")
     r, c = a.shape[0] // TILE, a.shape[1] // TILE
     return a.reshape(r, TILE, c, TILE).swapaxes(1, 2)
-
-
-def _flat_tiles(image: np.ndarray) -> np.ndarray:
-    grey = image.astype(np.float32) if image.ndim == 2 else image.astype(np.float32).mean(axis=2)
-    return _tiles(grey).std(axis=(2, 3)) < FLAT_STD

@@ -197,10 +197,9 @@ def context_values(ds: Dataset, clean_descriptors: bool = False) -> list[str]:
     Identifying attributes always; with ``clean_descriptors``, every text value the Basic profile removes or
     replaces (actions D, Z, X, U and their combinations), as the Clean Descriptors Option does.
     """
-    keywords: set[str] = set(IDENTIFYING_KEYWORDS)
     values: list[str] = []
-    for keyword in keywords:
-        values.extend(_text_values(ds.get(keyword)))
+    for keyword in IDENTIFYING_KEYWORDS:
+        values.extend(_text_values(ds.data_element(keyword) if keyword in ds else None))
     if clean_descriptors:
         from pydicom.tag import Tag
 
