@@ -8,7 +8,7 @@ CORE_REQUIRES = [
     "pydicom==3.0.2",
     "numpy==2.4.6",
 ]
-TEXT_REQUIRES = []  # text inspection (transforms/text)
+TEXT_REQUIRES = ["phonenumbers==9.0.43", "names==0.3.0"]  # text inspection (transforms/text): phone validation, US census name lists
 FHIR_REQUIRES = []  # FHIR de-identification (transforms/fhir)
 IMAGE_REQUIRES = [  # burned-in text redaction (transforms/image)
     "rapidocr-onnxruntime==1.4.4",  # OCR; its PP-OCRv4 ONNX models ship inside the wheel (no download)

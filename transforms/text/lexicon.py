@@ -1,0 +1,108 @@
+"""Word lists for the detectors, loaded once at import: census names, common words, clinical and facility terms."""
+
+from __future__ import annotations
+
+import importlib.resources
+
+# US census 1990 name lists, shipped by the pip package `names` (names==0.3.0): 88,799 surnames, 5,494 given names.
+# Read once at import from the installed package; nothing is downloaded.
+
+
+def _census(file_name: str) -> frozenset[str]:
+    text = importlib.resources.files("names").joinpath(file_name).read_text(encoding="ascii")
+    return frozenset(line.split()[0].lower() for line in text.splitlines() if line.strip())
+
+
+SURNAMES: frozenset[str] = _census("dist.all.last")
+GIVEN_NAMES: frozenset[str] = _census("dist.female.first") | _census("dist.male.first")
+
+# Generated from pip packages by data/generate_common_words.py (see there): everyday English words.
+COMMON_WORDS: frozenset[str] = frozenset(
+    importlib.resources.files("transforms.text.data").joinpath("common_words.txt").read_text("ascii").split()
+)
+
+# Eponyms and clinical words that look like surnames: never a name without a title or a label.
+CLINICAL_WORDS: frozenset[str] = frozenset(
+    """
+    parkinson parkinsons alzheimer alzheimers hodgkin hodgkins crohn crohns down graves addison addisons cushing
+    cushings huntington huntingtons kaposi wernicke korsakoff guillain barre raynaud
+    raynauds sjogren sjogrens tourette tourettes asperger aspergers marfan ehlers danlos klinefelter
+    meniere menieres paget pagets hashimoto hashimotos colles achilles babinski mcburney glasgow
+    apgar gleason foley doppler holter whipple nissen roux kawasaki epstein 
+    lyme reye reyes wolff bundle his purkinje langerhans schwann fallot eisenmenger brugada
+    bartholin burkitt burkitts chiari duchenne dupuytren
+    fanconi gaucher horner kussmaul gehrig mallory osgood schlatter peyronie 
+    scheuermann tietze virchow wegener whipples zenker zollinger ewing wilms hirschsprung
+    kernig brudzinski trendelenburg valsalva heimlich romberg rinne phalen tinel finkelstein
+    lachman mcmurray spurling homan homans cheyne korotkoff
+    giemsa papanicolaou ziehl neelsen hounsfield tesla fahrenheit celsius
+    disease diseases syndrome syndromes sign signs test tests palsy lymphoma sarcoma carcinoma tumor tumour
+    fracture fractures cyst cysts disorder score scale classification maneuver manoeuvre procedure reflex
+    catheter stent technique operation ulcer hernia node nodes cell cells phenomenon triad law
+    contrast chest abdomen pelvis head neck spine brain lung lungs liver renal kidney heart cardiac thorax
+    axial sagittal coronal oblique lateral frontal anterior posterior left right bilateral flair dwi adc
+    protocol series study scan scout localizer report impression findings history indication comparison
+    technique conclusion addendum exam examination patient physician radiologist technologist referring
+    """.split()
+)
+
+# Words that make a run of capitalised words a care facility (ORGANIZATION_NAME), never a person.
+FACILITY_WORDS: frozenset[str] = frozenset(
+    """
+    hospital hospitals clinic clinics center centre medical health healthcare infirmary institute imaging
+    radiology memorial general university college sanatorium hospice pharmacy laboratory laboratories labs
+    children's childrens regional community county presbyterian methodist baptist lutheran mercy providence
+    kaiser permanente foundation associates practice group surgery surgical cancer oncology cardiology
+    orthopedics orthopaedics rehabilitation rehab nursing care specialty specialists physicians
+    """.split()
+)
+
+# Titles before a name (not part of the name span) and honorific suffixes (kept out of [CTX] matching).
+TITLES: frozenset[str] = frozenset(
+    "dr dr. doctor mr mr. mrs mrs. ms ms. miss mx mx. prof prof. professor sr. sister nurse rev rev. father".split()
+)
+HONORIFICS: frozenset[str] = frozenset("dr mr mrs ms miss mx prof jr sr ii iii iv md phd do rn np pa dds mba".split())
+
+# (name, postal abbreviation): the 50 states, DC and the inhabited territories (USPS Publication 28, Appendix B).
+US_STATES: tuple[tuple[str, str], ...] = (
+    ("Alabama", "AL"), ("Alaska", "AK"), ("Arizona", "AZ"), ("Arkansas", "AR"), ("California", "CA"),
+    ("Colorado", "CO"), ("Connecticut", "CT"), ("Delaware", "DE"), ("District of Columbia", "DC"),
+    ("Florida", "FL"), ("Georgia", "GA"), ("Hawaii", "HI"), ("Idaho", "ID"), ("Illinois", "IL"),
+    ("Indiana", "IN"), ("Iowa", "IA"), ("Kansas", "KS"), ("Kentucky", "KY"), ("Louisiana", "LA"),
+    ("Maine", "ME"), ("Maryland", "MD"), ("Massachusetts", "MA"), ("Michigan", "MI"), ("Minnesota", "MN"),
+    ("Mississippi", "MS"), ("Missouri", "MO"), ("Montana", "MT"), ("Nebraska", "NE"), ("Nevada", "NV"),
+    ("New Hampshire", "NH"), ("New Jersey", "NJ"), ("New Mexico", "NM"), ("New York", "NY"),
+    ("North Carolina", "NC"), ("North Dakota", "ND"), ("Ohio", "OH"), ("Oklahoma", "OK"), ("Oregon", "OR"),
+    ("Pennsylvania", "PA"), ("Rhode Island", "RI"), ("South Carolina", "SC"), ("South Dakota", "SD"),
+    ("Tennessee", "TN"), ("Texas", "TX"), ("Utah", "UT"), ("Vermont", "VT"), ("Virginia", "VA"),
+    ("Washington", "WA"), ("West Virginia", "WV"), ("Wisconsin", "WI"), ("Wyoming", "WY"),
+    ("Puerto Rico", "PR"), ("Guam", "GU"), ("American Samoa", "AS"), ("Virgin Islands", "VI"),
+    ("Northern Mariana Islands", "MP"),
+)  # fmt: skip
+
+# USPS Publication 28, Appendix C1: street suffixes, full names and standard abbreviations (common subset).
+STREET_SUFFIXES: tuple[str, ...] = tuple(
+    """
+    alley aly allee annex anx arcade arc avenue ave av bayou byu beach bch bend bnd bluff blf bluffs blfs bottom
+    btm boulevard blvd boul branch br bridge brg brook brk brooks burg burgs bypass byp camp cp canyon cyn cape
+    cpe causeway cswy center ctr centre centers ctrs circle cir circles cirs cliff clf cliffs clfs club clb
+    common cmn commons cmns corner cor corners cors course crse court ct courts cts cove cv coves cvs creek crk
+    crescent cres crest crst crossing xing crossroad xrd crossroads xrds curve curv dale dl dam dm divide dv
+    drive dr drives drs estate est estates ests expressway expy exp extension ext extensions exts fall falls fls
+    ferry fry field fld fields flds flat flt flats flts ford frd fords frds forest frst forge frg forges frgs
+    fork frk forks frks fort ft freeway fwy garden gdn gardens gdns gateway gtwy glen gln glens glns green grn
+    greens grns grove grv groves grvs harbor hbr harbors hbrs haven hvn heights hts highway hwy hill hl hills
+    hls hollow holw inlet inlt island is islands iss isle junction jct junctions jcts key ky keys kys knoll knl
+    knolls knls lake lk lakes lks land landing lndg lane ln light lgt lights lgts loaf lf lock lck locks lcks
+    lodge ldg loop mall manor mnr manors mnrs meadow mdw meadows mdws mews mill ml mills mls mission msn
+    motorway mtwy mount mt mountain mtn mountains mtns neck nck orchard orch oval ovl overpass opas park prk
+    parks parkway pkwy parkways pass passage psge path pike pine pne pines pnes place pl plain pln plains plns
+    plaza plz point pt points pts port prt ports prts prairie pr radial radl ramp ranch rnch rapid rpd rapids
+    rpds rest rst ridge rdg ridges rdgs river riv road rd roads rds route rte row rue run shoal shl shoals
+    shls shore shr shores shrs skyway skwy spring spg springs spgs spur spurs square sq squares sqs station sta
+    stravenue stra stream strm street st str streets sts summit smt terrace ter throughway trwy trace trce
+    track trak trafficway trfy trail trl trailer trlr tunnel tunl turnpike tpke underpass upas union un unions
+    uns valley vly valleys vlys viaduct via view vw views vws village vlg villages vlgs ville vl vista vis walk
+    walks wall way wy ways well wl wells wls
+    """.split()
+)
