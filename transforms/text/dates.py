@@ -95,7 +95,7 @@ def shift_date_text(text: str, days: int) -> str | None:
         new = _shift(_yy(y), MONTHS[mon.rstrip(".").lower()], int(d), days)
         if new is None:
             return None
-        suffix = (_SUFFIXES.get(new.day, "th") if suffix else "")
+        suffix = _SUFFIXES.get(new.day, "th") if suffix else ""
         return f"{_num(d, new.day)}{suffix}{sep1}{_month_name(mon, new.month)}{sep2}{_year(y, new.year)}"
     if (m := _MON_D_Y.fullmatch(s)) and m.group(1).rstrip(".").lower() in MONTHS:
         mon, sp, d, suffix, sep2, y = m.groups()

@@ -87,7 +87,9 @@ _NO_PARTS: tuple[tuple[int, int, str], ...] = ()
 
 _EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 _URL = re.compile(r"\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'^\\]+[^\s<>\"'^\\.,;:!?)\]]")
-_IPV4 = re.compile(r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)")
+_IPV4 = re.compile(
+    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)"
+)
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 _MAC = re.compile(
     r"(?<![\w:-])(?:[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?![\w:-])"
@@ -118,7 +120,9 @@ _MON = r"(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")"
 _MON_I = r"(?i:" + _MON + r")"
 _DATE_PATTERNS = [
     # DICOM DA / DT: YYYYMMDD[HHMMSS[.FFFFFF]][&ZZXX]
-    re.compile(r"(?<![\w.])(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:\d{2,6}(?:\.\d{1,6})?)?(?:[+-]\d{4})?(?![\w.])"),
+    re.compile(
+        r"(?<![\w.])(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:\d{2,6}(?:\.\d{1,6})?)?(?:[+-]\d{4})?(?![\w.])"
+    ),
     # ISO and friends: YYYY-MM-DD[THH:MM[:SS[.f]][Z|+hh:mm]], YYYY/MM/DD, YYYY.MM.DD
     re.compile(
         r"(?<![\w.])(?:19|20)\d{2}([-/.])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])"
@@ -135,8 +139,12 @@ _DATE_PATTERNS = [
     # YYYY-MM (month precision)
     re.compile(r"(?<![\w./-])(?:19|20)\d{2}-(?:0[1-9]|1[0-2])(?![\w]|[-/.]\d)"),
 ]
-_YEAR_CTX = re.compile(r"(?i)\b(?:in|since|from|during|year|until|till|by|circa|of|dated)\s+((?:19|20)\d{2})(?![\w]|[-/.]\d)")
-_DOB_BEFORE = re.compile(r"(?i)(?:\bdob|\bd\.o\.b\.?|\bdate of birth|\bbirth\s?date|\bborn(?:\s+on)?|\bbirthday)\W{0,4}$")
+_YEAR_CTX = re.compile(
+    r"(?i)\b(?:in|since|from|during|year|until|till|by|circa|of|dated)\s+((?:19|20)\d{2})(?![\w]|[-/.]\d)"
+)
+_DOB_BEFORE = re.compile(
+    r"(?i)(?:\bdob|\bd\.o\.b\.?|\bdate of birth|\bbirth\s?date|\bborn(?:\s+on)?|\bbirthday)\W{0,4}$"
+)
 _TIME = re.compile(
     r"(?<![\w:.])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:\s?[AaPp]\.?[Mm]\.?)?(?![\w:])"
     r"|(?<![\w:.])(?:1[0-2]|0?[1-9])\s?[AaPp]\.?[Mm]\.?(?!\w)"
@@ -172,7 +180,9 @@ _ID_CONTEXTS: list[tuple[str, re.Pattern[str]]] = [
     ("PASSPORT", re.compile(r"(?i)\bpassport\s?(?:number|no\.?|#)?\s*(?:is|:|=|-)?\s*" + _ID)),
     (
         "DEVICE_SERIAL_NUMBER",
-        re.compile(r"(?i)\b(?:serial\s?(?:number|no\.?|#)?|s/n|sn|device\s?(?:id|serial)|udi)\s*(?:is|:|=|-)?\s*" + _ID),
+        re.compile(
+            r"(?i)\b(?:serial\s?(?:number|no\.?|#)?|s/n|sn|device\s?(?:id|serial)|udi)\s*(?:is|:|=|-)?\s*" + _ID
+        ),
     ),
     ("US_HEALTHCARE_NPI", re.compile(r"(?i)\bnpi\s?(?:number|no\.?|#)?\s*[:#]?\s*(\d{10})\b")),
     ("SWIFT_CODE", re.compile(r"(?i:\b(?:swift|bic)(?:\s?code)?)\s*[:#]?\s*([A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b")),
@@ -201,7 +211,11 @@ _STREET = re.compile(
 _PO_BOX = re.compile(r"(?i)\b(?:p\.?\s?o\.?\s?box|post\s+office\s+box)\s+\d+\b(?:,?\s+" + _CITY_STATE_ZIP + r")?")
 _CSZ = re.compile(r"(?<![\w])" + _CITY_STATE_ZIP)
 _CITY_STATE = re.compile(
-    r"(?<![\w])" + _CITY + r",\s(?:" + "|".join(a for _, a in lexicon.US_STATES if a not in ("MD", "PA", "DO")) + r")(?![\w])"
+    r"(?<![\w])"
+    + _CITY
+    + r",\s(?:"
+    + "|".join(a for _, a in lexicon.US_STATES if a not in ("MD", "PA", "DO"))
+    + r")(?![\w])"
 )
 _ZIP_CTX = re.compile(r"(?i)\b(?:zip|zip\s?code|postal\s?code)\s*[:#]?\s*(\d{5}(?:-\d{4})?)\b")
 _FACILITY = re.compile(
@@ -340,9 +354,12 @@ def _names(text: str) -> list[_Raw]:
         j = i + 1
         while j < n and _is_cap(tokens[j][2]) and j - i < 6:
             gap = text[tokens[j - 1][1] : tokens[j][0]]
-            if gap not in (" ", "  ") or (tokens[j - 1][2].endswith(".") and not _is_initial(tokens[j - 1][2])
-                                          and _plain(tokens[j - 1][2]) not in lexicon.TITLES
-                                          and tokens[j - 1][2].lower() not in lexicon.TITLES):
+            if gap not in (" ", "  ") or (
+                tokens[j - 1][2].endswith(".")
+                and not _is_initial(tokens[j - 1][2])
+                and _plain(tokens[j - 1][2]) not in lexicon.TITLES
+                and tokens[j - 1][2].lower() not in lexicon.TITLES
+            ):
                 break
             j += 1
         run = tokens[i:j]
@@ -387,7 +404,9 @@ def _names(text: str) -> list[_Raw]:
     return found
 
 
-_INVERTED = re.compile(r"(?<![\w])([A-Z][^\W\d_]+(?:['’-][^\W\d_]+)*),\s?([A-Z][^\W\d_]+(?:-[^\W\d_]+)*)(?:\s[A-Z]\b\.?)?")
+_INVERTED = re.compile(
+    r"(?<![\w])([A-Z][^\W\d_]+(?:['’-][^\W\d_]+)*),\s?([A-Z][^\W\d_]+(?:-[^\W\d_]+)*)(?:\s[A-Z]\b\.?)?"
+)
 
 # --- validators ------------------------------------------------------------------------------------------
 
@@ -598,15 +617,19 @@ def resolve(raw: Iterable[tuple[int, int, str]]) -> list[Finding]:
 
 
 def detect(
-    text: str, info_types: frozenset[str] | None = None, *, context: Sequence[str] = ()
+    text: str,
+    info_types: frozenset[str] | None = None,
+    *,
+    context: Sequence[str] = (),
+    exclude: frozenset[str] = frozenset(),
 ) -> list[Finding]:
     """Sorted, non-overlapping findings of the given infoTypes (all known types when None) in ``text``.
 
     ``context`` holds values removed elsewhere from the same record (patient name, IDs, dates ...): their
-    occurrences are reported as ``CTX``.
+    occurrences are reported as ``CTX``. ``exclude`` drops raw infoTypes even when a selected parent covers them.
     """
     selected = INFO_TYPES if info_types is None else frozenset(info_types)
-    wanted = expand(selected)
+    wanted = expand(selected) - exclude
     spans: list[tuple[int, int, str]] = []
     for s, e, raw_type, parts in _raw_findings(text, wanted):
         reported = reported_type(raw_type, selected)

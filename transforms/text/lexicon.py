@@ -28,10 +28,10 @@ CLINICAL_WORDS: frozenset[str] = frozenset(
     cushings huntington huntingtons kaposi wernicke korsakoff guillain barre raynaud
     raynauds sjogren sjogrens tourette tourettes asperger aspergers marfan ehlers danlos klinefelter
     meniere menieres paget pagets hashimoto hashimotos colles achilles babinski mcburney glasgow
-    apgar gleason foley doppler holter whipple nissen roux kawasaki epstein 
+    apgar gleason foley doppler holter whipple nissen roux kawasaki epstein
     lyme reye reyes wolff bundle his purkinje langerhans schwann fallot eisenmenger brugada
     bartholin burkitt burkitts chiari duchenne dupuytren
-    fanconi gaucher horner kussmaul gehrig mallory osgood schlatter peyronie 
+    fanconi gaucher horner kussmaul gehrig mallory osgood schlatter peyronie
     scheuermann tietze virchow wegener whipples zenker zollinger ewing wilms hirschsprung
     kernig brudzinski trendelenburg valsalva heimlich romberg rinne phalen tinel finkelstein
     lachman mcmurray spurling homan homans cheyne korotkoff
