@@ -72,7 +72,7 @@ def render(rows: int = 512, columns: int = 512, seed: int = 0, font_px: int | No
     y, x = np.mgrid[0:rows, 0:columns].astype(np.float32)
     r = np.hypot(y - rows / 2, x - columns / 2) / (min(rows, columns) / 2)
     body = np.clip(1.0 - r, 0, 1) ** 0.5 * 0.55
-    texture = 0.08 * np.sin((x + shift) / 7.0 + seed) * np.cos(y / 11.0) * (r < 0.8)
+    texture = 0.08 * np.sin((x + shift) / 7.0 + seed) * np.cos(y / 11.0) * (r < 0.7)
     noise = rng.normal(0, 0.015, (rows, columns)).astype(np.float32)
     base = np.clip(0.04 + body + texture + noise, 0, 0.75)
     mask_img = Image.new("L", (columns, rows), 0)

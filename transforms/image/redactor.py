@@ -142,7 +142,7 @@ def find_text_in_frames(
     Rule for multi-frame images (the overlay is usually the same on every frame while the anatomy moves):
     OCR the first, middle and last frames. Tiles of 16×16 pixels that are the same on all three (within
     CHANGE_LEVEL of 255 as displayed) are the static part: overlay and background. Every other frame takes the
-    boxes of the nearest OCR'd frame when, compared with it, nothing changed (a) inside any of its text boxes
+    boxes of an OCR'd frame (the nearest that qualifies) when, compared with it, nothing changed (a) inside any of its text boxes
     (padded by 2) or (b) in any static tile — new or changed text shows up there. A frame failing either test is
     OCR'd itself and becomes a reference. What this rule can miss: text that appears only in unsampled frames
     and only over moving content; ``full_scan`` OCRs every frame.
@@ -160,9 +160,10 @@ def find_text_in_frames(
     for index in range(count):
         if index in result:
             continue
-        reference = min(ocr_done, key=lambda r: (abs(r - index), r))
-        if _same_overlay(shown[index], shown[reference], result[reference], static):
-            result[index] = result[reference]
+        for reference in sorted(ocr_done, key=lambda r: (abs(r - index), r)):
+            if _same_overlay(shown[index], shown[reference], result[reference], static):
+                result[index] = result[reference]
+                break
         else:
             result[index] = tuple(detector.find_text(shown[index]))
             ocr_done.append(index)
