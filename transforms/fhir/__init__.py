@@ -1,1 +1,18 @@
-"""Pure fhir de-identification: no Beam, no IO."""
+"""Pure FHIR de-identification: no Beam, no IO. Resources are dicts in, dicts out."""
+
+from transforms.fhir.deidentify import deidentify_resource, patient_context
+from transforms.fhir.ids import new_id, patient_reference, patient_shift_key, rewrite_reference
+from transforms.fhir.policy import FhirPolicy, compile_fhir_policy, default_config, default_config_json
+
+__all__ = [
+    "FhirPolicy",
+    "compile_fhir_policy",
+    "default_config",
+    "default_config_json",
+    "deidentify_resource",
+    "new_id",
+    "patient_context",
+    "patient_reference",
+    "patient_shift_key",
+    "rewrite_reference",
+]

@@ -1,0 +1,571 @@
+"""deidentify_resource(): one FHIR R4 resource (a dict) in, its de-identified copy out. No Beam, no IO.
+
+The walk visits every element once. What to do with an element depends only on its path from its resource
+(field names and types, never indexes or values), so each path is resolved once into a ``_Plan`` (its
+effective rule, the concrete operation for its type) and cached in the policy: the walk then costs one dict
+lookup per element. A rule matching an element covers everything inside it unless an earlier rule (lower
+index) matches a descendant — the first matching FieldMetadata wins, per value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+from transforms.crypto import Keys
+from transforms.errors import DeidentifyError
+from transforms.fhir import ids, narrative, paths, safe_harbor, schema
+from transforms.fhir.dates import shift_date
+from transforms.fhir.policy import (
+    AGE,
+    ATTACH,
+    CLEAN,
+    HASH,
+    INSPECT,
+    KEEP,
+    MASK,
+    REMOVE,
+    SHIFT,
+    TRANSFORM,
+    ZIP3,
+    FhirPolicy,
+    Rule,
+)
+
+_REMOVED = object()  # a value the walk dropped
+BIRTHDATE = "birthdate"  # SHIFT of Patient.birthDate under Safe Harbor: also aggregates ages over 89
+
+DATE_TYPES = frozenset({"Date", "DateTime", "Instant"})
+_STRINGY = frozenset({"String", "Markdown", "Code", "Uri", "Url", "Canonical", "Id", "Oid", "Uuid", "Xhtml"})
+_CLEANABLE = _STRINGY | {"Decimal"}
+_ID_ALPHABET = re.compile(r"[A-Za-z0-9\-.]\Z")
+_SAFE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
+
+# Elements whose values are ids or references, rewritten with the one id function (ids.py).
+_REFERENCE_FIELDS = {
+    ("fhir.resources.R4B.reference.Reference", "reference"),
+    ("fhir.resources.R4B.bundle.BundleEntry", "fullUrl"),
+    ("fhir.resources.R4B.bundle.BundleEntryRequest", "url"),
+    ("fhir.resources.R4B.bundle.BundleEntryResponse", "location"),
+    ("fhir.resources.R4B.bundle.BundleLink", "url"),
+}
+# ImagingStudy UIDs: mapped with the DICOM pipeline's UID function so images and clinical data still link.
+_DICOM_UID_FIELDS = {
+    ("fhir.resources.R4B.imagingstudy.ImagingStudySeries", "uid"),
+    ("fhir.resources.R4B.imagingstudy.ImagingStudySeriesInstance", "uid"),
+}
+_IMAGING_STUDY = "fhir.resources.R4B.imagingstudy.ImagingStudy"
+_DICOM_UID_SYSTEM = "urn:dicom:uid"
+
+
+# --- plans -----------------------------------------------------------------------------------------------
+
+
+class _Plan:
+    """What to do at one element path."""
+
+    __slots__ = ("model", "field", "steps", "rule", "op", "special", "children", "where", "type_name")
+
+    def __init__(self, model, field, steps, rule, op, special, where, type_name):
+        self.model: Optional[str] = model
+        self.field: Optional[schema.Field] = field
+        self.steps: tuple = steps
+        self.rule: Optional[Rule] = rule  # effective rule (inherited or own)
+        self.op: str = op  # concrete operation for a primitive; AGE hook for an Age element
+        self.special: Optional[str] = special
+        self.children: dict[str, Any] = {}
+        self.where: str = where  # the element path for error messages: "Patient.address.city"
+        self.type_name: str = type_name
+
+
+_EXTENSION_KEYS = frozenset({"extension", "modifierExtension"})
+_SKIP = "skip"  # a child plan marker: drop the key
+_VERBATIM = "verbatim"  # a child plan marker: copy the value (resourceType)
+
+
+def _root_plan(policy: FhirPolicy, resource_type: str) -> _Plan:
+    plans = policy._plans
+    plan = plans.get(resource_type)
+    if plan is None:
+        model = schema.resource_model(resource_type)
+        if model is None:
+            raise DeidentifyError("INVALID_ARGUMENT", "resourceType: not a FHIR R4 resource type")
+        steps = (paths.root_step(resource_type),)
+        rule = paths.first_match(policy.rules, steps)
+        plan = _Plan(model, None, steps, rule, KEEP, None, resource_type, resource_type)
+        plans[resource_type] = plan
+    return plan
+
+
+def _earlier(a: Optional[Rule], b: Optional[Rule], policy: FhirPolicy) -> Optional[Rule]:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if policy.rules.index(a) <= policy.rules.index(b) else b
+
+
+def _leaf_op(rule: Optional[Rule], type_name: str, policy: FhirPolicy) -> str:
+    if rule is None:
+        return KEEP
+    action = rule.action
+    if action == TRANSFORM:
+        action = policy.text.date if type_name in DATE_TYPES else policy.text.other
+    elif action == INSPECT:
+        action = CLEAN
+    if action in (KEEP, REMOVE):
+        return action
+    if action == MASK:
+        if type_name in _STRINGY and (type_name != "Id" or _ID_ALPHABET.match(rule.mask_char)):
+            return MASK if type_name not in ("Oid", "Uuid") else HASH
+        return REMOVE
+    if action == HASH:
+        return HASH if type_name in _STRINGY else REMOVE
+    if action == SHIFT:
+        return SHIFT if type_name in DATE_TYPES else REMOVE
+    if action == CLEAN:
+        if type_name in DATE_TYPES:
+            return policy.text.date if policy.text.date in (KEEP, SHIFT) else REMOVE
+        if type_name == "Base64Binary":
+            return ATTACH
+        return CLEAN if type_name in _CLEANABLE else KEEP
+    if action == ZIP3:
+        return ZIP3 if type_name == "String" else REMOVE
+    if action == ATTACH:
+        return ATTACH if type_name == "Base64Binary" else KEEP
+    return KEEP  # AGE is applied to the Age element; its leaves are kept
+
+
+def _child_plan(policy: FhirPolicy, parent: _Plan, key: str) -> Any:
+    if key in _EXTENSION_KEYS or key.startswith("_"):
+        if not policy.keep_extensions:
+            plan: Any = _SKIP
+        elif key.startswith("_"):
+            base = parent.children.get(key[1:]) or _child_plan(policy, parent, key[1:])
+            if not isinstance(base, _Plan):
+                return _SKIP
+            plan = _Plan("fhir.resources.R4B.element.Element", None, base.steps, base.rule, KEEP, None,
+                         base.where, "Element")  # fmt: skip
+        else:
+            plan = _make_plan(policy, parent, key)
+    elif key == "resourceType" and parent.field is None:
+        plan = _VERBATIM
+    else:
+        plan = _make_plan(policy, parent, key)
+    parent.children[key] = plan
+    return plan
+
+
+def _make_plan(policy: FhirPolicy, parent: _Plan, key: str) -> _Plan:
+    f = schema.child(parent.model, key) if parent.model else None
+    where = f"{parent.where}.{key}" if _SAFE_KEY.match(key) else f"{parent.where}.<unknown>"
+    if f is None:
+        raise DeidentifyError("INVALID_ARGUMENT", f"{where}: not a FHIR R4 element")
+    steps = parent.steps + (paths.field_step(f),)
+    own = paths.first_match(policy.rules, steps)
+    rule = _earlier(parent.rule, own, policy)
+    special = None
+    op = KEEP
+    if (parent.model, key) in _REFERENCE_FIELDS:
+        special = "reference"
+    elif (parent.model, key) in _DICOM_UID_FIELDS:
+        special = "dicom_uid"
+    elif key == "id" and parent.field is None:
+        special = "resource_id"
+    elif parent.model == _IMAGING_STUDY and key == "identifier":
+        special = "imaging_identifier"
+    if f.primitive:
+        op = _leaf_op(rule, f.type_name, policy)
+        if op == SHIFT and policy.safe_harbor and key == "birthDate" and parent.where == "Patient":
+            op = BIRTHDATE
+    elif rule is not None and rule.action == AGE and own is rule and f.type_name == "Age":
+        op = AGE
+    return _Plan(f.model, f, steps, rule, op, special, where, f.type_name)
+
+
+# --- the walk --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Ctx:
+    """Per-resource state: the patient, context phrases and deferred text cleaning."""
+
+    policy: FhirPolicy
+    keys: Keys
+    patient: Optional[str]
+    context: list[str]
+    pending: list = field(default_factory=list)
+    removed_late: bool = False
+    bundle_patients: Optional[dict[str, str]] = None
+    bundle_context: Optional[dict[str, tuple[str, ...]]] = None
+    _shift: Optional[int] = None
+
+    def shift_days(self) -> int:
+        if self._shift is None:
+            self._shift = self.keys.date_shift_days(self.patient or "", key=self.policy.date_shift_key)
+        return self._shift
+
+
+class _Deferred:
+    __slots__ = ("value", "kind", "type_name", "where")
+
+    def __init__(self, value, kind, type_name, where):
+        self.value, self.kind, self.type_name, self.where = value, kind, type_name, where
+
+
+def _note(ctx: _Ctx, value: Any) -> None:
+    if ctx.policy.contextual and isinstance(value, str) and len(value) >= 2:
+        ctx.context.append(value)
+
+
+def _hash_value(value: str, type_name: str, ctx: _Ctx) -> str:
+    if type_name == "Id":
+        return ids.new_id(ctx.keys, "hash\x00" + value)
+    if type_name == "Oid":
+        return "urn:oid:" + ctx.keys.uid(value)
+    if type_name == "Uuid":
+        return "urn:uuid:" + ids.new_id(ctx.keys, "hash\x00" + value)
+    digest = ctx.keys.crypto_hash(value, key=ctx.policy.crypto_hash_key)
+    if type_name == "Xhtml":
+        return narrative.placeholder_div(digest)
+    return digest
+
+
+def _leaf(value: Any, plan: _Plan, parent: dict, ctx: _Ctx) -> Any:
+    special = plan.special
+    op = plan.op
+    if special is not None and op != REMOVE and isinstance(value, str):
+        if special == "reference":
+            return ids.rewrite_reference(ctx.keys, value)
+        if special == "resource_id":
+            return ids.new_id(ctx.keys, value)
+        if special == "dicom_uid":
+            return ctx.keys.uid(value)
+    if op == KEEP:
+        return value
+    if value is None:
+        return _REMOVED
+    if op == REMOVE:
+        _note(ctx, value)
+        return _REMOVED
+    if not isinstance(value, str):
+        if op in (CLEAN,) or isinstance(value, bool):
+            return value  # numbers and booleans hold no text to inspect
+        _note(ctx, str(value))
+        return _REMOVED  # a number cannot be masked, hashed or shifted into a valid number
+    if op == SHIFT:
+        _note(ctx, value)
+        return shift_date(value, ctx.shift_days(), plan.where)
+    if op == BIRTHDATE:
+        _note(ctx, value)
+        return safe_harbor.birth_date(value, ctx.shift_days(), ctx.policy.reference_date, plan.where)
+    if op == CLEAN:
+        kind = "xhtml" if plan.type_name == "Xhtml" else "text"
+        return _Deferred(value, kind, plan.type_name, plan.where)
+    if op == HASH:
+        _note(ctx, value)
+        return _hash_value(value, plan.type_name, ctx)
+    if op == MASK:
+        _note(ctx, value)
+        char = plan.rule.mask_char if plan.rule and plan.rule.action == MASK else ctx.policy.text.mask_char
+        if plan.type_name == "Xhtml":
+            return narrative.transform_div(value, lambda s: re.sub(r"\S", char, s))
+        return char * len(value)
+    if op == ZIP3:
+        _note(ctx, value)
+        kept = safe_harbor.zip3(value, parent.get("country"))
+        return _REMOVED if kept is None else kept
+    if op == ATTACH:
+        decoded = _text_attachment(value, parent.get("contentType"), plan.where)
+        if decoded is None:
+            return _REMOVED  # binary content cannot be inspected: removed
+        return _Deferred(decoded, "base64", plan.type_name, plan.where)
+    return value
+
+
+def _text_attachment(value: str, content_type: Any, where: str) -> Optional[str]:
+    if not isinstance(content_type, str):
+        return None
+    mime, _, params = content_type.partition(";")
+    mime = mime.strip().lower()
+    if not (mime.startswith("text/") or mime in ("application/json", "application/xml", "application/fhir+json")):
+        return None
+    charset = "utf-8"
+    for param in params.split(";"):
+        name, _, val = param.partition("=")
+        if name.strip().lower() == "charset" and val.strip():
+            charset = val.strip().strip('"')
+    try:
+        raw = base64.b64decode(value, validate=True)
+        return raw.decode(charset)
+    except (binascii.Error, ValueError, LookupError):
+        return None  # undecodable: treated as binary
+
+
+def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
+    if not isinstance(obj, dict):
+        raise DeidentifyError("INVALID_ARGUMENT", f"{plan.where}: expected a JSON object")
+    if plan.op == AGE:
+        obj = safe_harbor.aggregate_age(obj)
+    imaging_uid = None
+    if plan.special == "imaging_identifier" and obj.get("system") == _DICOM_UID_SYSTEM:
+        value = obj.get("value")
+        if isinstance(value, str) and value.startswith("urn:oid:"):
+            imaging_uid = "urn:oid:" + ctx.keys.uid(value[8:])
+    policy = ctx.policy
+    children = plan.children
+    out: dict[str, Any] = {}
+    shrunk: list[str] = []
+    for key, value in obj.items():
+        child = children.get(key)
+        if child is None:
+            child = _child_plan(policy, plan, key)
+        if child is _SKIP:
+            continue
+        if child is _VERBATIM:
+            out[key] = value
+            continue
+        f = child.field
+        if f is not None and f.is_resource:
+            result = _nested_resources(value, child, ctx)
+        elif f is None:  # a primitive's extension holder (_birthDate, _given: [null, {...}])
+            if isinstance(value, list):
+                result = [None if v is None else _walk(v, child, ctx) for v in value]
+                result = [None if r is _REMOVED else r for r in result]
+                if all(r is None for r in result):
+                    result = _REMOVED
+            else:
+                result = _walk(value, child, ctx)
+        elif not f.primitive:
+            if isinstance(value, list):
+                result = [r for r in (_walk(v, child, ctx) for v in value) if r is not _REMOVED]
+            else:
+                result = _walk(value, child, ctx)
+        elif isinstance(value, list):
+            result = []
+            for item in value:
+                r = _leaf(item, child, obj, ctx)
+                if r is _REMOVED:
+                    continue
+                if r.__class__ is _Deferred:
+                    ctx.pending.append((result, len(result), r))
+                result.append(r)
+            if len(result) != len(value):
+                shrunk.append(key)
+        else:
+            result = _leaf(value, child, obj, ctx)
+            if result is _REMOVED:
+                shrunk.append(key)
+            elif result.__class__ is _Deferred:
+                ctx.pending.append((out, key, result))
+        if result is _REMOVED or result == [] or result == {}:
+            continue
+        out[key] = result
+    for key in shrunk:  # a primitive's extensions go with the values they were attached to
+        out.pop("_" + key, None)
+    if imaging_uid is not None:
+        out["value"] = imaging_uid
+    if plan.type_name == "Narrative" and "div" not in out:
+        return _REMOVED  # a narrative without its div is invalid: drop the narrative
+    if plan.type_name == "Attachment" and out.get("data") != obj.get("data"):
+        out.pop("hash", None)
+        out.pop("size", None)
+        if "data" in out:
+            ctx.pending.append((out, "\x00attachment", None))
+    if not out:
+        return _REMOVED
+    return out
+
+
+def _nested_resources(value: Any, plan: _Plan, ctx: _Ctx) -> Any:
+    if plan.rule is not None and _leaf_op(plan.rule, "Resource", ctx.policy) == REMOVE:
+        return _REMOVED
+    if isinstance(value, list):
+        return [_resource(v, ctx, nested=True) for v in value]
+    return _resource(value, ctx, nested=True)
+
+
+def _resource(resource: Any, parent: _Ctx, nested: bool) -> dict:
+    if not isinstance(resource, dict):
+        raise DeidentifyError("INVALID_ARGUMENT", "resource: expected a JSON object")
+    rtype = resource.get("resourceType")
+    if not isinstance(rtype, str):
+        raise DeidentifyError("INVALID_ARGUMENT", "resourceType: missing")
+    patient = parent.patient
+    context = list(parent.context) if parent.policy.contextual else []
+    if parent.bundle_patients is not None:  # a Bundle entry: its own compartment owner
+        owner = _owner_reference(resource)
+        patient = parent.bundle_patients.get(owner) if owner else None
+        patient = patient or _default_shift_key(resource)
+        if parent.bundle_context is not None and owner in parent.bundle_context:
+            context += parent.bundle_context[owner]
+    ctx = _Ctx(parent.policy, parent.keys, patient, context)
+    return _run(resource, rtype, ctx)
+
+
+def _run(resource: dict, rtype: str, ctx: _Ctx) -> dict:
+    if rtype == "Bundle":
+        ctx.bundle_patients, ctx.bundle_context = _bundle_patients(resource, ctx)
+    out = _walk(resource, _root_plan(ctx.policy, rtype), ctx)
+    if out is _REMOVED:
+        out = {"resourceType": rtype}
+    _finish(ctx)
+    if ctx.removed_late:
+        out = _prune(out) or {"resourceType": rtype}
+    return out
+
+
+def _finish(ctx: _Ctx) -> None:
+    """Run the deferred text cleaning, now that the whole resource's context phrases are known."""
+    if not ctx.pending:
+        return
+    cleaner = ctx.policy.cleaner
+    context = ctx.context
+    keys = ctx.keys
+
+    def clean(text: str) -> str:
+        return cleaner.clean(text, keys, ctx.patient, context)
+
+    for container, key, item in ctx.pending:
+        if item is None:  # an Attachment whose data changed: size and hash follow the new content
+            continue
+        if item.kind == "xhtml":
+            result: Any = narrative.transform_div(item.value, clean)
+        elif item.kind == "base64":
+            cleaned = clean(item.value)
+            result = base64.b64encode(cleaned.encode("utf-8")).decode("ascii")
+        else:
+            result = _fit(clean(item.value), item, ctx)
+        if result is _REMOVED:
+            ctx.removed_late = True
+        container[key] = result
+    for container, key, item in ctx.pending:
+        if item is None and isinstance(container.get("data"), str):
+            raw = base64.b64decode(container["data"])
+            container["size"] = len(raw)
+            container["hash"] = base64.b64encode(hashlib.sha1(raw).digest()).decode("ascii")
+    ctx.pending.clear()
+
+
+def _fit(cleaned: str, item: _Deferred, ctx: _Ctx) -> Any:
+    """Keep a cleaned value valid for its FHIR type (ids stay ids, codes have no stray whitespace)."""
+    if cleaned == item.value:
+        return cleaned
+    if not cleaned.strip():
+        return _REMOVED  # everything was erased (RedactConfig): FHIR has no empty strings
+    t = item.type_name
+    if t in ("Id", "Oid", "Uuid"):
+        return _hash_value(item.value, t, ctx)
+    if t in ("Uri", "Url", "Canonical"):
+        return re.sub(r"\s+", "_", cleaned.strip())
+    if t == "Code":
+        return " ".join(cleaned.split())
+    return cleaned
+
+
+def _prune(value: Any) -> Any:
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            v = _prune(v)
+            if v is not _REMOVED and v != [] and v != {}:
+                out[k] = v
+        return out
+    if isinstance(value, list):
+        return [p for p in (_prune(v) for v in value) if p is not _REMOVED and p != {} and p != []]
+    return value
+
+
+# --- patients --------------------------------------------------------------------------------------------
+
+
+def _owner_reference(resource: dict) -> Optional[str]:
+    return ids.patient_reference(resource)
+
+
+def _default_shift_key(resource: dict) -> str:
+    """The date-shift key of a resource whose patient is not resolved by the caller."""
+    if resource.get("resourceType") == "Patient":
+        return ids.patient_shift_key(resource)
+    owner = ids.patient_reference(resource)
+    if owner:
+        return owner
+    rid = resource.get("id")
+    if isinstance(rid, str) and rid:
+        return f"{resource.get('resourceType')}/{rid}"
+    canonical = json.dumps(resource, sort_keys=True, separators=(",", ":"), default=str)
+    return "resource:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _bundle_patients(bundle: dict, ctx: _Ctx) -> tuple[dict[str, str], Optional[dict[str, tuple[str, ...]]]]:
+    """Patients of a Bundle by every name a reference may use (fullUrl, Type/id): shift keys and context."""
+    shift: dict[str, str] = {}
+    context: Optional[dict[str, tuple[str, ...]]] = {} if ctx.policy.contextual else None
+    for entry in bundle.get("entry") or ():
+        if not isinstance(entry, dict):
+            continue
+        res = entry.get("resource")
+        if not isinstance(res, dict) or res.get("resourceType") != "Patient":
+            continue
+        key = ids.patient_shift_key(res)
+        names = [f"Patient/{res.get('id')}"]
+        if isinstance(entry.get("fullUrl"), str):
+            names.append(entry["fullUrl"])
+            names.append(ids.reference_key(entry["fullUrl"]) or "")
+        phrases = patient_context(res, ctx.policy, ctx.keys) if context is not None else ()
+        for name in names:
+            if name:
+                shift[name] = key
+                if context is not None:
+                    context[name] = phrases
+    return shift, context
+
+
+# --- public API ------------------------------------------------------------------------------------------
+
+
+def deidentify_resource(
+    resource: dict[str, Any],
+    policy: FhirPolicy,
+    keys: Keys,
+    *,
+    patient: Optional[str] = None,
+    context: Sequence[str] = (),
+) -> dict[str, Any]:
+    """De-identify one FHIR R4 resource (a Bundle's entries included); the input is not modified.
+
+    ``patient`` is the date-shift key of the resource's compartment owner (``patient_shift_key`` of its
+    Patient, which the pipeline joins in by ``patient_reference``); without it a Patient uses its own key,
+    another resource its patient reference, a resource with no patient its own ``Type/id``. ``context`` adds
+    phrases (e.g. the patient's name, from ``patient_context``) that cleaned text replaces with ``[CTX]``.
+    Raises DeidentifyError (INVALID_ARGUMENT) naming the element path, never a value, for input that is not R4.
+    """
+    if not isinstance(resource, dict):
+        raise DeidentifyError("INVALID_ARGUMENT", "resource: expected a JSON object")
+    rtype = resource.get("resourceType")
+    if not isinstance(rtype, str) or not rtype:
+        raise DeidentifyError("INVALID_ARGUMENT", "resourceType: missing")
+    ctx = _Ctx(policy, keys, patient or _default_shift_key(resource), list(context))
+    try:
+        return _run(resource, rtype, ctx)
+    except RecursionError:
+        raise DeidentifyError("INVALID_ARGUMENT", f"{rtype}: nested too deeply") from None
+
+
+def patient_context(patient_resource: dict[str, Any], policy: FhirPolicy, keys: Keys) -> tuple[str, ...]:
+    """The phrases of a Patient that contextual de-identification replaces with ``[CTX]`` in other resources.
+
+    Empty unless the policy has ``contextualDeid``. The pipeline passes them as ``context`` to the
+    patient's other resources, so a name in a report's narrative goes even when the report never names it.
+    """
+    if not policy.contextual:
+        return ()
+    ctx = _Ctx(policy, keys, _default_shift_key(patient_resource), [])
+    _walk(patient_resource, _root_plan(policy, "Patient"), ctx)
+    ctx.pending.clear()
+    return tuple(dict.fromkeys(ctx.context))
