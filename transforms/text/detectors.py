@@ -632,6 +632,8 @@ def detect(
     wanted = expand(selected) - exclude
     spans: list[tuple[int, int, str]] = []
     for s, e, raw_type, parts in _raw_findings(text, wanted):
+        if raw_type in exclude:
+            continue
         reported = reported_type(raw_type, selected)
         if reported is not None:
             spans.append((s, e, reported))
