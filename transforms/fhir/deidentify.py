@@ -218,8 +218,12 @@ class _Deferred:
         self.value, self.kind, self.type_name, self.where = value, kind, type_name, where
 
 
-def _note(ctx: _Ctx, value: Any) -> None:
-    if ctx.policy.contextual and isinstance(value, str) and len(value) >= 2:
+# Values of these types become contextual phrases; codes, URIs and ids ("phone", "home") would only add noise.
+_CONTEXT_TYPES = frozenset({"String", "Markdown", "Date", "DateTime", "Instant"})
+
+
+def _note(ctx: _Ctx, value: Any, type_name: str) -> None:
+    if ctx.policy.contextual and type_name in _CONTEXT_TYPES and isinstance(value, str) and len(value) >= 2:
         ctx.context.append(value)
 
 
@@ -251,33 +255,33 @@ def _leaf(value: Any, plan: _Plan, parent: dict, ctx: _Ctx) -> Any:
     if value is None:
         return _REMOVED
     if op == REMOVE:
-        _note(ctx, value)
+        _note(ctx, value, plan.type_name)
         return _REMOVED
     if not isinstance(value, str):
         if op in (CLEAN,) or isinstance(value, bool):
             return value  # numbers and booleans hold no text to inspect
-        _note(ctx, str(value))
+        _note(ctx, str(value), plan.type_name)
         return _REMOVED  # a number cannot be masked, hashed or shifted into a valid number
     if op == SHIFT:
-        _note(ctx, value)
+        _note(ctx, value, plan.type_name)
         return shift_date(value, ctx.shift_days(), plan.where)
     if op == BIRTHDATE:
-        _note(ctx, value)
+        _note(ctx, value, plan.type_name)
         return safe_harbor.birth_date(value, ctx.shift_days(), ctx.policy.reference_date, plan.where)
     if op == CLEAN:
         kind = "xhtml" if plan.type_name == "Xhtml" else "text"
         return _Deferred(value, kind, plan.type_name, plan.where)
     if op == HASH:
-        _note(ctx, value)
+        _note(ctx, value, plan.type_name)
         return _hash_value(value, plan.type_name, ctx)
     if op == MASK:
-        _note(ctx, value)
+        _note(ctx, value, plan.type_name)
         char = plan.rule.mask_char if plan.rule and plan.rule.action == MASK else ctx.policy.text.mask_char
         if plan.type_name == "Xhtml":
             return narrative.transform_div(value, lambda s: re.sub(r"\S", char, s))
         return char * len(value)
     if op == ZIP3:
-        _note(ctx, value)
+        _note(ctx, value, plan.type_name)
         kept = safe_harbor.zip3(value, parent.get("country"))
         return _REMOVED if kept is None else kept
     if op == ATTACH:
