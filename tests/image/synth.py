@@ -106,12 +106,14 @@ def make_case(
     columns: int = 512,
     seed: int = 0,
     moving_text_frame: int | None = None,
+    text_level: float = 0.98,
+    font_px: int | None = None,
 ) -> Case:
     """One instance. Multi-frame: the anatomy shifts frame to frame, the overlay stays (unless told otherwise)."""
     stack = []
     for f in range(frames):
-        moved, mask, burned = render(rows, columns, seed, shift=3 * f)
-        image = np.maximum(moved * (1 - mask), mask * 0.98)
+        moved, mask, burned = render(rows, columns, seed, font_px=font_px, shift=3 * f)
+        image = moved * (1 - mask) + mask * text_level
         if moving_text_frame is not None and f == moving_text_frame:
             extra = Image.new("L", (columns, rows), 0)
             ImageDraw.Draw(extra).text(
