@@ -36,7 +36,50 @@ def transform_div(div: str, transform: Callable[[str], str]) -> str:
                 element.set(name, transform(value))
     if not "".join(root.itertext()).strip():
         return placeholder_div("[REDACTED]")  # R4 txt-2: a narrative must keep some text
-    try:
-        return ET.tostring(root, encoding="unicode", default_namespace=XHTML_NS)
-    except ValueError:  # elements outside the XHTML namespace (invalid R4, but keep it well-formed)
-        return ET.tostring(root, encoding="unicode")
+    out: list[str] = []
+    _serialize(root, out, {}, top=True)
+    return "".join(out)
+
+
+_XML_NS = "http://www.w3.org/XML/1998/namespace"
+
+
+def _escape(text: str, attribute: bool = False) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace('"', "&quot;") if attribute else text
+
+
+def _qualify(name: str, declared: dict[str, str], new: list[str]) -> str:
+    """``{ns}local`` -> the name to write; XHTML is the default namespace, others get declared prefixes."""
+    if not name.startswith("{"):
+        return name
+    ns, _, local = name[1:].partition("}")
+    if ns == XHTML_NS:
+        return local
+    if ns == _XML_NS:
+        return "xml:" + local
+    prefix = declared.get(ns)
+    if prefix is None:
+        prefix = declared[ns] = f"ns{len(declared)}"
+        new.append(f' xmlns:{prefix}="{_escape(ns, True)}"')
+    return f"{prefix}:{local}"
+
+
+def _serialize(element: ET.Element, out: list[str], declared: dict[str, str], top: bool = False) -> None:
+    """Write an element as XHTML with the XHTML namespace as default (ElementTree would add ``html:`` prefixes)."""
+    declared = dict(declared)
+    new: list[str] = [f' xmlns="{XHTML_NS}"'] if top else []
+    tag = _qualify(element.tag, declared, new)
+    attrs = "".join(f' {_qualify(k, declared, new)}="{_escape(v, True)}"' for k, v in element.attrib.items())
+    out.append(f"<{tag}{''.join(new)}{attrs}")
+    if element.text is None and len(element) == 0:
+        out.append("/>")
+    else:
+        out.append(">")
+        if element.text:
+            out.append(_escape(element.text))
+        for child in element:
+            _serialize(child, out, declared)
+            if child.tail:
+                out.append(_escape(child.tail))
+        out.append(f"</{tag}>")
