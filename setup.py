@@ -25,6 +25,7 @@ TEST_REQUIRES = [
     "pytest==9.0.3",
     "pytest-xdist==3.8.0",
     "hypothesis==6.155.2",
+    "faker==40.63.0",  # bench/text_detection.py: the labelled corpus
     "pillow==12.3.0",  # tests/image: draws burned-in text (bundled font, no system font needed)
 ]
 

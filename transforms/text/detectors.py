@@ -108,6 +108,10 @@ _PHONE_CTX = re.compile(
     r"(?i)\b(?:tel|telephone|phone|ph|cell|mobile|mob|pager|fax|call|contact|home|work)\b\.?\s*(?:no\.?|number|#)?\s*[:#]?\s*(\+?\d[\d ()./-]{6,18}\d)"
 )
 _PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}(?![\w-])")
+_PHONE_BARE = re.compile(r"(?<![\w+.-])1?[2-9]\d{2}[2-9]\d{6}(?![\w-]|\.\d)")
+_PHONE_HINT = re.compile(
+    r"(?i)\b(?:phone|tel|telephone|fax|call|contact|cell|mobile|pager|reach|room|line|desk|number)\b"
+)
 _FAX_BEFORE = re.compile(r"(?i)\bfax\b[^\n\d]{0,12}$")
 
 _MONTHS = {
@@ -121,7 +125,7 @@ _MON_I = r"(?i:" + _MON + r")"
 _DATE_PATTERNS = [
     # DICOM DA / DT: YYYYMMDD[HHMMSS[.FFFFFF]][&ZZXX]
     re.compile(
-        r"(?<![\w.])(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:\d{2,6}(?:\.\d{1,6})?)?(?:[+-]\d{4})?(?![\w.])"
+        r"(?<!\w)(?<!\d\.)(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:\d{2,6}(?:\.\d{1,6})?)?(?:[+-]\d{4})?(?![\w]|\.\d)"
     ),
     # ISO and friends: YYYY-MM-DD[THH:MM[:SS[.f]][Z|+hh:mm]], YYYY/MM/DD, YYYY.MM.DD
     re.compile(
@@ -192,7 +196,8 @@ _VIN = re.compile(r"(?<![\w])[A-HJ-NPR-Z0-9]{17}(?![\w])")
 # --- locations -------------------------------------------------------------------------------------------
 
 _STATE_NAMES = "|".join(sorted((re.escape(n) for n, _ in lexicon.US_STATES), key=len, reverse=True))
-_STATE_ABBRS = "|".join(a for _, a in lexicon.US_STATES)
+# In addresses also the freely associated states and military "states" (USPS): FM, MH, PW, AA, AE, AP.
+_STATE_ABBRS = "|".join([a for _, a in lexicon.US_STATES] + ["FM", "MH", "PW", "AA", "AE", "AP"])
 _STATE_NAME = re.compile(r"(?<![\w])(?:" + _STATE_NAMES + r"|" + _STATE_NAMES.upper() + r")(?![\w])")
 _SUFFIX = "|".join(sorted(lexicon.STREET_SUFFIXES, key=len, reverse=True))
 _CITY = r"[A-Z][A-Za-z.'-]+(?:\s[A-Z][A-Za-z.'-]+){0,3}"
@@ -200,9 +205,9 @@ _CITY_STATE_ZIP = (
     r"(?:" + _CITY + r"),?\s+(?:" + _STATE_ABBRS + r"|" + _STATE_NAMES + r")\.?,?\s+\d{5}(?:-\d{4})?(?![\w-])"
 )
 _STREET = re.compile(
-    r"(?<![\w.-])\d{1,6}[A-Za-z]?(?:-\d{1,4})?\s+"
-    r"(?:(?:[NSEW]|NE|NW|SE|SW|North|South|East|West|NORTH|SOUTH|EAST|WEST)\.?\s+)?"
-    r"(?:(?:[A-Z0-9][\w'.-]*|of|the|de|la|del|von)\s+){1,4}"
+    r"(?<![\w.-])\d{1,6}[A-Za-z]?(?:-\d{1,4})? "
+    r"(?:(?:[NSEW]|NE|NW|SE|SW|North|South|East|West|NORTH|SOUTH|EAST|WEST)\.? )?"
+    r"(?:(?:[A-Z0-9][\w'-]*\.?|of|the|de|la|del|von) ){1,4}"
     r"(?i:" + _SUFFIX + r")\b\.?"
     r"(?:\s+(?:[NSEW]|NE|NW|SE|SW)\b\.?)?"
     r"(?:,?\s+(?i:apt|apartment|suite|ste|unit|bldg|building|floor|fl|rm|room|#)\.?\s*#?\s*[\w-]+)?"
@@ -228,7 +233,8 @@ _FACILITY = re.compile(
 
 # --- names -----------------------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*(?:-[^\W\d_]+)*\.?")
+_L = r"(?:[^\W\d_]|[\u0300-\u036f])"  # a letter, or a combining accent of a decomposed one
+_TOKEN = re.compile(_L + r"+(?:['’]" + _L + r"+)*(?:-" + _L + r"+)*\.?")
 _CARET_PN = re.compile(r"(?<![\w^])[^\W\d_][^\s^\\=|]*(?:\^[^\s^\\=|]*){1,4}")
 _STRONG_LABEL = re.compile(
     r"(?i)(?:\b(?:patient|pt|name|patient\s+name|physician|doctor|attending|resident|fellow|radiologist|technologist"
@@ -238,6 +244,7 @@ _STRONG_LABEL = re.compile(
     r"|father|brother|sister|guardian|parent|caregiver|discussed\s+with|spoke\s+with|dear|cc|attn|from|to|"
     r"emergency\s+contact|next\s+of\s+kin|nok)\b\.?\s*(?:name)?\s*[:#=-]?\s*)$"
 )
+_DOTTED_TITLES = tuple(t for t in lexicon.TITLES if t.endswith("."))
 _WEAK_LABEL = re.compile(r"(?i)\b(?:with|by|per|called|and|or|for|mr|mrs|ms)\s+$")
 _EPONYM_AFTER = re.compile(
     r"(?i)^(?:['’]s)?[\s-]+(?:disease|syndrome|sign|test|palsy|lymphoma|sarcoma|phenomenon|fracture|score|scale|"
@@ -316,6 +323,8 @@ def _accept_run(run: list[tuple[int, int, str]], titled: bool, strong: bool, wea
         return False
     if strong:
         return all(not _common(w) or _given(w) or _surname(w) for w in full)
+    if len(full) >= 2 and all(not _common(w) and len(w.rstrip(".")) >= 3 for w in full):
+        return True  # two or three capitalised words that are no English word: "ADELINDE JUNKEN"
     if len(full) >= 2 or initials:
         if any(_given(w) and not _common(w) for w in full):
             return True
@@ -363,26 +372,36 @@ def _names(text: str) -> list[_Raw]:
                 break
             j += 1
         run = tokens[i:j]
+        for k, (_, _, word) in enumerate(run):  # a name never runs into a clinical or facility word
+            if k and (_plain(word) in lexicon.CLINICAL_WORDS or _plain(word) in lexicon.FACILITY_WORDS):
+                run = run[:k]
+                break
         titled = False
         while run and (_plain(run[0][2]) in lexicon.TITLES or run[0][2].lower() in lexicon.TITLES):
             run = run[1:]
             titled = True
-        before = text[max(0, s - 48) : s]
-        strong = bool(_STRONG_LABEL.search(before))
-        weak = bool(_WEAK_LABEL.search(before))
-        if not titled and before.rstrip().lower().endswith(tuple(t for t in lexicon.TITLES if t.endswith("."))):
+        if not titled and text[max(0, s - 8) : s].rstrip().lower().endswith(_DOTTED_TITLES):
             titled = True
         # trim common words from the ends (sentence-initial "Yesterday", trailing "Hospital" ...)
+        lead_trimmed = False
         if not titled:
             while run and _common(run[0][2]) and not _given(run[0][2]):
                 run = run[1:]
-                strong = weak = False
-        while run and _common(run[-1][2]) and not (_given(run[-1][2]) or _surname(run[-1][2])):
+                lead_trimmed = True
+        while (
+            len(run) > 1
+            and _common(run[-1][2])
+            and not (_given(run[-1][2]) or _surname(run[-1][2]) or _is_initial(run[-2][2]))
+        ) or (len(run) == 1 and _common(run[0][2]) and not (_given(run[0][2]) or _surname(run[0][2]))):
             run = run[:-1]
         if run:
             after = text[run[-1][1] : run[-1][1] + 40]
             eponym = bool(_EPONYM_AFTER.match(after)) and not titled
-            if not eponym and _accept_run(run, titled, strong, weak):
+            accepted = not eponym and _accept_run(run, titled, False, False)
+            if not accepted and not eponym and not titled and not lead_trimmed:
+                before = text[max(0, s - 48) : s]  # labels only looked at when the words alone do not decide
+                accepted = _accept_run(run, False, bool(_STRONG_LABEL.search(before)), bool(_WEAK_LABEL.search(before)))
+            if accepted:
                 start, end = run[0][0], _span_end(text, run[-1][0], run[-1][1])
                 toks = [(a, _span_end(text, a, b), w) for a, b, w in run]
                 found.append((start, end, "PERSON_NAME", _name_parts(toks)))
@@ -390,12 +409,14 @@ def _names(text: str) -> list[_Raw]:
     # inverted "SMITH, JOHN [A.]"
     for m in _INVERTED.finditer(text):
         last, first = m.group(1), m.group(2)
-        if _common(last) and _common(first):
+        if not (last[0].isupper() and first[0].isupper()) or (_common(last) and _common(first)):
             continue
         before = text[max(0, m.start() - 48) : m.start()]
         labelled = bool(_STRONG_LABEL.search(before))
+        weak = bool(_WEAK_LABEL.search(before))
         if (
             labelled
+            or (weak and not _common(last) and not _common(first))
             or (_surname(last) and _given(first))
             or (_given(first) and not _common(first) and not _common(last))
         ) and not (_plain(last) in lexicon.CLINICAL_WORDS or _plain(first) in lexicon.CLINICAL_WORDS):
@@ -404,9 +425,7 @@ def _names(text: str) -> list[_Raw]:
     return found
 
 
-_INVERTED = re.compile(
-    r"(?<![\w])([A-Z][^\W\d_]+(?:['’-][^\W\d_]+)*),\s?([A-Z][^\W\d_]+(?:-[^\W\d_]+)*)(?:\s[A-Z]\b\.?)?"
-)
+_INVERTED = re.compile(r"(?<![\w])([^\W\d_]{2,}(?:['’-][^\W\d_]+)*),\s?([^\W\d_]{2,}(?:-[^\W\d_]+)*)(?:\s[A-Z]\b\.?)?")
 
 # --- validators ------------------------------------------------------------------------------------------
 
@@ -509,6 +528,13 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             for m in _PHONE_CTX.finditer(text):
                 if 7 <= sum(ch.isdigit() for ch in m.group(1)) <= 15:
                     out.append((m.start(1), m.end(1), _phone_type(text, m.start(1)), _NO_PARTS))
+            for m in _PHONE_BARE.finditer(text):
+                try:
+                    ok = phonenumbers.is_valid_number(phonenumbers.parse(m.group(), "US"))
+                except phonenumbers.NumberParseException:
+                    ok = False
+                if ok or _PHONE_HINT.search(text[max(0, m.start() - 32) : m.start()]):
+                    out.append((m.start(), m.end(), _phone_type(text, m.start()), _NO_PARTS))
             if "+" in text:
                 for m in _PHONE_INTL.finditer(text):
                     try:

@@ -29,7 +29,7 @@ CLINICAL_WORDS: frozenset[str] = frozenset(
     raynauds sjogren sjogrens tourette tourettes asperger aspergers marfan ehlers danlos klinefelter
     meniere menieres paget pagets hashimoto hashimotos colles achilles babinski mcburney glasgow
     apgar gleason foley doppler holter whipple nissen roux kawasaki epstein
-    lyme reye reyes wolff bundle his purkinje langerhans schwann fallot eisenmenger brugada
+    lyme reye wolff bundle his purkinje langerhans schwann fallot eisenmenger brugada
     bartholin burkitt burkitts chiari duchenne dupuytren
     fanconi gaucher horner kussmaul gehrig mallory osgood schlatter peyronie
     scheuermann tietze virchow wegener whipples zenker zollinger ewing wilms hirschsprung
