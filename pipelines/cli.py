@@ -28,7 +28,7 @@ errors*.ndjson), 2 bad config or launch (nothing written), 1 unexpected crash.
 
 
 def _store_deidentify_parser(sub, kind: str, noun: str) -> None:
-    from pipelines.options import DeidentifyOptions
+    from pipelines.options import add_deidentify_arguments
 
     parser = sub.add_parser(
         "deidentify",
@@ -40,7 +40,7 @@ def _store_deidentify_parser(sub, kind: str, noun: str) -> None:
     )
     parser.add_argument("source_store", metavar="SOURCE_STORE",
                         help=f"The source {noun}: projects/P/locations/L/datasets/D/{kind}/S")
-    DeidentifyOptions._add_argparse_args(parser)
+    add_deidentify_arguments(parser)
     parser.set_defaults(handler=_run_store_deidentify, kind=kind)
 
 

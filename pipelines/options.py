@@ -2,39 +2,52 @@
 
 from __future__ import annotations
 
-from apache_beam.options.pipeline_options import PipelineOptions
-
 DEFAULT_STORE_ROOT = "./stores"
 
 
-class DeidentifyOptions(PipelineOptions):
-    """Parameters of every de-identify command. Beam's own options (--runner, --project, ...) pass through."""
+def add_deidentify_arguments(parser) -> None:
+    """The one definition of deidflow's de-identify parameters (CLI, DeidentifyOptions, Flex Template)."""
+    parser.add_argument(
+        "--destination-store", "--destination_store", dest="destination_store", default=None,
+        help="Store-level runs: the destination store, "
+        "projects/P/locations/L/datasets/D/dicomStores/S (or .../fhirStores/S). Its dataset must exist; the "
+        "store is created if missing and written into if present.",
+    )
+    parser.add_argument(
+        "--destination-dataset", "--destination_dataset", dest="destination_dataset", default=None,
+        help="Dataset-level runs: the destination dataset, projects/P/locations/L/datasets/D. It must not exist.",
+    )
+    parser.add_argument(
+        "--config-file", "--config_file", dest="config_file", default=None,
+        help="A Cloud Healthcare API DeidentifyConfig as JSON (local path or gs:// URI). Without it: the "
+        "PS3.15 Basic Profile with UIDs regenerated for DICOM.",
+    )
+    parser.add_argument(
+        "--store-root", "--store_root", dest="store_root", default=DEFAULT_STORE_ROOT,
+        help="Where stores live: a local folder or gs://bucket/prefix. A resource name is the path below it. "
+        f"Default: {DEFAULT_STORE_ROOT}.",
+    )
+    parser.add_argument(
+        "--key-file", "--key_file", dest="key_file", default=None,
+        help="A file holding the run key (base64, 128/192/256 bits). Same key, same pseudonyms across runs. "
+        "Without it the config's cryptoKey is used, else a key is generated for this run only. "
+        "The key is never logged or written to outputs.",
+    )
 
-    @classmethod
-    def _add_argparse_args(cls, parser) -> None:
-        parser.add_argument(
-            "--destination-store", "--destination_store", dest="destination_store", default=None,
-            help="Store-level runs: the destination store, "
-            "projects/P/locations/L/datasets/D/dicomStores/S (or .../fhirStores/S). Its dataset must exist; the "
-            "store is created if missing and written into if present.",
-        )
-        parser.add_argument(
-            "--destination-dataset", "--destination_dataset", dest="destination_dataset", default=None,
-            help="Dataset-level runs: the destination dataset, projects/P/locations/L/datasets/D. It must not exist.",
-        )
-        parser.add_argument(
-            "--config-file", "--config_file", dest="config_file", default=None,
-            help="A Cloud Healthcare API DeidentifyConfig as JSON (local path or gs:// URI). Without it: the "
-            "PS3.15 Basic Profile with UIDs regenerated for DICOM.",
-        )
-        parser.add_argument(
-            "--store-root", "--store_root", dest="store_root", default=DEFAULT_STORE_ROOT,
-            help="Where stores live: a local folder or gs://bucket/prefix. A resource name is the path below it. "
-            f"Default: {DEFAULT_STORE_ROOT}.",
-        )
-        parser.add_argument(
-            "--key-file", "--key_file", dest="key_file", default=None,
-            help="A file holding the run key (base64, 128/192/256 bits). Same key, same pseudonyms across runs. "
-            "Without it the config's cryptoKey is used, else a key is generated for this run only. "
-            "The key is never logged or written to outputs.",
-        )
+
+def __getattr__(name: str):
+    # DeidentifyOptions subclasses Beam's PipelineOptions; building it lazily keeps `deidflow --help` and launch
+    # errors from paying for importing Beam.
+    if name == "DeidentifyOptions":
+        from apache_beam.options.pipeline_options import PipelineOptions
+
+        class DeidentifyOptions(PipelineOptions):
+            """Parameters of every de-identify command. Beam's own options (--runner, ...) pass through."""
+
+            @classmethod
+            def _add_argparse_args(cls, parser) -> None:
+                add_deidentify_arguments(parser)
+
+        globals()["DeidentifyOptions"] = DeidentifyOptions
+        return DeidentifyOptions
+    raise AttributeError(name)

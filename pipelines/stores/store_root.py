@@ -8,11 +8,17 @@ import posixpath
 import tempfile
 from typing import Iterator
 
-from apache_beam.io.filesystem import BeamIOError
-from apache_beam.io.filesystems import FileSystems
 
 META_DIR = ".deidflow"  # per-store (and per-dataset) records: metadata and run records, never source data
 STORE_META = "store.json"
+
+
+def _filesystems():
+    # Imported on first use: local paths never need Beam, and launch errors should not wait for it.
+    from apache_beam.io.filesystem import BeamIOError
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems, BeamIOError
 
 
 def is_remote(path: str) -> bool:
@@ -41,6 +47,7 @@ def exists(path: str) -> bool:
     """A file, or a folder with anything in it (object stores have no empty folders)."""
     if not is_remote(path):
         return os.path.exists(path)
+    FileSystems, BeamIOError = _filesystems()
     if FileSystems.exists(path):
         return True
     try:
@@ -52,6 +59,7 @@ def exists(path: str) -> bool:
 
 def list_files(folder: str, skip_meta: bool = True) -> Iterator[str]:
     """Every file below a folder, recursively, sorted; run records and store metadata left out."""
+    FileSystems, BeamIOError = _filesystems()
     try:
         result = FileSystems.match([folder.rstrip("/") + "/**"])[0]
     except BeamIOError:
@@ -62,6 +70,10 @@ def list_files(folder: str, skip_meta: bool = True) -> Iterator[str]:
 
 
 def read_bytes(path: str) -> bytes:
+    if not is_remote(path):
+        with open(path, "rb") as handle:
+            return handle.read()
+    FileSystems, _ = _filesystems()
     with FileSystems.open(path, compression_type="uncompressed") as handle:
         return handle.read()
 
@@ -69,6 +81,7 @@ def read_bytes(path: str) -> bytes:
 def write_bytes(path: str, data: bytes) -> None:
     """Write a whole file. Local writes go through a temporary file and a rename, so a reader never sees half."""
     if is_remote(path):
+        FileSystems, _ = _filesystems()
         with FileSystems.create(path, mime_type="application/octet-stream", compression_type="uncompressed") as out:
             out.write(data)
         return
@@ -86,6 +99,11 @@ def write_bytes(path: str, data: bytes) -> None:
 
 
 def delete(path: str) -> None:
+    if not is_remote(path):
+        if os.path.exists(path):
+            os.unlink(path)
+        return
+    FileSystems, BeamIOError = _filesystems()
     try:
         FileSystems.delete([path])
     except BeamIOError:

@@ -41,13 +41,14 @@ IMPLEMENTATION_CLASS_UID = "2.25." + str(uuid.uuid5(uuid.NAMESPACE_URL, "https:/
 IMPLEMENTATION_VERSION_NAME = "DEIDFLOW_01"
 DEFLATED = "1.2.840.10008.1.2.1.99"
 
+_DUMMY_BINARY = b"\x00" * 8  # OB/OW/OF/OD/OL/OV/UN: eight zero bytes fit every binary VR's length rule
 # Placeholder values for resetTag / PS3.15 "D": valid for the VR, carrying nothing about the patient.
 _DUMMY_TEXT = "ANONYMIZED"
 DUMMY_VALUES: dict[str, Any] = {
     "AE": _DUMMY_TEXT, "CS": _DUMMY_TEXT, "LO": _DUMMY_TEXT, "LT": _DUMMY_TEXT, "PN": _DUMMY_TEXT,
     "SH": _DUMMY_TEXT, "ST": _DUMMY_TEXT, "UC": _DUMMY_TEXT, "UT": _DUMMY_TEXT,
     "AS": "000Y", "DA": "19000101", "DT": "19000101000000", "TM": "000000",
-    "DS": "0", "IS": "0", "UR": "",
+    "DS": "0", "IS": "0", "UR": "urn:anonymized",
     "US": 0, "SS": 0, "UL": 0, "SL": 0, "FL": 0.0, "FD": 0.0, "SV": 0, "UV": 0, "AT": 0,
 }
 
@@ -126,7 +127,7 @@ def _apply(ds: Dataset, ctx: _Context) -> None:
             if vr == "UI":
                 _regen_uid(ds, tag, elem, ctx.keys)
             else:
-                ds[tag] = DataElement(tag, vr, DUMMY_VALUES.get(vr, b"" if vr.startswith("O") or vr == "UN" else None))
+                ds[tag] = DataElement(tag, vr, DUMMY_VALUES.get(vr, _DUMMY_BINARY))
         elif act is Act.REGEN_UID:
             _regen_uid(ds, tag, elem, ctx.keys)
         elif act is Act.RECURSE:

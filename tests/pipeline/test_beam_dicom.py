@@ -1,0 +1,70 @@
+"""The DICOM DoFns and composite transform under TestPipeline: tagged outputs, dead letters, duplicates."""
+
+from __future__ import annotations
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from pipelines.dicom_store import dicom_destination
+from pipelines.stores import store_root
+from transforms.beam import ERRORS, OK, DeidentifyDicomFiles, DeidentifyDicomStore
+from transforms.crypto import Keys
+from transforms.dicom.policy import compile_dicom_policy
+from transforms.dicom.sample import SamplePatient, sample_instance
+
+pytestmark = pytest.mark.pipeline
+KEYS = Keys(b"t" * 32)
+POLICY = compile_dicom_policy(None)
+
+
+@pytest.fixture
+def source(tmp_path):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    patient = SamplePatient(1)
+    (folder / "a.dcm").write_bytes(sample_instance(patient, instance=0))
+    (folder / "b").write_bytes(sample_instance(patient, instance=1))
+    (folder / "empty.dcm").write_bytes(b"")
+    (folder / "notes.txt").write_bytes(b"not dicom at all" * 20)
+    return folder
+
+
+def test_dofn_tags_successes_and_errors(source, tmp_path):
+    dest = tmp_path / "dst"
+    patient = SamplePatient(1)
+    paths = sorted(str(p) for p in source.iterdir())
+    with TestPipeline() as p:
+        results = (
+            p
+            | beam.Create(paths)
+            | beam.ParDo(DeidentifyDicomFiles(POLICY, KEYS, store_root.read_bytes, dicom_destination(str(dest))))
+            .with_outputs(ERRORS, main=OK)
+        )
+        sops = results[OK] | "SOPs" >> beam.Map(lambda kv: kv[0])
+        assert_that(sops, equal_to([KEYS.uid(patient.sop_uid(0, 0, 0)), KEYS.uid(patient.sop_uid(0, 0, 1))]), label="ok")
+        codes = results[ERRORS] | "Codes" >> beam.Map(lambda r: (r["resource_name"].rsplit("/", 1)[-1], r["error"]["code"]))
+        assert_that(codes, equal_to([("empty.dcm", "INVALID_ARGUMENT"), ("notes.txt", "INVALID_ARGUMENT")]), label="errors")
+    written = sorted(p.name for p in dest.rglob("*.dcm"))
+    assert written == sorted(f"{KEYS.uid(patient.sop_uid(0, 0, i))}.dcm" for i in (0, 1))
+
+
+def test_duplicate_sop_instances_keep_one_and_record_the_rest(tmp_path):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    patient = SamplePatient(2)
+    data = sample_instance(patient)
+    (folder / "1.dcm").write_bytes(data)
+    (folder / "2.dcm").write_bytes(data)
+    (folder / "3.dcm").write_bytes(sample_instance(patient, instance=2))
+    dest = tmp_path / "dst"
+    with TestPipeline() as p:
+        result = (
+            p
+            | beam.Create(sorted(str(x) for x in folder.iterdir()))
+            | DeidentifyDicomStore(POLICY, KEYS, store_root.read_bytes, dicom_destination(str(dest)))
+        )
+        names = result.errors | beam.Map(lambda r: (r["resource_name"].rsplit("/", 1)[-1], r["error"]["code"]))
+        assert_that(names, equal_to([("2.dcm", "ALREADY_EXISTS")]))
+    assert len(list(dest.rglob("*.dcm"))) == 2
