@@ -334,6 +334,9 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
         if child is _VERBATIM:
             out[key] = value
             continue
+        if child.op == KEEP and child.special is None and (f := child.field) is not None and f.primitive:
+            out[key] = value  # the common case: a primitive nothing applies to
+            continue
         f = child.field
         if f is not None and f.is_resource:
             result = _nested_resources(value, child, ctx)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Optional
 
@@ -19,6 +20,7 @@ _CONDITIONAL = re.compile(r"(?P<base>(?:[a-z][a-z0-9+.-]*://[^?#]*/)?)(?P<type>[
 PATIENT_FIELDS = ("subject", "patient", "beneficiary", "individual")
 
 
+@functools.lru_cache(maxsize=65536)
 def new_id(keys: Keys, original: str) -> str:
     """The pseudonym of a resource id: a keyed hash shaped as a version-4 UUID (36 chars of ``[0-9a-f-]``).
 

@@ -60,10 +60,7 @@ class Field:
     primitive: bool
     is_list: bool
     aliases: tuple[str, ...] = ()  # extra type names this field answers to ("AdministrativeGenderCode")
-
-    @property
-    def is_resource(self) -> bool:
-        return self.type_name == "Resource"
+    is_resource: bool = False  # a nested resource (contained, Bundle.entry.resource): paths restart there
 
 
 def _unwrap(annotation: Any) -> tuple[Any, tuple[Any, ...], bool]:
@@ -175,7 +172,9 @@ def fields(model: str) -> dict[str, Field]:
             type_name = suffix if prim is None or prim == "Uuid" else prim
             if prim is None and type_name == "Resource":
                 pass
-        out[key] = Field(key, base, choice, type_name, child_model, prim is not None, is_list, aliases)
+        out[key] = Field(
+            key, base, choice, type_name, child_model, prim is not None, is_list, aliases, type_name == "Resource"
+        )
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Optional, Sequence
 
 from transforms.config import TextConfig
@@ -10,6 +11,7 @@ from transforms.text import DEFAULT_DICOM_INFO_TYPES, TextPolicy, clean_text
 
 # Spec §3.3: the default FHIR infoTypes are not published; we use the default DICOM list, as the spec says.
 FHIR_DEFAULT_INFO_TYPES: tuple[str, ...] = DEFAULT_DICOM_INFO_TYPES
+CACHE_SIZE = 8192
 
 
 class TextCleaner:
@@ -19,9 +21,46 @@ class TextCleaner:
         self.policy = TextPolicy.from_config(
             text_config, default_info_types=FHIR_DEFAULT_INFO_TYPES, config_path=config_path
         )
+        self._cache: dict = {}
+
+    def __getstate__(self) -> dict:
+        return {"policy": self.policy, "_cache": {}}
 
     def clean(self, text: str, keys: Keys, patient: Optional[str], context: Sequence[str]) -> str:
         """``text`` with sensitive findings transformed and context phrases replaced by ``[CTX]``."""
         if not text or text.isspace():
             return text
-        return clean_text(text, self.policy, keys, patient=patient or "", context=context)
+        context = relevant_context(text, context)
+        if any(ch.isdigit() for ch in text):  # dates (always written with digits) shift per patient
+            return clean_text(text, self.policy, keys, patient=patient or "", context=context)
+        # Without digits the result depends on the text, the context and the run key only: short coded texts
+        # ("Heart rate") repeat across a store, so cache them (bounded, per process, order-independent).
+        cache_key = (text, context, keys)
+        cached = self._cache.get(cache_key)
+        if cached is None:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            cached = self._cache[cache_key] = clean_text(text, self.policy, keys, patient="", context=context)
+        return cached
+
+
+_WORDS = re.compile(r"[^\s,^=\\]+")
+
+
+def relevant_context(text: str, context: Sequence[str]) -> tuple[str, ...]:
+    """The context values that can match in ``text``: a value none of whose words occurs in the text (case
+    folded), or a date where the text has no digit, cannot, so it is left out. The text engine compiles one
+    pattern per distinct context; this keeps that context small and often the same (its cache then hits)."""
+    if not context:
+        return ()
+    folded = text.casefold()
+    has_digit = any(ch.isdigit() for ch in text)
+    kept = []
+    for value in context:
+        if value[:1].isdigit() and not has_digit:
+            continue
+        if any(word.casefold() in folded for word in _WORDS.findall(value)):
+            kept.append(value)
+        elif has_digit and value[:4].isdigit() and (value[:4] in text or value[2:4] in text):
+            kept.append(value)  # a date may be spelt differently in the text (3/2/50): its year is in each spelling
+    return tuple(dict.fromkeys(kept))
