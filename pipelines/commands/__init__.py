@@ -1,0 +1,68 @@
+"""The deidflow sub-commands, one module per command group; shared pieces for running and recording a pipeline.
+
+Each module has ``register(groups)``, where ``groups`` maps a command group name ("dicom-stores", "fhir-stores",
+"datasets", "sample", ...) to its argparse sub-parsers; it adds its commands and sets ``handler(args, beam_args)``.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+EXIT_OK, EXIT_CRASH, EXIT_BAD_LAUNCH, EXIT_PARTIAL = 0, 1, 2, 3
+
+EPILOG = """\
+Resource names are the Cloud Healthcare API's: projects/P/locations/L/datasets/D[/dicomStores/S|/fhirStores/S].
+They live under --store-root (default ./stores), a local folder or gs://bucket/prefix.
+Any other option is passed to Apache Beam (--runner, --direct_num_workers, --direct_running_mode, --project,
+--temp_location, ...). Exit codes: 0 all de-identified, 3 completed with failed elements (see the run's
+errors*.ndjson), 2 bad config or launch (nothing written), 1 unexpected crash.
+"""
+
+
+class UsageError(Exception):
+    """Bad command-line usage: printed with the usage line, exit code 2."""
+
+
+def beam_options(beam_args: Sequence[str]):
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    return PipelineOptions(list(beam_args))
+
+
+def config_text(config_file: Optional[str]) -> str:
+    if not config_file:
+        return ""
+    from pipelines.stores import store_root
+
+    return store_root.read_bytes(config_file).decode("utf-8", "replace")
+
+
+def run_and_record(pipeline, *, kind: str, run_id: str, run_dir: str, create_time: str, labels: Sequence[str],
+                   details: dict, extra_run_dirs: Sequence[str] = ()) -> int:
+    """Run a built pipeline, write the run summary (to ``run_dir`` and any extra run folders), print it.
+
+    Counters are read per label (one label per store branch) and summed for the overall counter.
+    Returns the exit code: 0 all succeeded, 3 some elements failed.
+    """
+    from pipelines import run_record
+    from pipelines.stores import store_root
+
+    result = pipeline.run()
+    result.wait_until_finish()
+    values = run_record.counters(result)
+    per_label = {
+        label: {"success": values.get(f"success/{label}", 0), "failure": values.get(f"failure/{label}", 0)}
+        for label in labels
+    }
+    success = sum(c["success"] for c in per_label.values())
+    failure = sum(c["failure"] for c in per_label.values())
+    details = dict(details)
+    if len(labels) > 1:
+        details["stores"] = {label: {k: str(v) for k, v in c.items()} for label, c in per_label.items()}
+    details["runDir"] = run_dir
+    summary = run_record.build_summary(kind, run_id, create_time, run_record.now(), success, failure,
+                                       store_root.join(run_dir, "errors*.ndjson"), details)
+    for folder in (run_dir, *extra_run_dirs):
+        run_record.write_summary(folder, summary)
+    print(run_record.dumps(summary))
+    return EXIT_PARTIAL if failure else EXIT_OK

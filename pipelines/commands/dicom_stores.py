@@ -1,0 +1,59 @@
+"""`deidflow dicom-stores ...`: de-identify a DICOM store into another."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Sequence
+
+from pipelines.commands import EPILOG, UsageError, beam_options, config_text, run_and_record
+
+
+def register(groups) -> None:
+    from pipelines.options import add_deidentify_arguments
+
+    parser = groups["dicom-stores"].add_parser(
+        "deidentify",
+        help="De-identify a DICOM store into another store of the same project and location.",
+        description="De-identify every instance of a DICOM store into a destination store, as the Cloud Healthcare "
+        "API's dicomStores.deidentify does. Without --config-file: the PS3.15 Basic Profile, UIDs regenerated.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("source_store", metavar="SOURCE_STORE",
+                        help="The source DICOM store: projects/P/locations/L/datasets/D/dicomStores/S")
+    add_deidentify_arguments(parser)
+    parser.set_defaults(handler=run_dicom_store_deidentify, kind="dicomStores")
+
+
+def run_dicom_store_deidentify(args, beam_args: Sequence[str]) -> int:
+    from pipelines import launch as launch_rules
+    from pipelines import run_record
+    from transforms.dicom.policy import compile_dicom_policy
+
+    if getattr(args, "destination_dataset", None):
+        raise UsageError("--destination-dataset is for 'datasets deidentify'; store-level runs take --destination-store")
+    if not args.destination_store:
+        raise UsageError("--destination-store is required")
+    config = launch_rules.load_config(args.config_file)
+    policy = compile_dicom_policy(config)
+    plan = launch_rules.plan_store_deidentify("dicomStores", args.source_store, args.destination_store,
+                                              args.store_root, config, args.key_file)
+    import apache_beam as beam
+
+    from pipelines.dicom_store import add_dicom_store_branch
+
+    create_time = run_record.now()
+    pipeline = beam.Pipeline(options=beam_options(beam_args))
+    add_dicom_store_branch(pipeline, plan.source_path, plan.destination_path, plan.run_dir, policy, plan.keys)
+    return run_and_record(
+        pipeline, kind="dicomStores", run_id=plan.run_id, run_dir=plan.run_dir, create_time=create_time,
+        labels=["dicom"],
+        details={
+            "source": plan.source.name,
+            "destination": plan.destination.name,
+            "destinationCreated": plan.created_destination,
+            "keyFingerprint": plan.keys.fingerprint,
+            "configDigest": run_record.config_digest(config_text(args.config_file)),
+            "profile": policy.profile,
+        },
+    )
