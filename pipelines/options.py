@@ -34,6 +34,11 @@ def add_deidentify_arguments(parser) -> None:
         "The key is never logged or written to outputs.",
     )
 
+    # --- storage options (issue 7) ---
+    # --- dataset, config delivery and key-file options (issue 6) ---
+    # --- incremental runs (issue 8) ---
+    # --- dry runs, progress (issue 10) ---
+
 
 def __getattr__(name: str):
     # DeidentifyOptions subclasses Beam's PipelineOptions; building it lazily keeps `deidflow --help` and launch
