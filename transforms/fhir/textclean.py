@@ -31,7 +31,7 @@ class TextCleaner:
         if not text or text.isspace():
             return text
         context = relevant_context(text, context)
-        if any(ch.isdigit() for ch in text):  # dates (always written with digits) shift per patient
+        if _DIGIT.search(text) is not None:  # dates (always written with digits) shift per patient
             return clean_text(text, self.policy, keys, patient=patient or "", context=context)
         # Without digits the result depends on the text, the context and the run key only: short coded texts
         # ("Heart rate") repeat across a store, so cache them (bounded, per process, order-independent).
@@ -44,6 +44,7 @@ class TextCleaner:
         return cached
 
 
+_DIGIT = re.compile(r"\d")
 _WORDS = re.compile(r"[^\s,^=\\]+")
 
 
@@ -54,7 +55,7 @@ def relevant_context(text: str, context: Sequence[str]) -> tuple[str, ...]:
     if not context:
         return ()
     folded = text.casefold()
-    has_digit = any(ch.isdigit() for ch in text)
+    has_digit = _DIGIT.search(text) is not None
     kept = []
     for value in context:
         if value[:1].isdigit() and not has_digit:
