@@ -185,3 +185,14 @@ def test_full_scan_ocrs_every_frame():
     detector = GroundTruthDetector(())
     _, count = find_text_in_frames(decode(case.ds), detector, full_scan=True)
     assert count == 6 == detector.calls
+
+
+def test_text_engine_finds_names_without_context():
+    assert is_sensitive("Anna Smith", 0.99, SENSITIVE, Context())
+    assert not is_sensitive("Anna Smith", 0.99, redactor(exclude_info_types=("PERSON_NAME",)).policy, Context())
+
+
+def test_unknown_info_type_names_the_field():
+    with pytest.raises(ConfigError) as info:
+        redactor(additional_info_types=("AGE", "NOT_A_TYPE"))
+    assert info.value.path == "image.additionalInfoTypes[1]"

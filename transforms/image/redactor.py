@@ -24,6 +24,7 @@ from transforms.image.sensitivity import (
     context_values,
     is_sensitive,
 )
+from transforms.text import INFO_TYPES as TEXT_INFO_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ UNSPECIFIED = "TEXT_REDACTION_MODE_UNSPECIFIED"
 
 # Multi-frame rule (see find_text_in_frames): a frame is OCR'd only when it is in the sample or when it differs
 # from the nearest OCR'd frame inside a text box or in a tile that is static across the sample.
+KNOWN_INFO_TYPES = (frozenset(TEXT_INFO_TYPES) - {"CTX"}) | {CONTEXT_INFO_TYPE, CLEAN_DESCRIPTORS_INFO_TYPE}
 TILE = 16
 CHANGE_LEVEL = 8  # display-level difference (of 255) that counts as a change; above lossy-codec noise
 
@@ -63,6 +65,13 @@ class ImageRedactor:
                 f"{config_path}.excludeInfoTypes",
                 f"can only be used when textRedactionMode is {SENSITIVE} or {CLEAN_DESCRIPTORS}",
             )
+        for list_name, names in (
+            ("additionalInfoTypes", image.additional_info_types),
+            ("excludeInfoTypes", image.exclude_info_types),
+        ):
+            for j, name in enumerate(names):
+                if name not in KNOWN_INFO_TYPES:
+                    raise ConfigError(f"{config_path}.{list_name}[{j}]", f"unknown or unsupported infoType {name!r}")
         custom = []
         for i, regex in enumerate(image.custom_regexes):
             path = f"{config_path}.customRegexes[{i}]"

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
 
+from transforms.text import INFO_TYPES as TEXT_INFO_TYPES
+from transforms.text import detect as text_detect
+
 # Spec §3.1 "Default DICOM infoTypes" (recalled list, UNVERIFIED there): what REDACT_SENSITIVE_TEXT looks for.
 DEFAULT_DICOM_INFO_TYPES = (
     "AGE",
@@ -61,7 +64,8 @@ IDENTIFYING_KEYWORDS = (
 )
 
 _MONTHS = r"(?:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|SEPT|OCT|NOV|DEC)[A-Z]*\.?"
-# Built-in detectors, used until transforms.text lands (then `is_sensitive` switches to it: one line).
+# OCR-tolerant patterns, used with the text engine (transforms.text): OCR drops spaces ("ID:4829163",
+# "STMARYHOSPITAL") and reads carets as "~", which the engine's word-bounded detectors do not expect.
 _PATTERNS: dict[str, re.Pattern[str]] = {
     "DATE": re.compile(
         r"\b(?:\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})|\d{4}[./-]\d{1,2}[./-]\d{1,2}|(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
@@ -179,11 +183,21 @@ def _near(token: str, text: str) -> bool:
 
 
 def is_sensitive(text: str, confidence: float, policy: SensitivityPolicy, context: Context) -> bool:
-    """The one decision: does this OCR'd region hold text to redact? (The switch to transforms.text goes here.)"""
+    """The one decision: does this OCR'd region hold text to redact?
+
+    Sensitive when unreadable, or a custom regex matches, or the text engine (transforms.text) finds one of the
+    policy's infoTypes, or an OCR-tolerant pattern does, or (with context) one of the instance's values is read.
+    """
     if confidence < UNREADABLE_CONFIDENCE and len(fold(text)) >= UNREADABLE_MIN_CHARS:
         return True  # cannot be read reliably, so cannot be called harmless
     if any(pattern.matches(text) for pattern in policy.custom):
         return True
+    engine_types = policy.info_types & TEXT_INFO_TYPES
+    if engine_types:
+        # Burned-in text is often all capitals; the engine's name lists match title case best.
+        variants = (text, text.title()) if text.isupper() else (text,)
+        if any(text_detect(v, engine_types) for v in variants):
+            return True
     for info_type in policy.info_types:
         pattern = _PATTERNS.get(info_type)
         if pattern is not None and pattern.search(text):
