@@ -76,7 +76,9 @@ def main() -> None:
     for name, items in (("structured", structured), ("narrative-heavy", narrative)):
         base = rate(baseline, items)
         ours = rate(deid, items, repeat=2)
-        print(f"{name:16s} n={len(items):5d}  baseline {base:9.0f}/s  deidentify {ours:8.0f}/s  ratio {ours / base:.3f}x")
+        print(
+            f"{name:16s} n={len(items):5d}  baseline {base:9.0f}/s  deidentify {ours:8.0f}/s  ratio {ours / base:.3f}x"
+        )
     if args.profile:
         prof = cProfile.Profile()
         prof.enable()

@@ -83,8 +83,13 @@ def test_clean_text_field_uses_text_engine_and_context(keys):
 
 
 def test_contextual_deid_collects_values_of_transformed_fields(keys):
-    resource = dict(PATIENT, text={"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">Xq Smith lives in Boston</div>'})
-    config = field_config(remove("HumanName", "Address.city"), act("cleanTextField", "Narrative.div"), contextualDeid={})
+    resource = dict(
+        PATIENT,
+        text={"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">Xq Smith lives in Boston</div>'},
+    )
+    config = field_config(
+        remove("HumanName", "Address.city"), act("cleanTextField", "Narrative.div"), contextualDeid={}
+    )
     out = run(config, resource, keys)
     assert "Smith" not in out["text"]["div"] and "Boston" not in out["text"]["div"]
     assert "[CTX]" in out["text"]["div"]
@@ -214,7 +219,9 @@ def test_unknown_fields_and_types_are_element_errors_without_values(keys):
             deidentify_resource(bad, policy, keys)
         assert "John" not in str(err.value)
     with pytest.raises(DeidentifyError):
-        deidentify_resource(dict(PATIENT, birthDate="2 March 1950"), policy_of(field_config(act("dateShiftField", "Date"))), keys)
+        deidentify_resource(
+            dict(PATIENT, birthDate="2 March 1950"), policy_of(field_config(act("dateShiftField", "Date"))), keys
+        )
 
 
 def test_input_is_not_modified(keys, default_policy):

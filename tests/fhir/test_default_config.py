@@ -8,8 +8,8 @@ import json
 import pytest
 
 from transforms.fhir import (
-    deidentify_resource,
     default_config_json,
+    deidentify_resource,
     new_id,
     patient_context,
     patient_reference,
@@ -103,13 +103,13 @@ def test_every_reference_resolves(output):
 def test_ids_are_fhir_ids_and_differ(store, output):
     import re
 
-    for before, after in zip(store.resources, output):
+    for before, after in zip(store.resources, output, strict=True):
         assert re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", after["id"]) and after["id"] != before["id"]
 
 
 def test_dates_shift_by_patient_like_dicom(store, output, keys):
     # the DICOM side shifts with keys.date_shift_days(PatientID); the MRN is what DICOM holds as PatientID
-    for before, after in zip(store.resources, output):
+    for before, after in zip(store.resources, output, strict=True):
         if before["resourceType"] == "Encounter":
             pid = before["subject"]["reference"].split("/")[1]
             days = keys.date_shift_days(store.mrns[pid])
@@ -119,7 +119,7 @@ def test_dates_shift_by_patient_like_dicom(store, output, keys):
 
 
 def test_imaging_study_uids_map_like_dicom(store, output, keys):
-    for before, after in zip(store.resources, output):
+    for before, after in zip(store.resources, output, strict=True):
         if before["resourceType"] == "ImagingStudy":
             uid = store.study_uids[before["id"]]
             assert after["identifier"][0] == {"system": "urn:dicom:uid", "value": "urn:oid:" + keys.uid(uid)}
@@ -197,7 +197,10 @@ def test_references_in_every_form(keys):
 
     n = new_id(keys, "123")
     assert rewrite_reference(keys, "Patient/123") == f"Patient/{n}"
-    assert rewrite_reference(keys, "https://h.example/fhir/Patient/123/_history/2") == f"https://h.example/fhir/Patient/{n}/_history/2"
+    assert (
+        rewrite_reference(keys, "https://h.example/fhir/Patient/123/_history/2")
+        == f"https://h.example/fhir/Patient/{n}/_history/2"
+    )
     assert rewrite_reference(keys, "urn:uuid:123") == f"urn:uuid:{n}"
     assert rewrite_reference(keys, "#123") == f"#{n}"
     conditional = rewrite_reference(keys, "Patient?identifier=MRN123")
@@ -214,7 +217,10 @@ def test_default_config_is_a_valid_copyable_config():
 
 def test_patient_links():
     assert patient_reference({"resourceType": "Patient", "id": "a"}) == "Patient/a"
-    assert patient_reference({"resourceType": "Coverage", "beneficiary": {"reference": "http://x/fhir/Patient/b"}}) == "Patient/b"
+    assert (
+        patient_reference({"resourceType": "Coverage", "beneficiary": {"reference": "http://x/fhir/Patient/b"}})
+        == "Patient/b"
+    )
     assert patient_reference({"resourceType": "Observation", "subject": {"reference": "Group/g"}}) is None
     assert patient_shift_key({"resourceType": "Patient", "id": "a", "identifier": [{"value": "X1"}]}) == "X1"
     assert patient_shift_key({"resourceType": "Patient", "id": "a"}) == "Patient/a"

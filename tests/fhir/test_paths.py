@@ -86,7 +86,12 @@ def test_choice_type_two_components(keys):
 
 
 def test_r4_default_config_choice_spelling(keys):
-    condition = {"resourceType": "Condition", "id": "c", "subject": {"reference": "Patient/p"}, "onsetString": "as a child"}
+    condition = {
+        "resourceType": "Condition",
+        "id": "c",
+        "subject": {"reference": "Patient/p"},
+        "onsetString": "as a child",
+    }
     out = run(field_config(mask("Condition.OnsetX.string")), condition, keys)
     assert out["onsetString"] == "**********"
     dated = dict(condition, onsetDateTime="2001-02-03")

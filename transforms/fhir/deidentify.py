@@ -14,8 +14,9 @@ import binascii
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from transforms.crypto import Keys
 from transforms.errors import DeidentifyError
@@ -72,12 +73,12 @@ class _Plan:
     __slots__ = ("model", "field", "steps", "rule", "op", "special", "children", "where", "type_name")
 
     def __init__(self, model, field, steps, rule, op, special, where, type_name):
-        self.model: Optional[str] = model
-        self.field: Optional[schema.Field] = field
+        self.model: str | None = model
+        self.field: schema.Field | None = field
         self.steps: tuple = steps
-        self.rule: Optional[Rule] = rule  # effective rule (inherited or own)
+        self.rule: Rule | None = rule  # effective rule (inherited or own)
         self.op: str = op  # concrete operation for a primitive; AGE hook for an Age element
-        self.special: Optional[str] = special
+        self.special: str | None = special
         self.children: dict[str, Any] = {}
         self.where: str = where  # the element path for error messages: "Patient.address.city"
         self.type_name: str = type_name
@@ -102,7 +103,7 @@ def _root_plan(policy: FhirPolicy, resource_type: str) -> _Plan:
     return plan
 
 
-def _earlier(a: Optional[Rule], b: Optional[Rule], policy: FhirPolicy) -> Optional[Rule]:
+def _earlier(a: Rule | None, b: Rule | None, policy: FhirPolicy) -> Rule | None:
     if a is None:
         return b
     if b is None:
@@ -110,7 +111,7 @@ def _earlier(a: Optional[Rule], b: Optional[Rule], policy: FhirPolicy) -> Option
     return a if policy.rules.index(a) <= policy.rules.index(b) else b
 
 
-def _leaf_op(rule: Optional[Rule], type_name: str, policy: FhirPolicy) -> str:
+def _leaf_op(rule: Rule | None, type_name: str, policy: FhirPolicy) -> str:
     if rule is None:
         return KEEP
     action = rule.action
@@ -197,13 +198,13 @@ class _Ctx:
 
     policy: FhirPolicy
     keys: Keys
-    patient: Optional[str]
+    patient: str | None
     context: list[str]
     pending: list = field(default_factory=list)
     removed_late: bool = False
-    bundle_patients: Optional[dict[str, str]] = None
-    bundle_context: Optional[dict[str, tuple[str, ...]]] = None
-    _shift: Optional[int] = None
+    bundle_patients: dict[str, str] | None = None
+    bundle_context: dict[str, tuple[str, ...]] | None = None
+    _shift: int | None = None
 
     def shift_days(self) -> int:
         if self._shift is None:
@@ -292,7 +293,7 @@ def _leaf(value: Any, plan: _Plan, parent: dict, ctx: _Ctx) -> Any:
     return value
 
 
-def _text_attachment(value: str, content_type: Any, where: str) -> Optional[str]:
+def _text_attachment(value: str, content_type: Any, where: str) -> str | None:
     if not isinstance(content_type, str):
         return None
     mime, _, params = content_type.partition(";")
@@ -451,7 +452,7 @@ def _finish(ctx: _Ctx) -> None:
         if result is _REMOVED:
             ctx.removed_late = True
         container[key] = result
-    for container, key, item in ctx.pending:
+    for container, _key, item in ctx.pending:
         if item is None and isinstance(container.get("data"), str):
             raw = base64.b64decode(container["data"])
             container["size"] = len(raw)
@@ -491,7 +492,7 @@ def _prune(value: Any) -> Any:
 # --- patients --------------------------------------------------------------------------------------------
 
 
-def _owner_reference(resource: dict) -> Optional[str]:
+def _owner_reference(resource: dict) -> str | None:
     return ids.patient_reference(resource)
 
 
@@ -509,10 +510,10 @@ def _default_shift_key(resource: dict) -> str:
     return "resource:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _bundle_patients(bundle: dict, ctx: _Ctx) -> tuple[dict[str, str], Optional[dict[str, tuple[str, ...]]]]:
+def _bundle_patients(bundle: dict, ctx: _Ctx) -> tuple[dict[str, str], dict[str, tuple[str, ...]] | None]:
     """Patients of a Bundle by every name a reference may use (fullUrl, Type/id): shift keys and context."""
     shift: dict[str, str] = {}
-    context: Optional[dict[str, tuple[str, ...]]] = {} if ctx.policy.contextual else None
+    context: dict[str, tuple[str, ...]] | None = {} if ctx.policy.contextual else None
     for entry in bundle.get("entry") or ():
         if not isinstance(entry, dict):
             continue
@@ -541,7 +542,7 @@ def deidentify_resource(
     policy: FhirPolicy,
     keys: Keys,
     *,
-    patient: Optional[str] = None,
+    patient: str | None = None,
     context: Sequence[str] = (),
 ) -> dict[str, Any]:
     """De-identify one FHIR R4 resource (a Bundle's entries included); the input is not modified.

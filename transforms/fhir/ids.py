@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Optional
+from typing import Any
 
 from transforms.crypto import Keys
 
@@ -58,7 +58,7 @@ def rewrite_reference(keys: Keys, reference: str) -> str:
     return new_id(keys, reference)
 
 
-def reference_key(reference: str) -> Optional[str]:
+def reference_key(reference: str) -> str | None:
     """A reference in a canonical form for joins: ``Type/id`` for relative and absolute forms, else as given."""
     match = _REFERENCE.match(reference)
     if match:
@@ -66,7 +66,7 @@ def reference_key(reference: str) -> Optional[str]:
     return reference or None
 
 
-def patient_reference(resource: dict[str, Any]) -> Optional[str]:
+def patient_reference(resource: dict[str, Any]) -> str | None:
     """The patient compartment owner of a resource as ``Patient/<id>`` (or a bundle's ``urn:uuid:``), or None.
 
     A Patient owns itself; other resources name their patient in subject / patient / beneficiary / individual.
@@ -98,7 +98,9 @@ def patient_shift_key(patient: dict[str, Any]) -> str:
     the first identifier with a value, else ``Patient/<id>``. The DICOM side shifts with
     ``keys.date_shift_days(PatientID)``, so a Patient whose MRN equals the DICOM PatientID gets the same shift.
     """
-    identifiers = [i for i in patient.get("identifier") or () if isinstance(i, dict) and isinstance(i.get("value"), str)]
+    identifiers = [
+        i for i in patient.get("identifier") or () if isinstance(i, dict) and isinstance(i.get("value"), str)
+    ]
     for ident in identifiers:
         codings = ((ident.get("type") or {}).get("coding")) or ()
         if any(isinstance(c, dict) and c.get("code") == "MR" for c in codings):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Callable
+from collections.abc import Callable
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 # Attributes whose values are human-readable text or links, transformed like text nodes.

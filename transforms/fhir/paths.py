@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
 
 from transforms.errors import ConfigError
 from transforms.fhir import schema
@@ -51,12 +51,12 @@ def choice_names(base: str) -> frozenset[str]:
     return frozenset({base, _upper_first(base), _upper_first(base) + "X"})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def root_step(resource_type: str) -> Step:
     return Step(frozenset({resource_type}))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def field_step(field: schema.Field) -> Step:
     if field.choice:
         names = choice_names(field.name)
@@ -177,7 +177,7 @@ def terminal_types(components: tuple[str, ...], where: str) -> frozenset[str]:
     return frozenset(types)
 
 
-def first_match(rules: Iterable, steps: tuple[Step, ...]) -> Optional[object]:
+def first_match(rules: Iterable, steps: tuple[Step, ...]) -> object | None:
     """The first rule (with a ``components`` attribute) whose path matches ``steps``."""
     for rule in rules:
         if matches(rule.components, steps):

@@ -13,7 +13,7 @@ import functools
 import json
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Optional
+from typing import Any
 
 from transforms.config import DeidentifyConfig, FhirConfig, FhirFieldConfig, TextConfig, parse_config
 from transforms.errors import ConfigError
@@ -86,8 +86,8 @@ class TextMethods:
     date: str = SHIFT
     other: str = REMOVE
     mask_char: str = "*"
-    date_shift_key: Optional[bytes] = None
-    crypto_hash_key: Optional[bytes] = None
+    date_shift_key: bytes | None = None
+    crypto_hash_key: bytes | None = None
 
 
 @dataclass
@@ -99,8 +99,8 @@ class FhirPolicy:
     contextual: bool = False
     safe_harbor: bool = False  # BASIC profile built-ins on (birth dates over 89, ZIP3, ages, attachments)
     text: TextMethods = field(default_factory=TextMethods)
-    crypto_hash_key: Optional[bytes] = None
-    date_shift_key: Optional[bytes] = None
+    crypto_hash_key: bytes | None = None
+    date_shift_key: bytes | None = None
     reference_date: datetime.date = field(default_factory=datetime.date.today)
     cleaner: TextCleaner = field(default_factory=lambda: TextCleaner(None))
     _plans: dict = field(default_factory=dict, repr=False, compare=False)
@@ -148,7 +148,7 @@ def _clean_all_rules() -> tuple[Rule, ...]:
 # --- compilation -----------------------------------------------------------------------------------------
 
 
-def _text_method(text: Optional[TextConfig], info_type: Optional[str]) -> tuple[str, Any]:
+def _text_method(text: TextConfig | None, info_type: str | None) -> tuple[str, Any]:
     """The TextConfig's transformation for an infoType (None: the default one) as (action, transformation)."""
     if text is not None and info_type is not None and info_type in text.exclude_info_types:
         return KEEP, None
@@ -172,7 +172,7 @@ def _text_method(text: Optional[TextConfig], info_type: Optional[str]) -> tuple[
     }[method], chosen
 
 
-def _text_methods(text: Optional[TextConfig]) -> TextMethods:
+def _text_methods(text: TextConfig | None) -> TextMethods:
     date, date_t = _text_method(text, "DATE")
     other, other_t = _text_method(text, None)
     mask_char = "*"
@@ -195,7 +195,9 @@ def _check_support(action: str, components: tuple[str, ...], where: str) -> None
         return
     if not types & allowed:
         names = ", ".join(sorted(types))
-        raise ConfigError(where, f"this action does not apply to FHIR type {names}; it supports {', '.join(sorted(allowed))}")
+        raise ConfigError(
+            where, f"this action does not apply to FHIR type {names}; it supports {', '.join(sorted(allowed))}"
+        )
 
 
 def _field_config_rules(config: FhirFieldConfig, base: str, mask_char: str) -> tuple[Rule, ...]:
@@ -238,9 +240,7 @@ def _dedupe(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
     return tuple(out)
 
 
-def compile_fhir_policy(
-    config: Optional[DeidentifyConfig], *, reference_date: Optional[datetime.date] = None
-) -> FhirPolicy:
+def compile_fhir_policy(config: DeidentifyConfig | None, *, reference_date: datetime.date | None = None) -> FhirPolicy:
     """Compile the FHIR part of a config (None, or no fhir block: the shipped Safe Harbor default).
 
     Raises ConfigError naming the JSON path of a bad path or of an action that does not fit the path's type.

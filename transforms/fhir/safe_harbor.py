@@ -11,13 +11,31 @@ from __future__ import annotations
 import datetime
 import re
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any
 
 from transforms.fhir.dates import date_of, shift_date
 
 # 3-digit ZIP areas with 20,000 or fewer people (2000 Census), as listed in HHS's Safe Harbor guidance.
 RESTRICTED_ZIP3 = frozenset(
-    {"036", "059", "063", "102", "203", "556", "692", "790", "821", "823", "830", "831", "878", "879", "884", "890", "893"}
+    {
+        "036",
+        "059",
+        "063",
+        "102",
+        "203",
+        "556",
+        "692",
+        "790",
+        "821",
+        "823",
+        "830",
+        "831",
+        "878",
+        "879",
+        "884",
+        "890",
+        "893",
+    }
 )
 _US_ZIP = re.compile(r"\s*(\d{3})\d{2}(?:[-\s]?\d{4})?\s*\Z")
 _US_COUNTRIES = frozenset({"", "us", "usa", "u.s.", "u.s.a.", "united states", "united states of america"})
@@ -32,7 +50,7 @@ _YEARS_PER_UNIT = {
 }  # fmt: skip
 
 
-def zip3(postal_code: str, country: Optional[Any]) -> Optional[str]:
+def zip3(postal_code: str, country: Any | None) -> str | None:
     """``02139`` -> ``021``; a restricted area -> ``000``. Non-US or non-ZIP codes are not kept (None)."""
     country_name = country.strip().lower() if isinstance(country, str) else ""
     match = _US_ZIP.match(postal_code)
@@ -42,7 +60,7 @@ def zip3(postal_code: str, country: Optional[Any]) -> Optional[str]:
     return "000" if prefix in RESTRICTED_ZIP3 else prefix
 
 
-def _years(value: Any, unit: Any) -> Optional[Decimal]:
+def _years(value: Any, unit: Any) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return None
     per = _YEARS_PER_UNIT.get(unit.strip().lower()) if isinstance(unit, str) else None

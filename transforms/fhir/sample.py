@@ -21,7 +21,9 @@ CITIES = (("Springfield", "MA", "01103"), ("Worcester", "MA", "01608"), ("Cambri
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 MR_TYPE = {
-    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR", "display": "Medical record number"}]
+    "coding": [
+        {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR", "display": "Medical record number"}
+    ]
 }
 
 
@@ -183,7 +185,9 @@ def _patient(rng: random.Random, out: Sample, org_id: str, practitioners: list[t
     ]  # fmt: skip
 
 
-def sample_bundle(n_patients: int = 3, seed: int = 0, bundle_type: str = "transaction") -> tuple[dict[str, Any], Sample]:
+def sample_bundle(
+    n_patients: int = 3, seed: int = 0, bundle_type: str = "transaction"
+) -> tuple[dict[str, Any], Sample]:
     """The same data as one Bundle whose entries reference each other by ``urn:uuid:`` fullUrls."""
     sample = sample_store(n_patients, seed)
     entries = []

@@ -13,7 +13,7 @@ import importlib
 import pkgutil
 import typing
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from fhir.resources import R4B as _R4B
 
@@ -56,7 +56,7 @@ class Field:
     name: str  # the field's base name: "onset", "address"
     choice: bool  # a choice-type field (``onset[x]``)
     type_name: str  # "String", "Address", "Contact" (backbone), "Resource"
-    model: Optional[str]  # dotted path of the content's model for complex types, else None
+    model: str | None  # dotted path of the content's model for complex types, else None
     primitive: bool
     is_list: bool
     aliases: tuple[str, ...] = ()  # extra type names this field answers to ("AdministrativeGenderCode")
@@ -73,7 +73,7 @@ def _unwrap(annotation: Any) -> tuple[Any, tuple[Any, ...], bool]:
         if origin is typing.Union or (origin is not None and str(origin) == "<class 'types.UnionType'>"):
             args = [a for a in typing.get_args(tp) if a is not type(None)]
             tp = args[0]
-        elif origin in (list, typing.List):
+        elif origin in (list, list):
             is_list = True
             tp = typing.get_args(tp)[0]
         elif origin is typing.Annotated:
@@ -89,7 +89,7 @@ def _unwrap(annotation: Any) -> tuple[Any, tuple[Any, ...], bool]:
     return tp, meta, is_list
 
 
-def _primitive_name(tp: Any, meta: tuple[Any, ...]) -> Optional[str]:
+def _primitive_name(tp: Any, meta: tuple[Any, ...]) -> str | None:
     for m in reversed(meta):
         name = _PRIMITIVE_MARKERS.get(type(m).__name__)
         if name:
@@ -99,15 +99,15 @@ def _primitive_name(tp: Any, meta: tuple[Any, ...]) -> Optional[str]:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def model_class(path: str) -> Any:
     """The pydantic model class for a dotted path such as ``fhir.resources.R4B.address.Address``."""
     module, _, cls = path.rpartition(".")
     return getattr(importlib.import_module(module), cls)
 
 
-@functools.lru_cache(maxsize=None)
-def resource_model(resource_type: str) -> Optional[str]:
+@functools.cache
+def resource_model(resource_type: str) -> str | None:
     """The model path of a resource type, or None when R4 has no such resource."""
     if not resource_type or not resource_type[:1].isupper() or not resource_type.isalnum():
         return None
@@ -129,7 +129,7 @@ def _choice_suffix(key: str, base: str) -> str:
     return key[len(base) :]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fields(model: str) -> dict[str, Field]:
     """Every JSON key of a model (primitive extension keys ``_x`` excluded), resolved once."""
     cls = model_class(model)
@@ -178,7 +178,7 @@ def fields(model: str) -> dict[str, Field]:
     return out
 
 
-def child(model: str, key: str) -> Optional[Field]:
+def child(model: str, key: str) -> Field | None:
     """The field behind ``key`` in an element of ``model``, or None when R4 has no such field."""
     return fields(model).get(key)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from transforms.config import TextConfig
 from transforms.crypto import Keys
@@ -17,7 +17,7 @@ CACHE_SIZE = 8192
 class TextCleaner:
     """Text inspection for one policy. Picklable; built once at launch (config errors name ``text....``)."""
 
-    def __init__(self, text_config: Optional[TextConfig], config_path: str = "text"):
+    def __init__(self, text_config: TextConfig | None, config_path: str = "text"):
         self.policy = TextPolicy.from_config(
             text_config, default_info_types=FHIR_DEFAULT_INFO_TYPES, config_path=config_path
         )
@@ -26,7 +26,7 @@ class TextCleaner:
     def __getstate__(self) -> dict:
         return {"policy": self.policy, "_cache": {}}
 
-    def clean(self, text: str, keys: Keys, patient: Optional[str], context: Sequence[str]) -> str:
+    def clean(self, text: str, keys: Keys, patient: str | None, context: Sequence[str]) -> str:
         """``text`` with sensitive findings transformed and context phrases replaced by ``[CTX]``."""
         if not text or text.isspace():
             return text
