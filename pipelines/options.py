@@ -37,6 +37,12 @@ def add_deidentify_arguments(parser) -> None:
     # --- storage options (issue 7) ---
     # --- dataset, config delivery and key-file options (issue 6) ---
     # --- incremental runs (issue 8) ---
+    parser.add_argument(
+        "--incremental", dest="incremental", action="store_true", default=False,
+        help="De-identify only source elements whose destination is not already there (destination names are "
+        "keyed functions of the source UIDs, so use the same --key-file as the earlier runs). Skipped elements "
+        "are counted in the run summary.",
+    )
     # --- dry runs, progress (issue 10) ---
 
 

@@ -37,6 +37,12 @@ def config_text(config_file: Optional[str]) -> str:
     return store_root.read_bytes(config_file).decode("utf-8", "replace")
 
 
+def _staged_as_template(pipeline) -> bool:
+    from apache_beam.options.pipeline_options import GoogleCloudOptions
+
+    return bool(pipeline.options.view_as(GoogleCloudOptions).template_location)
+
+
 def run_and_record(pipeline, *, kind: str, run_id: str, run_dir: str, create_time: str, labels: Sequence[str],
                    details: dict, extra_run_dirs: Sequence[str] = ()) -> int:
     """Run a built pipeline, write the run summary (to ``run_dir`` and any extra run folders), print it.
@@ -48,6 +54,10 @@ def run_and_record(pipeline, *, kind: str, run_id: str, run_dir: str, create_tim
     from pipelines.stores import store_root
 
     result = pipeline.run()
+    if _staged_as_template(pipeline):  # a Flex Template launch: the service runs the staged job, nothing to wait for
+        print(f"staged run {run_id} as a Dataflow job; its error records go to {run_dir} (no summary.json: "
+              "the counts are in the Dataflow job's counters)")
+        return EXIT_OK
     result.wait_until_finish()
     values = run_record.counters(result)
     per_label = {
@@ -59,6 +69,12 @@ def run_and_record(pipeline, *, kind: str, run_id: str, run_dir: str, create_tim
     details = dict(details)
     if len(labels) > 1:
         details["stores"] = {label: {k: str(v) for k, v in c.items()} for label, c in per_label.items()}
+    skipped = {label: values[f"skipped/{label}"] for label in labels if f"skipped/{label}" in values}
+    if skipped or details.get("incremental"):  # incremental runs: elements whose destination was already there
+        details["skipped"] = str(sum(skipped.values()))
+        if len(labels) > 1:
+            for label, count in skipped.items():
+                details["stores"][label]["skipped"] = str(count)
     details["runDir"] = run_dir
     summary = run_record.build_summary(kind, run_id, create_time, run_record.now(), success, failure,
                                        store_root.join(run_dir, "errors*.ndjson"), details)

@@ -44,7 +44,8 @@ def run_dicom_store_deidentify(args, beam_args: Sequence[str]) -> int:
 
     create_time = run_record.now()
     pipeline = beam.Pipeline(options=beam_options(beam_args))
-    add_dicom_store_branch(pipeline, plan.source_path, plan.destination_path, plan.run_dir, policy, plan.keys)
+    add_dicom_store_branch(pipeline, plan.source_path, plan.destination_path, plan.run_dir, policy, plan.keys,
+                           incremental=bool(getattr(args, "incremental", False)))
     return run_and_record(
         pipeline, kind="dicomStores", run_id=plan.run_id, run_dir=plan.run_dir, create_time=create_time,
         labels=["dicom"],
@@ -55,5 +56,6 @@ def run_dicom_store_deidentify(args, beam_args: Sequence[str]) -> int:
             "keyFingerprint": plan.keys.fingerprint,
             "configDigest": run_record.config_digest(config_text(args.config_file)),
             "profile": policy.profile,
+            "incremental": bool(getattr(args, "incremental", False)),
         },
     )
