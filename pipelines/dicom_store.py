@@ -40,8 +40,7 @@ def dicom_destination(root: str) -> DicomDestination:
 
 
 def add_dicom_store_branch(pipeline, source: str, destination: str, run_dir: str, policy: DicomPolicy, keys: Keys,
-                           label: str = "dicom", error_prefix: str = "errors", text_cleaner_factory=None,
-                           incremental: bool = False):
+                           label: str = "dicom", error_prefix: str = "errors", incremental: bool = False):
     """Add one store's read -> de-identify -> write branch (and its error records) to a pipeline."""
     paths = pipeline | f"Read {label}" >> ReadDicomStorePaths(source)
     if incremental:  # only instances whose destination is not there yet (pipelines/incremental.py)
@@ -49,7 +48,7 @@ def add_dicom_store_branch(pipeline, source: str, destination: str, run_dir: str
 
         paths = paths | f"Skip existing {label}" >> SkipExistingDicomInstances(source, destination, policy, keys, label)
     result = paths | f"De-identify {label}" >> DeidentifyDicomStore(
-        policy, keys, store_root.read_bytes, dicom_destination(destination), label, text_cleaner_factory
+        policy, keys, store_root.read_bytes, dicom_destination(destination), label
     )
     result.errors | f"Write errors {label}" >> WriteErrorRecords(run_dir, error_prefix)
     return result

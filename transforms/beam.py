@@ -76,18 +76,16 @@ class DeidentifyDicomFiles(beam.DoFn):
     """
 
     def __init__(self, policy: DicomPolicy, keys: Keys, read: Reader, destination: DicomDestination,
-                 label: str = "dicom", text_cleaner_factory: Optional[Callable] = None):
+                 label: str = "dicom"):
         self._policy = policy
         self._keys = keys
         self._read = read
         self._destination = destination
         self._label = label
-        self._text_cleaner_factory = text_cleaner_factory
 
     def setup(self) -> None:
         self._ok = Metrics.counter(NAMESPACE, success_counter(self._label))
         self._failed = Metrics.counter(NAMESPACE, failure_counter(self._label))
-        self._text_cleaner = self._text_cleaner_factory() if self._text_cleaner_factory else None
 
     def deidentify_and_write(self, path: str) -> tuple[str, WrittenInstance]:
         """Raises DeidentifyError (or an unexpected error) when the instance cannot be done."""
@@ -95,7 +93,7 @@ class DeidentifyDicomFiles(beam.DoFn):
             data = self._read(path)
         except Exception as err:
             raise DeidentifyError("UNAVAILABLE", f"the source file cannot be read ({type(err).__name__})") from None
-        result = deidentify_instance(data, self._policy, self._keys, self._text_cleaner)
+        result = deidentify_instance(data, self._policy, self._keys)
         destination = self._destination.path_of(result.store_path)
         try:
             self._destination.write(destination, result.data)
@@ -122,8 +120,8 @@ class ResolveDuplicateInstances(beam.DoFn):
     """
 
     def __init__(self, policy: DicomPolicy, keys: Keys, read: Reader, destination: DicomDestination,
-                 label: str = "dicom", text_cleaner_factory: Optional[Callable] = None):
-        self._files = DeidentifyDicomFiles(policy, keys, read, destination, label, text_cleaner_factory)
+                 label: str = "dicom"):
+        self._files = DeidentifyDicomFiles(policy, keys, read, destination, label)
         self._destination = destination
         self._label = label
 
@@ -164,9 +162,9 @@ class DeidentifyDicomStore(beam.PTransform):
     """Source file paths -> de-identified instances in the destination store, plus error records."""
 
     def __init__(self, policy: DicomPolicy, keys: Keys, read: Reader, destination: DicomDestination,
-                 label: str = "dicom", text_cleaner_factory: Optional[Callable] = None):
+                 label: str = "dicom"):
         super().__init__()
-        self._args = (policy, keys, read, destination, label, text_cleaner_factory)
+        self._args = (policy, keys, read, destination, label)
 
     def expand(self, paths):
         results = (

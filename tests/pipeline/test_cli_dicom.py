@@ -164,7 +164,7 @@ def test_launch_rules_fail_with_exit_2_and_write_nothing(root, source, dest, mes
         ({"dicom": {"filterProfile": "BASIC"}}, "dicom.filterProfile: unknown value"),
         ({"dicomTagConfig": {"actions": [{"queries": ["PatientName"], "regenUidTag": {}}]}},
          "dicomTagConfig.actions[0].queries[0]"),
-        ({"dicom": {"filterProfile": "DEIDENTIFY_TAG_CONTENTS"}}, "not supported yet: dicom.filterProfile"),
+        ({"image": {"textRedactionMode": "REDACT_ALL_TEXT"}}, "not supported yet: image.textRedactionMode"),
         ({"text": {"transformations": [{"dateShiftConfig": {"kmsWrapped": {"cryptoKey": "k", "wrappedKey": "AAAAAAAAAAAAAAAAAAAAAA=="}}}]}},
          "not supported yet: text.transformations[0].dateShiftConfig.kmsWrapped"),
     ],

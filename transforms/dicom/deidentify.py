@@ -27,6 +27,7 @@ from pydicom.uid import UID
 from transforms.crypto import Keys
 from transforms.dicom.policy import (
     CODE_BASIC_PROFILE,
+    CONTEXT_TAGS,
     CODE_RETAIN_UIDS,
     PIXEL_DATA,
     SOP_UID,
@@ -72,6 +73,42 @@ class _Context:
     policy: DicomPolicy
     keys: Keys
     text_cleaner: Optional[Callable[[str, str], str]] = None
+
+
+def _context_values(ds: Dataset) -> list[str]:
+    """The instance's identifying values (before any change), searched for in its free text as [CTX]."""
+    values: list[str] = []
+
+    def collect(dataset: Dataset, depth: int) -> None:
+        for tag in list(dataset.keys()):
+            elem = dataset.get_item(tag)
+            vr = elem.VR or element_vr(tag)
+            if vr == "SQ" and depth < 2:
+                for item in dataset[tag].value or ():
+                    collect(item, depth + 1)
+            elif tag in CONTEXT_TAGS:
+                try:
+                    value = dataset[tag].value
+                except Exception:  # noqa: BLE001 - an undecodable value cannot be matched anyway
+                    continue
+                items = value if isinstance(value, (list, tuple, pydicom.multival.MultiValue)) else [value]
+                values.extend(str(v) for v in items if v not in (None, ""))
+
+    collect(ds, 0)
+    return sorted(set(values))
+
+
+def _text_cleaner(ds: Dataset, policy: DicomPolicy, keys: Keys) -> Callable[[str, str], str]:
+    from transforms.text import clean_dicom_value
+
+    context = _context_values(ds)
+    patient = str(ds.get("PatientID") or ds.get("StudyInstanceUID") or "")
+    text_policy = policy.text
+
+    def clean(value: str, vr: str) -> str:
+        return clean_dicom_value(value, vr, text_policy, keys, patient=patient, context=context)
+
+    return clean
 
 
 # --- element handlers ------------------------------------------------------------------------------------
@@ -150,12 +187,17 @@ def _recurse(ds: Dataset, tag: int, ctx: _Context) -> None:
 
 
 def _clean_text(ds: Dataset, tag: int, vr: str, ctx: _Context) -> None:
-    if ctx.text_cleaner is None:  # policy compilation rejects this; kept as a guard
+    if ctx.text_cleaner is None:  # policy compilation always sets it; kept as a guard
         raise DeidentifyError("FAILED_PRECONDITION", f"text cleaning is not configured for {tag_name(tag)}")
     elem = ds[tag]
-    if elem.value in (None, ""):
+    value = elem.value
+    if value in (None, ""):
         return
-    ds[tag] = DataElement(tag, elem.VR, ctx.text_cleaner(str(elem.value), elem.VR))
+    if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
+        value = "\\".join(str(v) for v in value)
+    vr = _concrete_vr(tag, elem.VR)
+    cleaned = ctx.text_cleaner(str(value), vr)
+    ds[tag] = DataElement(tag, vr, cleaned if cleaned else None)
 
 
 # --- parsing and writing ---------------------------------------------------------------------------------
@@ -283,19 +325,14 @@ def _required_uid(ds: Dataset, keyword: str, tag: str) -> str:
     return str(value)
 
 
-def deidentify_instance(
-    data: bytes,
-    policy: DicomPolicy,
-    keys: Keys,
-    text_cleaner: Optional[Callable[[str, str], str]] = None,
-) -> DeidentifiedInstance:
+def deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys) -> DeidentifiedInstance:
     """De-identify one Part-10 file. Raises DeidentifyError (PHI-free message) when it cannot."""
     ds, pixel, rest = _read(data)
     for keyword, tag in (("SOPInstanceUID", "(0008,0018)"), ("StudyInstanceUID", "(0020,000D)"),
                          ("SeriesInstanceUID", "(0020,000E)")):
         _required_uid(ds, keyword, tag)
     ts = str(ds.file_meta.TransferSyntaxUID)
-    ctx = _Context(policy, keys, text_cleaner)
+    ctx = _Context(policy, keys, _text_cleaner(ds, policy, keys) if policy.text is not None else None)
     try:
         _apply(ds, ctx)
         if rest is not None:

@@ -96,6 +96,31 @@ def _basic_tables() -> tuple[dict[int, Act], tuple[tuple[int, int, Act], ...]]:
 
 _BASIC_EXACT, _BASIC_MASKED = _basic_tables()
 
+# The Clean Descriptors Option (PS3.15 E.3.5): rows whose option column says C are free-text descriptors that
+# are cleaned instead of removed.
+CLEAN_DESCRIPTOR_TAGS = frozenset(
+    int(row.tag, 16) for row in basic_profile.ROWS if "X" not in row.tag and row.tag != "GGGGEEEE"
+    and dict(row.options).get("clean_descriptors") == "C"
+)
+
+# Context for [CTX]: identifying values the Basic profile removes (D, Z, X, U codes) that are not descriptors and
+# not patient characteristics (sex, age, size ...), in the text VRs people type elsewhere; plus the birth date.
+_CONTEXT_VRS = frozenset({"PN", "LO", "SH", "LT", "ST", "UT", "UC", "AE"})
+
+
+def _context_tags() -> frozenset[int]:
+    tags = {0x00100030}  # PatientBirthDate
+    for row in basic_profile.ROWS:
+        if "X" in row.tag or row.tag == "GGGGEEEE" or row.basic in ("K", "C"):
+            continue
+        options = dict(row.options)
+        if options.get("clean_descriptors") == "C" or options.get("retain_patient_characteristics") == "K":
+            continue
+        tag = int(row.tag, 16)
+        if element_vr(tag) in _CONTEXT_VRS:
+            tags.add(tag)
+    return frozenset(tags)
+
 
 def element_vr(tag: int) -> str:
     """The dictionary VR of a tag ('UN' when unknown; first choice of ambiguous VRs such as 'US or SS')."""
@@ -104,6 +129,9 @@ def element_vr(tag: int) -> str:
     except KeyError:
         return "UN"
     return vr.split(" or ")[0]
+
+
+CONTEXT_TAGS: frozenset[int] = frozenset()  # filled below, once element_vr exists
 
 
 def parse_tag(text: str, path: str) -> int:
@@ -159,9 +187,9 @@ class DicomPolicy:
         by_tag = self.tag_actions.get(tag)
         by_vr = self.vr_actions.get(vr)
         if by_tag or by_vr:  # actions: the later one wins
-            return max((a for a in (by_tag, by_vr) if a), key=lambda a: a[0])[1]
+            return _fit_vr(max((a for a in (by_tag, by_vr) if a), key=lambda a: a[0])[1], vr)
         if tag in self.options:
-            return self.options[tag]
+            return _fit_vr(self.options[tag], vr)
         return self._profile_action(tag, vr)
 
     def _profile_action(self, tag: int, vr: str) -> Act:
@@ -172,11 +200,15 @@ class DicomPolicy:
                     act = masked_act
                     break
         if act is None:
+            if self.profile == "TAG_CONTENTS" and vr in TEXT_VRS and tag & 0xFFFF:
+                return Act.CLEAN_TEXT
             if (tag >> 16) & 1:
                 return self.private
             if tag & 0xFFFF == 0:  # group lengths go stale once elements change
                 return Act.DELETE
             return self.default_sq if vr == "SQ" else self.default
+        if act is Act.CLEAN_TEXT:
+            return _fit_vr(act, vr)
         if vr == "SQ":
             # A dummy sequence would keep whatever its items hold that the table does not list (code meanings
             # naming an institution, ...): D-coded sequences are emptied instead. U-coded ones are recursed.
@@ -187,6 +219,13 @@ class DicomPolicy:
         elif act is Act.RECURSE:
             return Act.REGEN_UID if vr == "UI" else Act.DELETE
         return act
+
+
+def _fit_vr(act: Act, vr: str) -> Act:
+    """Text cleaning only reads text: a sequence is cleaned item by item, any other VR is removed."""
+    if act is Act.CLEAN_TEXT and vr not in TEXT_VRS:
+        return Act.RECURSE if vr == "SQ" else Act.DELETE
+    return act
 
 
 # --- compiling a config ----------------------------------------------------------------------------------
@@ -212,8 +251,8 @@ def _profile_fields(name: str) -> dict[str, Any]:
     if name == "MINIMAL_KEEP_LIST_PROFILE":
         return dict(profile="MINIMAL", exact={t: Act.KEEP for t in MANDATORY_TAGS}, default=Act.DELETE,
                     default_sq=Act.DELETE, private=Act.DELETE)
-    if name == "DEIDENTIFY_TAG_CONTENTS":
-        return dict(profile="TAG_CONTENTS")
+    if name == "DEIDENTIFY_TAG_CONTENTS":  # keep every tag, inspect the text VRs' contents
+        return dict(profile="TAG_CONTENTS", default_sq=Act.RECURSE)
     return dict(profile="KEEP_ALL")  # KEEP_ALL_PROFILE and the v1 unspecified value
 
 
@@ -231,13 +270,16 @@ def _from_dicom_config(dicom: DicomConfig, config: DeidentifyConfig) -> DicomPol
                       masked=((OVERLAY_DATA_MASK[0], OVERLAY_DATA_MASK[1], Act.DELETE),))
     else:
         fields = _profile_fields(dicom.filter_profile)
-        if dicom.filter_profile == "DEIDENTIFY_TAG_CONTENTS":
-            raise NotSupportedYet("dicom.filterProfile", "DEIDENTIFY_TAG_CONTENTS needs text inspection")
-    options = {} if dicom.skip_id_redaction else {t: Act.REGEN_UID for t in PRIMARY_IDS}
-    if dicom.skip_id_redaction:
-        options = {t: Act.KEEP for t in PRIMARY_IDS}
+    options = {t: Act.KEEP if dicom.skip_id_redaction else Act.REGEN_UID for t in PRIMARY_IDS}
     _check_image(config.image, "image")
-    return DicomPolicy(options=options, clean_image=None, description=_describe(fields["profile"]), **fields)
+    text = _text_policy(config) if fields["profile"] == "TAG_CONTENTS" else None
+    return DicomPolicy(options=options, clean_image=None, text=text, description=_describe(fields["profile"]), **fields)
+
+
+def _text_policy(config: Optional[DeidentifyConfig]) -> Any:
+    from transforms.text import TextPolicy
+
+    return TextPolicy.from_config(config.text if config is not None else None, config_path="text")
 
 
 def _query_matcher(query: str, path: str) -> tuple[str, Any]:
@@ -288,16 +330,17 @@ def _from_tag_config(tag_config: DicomTagConfig, config: Optional[DeidentifyConf
     profile_type = tag_config.profile_type
     if profile_type == "PROFILE_TYPE_UNSPECIFIED":
         profile_type = "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"
-    if profile_type == "DEIDENTIFY_TAG_CONTENTS":
-        raise NotSupportedYet(f"{path}.profileType", "DEIDENTIFY_TAG_CONTENTS needs text inspection")
     fields = _profile_fields(profile_type)
+    needs_text = fields["profile"] == "TAG_CONTENTS"
     options: dict[int, Act] = {t: Act.REGEN_UID for t in PRIMARY_IDS}
     opts = tag_config.options
     if opts is not None:
         if opts.primary_ids == "KEEP":
             options = {t: Act.KEEP for t in PRIMARY_IDS}
         if opts.clean_descriptors is not None:
-            raise NotSupportedYet(f"{path}.options.cleanDescriptors", "needs text inspection")
+            needs_text = True
+            for tag in CLEAN_DESCRIPTOR_TAGS:
+                options.setdefault(tag, Act.CLEAN_TEXT)
         _check_image(opts.clean_image, f"{path}.options.cleanImage")
     tag_actions: dict[int, tuple[int, Act]] = {}
     vr_actions: dict[str, tuple[int, Act]] = {}
@@ -305,7 +348,7 @@ def _from_tag_config(tag_config: DicomTagConfig, config: Optional[DeidentifyConf
         apath = f"{path}.actions[{i}]"
         name = action.action
         if name == "clean_text_tag":
-            raise NotSupportedYet(f"{apath}.cleanTextTag", "needs text inspection")
+            needs_text = True
         if name == "clean_image_tag":
             _check_image(action.clean_image_tag, f"{apath}.cleanImageTag")
         for j, query in enumerate(action.queries):
@@ -315,8 +358,11 @@ def _from_tag_config(tag_config: DicomTagConfig, config: Optional[DeidentifyConf
             (vr_actions if kind == "vr" else tag_actions)[key] = (i, _ACTION_TO_ACT[name])
     if config is not None:
         _check_image(config.image, "image")
+    clean_descriptors = bool(opts and opts.clean_descriptors is not None)
     return DicomPolicy(options=options, tag_actions=tag_actions, vr_actions=vr_actions,
-                       description=_describe(fields["profile"]), **fields)
+                       text=_text_policy(config) if needs_text else None, clean_descriptors=clean_descriptors,
+                       description=_describe(fields["profile"]) + ("; Clean Descriptors" if clean_descriptors else ""),
+                       **fields)
 
 
 def _check_image(image: Optional[ImageConfig], path: str) -> None:
@@ -326,7 +372,7 @@ def _check_image(image: Optional[ImageConfig], path: str) -> None:
 
 def _describe(profile: str) -> str:
     names = {
-        "BASIC": "Basic Application Confidentiality Profile",
+        "BASIC": "PS3.15 Basic Profile",
         "KEEP_ALL": "keep all tags",
         "KEEP_LIST": "keep list",
         "REMOVE_LIST": "remove list",
@@ -334,6 +380,9 @@ def _describe(profile: str) -> str:
         "TAG_CONTENTS": "tag contents inspected",
     }
     return f"deidflow: {names[profile]}"
+
+
+CONTEXT_TAGS = _context_tags()
 
 
 def tag_name(tag: int) -> str:
