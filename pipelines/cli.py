@@ -26,6 +26,7 @@ GROUPS = {
 COMMAND_MODULES = [
     "pipelines.commands.dicom_stores",
     "pipelines.commands.sample",
+    "pipelines.commands.datasets",
 ]
 LEAF_GROUPS = {"demo"}  # groups that are commands themselves
 

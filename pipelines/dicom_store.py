@@ -40,9 +40,14 @@ def dicom_destination(root: str) -> DicomDestination:
 
 
 def add_dicom_store_branch(pipeline, source: str, destination: str, run_dir: str, policy: DicomPolicy, keys: Keys,
-                           label: str = "dicom", error_prefix: str = "errors", incremental: bool = False):
+                           label: str = "dicom", error_prefix: str = "errors", incremental: bool = False,
+                           dicom_filter=None):
     """Add one store's read -> de-identify -> write branch (and its error records) to a pipeline."""
     paths = pipeline | f"Read {label}" >> ReadDicomStorePaths(source)
+    if dicom_filter is not None:  # filterConfig: only the listed studies/series/instances (pipelines/filters.py)
+        from pipelines.filters import filter_dicom_paths
+
+        paths = filter_dicom_paths(paths, source, dicom_filter, label)
     if incremental:  # only instances whose destination is not there yet (pipelines/incremental.py)
         from pipelines.incremental import SkipExistingDicomInstances
 

@@ -7,13 +7,14 @@ writes nothing; the only write, creating a missing destination store, happens af
 from __future__ import annotations
 
 import datetime
+import os
 import re
 import secrets
 from dataclasses import dataclass
 from typing import Optional
 
 from pipelines.stores import store_root
-from transforms.config import DeidentifyConfig, load_config_text
+from transforms.config import DeidentifyConfig
 from transforms.crypto import Keys, decode_key_text, generate_key
 from transforms.errors import ConfigError, LaunchError, NotSupportedYet
 
@@ -89,17 +90,51 @@ def load_config(config_file: Optional[str]) -> Optional[DeidentifyConfig]:
         raise ConfigError("--config-file", "is not UTF-8 text") from None
     except Exception as err:
         raise LaunchError(f"--config-file: cannot read '{config_file}' ({type(err).__name__})") from None
-    return load_config_text(text, "--config-file")
+    from transforms.config_textproto import load_config_any  # JSON, or protobuf text format
+
+    return load_config_any(text, "--config-file")
 
 
-def resolve_keys(config: Optional[DeidentifyConfig], key_file: Optional[str]) -> Keys:
-    """The run's key material, resolved once: a key file, else the config's first cryptoKey, else a new key."""
+def create_key_file_at(path: str) -> Keys:
+    """Write a new random key to ``path`` (local: mode 0600, never replacing a file); the key is never printed."""
+    from transforms.crypto import encode_key_text
+
+    key = generate_key()
+    data = encode_key_text(key).encode("ascii")
+    if store_root.is_remote(path):
+        if store_root.exists(path):
+            raise LaunchError(f"--key-file: '{path}' already exists; refusing to overwrite it")
+        store_root.write_bytes(path, data)
+        return Keys(key)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise LaunchError(f"--key-file: '{path}' already exists; refusing to overwrite it") from None
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    os.chmod(path, 0o600)  # O_CREAT's mode is filtered by the umask
+    return Keys(key)
+
+
+def resolve_keys(config: Optional[DeidentifyConfig], key_file: Optional[str], create_key_file: bool = False,
+                 dry_run: bool = False) -> Keys:
+    """The run's key material, resolved once: a key file, else the config's first cryptoKey, else a new key.
+
+    With ``create_key_file`` a missing key file is created with a new key (an existing one is used, never
+    replaced); on a dry run the new key is not written.
+    """
     from transforms.config import crypto_keys, kms_wrapped_paths
 
     if config is not None:
         wrapped = kms_wrapped_paths(config)
         if wrapped:
             raise NotSupportedYet(wrapped[0], "KMS-wrapped keys need Cloud KMS; give cryptoKey or --key-file")
+    if create_key_file and not key_file:
+        raise LaunchError("--create-key-file: needs --key-file to name the file to create")
+    if key_file and create_key_file and not store_root.exists(key_file):
+        return Keys(generate_key()) if dry_run else create_key_file_at(key_file)
     if key_file:
         try:
             text = store_root.read_bytes(key_file).decode("ascii")
@@ -145,6 +180,7 @@ def plan_store_deidentify(
     config: Optional[DeidentifyConfig],
     key_file: Optional[str],
     dry_run: bool = False,
+    create_key_file: bool = False,
 ) -> StoreLaunch:
     """Check the store-level launch rules; create the destination store if missing (never on a dry run)."""
     what = STORE_KINDS[kind]
@@ -160,7 +196,7 @@ def plan_store_deidentify(
     dst_dataset_path = store_root.join(root, *dst.dataset_name.split("/"))
     if not store_root.exists(dst_dataset_path):
         raise LaunchError(f"--destination-store: destination dataset '{dst.dataset_name}' does not exist")
-    keys = resolve_keys(config, key_file)
+    keys = resolve_keys(config, key_file, create_key_file, dry_run)
     dst_path = resource_path(root, dst)
     created = not store_root.exists(dst_path)
     if created and not dry_run:

@@ -36,6 +36,31 @@ def add_deidentify_arguments(parser) -> None:
 
     # --- storage options (issue 7) ---
     # --- dataset, config delivery and key-file options (issue 6) ---
+    parser.add_argument(
+        "--create-key-file", "--create_key_file", dest="create_key_file", action="store_true", default=False,
+        help="With --key-file: if the key file does not exist, create it with a new random key (file mode 0600) "
+        "and use it; an existing key file is used as is, never overwritten. For scheduled runs.",
+    )
+    parser.add_argument(
+        "--dicom-filter-file", "--dicom_filter_file", dest="dicom_filter_file", default=None,
+        help="DICOM runs: only the instances listed in this file (local path or gs:// URI; the API's "
+        "filterConfig.resourcePathsGcsUri). One path a line: /studies/S, /studies/S/series/R or "
+        "/studies/S/series/R/instances/I. At dataset level it applies to every DICOM store.",
+    )
+    parser.add_argument(
+        "--fhir-resources", "--fhir_resources", dest="fhir_resources", default=None,
+        help="FHIR runs: only these resources, comma-separated Type/id (the API's resourceFilter.resources).",
+    )
+    parser.add_argument(
+        "--fhir-resources-file", "--fhir_resources_file", dest="fhir_resources_file", default=None,
+        help="FHIR runs: only the resources listed in this file (local or gs://), one Type/id a line.",
+    )
+    parser.add_argument(
+        "--skip-modified-resources", "--skip_modified_resources", dest="skip_modified_resources",
+        action="store_true", default=False,
+        help="FHIR runs: skip resources created or modified after the run started (meta.lastUpdated, else "
+        "the file's modification time), as the API's skipModifiedResources.",
+    )
     # --- incremental runs (issue 8) ---
     parser.add_argument(
         "--incremental", dest="incremental", action="store_true", default=False,

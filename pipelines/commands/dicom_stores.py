@@ -36,8 +36,12 @@ def run_dicom_store_deidentify(args, beam_args: Sequence[str]) -> int:
         raise UsageError("--destination-store is required")
     config = launch_rules.load_config(args.config_file)
     policy = compile_dicom_policy(config)
+    from pipelines.filters import load_dicom_filter
+
+    dicom_filter = load_dicom_filter(getattr(args, "dicom_filter_file", None))
     plan = launch_rules.plan_store_deidentify("dicomStores", args.source_store, args.destination_store,
-                                              args.store_root, config, args.key_file)
+                                              args.store_root, config, args.key_file,
+                                              create_key_file=bool(getattr(args, "create_key_file", False)))
     import apache_beam as beam
 
     from pipelines.dicom_store import add_dicom_store_branch
@@ -45,7 +49,7 @@ def run_dicom_store_deidentify(args, beam_args: Sequence[str]) -> int:
     create_time = run_record.now()
     pipeline = beam.Pipeline(options=beam_options(beam_args))
     add_dicom_store_branch(pipeline, plan.source_path, plan.destination_path, plan.run_dir, policy, plan.keys,
-                           incremental=bool(getattr(args, "incremental", False)))
+                           incremental=bool(getattr(args, "incremental", False)), dicom_filter=dicom_filter)
     return run_and_record(
         pipeline, kind="dicomStores", run_id=plan.run_id, run_dir=plan.run_dir, create_time=create_time,
         labels=["dicom"],
