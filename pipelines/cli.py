@@ -22,13 +22,15 @@ GROUPS = {
     "datasets": "Dataset operations (deidentify).",
     "sample": "Generate sample stores full of synthetic PHI.",
     "demo": "Generate a sample DICOM store and de-identify it with the DirectRunner (the README's first command).",
+    "verify": "Search a de-identified store or dataset for its source's identifiers (exit 1 when any is found).",
 }
 COMMAND_MODULES = [
+    "pipelines.commands.verify",
     "pipelines.commands.dicom_stores",
     "pipelines.commands.sample",
     "pipelines.commands.datasets",
 ]
-LEAF_GROUPS = {"demo"}  # groups that are commands themselves
+LEAF_GROUPS = {"demo", "verify"}  # groups that are commands themselves
 
 
 def build_parser() -> argparse.ArgumentParser:
