@@ -19,6 +19,7 @@ IMAGE_REQUIRES = [  # burned-in text redaction (transforms/image)
     "pylibjpeg-rle==2.2.0",
     "pyjpegls==1.5.1",  # JPEG-LS lossless re-encoding
 ]
+VERIFY_REQUIRES = ["pyahocorasick==2.3.1"]  # deidflow verify (transforms/verify): multi-pattern matching
 STORAGE_REQUIRES = []  # DICOMweb and other stores (pipelines/stores)
 
 TEST_REQUIRES = [
@@ -39,7 +40,7 @@ setup(
     packages=find_packages(include=["pipelines", "pipelines.*", "transforms", "transforms.*"]),
     package_data={"transforms": ["*/*.json", "*/*.csv", "*/data/*"], "pipelines": ["*.json"]},
     include_package_data=True,
-    install_requires=CORE_REQUIRES + TEXT_REQUIRES + FHIR_REQUIRES + IMAGE_REQUIRES + STORAGE_REQUIRES,
+    install_requires=CORE_REQUIRES + TEXT_REQUIRES + FHIR_REQUIRES + IMAGE_REQUIRES + STORAGE_REQUIRES + VERIFY_REQUIRES,
     extras_require={"test": TEST_REQUIRES},
     entry_points={"console_scripts": ["deidflow=pipelines.cli:main"]},
 )
