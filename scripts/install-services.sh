@@ -17,3 +17,4 @@ ensure_apt() {  # ensure_apt BINARY_OR_PATH PACKAGE...
 # --- DICOMweb server for storage tests (issue 7) ---
 
 # --- headless browser for the run report test (issue 10) ---
+ensure_apt chromium chromium
