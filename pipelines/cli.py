@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "pipelines.commands.dicom_stores",
     "pipelines.commands.sample",
     "pipelines.commands.datasets",
+    "pipelines.commands.store_admin",
 ]
 LEAF_GROUPS = {"demo", "verify"}  # groups that are commands themselves
 
