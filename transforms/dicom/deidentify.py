@@ -20,7 +20,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import read_dataset
-from pydicom.filewriter import write_dataset, write_file_meta_info
+from pydicom.filewriter import write_data_element, write_dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import UID
 
@@ -235,8 +235,9 @@ def _pixel_element_end(data: bytes, start: int, implicit: bool, little: bool) ->
         pos += item_length
 
 
-def _read(data: bytes) -> tuple[Dataset, bytes, Optional[Dataset]]:
-    """Parse a Part-10 file into (header dataset, raw PixelData element bytes, dataset of what follows)."""
+def _read(data: bytes) -> tuple[Dataset, bytes, Optional[Dataset], bool]:
+    """Parse a Part-10 file into (header dataset, raw PixelData element bytes, dataset of what follows, and
+    whether the header's raw elements point into ``data``)."""
     if len(data) == 0:
         raise DeidentifyError("INVALID_ARGUMENT", "the file is empty")
     if len(data) < 132 or data[128:132] != b"DICM":
@@ -259,11 +260,11 @@ def _read(data: bytes) -> tuple[Dataset, bytes, Optional[Dataset]]:
         raise DeidentifyError("UNIMPLEMENTED", "unknown transfer syntax")
     pos = fp.tell()
     if pos >= len(data):
-        return ds, b"", None
+        return ds, b"", None, ts != DEFLATED
     implicit, little = ts.is_implicit_VR, ts.is_little_endian
     if ts == DEFLATED or ds.original_encoding != (implicit, little):
         # The in-memory dataset does not line up with the file's bytes: take the slow, whole-file path.
-        return _read_whole(data), b"", None
+        return _read_whole(data), b"", None, False
     tag_bytes = data[pos : pos + 4]
     group, element = struct.unpack("<HH" if little else ">HH", tag_bytes)
     if (group << 16 | element) != PIXEL_DATA:
@@ -276,7 +277,7 @@ def _read(data: bytes) -> tuple[Dataset, bytes, Optional[Dataset]]:
             rest = read_dataset(io.BytesIO(data[end:]), implicit, little)
         except Exception as err:
             raise DeidentifyError("INVALID_ARGUMENT", f"elements after PixelData cannot be parsed ({type(err).__name__})") from None
-    return ds, pixel, rest
+    return ds, pixel, rest, True
 
 
 def _read_whole(data: bytes) -> Dataset:
@@ -327,7 +328,7 @@ def _required_uid(ds: Dataset, keyword: str, tag: str) -> str:
 
 def deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys) -> DeidentifiedInstance:
     """De-identify one Part-10 file. Raises DeidentifyError (PHI-free message) when it cannot."""
-    ds, pixel, rest = _read(data)
+    ds, pixel, rest, raw_offsets = _read(data)
     for keyword, tag in (("SOPInstanceUID", "(0008,0018)"), ("StudyInstanceUID", "(0020,000D)"),
                          ("SeriesInstanceUID", "(0020,000E)")):
         _required_uid(ds, keyword, tag)
@@ -353,7 +354,7 @@ def deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys) -> Deident
     ds.file_meta = _new_file_meta(ds, ts)
     out = DicomBytesIO()
     try:
-        _write_part10(out, ds, ts)
+        _write_part10(out, ds, ts, data if raw_offsets else None)
         if pixel:
             out.write(pixel)
         if rest is not None and len(rest):
@@ -368,13 +369,86 @@ def deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys) -> Deident
     return DeidentifiedInstance(out.getvalue(), study, series, sop)
 
 
-def _write_part10(out: DicomBytesIO, ds: Dataset, ts: str) -> None:
+_EXTENDED_LENGTH_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UR", "UT", "UN", "SV", "UV"})
+
+
+def _raw_span(elem: RawDataElement, data: bytes, implicit: bool, little: bool) -> Optional[tuple[int, int]]:
+    """Where a raw element's encoded bytes sit in ``data``, or None when that cannot be trusted."""
+    if elem.value is None or elem.value_tell is None:
+        return None
+    if implicit:
+        header = 8
+    elif elem.VR is None:
+        return None
+    else:
+        header = 12 if elem.VR in _EXTENDED_LENGTH_VRS else 8
+    start = elem.value_tell - header
+    if elem.length == 0xFFFFFFFF:
+        end = elem.value_tell + len(elem.value) + 8  # value, then the sequence delimitation item
+    else:
+        end = elem.value_tell + elem.length
+    tag = int(elem.tag)
+    expected = struct.pack("<HH" if little else ">HH", tag >> 16, tag & 0xFFFF)
+    if start < 0 or end > len(data) or data[start : start + 4] != expected:
+        return None
+    return start, end
+
+
+def _write_dataset_fast(out: DicomBytesIO, ds: Dataset, data: bytes, implicit: bool, little: bool) -> None:
+    """Like pydicom's write_dataset, but untouched raw elements are copied from the source bytes in runs."""
+    encodings = ds._character_set
+    run_start = run_end = -1
+    for tag in sorted(ds.keys()):
+        elem = ds.get_item(tag)
+        span = _raw_span(elem, data, implicit, little) if isinstance(elem, RawDataElement) else None
+        if span is not None:
+            if span[0] == run_end:
+                run_end = span[1]
+            else:
+                if run_end > run_start:
+                    out.write(data[run_start:run_end])
+                run_start, run_end = span
+            continue
+        if run_end > run_start:
+            out.write(data[run_start:run_end])
+            run_start = run_end = -1
+        write_data_element(out, ds[tag], encodings)
+    if run_end > run_start:
+        out.write(data[run_start:run_end])
+
+
+def _meta_element(group_element: int, vr: bytes, value: bytes) -> bytes:
+    if len(value) % 2:
+        value += b"\x00" if vr in (b"UI", b"OB") else b" "
+    tag = struct.pack("<HH", group_element >> 16, group_element & 0xFFFF)
+    if vr == b"OB":
+        return tag + vr + b"\x00\x00" + struct.pack("<I", len(value)) + value
+    return tag + vr + struct.pack("<H", len(value)) + value
+
+
+def _file_meta_bytes(meta: FileMetaDataset) -> bytes:
+    """Preamble, DICM and the group 0002 elements we write (always explicit VR little endian, PS3.10 7.1)."""
+    body = b"".join((
+        _meta_element(0x00020001, b"OB", b"\x00\x01"),
+        _meta_element(0x00020002, b"UI", str(meta.MediaStorageSOPClassUID).encode("ascii")),
+        _meta_element(0x00020003, b"UI", str(meta.MediaStorageSOPInstanceUID).encode("ascii")),
+        _meta_element(0x00020010, b"UI", str(meta.TransferSyntaxUID).encode("ascii")),
+        _meta_element(0x00020012, b"UI", IMPLEMENTATION_CLASS_UID.encode("ascii")),
+        _meta_element(0x00020013, b"SH", IMPLEMENTATION_VERSION_NAME.encode("ascii")),
+    ))
+    group_length = b"\x02\x00\x00\x00UL\x04\x00" + struct.pack("<I", len(body))
+    return b"\x00" * 128 + b"DICM" + group_length + body
+
+
+def _write_part10(out: DicomBytesIO, ds: Dataset, ts: str, source: Optional[bytes]) -> None:
     """Preamble, file meta and dataset, without dcmwrite's defensive copies (the meta is freshly built)."""
-    out.write(b"\x00" * 128 + b"DICM")
-    write_file_meta_info(out, ds.file_meta, enforce_standard=True)
+    out.write(_file_meta_bytes(ds.file_meta))
     ts_uid = UID(ts)
     out.is_implicit_VR, out.is_little_endian = ts_uid.is_implicit_VR, ts_uid.is_little_endian
-    write_dataset(out, ds)
+    if source is not None and ds.original_encoding == (ts_uid.is_implicit_VR, ts_uid.is_little_endian):
+        _write_dataset_fast(out, ds, source, ts_uid.is_implicit_VR, ts_uid.is_little_endian)
+    else:
+        write_dataset(out, ds)
 
 
 def _empty_pixel(pixel: bytes, encoding: tuple[bool, bool]) -> bytes:
