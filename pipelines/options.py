@@ -35,6 +35,22 @@ def add_deidentify_arguments(parser) -> None:
     )
 
     # --- storage options (issue 7) ---
+    parser.add_argument(
+        "--source-dicomweb", "--source_dicomweb", dest="source_dicomweb", default=None,
+        help="DICOM runs: read the source from this DICOMweb base URL (QIDO-RS, WADO-RS) instead of SOURCE_STORE, "
+        "e.g. http://pacs:8042/dicom-web or https://healthcare.googleapis.com/v1/projects/P/locations/L/datasets/D/"
+        "dicomStores/S/dicomWeb (Application Default Credentials). --dicom-filter-file limits what is listed.",
+    )
+    parser.add_argument(
+        "--destination-dicomweb", "--destination_dicomweb", dest="destination_dicomweb", default=None,
+        help="DICOM runs: store the de-identified instances with STOW-RS at this DICOMweb base URL instead of "
+        "--destination-store. The run record then goes to <store root>/.deidflow/runs/<run id>/.",
+    )
+    parser.add_argument(
+        "--dicomweb-batch-size", "--dicomweb_batch_size", dest="dicomweb_batch_size", type=int, default=20,
+        help="Instances per STOW-RS request (default 20). Failed requests are retried (connection errors, "
+        "429, 5xx), then split so that one refused instance does not fail the others.",
+    )
     # --- dataset, config delivery and key-file options (issue 6) ---
     parser.add_argument(
         "--create-key-file", "--create_key_file", dest="create_key_file", action="store_true", default=False,

@@ -19,8 +19,9 @@ def register(groups) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("source_store", metavar="SOURCE_STORE",
-                        help="The source DICOM store: projects/P/locations/L/datasets/D/dicomStores/S")
+    parser.add_argument("source_store", metavar="SOURCE_STORE", nargs="?", default=None,
+                        help="The source DICOM store: projects/P/locations/L/datasets/D/dicomStores/S "
+                        "(omit it with --source-dicomweb)")
     add_deidentify_arguments(parser)
     parser.set_defaults(handler=run_dicom_store_deidentify, kind="dicomStores")
 
@@ -32,6 +33,10 @@ def run_dicom_store_deidentify(args, beam_args: Sequence[str]) -> int:
 
     if getattr(args, "destination_dataset", None):
         raise UsageError("--destination-dataset is for 'datasets deidentify'; store-level runs take --destination-store")
+    if getattr(args, "source_dicomweb", None) or getattr(args, "destination_dicomweb", None):
+        return run_dicomweb_deidentify(args, beam_args)
+    if not args.source_store:
+        raise UsageError("SOURCE_STORE is required (or --source-dicomweb URL)")
     if not args.destination_store:
         raise UsageError("--destination-store is required")
     config = launch_rules.load_config(args.config_file)
@@ -61,5 +66,46 @@ def run_dicom_store_deidentify(args, beam_args: Sequence[str]) -> int:
             "configDigest": run_record.config_digest(config_text(args.config_file)),
             "profile": policy.profile,
             "incremental": bool(getattr(args, "incremental", False)),
+        },
+    )
+
+
+def run_dicomweb_deidentify(args, beam_args: Sequence[str]) -> int:
+    """A store-level run with a DICOMweb server at either end (pipelines/stores/dicomweb.py)."""
+    from pipelines import launch as launch_rules
+    from pipelines import run_record
+    from pipelines.filters import load_dicom_filter
+    from pipelines.stores import dicomweb
+    from transforms.dicom.policy import compile_dicom_policy
+
+    if getattr(args, "incremental", False):
+        raise UsageError("--incremental is not supported with --source-dicomweb / --destination-dicomweb")
+    if args.dicomweb_batch_size < 1:
+        raise UsageError("--dicomweb-batch-size must be at least 1")
+    config = launch_rules.load_config(args.config_file)
+    policy = compile_dicom_policy(config)
+    dicom_filter = load_dicom_filter(getattr(args, "dicom_filter_file", None))
+    plan = dicomweb.plan_dicomweb_deidentify(
+        args.source_store, args.source_dicomweb, args.destination_store, args.destination_dicomweb,
+        args.store_root, config, args.key_file, create_key_file=bool(getattr(args, "create_key_file", False)),
+        batch_size=args.dicomweb_batch_size)
+    import apache_beam as beam
+
+    from pipelines.dicom_store import add_dicom_store_branch
+
+    create_time = run_record.now()
+    pipeline = beam.Pipeline(options=beam_options(beam_args))
+    add_dicom_store_branch(pipeline, plan.source, plan.destination, plan.run_dir, policy, plan.keys,
+                           dicom_filter=dicom_filter)
+    return run_and_record(
+        pipeline, kind="dicomStores", run_id=plan.run_id, run_dir=plan.run_dir, create_time=create_time,
+        labels=["dicom"],
+        details={
+            "source": plan.source_name,
+            "destination": plan.destination_name,
+            "destinationCreated": plan.created_destination,
+            "keyFingerprint": plan.keys.fingerprint,
+            "configDigest": run_record.config_digest(config_text(args.config_file)),
+            "profile": policy.profile,
         },
     )

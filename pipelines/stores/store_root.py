@@ -18,6 +18,9 @@ def _filesystems():
     from apache_beam.io.filesystem import BeamIOError
     from apache_beam.io.filesystems import FileSystems
 
+    from pipelines.stores.gcs import prepare_beam_gcs
+
+    prepare_beam_gcs()
     return FileSystems, BeamIOError
 
 
