@@ -85,6 +85,16 @@ def add_deidentify_arguments(parser) -> None:
         "are counted in the run summary.",
     )
     # --- dry runs, progress (issue 10) ---
+    parser.add_argument(
+        "--dry-run", "--dry_run", dest="dry_run", action="store_true", default=False,
+        help="Validate the config and the launch rules, count the source elements, print what would be created "
+        "and written where, and write nothing.",
+    )
+    parser.add_argument(
+        "--quiet", dest="quiet", action="store_true", default=False,
+        help="No progress display (a live line on a terminal, a log line every 30 s otherwise); the summary is "
+        "still printed.",
+    )
 
 
 def __getattr__(name: str):

@@ -44,16 +44,24 @@ def _staged_as_template(pipeline) -> bool:
 
 
 def run_and_record(pipeline, *, kind: str, run_id: str, run_dir: str, create_time: str, labels: Sequence[str],
-                   details: dict, extra_run_dirs: Sequence[str] = ()) -> int:
+                   details: dict, extra_run_dirs: Sequence[str] = (), total: Optional[int] = None,
+                   quiet: bool = False, destination_path: Optional[str] = None) -> int:
     """Run a built pipeline, write the run summary (to ``run_dir`` and any extra run folders), print it.
 
     Counters are read per label (one label per store branch) and summed for the overall counter.
-    Returns the exit code: 0 all succeeded, 3 some elements failed.
+    Returns the exit code: 0 all succeeded, 3 some elements failed. While it runs, progress is shown (issue 10:
+    ``total`` source elements, ``quiet``, ``destination_path`` to count written files); report.html is written
+    beside each summary.json.
     """
     from pipelines import run_record
     from pipelines.stores import store_root
 
-    result = pipeline.run()
+    from pipelines.progress import ProgressDisplay
+
+    with ProgressDisplay(run_dir, total, destination_path, quiet=quiet or _staged_as_template(pipeline)):
+        result = pipeline.run()
+        if not _staged_as_template(pipeline):
+            result.wait_until_finish()
     if _staged_as_template(pipeline):  # a Flex Template launch: the service runs the staged job, nothing to wait for
         print(f"staged run {run_id} as a Dataflow job; its error records go to {run_dir} (no summary.json: "
               "the counts are in the Dataflow job's counters)")
@@ -80,5 +88,20 @@ def run_and_record(pipeline, *, kind: str, run_id: str, run_dir: str, create_tim
                                        store_root.join(run_dir, "errors*.ndjson"), details)
     for folder in (run_dir, *extra_run_dirs):
         run_record.write_summary(folder, summary)
+    write_run_reports(summary, run_dir, extra_run_dirs, values)
     print(run_record.dumps(summary))
     return EXIT_PARTIAL if failure else EXIT_OK
+
+
+def write_run_reports(summary: dict, run_dir: str, extra_run_dirs: Sequence[str], counters: dict) -> None:
+    """report.html beside each summary.json (issue 10); a report that cannot be written never fails the run."""
+    import logging
+
+    from pipelines import report
+
+    try:
+        page = report.run_report(summary, report.read_error_records(run_dir), counters)
+        for folder in (run_dir, *extra_run_dirs):
+            report.write_report(folder, page)
+    except Exception as err:  # noqa: BLE001
+        logging.getLogger("deidflow").warning("report.html not written (%s)", type(err).__name__)

@@ -46,15 +46,28 @@ def run_dicom_store_deidentify(args, beam_args: Sequence[str]) -> int:
     dicom_filter = load_dicom_filter(getattr(args, "dicom_filter_file", None))
     plan = launch_rules.plan_store_deidentify("dicomStores", args.source_store, args.destination_store,
                                               args.store_root, config, args.key_file,
-                                              create_key_file=bool(getattr(args, "create_key_file", False)))
+                                              create_key_file=bool(getattr(args, "create_key_file", False)),
+                                              dry_run=bool(getattr(args, "dry_run", False)))
+    total = _source_total(args, plan)
+    if getattr(args, "dry_run", False):  # issue 10: say what would happen, write nothing
+        from pipelines.dry_run import report_dry_run, store_plan
+
+        return report_dry_run("dicomStores", [store_plan(
+            plan.source.name, plan.source_path, plan.destination.name, plan.destination_path,
+            plan.created_destination, total)], plan.run_dir,
+            {"keyFingerprint": plan.keys.fingerprint, "profile": policy.profile})
     import apache_beam as beam
 
     from pipelines.dicom_store import add_dicom_store_branch
 
     create_time = run_record.now()
     pipeline = beam.Pipeline(options=beam_options(beam_args))
-    add_dicom_store_branch(pipeline, plan.source_path, plan.destination_path, plan.run_dir, policy, plan.keys,
-                           incremental=bool(getattr(args, "incremental", False)), dicom_filter=dicom_filter)
+    result = add_dicom_store_branch(pipeline, plan.source_path, plan.destination_path, plan.run_dir, policy,
+                                    plan.keys, incremental=bool(getattr(args, "incremental", False)),
+                                    dicom_filter=dicom_filter)
+    from pipelines.progress import attach_progress
+
+    attach_progress(result, plan.run_dir)
     return run_and_record(
         pipeline, kind="dicomStores", run_id=plan.run_id, run_dir=plan.run_dir, create_time=create_time,
         labels=["dicom"],
@@ -67,7 +80,17 @@ def run_dicom_store_deidentify(args, beam_args: Sequence[str]) -> int:
             "profile": policy.profile,
             "incremental": bool(getattr(args, "incremental", False)),
         },
+        total=total, quiet=bool(getattr(args, "quiet", False)), destination_path=plan.destination_path,
     )
+
+
+def _source_total(args, plan):
+    """Source instances, for the progress line's total and ETA and for --dry-run (None when quiet)."""
+    if getattr(args, "quiet", False) and not getattr(args, "dry_run", False):
+        return None
+    from pipelines.dry_run import count_store_elements
+
+    return count_store_elements(plan.source_path)
 
 
 def run_dicomweb_deidentify(args, beam_args: Sequence[str]) -> int:
