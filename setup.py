@@ -9,7 +9,7 @@ CORE_REQUIRES = [
     "numpy==2.4.6",
 ]
 TEXT_REQUIRES = ["phonenumbers==9.0.43", "names==0.3.0"]  # text inspection (transforms/text): phone validation, US census name lists
-FHIR_REQUIRES = ["fhir.resources==8.3.0", "fhir-core==1.1.12"]  # FHIR de-identification (transforms/fhir): R4 types
+FHIR_REQUIRES = ["fhir.resources==8.3.0", "fhir-core==1.1.12", "orjson==3.13.0"]  # FHIR de-identification (transforms/fhir): R4 types
 IMAGE_REQUIRES = [  # burned-in text redaction (transforms/image)
     "rapidocr-onnxruntime==1.4.4",  # OCR; its PP-OCRv4 ONNX models ship inside the wheel (no download)
     "onnxruntime==1.32.0",

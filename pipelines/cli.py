@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "pipelines.commands.verify",
     "pipelines.commands.dicom_stores",
     "pipelines.commands.sample",
+    "pipelines.commands.fhir_stores", "pipelines.commands.sample_fhir",
     "pipelines.commands.datasets",
     "pipelines.commands.store_admin",
 ]

@@ -1,0 +1,147 @@
+"""`deidflow fhir-stores ...`: de-identify a FHIR store into another."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+from typing import Optional, Sequence
+
+from pipelines.commands import EPILOG, UsageError, beam_options, config_text, run_and_record
+
+SUPPORTED_VERSIONS = ("R4", "R4B")
+
+
+def register(groups) -> None:
+    from pipelines.options import add_deidentify_arguments
+
+    parser = groups["fhir-stores"].add_parser(
+        "deidentify",
+        help="De-identify a FHIR store into another store of the same project and location.",
+        description="De-identify every resource of a FHIR store (NDJSON files, one or more per resource type, and "
+        "transaction/collection Bundle JSON files) into a destination store, as the Cloud Healthcare API's "
+        "fhirStores.deidentify does. Without --config-file: deidflow's HIPAA Safe Harbor default "
+        "(transforms/fhir/default_config.json). Ids and references are rewritten consistently; each resource's "
+        "dates shift with its Patient's (the same shift as the DICOM PatientID equal to its MRN). R5 stores are "
+        "rejected.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("source_store", metavar="SOURCE_STORE",
+                        help="The source FHIR store: projects/P/locations/L/datasets/D/fhirStores/S")
+    add_deidentify_arguments(parser)
+    add_fhir_arguments(parser)
+    parser.set_defaults(handler=run_fhir_store_deidentify, kind="fhirStores")
+
+
+def add_fhir_arguments(parser) -> None:
+    """FHIR-only flags (issue 5). Candidates for pipelines/options.py once it has an anchor for them."""
+    parser.add_argument(
+        "--reference-date", "--reference_date", dest="reference_date", default=None,
+        help="FHIR runs: the day ages are counted at for Safe Harbor's 'ages over 89' rule (YYYY-MM-DD). "
+        "Default: today (UTC) at launch; it is recorded in the run summary — pass it to rerun byte for byte.",
+    )
+    parser.add_argument(
+        "--validate-r4", "--validate_r4", dest="validate_r4", action="store_true", default=False,
+        help="FHIR runs: validate every de-identified resource against the R4 models (fhir.resources R4B); an "
+        "invalid one becomes an error record. Slow (about 3,500 resources/s a core).",
+    )
+
+
+def parse_reference_date(text: Optional[str]) -> datetime.date:
+    if not text:
+        return datetime.datetime.now(datetime.timezone.utc).date()
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError("--reference-date: expected a date as YYYY-MM-DD") from None
+
+
+def store_fhir_version(path: str) -> Optional[str]:
+    """The FHIR version a store declares in ``.deidflow/store.json`` (``fhirVersion``, or ``version``), if any."""
+    from pipelines.stores import store_root
+
+    meta_path = store_root.join(path, store_root.META_DIR, store_root.STORE_META)
+    if not store_root.exists(meta_path):
+        return None
+    try:
+        meta = store_root.read_json(meta_path)
+    except Exception:  # noqa: BLE001 - an unreadable record declares nothing
+        return None
+    version = meta.get("fhirVersion") or meta.get("version")
+    return str(version).upper() if version else None
+
+
+def check_fhir_versions(source: str, destination: str, root: str) -> None:
+    """R5 stores are not supported (the API rejects them at store level); DSTU2/STU3 are not supported yet."""
+    from pipelines import launch
+    from pipelines.stores import store_root
+    from transforms.errors import LaunchError
+
+    root = store_root.normalize_root(root)
+    for argument, text in (("SOURCE_STORE", source), ("--destination-store", destination)):
+        name = launch.ResourceName.parse(text, "fhirStores", argument)
+        version = store_fhir_version(launch.resource_path(root, name))
+        if version is None or version in SUPPORTED_VERSIONS:
+            continue
+        if version == "R5":
+            raise LaunchError(f"{argument}: FHIR store '{name}' is an R5 store; R5 stores are not supported")
+        raise LaunchError(f"{argument}: FHIR store '{name}' declares FHIR version {version}; this build "
+                          "de-identifies R4 stores only")
+
+
+def _resource_filter(args, run_start: datetime.datetime):
+    if not any(getattr(args, name, None) for name in ("fhir_resources", "fhir_resources_file",
+                                                         "skip_modified_resources")):
+        return None
+    from pipelines.filters import fhir_filter_from_args
+
+    return fhir_filter_from_args(args, run_start)
+
+
+def run_fhir_store_deidentify(args, beam_args: Sequence[str]) -> int:
+    from pipelines import launch as launch_rules
+    from pipelines import run_record
+    from pipelines.stores import store_root
+
+    if getattr(args, "destination_dataset", None):
+        raise UsageError("--destination-dataset is for 'datasets deidentify'; store-level runs take --destination-store")
+    if not args.destination_store:
+        raise UsageError("--destination-store is required")
+    if getattr(args, "incremental", False):
+        raise UsageError("--incremental: not supported for FHIR stores yet")
+    create_time = run_record.now()
+    run_start = datetime.datetime.now(datetime.timezone.utc)
+    reference_date = parse_reference_date(getattr(args, "reference_date", None))
+    config = launch_rules.load_config(args.config_file)
+    check_fhir_versions(args.source_store, args.destination_store, args.store_root)
+    resource_filter = _resource_filter(args, run_start)
+    from transforms.fhir.policy import compile_fhir_policy
+
+    policy = compile_fhir_policy(config, reference_date=reference_date)  # ConfigError before anything is written
+    extra = {"create_key_file": True} if getattr(args, "create_key_file", False) else {}
+    plan = launch_rules.plan_store_deidentify("fhirStores", args.source_store, args.destination_store,
+                                              args.store_root, config, args.key_file, **extra)
+    if plan.created_destination:
+        meta_path = store_root.join(plan.destination_path, store_root.META_DIR, store_root.STORE_META)
+        meta = store_root.read_json(meta_path)
+        meta["fhirVersion"] = "R4"
+        store_root.write_json(meta_path, meta)
+    import apache_beam as beam
+
+    from pipelines.fhir_store import add_fhir_store_branch
+
+    pipeline = beam.Pipeline(options=beam_options(beam_args))
+    add_fhir_store_branch(pipeline, plan.source_path, plan.destination_path, plan.run_dir, policy, plan.keys,
+                          resource_filter=resource_filter, validate=bool(getattr(args, "validate_r4", False)))
+    details = {
+        "source": plan.source.name,
+        "destination": plan.destination.name,
+        "destinationCreated": plan.created_destination,
+        "keyFingerprint": plan.keys.fingerprint,
+        "configDigest": run_record.config_digest(config_text(args.config_file)),
+        "fhirVersion": "R4",
+        "referenceDate": reference_date.isoformat(),
+        "defaultConfig": config is None,
+    }
+    return run_and_record(pipeline, kind="fhirStores", run_id=plan.run_id, run_dir=plan.run_dir,
+                          create_time=create_time, labels=["fhir"], details=details)
