@@ -1,0 +1,1 @@
+"""Tests for deidflow verify, the run report, progress and dry runs (issue 10)."""

@@ -1,0 +1,118 @@
+"""Shared builders for the verify tests: source stores with known PHI, de-identified copies, planted leaks."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import io
+import json
+from pathlib import Path
+
+import pydicom
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import dcmwrite
+from pydicom.sequence import Sequence
+
+from transforms.crypto import Keys
+from transforms.dicom.deidentify import deidentify_instance
+from transforms.dicom.policy import compile_dicom_policy
+from transforms.dicom.sample import SamplePatient, sample_dataset, sample_instance, sample_store_files
+from transforms.fhir import deidentify_resource, patient_context, patient_reference, patient_shift_key
+from transforms.fhir.policy import compile_fhir_policy
+from transforms.fhir.sample import sample_store
+
+KEY = b"K" * 32
+BIRTH = "19610314"  # planted as 03/14/1961 in free text
+
+
+def keys() -> Keys:
+    return Keys(KEY)
+
+
+def source_dicom_files(patients: int = 3) -> dict[str, bytes]:
+    """A multi-patient store; patient 0's birth date is 1961-03-14."""
+    files = dict(sample_store_files(patients=patients, studies=1, series=1, instances=2))
+    patient = SamplePatient(0)
+    for relative in list(files):
+        ds = pydicom.dcmread(io.BytesIO(files[relative]))
+        if ds.PatientID == patient.patient_id:
+            ds.PatientBirthDate = BIRTH
+            files[relative] = to_bytes(ds)
+    return files
+
+
+def to_bytes(ds) -> bytes:
+    out = DicomBytesIO()
+    dcmwrite(out, ds, enforce_file_format=True)
+    return out.getvalue()
+
+
+def deidentify_dicom(files: dict[str, bytes], key: Keys) -> dict[str, bytes]:
+    policy = compile_dicom_policy(None)
+    out = {}
+    for data in files.values():
+        result = deidentify_instance(data, policy, key)
+        out[result.store_path] = result.data
+    return out
+
+
+def fhir_source(patients: int = 3):
+    return sample_store(patients, seed=4)
+
+
+def deidentify_fhir(resources: list[dict], key: Keys) -> list[dict]:
+    """What the FHIR pipeline does: join each resource to its Patient (shift key and context), de-identify."""
+    policy = compile_fhir_policy(None, reference_date=datetime.date(2025, 1, 1))
+    patients = {f"Patient/{r['id']}": r for r in resources if r["resourceType"] == "Patient"}
+    out = []
+    for resource in resources:
+        owner = patients.get(patient_reference(resource))
+        kwargs = {}
+        if owner is not None:
+            kwargs = {"patient": patient_shift_key(owner), "context": patient_context(owner, policy, key)}
+        out.append(deidentify_resource(resource, policy, key, **kwargs))
+    return out
+
+
+def ndjson(resources: list[dict]) -> bytes:
+    return "".join(json.dumps(r, sort_keys=True) + "\n" for r in resources).encode()
+
+
+def write_fhir_store(folder: Path, resources: list[dict]) -> None:
+    by_type: dict[str, list[dict]] = {}
+    for r in resources:
+        by_type.setdefault(r["resourceType"], []).append(r)
+    folder.mkdir(parents=True, exist_ok=True)
+    for rtype, items in by_type.items():
+        (folder / f"{rtype}.ndjson").write_bytes(ndjson(items))
+
+
+def plant_private_name(data: bytes, name: str) -> bytes:
+    ds = pydicom.dcmread(io.BytesIO(data))
+    block = ds.private_block(0x0011, "LEAKY VENDOR", create=True)
+    block.add_new(0x01, "LO", name)
+    return to_bytes(ds)
+
+
+def plant_nested_id(data: bytes, value: str) -> bytes:
+    ds = pydicom.dcmread(io.BytesIO(data))
+    inner = pydicom.Dataset()
+    inner.CodeValue = "X1"
+    inner.CodeMeaning = f"ref {value}"
+    outer = pydicom.Dataset()
+    outer.ConceptNameCodeSequence = Sequence([inner])
+    ds.ContentSequence = Sequence([outer])
+    return to_bytes(ds)
+
+
+def plant_comment(data: bytes, text: str) -> bytes:
+    ds = pydicom.dcmread(io.BytesIO(data))
+    ds.ImageComments = text
+    return to_bytes(ds)
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+__all__ = ["sample_dataset", "sample_instance"]
