@@ -86,6 +86,13 @@ class DeidentifyDicomFiles(beam.DoFn):
     def setup(self) -> None:
         self._ok = Metrics.counter(NAMESPACE, success_counter(self._label))
         self._failed = Metrics.counter(NAMESPACE, failure_counter(self._label))
+        self._boxes = Metrics.counter(NAMESPACE, f"pixel_regions_redacted/{self._label}")
+        self._ts_changed = Metrics.counter(NAMESPACE, f"transfer_syntax_changed/{self._label}")
+        self._detector = None
+        if self._policy.image is not None:  # the OCR model loads once per worker, not per element
+            from transforms.image import load_detector
+
+            self._detector = load_detector()
 
     def deidentify_and_write(self, path: str) -> tuple[str, WrittenInstance]:
         """Raises DeidentifyError (or an unexpected error) when the instance cannot be done."""
@@ -93,7 +100,11 @@ class DeidentifyDicomFiles(beam.DoFn):
             data = self._read(path)
         except Exception as err:
             raise DeidentifyError("UNAVAILABLE", f"the source file cannot be read ({type(err).__name__})") from None
-        result = deidentify_instance(data, self._policy, self._keys)
+        result = deidentify_instance(data, self._policy, self._keys, self._detector)
+        if result.boxes_painted:
+            self._boxes.inc(result.boxes_painted)
+        if result.transfer_syntax_changed:
+            self._ts_changed.inc()
         destination = self._destination.path_of(result.store_path)
         try:
             self._destination.write(destination, result.data)

@@ -18,7 +18,7 @@ from transforms.crypto import Keys
 from transforms.dicom.deidentify import deidentify_instance
 from transforms.dicom.policy import MANDATORY_TAGS, compile_dicom_policy
 from transforms.dicom.sample import SamplePatient, sample_dataset, sample_instance, sample_store_files
-from transforms.errors import ConfigError, DeidentifyError, NotSupportedYet
+from transforms.errors import ConfigError, DeidentifyError
 
 KEYS = Keys(b"k" * 32)
 PATIENT = SamplePatient(4)
@@ -212,15 +212,32 @@ def test_bad_tag_names_are_config_errors_with_their_path():
 @pytest.mark.parametrize(
     "config,path",
     [
-        ({"image": {"textRedactionMode": "REDACT_ALL_TEXT"}}, "image.textRedactionMode"),
-        ({"dicomTagConfig": {"options": {"cleanImage": {"textRedactionMode": "REDACT_SENSITIVE_TEXT"}}}},
-         "dicomTagConfig.options.cleanImage.textRedactionMode"),
+        ({"image": {"textRedactionMode": "REDACT_ALL_TEXT", "additionalInfoTypes": ["AGE"]}}, "image.additionalInfoTypes"),
+        ({"dicomTagConfig": {"options": {"cleanImage": {"textRedactionMode": "REDACT_SENSITIVE_TEXT",
+                                                        "additionalInfoTypes": ["NOT_AN_INFO_TYPE"]}}}},
+         "dicomTagConfig.options.cleanImage.additionalInfoTypes[0]"),
+        ({"dicomTagConfig": {"actions": [{"queries": ["PixelData"], "cleanImageTag": {
+            "textRedactionMode": "REDACT_ALL_TEXT", "excludeInfoTypes": ["DATE"]}}]}},
+         "dicomTagConfig.actions[0].cleanImageTag.excludeInfoTypes"),
     ],
 )
-def test_later_features_say_not_supported_yet_with_the_field(config, path):
-    with pytest.raises(NotSupportedYet) as err:
+def test_image_configs_are_validated_with_their_path(config, path):
+    with pytest.raises(ConfigError) as err:
         compile_dicom_policy(parse_config(config))
-    assert str(err.value).startswith(f"not supported yet: {path}")
+    assert str(err.value).startswith(path), str(err.value)
+
+
+def test_image_redaction_routes_pixel_data_through_the_redactor():
+    from transforms.dicom.policy import PIXEL_DATA, Act
+
+    for config in ({"image": {"textRedactionMode": "REDACT_ALL_TEXT"}},
+                   {"dicomTagConfig": {"options": {"cleanImage": {"textRedactionMode": "REDACT_SENSITIVE_TEXT"}}}},
+                   {"dicomTagConfig": {"actions": [{"queries": ["PixelData"],
+                                                    "cleanImageTag": {"textRedactionMode": "REDACT_ALL_TEXT"}}]}}):
+        policy = compile_dicom_policy(parse_config(config))
+        assert policy.image is not None and policy.action(PIXEL_DATA, "OW") is Act.CLEAN_IMAGE
+    quiet = compile_dicom_policy(parse_config({"image": {"textRedactionMode": "REDACT_NO_TEXT"}}))
+    assert quiet.image is None and quiet.action(PIXEL_DATA, "OW") is Act.KEEP, "no OCR unless asked"
 
 
 # --- v1beta1 DicomTagConfig -------------------------------------------------------------------------------

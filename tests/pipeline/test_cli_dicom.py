@@ -164,7 +164,7 @@ def test_launch_rules_fail_with_exit_2_and_write_nothing(root, source, dest, mes
         ({"dicom": {"filterProfile": "BASIC"}}, "dicom.filterProfile: unknown value"),
         ({"dicomTagConfig": {"actions": [{"queries": ["PatientName"], "regenUidTag": {}}]}},
          "dicomTagConfig.actions[0].queries[0]"),
-        ({"image": {"textRedactionMode": "REDACT_ALL_TEXT"}}, "not supported yet: image.textRedactionMode"),
+        ({"image": {"textRedactionMode": "REDACT_ALL_TEXT", "excludeInfoTypes": ["DATE"]}}, "image.excludeInfoTypes"),
         ({"text": {"transformations": [{"dateShiftConfig": {"kmsWrapped": {"cryptoKey": "k", "wrappedKey": "AAAAAAAAAAAAAAAAAAAAAA=="}}}]}},
          "not supported yet: text.transformations[0].dateShiftConfig.kmsWrapped"),
     ],

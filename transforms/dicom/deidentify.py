@@ -27,6 +27,8 @@ from pydicom.uid import UID
 from transforms.crypto import Keys
 from transforms.dicom.policy import (
     CODE_BASIC_PROFILE,
+    CODE_CLEAN_DESCRIPTORS,
+    CODE_CLEAN_PIXEL,
     CONTEXT_TAGS,
     CODE_RETAIN_UIDS,
     PIXEL_DATA,
@@ -62,6 +64,8 @@ class DeidentifiedInstance:
     study_uid: str
     series_uid: str
     sop_uid: str
+    boxes_painted: int = 0  # burned-in text regions painted over
+    transfer_syntax_changed: bool = False  # pixels could not be re-encoded in the source transfer syntax
 
     @property
     def store_path(self) -> str:
@@ -305,6 +309,10 @@ def _mark_deidentified(ds: Dataset, policy: DicomPolicy) -> None:
         return
     ds.PatientIdentityRemoved = "YES"
     codes = [CODE_BASIC_PROFILE]
+    if policy.image is not None:
+        codes.append(CODE_CLEAN_PIXEL)
+    if policy.clean_descriptors:
+        codes.append(CODE_CLEAN_DESCRIPTORS)
     if policy.options.get(SOP_UID) is Act.KEEP:
         codes.append(CODE_RETAIN_UIDS)
     items = []
@@ -326,13 +334,39 @@ def _required_uid(ds: Dataset, keyword: str, tag: str) -> str:
     return str(value)
 
 
-def deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys) -> DeidentifiedInstance:
-    """De-identify one Part-10 file. Raises DeidentifyError (PHI-free message) when it cannot."""
+def _pixel_vr(ds: Dataset, pixel: bytes) -> str:
+    if ds.original_encoding[0]:
+        return "OW"
+    if pixel:
+        return pixel[4:6].decode("ascii", "replace")
+    elem = ds.get_item(PIXEL_DATA)
+    return (elem.VR if elem is not None and elem.VR else "OW") or "OW"
+
+
+def deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector: Any = None) -> DeidentifiedInstance:
+    """De-identify one Part-10 file. Raises DeidentifyError (PHI-free message) when it cannot.
+
+    ``detector`` is the OCR engine for burned-in text (loaded once per worker by the caller); it is only used
+    when the policy cleans PixelData.
+    """
     ds, pixel, rest, raw_offsets = _read(data)
     for keyword, tag in (("SOPInstanceUID", "(0008,0018)"), ("StudyInstanceUID", "(0020,000D)"),
                          ("SeriesInstanceUID", "(0020,000E)")):
         _required_uid(ds, keyword, tag)
     ts = str(ds.file_meta.TransferSyntaxUID)
+    boxes, ts_changed = 0, False
+    if policy.image is not None and (pixel or PIXEL_DATA in ds):
+        if policy.action(PIXEL_DATA, _pixel_vr(ds, pixel)) is Act.CLEAN_IMAGE:
+            if pixel:  # the pixels must be decoded after all: parse the whole file
+                ds, pixel, rest = _read_whole(data), b"", None
+            if detector is None:
+                from transforms.image import load_detector
+
+                detector = load_detector()
+            redaction = policy.image.redact(ds, detector)  # before the tags change: their values are context
+            boxes = redaction.boxes_painted
+            ts_changed = redaction.transfer_syntax_changed
+            ts = str(redaction.transfer_syntax or ts)
     ctx = _Context(policy, keys, _text_cleaner(ds, policy, keys) if policy.text is not None else None)
     try:
         _apply(ds, ctx)
@@ -366,7 +400,7 @@ def deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys) -> Deident
         raise
     except Exception as err:
         raise DeidentifyError("INVALID_ARGUMENT", f"the de-identified instance cannot be encoded ({type(err).__name__})") from None
-    return DeidentifiedInstance(out.getvalue(), study, series, sop)
+    return DeidentifiedInstance(out.getvalue(), study, series, sop, boxes, ts_changed)
 
 
 _EXTENDED_LENGTH_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UR", "UT", "UN", "SV", "UV"})

@@ -11,7 +11,7 @@ from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
 from transforms.config import DeidentifyConfig, DicomConfig, DicomTagConfig, ImageConfig
 from transforms.dicom import basic_profile
-from transforms.errors import ConfigError, NotSupportedYet
+from transforms.errors import ConfigError
 
 
 class Act(enum.Enum):
@@ -157,7 +157,7 @@ class DicomPolicy:
     options: dict[int, Act] = field(default_factory=dict)
     tag_actions: dict[int, tuple[int, Act]] = field(default_factory=dict)
     vr_actions: dict[str, tuple[int, Act]] = field(default_factory=dict)
-    clean_image: Optional[ImageConfig] = None
+    image: Any = None  # compiled ImageRedactor when PixelData is to be cleaned of burned-in text
     text: Any = None  # compiled text policy when text cleaning is configured
     clean_descriptors: bool = False
     description: str = ""
@@ -271,9 +271,11 @@ def _from_dicom_config(dicom: DicomConfig, config: DeidentifyConfig) -> DicomPol
     else:
         fields = _profile_fields(dicom.filter_profile)
     options = {t: Act.KEEP if dicom.skip_id_redaction else Act.REGEN_UID for t in PRIMARY_IDS}
-    _check_image(config.image, "image")
+    image = _image_redactor(config.image, "image")
+    if image is not None:
+        options[PIXEL_DATA] = Act.CLEAN_IMAGE
     text = _text_policy(config) if fields["profile"] == "TAG_CONTENTS" else None
-    return DicomPolicy(options=options, clean_image=None, text=text, description=_describe(fields["profile"]), **fields)
+    return DicomPolicy(options=options, image=image, text=text, description=_describe(fields["profile"], image), **fields)
 
 
 def _text_policy(config: Optional[DeidentifyConfig]) -> Any:
@@ -333,6 +335,7 @@ def _from_tag_config(tag_config: DicomTagConfig, config: Optional[DeidentifyConf
     fields = _profile_fields(profile_type)
     needs_text = fields["profile"] == "TAG_CONTENTS"
     options: dict[int, Act] = {t: Act.REGEN_UID for t in PRIMARY_IDS}
+    image = None
     opts = tag_config.options
     if opts is not None:
         if opts.primary_ids == "KEEP":
@@ -341,36 +344,48 @@ def _from_tag_config(tag_config: DicomTagConfig, config: Optional[DeidentifyConf
             needs_text = True
             for tag in CLEAN_DESCRIPTOR_TAGS:
                 options.setdefault(tag, Act.CLEAN_TEXT)
-        _check_image(opts.clean_image, f"{path}.options.cleanImage")
+        image = _image_redactor(opts.clean_image, f"{path}.options.cleanImage")
     tag_actions: dict[int, tuple[int, Act]] = {}
     vr_actions: dict[str, tuple[int, Act]] = {}
+    image_actions = [(i, a) for i, a in enumerate(tag_config.actions) if a.clean_image_tag is not None]
     for i, action in enumerate(tag_config.actions):
         apath = f"{path}.actions[{i}]"
         name = action.action
         if name == "clean_text_tag":
             needs_text = True
         if name == "clean_image_tag":
-            _check_image(action.clean_image_tag, f"{apath}.cleanImageTag")
+            _image_redactor(action.clean_image_tag, f"{apath}.cleanImageTag")  # validates every one
         for j, query in enumerate(action.queries):
             qpath = f"{apath}.queries[{j}]"
             kind, key = _query_matcher(query, qpath)
             _check_support(name, kind, key, qpath)
             (vr_actions if kind == "vr" else tag_actions)[key] = (i, _ACTION_TO_ACT[name])
-    if config is not None:
-        _check_image(config.image, "image")
+    if image_actions:  # the last cleanImageTag action configures the redaction of PixelData
+        i, action = image_actions[-1]
+        image = _image_redactor(action.clean_image_tag, f"{path}.actions[{i}].cleanImageTag")
+    if image is None and config is not None:  # the deprecated top-level image block, when nothing newer is given
+        image = _image_redactor(config.image, "image")
+    if image is not None:
+        options[PIXEL_DATA] = Act.CLEAN_IMAGE
     clean_descriptors = bool(opts and opts.clean_descriptors is not None)
-    return DicomPolicy(options=options, tag_actions=tag_actions, vr_actions=vr_actions,
+    return DicomPolicy(options=options, tag_actions=tag_actions, vr_actions=vr_actions, image=image,
                        text=_text_policy(config) if needs_text else None, clean_descriptors=clean_descriptors,
-                       description=_describe(fields["profile"]) + ("; Clean Descriptors" if clean_descriptors else ""),
+                       description=_describe(fields["profile"], image)
+                       + ("; Clean Descriptors" if clean_descriptors else ""),
                        **fields)
 
 
-def _check_image(image: Optional[ImageConfig], path: str) -> None:
-    if image is not None and image.redacts:
-        raise NotSupportedYet(f"{path}.textRedactionMode", "burned-in text redaction")
+def _image_redactor(image: Optional[ImageConfig], path: str) -> Any:
+    """The compiled burned-in text redactor for an ImageConfig, or None when it leaves pixels alone."""
+    if image is None:
+        return None
+    from transforms.image import ImageRedactor
+
+    redactor = ImageRedactor.from_config(image, config_path=path)
+    return redactor if redactor.redacts else None
 
 
-def _describe(profile: str) -> str:
+def _describe(profile: str, image: Any = None) -> str:
     names = {
         "BASIC": "PS3.15 Basic Profile",
         "KEEP_ALL": "keep all tags",
@@ -379,7 +394,7 @@ def _describe(profile: str) -> str:
         "MINIMAL": "minimal keep list",
         "TAG_CONTENTS": "tag contents inspected",
     }
-    return f"deidflow: {names[profile]}"
+    return f"deidflow: {names[profile]}" + ("; Clean Pixel Data" if image is not None else "")
 
 
 CONTEXT_TAGS = _context_tags()
