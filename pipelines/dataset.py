@@ -34,6 +34,7 @@ from transforms.errors import LaunchError
 
 DATASET_META = "dataset.json"
 STORE_KINDS = ("dicomStores", "fhirStores")
+FHIR_VERSIONS = ("R4", "R4B")  # what the FHIR pure core reads and writes
 # Source store settings that are not copied to the destination: they would publish de-identification events to
 # the source's topics (notificationConfigs, streamConfigs) or describe the source (createTime).
 NOT_COPIED = ("createTime", "notificationConfigs", "streamConfigs")
@@ -102,7 +103,7 @@ class StoreEntry:
 
     @property
     def fhir_version(self) -> str:
-        return str(self.meta.get("version") or "R4").upper()
+        return str(self.meta.get("fhirVersion") or self.meta.get("version") or "R4").upper()
 
 
 def list_stores(root: str, dataset: ResourceName) -> list[StoreEntry]:
@@ -208,6 +209,9 @@ def plan_dataset_deidentify(
         if entry.kind == "fhirStores" and entry.fhir_version == "R5":
             skipped.append((entry.name.name, "R5 FHIR stores are not supported and are skipped"))
             continue
+        if entry.kind == "fhirStores" and entry.fhir_version not in FHIR_VERSIONS:
+            raise LaunchError(f"SOURCE_DATASET: {entry.name.name} declares FHIR version {entry.fhir_version}; "
+                              f"this build de-identifies {' and '.join(FHIR_VERSIONS)} stores (R5 stores are skipped)")
         if entry.kind not in available_kinds:
             raise LaunchError(f"SOURCE_DATASET: {entry.name.name}: {launch.STORE_KINDS[entry.kind]}s cannot be "
                               "de-identified at dataset level by this build yet; nothing was written")

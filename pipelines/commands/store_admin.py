@@ -24,7 +24,7 @@ import os
 import re
 import shutil
 import sys
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from pipelines.commands import EXIT_OK, EXIT_PARTIAL, UsageError, beam_options
 from transforms.errors import LaunchError
@@ -458,7 +458,7 @@ def add_dicom_import(pipeline, pattern: str, store: str, run_dir: str, label: st
         def setup(self):
             self._ok, self._failed = _counters(label)
 
-        def process(self, path):
+        def process(self, path) -> Iterable[Any]:
             try:
                 sop, relative = dicom_import_key(path, store_root.read_bytes(path))
             except Exception as err:  # noqa: BLE001 - a bad file is an error record, never a failed job
@@ -471,7 +471,7 @@ def add_dicom_import(pipeline, pattern: str, store: str, run_dir: str, label: st
         def setup(self):
             self._ok, self._failed = _counters(label)
 
-        def process(self, element):
+        def process(self, element) -> Iterable[Any]:
             _, found = element
             (winner, relative), *losers = sorted(found)
             for loser, _ in losers:
@@ -553,7 +553,7 @@ def add_fhir_import(pipeline, pattern: str, store: str, run_dir: str, label: str
         def setup(self):
             self._ok, self._failed = _counters(label)
 
-        def process(self, path):
+        def process(self, path) -> Iterable[Any]:
             try:
                 data = store_root.read_bytes(path)
             except Exception as err:  # noqa: BLE001
@@ -576,7 +576,7 @@ def add_fhir_import(pipeline, pattern: str, store: str, run_dir: str, label: str
         def setup(self):
             self._ok, self._failed = _counters(label)
 
-        def process(self, element):
+        def process(self, element) -> Iterable[Any]:
             (rtype, rid), found = element
             (_, line), *losers = sorted(found, key=lambda item: _location_order(item[0]))
             for location, _ in losers:
@@ -589,7 +589,7 @@ def add_fhir_import(pipeline, pattern: str, store: str, run_dir: str, label: str
         def setup(self):
             self._ok, self._failed = _counters(label)
 
-        def process(self, element):
+        def process(self, element) -> Iterable[Any]:
             rtype, items = element
             target = store_root.join(store, f"{rtype}.ndjson")
             merged = {}
@@ -638,7 +638,7 @@ def add_dicom_export(pipeline, store: str, destination: str, run_dir: str, label
         def setup(self):
             self._ok, self._failed = _counters(label)
 
-        def process(self, path):
+        def process(self, path) -> Iterable[Any]:
             relative = store_root.relative(path, store).replace(os.sep, "/")
             try:
                 store_root.write_bytes(store_root.join(destination, *relative.split("/")), store_root.read_bytes(path))
@@ -666,7 +666,7 @@ def add_fhir_export(pipeline, store: str, destination: str, run_dir: str, label:
         def setup(self):
             self._ok, self._failed = _counters(label)
 
-        def process(self, path):
+        def process(self, path) -> Iterable[Any]:
             if not path.endswith(".ndjson"):
                 return
             for location, resource in fhir_resources_of_file(path, store_root.read_bytes(path)):
@@ -683,7 +683,7 @@ def add_fhir_export(pipeline, store: str, destination: str, run_dir: str, label:
         def setup(self):
             self._ok, self._failed = _counters(label)
 
-        def process(self, element):
+        def process(self, element) -> Iterable[Any]:
             rtype, items = element
             items = sorted(items)
             try:
