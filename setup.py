@@ -21,6 +21,7 @@ IMAGE_REQUIRES = [  # burned-in text redaction (transforms/image)
 ]
 VERIFY_REQUIRES = ["pyahocorasick==2.3.1"]  # deidflow verify (transforms/verify): multi-pattern matching
 STORAGE_REQUIRES = []  # DICOMweb and other stores (pipelines/stores)
+DATASET_REQUIRES = ["protobuf==6.33.6"]  # text-format DeidentifyConfig (transforms/config_textproto.py); Beam brings it too
 
 TEST_REQUIRES = [
     "pytest==9.0.3",
@@ -40,7 +41,8 @@ setup(
     packages=find_packages(include=["pipelines", "pipelines.*", "transforms", "transforms.*"]),
     package_data={"transforms": ["*/*.json", "*/*.csv", "*/data/*"], "pipelines": ["*.json"]},
     include_package_data=True,
-    install_requires=CORE_REQUIRES + TEXT_REQUIRES + FHIR_REQUIRES + IMAGE_REQUIRES + STORAGE_REQUIRES + VERIFY_REQUIRES,
+    install_requires=CORE_REQUIRES + TEXT_REQUIRES + FHIR_REQUIRES + IMAGE_REQUIRES + STORAGE_REQUIRES + VERIFY_REQUIRES
+    + DATASET_REQUIRES,
     extras_require={"test": TEST_REQUIRES},
     entry_points={"console_scripts": ["deidflow=pipelines.cli:main"]},
 )
