@@ -22,6 +22,7 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import read_dataset
 from pydicom.filewriter import write_data_element, write_dataset
 from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag
 from pydicom.uid import UID
 
 from transforms.crypto import Keys
@@ -77,6 +78,35 @@ class _Context:
     policy: DicomPolicy
     keys: Keys
     text_cleaner: Optional[Callable[[str, str], str]] = None
+    encoding: tuple[bool, bool] = (False, True)  # (implicit VR, little endian) of the source dataset
+
+
+_PACK = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "SV": "q", "UV": "Q"}
+NEW_ELEMENT = -1  # value_tell of elements we encoded ourselves (no position in the source bytes)
+
+
+def _encode(vr: str, value: Any, little: bool) -> bytes:
+    """A replacement value's bytes in the dataset's encoding, padded to even length as PS3.5 requires."""
+    if value is None or value == "":
+        return b""
+    if isinstance(value, bytes):
+        data = value
+    elif vr in _PACK:
+        data = struct.pack(("<" if little else ">") + _PACK[vr], value)
+    elif vr == "AT":
+        data = struct.pack("<HH" if little else ">HH", value >> 16, value & 0xFFFF)
+    else:  # placeholders and UIDs are ASCII
+        data = str(value).encode("ascii")
+    if len(data) % 2:
+        data += b"\x00" if vr in ("UI", "OB", "UN") else b" "
+    return data
+
+
+def _set(ds: Dataset, tag: int, vr: str, value: Any, ctx: _Context) -> None:
+    """Replace an element with one we encode directly (cheaper than a pydicom DataElement round trip)."""
+    implicit, little = ctx.encoding
+    data = _encode(vr, value, little)
+    ds[tag] = RawDataElement(BaseTag(tag), vr, len(data), data, NEW_ELEMENT, implicit, little)
 
 
 def _context_values(ds: Dataset) -> list[str]:
@@ -136,13 +166,13 @@ def _uid_values(elem: Any) -> list[str]:
     return [str(value)]
 
 
-def _regen_uid(ds: Dataset, tag: int, elem: Any, keys: Keys) -> None:
+def _regen_uid(ds: Dataset, tag: int, elem: Any, ctx: _Context) -> None:
     try:
         values = _uid_values(elem)
     except UnicodeDecodeError:
         raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} is not a valid UID value") from None
-    new = [keys.uid(v) if v else "" for v in values]
-    ds[tag] = DataElement(tag, "UI", new if len(new) > 1 else (new[0] if new else ""))
+    keys = ctx.keys
+    _set(ds, tag, "UI", "\\".join(keys.uid(v) if v else "" for v in values), ctx)
 
 
 def _concrete_vr(tag: int, vr: str) -> str:
@@ -161,16 +191,15 @@ def _apply(ds: Dataset, ctx: _Context) -> None:
         if act is Act.DELETE:
             del ds[tag]
         elif act is Act.EMPTY or (act is Act.DUMMY and vr == "SQ"):
-            vr = _concrete_vr(tag, vr)
-            ds[tag] = DataElement(tag, vr, Sequence([]) if vr == "SQ" else None)
+            _set(ds, tag, _concrete_vr(tag, vr), None, ctx)
         elif act is Act.DUMMY:
             vr = _concrete_vr(tag, vr)
             if vr == "UI":
-                _regen_uid(ds, tag, elem, ctx.keys)
+                _regen_uid(ds, tag, elem, ctx)
             else:
-                ds[tag] = DataElement(tag, vr, DUMMY_VALUES.get(vr, _DUMMY_BINARY))
+                _set(ds, tag, vr, DUMMY_VALUES.get(vr, _DUMMY_BINARY), ctx)
         elif act is Act.REGEN_UID:
-            _regen_uid(ds, tag, elem, ctx.keys)
+            _regen_uid(ds, tag, elem, ctx)
         elif act is Act.RECURSE:
             _recurse(ds, tag, ctx)
         elif act is Act.CLEAN_TEXT:
@@ -367,7 +396,8 @@ def deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector: 
             boxes = redaction.boxes_painted
             ts_changed = redaction.transfer_syntax_changed
             ts = str(redaction.transfer_syntax or ts)
-    ctx = _Context(policy, keys, _text_cleaner(ds, policy, keys) if policy.text is not None else None)
+    ctx = _Context(policy, keys, _text_cleaner(ds, policy, keys) if policy.text is not None else None,
+                   ds.original_encoding if None not in ds.original_encoding else (False, True))
     try:
         _apply(ds, ctx)
         if rest is not None:
@@ -432,8 +462,22 @@ def _write_dataset_fast(out: DicomBytesIO, ds: Dataset, data: bytes, implicit: b
     """Like pydicom's write_dataset, but untouched raw elements are copied from the source bytes in runs."""
     encodings = ds._character_set
     run_start = run_end = -1
+    order = "<" if little else ">"
     for tag in sorted(ds.keys()):
         elem = ds.get_item(tag)
+        if isinstance(elem, RawDataElement) and elem.value_tell == NEW_ELEMENT:
+            if run_end > run_start:
+                out.write(data[run_start:run_end])
+                run_start = run_end = -1
+            head = struct.pack(order + "HH", tag >> 16, tag & 0xFFFF)
+            if implicit:
+                head += struct.pack(order + "I", elem.length)
+            elif elem.VR in _EXTENDED_LENGTH_VRS:
+                head += elem.VR.encode("ascii") + b"\x00\x00" + struct.pack(order + "I", elem.length)
+            else:
+                head += elem.VR.encode("ascii") + struct.pack(order + "H", elem.length)
+            out.write(head + elem.value)
+            continue
         span = _raw_span(elem, data, implicit, little) if isinstance(elem, RawDataElement) else None
         if span is not None:
             if span[0] == run_end:
