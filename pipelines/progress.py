@@ -22,7 +22,7 @@ from typing import Optional, TextIO
 import apache_beam as beam
 
 PROGRESS_DIR = "progress"
-FLUSH_SECONDS = 0.5
+FLUSH_SECONDS = float(os.environ.get("DEIDFLOW_PROGRESS_FLUSH_SECONDS", "0.5"))
 
 
 def progress_dir(run_dir: str) -> Optional[str]:
@@ -146,7 +146,7 @@ class ProgressDisplay:
         self._total, self._what, self._quiet = total, what, quiet
         self._stream = stream or sys.stderr
         self._tty = bool(getattr(self._stream, "isatty", lambda: False)())
-        default = 0.5 if self._tty else float(os.environ.get("DEIDFLOW_PROGRESS_SECONDS", "30"))
+        default = float(os.environ.get("DEIDFLOW_PROGRESS_SECONDS", "0.5" if self._tty else "30"))
         self._interval = interval if interval is not None else default
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None

@@ -128,6 +128,7 @@ def run_report(summary: dict, errors: Sequence[dict] = (), extra_counters: Optio
         body.append(bar_chart([(r[0], r[1]) for r in rows], "de-identified per store"))
         body.append(table(["store", "de-identified", "failed"], rows, numeric=(1, 2)))
     else:
+        body.append(bar_chart([("de-identified", success), ("failed", failure)], "elements"))
         body.append(table(["store", "de-identified", "failed"],
                           [(details.get("destination", ""), success, failure)], numeric=(1, 2)))
     extra = extra_counters or {}
