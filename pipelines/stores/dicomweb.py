@@ -348,12 +348,22 @@ def _make_listing_dofns():
         def __init__(self, endpoint, dicom_filter, label):
             self._endpoint, self._filter, self._label = endpoint, dicom_filter, label
 
+        def setup(self):
+            self._failed = Metrics.counter(NAMESPACE, failure_counter(self._label))
+
         def process(self, _):
             wanted = _filter_studies(self._filter)
             if wanted is not None:  # a filter names its studies: no need to list the whole server
                 yield from sorted(wanted)
                 return
-            yield from list_studies(self._endpoint)
+            try:
+                studies = list_studies(self._endpoint)
+            except Exception as err:  # noqa: BLE001 - recorded; the run completes with a failure
+                self._failed.inc()
+                yield beam.pvalue.TaggedOutput(ERRORS, error_from_exception(
+                    self._endpoint.url, _as_deidentify_error("QIDO-RS study search", err)))
+                return
+            yield from studies
 
     class ListSeries(beam.DoFn):
         def __init__(self, endpoint, dicom_filter, label):
@@ -410,18 +420,18 @@ def read_dicomweb_instances(pipeline, endpoint: DicomWebEndpoint, dicom_filter=N
     """Studies -> series -> instance URLs, a reshuffle between levels; returns a _Listing."""
     beam = _beam()
     ListStudies, ListSeries, ListInstances, ERRORS, OK = _make_listing_dofns()
-    studies = (
+    listed = (
         pipeline
         | f"Start {label}" >> beam.Create([endpoint.url])
-        | f"QIDO studies {label}" >> beam.ParDo(ListStudies(endpoint, dicom_filter, label))
-        | f"Spread studies {label}" >> beam.Reshuffle()
+        | f"QIDO studies {label}" >> beam.ParDo(ListStudies(endpoint, dicom_filter, label)).with_outputs(ERRORS, main=OK)
     )
+    studies = listed[OK] | f"Spread studies {label}" >> beam.Reshuffle()
     series = studies | f"QIDO series {label}" >> beam.ParDo(
         ListSeries(endpoint, dicom_filter, label)).with_outputs(ERRORS, main=OK)
     spread = series[OK] | f"Spread series {label}" >> beam.Reshuffle()
     instances = spread | f"QIDO instances {label}" >> beam.ParDo(
         ListInstances(endpoint, dicom_filter, label)).with_outputs(ERRORS, main=OK)
-    errors = (series[ERRORS], instances[ERRORS]) | f"Listing errors {label}" >> beam.Flatten()
+    errors = (listed[ERRORS], series[ERRORS], instances[ERRORS]) | f"Listing errors {label}" >> beam.Flatten()
     return _Listing(instances[OK], errors)
 
 
@@ -507,7 +517,8 @@ def deidentify_to_dicomweb(paths, policy, keys, read, endpoint: DicomWebEndpoint
     )
     stored_errors = (
         results[OK]
-        | f"Batch {label}" >> beam.BatchElements(min_batch_size=1, max_batch_size=endpoint.batch_size)
+        | f"Batch {label}" >> beam.BatchElements(min_batch_size=endpoint.batch_size,
+                                                 max_batch_size=endpoint.batch_size)
         | f"STOW-RS {label}" >> beam.ParDo(StowBatches())
     )
     return (results[ERRORS], stored_errors) | f"De-identify errors {label}" >> beam.Flatten()

@@ -148,6 +148,7 @@ class OrthancServer:
             "Name": f"deidflow-test-{self.port}", "StorageDirectory": str(storage), "IndexDirectory": str(storage),
             "HttpPort": self.port, "HttpBindAddress": "127.0.0.1", "RemoteAccessAllowed": False,
             "AuthenticationEnabled": False, "DicomServerEnabled": False, "HttpCompressionEnabled": False,
+            "MaximumStorageCacheSize": 0,  # read every retrieval from the storage folder
             "Plugins": [dicomweb_plugin()],
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": False},
         }
