@@ -20,10 +20,14 @@ IMAGE_REQUIRES = [  # burned-in text redaction (transforms/image)
     "pyjpegls==1.5.1",  # JPEG-LS lossless re-encoding
 ]
 VERIFY_REQUIRES = ["pyahocorasick==2.3.1"]  # deidflow verify (transforms/verify): multi-pattern matching
-STORAGE_REQUIRES = []  # DICOMweb and other stores (pipelines/stores)
+STORAGE_REQUIRES = [  # DICOMweb and Cloud Storage (pipelines/stores); Beam's gcp extra brings the same versions
+    "requests==2.34.2", "urllib3==2.7.0", "google-auth==2.63.0", "google-cloud-storage==3.17.1",
+]
 DATASET_REQUIRES = ["protobuf==6.33.6"]  # text-format DeidentifyConfig (transforms/config_textproto.py); Beam brings it too
 
 TEST_REQUIRES = [
+    "gcp-storage-emulator==2026.7.19",  # tests/storage: a local GCS the real clients talk to (STORAGE_EMULATOR_HOST)
+    "dicomweb-client==0.61.2",  # bench/dicomweb_throughput.py: the plain retrieve+store baseline
     "pytest==9.0.3",
     "pytest-xdist==3.8.0",
     "hypothesis==6.155.2",

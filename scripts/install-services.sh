@@ -15,6 +15,12 @@ ensure_apt() {  # ensure_apt BINARY_OR_PATH PACKAGE...
 # --- burned-in text redaction (issue 9) ---
 
 # --- DICOMweb server for storage tests (issue 7) ---
+# Orthanc and its DICOMweb plugin; tests/storage starts each server itself on a free loopback port. The Debian
+# package's own service is not used (policy-rc.d or no init in containers); stop it if an init system started it.
+ensure_apt /usr/share/orthanc/plugins/libOrthancDicomWeb.so orthanc orthanc-dicomweb
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet orthanc 2>/dev/null; then
+  systemctl stop orthanc || true
+fi
 
 # --- headless browser for the run report test (issue 10) ---
 ensure_apt chromium chromium
