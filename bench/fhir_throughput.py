@@ -1,21 +1,30 @@
-"""FHIR de-identification throughput (pure core): resources/s against json.loads+json.dumps measured in the same run.
+"""FHIR de-identification throughput: resources/s against json.loads+json.dumps measured in the same run.
 
-Usage: python bench/fhir_throughput.py [--n 3000] [--profile]
+Usage: python bench/fhir_throughput.py [--n 3000] [--profile] [--command] [--sizes 2000,8000] [--join]
 Prints, separately for structured resources (Patient, Encounter, Observation, Condition, ImagingStudy,
 MedicationRequest, ...) and narrative-heavy ones (DiagnosticReport, DocumentReference and Patient narrative,
 notes, base64 text), the baseline rate, the de-identification rate under the shipped default config, and the
 ratio. Target: structured >= 0.2x of the baseline.
+
+--command also times the whole ``deidflow fhir-stores deidentify`` (DirectRunner, 2 worker processes) on stores
+of two sizes: the marginal rate (extra resources / extra seconds), the start-up (time at size 0 by the same
+line) and the marginal rate's ratio to the baseline. Target: structured >= 0.15x. --join adds the cost of the
+Patient join: the pipeline at the larger size, in process, with the keyed join, an AsDict side input, and none.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import cProfile
 import datetime
 import json
 import os
 import pstats
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -54,16 +63,95 @@ def rate(fn, items: list[str], repeat: int = 3) -> float:
     return len(items) / best
 
 
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+DATASET = "projects/bench/locations/local/datasets/fhir"
+WORKERS = ("--direct_num_workers", "2", "--direct_running_mode", "multi_processing")
+
+
+def write_store(folder: str, items: list[str]) -> None:
+    """Items as ``<Type>.ndjson`` files, as a FHIR store export lays them out."""
+    by_type: dict[str, list[str]] = {}
+    for item in items:
+        by_type.setdefault(json.loads(item)["resourceType"], []).append(item)
+    os.makedirs(folder, exist_ok=True)
+    for rtype, group in by_type.items():
+        with open(os.path.join(folder, f"{rtype}.ndjson"), "w", encoding="utf-8") as out:
+            out.write("\n".join(group) + "\n")
+
+
+def time_command(root: str, store: str, key_file: str) -> float:
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    dest = f"{DATASET}/fhirStores/{store}-out"
+    shutil.rmtree(os.path.join(root, dest), ignore_errors=True)
+    t = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "fhir-stores", "deidentify", f"{DATASET}/fhirStores/{store}",
+         "--destination-store", dest, "--store-root", root, "--key-file", key_file, "--reference-date",
+         "2025-01-01", *WORKERS], env=env, capture_output=True, text=True)  # fmt: skip
+    elapsed = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"deidflow exited {proc.returncode}: {proc.stderr[-2000:]}")
+    return elapsed
+
+
+def command_bench(sets: dict[str, list[str]], sizes: tuple[int, int], baselines: dict[str, float]) -> None:
+    root = tempfile.mkdtemp(prefix="fhir-bench-")
+    key_file = os.path.join(root, "run.key")
+    with open(key_file, "w") as out:
+        out.write(base64.b64encode(b"\x05" * 32).decode())
+    try:
+        for name, items in sets.items():
+            small, large = sizes if name == "structured" else (sizes[0] // 8, sizes[1] // 8)
+            times = []
+            for n in (small, large):
+                store = f"{name}-{n}"
+                write_store(os.path.join(root, DATASET, "fhirStores", store), items[:n])
+                times.append(time_command(root, store, key_file))
+            marginal = (large - small) / max(times[1] - times[0], 1e-9)
+            startup = times[0] - small / marginal
+            print(f"{name:16s} command  n={small}: {times[0]:6.1f} s  n={large}: {times[1]:6.1f} s  marginal "
+                  f"{marginal:7.0f}/s  start-up {startup:5.1f} s  ratio {marginal / baselines[name]:.3f}x")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def join_bench(items: list[str]) -> None:
+    """The Patient join's cost: the same pipeline, in process, with the keyed join, a side input, and none."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines.fhir_store import add_fhir_store_branch
+
+    keys = Keys(run_key=b"\x05" * 32)
+    policy = compile_fhir_policy(None, reference_date=datetime.date(2025, 1, 1))
+    root = tempfile.mkdtemp(prefix="fhir-join-")
+    try:
+        write_store(os.path.join(root, "src"), items)
+        for join in ("keyed", "side", "none"):
+            dest = os.path.join(root, f"dst-{join}")
+            t = time.perf_counter()
+            with beam.Pipeline(options=PipelineOptions(list(WORKERS))) as pipeline:
+                add_fhir_store_branch(pipeline, os.path.join(root, "src"), dest, os.path.join(dest, "run"),
+                                      policy, keys, join=join)
+            print(f"join={join:5s} n={len(items)}: {time.perf_counter() - t:6.1f} s")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--profile", action="store_true", help="print where the narrative time goes")
+    parser.add_argument("--command", action="store_true", help="also time the whole deidflow command")
+    parser.add_argument("--sizes", default="2000,8000", help="structured store sizes for --command (narrative: /8)")
+    parser.add_argument("--join", action="store_true", help="also time the pipeline with each join strategy")
     args = parser.parse_args()
+    sizes = tuple(int(x) for x in args.sizes.split(","))
     keys = Keys(run_key=b"\x05" * 32)
     t = time.perf_counter()
     policy = compile_fhir_policy(None, reference_date=datetime.date(2025, 1, 1))
     print(f"compile default policy: {time.perf_counter() - t:.2f} s (once per launch)")
-    structured, narrative = lines(args.n)
+    structured, narrative = lines(max(args.n, *sizes) if args.command or args.join else args.n)
 
     def baseline(line: str) -> str:
         return json.dumps(json.loads(line))
@@ -73,12 +161,17 @@ def main() -> None:
 
     for item in structured[:50] + narrative[:50]:  # warm the plan caches
         deid(item)
-    for name, items in (("structured", structured), ("narrative-heavy", narrative)):
-        base = rate(baseline, items)
+    baselines = {}
+    for name, items in (("structured", structured[: args.n]), ("narrative-heavy", narrative[: args.n])):
+        base = baselines[name] = rate(baseline, items)
         ours = rate(deid, items, repeat=2)
         print(
             f"{name:16s} n={len(items):5d}  baseline {base:9.0f}/s  deidentify {ours:8.0f}/s  ratio {ours / base:.3f}x"
         )
+    if args.command:
+        command_bench({"structured": structured, "narrative-heavy": narrative}, sizes, baselines)
+    if args.join:
+        join_bench(structured[: sizes[1]])
     if args.profile:
         prof = cProfile.Profile()
         prof.enable()

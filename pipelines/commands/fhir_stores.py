@@ -100,7 +100,6 @@ def _resource_filter(args, run_start: datetime.datetime):
 
 def run_fhir_store_deidentify(args, beam_args: Sequence[str]) -> int:
     from pipelines import launch as launch_rules
-    from pipelines import run_record
     from pipelines.stores import store_root
 
     if getattr(args, "destination_dataset", None):
@@ -109,8 +108,8 @@ def run_fhir_store_deidentify(args, beam_args: Sequence[str]) -> int:
         raise UsageError("--destination-store is required")
     if getattr(args, "incremental", False):
         raise UsageError("--incremental: not supported for FHIR stores yet")
-    create_time = run_record.now()
     run_start = datetime.datetime.now(datetime.timezone.utc)
+    create_time = run_start.isoformat(timespec="milliseconds").replace("+00:00", "Z")  # as run_record.now()
     reference_date = parse_reference_date(getattr(args, "reference_date", None))
     config = launch_rules.load_config(args.config_file)
     check_fhir_versions(args.source_store, args.destination_store, args.store_root)
@@ -128,6 +127,7 @@ def run_fhir_store_deidentify(args, beam_args: Sequence[str]) -> int:
         store_root.write_json(meta_path, meta)
     import apache_beam as beam
 
+    from pipelines import run_record
     from pipelines.fhir_store import add_fhir_store_branch
 
     pipeline = beam.Pipeline(options=beam_options(beam_args))

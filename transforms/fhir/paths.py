@@ -114,9 +114,9 @@ def _indexes() -> tuple[dict[str, set], dict[str, set]]:
     by_type: dict[str, set] = {}
     by_name: dict[str, set] = {}
     for model in schema.all_models():
-        cls = schema.model_class(model)
-        if schema.resource_model(cls.__name__) == model:
-            by_type.setdefault(cls.__name__, set()).add(("m", model, cls.__name__))
+        name = model.rpartition(".")[2]
+        if schema.resource_model(name) == model:
+            by_type.setdefault(name, set()).add(("m", model, name))
         for f in schema.fields(model).values():
             state = _field_state(f)
             for token in field_step(f).tokens:

@@ -106,11 +106,81 @@ def model_class(path: str) -> Any:
     return getattr(importlib.import_module(module), cls)
 
 
+# --- the packaged table ----------------------------------------------------------------------------------
+# Building the R4B pydantic models costs seconds (every launch, every worker). What the de-identification needs
+# from them — each model's fields and types, which models are resources — is read from the models once by
+# ``python -m transforms.fhir.schema`` into ``r4b_schema.json`` (package data), and used while the installed
+# fhir.resources is the version it was read from; otherwise everything is read from the models, as before.
+
+TABLE_FILE = "r4b_schema.json"
+
+
+def _installed_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("fhir.resources")
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        return ""
+
+
+@functools.lru_cache(maxsize=1)
+def table() -> dict | None:
+    """The packaged schema table, or None when missing or read from another fhir.resources version."""
+    import json
+    from importlib import resources
+
+    try:
+        text = resources.files("transforms.fhir").joinpath(TABLE_FILE).read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("fhirResourcesVersion") != _installed_version():
+        return None
+    return data
+
+
+def build_table() -> dict:
+    """The table, read from the models (slow: builds every R4B model)."""
+    models = {}
+    resources_by_type = {}
+    for model in _models_from_package():
+        cls = model_class(model)
+        is_resource = _is_resource_class(cls)
+        models[model] = {
+            "resource": is_resource,
+            "fields": [
+                [f.key, f.name, f.choice, f.type_name, f.model, f.primitive, f.is_list, list(f.aliases), f.is_resource]
+                for f in _fields_from_model(model).values()
+            ],
+        }
+        if is_resource and _resource_model_from_models(cls.__name__) == model:
+            resources_by_type[cls.__name__] = model
+    return {"fhirResourcesVersion": _installed_version(), "models": models, "resources": resources_by_type}
+
+
+def is_resource_model(model: str) -> bool:
+    data = table()
+    if data is not None:
+        return data["models"][model]["resource"]
+    return _is_resource_class(model_class(model))
+
+
 @functools.cache
 def resource_model(resource_type: str) -> str | None:
     """The model path of a resource type, or None when R4 has no such resource."""
     if not resource_type or not resource_type[:1].isupper() or not resource_type.isalnum():
         return None
+    data = table()
+    if data is not None:
+        return data["resources"].get(resource_type)
+    return _resource_model_from_models(resource_type)
+
+
+def _resource_model_from_models(resource_type: str) -> str | None:
     try:
         cls = _R4B.get_fhir_model_class(resource_type)
     except (KeyError, ValueError, ImportError, AttributeError):
@@ -132,6 +202,16 @@ def _choice_suffix(key: str, base: str) -> str:
 @functools.cache
 def fields(model: str) -> dict[str, Field]:
     """Every JSON key of a model (primitive extension keys ``_x`` excluded), resolved once."""
+    data = table()
+    if data is not None:
+        return {
+            row[0]: Field(row[0], row[1], row[2], row[3], row[4], row[5], row[6], tuple(row[7]), row[8])
+            for row in data["models"][model]["fields"]
+        }
+    return _fields_from_model(model)
+
+
+def _fields_from_model(model: str) -> dict[str, Field]:
     cls = model_class(model)
     out: dict[str, Field] = {}
     for key, info in cls.model_fields.items():
@@ -186,6 +266,13 @@ def child(model: str, key: str) -> Field | None:
 @functools.lru_cache(maxsize=1)
 def all_models() -> tuple[str, ...]:
     """Every element model in R4B (resources, data types, backbone elements), as dotted paths."""
+    data = table()
+    if data is not None:
+        return tuple(sorted(data["models"]))
+    return _models_from_package()
+
+
+def _models_from_package() -> tuple[str, ...]:
     found: list[str] = []
     for info in pkgutil.iter_modules(_R4B.__path__):
         if info.name.startswith("_") or info.name in ("fhirtypes", "fhirtypesvalidators", "fhirresourcemodel"):
@@ -208,9 +295,8 @@ def vocabulary() -> tuple[frozenset[str], frozenset[str]]:
     names: set[str] = set()
     types: set[str] = set(PRIMITIVE_TYPES) | {"AdministrativeGenderCode", "LanguageCode", "Resource"}
     for model in all_models():
-        cls = model_class(model)
-        if _is_resource_class(cls):
-            types.add(cls.__name__)
+        if is_resource_model(model):
+            types.add(model.rpartition(".")[2])
         for f in fields(model).values():
             names.add(f.name)
             names.add(f.key)
@@ -221,3 +307,15 @@ def vocabulary() -> tuple[frozenset[str], frozenset[str]]:
                 names.add(f.type_name[:1].lower() + f.type_name[1:])  # R4 default config: OnsetX.string
             types.update(f.aliases)
     return frozenset(names), frozenset(types)
+
+
+if __name__ == "__main__":  # regenerate the packaged table after upgrading fhir.resources
+    import json
+    import os
+
+    target = os.path.join(os.path.dirname(os.path.abspath(__file__)), TABLE_FILE)
+    with open(target + ".tmp", "w", encoding="utf-8") as out:
+        json.dump(build_table(), out, separators=(",", ":"), sort_keys=True)
+        out.write("\n")
+    os.replace(target + ".tmp", target)
+    print(f"wrote {target}")
