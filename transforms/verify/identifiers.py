@@ -108,7 +108,11 @@ def _text(raw: Any) -> Optional[str]:
     if isinstance(raw, bytes):
         if not raw or not _PRINTABLE.match(raw.rstrip(b"\x00 ")):
             return None
-        return raw.rstrip(b"\x00 ").decode("utf-8", "replace") if raw.isascii() else raw.decode("latin-1")
+        raw = raw.rstrip(b"\x00 ")
+        try:
+            return raw.decode("utf-8")  # ASCII and ISO_IR 192
+        except UnicodeDecodeError:
+            return raw.decode("latin-1")  # ISO_IR 100 and other single-byte sets, byte for byte
     if raw is None:
         return None
     if isinstance(raw, (list, tuple, pydicom.multival.MultiValue)):
@@ -211,10 +215,7 @@ def _collect_dicom(ds: Dataset, path: str, removed: bool, scope: str, out: list[
         category = _dicom_category(tag, vr, keyword)
         if category is None:
             continue
-        try:
-            text = _text(ds[tag].value if vr not in ("UN", "OB") else raw.value)
-        except Exception:  # noqa: BLE001
-            text = _text(raw.value)
+        text = _text(raw.value)  # raw bytes: no pydicom value conversion (the hot cost of collection)
         if not text:
             continue
         for value in _dicom_values(category, vr, text):
