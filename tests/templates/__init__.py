@@ -1,0 +1,1 @@
+"""Tests for issue 8: Flex Template, portable runners, incremental runs, run records."""
