@@ -22,8 +22,8 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 from pipelines import launch
 from pipelines.launch import ResourceName
@@ -56,8 +56,7 @@ def create_dataset(root: str, dataset: ResourceName) -> str:
     """A dataset is a folder with ``.deidflow/dataset.json`` (so it exists on object stores, too)."""
     path = dataset_path(root, dataset)
     store_root.mkdirs(path)
-    meta = {"name": dataset.dataset_name,
-            "createTime": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+    meta = {"name": dataset.dataset_name, "createTime": datetime.datetime.now(datetime.UTC).isoformat()}
     store_root.write_json(store_root.join(path, store_root.META_DIR, DATASET_META), meta)
     return path
 
@@ -161,11 +160,11 @@ class DatasetLaunch:
         return [s for s in self.stores if s.kind == kind]
 
 
-def branch_builders() -> dict[str, Optional[Callable]]:
+def branch_builders() -> dict[str, Callable | None]:
     """The branch builder per store kind; None where this build has no pipeline for that kind yet."""
     from pipelines.dicom_store import add_dicom_store_branch
 
-    builders: dict[str, Optional[Callable]] = {"dicomStores": add_dicom_store_branch, "fhirStores": None}
+    builders: dict[str, Callable | None] = {"dicomStores": add_dicom_store_branch, "fhirStores": None}
     try:
         from pipelines.fhir_store import add_fhir_store_branch
     except ImportError:
@@ -179,11 +178,11 @@ def plan_dataset_deidentify(
     source: str,
     destination: str,
     root: str,
-    config: Optional[DeidentifyConfig],
-    key_file: Optional[str],
+    config: DeidentifyConfig | None,
+    key_file: str | None,
     create_key_file: bool = False,
-    available_kinds: Optional[set] = None,
-    compile_policies: Optional[Callable[[set], dict]] = None,
+    available_kinds: set | None = None,
+    compile_policies: Callable[[set], dict] | None = None,
 ) -> DatasetLaunch:
     """Check the dataset-level launch rules, compile the policies the stores need and resolve the key.
 
@@ -199,8 +198,10 @@ def plan_dataset_deidentify(
     if not dataset_exists(root, src):
         raise LaunchError(f"SOURCE_DATASET: dataset '{src.dataset_name}' does not exist under store root '{root}'")
     if dataset_exists(root, dst):
-        raise LaunchError(f"--destination-dataset: ALREADY_EXISTS: dataset '{dst.dataset_name}' already exists; "
-                          "a dataset-level run always creates a new dataset")
+        raise LaunchError(
+            f"--destination-dataset: ALREADY_EXISTS: dataset '{dst.dataset_name}' already exists; "
+            "a dataset-level run always creates a new dataset"
+        )
     if available_kinds is None:
         available_kinds = {kind for kind, builder in branch_builders().items() if builder is not None}
     run_id = launch.new_run_id()
@@ -210,21 +211,44 @@ def plan_dataset_deidentify(
             skipped.append((entry.name.name, "R5 FHIR stores are not supported and are skipped"))
             continue
         if entry.kind == "fhirStores" and entry.fhir_version not in FHIR_VERSIONS:
-            raise LaunchError(f"SOURCE_DATASET: {entry.name.name} declares FHIR version {entry.fhir_version}; "
-                              f"this build de-identifies {' and '.join(FHIR_VERSIONS)} stores (R5 stores are skipped)")
+            raise LaunchError(
+                f"SOURCE_DATASET: {entry.name.name} declares FHIR version {entry.fhir_version}; "
+                f"this build de-identifies {' and '.join(FHIR_VERSIONS)} stores (R5 stores are skipped)"
+            )
         if entry.kind not in available_kinds:
-            raise LaunchError(f"SOURCE_DATASET: {entry.name.name}: {launch.STORE_KINDS[entry.kind]}s cannot be "
-                              "de-identified at dataset level by this build yet; nothing was written")
+            raise LaunchError(
+                f"SOURCE_DATASET: {entry.name.name}: {launch.STORE_KINDS[entry.kind]}s cannot be "
+                "de-identified at dataset level by this build yet; nothing was written"
+            )
         dest = dst.store_in(dst, entry.kind, entry.name.store)
         dest_path = launch.resource_path(root, dest)
         settings = {k: v for k, v in entry.meta.items() if k not in NOT_COPIED and k != "type"}
-        stores.append(StoreRun(entry.kind, entry.name.store, entry.name, dest, entry.path, dest_path,
-                               store_root.join(dest_path, store_root.META_DIR, "runs", run_id), settings))
+        stores.append(
+            StoreRun(
+                entry.kind,
+                entry.name.store,
+                entry.name,
+                dest,
+                entry.path,
+                dest_path,
+                store_root.join(dest_path, store_root.META_DIR, "runs", run_id),
+                settings,
+            )
+        )
     policies = compile_policies({s.kind for s in stores}) if compile_policies else {}
     keys = launch.resolve_keys(config, key_file, create_key_file)
     dst_path = dataset_path(root, dst)
-    return DatasetLaunch(src, dst, dst_path, tuple(stores), tuple(skipped), run_id,
-                         store_root.join(dst_path, store_root.META_DIR, "runs", run_id), keys, policies)
+    return DatasetLaunch(
+        src,
+        dst,
+        dst_path,
+        tuple(stores),
+        tuple(skipped),
+        run_id,
+        store_root.join(dst_path, store_root.META_DIR, "runs", run_id),
+        keys,
+        policies,
+    )
 
 
 def create_destination(root: str, plan: DatasetLaunch) -> None:
@@ -237,8 +261,9 @@ def create_destination(root: str, plan: DatasetLaunch) -> None:
 # --- build -----------------------------------------------------------------------------------------------
 
 
-def add_dataset_branches(pipeline, plan: DatasetLaunch, dicom_filter=None, fhir_filter=None,
-                         builders: Optional[dict] = None) -> list[str]:
+def add_dataset_branches(
+    pipeline, plan: DatasetLaunch, dicom_filter=None, fhir_filter=None, builders: dict | None = None
+) -> list[str]:
     """One branch per store, all with the plan's keys and policies; returns the counter labels, in store order."""
     builders = builders or branch_builders()
     policies = plan.policies
@@ -250,8 +275,16 @@ def add_dataset_branches(pipeline, plan: DatasetLaunch, dicom_filter=None, fhir_
             result = _add_dicom_branch(pipeline, builders["dicomStores"], store, policy, plan.keys, dicom_filter)
         else:
             extra = {"resource_filter": fhir_filter} if fhir_filter is not None else {}
-            result = builders[store.kind](pipeline, store.source_path, store.destination_path, store.run_dir,
-                                          policy, plan.keys, label=label, **extra)
+            result = builders[store.kind](
+                pipeline,
+                store.source_path,
+                store.destination_path,
+                store.run_dir,
+                policy,
+                plan.keys,
+                label=label,
+                **extra,
+            )
         errors = getattr(result, "errors", None)
         if errors is not None:
             from transforms.beam import WriteErrorRecords
@@ -262,5 +295,6 @@ def add_dataset_branches(pipeline, plan: DatasetLaunch, dicom_filter=None, fhir_
 
 def _add_dicom_branch(pipeline, builder, store: StoreRun, policy, keys: Keys, dicom_filter):
     extra = {"dicom_filter": dicom_filter} if dicom_filter is not None else {}
-    return builder(pipeline, store.source_path, store.destination_path, store.run_dir, policy, keys,
-                   label=store.label, **extra)
+    return builder(
+        pipeline, store.source_path, store.destination_path, store.run_dir, policy, keys, label=store.label, **extra
+    )

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
 
 from transforms.errors import LaunchError
 
@@ -44,8 +44,7 @@ class DicomFilter:
     instances: frozenset = frozenset()  # (study, series, instance)
 
     def selects(self, study: str, series: str, instance: str) -> bool:
-        return (study in self.studies or (study, series) in self.series
-                or (study, series, instance) in self.instances)
+        return study in self.studies or (study, series) in self.series or (study, series, instance) in self.instances
 
     def __len__(self) -> int:
         return len(self.studies) + len(self.series) + len(self.instances)
@@ -88,26 +87,27 @@ def _read_text(path: str, argument: str) -> str:
         raise LaunchError(f"{argument}: cannot read '{path}' ({type(err).__name__})") from None
 
 
-def load_dicom_filter(path: Optional[str]) -> Optional[DicomFilter]:
+def load_dicom_filter(path: str | None) -> DicomFilter | None:
     """Read and parse ``--dicom-filter-file`` (local or gs://); None when not given."""
     if not path:
         return None
     return parse_dicom_filter(_read_text(path, "--dicom-filter-file"))
 
 
-def uids_from_layout_path(relative: str) -> Optional[tuple[str, str, str]]:
+def uids_from_layout_path(relative: str) -> tuple[str, str, str] | None:
     """(study, series, instance) when a store-relative path is in the store-export layout, else None."""
     match = _LAYOUT.fullmatch(relative.replace("\\", "/"))
     return match.groups() if match else None
 
 
-def uids_from_header(handle) -> Optional[tuple[str, str, str]]:
+def uids_from_header(handle) -> tuple[str, str, str] | None:
     """(study, series, instance) read from a DICOM file's header (stops before the pixel data); None if unreadable."""
     import pydicom
 
     try:
-        ds = pydicom.dcmread(handle, stop_before_pixels=True,
-                             specific_tags=["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"])
+        ds = pydicom.dcmread(
+            handle, stop_before_pixels=True, specific_tags=["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"]
+        )
         return str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID)
     except Exception:  # noqa: BLE001 - not readable here; the de-identify step reports it
         return None
@@ -175,7 +175,7 @@ def parse_fhir_resources(items: Iterable[str], source: str) -> frozenset:
     return frozenset(found)
 
 
-def _instant(text: object) -> Optional[datetime.datetime]:
+def _instant(text: object) -> datetime.datetime | None:
     if not isinstance(text, str):
         return None
     try:
@@ -191,10 +191,10 @@ def _instant(text: object) -> Optional[datetime.datetime]:
 class FhirFilter:
     """resourceFilter and skipModifiedResources, applied per resource by the FHIR store pipeline."""
 
-    resources: Optional[frozenset] = None  # "Type/id"; None = every resource
-    modified_after: Optional[datetime.datetime] = None  # skipModifiedResources: the run's start (UTC)
+    resources: frozenset | None = None  # "Type/id"; None = every resource
+    modified_after: datetime.datetime | None = None  # skipModifiedResources: the run's start (UTC)
 
-    def keeps(self, resource: dict, file_mtime: Optional[float] = None) -> bool:
+    def keeps(self, resource: dict, file_mtime: float | None = None) -> bool:
         """Whether a resource is de-identified. ``file_mtime`` (epoch seconds) is used when meta.lastUpdated is absent."""
         if self.resources is not None:
             name = f"{resource.get('resourceType')}/{resource.get('id')}"
@@ -204,13 +204,13 @@ class FhirFilter:
             meta = resource.get("meta")
             updated = _instant(meta.get("lastUpdated")) if isinstance(meta, dict) else None
             if updated is None and file_mtime is not None:
-                updated = datetime.datetime.fromtimestamp(file_mtime, datetime.timezone.utc)
+                updated = datetime.datetime.fromtimestamp(file_mtime, datetime.UTC)
             if updated is not None and updated > self.modified_after:
                 return False
         return True
 
 
-def fhir_filter_from_args(args, run_start: datetime.datetime) -> Optional[FhirFilter]:
+def fhir_filter_from_args(args, run_start: datetime.datetime) -> FhirFilter | None:
     """The FhirFilter of ``--fhir-resources``, ``--fhir-resources-file`` and ``--skip-modified-resources``."""
     resources = None
     inline = getattr(args, "fhir_resources", None)
@@ -220,8 +220,9 @@ def fhir_filter_from_args(args, run_start: datetime.datetime) -> Optional[FhirFi
     if inline:
         resources = parse_fhir_resources(inline.split(","), "--fhir-resources")
     elif file:
-        resources = parse_fhir_resources(_read_text(file, "--fhir-resources-file").splitlines(),
-                                         "--fhir-resources-file")
+        resources = parse_fhir_resources(
+            _read_text(file, "--fhir-resources-file").splitlines(), "--fhir-resources-file"
+        )
     skip = bool(getattr(args, "skip_modified_resources", False))
     if resources is None and not skip:
         return None

@@ -34,8 +34,9 @@ def _field_kind(tp: Any) -> tuple[bool, Any]:
 
 
 def _build_file() -> descriptor_pb2.FileDescriptorProto:
-    file_proto = descriptor_pb2.FileDescriptorProto(name="deidflow_deidentify_config.proto", package=_PACKAGE,
-                                                    syntax="proto2")
+    file_proto = descriptor_pb2.FileDescriptorProto(
+        name="deidflow_deidentify_config.proto", package=_PACKAGE, syntax="proto2"
+    )
     done: set[type] = set()
 
     def add_message(cls: type) -> None:
@@ -109,7 +110,9 @@ def textproto_to_dict(text: str, source: str = "config") -> dict:
     try:
         text_format.Parse(text, message)
     except text_format.ParseError as err:
-        raise ConfigError(source, f"is not a JSON object and not valid protobuf text format ({_describe_parse_error(err)})") from None
+        raise ConfigError(
+            source, f"is not a JSON object and not valid protobuf text format ({_describe_parse_error(err)})"
+        ) from None
     return json_format.MessageToDict(message, preserving_proto_field_name=False)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from pipelines.commands import EPILOG, UsageError, beam_options, config_text, run_and_record
 
@@ -24,8 +24,9 @@ def register(groups) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("source_dataset", metavar="SOURCE_DATASET",
-                        help="The source dataset: projects/P/locations/L/datasets/D")
+    parser.add_argument(
+        "source_dataset", metavar="SOURCE_DATASET", help="The source dataset: projects/P/locations/L/datasets/D"
+    )
     add_deidentify_arguments(parser)
     parser.set_defaults(handler=run_dataset_deidentify, kind="datasets")
 
@@ -50,20 +51,26 @@ def run_dataset_deidentify(args, beam_args: Sequence[str]) -> int:
     from pipelines import dataset, filters, launch, run_record
 
     if getattr(args, "destination_store", None):
-        raise UsageError("--destination-store is for store-level runs; 'datasets deidentify' takes "
-                         "--destination-dataset")
+        raise UsageError(
+            "--destination-store is for store-level runs; 'datasets deidentify' takes --destination-dataset"
+        )
     if not args.destination_dataset:
         raise UsageError("--destination-dataset is required")
     if getattr(args, "incremental", False):
         raise UsageError("--incremental: a dataset-level run always writes a new dataset; use it at store level")
     create_time = run_record.now()
-    run_start = datetime.datetime.now(datetime.timezone.utc)
+    run_start = datetime.datetime.now(datetime.UTC)
     config = launch.load_config(args.config_file)
     dicom_filter = filters.load_dicom_filter(args.dicom_filter_file)
     fhir_filter = filters.fhir_filter_from_args(args, run_start)
     plan = dataset.plan_dataset_deidentify(
-        args.source_dataset, args.destination_dataset, args.store_root, config, args.key_file,
-        create_key_file=args.create_key_file, compile_policies=_compile_policies(config),
+        args.source_dataset,
+        args.destination_dataset,
+        args.store_root,
+        config,
+        args.key_file,
+        create_key_file=args.create_key_file,
+        compile_policies=_compile_policies(config),
     )
     for name, reason in plan.skipped:
         print(f"notice: skipping {name}: {reason}", file=sys.stderr)
@@ -90,6 +97,13 @@ def run_dataset_deidentify(args, beam_args: Sequence[str]) -> int:
         # Nothing to run: still an empty destination dataset and a run record, as the API's operation would leave.
         pipeline = beam.Pipeline(options=beam_options(beam_args))
         _ = pipeline | "No stores" >> beam.Create([])
-    return run_and_record(pipeline, kind="datasets", run_id=plan.run_id, run_dir=plan.run_dir,
-                          create_time=create_time, labels=labels, details=details,
-                          extra_run_dirs=[s.run_dir for s in plan.stores])
+    return run_and_record(
+        pipeline,
+        kind="datasets",
+        run_id=plan.run_id,
+        run_dir=plan.run_dir,
+        create_time=create_time,
+        labels=labels,
+        details=details,
+        extra_run_dirs=[s.run_dir for s in plan.stores],
+    )

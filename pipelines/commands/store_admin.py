@@ -24,23 +24,32 @@ import os
 import re
 import shutil
 import sys
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from pipelines.commands import EXIT_OK, EXIT_PARTIAL, UsageError, beam_options
 from transforms.errors import LaunchError
 
 FHIR_VERSIONS = ("DSTU2", "STU3", "R4", "R5")
 IMPORT_METHODS = {
-    "dicomStores": ("google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData",
-                    "type.googleapis.com/google.cloud.healthcare.v1.dicom.ImportDicomDataResponse"),
-    "fhirStores": ("google.cloud.healthcare.v1.fhir.FhirStoreService.ImportResources",
-                   "type.googleapis.com/google.cloud.healthcare.v1.fhir.ImportResourcesResponse"),
+    "dicomStores": (
+        "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData",
+        "type.googleapis.com/google.cloud.healthcare.v1.dicom.ImportDicomDataResponse",
+    ),
+    "fhirStores": (
+        "google.cloud.healthcare.v1.fhir.FhirStoreService.ImportResources",
+        "type.googleapis.com/google.cloud.healthcare.v1.fhir.ImportResourcesResponse",
+    ),
 }
 EXPORT_METHODS = {
-    "dicomStores": ("google.cloud.healthcare.v1.dicom.DicomService.ExportDicomData",
-                    "type.googleapis.com/google.cloud.healthcare.v1.dicom.ExportDicomDataResponse"),
-    "fhirStores": ("google.cloud.healthcare.v1.fhir.FhirStoreService.ExportResources",
-                   "type.googleapis.com/google.cloud.healthcare.v1.fhir.ExportResourcesResponse"),
+    "dicomStores": (
+        "google.cloud.healthcare.v1.dicom.DicomService.ExportDicomData",
+        "type.googleapis.com/google.cloud.healthcare.v1.dicom.ExportDicomDataResponse",
+    ),
+    "fhirStores": (
+        "google.cloud.healthcare.v1.fhir.FhirStoreService.ExportResources",
+        "type.googleapis.com/google.cloud.healthcare.v1.fhir.ExportResourcesResponse",
+    ),
 }
 GROUP_KINDS = {"dicom-stores": "dicomStores", "fhir-stores": "fhirStores"}
 _SAFE_UID = re.compile(r"[0-9]+(?:\.[0-9]+)*")
@@ -49,8 +58,13 @@ _FHIR_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 
 
 def _root_arg(parser) -> None:
-    parser.add_argument("--store-root", "--store_root", dest="store_root", default="./stores",
-                        help="Where stores live: a local folder or gs://bucket/prefix. Default: ./stores.")
+    parser.add_argument(
+        "--store-root",
+        "--store_root",
+        dest="store_root",
+        default="./stores",
+        help="Where stores live: a local folder or gs://bucket/prefix. Default: ./stores.",
+    )
 
 
 def register(groups) -> None:
@@ -91,17 +105,33 @@ def register(groups) -> None:
         _root_arg(p)
         p.set_defaults(handler=run_store_describe, store_kind=kind)
         p = sub.add_parser(
-            "import", help=f"Import a folder or gs:// prefix of {what} files into an existing store (a Beam pipeline).",
-            description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+            "import",
+            help=f"Import a folder or gs:// prefix of {what} files into an existing store (a Beam pipeline).",
+            description=__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         p.add_argument("store", metavar="STORE", help=f"projects/P/locations/L/datasets/D/{kind}/S")
-        p.add_argument("--gcs-uri", "--gcs_uri", "--source", dest="source", required=True,
-                       help="A local folder or gs:// prefix (every file below it), or a glob such as gs://b/dir/**.dcm")
+        p.add_argument(
+            "--gcs-uri",
+            "--gcs_uri",
+            "--source",
+            dest="source",
+            required=True,
+            help="A local folder or gs:// prefix (every file below it), or a glob such as gs://b/dir/**.dcm",
+        )
         _root_arg(p)
         p.set_defaults(handler=run_store_import, store_kind=kind)
         p = sub.add_parser("export", help=f"Export a {what} store to a plain local folder or gs:// prefix.")
         p.add_argument("store", metavar="STORE", help=f"projects/P/locations/L/datasets/D/{kind}/S")
-        p.add_argument("--gcs-uri-prefix", "--gcs_uri_prefix", "--gcs-uri", "--destination", dest="destination",
-                       required=True, help="A local folder or gs://bucket/prefix to write to.")
+        p.add_argument(
+            "--gcs-uri-prefix",
+            "--gcs_uri_prefix",
+            "--gcs-uri",
+            "--destination",
+            dest="destination",
+            required=True,
+            help="A local folder or gs://bucket/prefix to write to.",
+        )
         _root_arg(p)
         p.set_defaults(handler=run_store_export, store_kind=kind)
 
@@ -170,8 +200,10 @@ def store_counts(path: str, kind: str) -> dict:
                 except (ValueError, AttributeError):
                     rtype = "(unparseable)"
                 per_type[rtype] = per_type.get(rtype, 0) + 1
-    return {"resourceCount": str(sum(per_type.values())),
-            "resourceCounts": {k: str(v) for k, v in sorted(per_type.items())}}
+    return {
+        "resourceCount": str(sum(per_type.values())),
+        "resourceCounts": {k: str(v) for k, v in sorted(per_type.items())},
+    }
 
 
 def describe_store(root: str, name) -> dict:
@@ -306,8 +338,9 @@ def run_store_describe(args, beam_args: Sequence[str]) -> int:
     return EXIT_OK
 
 
-def _run_operation(pipeline, methods: tuple[str, str], label: str, run_id: str, run_dir: str, create_time: str,
-                   details: dict) -> int:
+def _run_operation(
+    pipeline, methods: tuple[str, str], label: str, run_id: str, run_dir: str, create_time: str, details: dict
+) -> int:
     """Run, then write and print an Operation-like summary, as run_and_record does for de-identification."""
     from pipelines import run_record
     from pipelines.stores import store_root
@@ -316,8 +349,16 @@ def _run_operation(pipeline, methods: tuple[str, str], label: str, run_id: str, 
     result.wait_until_finish()
     values = run_record.counters(result)
     success, failure = values.get(f"success/{label}", 0), values.get(f"failure/{label}", 0)
-    summary = run_record.build_summary("dicomStores", run_id, create_time, run_record.now(), success, failure,
-                                       store_root.join(run_dir, "errors*.ndjson"), dict(details, runDir=run_dir))
+    summary = run_record.build_summary(
+        "dicomStores",
+        run_id,
+        create_time,
+        run_record.now(),
+        success,
+        failure,
+        store_root.join(run_dir, "errors*.ndjson"),
+        dict(details, runDir=run_dir),
+    )
     summary["metadata"]["apiMethodName"], summary["response"]["@type"] = methods
     run_record.write_summary(run_dir, summary)
     _print(summary)
@@ -364,8 +405,15 @@ def run_store_import(args, beam_args: Sequence[str]) -> int:
         add_dicom_import(pipeline, pattern, path, run_dir, "import")
     else:
         add_fhir_import(pipeline, pattern, path, run_dir, "import", validate_r4=(version == "R4"))
-    return _run_operation(pipeline, IMPORT_METHODS[kind], "import", run_id, run_dir, create_time,
-                          {"store": name.name, "source": args.source})
+    return _run_operation(
+        pipeline,
+        IMPORT_METHODS[kind],
+        "import",
+        run_id,
+        run_dir,
+        create_time,
+        {"store": name.name, "source": args.source},
+    )
 
 
 def run_store_export(args, beam_args: Sequence[str]) -> int:
@@ -390,8 +438,15 @@ def run_store_export(args, beam_args: Sequence[str]) -> int:
         add_dicom_export(pipeline, path, destination, run_dir, "export")
     else:
         add_fhir_export(pipeline, path, destination, run_dir, "export")
-    return _run_operation(pipeline, EXPORT_METHODS[kind], "export", run_id, run_dir, create_time,
-                          {"store": name.name, "destination": args.destination})
+    return _run_operation(
+        pipeline,
+        EXPORT_METHODS[kind],
+        "export",
+        run_id,
+        run_dir,
+        create_time,
+        {"store": name.name, "destination": args.destination},
+    )
 
 
 # --- import and export pipelines (Beam is imported when one is built, so the other commands start fast) ---------
@@ -417,8 +472,8 @@ def _match(pipeline, pattern: str, label: str):
         pipeline
         | f"Match {label}" >> fileio.MatchFiles(pattern, empty_match_treatment=EmptyMatchTreatment.ALLOW)
         | f"Paths {label}" >> beam.Map(lambda metadata: metadata.path)
-        | f"Skip records {label}" >> beam.Filter(
-            lambda p: marker not in p.replace(os.sep, "/") and not os.path.basename(p).startswith(".tmp-"))
+        | f"Skip records {label}"
+        >> beam.Filter(lambda p: marker not in p.replace(os.sep, "/") and not os.path.basename(p).startswith(".tmp-"))
         | f"Spread {label}" >> beam.Reshuffle()
     )
 
@@ -432,8 +487,11 @@ def dicom_import_key(path: str, data: bytes) -> tuple[str, str]:
     from transforms.errors import DeidentifyError
 
     try:
-        ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True,
-                             specific_tags=["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"])
+        ds = pydicom.dcmread(
+            io.BytesIO(data),
+            stop_before_pixels=True,
+            specific_tags=["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"],
+        )
     except Exception as err:  # noqa: BLE001 - the class only: messages may quote data
         raise DeidentifyError("INVALID_ARGUMENT", f"not a DICOM Part-10 file ({type(err).__name__})") from None
     uids = []
@@ -476,8 +534,12 @@ def add_dicom_import(pipeline, pattern: str, store: str, run_dir: str, label: st
             (winner, relative), *losers = sorted(found)
             for loser, _ in losers:
                 self._failed.inc()
-                yield beam.pvalue.TaggedOutput(ERRORS, error_record(
-                    loser, "ALREADY_EXISTS", "duplicate SOPInstanceUID (0008,0018): another source file holds it"))
+                yield beam.pvalue.TaggedOutput(
+                    ERRORS,
+                    error_record(
+                        loser, "ALREADY_EXISTS", "duplicate SOPInstanceUID (0008,0018): another source file holds it"
+                    ),
+                )
             try:
                 store_root.write_bytes(store_root.join(store, *relative.split("/")), store_root.read_bytes(winner))
             except Exception as err:  # noqa: BLE001
@@ -488,8 +550,11 @@ def add_dicom_import(pipeline, pattern: str, store: str, run_dir: str, label: st
             yield relative
 
     keyed = _match(pipeline, pattern, label) | "Validate" >> beam.ParDo(KeyInstance()).with_outputs(ERRORS, main=OK)
-    written = (keyed[OK] | "By SOPInstanceUID" >> beam.GroupByKey()
-               | "Write" >> beam.ParDo(WriteInstance()).with_outputs(ERRORS, main=OK))
+    written = (
+        keyed[OK]
+        | "By SOPInstanceUID" >> beam.GroupByKey()
+        | "Write" >> beam.ParDo(WriteInstance()).with_outputs(ERRORS, main=OK)
+    )
     errors = (keyed[ERRORS], written[ERRORS]) | "All errors" >> beam.Flatten()
     errors | "Write errors" >> WriteErrorRecords(run_dir)
     return written
@@ -581,8 +646,12 @@ def add_fhir_import(pipeline, pattern: str, store: str, run_dir: str, label: str
             (_, line), *losers = sorted(found, key=lambda item: _location_order(item[0]))
             for location, _ in losers:
                 self._failed.inc()
-                yield beam.pvalue.TaggedOutput(ERRORS, error_record(
-                    location, "ALREADY_EXISTS", f"duplicate {rtype} id: an earlier source line holds the same id"))
+                yield beam.pvalue.TaggedOutput(
+                    ERRORS,
+                    error_record(
+                        location, "ALREADY_EXISTS", f"duplicate {rtype} id: an earlier source line holds the same id"
+                    ),
+                )
             yield rtype, (rid, line)
 
     class MergeType(beam.DoFn):
@@ -611,10 +680,16 @@ def add_fhir_import(pipeline, pattern: str, store: str, run_dir: str, label: str
             self._ok.inc(len(items))
 
     parsed = _match(pipeline, pattern, label) | "Parse" >> beam.ParDo(ParseFile()).with_outputs(ERRORS, main=OK)
-    firsts = (parsed[OK] | "By type and id" >> beam.GroupByKey()
-              | "First wins" >> beam.ParDo(FirstWins()).with_outputs(ERRORS, main=OK))
-    merged = (firsts[OK] | "By type" >> beam.GroupByKey()
-              | "Merge into store" >> beam.ParDo(MergeType()).with_outputs(ERRORS, main=OK))
+    firsts = (
+        parsed[OK]
+        | "By type and id" >> beam.GroupByKey()
+        | "First wins" >> beam.ParDo(FirstWins()).with_outputs(ERRORS, main=OK)
+    )
+    merged = (
+        firsts[OK]
+        | "By type" >> beam.GroupByKey()
+        | "Merge into store" >> beam.ParDo(MergeType()).with_outputs(ERRORS, main=OK)
+    )
     errors = (parsed[ERRORS], firsts[ERRORS], merged[ERRORS]) | "All errors" >> beam.Flatten()
     errors | "Write errors" >> WriteErrorRecords(run_dir)
     return merged
@@ -649,7 +724,8 @@ def add_dicom_export(pipeline, store: str, destination: str, run_dir: str, label
             self._ok.inc()
 
     copied = _match(pipeline, store.rstrip("/") + "/**", label) | "Copy" >> beam.ParDo(Copy()).with_outputs(
-        ERRORS, main=OK)
+        ERRORS, main=OK
+    )
     copied[ERRORS] | "Write errors" >> WriteErrorRecords(run_dir)
     return copied
 
@@ -671,8 +747,11 @@ def add_fhir_export(pipeline, store: str, destination: str, run_dir: str, label:
                 return
             for location, resource in fhir_resources_of_file(path, store_root.read_bytes(path)):
                 if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-                    err = resource if isinstance(resource, DeidentifyError) else DeidentifyError(
-                        "INVALID_ARGUMENT", "not a FHIR resource")
+                    err = (
+                        resource
+                        if isinstance(resource, DeidentifyError)
+                        else DeidentifyError("INVALID_ARGUMENT", "not a FHIR resource")
+                    )
                     self._failed.inc()
                     yield beam.pvalue.TaggedOutput(ERRORS, error_from_exception(location, err))
                     continue
@@ -696,8 +775,12 @@ def add_fhir_export(pipeline, store: str, destination: str, run_dir: str, label:
             self._ok.inc(len(items))
 
     read = _match(pipeline, store.rstrip("/") + "/**", label) | "Read" >> beam.ParDo(Read()).with_outputs(
-        ERRORS, main=OK)
-    written = (read[OK] | "By type" >> beam.GroupByKey()
-               | "Write types" >> beam.ParDo(WriteType()).with_outputs(ERRORS, main=OK))
+        ERRORS, main=OK
+    )
+    written = (
+        read[OK]
+        | "By type" >> beam.GroupByKey()
+        | "Write types" >> beam.ParDo(WriteType()).with_outputs(ERRORS, main=OK)
+    )
     (read[ERRORS], written[ERRORS]) | "All errors" >> beam.Flatten() | "Write errors" >> WriteErrorRecords(run_dir)
     return written

@@ -43,14 +43,26 @@ def _instances(store: Path) -> list[pydicom.Dataset]:
 def test_dataset_is_deidentified_in_one_run_with_one_key(tmp_path):
     root = _dataset_root(tmp_path)
     key_file = tmp_path / "keys" / "nightly.key"
-    proc = run_cli("datasets", "deidentify", SRC, "--destination-dataset", DST, "--store-root", str(root),
-                   "--key-file", str(key_file), "--create-key-file")
+    proc = run_cli(
+        "datasets",
+        "deidentify",
+        SRC,
+        "--destination-dataset",
+        DST,
+        "--store-root",
+        str(root),
+        "--key-file",
+        str(key_file),
+        "--create-key-file",
+    )
     assert proc.returncode == 0, proc.stderr
     summary = summary_from_stdout(proc.stdout)
     assert summary["metadata"]["apiMethodName"].endswith("DeidentifyDataset")
     assert summary["metadata"]["counter"] == {"success": "8", "failure": "0"}
-    assert summary["deidflow"]["stores"] == {"dicomStores/ct": {"success": "4", "failure": "0"},
-                                             "dicomStores/mr": {"success": "4", "failure": "0"}}
+    assert summary["deidflow"]["stores"] == {
+        "dicomStores/ct": {"success": "4", "failure": "0"},
+        "dicomStores/mr": {"success": "4", "failure": "0"},
+    }
     assert summary["deidflow"]["skippedStores"][0]["name"] == f"{SRC}/fhirStores/r5"
     assert "R5" in proc.stderr
 
@@ -73,8 +85,10 @@ def test_dataset_is_deidentified_in_one_run_with_one_key(tmp_path):
     # The same patient is the same pseudonym in both stores: study UIDs, patient ids and date shifts agree.
     by_store = {name: _instances(dst / "dicomStores" / name) for name in ("ct", "mr")}
     assert len(by_store["ct"]) == len(by_store["mr"]) == 4
-    studies = {name: {(ds.StudyInstanceUID, str(ds.get("PatientID", "")), str(ds.get("StudyDate", "")))
-                      for ds in instances} for name, instances in by_store.items()}
+    studies = {
+        name: {(ds.StudyInstanceUID, str(ds.get("PatientID", "")), str(ds.get("StudyDate", ""))) for ds in instances}
+        for name, instances in by_store.items()
+    }
     assert studies["ct"] == studies["mr"] and len(studies["ct"]) == 2
     originals = {SamplePatient(p).study_uid(0) for p in range(2)}
     assert not originals & {uid for uid, _, _ in studies["ct"]}
@@ -84,8 +98,18 @@ def test_dataset_is_deidentified_in_one_run_with_one_key(tmp_path):
 
     # Rerunning into the same destination fails at launch and changes nothing.
     before = _snapshot(dst)
-    again = run_cli("datasets", "deidentify", SRC, "--destination-dataset", DST, "--store-root", str(root),
-                    "--key-file", str(key_file), "--create-key-file")
+    again = run_cli(
+        "datasets",
+        "deidentify",
+        SRC,
+        "--destination-dataset",
+        DST,
+        "--store-root",
+        str(root),
+        "--key-file",
+        str(key_file),
+        "--create-key-file",
+    )
     assert again.returncode == 2 and "ALREADY_EXISTS" in again.stderr
     assert _snapshot(dst) == before
     assert key_file.read_text().strip() == key_text  # never overwritten
@@ -101,17 +125,35 @@ def test_textproto_and_json_configs_give_byte_identical_datasets(tmp_path, key_f
     root = tmp_path / "stores"
     write_store(root, f"{SRC}/dicomStores/a", dict(sample_store_files(patients=2, studies=1, series=1, instances=2)))
     as_json = tmp_path / "deid.json"
-    as_json.write_text(json.dumps({"dicom": {"filterProfile": "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"},
-                                   "text": {"transformations": [{"infoTypes": ["PERSON_NAME"],
-                                                                 "replaceWithInfoTypeConfig": {}}]}}))
+    as_json.write_text(
+        json.dumps(
+            {
+                "dicom": {"filterProfile": "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"},
+                "text": {"transformations": [{"infoTypes": ["PERSON_NAME"], "replaceWithInfoTypeConfig": {}}]},
+            }
+        )
+    )
     as_text = tmp_path / "deid.txt"
-    as_text.write_text('# the same config\ndicom { filter_profile: ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE }\n'
-                       'text { transformations { info_types: "PERSON_NAME" replace_with_info_type_config {} } }\n')
+    as_text.write_text(
+        "# the same config\ndicom { filter_profile: ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE }\n"
+        'text { transformations { info_types: "PERSON_NAME" replace_with_info_type_config {} } }\n'
+    )
     outputs = []
     for n, config in enumerate((as_json, as_text)):
         dest = f"projects/p1/locations/us/datasets/out{n}"
-        proc = run_cli("datasets", "deidentify", SRC, "--destination-dataset", dest, "--store-root", str(root),
-                       "--config-file", str(config), "--key-file", str(key_file))
+        proc = run_cli(
+            "datasets",
+            "deidentify",
+            SRC,
+            "--destination-dataset",
+            dest,
+            "--store-root",
+            str(root),
+            "--config-file",
+            str(config),
+            "--key-file",
+            str(key_file),
+        )
         assert proc.returncode == 0, proc.stderr
         outputs.append(store_files(root / dest / "dicomStores" / "a"))
     assert len(outputs[0]) == 4
@@ -125,18 +167,38 @@ def test_dicom_filter_file_limits_the_run(tmp_path):
     (root / SRC / ".deidflow").mkdir(parents=True, exist_ok=True)
     p0, p1, p2 = (SamplePatient(p) for p in range(3))
     listing = tmp_path / "filter.txt"
-    listing.write_text(f"/studies/{p0.study_uid(0)}\r\n"  # 4 instances
-                       f"/studies/{p1.study_uid(0)}/series/{p1.series_uid(0, 1)}\r\n"  # 2 instances
-                       f"/studies/{p2.study_uid(0)}/series/{p2.series_uid(0, 0)}/instances/{p2.sop_uid(0, 0, 1)}\r\n")
-    proc = run_cli("dicom-stores", "deidentify", store, "--destination-store", f"{SRC}/dicomStores/out",
-                   "--store-root", str(root), "--dicom-filter-file", str(listing))
+    listing.write_text(
+        f"/studies/{p0.study_uid(0)}\r\n"  # 4 instances
+        f"/studies/{p1.study_uid(0)}/series/{p1.series_uid(0, 1)}\r\n"  # 2 instances
+        f"/studies/{p2.study_uid(0)}/series/{p2.series_uid(0, 0)}/instances/{p2.sop_uid(0, 0, 1)}\r\n"
+    )
+    proc = run_cli(
+        "dicom-stores",
+        "deidentify",
+        store,
+        "--destination-store",
+        f"{SRC}/dicomStores/out",
+        "--store-root",
+        str(root),
+        "--dicom-filter-file",
+        str(listing),
+    )
     assert proc.returncode == 0, proc.stderr
     assert summary_from_stdout(proc.stdout)["metadata"]["counter"] == {"success": "7", "failure": "0"}
     assert len(store_files(root / SRC / "dicomStores" / "out")) == 7
 
     listing.write_text(f"/studies/{p0.study_uid(0)}\n/studies/{p1.study_uid(0)}/instances/1.2\n")
-    proc = run_cli("datasets", "deidentify", SRC, "--destination-dataset", DST, "--store-root", str(root),
-                   "--dicom-filter-file", str(listing))
+    proc = run_cli(
+        "datasets",
+        "deidentify",
+        SRC,
+        "--destination-dataset",
+        DST,
+        "--store-root",
+        str(root),
+        "--dicom-filter-file",
+        str(listing),
+    )
     assert proc.returncode == 2 and "line 2" in proc.stderr
     assert not (root / DST).exists()
 
@@ -147,8 +209,11 @@ def _four_store_dataset(root: Path):
     from transforms.fhir.sample import sample_store
 
     fhir = sample_store(n_patients=2, seed=3)
-    studies = [(r["subject"]["reference"].split("/")[1], fhir.study_uids[r["id"]])
-               for r in fhir.resources if r["resourceType"] == "ImagingStudy"]
+    studies = [
+        (r["subject"]["reference"].split("/")[1], fhir.study_uids[r["id"]])
+        for r in fhir.resources
+        if r["resourceType"] == "ImagingStudy"
+    ]
     for store, series in (("ct", 1), ("mr", 2)):
         files = {}
         for n, (pid, uid) in enumerate(studies):
@@ -175,30 +240,48 @@ def test_four_stores_share_pseudonyms_and_date_shifts(tmp_path, key_file):
 
     root = tmp_path / "stores"
     fhir, studies = _four_store_dataset(root)
-    proc = run_cli("datasets", "deidentify", SRC, "--destination-dataset", DST, "--store-root", str(root),
-                   "--key-file", str(key_file))
+    proc = run_cli(
+        "datasets",
+        "deidentify",
+        SRC,
+        "--destination-dataset",
+        DST,
+        "--store-root",
+        str(root),
+        "--key-file",
+        str(key_file),
+    )
     assert proc.returncode == 0, proc.stderr
     summary = summary_from_stdout(proc.stdout)
     n_some = sum(r["resourceType"] in ("Patient", "ImagingStudy") for r in fhir.resources)
     assert summary["deidflow"]["stores"] == {
-        "dicomStores/ct": {"success": "2", "failure": "0"}, "dicomStores/mr": {"success": "2", "failure": "0"},
+        "dicomStores/ct": {"success": "2", "failure": "0"},
+        "dicomStores/mr": {"success": "2", "failure": "0"},
         "fhirStores/ehr": {"success": str(len(fhir.resources)), "failure": "0"},
-        "fhirStores/imaging": {"success": str(n_some), "failure": "0"}}
+        "fhirStores/imaging": {"success": str(n_some), "failure": "0"},
+    }
     keys = Keys(b"K" * 32)
     dst = root / DST
     for store in ("ct", "mr"):  # the DICOM study UIDs are the ones the FHIR ImagingStudy identifiers map to
         assert sorted(ds.StudyInstanceUID for ds in _instances(dst / "dicomStores" / store)) == sorted(
-            keys.uid(uid) for _, uid in studies)
+            keys.uid(uid) for _, uid in studies
+        )
     births = {r["id"]: r["birthDate"] for r in fhir.resources if r["resourceType"] == "Patient"}
     for store in ("ehr", "imaging"):
-        lines = [json.loads(line) for f in sorted(glob.glob(str(dst / "fhirStores" / store / "*.ndjson")))
-                 for line in Path(f).read_text().splitlines()]
+        lines = [
+            json.loads(line)
+            for f in sorted(glob.glob(str(dst / "fhirStores" / store / "*.ndjson")))
+            for line in Path(f).read_text().splitlines()
+        ]
         identifiers = sorted(r["identifier"][0]["value"] for r in lines if r["resourceType"] == "ImagingStudy")
         assert identifiers == sorted("urn:oid:" + keys.uid(uid) for _, uid in studies)
         # every patient's birth date moved by the shift keyed on the MRN, the DICOM PatientID
         expected = sorted(
-            (datetime.date.fromisoformat(birth) + datetime.timedelta(days=keys.date_shift_days(fhir.mrns[pid]))).isoformat()
-            for pid, birth in births.items())
+            (
+                datetime.date.fromisoformat(birth) + datetime.timedelta(days=keys.date_shift_days(fhir.mrns[pid]))
+            ).isoformat()
+            for pid, birth in births.items()
+        )
         assert sorted(r["birthDate"] for r in lines if r["resourceType"] == "Patient") == expected
 
 
@@ -252,10 +335,14 @@ def test_fhir_store_import_describe_export(tmp_path):
     resources = sample_store(n_patients=2).resources
     src = tmp_path / "ndjson"
     src.mkdir()
-    (src / "all.ndjson").write_text("".join(json.dumps(r) + "\n" for r in resources) + "{oops\n"
-                                    + json.dumps(resources[0]) + "\n")
-    bundle = {"resourceType": "Bundle", "type": "collection",
-              "entry": [{"resource": {"resourceType": "Patient", "id": "bundled-1"}}]}
+    (src / "all.ndjson").write_text(
+        "".join(json.dumps(r) + "\n" for r in resources) + "{oops\n" + json.dumps(resources[0]) + "\n"
+    )
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": {"resourceType": "Patient", "id": "bundled-1"}}],
+    }
     (src / "bundle.json").write_text(json.dumps(bundle))
     ds, store = "projects/p1/locations/us/datasets/f", "projects/p1/locations/us/datasets/f/fhirStores/s"
 
@@ -274,6 +361,9 @@ def test_fhir_store_import_describe_export(tmp_path):
     assert described["version"] == "R4" and described["resourceCount"] == str(len(resources) + 1)
     exported = cli("fhir-stores", "export", store, "--gcs-uri-prefix", str(tmp_path / "out"))
     assert exported.returncode == 0, exported.stderr
-    lines = [json.loads(line) for f in sorted((tmp_path / "out").glob("*.ndjson")) for line in f.read_text().splitlines()]
+    lines = [
+        json.loads(line) for f in sorted((tmp_path / "out").glob("*.ndjson")) for line in f.read_text().splitlines()
+    ]
     assert sorted((r["resourceType"], r["id"]) for r in lines) == sorted(
-        [(r["resourceType"], r["id"]) for r in resources] + [("Patient", "bundled-1")])
+        [(r["resourceType"], r["id"]) for r in resources] + [("Patient", "bundled-1")]
+    )

@@ -31,10 +31,19 @@ def test_each_line_form_selects_what_it_names():
     assert not f.selects("4.1", "4.2", "4.3")
 
 
-@pytest.mark.parametrize("line", [
-    "studies/1.2", "/studies/", "/study/1.2", "/studies/1.2/instances/3", "/studies/1.2/series/",
-    "/studies/1.2/series/3/instances/4/frames/1", "/studies/1 2", "1.2.3",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "studies/1.2",
+        "/studies/",
+        "/study/1.2",
+        "/studies/1.2/instances/3",
+        "/studies/1.2/series/",
+        "/studies/1.2/series/3/instances/4/frames/1",
+        "/studies/1 2",
+        "1.2.3",
+    ],
+)
 def test_a_bad_line_is_a_launch_error_naming_its_number(line):
     with pytest.raises(LaunchError) as err:
         parse_dicom_filter(f"/studies/1.1\n\n{line}\n/studies/2.2\n")
@@ -70,7 +79,7 @@ def test_layout_paths_are_matched_by_path_other_files_by_header(tmp_path):
     assert dicom_path_selected(str(junk), str(tmp_path), parse_dicom_filter("/studies/9.9"))
 
 
-START = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+START = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
 def test_fhir_resource_list_filter():
@@ -94,8 +103,9 @@ def test_skip_modified_resources_by_last_updated_then_file_time():
     assert f.keeps({"resourceType": "Patient", "id": "1", "meta": {"lastUpdated": before}})
     assert not f.keeps({"resourceType": "Patient", "id": "1", "meta": {"lastUpdated": after}})
     # meta.lastUpdated wins over the file's time
-    assert f.keeps({"resourceType": "Patient", "id": "1", "meta": {"lastUpdated": before}},
-                   file_mtime=START.timestamp() + 60)
+    assert f.keeps(
+        {"resourceType": "Patient", "id": "1", "meta": {"lastUpdated": before}}, file_mtime=START.timestamp() + 60
+    )
     assert not f.keeps({"resourceType": "Patient", "id": "1"}, file_mtime=START.timestamp() + 60)
     assert f.keeps({"resourceType": "Patient", "id": "1"}, file_mtime=START.timestamp() - 60)
     assert f.keeps({"resourceType": "Patient", "id": "1"})  # nothing to tell: kept, never lost
@@ -109,7 +119,8 @@ def test_fhir_filter_from_flags(tmp_path):
     assert f.resources == {"Patient/1", "Encounter/2"} and f.modified_after == START
     none = argparse.Namespace(fhir_resources=None, fhir_resources_file=None, skip_modified_resources=False)
     assert fhir_filter_from_args(none, START) is None
-    both = argparse.Namespace(fhir_resources="Patient/1", fhir_resources_file=str(listing),
-                              skip_modified_resources=False)
+    both = argparse.Namespace(
+        fhir_resources="Patient/1", fhir_resources_file=str(listing), skip_modified_resources=False
+    )
     with pytest.raises(LaunchError):
         fhir_filter_from_args(both, START)

@@ -84,12 +84,15 @@ def test_textproto_and_json_give_byte_identical_dicom_output():
         assert deidentify_instance(data, from_text, keys).data == deidentify_instance(data, from_json, keys).data
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("dicom {\n  no_such_field: 1\n}", "line 2, column 3: unknown field 'no_such_field' for DicomConfig"),
-    ("dicom { filter_profile: NOT_A_PROFILE }", "unknown value for enum field 'filter_profile'"),
-    ("dicom {", "line 1"),
-    ("   \n", "is empty"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("dicom {\n  no_such_field: 1\n}", "line 2, column 3: unknown field 'no_such_field' for DicomConfig"),
+        ("dicom { filter_profile: NOT_A_PROFILE }", "unknown value for enum field 'filter_profile'"),
+        ("dicom {", "line 1"),
+        ("   \n", "is empty"),
+    ],
+)
 def test_bad_textproto_names_line_and_field(text, expected):
     with pytest.raises(ConfigError) as err:
         load_config_any(text, "--config-file")
