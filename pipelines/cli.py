@@ -23,6 +23,8 @@ GROUPS = {
     "sample": "Generate sample stores full of synthetic PHI.",
     "demo": "Generate a sample DICOM store and de-identify it with the DirectRunner (the README's first command).",
     "verify": "Search a de-identified store or dataset for its source's identifiers (exit 1 when any is found).",
+    "runs": "Inspect the run records a destination keeps (counts, duration, config digest, key fingerprint).",
+    "template": "Dataflow Flex Template support (metadata.json generated from the options).",
 }
 COMMAND_MODULES = [
     "pipelines.commands.verify",
@@ -31,6 +33,8 @@ COMMAND_MODULES = [
     "pipelines.commands.fhir_stores", "pipelines.commands.sample_fhir",
     "pipelines.commands.datasets",
     "pipelines.commands.store_admin",
+    "pipelines.commands.runs",
+    "pipelines.commands.template",
 ]
 LEAF_GROUPS = {"demo", "verify"}  # groups that are commands themselves
 
