@@ -103,6 +103,9 @@ def run_dicomweb_deidentify(args, beam_args: Sequence[str]) -> int:
 
     if getattr(args, "incremental", False):
         raise UsageError("--incremental is not supported with --source-dicomweb / --destination-dicomweb")
+    if args.source_dicomweb and args.source_store and not args.source_store.startswith("projects/"):
+        # argparse gave a Beam option's value ("--direct_num_workers 2") to the optional SOURCE_STORE
+        raise UsageError("with --source-dicomweb there is no SOURCE_STORE; give Beam options as --option=value")
     if args.dicomweb_batch_size < 1:
         raise UsageError("--dicomweb-batch-size must be at least 1")
     config = launch_rules.load_config(args.config_file)
