@@ -164,7 +164,13 @@ class ProgressDisplay:
         done, failed = self.counts()
         return format_line(self._what, done, failed, self._total, time.time() - self._start)
 
+    def _known(self) -> bool:
+        """Whether anything can be shown: a total, a destination to count, or progress files of the run."""
+        return bool(self._total or self._destination or (self._folder and os.path.isdir(self._folder)))
+
     def _show(self, final: bool = False) -> None:
+        if not self._known():
+            return  # a command that attaches no progress counting and gives no total: show nothing
         line = self.line()
         if self._tty:
             pad = " " * max(0, len(self._last_line) - len(line))
