@@ -31,8 +31,9 @@ import json
 import logging
 import math
 import re
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Any, Iterable, Iterator, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 import orjson
@@ -41,8 +42,15 @@ from apache_beam.io.fileio import EmptyMatchTreatment
 from apache_beam.metrics import Metrics
 
 from pipelines.stores import store_root
-from transforms.beam import ERRORS, NAMESPACE, WriteErrorRecords, error_from_exception, error_record
-from transforms.beam import failure_counter, success_counter
+from transforms.beam import (
+    ERRORS,
+    NAMESPACE,
+    WriteErrorRecords,
+    error_from_exception,
+    error_record,
+    failure_counter,
+    success_counter,
+)
 from transforms.crypto import Keys
 from transforms.errors import DeidentifyError
 from transforms.fhir import deidentify_resource, new_id, patient_context, patient_reference, patient_shift_key
@@ -119,14 +127,14 @@ def dumps(resource: Any) -> bytes:
 class SourceFile(NamedTuple):
     path: str
     relative: str  # below the store folder: names error records
-    mtime: Optional[float]
+    mtime: float | None
 
 
 class RawResource(NamedTuple):
     file: str  # relative path
     index: int  # line number (NDJSON) or entry index (Bundle)
     data: bytes
-    mtime: Optional[float]
+    mtime: float | None
     entry: bool = False  # a Bundle entry
 
     @property
@@ -139,7 +147,7 @@ def _is_source_file(path: str, source: str) -> bool:
     return bool(parts[-1]) and store_root.META_DIR not in parts[:-1] and not parts[-1].startswith(".tmp-")
 
 
-def split_lines(handle, limit: int) -> Iterator[tuple[int, Optional[bytes]]]:
+def split_lines(handle, limit: int) -> Iterator[tuple[int, bytes | None]]:
     """(line number, bytes) of each non-blank line; bytes None for a line over ``limit`` (never held whole)."""
     number = 0
     pending = bytearray()
@@ -180,7 +188,7 @@ def _open(path: str):
     return FileSystems.open(path, compression_type=CompressionTypes.AUTO)
 
 
-def bundle_resources(bundle: dict) -> list[tuple[int, Optional[dict]]]:
+def bundle_resources(bundle: dict) -> list[tuple[int, dict | None]]:
     """A transaction/collection Bundle's entries as store resources: (entry index, resource or None if malformed).
 
     References between entries (``urn:uuid:`` or absolute fullUrls) become ``Type/id`` as a FHIR server does when
@@ -191,7 +199,7 @@ def bundle_resources(bundle: dict) -> list[tuple[int, Optional[dict]]]:
     if not isinstance(entries, list):
         return [(0, None)]
     targets: dict[str, str] = {}
-    out: list[tuple[int, Optional[dict]]] = []
+    out: list[tuple[int, dict | None]] = []
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             out.append((i, None))
@@ -396,7 +404,7 @@ class ParseResources(beam.DoFn):
         yield beam.pvalue.TaggedOutput(SIZES, (resource["resourceType"], (1, len(raw.data))))
         yield join_key(resource, raw), (RESOURCE, raw.file, raw.index, raw.entry, raw.data)
 
-    def patient_info(self, patient: dict) -> Optional[tuple[str, str, tuple[str, ...]]]:
+    def patient_info(self, patient: dict) -> tuple[str, str, tuple[str, ...]] | None:
         key = patient_reference(patient)
         if key is None:
             return None
@@ -447,7 +455,7 @@ class DeidentifyFhirResources(beam.DoFn):
             if value[0] == RESOURCE:
                 yield from self.deidentify(value, shift_key, context, shard_counts)
 
-    def deidentify(self, value: tuple, shift_key: Optional[str], context: tuple, shard_counts: dict) -> Iterator:
+    def deidentify(self, value: tuple, shift_key: str | None, context: tuple, shard_counts: dict) -> Iterator:
         _, file, index, entry, data = value
         try:
             resource = parse_resource(RawResource(file, index, data, None, entry))
@@ -529,8 +537,10 @@ class WriteShards(beam.DoFn):
             last = rid
             kept.append(line)
             names.append(name)
-        if not kept and shards == 1:
-            return  # nothing of this type was de-identified: no file (an earlier run's is deleted as stale)
+        if kept or shards > 1:  # else nothing of this type was de-identified: no file (a stale one is deleted)
+            yield from self._write(rtype, shard, shards, kept, names)
+
+    def _write(self, rtype: str, shard: int, shards: int, kept: list[bytes], names: list[str]) -> Iterator:
         path = store_root.join(self._destination, shard_name(rtype, self._tag, shard, shards))
         try:
             store_root.write_bytes(path, b"".join(line + b"\n" for line in kept))
@@ -540,8 +550,8 @@ class WriteShards(beam.DoFn):
                 self._failed.inc()
                 yield beam.pvalue.TaggedOutput(ERRORS, error_record(
                     name, "UNAVAILABLE", f"the destination cannot be written ({type(err).__name__})"))
-            return
-        yield path
+        else:
+            yield path
 
 
 class DeleteStaleShards(beam.DoFn):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from pipelines.commands import EPILOG, UsageError, beam_options, config_text, run_and_record
 
@@ -47,16 +47,16 @@ def add_fhir_arguments(parser) -> None:
     )
 
 
-def parse_reference_date(text: Optional[str]) -> datetime.date:
+def parse_reference_date(text: str | None) -> datetime.date:
     if not text:
-        return datetime.datetime.now(datetime.timezone.utc).date()
+        return datetime.datetime.now(datetime.UTC).date()
     try:
         return datetime.date.fromisoformat(text)
     except ValueError:
         raise UsageError("--reference-date: expected a date as YYYY-MM-DD") from None
 
 
-def store_fhir_version(path: str) -> Optional[str]:
+def store_fhir_version(path: str) -> str | None:
     """The FHIR version a store declares in ``.deidflow/store.json`` (``fhirVersion``, or ``version``), if any."""
     from pipelines.stores import store_root
 
@@ -108,7 +108,7 @@ def run_fhir_store_deidentify(args, beam_args: Sequence[str]) -> int:
         raise UsageError("--destination-store is required")
     if getattr(args, "incremental", False):
         raise UsageError("--incremental: not supported for FHIR stores yet")
-    run_start = datetime.datetime.now(datetime.timezone.utc)
+    run_start = datetime.datetime.now(datetime.UTC)
     create_time = run_start.isoformat(timespec="milliseconds").replace("+00:00", "Z")  # as run_record.now()
     reference_date = parse_reference_date(getattr(args, "reference_date", None))
     config = launch_rules.load_config(args.config_file)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from functools import lru_cache
 
@@ -45,24 +45,32 @@ def context_terms(values: Sequence[str]) -> list[str]:
     """Search terms for context values: each value, its DICOM components and words, and a date's spellings."""
     terms: set[str] = set()
     for value in values:
-        for part in str(value).split("\\"):
-            part = part.strip()
-            if not part:
-                continue
-            parsed = _as_date(part[:8]) if part[:8].isdigit() else _as_date(part[:10])
-            if parsed:
-                terms.update(date_spellings(*parsed))
-            pieces = [p.strip() for p in re.split(r"[\^=]", part) if p.strip()]
-            terms.add(" ".join(pieces))
-            if len(pieces) > 1:
-                terms.add(part)
-            for piece in pieces:
-                terms.add(piece)
-                terms.update(w for w in re.split(r"[\s,]+", piece) if w)
-            if len(pieces) >= 2:
-                terms.add(f"{pieces[1]} {pieces[0]}")
-                terms.add(f"{pieces[0]}, {pieces[1]}")
-    keep = []
+        terms |= _value_terms(str(value))
+    return sorted(terms, key=lambda t: (-len(t), t))
+
+
+@lru_cache(maxsize=8192)
+def _value_terms(value: str) -> frozenset[str]:
+    """The terms of one context value (cached: a patient's values recur in every one of its records)."""
+    terms: set[str] = set()
+    for part in value.split("\\"):
+        part = part.strip()
+        if not part:
+            continue
+        parsed = _as_date(part[:8]) if part[:8].isdigit() else _as_date(part[:10])
+        if parsed:
+            terms.update(date_spellings(*parsed))
+        pieces = [p.strip() for p in re.split(r"[\^=]", part) if p.strip()]
+        terms.add(" ".join(pieces))
+        if len(pieces) > 1:
+            terms.add(part)
+        for piece in pieces:
+            terms.add(piece)
+            terms.update(w for w in re.split(r"[\s,]+", piece) if w)
+        if len(pieces) >= 2:
+            terms.add(f"{pieces[1]} {pieces[0]}")
+            terms.add(f"{pieces[0]}, {pieces[1]}")
+    keep = set()
     for term in terms:
         bare = term.strip(".,;: ")
         if not bare or bare.lower().rstrip(".") in lexicon.HONORIFICS:
@@ -70,22 +78,85 @@ def context_terms(values: Sequence[str]) -> list[str]:
         has_digit = any(ch.isdigit() for ch in bare)
         if len(bare) < (4 if has_digit else 2):
             continue
-        keep.append(bare)
-    return sorted(keep, key=lambda t: (-len(t), t))
+        keep.add(bare)
+    return frozenset(keep)
+
+
+@lru_cache(maxsize=16384)
+def _term_pattern(term: str) -> re.Pattern[str]:
+    body = r"\s+".join(re.escape(w) for w in term.split())
+    return re.compile(r"(?<![^\W_])" + body + r"(?![^\W_])", re.IGNORECASE)
 
 
 @lru_cache(maxsize=512)
-def _pattern(values: tuple[str, ...]) -> re.Pattern[str] | None:
-    terms = context_terms(values)
-    if not terms:
-        return None
-    alternatives = [r"\s+".join(re.escape(w) for w in term.split()) for term in terms]
-    return re.compile(r"(?<![^\W_])(?:" + "|".join(alternatives) + r")(?![^\W_])", re.IGNORECASE)
+def _terms(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(context_terms(values))
+
+
+def _literal_matches(lowered: str, words: tuple[str, ...]) -> Iterator[tuple[int, int]]:
+    """Every (start, end) where ``words`` match as ``_term_pattern`` would, in ASCII text (lowered) — no regex.
+
+    For ASCII text and terms, IGNORECASE is ``lower()``, ``[^\\W_]`` is ``isalnum()``, ``\\s`` is ``isspace()``;
+    the words contain no whitespace, so the greedy ``\\s+`` never needs to backtrack.
+    """
+    first = words[0]
+    size = len(lowered)
+    start = lowered.find(first)
+    while start >= 0:
+        if start == 0 or not lowered[start - 1].isalnum():
+            end = start + len(first)
+            for word in words[1:]:
+                gap = end
+                while gap < size and lowered[gap].isspace():
+                    gap += 1
+                if gap == end or not lowered.startswith(word, gap):
+                    end = -1
+                    break
+                end = gap + len(word)
+            if end >= 0 and (end == size or not lowered[end].isalnum()):
+                yield start, end
+        start = lowered.find(first, start + 1)
+
+
+def _regex_matches(text: str, term: str) -> Iterator[tuple[int, int]]:
+    pattern = _term_pattern(term)
+    pos = 0
+    while True:
+        m = pattern.search(text, pos)
+        if m is None:
+            return
+        yield m.start(), m.end()
+        pos = m.start() + 1
+
+
+@lru_cache(maxsize=512)
+def _terms(values: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...] | None], ...]:
+    """The context's terms in alternation order, each with its lowered words when it is ASCII (else None)."""
+    return tuple((t, tuple(t.lower().split()) if t.isascii() else None) for t in context_terms(values))
 
 
 def context_findings(text: str, context: Sequence[str]) -> list[tuple[int, int]]:
-    """Spans of ``text`` equal (case-insensitively) to a context value or one of its components."""
-    pattern = _pattern(tuple(context))
-    if pattern is None:
+    """Spans of ``text`` equal (case-insensitively) to a context value or one of its components.
+
+    The spans are those of one regex alternating every term, longest first (``(?:t1|t2|...)``, word-bounded):
+    scanning left to right, the leftmost start where any term matches, the first term in that order winning,
+    then on from its end. It is computed without compiling that regex (a record's context is often new):
+    ASCII terms in ASCII text are matched literally, others with one cached pattern per term.
+    """
+    terms = _terms(tuple(context))
+    if not terms:
         return []
-    return [(m.start(), m.end()) for m in pattern.finditer(text)]
+    lowered = text.lower() if text.isascii() else None
+    best: dict[int, int] = {}  # start -> end of the first term (in alternation order) matching there
+    for term, words in terms:
+        matches = _literal_matches(lowered, words) if lowered is not None and words else _regex_matches(text, term)
+        for start, end in matches:
+            if start not in best:
+                best[start] = end
+    spans = []
+    done = 0
+    for start in sorted(best):
+        if start >= done:
+            spans.append((start, best[start]))
+            done = best[start]
+    return spans
