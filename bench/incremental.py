@@ -4,7 +4,6 @@ cost of de-identifying it, per instance, measured in the same run."""
 from __future__ import annotations
 
 import argparse
-import io
 import tempfile
 import time
 from pathlib import Path

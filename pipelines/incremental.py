@@ -12,7 +12,7 @@ do more work than needed, never less.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -31,7 +31,7 @@ def skipped_counter(label: str) -> str:
     return f"skipped/{label}"
 
 
-def uids_from_export_path(relative: str) -> Optional[tuple[str, str, str]]:
+def uids_from_export_path(relative: str) -> tuple[str, str, str] | None:
     """(study, series, sop) when a store-relative path has the export layout, else None."""
     parts = relative.replace("\\", "/").split("/")
     if len(parts) != 3 or not parts[2].endswith(".dcm"):
@@ -42,7 +42,7 @@ def uids_from_export_path(relative: str) -> Optional[tuple[str, str, str]]:
     return None
 
 
-def uids_from_header(handle) -> Optional[tuple[str, str, str]]:
+def uids_from_header(handle) -> tuple[str, str, str] | None:
     """(study, series, sop) read from a Part-10 file's header only (a binary file object), else None."""
     import pydicom
 
@@ -56,11 +56,11 @@ def uids_from_header(handle) -> Optional[tuple[str, str, str]]:
     return None
 
 
-def predicted_store_path(uids: tuple[str, str, str], policy: DicomPolicy, keys: Keys) -> Optional[str]:
+def predicted_store_path(uids: tuple[str, str, str], policy: DicomPolicy, keys: Keys) -> str | None:
     """The destination store path of an instance with these source UIDs, or None when the config makes it
     unpredictable (anything but keeping or regenerating the three UIDs)."""
     new = []
-    for tag, uid in zip(_UID_TAGS, uids):
+    for tag, uid in zip(_UID_TAGS, uids, strict=True):
         act = policy.action(tag, "UI")
         if act is Act.REGEN_UID:
             new.append(keys.uid(uid))

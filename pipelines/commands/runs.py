@@ -10,8 +10,8 @@ import datetime
 import json
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
 
 from pipelines.commands import EXIT_OK, UsageError
 
@@ -26,7 +26,7 @@ class RunRecord:
 
     run_id: str
     folder: str
-    summary: Optional[dict] = None
+    summary: dict | None = None
     error_files: list[str] = field(default_factory=list)
     unreadable: bool = False
 
@@ -52,12 +52,12 @@ class RunRecord:
         counter = self.metadata.get("counter", {})
         return "partial" if int(counter.get("failure", "0") or 0) else "ok"
 
-    def count(self, name: str) -> Optional[int]:
+    def count(self, name: str) -> int | None:
         value = self.metadata.get("counter", {}).get(name) if name in ("success", "failure") else self.details.get(name)
         return None if value is None else int(value)
 
     @property
-    def duration_seconds(self) -> Optional[float]:
+    def duration_seconds(self) -> float | None:
         start, end = _time(self.metadata.get("createTime")), _time(self.metadata.get("endTime"))
         return None if start is None or end is None else (end - start).total_seconds()
 
@@ -82,7 +82,7 @@ class RunRecord:
         }
 
 
-def _time(text: Optional[str]) -> Optional[datetime.datetime]:
+def _time(text: str | None) -> datetime.datetime | None:
     if not text:
         return None
     try:
@@ -166,7 +166,7 @@ def error_codes(record: RunRecord) -> dict[str, int]:
     return dict(sorted(codes.items()))
 
 
-def _duration(seconds: Optional[float]) -> str:
+def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     if seconds < 120:
@@ -191,7 +191,7 @@ def format_table(records: Sequence[RunRecord]) -> str:
         row = record.row()
         rows.append([_duration(row["durationSeconds"]) if key is None else _cell(row[key]) for _, key in COLUMNS])
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows) + "\n"
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows) + "\n"
 
 
 def _safe_details(details: dict) -> dict:

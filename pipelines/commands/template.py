@@ -7,8 +7,8 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 from pipelines.commands import EXIT_BAD_LAUNCH, EXIT_CRASH, EXIT_OK
 
@@ -177,7 +177,7 @@ def cli_arguments(argv: Sequence[str]) -> list[str]:
     return [GROUP_OF_KIND[kind], "deidentify", args.source, *rest]
 
 
-def launch_main(argv: Optional[Sequence[str]] = None) -> int:
+def launch_main(argv: Sequence[str] | None = None) -> int:
     """What the Flex Template image runs: translate the parameters, then run the deidflow command."""
     from pipelines import cli
     from transforms.errors import LaunchError

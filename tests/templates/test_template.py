@@ -42,7 +42,7 @@ def test_one_parameter_per_option_with_label_help_and_type():
     options = [a for a in parser._actions if a.option_strings and a.dest != "help"]
     params = template.template_metadata()["parameters"]
     assert [p["name"] for p in params] == ["source"] + [a.dest for a in options]
-    for param, action in zip(params[1:], options):
+    for param, action in zip(params[1:], options, strict=True):
         assert param["label"] and param["helpText"] == " ".join(action.help.split())
         assert param["isOptional"] is (param["name"] != "store_root")
         if action.const is True and action.nargs == 0:  # store_true
@@ -125,8 +125,8 @@ def test_dockerfile_is_on_the_python_launcher_base_for_our_python():
 
 
 def test_entry_point_builds_and_runs_the_pipeline_on_a_small_store(tmp_path):
-    import subprocess
     import os
+    import subprocess
 
     root = tmp_path / "stores"
     source = dicom_store(root, "src", patients=1)
