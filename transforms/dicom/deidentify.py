@@ -236,7 +236,7 @@ def _clean_text(ds: Dataset, tag: int, vr: str, ctx: _Context) -> None:
 # --- parsing and writing ---------------------------------------------------------------------------------
 
 
-def _pixel_element_end(data: bytes, start: int, implicit: bool, little: bool) -> int:
+def pixel_element_end(data: bytes, start: int, implicit: bool, little: bool) -> int:
     """Offset just past the PixelData element that starts at ``start`` (native or encapsulated)."""
     order = "<" if little else ">"
     if implicit:
@@ -302,7 +302,7 @@ def _read(data: bytes) -> tuple[Dataset, bytes, Optional[Dataset], bool]:
     group, element = struct.unpack("<HH" if little else ">HH", tag_bytes)
     if (group << 16 | element) != PIXEL_DATA:
         raise DeidentifyError("INVALID_ARGUMENT", "the file cannot be parsed past the header")
-    end = _pixel_element_end(data, pos, implicit, little)
+    end = pixel_element_end(data, pos, implicit, little)
     pixel = data[pos:end]
     rest = None
     if end < len(data):

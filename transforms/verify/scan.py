@@ -20,7 +20,7 @@ import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
-from transforms.dicom.deidentify import DEFLATED, _pixel_element_end
+from transforms.dicom.deidentify import DEFLATED, pixel_element_end
 from transforms.dicom.policy import PIXEL_DATA, element_vr, tag_name
 from transforms.verify.identifiers import DATE, _text, decode_base64
 from transforms.verify.matcher import IdentifierMatcher, Match
@@ -69,7 +69,7 @@ def _header(data: bytes):
     if (group << 16 | element) != PIXEL_DATA:
         return ds, len(data), len(data)
     try:
-        end = _pixel_element_end(data, pos, implicit, little)
+        end = pixel_element_end(data, pos, implicit, little)
     except Exception:  # noqa: BLE001 - truncated pixel data: nothing after it to search
         end = len(data)
     return ds, pos, end
@@ -201,10 +201,25 @@ def scan_fhir_line(line: bytes, matcher: IdentifierMatcher, resource: str = "") 
 # --- run records -------------------------------------------------------------------------------------------
 
 
+def _without_source_location(line: bytes) -> bytes:
+    """An error record's ``resource_name`` is the source file's location by design (as the API's
+    DeidentifyLogEntry names the source resource); it is not scanned. Everything else in the line is."""
+    if b'"resource_name"' not in line:
+        return line
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(record, dict):
+        return line
+    record.pop("resource_name", None)
+    return json.dumps(record).encode("utf-8")
+
+
 def scan_record(data: bytes, matcher: IdentifierMatcher, resource: str = "") -> list[Finding]:
     """A run record (summary, error records, report) line by line; dates are not searched here."""
     out: dict = {}
     for number, line in enumerate(data.splitlines(), 1):
-        for m in matcher.find_bytes(line, skip=frozenset({DATE})):
+        for m in matcher.find_bytes(_without_source_location(line), skip=frozenset({DATE})):
             _add(out, m, resource, f"line {number}")
     return _findings(out, resource)
