@@ -138,7 +138,8 @@ def run_report(summary: dict, errors: Sequence[dict] = (), extra_counters: Optio
         if counts:
             body.append(f"<h2>{heading}</h2>" + bar_chart(counts.most_common(), heading)
                         + table(["", "count"], counts.most_common(), numeric=(1,)))
-    actions = [(name.split("/", 2)[-1].rsplit("/", 1), value) for name, value in extra.items()
+    # action/<label>/<tag or field path>/<action>; the label itself may contain "/" (dataset runs)
+    actions = [(name[len("action/"):].rsplit("/", 2)[1:], value) for name, value in extra.items()
                if name.startswith("action/")]
     if actions:
         rows = sorted(((where, act, value) for (where, act), value in actions), key=lambda r: (-r[2], r[0]))

@@ -15,7 +15,7 @@ from apache_beam.metrics import Metrics
 
 from transforms.crypto import Keys
 from transforms.dicom.deidentify import deidentify_instance
-from transforms.dicom.policy import DicomPolicy
+from transforms.dicom.policy import DicomPolicy, tag_name
 from transforms.errors import DeidentifyError
 
 NAMESPACE = "deidflow"
@@ -88,6 +88,7 @@ class DeidentifyDicomFiles(beam.DoFn):
         self._failed = Metrics.counter(NAMESPACE, failure_counter(self._label))
         self._boxes = Metrics.counter(NAMESPACE, f"pixel_regions_redacted/{self._label}")
         self._ts_changed = Metrics.counter(NAMESPACE, f"transfer_syntax_changed/{self._label}")
+        self._tally: dict[str, int] = {}  # per-tag actions and modalities, flushed once per bundle
         self._detector = None
         if self._policy.image is not None:  # the OCR model loads once per worker, not per element
             from transforms.image import load_detector
@@ -105,12 +106,23 @@ class DeidentifyDicomFiles(beam.DoFn):
             self._boxes.inc(result.boxes_painted)
         if result.transfer_syntax_changed:
             self._ts_changed.inc()
+        tally = self._tally
+        for tag, action, count in result.actions:
+            name = f"action/{self._label}/{tag_name(tag)}/{action}"
+            tally[name] = tally.get(name, 0) + count
+        name = f"modality/{self._label}/{result.modality or 'unknown'}"
+        tally[name] = tally.get(name, 0) + 1
         destination = self._destination.path_of(result.store_path)
         try:
             self._destination.write(destination, result.data)
         except Exception as err:
             raise DeidentifyError("UNAVAILABLE", f"the destination cannot be written ({type(err).__name__})") from None
         return result.sop_uid, WrittenInstance(path, destination, hashlib.sha256(result.data).hexdigest())
+
+    def finish_bundle(self) -> None:
+        for name, count in self._tally.items():
+            Metrics.counter(NAMESPACE, name).inc(count)
+        self._tally = {}
 
     def process(self, path: str) -> Iterable:
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import struct
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import pydicom
@@ -67,6 +67,8 @@ class DeidentifiedInstance:
     sop_uid: str
     boxes_painted: int = 0  # burned-in text regions painted over
     transfer_syntax_changed: bool = False  # pixels could not be re-encoded in the source transfer syntax
+    modality: str = ""
+    actions: tuple[tuple[int, str, int], ...] = ()  # (tag, action name, elements) for every element changed
 
     @property
     def store_path(self) -> str:
@@ -79,6 +81,7 @@ class _Context:
     keys: Keys
     text_cleaner: Optional[Callable[[str, str], str]] = None
     encoding: tuple[bool, bool] = (False, True)  # (implicit VR, little endian) of the source dataset
+    tally: dict = field(default_factory=dict)  # (tag, Act) -> elements, for the run report
 
 
 _PACK = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "SV": "q", "UV": "Q"}
@@ -188,6 +191,8 @@ def _apply(ds: Dataset, ctx: _Context) -> None:
         act = policy.action(tag, vr)
         if act is Act.KEEP:
             continue
+        key = (tag, act)
+        ctx.tally[key] = ctx.tally.get(key, 0) + 1
         if act is Act.DELETE:
             del ds[tag]
         elif act is Act.EMPTY or (act is Act.DUMMY and vr == "SQ"):
@@ -430,7 +435,9 @@ def deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector: 
         raise
     except Exception as err:
         raise DeidentifyError("INVALID_ARGUMENT", f"the de-identified instance cannot be encoded ({type(err).__name__})") from None
-    return DeidentifiedInstance(out.getvalue(), study, series, sop, boxes, ts_changed)
+    modality = ds.get("Modality") or ""
+    actions = tuple((tag, act.name.lower(), n) for (tag, act), n in ctx.tally.items())
+    return DeidentifiedInstance(out.getvalue(), study, series, sop, boxes, ts_changed, str(modality), actions)
 
 
 _EXTENDED_LENGTH_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UR", "UT", "UN", "SV", "UV"})
