@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import posixpath
+import uuid
 from dataclasses import dataclass
 from typing import Callable, Iterable, NamedTuple, Optional
 
@@ -204,8 +205,34 @@ class DeidentifyDicomStore(beam.PTransform):
         return DeidentifyDicomResult(results[OK], errors)
 
 
+class _WriteBundleShard(beam.DoFn):
+    """Collect a bundle's lines and write them as one ``<prefix>-<random>.ndjson`` file when the bundle ends."""
+
+    def __init__(self, prefix: str):
+        self._prefix = prefix
+
+    def start_bundle(self) -> None:
+        self._lines: list[str] = []
+
+    def process(self, line: str) -> None:
+        self._lines.append(line)
+
+    def finish_bundle(self) -> None:
+        if not self._lines:
+            return
+        from apache_beam.io.filesystems import FileSystems
+
+        path = f"{self._prefix}-{uuid.uuid4().hex[:16]}.ndjson"
+        with FileSystems.create(path, mime_type="application/x-ndjson") as out:
+            out.write(("\n".join(sorted(self._lines)) + "\n").encode("utf-8"))
+        self._lines = []
+
+
 class WriteErrorRecords(beam.PTransform):
-    """Error records as NDJSON shards ``errors-SSSSS-of-NNNNN.ndjson`` in the run's folder."""
+    """Error records as NDJSON files ``errors-<random>.ndjson`` in the run's folder, one per bundle with errors.
+
+    One step instead of a sharded text sink: a run without failures writes no file and adds no stages.
+    """
 
     def __init__(self, run_dir: str, prefix: str = "errors"):
         super().__init__()
@@ -215,5 +242,5 @@ class WriteErrorRecords(beam.PTransform):
         return (
             errors
             | "To JSON" >> beam.Map(lambda record: json.dumps(record, sort_keys=True, ensure_ascii=True))
-            | "Write" >> beam.io.WriteToText(self._prefix, file_name_suffix=".ndjson")
+            | "Write" >> beam.ParDo(_WriteBundleShard(self._prefix))
         )
