@@ -34,6 +34,17 @@ def add_deidentify_arguments(parser) -> None:
         "The key is never logged or written to outputs.",
     )
 
+    # --- FHIR options (issue 5) ---
+    parser.add_argument(
+        "--reference-date", "--reference_date", dest="reference_date", default=None,
+        help="FHIR runs: the day ages are counted at for Safe Harbor's 'ages over 89' rule (YYYY-MM-DD). "
+        "Default: today (UTC) at launch; it is recorded in the run summary — pass it to rerun byte for byte.",
+    )
+    parser.add_argument(
+        "--validate-r4", "--validate_r4", dest="validate_r4", action="store_true", default=False,
+        help="FHIR runs: validate every de-identified resource against the R4 models (fhir.resources R4B); an "
+        "invalid one becomes an error record. Slow (about 3,500 resources/s a core).",
+    )
     # --- storage options (issue 7) ---
     parser.add_argument(
         "--source-dicomweb", "--source_dicomweb", dest="source_dicomweb", default=None,

@@ -31,7 +31,7 @@ def register(groups) -> None:
     parser.set_defaults(handler=run_dataset_deidentify, kind="datasets")
 
 
-def _compile_policies(config):
+def _compile_policies(config, reference_date):
     def compile_policies(kinds: set) -> dict:
         policies = {}
         if "dicomStores" in kinds:
@@ -41,7 +41,7 @@ def _compile_policies(config):
         if "fhirStores" in kinds:
             from transforms.fhir.policy import compile_fhir_policy
 
-            policies["fhirStores"] = compile_fhir_policy(config)
+            policies["fhirStores"] = compile_fhir_policy(config, reference_date=reference_date)
         return policies
 
     return compile_policies
@@ -61,6 +61,10 @@ def run_dataset_deidentify(args, beam_args: Sequence[str]) -> int:
     create_time = run_record.now()
     run_start = datetime.datetime.now(datetime.UTC)
     config = launch.load_config(args.config_file)
+    from pipelines.commands.fhir_stores import parse_reference_date
+
+    # One reference date for every FHIR store of the run, recorded so a rerun can be byte-identical.
+    reference_date = parse_reference_date(getattr(args, "reference_date", None))
     dicom_filter = filters.load_dicom_filter(args.dicom_filter_file)
     fhir_filter = filters.fhir_filter_from_args(args, run_start)
     plan = dataset.plan_dataset_deidentify(
@@ -70,12 +74,26 @@ def run_dataset_deidentify(args, beam_args: Sequence[str]) -> int:
         config,
         args.key_file,
         create_key_file=args.create_key_file,
-        compile_policies=_compile_policies(config),
+        compile_policies=_compile_policies(config, reference_date),
     )
     for name, reason in plan.skipped:
         print(f"notice: skipping {name}: {reason}", file=sys.stderr)
     if not plan.stores:
         print(f"notice: {plan.source.dataset_name} has no store to de-identify", file=sys.stderr)
+    from pipelines.dry_run import count_store_elements
+
+    quiet = bool(getattr(args, "quiet", False))
+    dry_run = bool(getattr(args, "dry_run", False))
+    counts = {} if quiet and not dry_run else {s.label: count_store_elements(s.source_path, s.kind) for s in plan.stores}
+    if dry_run:  # issue 10: say what would happen, write nothing
+        from pipelines.dry_run import report_dry_run, store_plan
+
+        return report_dry_run("datasets", [
+            store_plan(s.source.name, s.source_path, s.destination.name, s.destination_path, True,
+                       counts[s.label], s.kind) for s in plan.stores], plan.run_dir,
+            {"destinationDataset": f"{plan.destination.dataset_name} would be created",
+             "skippedStores": [{"name": name, "reason": reason} for name, reason in plan.skipped],
+             "keyFingerprint": plan.keys.fingerprint, "referenceDate": reference_date.isoformat()})
     import apache_beam as beam
 
     pipeline = beam.Pipeline(options=beam_options(beam_args))
@@ -88,6 +106,7 @@ def run_dataset_deidentify(args, beam_args: Sequence[str]) -> int:
         "skippedStores": [{"name": name, "reason": reason} for name, reason in plan.skipped],
         "keyFingerprint": plan.keys.fingerprint,
         "configDigest": run_record.config_digest(config_text(args.config_file)),
+        "referenceDate": reference_date.isoformat(),
     }
     if "dicomStores" in plan.policies:
         details["profile"] = plan.policies["dicomStores"].profile
@@ -106,4 +125,7 @@ def run_dataset_deidentify(args, beam_args: Sequence[str]) -> int:
         labels=labels,
         details=details,
         extra_run_dirs=[s.run_dir for s in plan.stores],
+        total=sum(counts.values()) if counts else None,
+        quiet=quiet,
+        destination_path=plan.destination_path,
     )

@@ -29,22 +29,7 @@ def register(groups) -> None:
     parser.add_argument("source_store", metavar="SOURCE_STORE",
                         help="The source FHIR store: projects/P/locations/L/datasets/D/fhirStores/S")
     add_deidentify_arguments(parser)
-    add_fhir_arguments(parser)
     parser.set_defaults(handler=run_fhir_store_deidentify, kind="fhirStores")
-
-
-def add_fhir_arguments(parser) -> None:
-    """FHIR-only flags (issue 5). Candidates for pipelines/options.py once it has an anchor for them."""
-    parser.add_argument(
-        "--reference-date", "--reference_date", dest="reference_date", default=None,
-        help="FHIR runs: the day ages are counted at for Safe Harbor's 'ages over 89' rule (YYYY-MM-DD). "
-        "Default: today (UTC) at launch; it is recorded in the run summary — pass it to rerun byte for byte.",
-    )
-    parser.add_argument(
-        "--validate-r4", "--validate_r4", dest="validate_r4", action="store_true", default=False,
-        help="FHIR runs: validate every de-identified resource against the R4 models (fhir.resources R4B); an "
-        "invalid one becomes an error record. Slow (about 3,500 resources/s a core).",
-    )
 
 
 def parse_reference_date(text: str | None) -> datetime.date:
@@ -118,8 +103,20 @@ def run_fhir_store_deidentify(args, beam_args: Sequence[str]) -> int:
 
     policy = compile_fhir_policy(config, reference_date=reference_date)  # ConfigError before anything is written
     extra = {"create_key_file": True} if getattr(args, "create_key_file", False) else {}
+    dry_run = bool(getattr(args, "dry_run", False))
     plan = launch_rules.plan_store_deidentify("fhirStores", args.source_store, args.destination_store,
-                                              args.store_root, config, args.key_file, **extra)
+                                              args.store_root, config, args.key_file, dry_run=dry_run, **extra)
+    quiet = bool(getattr(args, "quiet", False))
+    from pipelines.dry_run import count_store_elements
+
+    total = None if quiet and not dry_run else count_store_elements(plan.source_path, "fhirStores")
+    if dry_run:  # issue 10: say what would happen, write nothing
+        from pipelines.dry_run import report_dry_run, store_plan
+
+        return report_dry_run("fhirStores", [store_plan(
+            plan.source.name, plan.source_path, plan.destination.name, plan.destination_path,
+            plan.created_destination, total, "fhirStores")], plan.run_dir,
+            {"keyFingerprint": plan.keys.fingerprint, "referenceDate": reference_date.isoformat()})
     if plan.created_destination:
         meta_path = store_root.join(plan.destination_path, store_root.META_DIR, store_root.STORE_META)
         meta = store_root.read_json(meta_path)
@@ -131,8 +128,12 @@ def run_fhir_store_deidentify(args, beam_args: Sequence[str]) -> int:
     from pipelines.fhir_store import add_fhir_store_branch
 
     pipeline = beam.Pipeline(options=beam_options(beam_args))
-    add_fhir_store_branch(pipeline, plan.source_path, plan.destination_path, plan.run_dir, policy, plan.keys,
-                          resource_filter=resource_filter, validate=bool(getattr(args, "validate_r4", False)))
+    result = add_fhir_store_branch(pipeline, plan.source_path, plan.destination_path, plan.run_dir, policy,
+                                   plan.keys, resource_filter=resource_filter,
+                                   validate=bool(getattr(args, "validate_r4", False)))
+    from pipelines.progress import attach_progress
+
+    attach_progress(result, plan.run_dir)
     details = {
         "source": plan.source.name,
         "destination": plan.destination.name,
@@ -144,4 +145,5 @@ def run_fhir_store_deidentify(args, beam_args: Sequence[str]) -> int:
         "defaultConfig": config is None,
     }
     return run_and_record(pipeline, kind="fhirStores", run_id=plan.run_id, run_dir=plan.run_dir,
-                          create_time=create_time, labels=["fhir"], details=details)
+                          create_time=create_time, labels=["fhir"], details=details, total=total, quiet=quiet,
+                          destination_path=plan.destination_path)
