@@ -153,6 +153,7 @@ def main() -> None:
     parser.add_argument("--n1", type=int, default=500)
     parser.add_argument("--n2", type=int, default=1500)
     parser.add_argument("--workdir", default=None)
+    parser.add_argument("--repeat", type=int, default=3, help="whole-process timings: best of this many")
     args = parser.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="deidflow-bench-"))
     pool = generate(work / "pool", max(args.n, args.n2, 4 * args.n1))
@@ -173,10 +174,15 @@ def main() -> None:
     times_a, times_c, rss = {}, {}, {}
     for n in (args.n1, args.n2):
         store = make_store(root, f"src{n}", pool[:n])
-        out = work / f"proc-a-{n}"
-        shutil.rmtree(out, ignore_errors=True)
-        times_a[n], _ = timed_process([sys.executable, "-c", BASELINE_SCRIPT, str(root / store), str(out)], REPO)
-        times_c[n], rss[n] = run_command(root, store, f"{DATASET}/dicomStores/dst{n}")
+        times_a[n] = times_c[n] = float("inf")
+        for rep in range(args.repeat):  # whole processes are noisy: best of --repeat
+            out = work / f"proc-a-{n}"
+            shutil.rmtree(out, ignore_errors=True)
+            elapsed, _ = timed_process([sys.executable, "-c", BASELINE_SCRIPT, str(root / store), str(out)], REPO)
+            times_a[n] = min(times_a[n], elapsed)
+            elapsed, peak = run_command(root, store, f"{DATASET}/dicomStores/dst{n}-{rep}")
+            times_c[n] = min(times_c[n], elapsed)
+            rss[n] = max(rss.get(n, 0), peak)
         print(f"    whole process N={n}: (a) {times_a[n]:.2f} s   (c) {times_c[n]:.2f} s   (c) peak RSS {rss[n] / 1024:.0f} MiB")
     span = args.n2 - args.n1
     marginal_a = span / (times_a[args.n2] - times_a[args.n1])
