@@ -8,27 +8,12 @@ from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
 
+from transforms.text import DEFAULT_DICOM_INFO_TYPES
 from transforms.text import INFO_TYPES as TEXT_INFO_TYPES
 from transforms.text import detect as text_detect
 
-# Spec §3.1 "Default DICOM infoTypes" (recalled list, UNVERIFIED there): what REDACT_SENSITIVE_TEXT looks for.
-DEFAULT_DICOM_INFO_TYPES = (
-    "AGE",
-    "CREDIT_CARD_NUMBER",
-    "DATE",
-    "EMAIL_ADDRESS",
-    "IP_ADDRESS",
-    "LOCATION",
-    "MAC_ADDRESS",
-    "PASSPORT",
-    "PERSON_NAME",
-    "PHONE_NUMBER",
-    "SWIFT_CODE",
-    "US_DRIVERS_LICENSE_NUMBER",
-    "US_SOCIAL_SECURITY_NUMBER",
-    "US_VEHICLE_IDENTIFICATION_NUMBER",
-    "US_INDIVIDUAL_TAXPAYER_IDENTIFICATION_NUMBER",
-)
+# Spec §3.1 "Default DICOM infoTypes" (DEFAULT_DICOM_INFO_TYPES, kept by the text engine) is what
+# REDACT_SENSITIVE_TEXT looks for.
 # deidflow's own addition for burned-in text: the instance's tag values found in the pixels. Excludable.
 CONTEXT_INFO_TYPE = "DICOM_CONTEXT"
 # CLEAN_DESCRIPTORS mode adds this one (the API's "additional InfoType"): Basic-profile D/Z/X/U values.
