@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import struct
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -40,6 +41,11 @@ from transforms.dicom.policy import (
     tag_name,
 )
 from transforms.errors import DeidentifyError
+
+# pydicom's validation warnings quote element values (PHI) into logs and stderr: values are never validated by
+# echoing them. Invalid source values are carried or replaced; what we write is valid by construction.
+pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
+pydicom.config.settings.writing_validation_mode = pydicom.config.IGNORE
 
 IMPLEMENTATION_CLASS_UID = "2.25." + str(uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/deidflow/deidflow").int)
 IMPLEMENTATION_VERSION_NAME = "DEIDFLOW_01"
@@ -297,12 +303,16 @@ def _read(data: bytes) -> tuple[Dataset, bytes, Optional[Dataset], bool]:
     if not ts.is_transfer_syntax:
         raise DeidentifyError("UNIMPLEMENTED", "unknown transfer syntax")
     pos = fp.tell()
-    if pos >= len(data):
-        return ds, b"", None, ts != DEFLATED
     implicit, little = ts.is_implicit_VR, ts.is_little_endian
-    if ts == DEFLATED or ds.original_encoding != (implicit, little):
-        # The in-memory dataset does not line up with the file's bytes: take the slow, whole-file path.
-        return _read_whole(data), b"", None, False
+    if ts == DEFLATED or ds.original_encoding != (implicit, little) or _read_as_implicit(ds) not in (None, implicit):
+        # The in-memory dataset does not line up with the file's bytes (deflated, or encoded other than its
+        # transfer syntax says): take the slow path, decoding every element so it is written in the declared one.
+        whole = _read_whole(data)
+        for _ in whole.iterall():
+            pass
+        return whole, b"", None, False
+    if pos >= len(data):  # no PixelData
+        return ds, b"", None, True
     tag_bytes = data[pos : pos + 4]
     group, element = struct.unpack("<HH" if little else ">HH", tag_bytes)
     if (group << 16 | element) != PIXEL_DATA:
@@ -316,6 +326,16 @@ def _read(data: bytes) -> tuple[Dataset, bytes, Optional[Dataset], bool]:
         except Exception as err:
             raise DeidentifyError("INVALID_ARGUMENT", f"elements after PixelData cannot be parsed ({type(err).__name__})") from None
     return ds, pixel, rest, True
+
+
+def _read_as_implicit(ds: Dataset) -> Optional[bool]:
+    """How pydicom actually read the dataset (it falls back to implicit VR when a file says explicit but is not,
+    without saying so in ``original_encoding``); None when no raw element tells."""
+    for tag in ds.keys():
+        elem = ds.get_item(tag)
+        if isinstance(elem, RawDataElement):
+            return elem.is_implicit_VR
+    return None
 
 
 def _read_whole(data: bytes) -> Dataset:
@@ -434,7 +454,7 @@ def deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector: 
     except DeidentifyError:
         raise
     except Exception as err:
-        raise DeidentifyError("INVALID_ARGUMENT", f"the de-identified instance cannot be encoded ({type(err).__name__})") from None
+        raise DeidentifyError("INVALID_ARGUMENT", f"the de-identified instance cannot be encoded ({type(err).__name__})") from err
     modality = ds.get("Modality") or ""
     actions = tuple((tag, act.name.lower(), n) for (tag, act), n in ctx.tally.items())
     return DeidentifiedInstance(out.getvalue(), study, series, sop, boxes, ts_changed, str(modality), actions)
@@ -530,7 +550,13 @@ def _write_part10(out: DicomBytesIO, ds: Dataset, ts: str, source: Optional[byte
     out.write(_file_meta_bytes(ds.file_meta))
     ts_uid = UID(ts)
     out.is_implicit_VR, out.is_little_endian = ts_uid.is_implicit_VR, ts_uid.is_little_endian
-    if source is not None and ds.original_encoding == (ts_uid.is_implicit_VR, ts_uid.is_little_endian):
+    if ts == DEFLATED:  # the dataset after the file meta is one raw deflate stream (PS3.5 A.5)
+        body = DicomBytesIO()
+        body.is_implicit_VR, body.is_little_endian = False, True
+        write_dataset(body, ds)
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+        out.write(compressor.compress(body.getvalue()) + compressor.flush())
+    elif source is not None and ds.original_encoding == (ts_uid.is_implicit_VR, ts_uid.is_little_endian):
         _write_dataset_fast(out, ds, source, ts_uid.is_implicit_VR, ts_uid.is_little_endian)
     else:
         write_dataset(out, ds)
