@@ -16,7 +16,8 @@ MAX_SHIFT_DAYS = 100
 
 
 def _hmac(key: bytes, message: str) -> bytes:
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
+    # surrogatepass: JSON may carry lone surrogates (\udcff); they must hash, deterministically, not crash
+    return hmac.digest(key, message.encode("utf-8", "surrogatepass"), "sha256")
 
 
 def generate_key() -> bytes:
