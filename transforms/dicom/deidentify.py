@@ -9,6 +9,7 @@ writer copies byte for byte, so the cost of an instance is close to the cost of 
 from __future__ import annotations
 
 import io
+import re
 import struct
 import uuid
 import zlib
@@ -31,6 +32,7 @@ from transforms.dicom.policy import (
     CODE_BASIC_PROFILE,
     CODE_CLEAN_DESCRIPTORS,
     CODE_CLEAN_PIXEL,
+    ALL_VRS,
     CONTEXT_TAGS,
     CODE_RETAIN_UIDS,
     PIXEL_DATA,
@@ -90,6 +92,8 @@ class _Context:
     tally: dict = field(default_factory=dict)  # (tag, Act) -> elements, for the run report
 
 
+_FIXED_SIZE = {"US": 2, "SS": 2, "UL": 4, "SL": 4, "FL": 4, "AT": 4, "FD": 8, "SV": 8, "UV": 8, "OW": 2, "OF": 4,
+               "OL": 4, "OD": 8, "OV": 8}
 _PACK = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "SV": "q", "UV": "Q"}
 NEW_ELEMENT = -1  # value_tell of elements we encoded ourselves (no position in the source bytes)
 
@@ -188,14 +192,47 @@ def _concrete_vr(tag: int, vr: str) -> str:
     return element_vr(tag) if vr in ("UN", "") else vr
 
 
+# Control characters a short-string VR never holds (ESC is allowed: ISO 2022 code extensions). Finding one in a
+# kept value means the file is corrupt (a wrong length swallowed the next elements): keeping it could keep PHI.
+_BAD_SHORT_TEXT = re.compile(rb"[\x00-\x08\x0a-\x1a\x1c-\x1f]")
+_SHORT_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "PN", "SH", "TM", "UI"})
+
+
+_STRICT_CHARS = {
+    "DS": re.compile(rb"[^0-9+\-.eE \\]"),
+    "IS": re.compile(rb"[^0-9+\- \\]"),
+    "DA": re.compile(rb"[^0-9\-\\ ]"),
+    "TM": re.compile(rb"[^0-9.:\-\\ ]"),
+    "DT": re.compile(rb"[^0-9.+\-\\ ]"),
+    "UI": re.compile(rb"[^0-9.\\]"),
+}
+
+
+def _check_raw(tag: int, vr: str, elem: RawDataElement) -> None:
+    """Refuse a kept element whose bytes cannot be what its VR says (cheap checks, no decoding)."""
+    size = _FIXED_SIZE.get(vr)
+    if size and elem.length != 0xFFFFFFFF and elem.length % size:
+        raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} has a length its VR does not allow")
+    if vr in _SHORT_TEXT_VRS and _BAD_SHORT_TEXT.search(elem.value.rstrip(b"\x00 ")):
+        raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} holds characters its VR does not allow")
+
+
 def _apply(ds: Dataset, ctx: _Context) -> None:
     """Apply the policy to every element of one dataset (and, where it says so, to nested items)."""
     policy = ctx.policy
     for tag in list(ds.keys()):
         elem = ds.get_item(tag)
         vr = elem.VR or element_vr(tag)
+        if vr not in ALL_VRS:
+            raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} has an invalid value representation")
         act = policy.action(tag, vr)
         if act is Act.KEEP:
+            if isinstance(elem, RawDataElement) and elem.value:
+                _check_raw(tag, vr, elem)
+                strict = _STRICT_CHARS.get(vr)
+                if strict is not None and strict.search(elem.value.rstrip(b"\x00 ")):
+                    # a number, date or UID with letters in it is not what it claims: keep nothing of it
+                    _set(ds, tag, vr, None, ctx)
             continue
         key = (tag, act)
         ctx.tally[key] = ctx.tally.get(key, 0) + 1
@@ -317,6 +354,8 @@ def _read(data: bytes) -> tuple[Dataset, bytes, Optional[Dataset], bool]:
     group, element = struct.unpack("<HH" if little else ">HH", tag_bytes)
     if (group << 16 | element) != PIXEL_DATA:
         raise DeidentifyError("INVALID_ARGUMENT", "the file cannot be parsed past the header")
+    if not implicit and data[pos + 4 : pos + 6] not in (b"OB", b"OW", b"UN"):
+        raise DeidentifyError("INVALID_ARGUMENT", "PixelData has an invalid value representation")
     end = pixel_element_end(data, pos, implicit, little)
     pixel = data[pos:end]
     rest = None
@@ -403,6 +442,15 @@ def deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector: 
     ``detector`` is the OCR engine for burned-in text (loaded once per worker by the caller); it is only used
     when the policy cleans PixelData.
     """
+    try:
+        return _deidentify_instance(data, policy, keys, detector)
+    except DeidentifyError:
+        raise
+    except Exception as err:  # a malformed instance pydicom chokes on: its message may quote values, ours does not
+        raise DeidentifyError("INVALID_ARGUMENT", f"the instance cannot be de-identified ({type(err).__name__})") from None
+
+
+def _deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector: Any) -> DeidentifiedInstance:
     ds, pixel, rest, raw_offsets = _read(data)
     for keyword, tag in (("SOPInstanceUID", "(0008,0018)"), ("StudyInstanceUID", "(0020,000D)"),
                          ("SeriesInstanceUID", "(0020,000E)")):
@@ -454,7 +502,7 @@ def deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector: 
     except DeidentifyError:
         raise
     except Exception as err:
-        raise DeidentifyError("INVALID_ARGUMENT", f"the de-identified instance cannot be encoded ({type(err).__name__})") from err
+        raise DeidentifyError("INVALID_ARGUMENT", f"the de-identified instance cannot be encoded ({type(err).__name__})") from None
     modality = ds.get("Modality") or ""
     actions = tuple((tag, act.name.lower(), n) for (tag, act), n in ctx.tally.items())
     return DeidentifiedInstance(out.getvalue(), study, series, sop, boxes, ts_changed, str(modality), actions)

@@ -122,6 +122,15 @@ def _context_tags() -> frozenset[int]:
     return frozenset(tags)
 
 
+def is_known_tag(tag: int) -> bool:
+    """Whether the DICOM data dictionary (repeating groups included) has this tag."""
+    try:
+        dictionary_VR(tag)
+    except KeyError:
+        return False
+    return True
+
+
 def element_vr(tag: int) -> str:
     """The dictionary VR of a tag ('UN' when unknown; first choice of ambiguous VRs such as 'US or SS')."""
     try:
@@ -205,6 +214,10 @@ class DicomPolicy:
             if (tag >> 16) & 1:
                 return self.private
             if tag & 0xFFFF == 0:  # group lengths go stale once elements change
+                return Act.DELETE
+            if self.private is Act.DELETE and not is_known_tag(tag):
+                # A public tag no dictionary knows (a newer edition, or a corrupted tag number): nothing says its
+                # value is safe, so profiles that remove private data remove it too.
                 return Act.DELETE
             return self.default_sq if vr == "SQ" else self.default
         if act is Act.CLEAN_TEXT:
