@@ -164,3 +164,15 @@ def test_context_skips_tiny_and_honorific_terms():
 def test_deterministic():
     text = "John Smith 01/31/2024 617-555-1234 at 123 Main St"
     assert detect(text) == detect(text)
+
+
+def test_separated_ten_digit_numbers_are_phones_even_outside_nanp_rules():
+    assert [(f.info_type) for f in detect("Call back 555-123-4567.")] == ["PHONE_NUMBER"]
+    assert [(f.info_type) for f in detect("555-123-4567")] == ["PHONE_NUMBER"]
+
+
+def test_a_titled_eponym_is_a_person_and_the_disease_is_not():
+    text = "Seen by Dr. Parkinson for Parkinson disease"
+    found = [(text[f.start:f.end], f.info_type) for f in detect(text)]
+    assert found == [("Parkinson", "PERSON_NAME")]
+    assert found[0] and text.index("Parkinson") == [f.start for f in detect(text)][0]

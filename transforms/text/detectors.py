@@ -101,7 +101,8 @@ _SSN_CTX = re.compile(
 _ITIN = re.compile(r"(?<![\w-])9\d{2}([- ]?)(?:5\d|6[0-5]|7\d|8[0-8]|9[0-2]|9[4-9])\1\d{4}(?![\w-])")
 _CARD = re.compile(r"(?<![\w-])[2-6]\d{3}(?:[ -]?\d){9,15}(?![\w-])")
 _PHONE_NANP = re.compile(
-    r"(?<![\w+])(?:(?:\+1|001|1)[\s.-]?)?(?:\([2-9]\d{2}\)[\s.-]?|[2-9]\d{2}[\s.-])[2-9]\d{2}[\s.-]\d{4}"
+    # separated 3-3-4 digits are a phone number even where NANP has no such exchange (555-123-4567): recall first
+    r"(?<![\w+])(?:(?:\+1|001|1)[\s.-]?)?(?:\(\d{3}\)[\s.-]?|\d{3}[\s.-])\d{3}[\s.-]\d{4}"
     r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w-])"
 )
 _PHONE_CTX = re.compile(
@@ -372,7 +373,10 @@ def _names(text: str) -> list[_Raw]:
                 break
             j += 1
         run = tokens[i:j]
+        after_title = bool(run) and (_plain(run[0][2]) in lexicon.TITLES or run[0][2].lower() in lexicon.TITLES)
         for k, (_, _, word) in enumerate(run):  # a name never runs into a clinical or facility word
+            if k == 1 and after_title:  # ... except right after a title: "Dr. Parkinson" is a person
+                continue
             if k and (_plain(word) in lexicon.CLINICAL_WORDS or _plain(word) in lexicon.FACILITY_WORDS):
                 run = run[:k]
                 break
