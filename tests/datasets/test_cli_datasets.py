@@ -240,6 +240,9 @@ def test_four_stores_share_pseudonyms_and_date_shifts(tmp_path, key_file):
 
     root = tmp_path / "stores"
     fhir, studies = _four_store_dataset(root)
+    # DICOM dates are shifted only through text inspection: clean StudyDate so the DICOM shift can be compared
+    config = tmp_path / "shift.json"
+    config.write_text(json.dumps({"dicomTagConfig": {"actions": [{"queries": ["StudyDate"], "cleanTextTag": {}}]}}))
     proc = run_cli(
         "datasets",
         "deidentify",
@@ -250,6 +253,8 @@ def test_four_stores_share_pseudonyms_and_date_shifts(tmp_path, key_file):
         str(root),
         "--key-file",
         str(key_file),
+        "--config-file",
+        str(config),
     )
     assert proc.returncode == 0, proc.stderr
     summary = summary_from_stdout(proc.stdout)
@@ -266,6 +271,12 @@ def test_four_stores_share_pseudonyms_and_date_shifts(tmp_path, key_file):
         assert sorted(ds.StudyInstanceUID for ds in _instances(dst / "dicomStores" / store)) == sorted(
             keys.uid(uid) for _, uid in studies
         )
+        # and each DICOM study date moved by the same shift as its patient's FHIR dates (keyed on the MRN)
+        for ds in _instances(dst / "dicomStores" / store):
+            n, (pid, _) = next((n, s) for n, s in enumerate(studies) if keys.uid(s[1]) == ds.StudyInstanceUID)
+            original = datetime.datetime.strptime(SamplePatient(n).study_date(0), "%Y%m%d").date()
+            shifted = original + datetime.timedelta(days=keys.date_shift_days(fhir.mrns[pid]))
+            assert ds.StudyDate == shifted.strftime("%Y%m%d")
     births = {r["id"]: r["birthDate"] for r in fhir.resources if r["resourceType"] == "Patient"}
     for store in ("ehr", "imaging"):
         lines = [
