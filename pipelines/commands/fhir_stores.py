@@ -91,8 +91,6 @@ def run_fhir_store_deidentify(args, beam_args: Sequence[str]) -> int:
         raise UsageError("--destination-dataset is for 'datasets deidentify'; store-level runs take --destination-store")
     if not args.destination_store:
         raise UsageError("--destination-store is required")
-    if getattr(args, "incremental", False):
-        raise UsageError("--incremental: not supported for FHIR stores yet")
     run_start = datetime.datetime.now(datetime.UTC)
     create_time = run_start.isoformat(timespec="milliseconds").replace("+00:00", "Z")  # as run_record.now()
     reference_date = parse_reference_date(getattr(args, "reference_date", None))
@@ -130,7 +128,8 @@ def run_fhir_store_deidentify(args, beam_args: Sequence[str]) -> int:
     pipeline = beam.Pipeline(options=beam_options(beam_args))
     result = add_fhir_store_branch(pipeline, plan.source_path, plan.destination_path, plan.run_dir, policy,
                                    plan.keys, resource_filter=resource_filter,
-                                   validate=bool(getattr(args, "validate_r4", False)))
+                                   validate=bool(getattr(args, "validate_r4", False)),
+                                   incremental=bool(getattr(args, "incremental", False)))
     from pipelines.progress import attach_progress
 
     attach_progress(result, plan.run_dir)
@@ -143,6 +142,7 @@ def run_fhir_store_deidentify(args, beam_args: Sequence[str]) -> int:
         "fhirVersion": "R4",
         "referenceDate": reference_date.isoformat(),
         "defaultConfig": config is None,
+        "incremental": bool(getattr(args, "incremental", False)),
     }
     return run_and_record(pipeline, kind="fhirStores", run_id=plan.run_id, run_dir=plan.run_dir,
                           create_time=create_time, labels=["fhir"], details=details, total=total, quiet=quiet,

@@ -1,6 +1,6 @@
 """Pure FHIR de-identification: no Beam, no IO. Resources are dicts in, dicts out."""
 
-from transforms.fhir.deidentify import deidentify_resource, patient_context
+from transforms.fhir.deidentify import deidentify_resource, patient_context, resource_id_rewritten
 from transforms.fhir.ids import new_id, patient_reference, patient_shift_key, rewrite_reference
 from transforms.fhir.policy import FhirPolicy, compile_fhir_policy, default_config, default_config_json
 
@@ -14,5 +14,6 @@ __all__ = [
     "patient_context",
     "patient_reference",
     "patient_shift_key",
+    "resource_id_rewritten",
     "rewrite_reference",
 ]

@@ -565,6 +565,14 @@ def deidentify_resource(
         raise DeidentifyError("INVALID_ARGUMENT", f"{rtype}: nested too deeply") from None
 
 
+def resource_id_rewritten(policy: FhirPolicy, resource_type: str) -> bool:
+    """Whether a ``<resource_type>`` resource's string ``id`` becomes ``new_id(keys, id)`` under this policy (the
+    alternative: a rule removes it). Lets a pipeline predict a destination id without de-identifying."""
+    root = _root_plan(policy, resource_type)
+    plan = root.children.get("id") or _child_plan(policy, root, "id")
+    return isinstance(plan, _Plan) and plan.op != REMOVE
+
+
 def patient_context(patient_resource: dict[str, Any], policy: FhirPolicy, keys: Keys) -> tuple[str, ...]:
     """The phrases of a Patient that contextual de-identification replaces with ``[CTX]`` in other resources.
 
