@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from transforms.config import TextConfig
 from transforms.crypto import Keys
 from transforms.text import DEFAULT_DICOM_INFO_TYPES, TextPolicy, clean_text
+from transforms.text.policy import find_sensitive
 
 # Spec §3.3: the default FHIR infoTypes are not published; we use the default DICOM list, as the spec says.
 FHIR_DEFAULT_INFO_TYPES: tuple[str, ...] = DEFAULT_DICOM_INFO_TYPES
@@ -22,9 +23,10 @@ class TextCleaner:
             text_config, default_info_types=FHIR_DEFAULT_INFO_TYPES, config_path=config_path
         )
         self._cache: dict = {}
+        self._nothing_found: set = set()
 
     def __getstate__(self) -> dict:
-        return {"policy": self.policy, "_cache": {}}
+        return {"policy": self.policy, "_cache": {}, "_nothing_found": set()}
 
     def clean(self, text: str, keys: Keys, patient: str | None, context: Sequence[str]) -> str:
         """``text`` with sensitive findings transformed and context phrases replaced by ``[CTX]``."""
@@ -32,7 +34,17 @@ class TextCleaner:
             return text
         context = relevant_context(text, context)
         if _DIGIT.search(text) is not None:  # dates (always written with digits) shift per patient
-            return clean_text(text, self.policy, keys, patient=patient or "", context=context)
+            # What is found does not depend on the patient or key, only how it is replaced: remember the texts
+            # with nothing to find ("Body mass index 25.3", "Hemoglobin A1c"), which repeat across patients.
+            found_key = (text, context)
+            if found_key in self._nothing_found:
+                return text
+            cleaned = clean_text(text, self.policy, keys, patient=patient or "", context=context)
+            if cleaned == text and not find_sensitive(text, self.policy, context=context):
+                if len(self._nothing_found) >= CACHE_SIZE:
+                    self._nothing_found.clear()
+                self._nothing_found.add(found_key)
+            return cleaned
         # Without digits the result depends on the text, the context and the run key only: short coded texts
         # ("Heart rate") repeat across a store, so cache them (bounded, per process, order-independent).
         cache_key = (text, context, keys)
@@ -57,11 +69,30 @@ def relevant_context(text: str, context: Sequence[str]) -> tuple[str, ...]:
     folded = text.casefold()
     has_digit = _DIGIT.search(text) is not None
     kept = []
+    prepared = _PREPARED
     for value in context:
-        if value[:1].isdigit() and not has_digit:
+        prep = prepared.get(value)
+        if prep is None:
+            prep = _prepare(value)
+        words, digit_start, year, short_year = prep
+        if digit_start and not has_digit:
             continue
-        if any(word.casefold() in folded for word in _WORDS.findall(value)):
+        if any(word in folded for word in words):
             kept.append(value)
-        elif has_digit and value[:4].isdigit() and (value[:4] in text or value[2:4] in text):
+        elif has_digit and year and (year in text or short_year in text):
             kept.append(value)  # a date may be spelt differently in the text (3/2/50): its year is in each spelling
     return tuple(dict.fromkeys(kept))
+
+
+_PREPARED: dict[str, tuple] = {}
+
+
+def _prepare(value: str) -> tuple:
+    """A context value's case-folded words and year, computed once a value (a patient's phrases are the
+    context of all its resources)."""
+    prep = ([w.casefold() for w in _WORDS.findall(value)], value[:1].isdigit(),
+            value[:4] if value[:4].isdigit() else "", value[2:4])
+    if len(_PREPARED) >= CACHE_SIZE * 4:
+        _PREPARED.clear()
+    _PREPARED[value] = prep
+    return prep
