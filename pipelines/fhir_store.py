@@ -40,6 +40,9 @@ import orjson
 from apache_beam.io import fileio
 from apache_beam.io.fileio import EmptyMatchTreatment
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
 
 from pipelines.stores import store_root
 from transforms.beam import (
@@ -379,10 +382,20 @@ def _resource_model_exists(rtype: str) -> bool:
     return known
 
 
-def parse_resource(raw: RawResource | bytes) -> dict:
-    """Parse one raw resource; DeidentifyError (no values in the message) when it is not a FHIR R4 resource."""
+def parse_resource(raw: RawResource | bytes, exact: bool = True) -> dict:
+    """Parse one raw resource; DeidentifyError (no values in the message) when it is not a FHIR R4 resource.
+
+    ``exact=False``: decimals may come back as floats (orjson), for steps that only route a resource.
+    """
+    data = raw if isinstance(raw, bytes) else raw.data
     try:
-        resource = fast_loads(raw if isinstance(raw, bytes) else raw.data)
+        if exact:
+            resource = fast_loads(data)
+        else:
+            try:
+                resource = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                resource = loads(data)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise DeidentifyError("INVALID_ARGUMENT", "not valid JSON") from None
     if not isinstance(resource, dict):
@@ -424,7 +437,7 @@ class ParseResources(beam.DoFn):
 
     Main output: (key, (RESOURCE, file, index, entry, data)). PATIENTS: (Patient/<id>, (PATIENT, file, index,
     shift key, context phrases)) — every Patient, filtered or not, so its resources still shift with it.
-    SIZES: (resourceType, (1, bytes)). ERRORS: error records.
+    SIZES: (resourceType, (count, bytes)) once a type a bundle. ERRORS: error records.
     """
 
     def __init__(self, policy: FhirPolicy, keys: Keys, label: str = "fhir", resource_filter=None):
@@ -438,14 +451,21 @@ class ParseResources(beam.DoFn):
         self._failed_name = failure_counter(self._label)
         self._filtered_name = f"filtered/{self._label}"
 
-    def finish_bundle(self) -> None:
+    def start_bundle(self) -> None:
+        self._sizes: dict[str, list[int]] = {}
+
+    def finish_bundle(self) -> Iterator:
         self._tally.flush()
+        for rtype, (count, size) in sorted(self._sizes.items()):  # one (type, (count, bytes)) a bundle
+            yield beam.pvalue.TaggedOutput(SIZES, WindowedValue((rtype, (count, size)), MIN_TIMESTAMP,
+                                                                (GlobalWindow(),)))
+        self._sizes = {}
 
     def process(self, raw: RawResource) -> Iterable:
         try:
-            resource = parse_resource(raw.data)
+            resource = parse_resource(raw.data, exact=False)  # routing only: the de-identify step parses exactly
             if resource["resourceType"] == "Patient":
-                info = self.patient_info(resource)
+                info = self.patient_info(parse_resource(raw.data))
                 if info is not None:
                     yield beam.pvalue.TaggedOutput(PATIENTS, (info[0], (PATIENT, raw.file, raw.index) + info[1:]))
             keep = self._filter is None or self._filter.keeps(resource, raw.mtime)
@@ -456,7 +476,11 @@ class ParseResources(beam.DoFn):
         if not keep:
             self._tally.add(self._filtered_name)
             return
-        yield beam.pvalue.TaggedOutput(SIZES, (resource["resourceType"], (1, len(raw.data))))
+        tally = self._sizes.get(resource["resourceType"])
+        if tally is None:
+            tally = self._sizes[resource["resourceType"]] = [0, 0]
+        tally[0] += 1
+        tally[1] += len(raw.data)
         yield join_key(resource, raw), (RESOURCE, raw.file, raw.index, raw.entry, raw.data)
 
     def patient_info(self, patient: dict) -> tuple[str, str, tuple[str, ...]] | None:
