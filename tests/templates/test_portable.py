@@ -106,3 +106,8 @@ def test_fhir_store_on_the_portable_runner_equals_the_direct_runner(tmp_path, jo
     assert results["portable"]["metadata"]["counter"] == counter
     direct = files(root, "fhirStores", "direct")
     assert direct and files(root, "fhirStores", "portable") == direct
+    # an incremental rerun on the portable runner: every resource is already there, kept lines rewritten as they were
+    again = ok_summary(deidentify(root, "src", "portable", "--key-file", str(key_file(tmp_path)), "--incremental",
+                                  "--job_endpoint", job_endpoint, *PORTABLE, kind="fhirStores", subprocess_run=True))
+    assert again["metadata"]["counter"]["success"] == "0" and again["deidflow"]["skipped"] == counter["success"]
+    assert files(root, "fhirStores", "portable") == direct
