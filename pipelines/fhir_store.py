@@ -1,27 +1,32 @@
 """The FHIR store pipeline: read NDJSON and Bundle files, join each resource to its Patient, de-identify, write NDJSON.
 
-Shape (one branch per store; ``add_fhir_store_branch``)::
+Shape (one branch per store; ``add_fhir_store_branch``, default ``join="side"``)::
 
     MatchFiles(source/**) -> Reshuffle -> ReadFhirFiles         one element per NDJSON line / Bundle entry
       -> ParseResources          errors | resources keyed by patient | Patient join info | sizes per type
-      -> Flatten(resources, patients) -> GroupByKey             the keyed join: a patient's resources meet it
-      -> DeidentifyPatientGroups (shard counts as side input)   errors | ((type, shard), resource line)
+      -> DeidentifyWithSideInput (Patient join info, shard counts, [kept ids] as side inputs)
+                                                                errors | ((type, shard), packed line)
       -> GroupByKey -> WriteShards                              <Type>-<tag>-SSSSS-of-NNNNN.ndjson, sorted by id
       -> DeleteStaleShards                                      an earlier run's shards of this source, not rewritten
 
-The join is keyed: a resource's key is its patient compartment owner (``patient_reference``), a Patient's key
-its own ``Patient/<id>``, so the GroupByKey that spreads the work over workers (the Reshuffle of the design)
-also brings each Patient's date-shift key (its MRN, ``patient_shift_key``) and contextual phrases to its
-resources. A resource without a patient gets a key of its own. ``join="side"`` builds the same from an AsDict
-side input instead (measured in bench/fhir_throughput.py).
+The join: a resource's key is its patient compartment owner (``patient_reference``), a Patient's key its own
+``Patient/<id>``; each Patient's date-shift key (its MRN, ``patient_shift_key``) and contextual phrases reach
+its resources through an AsDict side input (the first Patient by source location when an id repeats). Because
+that side input depends on the whole read, every runner materialises the parsed resources before the
+de-identify step and spreads them over its workers from there: every resource is shuffled once (by output
+shard), as bytes. ``join="keyed"`` does the join with a GroupByKey instead (no per-worker Patient table, one
+more shuffle of every resource; same output).
 
 Output is deterministic: shard counts come from the input's sizes per type, a resource's shard from a hash of
 its new id, and lines are sorted by new id within a shard, so runs and worker counts agree byte for byte.
 Shard names carry a tag derived from the source path, so de-identifying two sources into one store does not
 overwrite the other's shards, and a rerun replaces its own (stale shards of the same tag are deleted).
+``incremental=True`` re-emits this source's existing destination lines into the same shard shuffle and skips
+source resources whose destination ``Type/<new id>`` is among them (``add_incremental_inputs``).
 
-Every input is accounted for: a resource is written, filtered (``filtered/<label>``), or an error record
-(``{resource_name, error}``) named ``<file>:<line>`` or ``<file>#entry[<i>]`` — never by id or value.
+Every input is accounted for: a resource is written, filtered (``filtered/<label>``), skipped by an incremental
+run (``skipped/<label>``), or an error record (``{resource_name, error}``) named ``<file>:<line>`` or
+``<file>#entry[<i>]`` — never by id or value.
 """
 
 from __future__ import annotations
