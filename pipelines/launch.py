@@ -153,8 +153,9 @@ def resolve_keys(config: Optional[DeidentifyConfig], key_file: Optional[str], cr
 
 
 def new_run_id() -> str:
+    """UTC start time to the millisecond, then a random suffix: run ids sort in start order."""
     now = datetime.datetime.now(datetime.timezone.utc)
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,19 @@ def load_runs(folder: str) -> list[RunRecord]:
             except Exception:  # noqa: BLE001 - a damaged record is listed as such, not fatal
                 record.unreadable = True
         records.append(record)
+    # start order: the summary's createTime where there is one (two runs can start in the same second), else
+    # the start time the run id begins with
+    records.sort(key=lambda r: ((r.summary or {}).get("metadata", {}).get("createTime") or _id_time(r.run_id), r.run_id))
     return records
+
+
+def _id_time(run_id: str) -> str:
+    """The UTC start time a run id begins with (YYYYmmddTHHMMSS[mmm]Z), spelled like createTime."""
+    stamp = run_id.split("Z", 1)[0]
+    if len(stamp) < 15 or stamp[8] != "T" or not (stamp[:8] + stamp[9:]).isdigit():
+        return run_id
+    millis = (stamp[15:18] + "000")[:3]
+    return f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]}.{millis}Z"
 
 
 def error_codes(record: RunRecord) -> dict[str, int]:
