@@ -36,6 +36,7 @@ from transforms.dicom.policy import (
     CONTEXT_TAGS,
     CODE_RETAIN_UIDS,
     PIXEL_DATA,
+    SOP_CLASS_UID,
     SOP_UID,
     Act,
     DicomPolicy,
@@ -220,7 +221,7 @@ def _check_raw(tag: int, vr: str, elem: RawDataElement) -> None:
 def _apply(ds: Dataset, ctx: _Context) -> None:
     """Apply the policy to every element of one dataset (and, where it says so, to nested items)."""
     policy = ctx.policy
-    for tag in list(ds.keys()):
+    for tag in list(map(int, ds.keys())):  # plain ints: BaseTag's Python-level __eq__ costs in every dict lookup
         elem = ds.get_item(tag)
         vr = elem.VR or element_vr(tag)
         if vr not in ALL_VRS:
@@ -384,23 +385,9 @@ def _read_whole(data: bytes) -> Dataset:
         raise DeidentifyError("INVALID_ARGUMENT", f"the file cannot be parsed ({type(err).__name__})") from None
 
 
-def _new_file_meta(ds: Dataset, ts: str) -> FileMetaDataset:
-    meta = FileMetaDataset()
-    old = ds.file_meta
-    meta.MediaStorageSOPClassUID = ds.get("SOPClassUID") or old.get("MediaStorageSOPClassUID", "")
-    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.TransferSyntaxUID = ts
-    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
-    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
-    return meta
-
-
-def _mark_deidentified(ds: Dataset, policy: DicomPolicy) -> None:
-    """PS3.15 E.1.1: record that and how the instance was de-identified."""
-    ds.DeidentificationMethod = policy.description[:64]
+def _mark_codes(policy: DicomPolicy) -> tuple[tuple[str, str], ...]:
     if policy.profile not in ("BASIC", "MINIMAL"):
-        return
-    ds.PatientIdentityRemoved = "YES"
+        return ()
     codes = [CODE_BASIC_PROFILE]
     if policy.image is not None:
         codes.append(CODE_CLEAN_PIXEL)
@@ -408,23 +395,70 @@ def _mark_deidentified(ds: Dataset, policy: DicomPolicy) -> None:
         codes.append(CODE_CLEAN_DESCRIPTORS)
     if policy.options.get(SOP_UID) is Act.KEEP:
         codes.append(CODE_RETAIN_UIDS)
-    items = []
-    for value, meaning in codes:
-        item = Dataset()
-        item.CodeValue = value
-        item.CodingSchemeDesignator = "DCM"
-        item.CodeMeaning = meaning
-        items.append(item)
-    ds.DeidentificationMethodCodeSequence = Sequence(items)
-    if policy.profile == "BASIC":
-        ds.LongitudinalTemporalInformationModified = "REMOVED"
+    return tuple(codes)
 
 
-def _required_uid(ds: Dataset, keyword: str, tag: str) -> str:
-    value = ds.get(keyword)
+_MARKS_CACHE: dict[tuple, tuple[tuple[int, str, bytes], ...]] = {}
+
+
+def _encoded_marks(description: str, profile: str, codes: tuple, implicit: bool, little: bool):
+    """The PS3.15 E.1.1 attributes as (tag, VR, value bytes), encoded once per policy and encoding."""
+    key = (description, profile, codes, implicit, little)
+    cached = _MARKS_CACHE.get(key)
+    if cached is not None:
+        return cached
+    marks = Dataset()
+    marks.DeidentificationMethod = description[:64]
+    if codes:
+        marks.PatientIdentityRemoved = "YES"
+        items = []
+        for value, meaning in codes:
+            item = Dataset()
+            item.CodeValue = value
+            item.CodingSchemeDesignator = "DCM"
+            item.CodeMeaning = meaning
+            items.append(item)
+        marks.DeidentificationMethodCodeSequence = Sequence(items)
+        if profile == "BASIC":
+            marks.LongitudinalTemporalInformationModified = "REMOVED"
+    encoded = []
+    for elem in marks:
+        buffer = DicomBytesIO()
+        buffer.is_implicit_VR, buffer.is_little_endian = implicit, little
+        write_data_element(buffer, elem)
+        data = buffer.getvalue()
+        header = 8 if implicit or elem.VR not in _EXTENDED_LENGTH_VRS else 12
+        encoded.append((int(elem.tag), elem.VR, data[header:]))
+    _MARKS_CACHE[key] = result = tuple(encoded)
+    return result
+
+
+def _mark_deidentified(ds: Dataset, policy: DicomPolicy, encoding: tuple[bool, bool]) -> None:
+    """PS3.15 E.1.1: record that and how the instance was de-identified (elements encoded once, then copied)."""
+    implicit, little = encoding
+    for tag, vr, value in _encoded_marks(policy.description, policy.profile, _mark_codes(policy), implicit, little):
+        ds[tag] = RawDataElement(BaseTag(tag), vr, len(value), value, NEW_ELEMENT, implicit, little)
+
+
+def _uid_value(ds: Dataset, tag: int) -> str:
+    """A UID element's value without converting the element (converted elements are written the slow way)."""
+    elem = ds.get_item(tag)
+    if elem is None:
+        return ""
+    value = elem.value
+    if isinstance(value, bytes):
+        return value.decode("ascii", "replace").strip("\x00 ")
+    return str(value or "")
+
+
+def _required_uid(ds: Dataset, keyword: str, tag: int) -> str:
+    value = _uid_value(ds, tag)
     if not value:
-        raise DeidentifyError("INVALID_ARGUMENT", f"{keyword} {tag} is missing")
-    return str(value)
+        raise DeidentifyError("INVALID_ARGUMENT", f"{keyword} ({tag >> 16:04X},{tag & 0xFFFF:04X}) is missing")
+    return value
+
+
+_PLACING_UIDS = (("SOPInstanceUID", SOP_UID), ("StudyInstanceUID", 0x0020000D), ("SeriesInstanceUID", 0x0020000E))
 
 
 def _pixel_vr(ds: Dataset, pixel: bytes) -> str:
@@ -452,8 +486,7 @@ def deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector: 
 
 def _deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector: Any) -> DeidentifiedInstance:
     ds, pixel, rest, raw_offsets = _read(data)
-    for keyword, tag in (("SOPInstanceUID", "(0008,0018)"), ("StudyInstanceUID", "(0020,000D)"),
-                         ("SeriesInstanceUID", "(0020,000E)")):
+    for keyword, tag in _PLACING_UIDS:
         _required_uid(ds, keyword, tag)
     ts = str(ds.file_meta.TransferSyntaxUID)
     boxes, ts_changed = 0, False
@@ -484,14 +517,13 @@ def _deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector:
         pixel_act = policy.action(PIXEL_DATA, pixel_vr)
         if pixel_act in (Act.DELETE, Act.EMPTY, Act.DUMMY):
             pixel = b"" if pixel_act is Act.DELETE else _empty_pixel(pixel, ds.original_encoding)
-    sop = _required_uid(ds, "SOPInstanceUID", "(0008,0018)")
-    study = _required_uid(ds, "StudyInstanceUID", "(0020,000D)")
-    series = _required_uid(ds, "SeriesInstanceUID", "(0020,000E)")
-    _mark_deidentified(ds, policy)
-    ds.file_meta = _new_file_meta(ds, ts)
+    sop, study, series = (_required_uid(ds, keyword, tag) for keyword, tag in _PLACING_UIDS)
+    _mark_deidentified(ds, policy, ctx.encoding)
+    sop_class = _uid_value(ds, SOP_CLASS_UID) or str(ds.file_meta.get("MediaStorageSOPClassUID", ""))
+    meta = _file_meta_bytes(sop_class, sop, ts)
     out = DicomBytesIO()
     try:
-        _write_part10(out, ds, ts, data if raw_offsets else None)
+        _write_part10(out, ds, ts, data if raw_offsets else None, meta)
         if pixel:
             out.write(pixel)
         if rest is not None and len(rest):
@@ -503,7 +535,7 @@ def _deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector:
         raise
     except Exception as err:
         raise DeidentifyError("INVALID_ARGUMENT", f"the de-identified instance cannot be encoded ({type(err).__name__})") from None
-    modality = ds.get("Modality") or ""
+    modality = _uid_value(ds, 0x00080060)  # read without converting the element
     actions = tuple((tag, act.name.lower(), n) for (tag, act), n in ctx.tally.items())
     return DeidentifiedInstance(out.getvalue(), study, series, sop, boxes, ts_changed, str(modality), actions)
 
@@ -538,7 +570,7 @@ def _write_dataset_fast(out: DicomBytesIO, ds: Dataset, data: bytes, implicit: b
     encodings = ds._character_set
     run_start = run_end = -1
     order = "<" if little else ">"
-    for tag in sorted(ds.keys()):
+    for tag in sorted(map(int, ds.keys())):
         elem = ds.get_item(tag)
         if isinstance(elem, RawDataElement) and elem.value_tell == NEW_ELEMENT:
             if run_end > run_start:
@@ -579,13 +611,13 @@ def _meta_element(group_element: int, vr: bytes, value: bytes) -> bytes:
     return tag + vr + struct.pack("<H", len(value)) + value
 
 
-def _file_meta_bytes(meta: FileMetaDataset) -> bytes:
+def _file_meta_bytes(sop_class: str, sop_instance: str, ts: str) -> bytes:
     """Preamble, DICM and the group 0002 elements we write (always explicit VR little endian, PS3.10 7.1)."""
     body = b"".join((
         _meta_element(0x00020001, b"OB", b"\x00\x01"),
-        _meta_element(0x00020002, b"UI", str(meta.MediaStorageSOPClassUID).encode("ascii")),
-        _meta_element(0x00020003, b"UI", str(meta.MediaStorageSOPInstanceUID).encode("ascii")),
-        _meta_element(0x00020010, b"UI", str(meta.TransferSyntaxUID).encode("ascii")),
+        _meta_element(0x00020002, b"UI", sop_class.encode("ascii", "replace")),
+        _meta_element(0x00020003, b"UI", sop_instance.encode("ascii", "replace")),
+        _meta_element(0x00020010, b"UI", ts.encode("ascii")),
         _meta_element(0x00020012, b"UI", IMPLEMENTATION_CLASS_UID.encode("ascii")),
         _meta_element(0x00020013, b"SH", IMPLEMENTATION_VERSION_NAME.encode("ascii")),
     ))
@@ -593,9 +625,9 @@ def _file_meta_bytes(meta: FileMetaDataset) -> bytes:
     return b"\x00" * 128 + b"DICM" + group_length + body
 
 
-def _write_part10(out: DicomBytesIO, ds: Dataset, ts: str, source: Optional[bytes]) -> None:
+def _write_part10(out: DicomBytesIO, ds: Dataset, ts: str, source: Optional[bytes], meta: bytes) -> None:
     """Preamble, file meta and dataset, without dcmwrite's defensive copies (the meta is freshly built)."""
-    out.write(_file_meta_bytes(ds.file_meta))
+    out.write(meta)
     ts_uid = UID(ts)
     out.is_implicit_VR, out.is_little_endian = ts_uid.is_implicit_VR, ts_uid.is_little_endian
     if ts == DEFLATED:  # the dataset after the file meta is one raw deflate stream (PS3.5 A.5)
