@@ -527,6 +527,18 @@ def load_config_text(text: str, source: str = "config") -> DeidentifyConfig:
 SENSITIVE_MODES = ("REDACT_SENSITIVE_TEXT", "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS")
 
 
+def compile_custom_regex(regex: CustomRegex, path: str) -> "re.Pattern[str]":
+    """A CustomRegex's pattern compiled, its capture groups checked; ConfigError names the field."""
+    try:
+        compiled = re.compile(regex.pattern)
+    except re.error as err:
+        raise ConfigError(f"{path}.pattern", f"is not a valid regular expression ({err.msg})") from None
+    for j, group in enumerate(regex.group_indexes):
+        if group < 0 or group > compiled.groups:
+            raise ConfigError(f"{path}.groupIndexes[{j}]", f"no capturing group {group} in the pattern")
+    return compiled
+
+
 def validate_image_config(image: ImageConfig, path: str) -> None:
     mode = image.text_redaction_mode
     if image.additional_info_types and mode not in SENSITIVE_MODES + ("TEXT_REDACTION_MODE_UNSPECIFIED",):
@@ -541,14 +553,7 @@ def validate_image_config(image: ImageConfig, path: str) -> None:
             "can only be used when textRedactionMode is REDACT_SENSITIVE_TEXT or REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS",
         )
     for i, regex in enumerate(image.custom_regexes):
-        rpath = f"{path}.customRegexes[{i}]"
-        try:
-            compiled = re.compile(regex.pattern)
-        except re.error as err:
-            raise ConfigError(f"{rpath}.pattern", f"is not a valid regular expression ({err.msg})") from None
-        for j, group in enumerate(regex.group_indexes):
-            if group < 0 or group > compiled.groups:
-                raise ConfigError(f"{rpath}.groupIndexes[{j}]", f"no capturing group {group} in the pattern")
+        compile_custom_regex(regex, f"{path}.customRegexes[{i}]")
 
 
 def _kms_paths(obj: Any, path: str):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 from pydicom.dataset import Dataset
 
-from transforms.config import ImageConfig
+from transforms.config import ImageConfig, compile_custom_regex
 from transforms.errors import ConfigError
 from transforms.image.ocr import TextBox, TextDetector
 from transforms.image.pixels import DEFAULT_PAD, Frames, RedactionResult, decode, display_frame, redact_pixels
@@ -74,14 +73,7 @@ class ImageRedactor:
                     raise ConfigError(f"{config_path}.{list_name}[{j}]", f"unknown or unsupported infoType {name!r}")
         custom = []
         for i, regex in enumerate(image.custom_regexes):
-            path = f"{config_path}.customRegexes[{i}]"
-            try:
-                compiled = re.compile(regex.pattern)
-            except re.error as err:
-                raise ConfigError(f"{path}.pattern", f"is not a valid regular expression ({err.msg})") from None
-            for j, group in enumerate(regex.group_indexes):
-                if group < 0 or group > compiled.groups:
-                    raise ConfigError(f"{path}.groupIndexes[{j}]", f"no capturing group {group} in the pattern")
+            compiled = compile_custom_regex(regex, f"{config_path}.customRegexes[{i}]")
             custom.append(CustomPattern(compiled, tuple(regex.group_indexes)))
         types: set[str] = set()
         if mode in (SENSITIVE, CLEAN_DESCRIPTORS):
