@@ -58,15 +58,15 @@ def run_and_record(pipeline, *, kind: str, run_id: str, run_dir: str, create_tim
 
     from pipelines.progress import ProgressDisplay
 
-    with ProgressDisplay(run_dir, total, destination_path, quiet=quiet or _staged_as_template(pipeline)):
+    staged = _staged_as_template(pipeline)
+    with ProgressDisplay(run_dir, total, destination_path, quiet=quiet or staged):
         result = pipeline.run()
-        if not _staged_as_template(pipeline):
+        if not staged:
             result.wait_until_finish()
-    if _staged_as_template(pipeline):  # a Flex Template launch: the service runs the staged job, nothing to wait for
+    if staged:  # a Flex Template launch: the service runs the staged job, nothing to wait for
         print(f"staged run {run_id} as a Dataflow job; its error records go to {run_dir} (no summary.json: "
               "the counts are in the Dataflow job's counters)")
         return EXIT_OK
-    result.wait_until_finish()
     values = run_record.counters(result)
     per_label = {
         label: {"success": values.get(f"success/{label}", 0), "failure": values.get(f"failure/{label}", 0)}
