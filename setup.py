@@ -4,7 +4,12 @@ from setuptools import find_packages, setup
 
 # Runtime dependencies, pinned so a fresh machine gets what CI got. Each area keeps its own list.
 CORE_REQUIRES = [
-    "apache-beam[gcp]==2.77.0",  # pipelines, DirectRunner/Dataflow, GCS filesystem (gs:// store roots)
+    # Beam without its [gcp] extra: that extra pulls BigQuery, Vertex AI, ... whose import (IPython through tqdm)
+    # costs every Beam process about a second at start-up. The GCS filesystem needs only google-cloud-storage
+    # (STORAGE_REQUIRES); apitools keeps Beam's BigQuery stub from warning at import. DataflowRunner: [gcp].
+    "apache-beam==2.77.0",  # pipelines, DirectRunner, GCS filesystem (gs:// store roots)
+    "google-apitools==0.5.31; python_version < '3.13'",  # the versions Beam 2.77's [gcp] extra asks for
+    "google-apitools==0.5.35; python_version >= '3.13'",
     "pydicom==3.0.2",
     "numpy==2.4.6",
 ]
@@ -24,6 +29,8 @@ STORAGE_REQUIRES = [  # DICOMweb and Cloud Storage (pipelines/stores); Beam's gc
     "requests==2.34.2", "urllib3==2.7.0", "google-auth==2.63.0", "google-cloud-storage==3.17.1",
 ]
 DATASET_REQUIRES = ["protobuf==6.33.6"]  # text-format DeidentifyConfig (transforms/config_textproto.py); Beam brings it too
+
+GCP_REQUIRES = ["apache-beam[gcp]==2.77.0"]  # --runner DataflowRunner and Flex Templates: Beam's Google Cloud clients
 
 TEST_REQUIRES = [
     "gcp-storage-emulator==2026.7.19",  # tests/storage: a local GCS the real clients talk to (STORAGE_EMULATOR_HOST)
@@ -47,6 +54,6 @@ setup(
     include_package_data=True,
     install_requires=CORE_REQUIRES + TEXT_REQUIRES + FHIR_REQUIRES + IMAGE_REQUIRES + STORAGE_REQUIRES + VERIFY_REQUIRES
     + DATASET_REQUIRES,
-    extras_require={"test": TEST_REQUIRES},
+    extras_require={"test": TEST_REQUIRES, "gcp": GCP_REQUIRES},
     entry_points={"console_scripts": ["deidflow=pipelines.cli:main"]},
 )

@@ -81,6 +81,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for noisy in ("apache_beam", "root"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
     try:
+        from pipelines.launch import require_runner_installed
+
+        require_runner_installed(beam_args)
         return args.handler(args, beam_args)
     except UsageError as err:
         parser.print_usage(sys.stderr)

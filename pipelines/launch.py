@@ -76,6 +76,29 @@ def require_same_project_and_location(source: ResourceName, destination: Resourc
         )
 
 
+def require_runner_installed(beam_args) -> None:
+    """A runner whose client libraries are not installed fails here, not half-way through building the job.
+
+    DataflowRunner needs Beam's Google Cloud extras, which the base install leaves out (``deidflow[gcp]``).
+    """
+    runner = None
+    for i, arg in enumerate(beam_args):
+        if arg == "--runner" and i + 1 < len(beam_args):
+            runner = beam_args[i + 1]
+        elif arg.startswith("--runner="):
+            runner = arg.split("=", 1)[1]
+    if runner and "dataflow" in runner.lower():
+        import importlib.util
+
+        try:
+            found = importlib.util.find_spec("google.cloud.dataflow") is not None
+        except ImportError:
+            found = False
+        if not found:
+            raise LaunchError(f"--runner {runner} needs Beam's Google Cloud libraries, which are not installed: "
+                              "pip install 'deidflow[gcp]'")
+
+
 def resource_path(root: str, resource: ResourceName) -> str:
     return store_root.join(root, *resource.name.split("/"))
 

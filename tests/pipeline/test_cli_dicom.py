@@ -193,3 +193,26 @@ def test_help_explains_the_command():
     assert proc.returncode == 0
     for text in ("SOURCE_STORE", "--destination-store", "--config-file", "--store-root", "--key-file", "Exit codes"):
         assert text in proc.stdout
+
+
+def test_dataflow_runner_without_the_gcp_extra_is_a_launch_error(monkeypatch):
+    import sys
+
+    from pipelines.launch import require_runner_installed
+    from transforms.errors import LaunchError
+
+    require_runner_installed(["--runner", "DirectRunner", "--direct_num_workers", "2"])
+    monkeypatch.setitem(sys.modules, "google.cloud.dataflow", None)  # as on a base install without deidflow[gcp]
+    for args in (["--runner", "DataflowRunner"], ["--runner=dataflow"]):
+        with pytest.raises(LaunchError, match=r"deidflow\[gcp\]"):
+            require_runner_installed(args)
+
+
+def test_dataflow_runner_on_a_base_install_exits_2_and_writes_nothing(root):
+    import importlib.util
+
+    if importlib.util.find_spec("google.cloud.dataflow") is not None:
+        pytest.skip("Beam's Google Cloud extras are installed here")
+    proc = deidentify(root, "--runner", "DataflowRunner", "--project", "p", "--region", "us-central1")
+    assert proc.returncode == 2 and "deidflow[gcp]" in proc.stderr
+    assert not (root / DEST).exists()
