@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import posixpath
+import sys
 import uuid
 import zlib
 from dataclasses import dataclass
@@ -26,6 +27,48 @@ _log = logging.getLogger(__name__)
 
 Reader = Callable[[str], bytes]
 Writer = Callable[[str, bytes], None]
+
+_fast_exit_registered = False
+
+
+def _is_local_subprocess_worker() -> bool:
+    """True in a DirectRunner ``multi_processing`` worker process (sdk_worker_main started by the runner)."""
+    if not sys.argv or not sys.argv[0].endswith("sdk_worker_main.py"):
+        return False
+    try:
+        options = json.loads(os.environ.get("PIPELINE_OPTIONS") or "{}")
+    except ValueError:
+        return False
+    return options.get("beam:option:direct_running_mode:v1") == "multi_processing"
+
+
+def exit_local_worker_without_teardown() -> None:
+    """Let a local DirectRunner worker process end as soon as its harness returns.
+
+    The runner stops its worker processes one after another and waits for each to exit; a Beam worker's
+    interpreter teardown (gRPC, numpy, thousands of module objects) takes about half a second, so every run
+    paid ~0.5 s per worker after its last bundle. By then each bundle's results are reported and every file
+    our DoFns wrote is closed, so the process flushes its standard streams and leaves. The exit status is kept:
+    1 when an uncaught exception ended the harness. Called from DoFn.setup; a no-op anywhere else
+    (in-process runners, Dataflow, Flink, Spark workers).
+    """
+    global _fast_exit_registered
+    if _fast_exit_registered or not _is_local_subprocess_worker():
+        return
+    _fast_exit_registered = True
+    import atexit
+
+    def leave() -> None:
+        status = 1 if getattr(sys, "last_value", None) is not None else 0
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001 - a closed stream has nothing to flush
+                pass
+        logging.shutdown()
+        os._exit(status)
+
+    atexit.register(leave)  # atexit runs last-registered first: this one runs before the slow teardown
 
 
 def success_counter(label: str) -> str:
@@ -85,6 +128,7 @@ class DeidentifyDicomFiles(beam.DoFn):
         self._label = label
 
     def setup(self) -> None:
+        exit_local_worker_without_teardown()
         self._ok = Metrics.counter(NAMESPACE, success_counter(self._label))
         self._failed = Metrics.counter(NAMESPACE, failure_counter(self._label))
         self._boxes = Metrics.counter(NAMESPACE, f"pixel_regions_redacted/{self._label}")

@@ -68,3 +68,34 @@ def test_duplicate_sop_instances_keep_one_and_record_the_rest(tmp_path):
         names = result.errors | beam.Map(lambda r: (r["resource_name"].rsplit("/", 1)[-1], r["error"]["code"]))
         assert_that(names, equal_to([("2.dcm", "ALREADY_EXISTS")]))
     assert len(list(dest.rglob("*.dcm"))) == 2
+
+
+_WORKER_SCRIPT = """
+import json, os, sys
+sys.argv[0] = "/x/apache_beam/runners/worker/sdk_worker_main.py"
+os.environ["PIPELINE_OPTIONS"] = json.dumps({"beam:option:direct_running_mode:v1": sys.argv[1]})
+import atexit
+atexit.register(lambda: print("teardown ran", flush=True))  # as gRPC's and logging's, registered at import
+from transforms.beam import exit_local_worker_without_teardown
+exit_local_worker_without_teardown()
+print("harness done", end="")
+if sys.argv[2] == "fail":
+    raise RuntimeError("harness failed")
+"""
+
+
+@pytest.mark.parametrize("mode,outcome,code,teardown", [
+    ("multi_processing", "ok", 0, False),
+    ("multi_processing", "fail", 1, False),
+    ("in_memory", "ok", 0, True),
+])
+def test_local_workers_leave_without_teardown_but_keep_output_and_exit_status(mode, outcome, code, teardown):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    proc = subprocess.run([sys.executable, "-c", _WORKER_SCRIPT, mode, outcome], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2], timeout=60)
+    assert proc.returncode == code
+    assert proc.stdout.startswith("harness done")
+    assert ("teardown ran" in proc.stdout) is teardown
