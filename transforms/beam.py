@@ -49,8 +49,11 @@ def exit_local_worker_without_teardown() -> None:
     interpreter teardown (gRPC, numpy, thousands of module objects) takes about half a second, so every run
     paid ~0.5 s per worker after its last bundle. By then each bundle's results are reported and every file
     our DoFns wrote is closed, so the process flushes its standard streams and leaves. The exit status is kept:
-    1 when an uncaught exception ended the harness. Called from DoFn.setup; a no-op anywhere else
+    1 when an uncaught exception ended the harness. A no-op anywhere else
     (in-process runners, Dataflow, Flink, Spark workers).
+
+    Run when this module is imported, which a worker does when it unpickles any deidflow DoFn: by then Beam and
+    gRPC have registered their exit handlers, and atexit runs the last registered first.
     """
     global _fast_exit_registered
     if _fast_exit_registered or not _is_local_subprocess_worker():
@@ -69,6 +72,9 @@ def exit_local_worker_without_teardown() -> None:
         os._exit(status)
 
     atexit.register(leave)  # atexit runs last-registered first: this one runs before the slow teardown
+
+
+exit_local_worker_without_teardown()
 
 
 def success_counter(label: str) -> str:
@@ -128,7 +134,6 @@ class DeidentifyDicomFiles(beam.DoFn):
         self._label = label
 
     def setup(self) -> None:
-        exit_local_worker_without_teardown()
         self._ok = Metrics.counter(NAMESPACE, success_counter(self._label))
         self._failed = Metrics.counter(NAMESPACE, failure_counter(self._label))
         self._boxes = Metrics.counter(NAMESPACE, f"pixel_regions_redacted/{self._label}")
