@@ -2,20 +2,28 @@
 
 Shape (one branch per store; ``add_fhir_store_branch``, default ``join="side"``)::
 
-    MatchFiles(source/**) -> Reshuffle -> ReadFhirFiles         one element per NDJSON line / Bundle entry
-      -> ParseResources          errors | resources keyed by patient | Patient join info | sizes per type
+    MatchFiles(source/**) -> Reshuffle -> SplitFiles -> Reshuffle  files, large NDJSON files as line ranges
+      -> ReadFhirFiles           batches of RawResource (one per NDJSON line / Bundle entry, <= BATCH_LINES)
+      -> ParseResources          errors | batches keyed by patient | batches of Patient join info | sizes per type
       -> DeidentifyWithSideInput (Patient join info, shard counts, [kept ids] as side inputs)
-                                                                errors | ((type, shard), packed line)
+                                                                errors | ((type, shard), packed lines of a bundle)
       -> GroupByKey -> WriteShards                              <Type>-<tag>-SSSSS-of-NNNNN.ndjson, sorted by id
       -> DeleteStaleShards                                      an earlier run's shards of this source, not rewritten
 
+Beam carries batches, not resources: a Beam element costs tens of microseconds of DoFn calls, encoding and the
+runner's shuffle, as much as de-identifying a small resource. The read emits batches of a few hundred lines, the
+parse and de-identify steps work a batch at a time, and the de-identify step gathers its output lines per
+output shard over a bundle (up to FLUSH_BYTES), so the shard shuffle carries a few values a shard a worker.
+Large NDJSON files are read in ranges of whole lines (``plan_ranges``: one pass counting newlines gives each
+range the number of its first line), so the work spreads over the workers whatever the files' sizes.
+
 The join: a resource's key is its patient compartment owner (``patient_reference``), a Patient's key its own
 ``Patient/<id>``; each Patient's date-shift key (its MRN, ``patient_shift_key``) and contextual phrases reach
-its resources through an AsDict side input (the first Patient by source location when an id repeats). Because
-that side input depends on the whole read, every runner materialises the parsed resources before the
-de-identify step and spreads them over its workers from there: every resource is shuffled once (by output
-shard), as bytes. ``join="keyed"`` does the join with a GroupByKey instead (no per-worker Patient table, one
-more shuffle of every resource; same output).
+its resources through a side input, one dict built by ``FirstPatients`` (the first Patient by source location
+when an id repeats). Because that side input depends on the whole read, every runner materialises the parsed
+resources before the de-identify step and spreads them over its workers from there: every resource is
+shuffled once (by output shard), as bytes. ``join="keyed"`` does the join with a GroupByKey instead (no
+per-worker Patient table, one more shuffle of every resource; same output).
 
 Output is deterministic: shard counts come from the input's sizes per type, a resource's shard from a hash of
 its new id, and lines are sorted by new id within a shard, so runs and worker counts agree byte for byte.
@@ -79,6 +87,17 @@ MAX_RESOURCE_BYTES = 10 * 1024 * 1024
 TARGET_SHARD_BYTES = 64 * 1024 * 1024  # output shard size the shard count aims at
 MAX_SHARD_RESOURCES = 200_000  # and at most this many resources a shard (a shard is sorted in memory)
 READ_CHUNK = 1 << 20
+# Beam carries resources in batches, not one element a resource: a Beam element costs the runner and the workers
+# tens of microseconds (DoFn calls, encoding, the runner's shuffle), as much as de-identifying a small resource.
+BATCH_LINES = 200  # resources a batch (read -> parse -> de-identify) ...
+BATCH_BYTES = 1 << 20  # ... or this many bytes of them, whichever comes first: memory stays bounded
+FLUSH_BYTES = 8 << 20  # the de-identify step gathers output lines per shard up to this many bytes a worker
+# An uncompressed NDJSON file is read in ranges of whole lines, about 1/RANGE_PIECES of it each but at least
+# MIN_RANGE_BYTES and at most RANGE_BYTES, so a store's work spreads evenly over the workers whatever its files'
+# sizes (runners hand out the ranges by count, and the de-identify step's input follows the read's).
+RANGE_PIECES = 16
+MIN_RANGE_BYTES = 256 << 10
+RANGE_BYTES = 64 << 20
 NDJSON_SUFFIXES = (".ndjson", ".jsonl", ".ndjson.gz", ".jsonl.gz")
 BUNDLE_SUFFIXES = (".json",)
 EXPLODED_BUNDLE_TYPES = frozenset({"transaction", "batch", "collection", "searchset", "transaction-response",
@@ -159,9 +178,15 @@ def dumps(resource: Any) -> bytes:
 
 
 class SourceFile(NamedTuple):
+    """A source file, or a range of whole lines of one (``start`` to ``end`` bytes, ``first_line`` its number)."""
+
     path: str
     relative: str  # below the store folder: names error records
     mtime: float | None
+    size: int | None = None
+    start: int = 0
+    end: int | None = None  # None: to the end of the file
+    first_line: int = 1
 
 
 class RawResource(NamedTuple):
@@ -181,9 +206,12 @@ def _is_source_file(path: str, source: str) -> bool:
     return bool(parts[-1]) and store_root.META_DIR not in parts[:-1] and not parts[-1].startswith(".tmp-")
 
 
-def split_lines(handle, limit: int) -> Iterator[tuple[int, bytes | None]]:
-    """(line number, bytes) of each non-blank line; bytes None for a line over ``limit`` (never held whole)."""
-    number = 0
+def split_lines(handle, limit: int, first: int = 1) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes) of each non-blank line; bytes None for a line over ``limit`` (never held whole).
+
+    ``first``: the number of the handle's first line (a range of a file starts inside it).
+    """
+    number = first - 1
     pending = bytearray()
     oversize = False
     while True:
@@ -220,6 +248,53 @@ def _open(path: str):
     from apache_beam.io.filesystems import FileSystems
 
     return FileSystems.open(path, compression_type=CompressionTypes.AUTO)
+
+
+class _Range:
+    """Reads at most ``length`` bytes of a handle (from where it stands)."""
+
+    def __init__(self, handle, length: int | None):
+        self._handle = handle
+        self._left = length
+
+    def read(self, size: int) -> bytes:
+        if self._left is None:
+            return self._handle.read(size)
+        if self._left <= 0:
+            return b""
+        data = self._handle.read(min(size, self._left))
+        self._left -= len(data)
+        return data
+
+
+def plan_ranges(handle, range_bytes: int) -> list[tuple[int, int | None, int]]:
+    """Split a file into ranges of whole lines: ``(start, end or None for the rest, number of the first line)``.
+
+    A range ends just after the first newline at or beyond ``range_bytes`` from its start, so no line is cut
+    and a line longer than a range stays in one. One pass that only counts newlines (no line is held).
+    """
+    ranges: list[tuple[int, int | None, int]] = []
+    start, first = 0, 1
+    offset = 0  # of the chunk in the file
+    lines = 0  # newlines before the chunk
+    while True:
+        chunk = handle.read(READ_CHUNK)
+        if not chunk:
+            break
+        at = 0
+        while True:
+            cut = chunk.find(b"\n", max(at, start + range_bytes - 1 - offset))
+            if cut < 0:
+                lines += chunk.count(b"\n", at)
+                break
+            lines += chunk.count(b"\n", at, cut + 1)
+            at = cut + 1
+            ranges.append((start, offset + at, first))
+            start, first = offset + at, lines + 1
+        offset += len(chunk)
+    if offset > start or not ranges:
+        ranges.append((start, None, first))
+    return ranges
 
 
 def bundle_resources(bundle: dict) -> list[tuple[int, dict | None]]:
@@ -277,12 +352,55 @@ def _relink(value: Any, targets: dict[str, str]) -> Any:
     return value
 
 
-class ReadFhirFiles(beam.DoFn):
-    """One source file -> one RawResource per NDJSON line or Bundle entry; unreadable input -> error records."""
+def _splittable(source: SourceFile) -> bool:
+    return source.relative.lower().endswith((".ndjson", ".jsonl"))  # compressed files are read whole
 
-    def __init__(self, label: str = "fhir", max_resource_bytes: int = MAX_RESOURCE_BYTES):
+
+def range_size(size: int, pieces: int, smallest: int, largest: int) -> int:
+    """The range size a file of ``size`` bytes is split into (about ``pieces`` ranges, within the bounds)."""
+    return min(largest, max(smallest, size // pieces))
+
+
+class SplitFiles(beam.DoFn):
+    """A source file -> itself, or ranges of whole lines when it is an uncompressed NDJSON file of more than
+    one and a half ranges (``range_size``), so one large file is read and parsed by several workers. Splitting
+    reads the file once, counting newlines, so every range knows the number of its first line (error records
+    name lines)."""
+
+    def __init__(self, pieces: int | None = None, smallest: int | None = None, largest: int | None = None):
+        self._pieces = pieces or RANGE_PIECES
+        self._smallest = smallest or MIN_RANGE_BYTES
+        self._largest = largest or RANGE_BYTES
+
+    def process(self, source: SourceFile) -> Iterator[SourceFile]:
+        if source.size is None or not _splittable(source):
+            yield source
+            return
+        size = range_size(source.size, self._pieces, self._smallest, self._largest)
+        if source.size <= size * 3 // 2:
+            yield source
+            return
+        try:
+            with _open(source.path) as handle:
+                ranges = plan_ranges(handle, size)
+        except Exception:  # noqa: BLE001 - read whole: the read step reports what fails
+            yield source
+            return
+        for start, end, first in ranges:
+            yield source._replace(start=start, end=end, first_line=first)
+
+
+class ReadFhirFiles(beam.DoFn):
+    """One source file (or a range of one) -> batches (lists) of RawResource, one per NDJSON line or Bundle
+    entry, at most ``batch_lines`` resources or about ``batch_bytes`` a batch; unreadable input -> error records.
+    """
+
+    def __init__(self, label: str = "fhir", max_resource_bytes: int = MAX_RESOURCE_BYTES,
+                 batch_lines: int | None = None, batch_bytes: int | None = None):
         self._label = label
         self._limit = max_resource_bytes
+        self._batch_lines = batch_lines or BATCH_LINES
+        self._batch_bytes = batch_bytes or BATCH_BYTES
 
     def setup(self) -> None:
         self._failed = Metrics.counter(NAMESPACE, failure_counter(self._label))
@@ -293,20 +411,40 @@ class ReadFhirFiles(beam.DoFn):
 
     def process(self, source: SourceFile) -> Iterable:
         lowered = source.relative.lower()
+        batch: list[RawResource] = []
+        size = 0
         try:
             if lowered.endswith(NDJSON_SUFFIXES):
-                yield from self._ndjson(source)
+                items = self._ndjson(source)
             elif lowered.endswith(BUNDLE_SUFFIXES):
-                yield from self._bundle(source)
+                items = self._bundle(source)
             else:
                 yield self._error(source.relative, "INVALID_ARGUMENT",
                                   "not a FHIR store file: expected NDJSON (.ndjson) or a Bundle (.json)")
+                return
+            for item in items:
+                if not isinstance(item, RawResource):
+                    yield item
+                    continue
+                batch.append(item)
+                size += len(item.data)
+                if len(batch) >= self._batch_lines or size >= self._batch_bytes:
+                    yield batch
+                    batch, size = [], 0
         except Exception as err:  # noqa: BLE001 - an unreadable file is a dead letter, never a failed job
+            if batch:
+                yield batch  # what was read before the failure, as when each line was an element
             yield self._error(source.relative, "UNAVAILABLE", f"the source file cannot be read ({type(err).__name__})")
+            return
+        if batch:
+            yield batch
 
     def _ndjson(self, source: SourceFile) -> Iterator:
         with _open(source.path) as handle:
-            for number, data in split_lines(handle, self._limit):
+            if source.start:
+                handle.seek(source.start)
+            length = None if source.end is None else source.end - source.start
+            for number, data in split_lines(_Range(handle, length), self._limit, source.first_line):
                 if data is None:
                     yield self._error(f"{source.relative}:{number}", "INVALID_ARGUMENT",
                                       f"resource larger than the {self._limit}-byte limit")
@@ -346,7 +484,10 @@ class ReadFhirFiles(beam.DoFn):
 
 
 class ReadFhirStore(beam.PTransform):
-    """Every file below a store folder (run records left out) -> RawResource elements, plus error records."""
+    """Every file below a store folder (run records left out) -> batches of RawResource, plus error records.
+
+    Files are spread over the workers, large NDJSON files split into line ranges and those spread again.
+    """
 
     def __init__(self, source: str, label: str = "fhir", max_resource_bytes: int = MAX_RESOURCE_BYTES):
         super().__init__()
@@ -359,7 +500,8 @@ class ReadFhirStore(beam.PTransform):
 
         def to_source(metadata) -> SourceFile:
             return SourceFile(metadata.path, store_root.relative(metadata.path, source),
-                              getattr(metadata, "last_updated_in_seconds", None))
+                              getattr(metadata, "last_updated_in_seconds", None),
+                              getattr(metadata, "size_in_bytes", None))
 
         return (
             pbegin
@@ -367,6 +509,8 @@ class ReadFhirStore(beam.PTransform):
             | "Skip run records" >> beam.Filter(lambda m: _is_source_file(m.path, source))
             | "Files" >> beam.Map(to_source)
             | "Spread files" >> beam.Reshuffle()
+            | "Split large files" >> beam.ParDo(SplitFiles())
+            | "Spread ranges" >> beam.Reshuffle()
             | "Read lines" >> beam.ParDo(ReadFhirFiles(self._label, self._limit)).with_outputs(ERRORS, main="raw")
         )
 
@@ -438,11 +582,13 @@ class _Tally:
 
 
 class ParseResources(beam.DoFn):
-    """RawResource -> (join key, resource) for the join, (Patient/<id>, join info) for Patients, sizes per type.
+    """A batch of RawResource -> a batch of (join key, resource) for the join, a batch of (Patient/<id>, join
+    info) for its Patients, sizes per type.
 
-    Main output: (key, (RESOURCE, file, index, entry, data)). PATIENTS: (Patient/<id>, (PATIENT, file, index,
-    shift key, context phrases)) — every Patient, filtered or not, so its resources still shift with it.
-    SIZES: (resourceType, (count, bytes)) once a type a bundle. ERRORS: error records.
+    Main output: a list of (key, (RESOURCE, file, index, entry, data)). PATIENTS: a list of (Patient/<id>,
+    (PATIENT, file, index, shift key, context phrases)) — every Patient, filtered or not, so its resources still
+    shift with it. SIZES: (resourceType, (count, bytes)) once a type a bundle. ERRORS: error records, one a
+    resource.
     """
 
     def __init__(self, policy: FhirPolicy, keys: Keys, label: str = "fhir", resource_filter=None):
@@ -466,27 +612,36 @@ class ParseResources(beam.DoFn):
                                                                 (GlobalWindow(),)))
         self._sizes = {}
 
-    def process(self, raw: RawResource) -> Iterable:
-        try:
-            resource = parse_resource(raw.data, exact=False)  # routing only: the de-identify step parses exactly
-            if resource["resourceType"] == "Patient":
-                info = self.patient_info(parse_resource(raw.data))
-                if info is not None:
-                    yield beam.pvalue.TaggedOutput(PATIENTS, (info[0], (PATIENT, raw.file, raw.index) + info[1:]))
-            keep = self._filter is None or self._filter.keeps(resource, raw.mtime)
-        except Exception as err:  # noqa: BLE001 - a dead letter, never a failed job
-            self._tally.add(self._failed_name)
-            yield beam.pvalue.TaggedOutput(ERRORS, error_from_exception(raw.name, err))
-            return
-        if not keep:
-            self._tally.add(self._filtered_name)
-            return
-        tally = self._sizes.get(resource["resourceType"])
-        if tally is None:
-            tally = self._sizes[resource["resourceType"]] = [0, 0]
-        tally[0] += 1
-        tally[1] += len(raw.data)
-        yield join_key(resource, raw), (RESOURCE, raw.file, raw.index, raw.entry, raw.data)
+    def process(self, batch: list[RawResource]) -> Iterable:
+        resources: list[tuple] = []
+        patients: list[tuple] = []
+        sizes = self._sizes
+        for raw in batch:
+            try:
+                resource = parse_resource(raw.data, exact=False)  # routing only: the de-identify step parses exactly
+                rtype = resource["resourceType"]
+                if rtype == "Patient":
+                    info = self.patient_info(parse_resource(raw.data))
+                    if info is not None:
+                        patients.append((info[0], (PATIENT, raw.file, raw.index) + info[1:]))
+                keep = self._filter is None or self._filter.keeps(resource, raw.mtime)
+            except Exception as err:  # noqa: BLE001 - a dead letter, never a failed job
+                self._tally.add(self._failed_name)
+                yield beam.pvalue.TaggedOutput(ERRORS, error_from_exception(raw.name, err))
+                continue
+            if not keep:
+                self._tally.add(self._filtered_name)
+                continue
+            tally = sizes.get(rtype)
+            if tally is None:
+                tally = sizes[rtype] = [0, 0]
+            tally[0] += 1
+            tally[1] += len(raw.data)
+            resources.append((join_key(resource, raw), (RESOURCE, raw.file, raw.index, raw.entry, raw.data)))
+        if patients:
+            yield beam.pvalue.TaggedOutput(PATIENTS, patients)
+        if resources:
+            yield resources
 
     def patient_info(self, patient: dict) -> tuple[str, str, tuple[str, ...]] | None:
         key = patient_reference(patient)
@@ -509,21 +664,59 @@ def shard_of(resource_id: str, shards: int) -> int:
     return int.from_bytes(digest, "big") % shards
 
 
-# What the shard shuffle carries: one bytes value a resource, ``[new id, file, index, kind]`` as JSON, a
-# newline, the output line (compact JSON has no raw newline). One bytes value costs the runner a fraction of
-# a five-field tuple to encode, group and decode. Kinds: a source NDJSON line, a Bundle entry, or a line kept
-# from the destination by an incremental run (it counts neither as success nor as failure).
+# What the shard shuffle carries: one bytes value for many lines of one shard, ``[[new id, file, index, kind],
+# ...]`` as JSON, a newline, then the output lines joined by newlines (compact JSON has no raw newline). A few
+# bytes values a shard cost the runner far less to encode, group and decode than a tuple a resource. Kinds: a
+# source NDJSON line, a Bundle entry, or a line kept from the destination by an incremental run (it counts
+# neither as success nor as failure).
 LINE, ENTRY, EXISTING = 0, 1, 2
+Row = tuple  # (new id, file, index, kind, line)
+
+
+def pack_lines(rows: list[Row]) -> bytes:
+    """Rows ``(new id, file, index, kind, line)`` of one shard as one bytes value (at least one row)."""
+    return orjson.dumps([row[:4] for row in rows]) + b"\n" + b"\n".join(row[4] for row in rows)
+
+
+def unpack_lines(value: bytes) -> list[Row]:
+    head, _, body = value.partition(b"\n")
+    heads = orjson.loads(head)
+    return [(rid, file, index, kind, line) for (rid, file, index, kind), line in zip(heads, body.split(b"\n"),
+                                                                                      strict=True)]
 
 
 def pack_line(rid: str, file: str, index: int, kind: int, line: bytes) -> bytes:
-    return orjson.dumps([rid, file, index, kind]) + b"\n" + line
+    return pack_lines([(rid, file, index, kind, line)])
 
 
-def unpack_line(value: bytes) -> tuple[str, str, int, int, bytes]:
-    head, _, line = value.partition(b"\n")
-    rid, file, index, kind = orjson.loads(head)
-    return rid, file, index, kind, line
+def unpack_line(value: bytes) -> Row:
+    (row,) = unpack_lines(value)
+    return row
+
+
+class ShardBuffer:
+    """Output lines gathered per (type, shard) within a bundle, handed on as packed values: ``add`` returns
+    what to emit once the buffer holds ``limit`` bytes, ``drain`` the rest (sorted by key, so the order in
+    which a worker emits does not depend on dict order)."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._rows: dict[tuple[str, int], list[Row]] = {}
+        self._bytes = 0
+
+    def add(self, key: tuple[str, int], row: Row) -> list[tuple[tuple[str, int], bytes]]:
+        rows = self._rows.get(key)
+        if rows is None:
+            rows = self._rows[key] = []
+        rows.append(row)
+        self._bytes += len(row[4]) + 64
+        return self.drain() if self._bytes >= self._limit else []
+
+    def drain(self) -> list[tuple[tuple[str, int], bytes]]:
+        out = [(key, pack_lines(self._rows[key])) for key in sorted(self._rows)]
+        self._rows.clear()
+        self._bytes = 0
+        return out
 
 
 def content_id(keys: Keys, data: bytes) -> str:
@@ -545,19 +738,21 @@ class DeidentifyFhirResources(beam.DoFn):
     Input: (key, iterable of RESOURCE and PATIENT values) from the GroupByKey of the keyed join. The Patient
     sorting first by source location supplies the date-shift key and context; without one (a reference to a
     Patient not in the store) the core falls back to the reference itself. Main output:
-    ((resourceType, shard), ``pack_line(new id, file, index, kind, line)``).
+    ((resourceType, shard), ``pack_lines([(new id, file, index, kind, line), ...])``): the lines of one shard
+    gathered over a bundle (``ShardBuffer``), so the shard shuffle carries a few values a shard a worker.
 
     ``incremental``: a resource whose predicted destination id is in the ``existing`` side input (a dict of
     ``Type/id`` already in the destination) is skipped (``skipped/<label>``), not de-identified.
     """
 
     def __init__(self, policy: FhirPolicy, keys: Keys, label: str = "fhir", validate: bool = False,
-                 incremental: bool = False):
+                 incremental: bool = False, flush_bytes: int | None = None):
         self._policy = policy
         self._keys = keys
         self._label = label
         self._validate = validate
         self._incremental = incremental
+        self._flush_bytes = flush_bytes or FLUSH_BYTES
 
     def setup(self) -> None:
         self._tally = _Tally()
@@ -565,8 +760,13 @@ class DeidentifyFhirResources(beam.DoFn):
         self._failed_name = failure_counter(self._label)
         self._skipped_name = f"skipped/{self._label}"
 
-    def finish_bundle(self) -> None:
+    def start_bundle(self) -> None:
+        self._buffer = ShardBuffer(self._flush_bytes)
+
+    def finish_bundle(self) -> Iterator:
         self._tally.flush()
+        for key, value in self._buffer.drain():
+            yield WindowedValue((key, value), MIN_TIMESTAMP, (GlobalWindow(),))
 
     def process(self, element, shard_counts: dict, existing=None) -> Iterable:
         _, values = element
@@ -605,18 +805,42 @@ class DeidentifyFhirResources(beam.DoFn):
             return
         rtype = out["resourceType"]
         self._tally.add(self._ok_name)
-        yield (rtype, shard_of(rid, shard_counts.get(rtype, 1))), pack_line(rid, file, index, ENTRY if entry else LINE,
-                                                                            line)
+        yield from self._buffer.add((rtype, shard_of(rid, shard_counts.get(rtype, 1))),
+                                    (rid, file, index, ENTRY if entry else LINE, line))
 
 
 class DeidentifyWithSideInput(DeidentifyFhirResources):
-    """The side-input join: (key, RESOURCE value) looked up in an AsDict of Patient join info."""
+    """The side-input join: batches of (key, RESOURCE value), each key looked up in a dict of Patient join info
+    (``FirstPatients``, an AsSingleton side input)."""
 
-    def process(self, element, shard_counts: dict, patients: dict, existing=None) -> Iterable:
-        key, value = element
-        patient = patients.get(key)
-        shift_key, context = (patient[3], patient[4]) if patient is not None else (None, ())
-        yield from self.deidentify(value, shift_key, context, shard_counts, existing)
+    def process(self, batch, shard_counts: dict, patients: dict, existing=None) -> Iterable:
+        for key, value in batch:
+            patient = patients.get(key)
+            shift_key, context = (patient[3], patient[4]) if patient is not None else (None, ())
+            yield from self.deidentify(value, shift_key, context, shard_counts, existing)
+
+
+class FirstPatients(beam.CombineFn):
+    """Batches of (Patient/<id>, join info) -> one dict, the first Patient by source location when an id repeats."""
+
+    def create_accumulator(self) -> dict:
+        return {}
+
+    def add_input(self, accumulator: dict, batch) -> dict:
+        for key, info in batch:
+            known = accumulator.get(key)
+            if known is None or info < known:
+                accumulator[key] = info
+        return accumulator
+
+    def merge_accumulators(self, accumulators) -> dict:
+        merged: dict = {}
+        for accumulator in accumulators:
+            self.add_input(merged, accumulator.items())
+        return merged
+
+    def extract_output(self, accumulator: dict) -> dict:
+        return accumulator
 
 
 # --- incremental runs -------------------------------------------------------------------------------------
@@ -661,7 +885,7 @@ class ReadExistingLines(beam.DoFn):
 
 def _reshard_existing(item: tuple, shard_counts: dict) -> tuple:
     rtype, rid, relative, number, line = item
-    return (rtype, shard_of(rid, shard_counts.get(rtype, 1))), pack_line(rid, "", number, EXISTING, line)
+    return (rtype, shard_of(rid, shard_counts.get(rtype, 1))), pack_lines([(rid, "", number, EXISTING, line)])
 
 
 # --- write ------------------------------------------------------------------------------------------------
@@ -677,7 +901,7 @@ def shard_name(rtype: str, tag: str, shard: int, shards: int) -> str:
 
 
 class WriteShards(beam.DoFn):
-    """((type, shard), packed lines) -> one NDJSON file, lines sorted by new id; duplicate ids keep the first
+    """((type, shard), packed batches of lines) -> one NDJSON file, lines sorted by new id; duplicate ids keep the first
     (a line kept from the destination sorts before any source resource).
 
     Main output: the path written. ERRORS: ALREADY_EXISTS for each duplicate, UNAVAILABLE when the file cannot
@@ -699,7 +923,8 @@ class WriteShards(beam.DoFn):
 
     def process(self, element, shard_counts: dict) -> Iterable:
         (rtype, shard), values = element
-        rows = sorted((unpack_line(v) for v in values if v), key=lambda v: (v[0], v[3] != EXISTING, v[1], v[2]))
+        rows = [row for value in values if value for row in unpack_lines(value)]
+        rows.sort(key=lambda v: (v[0], v[3] != EXISTING, v[1], v[2]))
         shards = shard_counts.get(rtype, 1)
         kept: list[bytes] = []
         names: list[str | None] = []
@@ -778,7 +1003,7 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
 
     ``resource_filter``: an object with ``keeps(resource, file_mtime) -> bool`` (pipelines.filters.FhirFilter).
     ``validate``: check every output resource against the R4 models (slow: ~3,500 resources/s a core).
-    ``join``: "side" (the default: Patient join info as an AsDict side input, so resources are not shuffled
+    ``join``: "side" (the default: Patient join info as a dict side input, so resources are not shuffled
     before de-identification; each worker holds every Patient's shift key and context phrases, some 100-300
     bytes a patient), "keyed" (GroupByKey by patient: no per-worker patient table, one more shuffle of every
     resource) or "none" (no Patient join: date shifts then key on the reference, not the MRN: for measuring
@@ -806,6 +1031,7 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
         grouped = (
             (parsed["resources"], parsed[PATIENTS])
             | f"{p}Resources and patients" >> beam.Flatten()
+            | f"{p}One a resource" >> beam.FlatMap(lambda batch: batch)
             | f"{p}Join patients" >> beam.GroupByKey()
         )
         deid = grouped | f"{p}De-identify" >> beam.ParDo(
@@ -814,15 +1040,14 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     elif join in ("side", "none"):
         patients = (
             parsed[PATIENTS]
-            | f"{p}First patient" >> beam.CombinePerKey(min)
             if join == "side"
             else parsed[PATIENTS] | f"{p}No patients" >> beam.Filter(lambda _: False)
-        )
+        ) | f"{p}First patients" >> beam.CombineGlobally(FirstPatients())
         # No Reshuffle: the side input depends on the whole read, so every runner materialises the resources
         # before this step and spreads them over its workers from there.
         deid = parsed["resources"] | f"{p}De-identify" >> beam.ParDo(
             DeidentifyWithSideInput(policy, keys, label, validate, incremental), counts_view,
-            beam.pvalue.AsDict(patients), *extra).with_outputs(ERRORS, main="ok")
+            beam.pvalue.AsSingleton(patients), *extra).with_outputs(ERRORS, main="ok")
     else:
         raise ValueError(f"join: {join!r}")
     to_write = [deid["ok"], shard_counts | f"{p}Every shard" >> beam.FlatMap(_all_shards)]

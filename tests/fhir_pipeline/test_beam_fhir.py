@@ -56,15 +56,16 @@ def test_parse_dofn_tags_resources_patients_sizes_and_errors(policy):
         _raw("Observation.ndjson", 5, {"id": "x"}),
         _raw("Observation.ndjson", 6, {"resourceType": "NotAType", "id": "x"}),
     ]
-    with TestPipeline() as p:
-        out = p | beam.Create(raws) | beam.ParDo(ParseResources(policy, KEYS)).with_outputs(
+    with TestPipeline() as p:  # batches of resources in, batches out (errors one a resource)
+        out = p | beam.Create([raws[:2], raws[2:]]) | beam.ParDo(ParseResources(policy, KEYS)).with_outputs(
             ERRORS, PATIENTS, SIZES, main="resources")
-        keys = out["resources"] | "Keys" >> beam.Map(lambda kv: (kv[0], kv[1][1], kv[1][2]))
+        keys = out["resources"] | "Keys" >> beam.FlatMap(lambda batch: [(kv[0], kv[1][1], kv[1][2]) for kv in batch])
         assert_that(keys, equal_to([
             ("Patient/pat1", "Patient.ndjson", 1), ("Patient/pat1", "Observation.ndjson", 1),
             ("\x00Observation.ndjson:2", "Observation.ndjson", 2),
         ]), label="resources")  # fmt: skip
-        patients = out[PATIENTS] | "Patient keys" >> beam.Map(lambda kv: (kv[0], kv[1][3], "Quackenbush" in kv[1][4]))
+        patients = out[PATIENTS] | "Patient keys" >> beam.FlatMap(
+            lambda batch: [(kv[0], kv[1][3], "Quackenbush" in kv[1][4]) for kv in batch])
         assert_that(patients, equal_to([("Patient/pat1", MRN, True)]), label="patients")
         sizes = out[SIZES] | "Types" >> beam.Map(lambda kv: kv[0])
         assert_that(sizes, equal_to(["Patient", "Observation", "Practitioner"]), label="sizes")

@@ -1,0 +1,126 @@
+"""Batches and ranges: the FHIR branch carries resources in batches and reads large NDJSON files in line ranges;
+whatever the batch, flush and range sizes, it writes the same bytes and the same error records."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+
+from pipelines import fhir_store
+from pipelines.fhir_store import (
+    EXISTING,
+    LINE,
+    ShardBuffer,
+    add_fhir_store_branch,
+    pack_lines,
+    plan_ranges,
+    split_lines,
+    unpack_lines,
+)
+from transforms.crypto import Keys
+from transforms.fhir import compile_fhir_policy
+from transforms.fhir.sample import sample_store
+
+KEYS = Keys(b"b" * 32)
+
+
+def _read_ranges(data: bytes, range_bytes: int, limit: int = 10**9) -> list:
+    out = []
+    for start, end, first in plan_ranges(io.BytesIO(data), range_bytes):
+        handle = io.BytesIO(data)
+        handle.seek(start)
+        out += list(split_lines(fhir_store._Range(handle, None if end is None else end - start), limit, first))
+    return out
+
+
+CASES = {
+    "lines": b"".join(b'{"n":%d}\n' % i for i in range(40)),
+    "no trailing newline": b"".join(b'{"n":%d}\n' % i for i in range(40)) + b'{"last":1}',
+    "blank lines": b"\n\n" + b'{"a":1}\n\n\n' + b'{"b":2}\r\n' + b"   \n" + b'{"c":3}\n\n',
+    "a line longer than a range": b'{"a":1}\n' + b'{"long":"' + b"x" * 300 + b'"}\n' + b'{"b":2}\n' * 5,
+    "one line": b'{"only":1}',
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("range_bytes", [1, 2, 7, 30, 100, 10**6])
+@pytest.mark.parametrize("chunk", [1, 5, 1 << 20])
+def test_ranges_read_every_line_once_with_its_number(monkeypatch, name, range_bytes, chunk):
+    monkeypatch.setattr(fhir_store, "READ_CHUNK", chunk)
+    data = CASES[name]
+    ranges = plan_ranges(io.BytesIO(data), range_bytes)
+    assert ranges[0][0] == 0 and ranges[-1][1] in (None, len(data))
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))  # contiguous, nothing skipped or read twice
+    assert all(start == 0 or data[start - 1:start] == b"\n" for start, _, _ in ranges)  # no line is cut
+    assert _read_ranges(data, range_bytes) == list(split_lines(io.BytesIO(data), 10**9))
+
+
+def test_oversize_lines_are_marked_in_whichever_range_holds_them():
+    data = b'{"a":1}\n' + b"y" * 50 + b"\n" + b'{"b":2}\n' + b"z" * 60
+    assert _read_ranges(data, 3, limit=20) == [(1, b'{"a":1}'), (2, None), (3, b'{"b":2}'), (4, None)]
+
+
+def test_packed_batches_round_trip():
+    rows = [("id-b", "dir/Ob\nservation.ndjson", 7, LINE, b'{"resourceType":"Observation","id":"id-b"}'),
+            ("id-a", "", 3, EXISTING, b"{}")]
+    assert unpack_lines(pack_lines(rows)) == rows
+    buffer = ShardBuffer(limit=200)
+    assert buffer.add(("Observation", 1), rows[0]) == []
+    flushed = buffer.add(("Observation", 0), rows[1]) + buffer.add(("Observation", 0), rows[1])
+    assert [key for key, _ in flushed] == [("Observation", 0), ("Observation", 1)]  # sorted by shard
+    assert unpack_lines(flushed[0][1]) == [rows[1]] * 2 and buffer.drain() == []
+
+
+def _store(tmp_path):
+    resources = sample_store(n_patients=6, seed=4).resources
+    src = tmp_path / "src"
+    src.mkdir()
+    by_type: dict[str, list[bytes]] = {}
+    for resource in resources:
+        by_type.setdefault(resource["resourceType"], []).append(json.dumps(resource).encode())
+    for rtype, lines in by_type.items():
+        (src / f"{rtype}.ndjson").write_bytes(b"\n".join(lines) + b"\n")
+    observations = by_type["Observation"]
+    bad = [b'{"resourceType": "Observation", "id": "broken', b"", b"x" * 5000, b'{"id": "no-type"}']
+    # Errors spread over the file, an oversize line, blank lines, no trailing newline.
+    mixed = observations[:3] + bad[:2] + observations[3:6] + bad[2:] + [b"\r"] + observations[6:9]
+    (src / "Observation-mixed.ndjson").write_bytes(b"\n".join(mixed))
+    (src / "Observation-dup.ndjson").write_bytes(b"\n".join(observations[:2]) + b"\n")
+    return src
+
+
+def _run(tmp_path, name: str, src) -> tuple[dict, list]:
+    policy = compile_fhir_policy(None, reference_date=datetime.date(2025, 6, 1))
+    dest = tmp_path / name
+    run_dir = dest / ".deidflow" / "runs" / "r"
+    dest.mkdir()
+    with TestPipeline() as p:
+        add_fhir_store_branch(p, str(src), str(dest), str(run_dir), policy, KEYS, max_resource_bytes=4096)
+    files = {f.name: f.read_bytes() for f in dest.iterdir() if f.is_file()}
+    records = sorted((r["resource_name"], r["error"]["code"]) for f in run_dir.glob("errors*.ndjson")
+                     for r in map(json.loads, f.read_text().splitlines()))
+    return files, records
+
+
+def test_batches_ranges_and_flushes_do_not_change_the_output(tmp_path, monkeypatch):
+    src = _store(tmp_path)
+    monkeypatch.setattr(fhir_store, "TARGET_SHARD_BYTES", 4000)  # several shards a type
+    reference = _run(tmp_path, "reference", src)
+    monkeypatch.setattr(fhir_store, "BATCH_LINES", 2)
+    monkeypatch.setattr(fhir_store, "BATCH_BYTES", 3000)
+    monkeypatch.setattr(fhir_store, "FLUSH_BYTES", 2000)
+    monkeypatch.setattr(fhir_store, "MIN_RANGE_BYTES", 100)
+    monkeypatch.setattr(fhir_store, "RANGE_BYTES", 1500)
+    small = _run(tmp_path, "small", src)
+    files, records = reference
+    assert small == reference
+    assert len([n for n in files if n.startswith("Observation-")]) > 1
+    names = {name for name, _ in records}
+    assert {"Observation-mixed.ndjson:4", "Observation-mixed.ndjson:9", "Observation-mixed.ndjson:10"} <= names
+    assert ("Observation-mixed.ndjson:9", "INVALID_ARGUMENT") in records  # the oversize line, by number
+    assert sum(code == "ALREADY_EXISTS" for _, code in records) == 9 + 2  # mixed and dup copy Observation.ndjson
