@@ -70,6 +70,7 @@ from transforms.beam import (
 from transforms.crypto import Keys
 from transforms.errors import DeidentifyError
 from transforms.fhir import (
+    deidentify_patient,
     deidentify_resource,
     new_id,
     patient_context,
@@ -104,7 +105,7 @@ EXPLODED_BUNDLE_TYPES = frozenset({"transaction", "batch", "collection", "search
                                    "batch-response"})
 SHARD_NAME = re.compile(r"(?P<type>[A-Z][A-Za-z]+)-(?P<tag>[0-9a-f]{8})-(?P<shard>\d{5})-of-(?P<count>\d{5})\.ndjson\Z")
 
-RESOURCE, PATIENT = 0, 1
+RESOURCE, PATIENT, DEIDENTIFIED = 0, 1, 2
 PATIENTS, SIZES = "patients", "sizes"
 
 
@@ -591,11 +592,13 @@ class ParseResources(beam.DoFn):
     resource.
     """
 
-    def __init__(self, policy: FhirPolicy, keys: Keys, label: str = "fhir", resource_filter=None):
+    def __init__(self, policy: FhirPolicy, keys: Keys, label: str = "fhir", resource_filter=None,
+                 deidentify_patients: bool = False):
         self._policy = policy
         self._keys = keys
         self._label = label
         self._filter = resource_filter
+        self._deidentify_patients = deidentify_patients and resource_filter is None
 
     def setup(self) -> None:
         self._tally = _Tally()
@@ -620,8 +623,11 @@ class ParseResources(beam.DoFn):
             try:
                 resource = parse_resource(raw.data, exact=False)  # routing only: the de-identify step parses exactly
                 rtype = resource["resourceType"]
+                done = None
                 if rtype == "Patient":
-                    info = self.patient_info(parse_resource(raw.data))
+                    exact = parse_resource(raw.data)
+                    done = self.deidentify_patient(exact, raw) if self._deidentify_patients else None
+                    info = done[0] if done is not None else self.patient_info(exact)
                     if info is not None:
                         patients.append((info[0], (PATIENT, raw.file, raw.index) + info[1:]))
                 keep = self._filter is None or self._filter.keeps(resource, raw.mtime)
@@ -637,11 +643,29 @@ class ParseResources(beam.DoFn):
                 tally = sizes[rtype] = [0, 0]
             tally[0] += 1
             tally[1] += len(raw.data)
-            resources.append((join_key(resource, raw), (RESOURCE, raw.file, raw.index, raw.entry, raw.data)))
+            value = (RESOURCE, raw.file, raw.index, raw.entry, raw.data)
+            resources.append((join_key(resource, raw), value if done is None else (DEIDENTIFIED,) + value[1:] + done[1]))
         if patients:
             yield beam.pvalue.TaggedOutput(PATIENTS, patients)
         if resources:
             yield resources
+
+    def deidentify_patient(self, patient: dict, raw: RawResource) -> tuple[tuple, tuple[str, bytes]] | None:
+        """A Patient's join info and its output (new id, line), from one walk (``deidentify_patient``): the
+        de-identify step then only places the line, unless another Patient of the same id comes first. None
+        when it fails: the de-identify step then de-identifies it again and records the error."""
+        key = patient_reference(patient)
+        if key is None:
+            return None
+        try:
+            out, context = deidentify_patient(patient, self._policy, self._keys)
+            rid, out = with_id(out, raw.data, self._keys)
+            if out["resourceType"] != "Patient":
+                return None
+            done = rid, dumps(out)
+        except Exception:  # noqa: BLE001 - reported where the resource is de-identified
+            return None
+        return (key, patient_shift_key(patient), context), done
 
     def patient_info(self, patient: dict) -> tuple[str, str, tuple[str, ...]] | None:
         key = patient_reference(patient)
@@ -719,6 +743,15 @@ class ShardBuffer:
         return out
 
 
+def with_id(out: dict, data: bytes, keys: Keys) -> tuple[str, dict]:
+    """A de-identified resource's new id, and the resource with it: one without an id gets ``content_id``."""
+    rid = out.get("id")
+    if not isinstance(rid, str) or not rid:
+        rid = content_id(keys, data)
+        out = {"resourceType": out["resourceType"], "id": rid, **{k: v for k, v in out.items() if k != "resourceType"}}
+    return rid, out
+
+
 def content_id(keys: Keys, data: bytes) -> str:
     """The id of a resource stored without one: derived from its content, so identical copies collide."""
     return new_id(keys, "content\x00" + hashlib.sha256(data).hexdigest())
@@ -778,6 +811,8 @@ class DeidentifyFhirResources(beam.DoFn):
         for value in values:
             if value[0] == RESOURCE:
                 yield from self.deidentify(value, shift_key, context, shard_counts, existing)
+            elif value[0] == DEIDENTIFIED:
+                yield from self.deidentified(value, patient, shard_counts, existing)
 
     def deidentify(self, value: tuple, shift_key: str | None, context: tuple, shard_counts: dict,
                    existing=None) -> Iterator:
@@ -788,11 +823,7 @@ class DeidentifyFhirResources(beam.DoFn):
                 self._tally.add(self._skipped_name)
                 return
             out = deidentify_resource(resource, self._policy, self._keys, patient=shift_key, context=context)
-            rid = out.get("id")
-            if not isinstance(rid, str) or not rid:
-                rid = content_id(self._keys, data)
-                out = {"resourceType": out["resourceType"], "id": rid, **{k: v for k, v in out.items()
-                                                                          if k != "resourceType"}}
+            rid, out = with_id(out, data, self._keys)
             if self._validate:
                 from transforms.fhir.validate import check_r4
 
@@ -803,10 +834,28 @@ class DeidentifyFhirResources(beam.DoFn):
             yield beam.pvalue.TaggedOutput(ERRORS, error_from_exception(RawResource(file, index, b"", None,
                                                                                     entry).name, err))
             return
-        rtype = out["resourceType"]
         self._tally.add(self._ok_name)
-        yield from self._buffer.add((rtype, shard_of(rid, shard_counts.get(rtype, 1))),
-                                    (rid, file, index, ENTRY if entry else LINE, line))
+        yield from self.place(out["resourceType"], rid, file, index, entry, line, shard_counts)
+
+    def place(self, rtype: str, rid: str, file: str, index: int, entry: bool, line: bytes,
+              shard_counts: dict) -> list:
+        return self._buffer.add((rtype, shard_of(rid, shard_counts.get(rtype, 1))),
+                                (rid, file, index, ENTRY if entry else LINE, line))
+
+    def deidentified(self, value: tuple, patient: tuple | None, shard_counts: dict, existing=None) -> Iterator:
+        """A Patient the parse step de-identified (``DEIDENTIFIED``): its line placed as it is when its join
+        info is its own (the first Patient of its id), else de-identified again with the first one's."""
+        _, file, index, entry, data, rid, line = value
+        if patient is None or patient[1:3] != (file, index) or self._validate:
+            shift_key, context = (patient[3], patient[4]) if patient is not None else (None, ())
+            yield from self.deidentify((RESOURCE, file, index, entry, data), shift_key, context, shard_counts,
+                                       existing)
+            return
+        if existing is not None and f"Patient/{predicted_id(parse_resource(data), data, self._policy, self._keys)}" in existing:
+            self._tally.add(self._skipped_name)
+            return
+        self._tally.add(self._ok_name)
+        yield from self.place("Patient", rid, file, index, entry, line, shard_counts)
 
 
 class DeidentifyWithSideInput(DeidentifyFhirResources):
@@ -816,6 +865,9 @@ class DeidentifyWithSideInput(DeidentifyFhirResources):
     def process(self, batch, shard_counts: dict, patients: dict, existing=None) -> Iterable:
         for key, value in batch:
             patient = patients.get(key)
+            if value[0] == DEIDENTIFIED:
+                yield from self.deidentified(value, patient, shard_counts, existing)
+                continue
             shift_key, context = (patient[3], patient[4]) if patient is not None else (None, ())
             yield from self.deidentify(value, shift_key, context, shard_counts, existing)
 
@@ -1016,7 +1068,8 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     tag = source_tag(source)
     read = pipeline | f"{p}Read FHIR store" >> ReadFhirStore(source, label, max_resource_bytes)
     parsed = read["raw"] | f"{p}Parse" >> beam.ParDo(
-        ParseResources(policy, keys, label, resource_filter)).with_outputs(ERRORS, PATIENTS, SIZES, main="resources")
+        ParseResources(policy, keys, label, resource_filter, deidentify_patients=not validate)).with_outputs(
+        ERRORS, PATIENTS, SIZES, main="resources")
     shard_counts = (
         parsed[SIZES]
         | f"{p}Size per type" >> beam.CombinePerKey(_sum_pairs)

@@ -7,8 +7,10 @@ import json
 
 import pytest
 
+from transforms.errors import DeidentifyError
 from transforms.fhir import (
     default_config_json,
+    deidentify_patient,
     deidentify_resource,
     new_id,
     patient_context,
@@ -224,3 +226,19 @@ def test_patient_links():
     assert patient_reference({"resourceType": "Observation", "subject": {"reference": "Group/g"}}) is None
     assert patient_shift_key({"resourceType": "Patient", "id": "a", "identifier": [{"value": "X1"}]}) == "X1"
     assert patient_shift_key({"resourceType": "Patient", "id": "a"}) == "Patient/a"
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_deidentify_patient_is_deidentify_resource_with_its_own_join_info(default_policy, keys, seed):
+    # The pipeline de-identifies a Patient in its parse step with this one walk, instead of joining it to
+    # itself: the output and the context phrases must be what the join would give.
+    patients = [r for r in sample_store(n_patients=5, seed=seed).resources if r["resourceType"] == "Patient"]
+    patients.append(dict(patients[0], text={"status": "generated",
+                                            "div": '<div xmlns="http://www.w3.org/1999/xhtml">x</div>'}))
+    for patient in patients:
+        context = patient_context(patient, default_policy, keys)
+        expected = deidentify_resource(patient, default_policy, keys, patient=patient_shift_key(patient),
+                                       context=context)
+        assert deidentify_patient(patient, default_policy, keys) == (expected, context)
+    with pytest.raises(DeidentifyError):
+        deidentify_patient({"resourceType": "Observation"}, default_policy, keys)

@@ -565,6 +565,21 @@ def deidentify_resource(
         raise DeidentifyError("INVALID_ARGUMENT", f"{rtype}: nested too deeply") from None
 
 
+def deidentify_patient(patient_resource: dict[str, Any], policy: FhirPolicy, keys: Keys
+                       ) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """``deidentify_resource(patient)`` and ``patient_context(patient)`` in one walk: a Patient is its own
+    compartment owner, so it shifts with its own key and its text is cleaned with its own phrases (which the
+    walk collects before the deferred cleaning runs). Same results as the two calls, for half the work."""
+    if not isinstance(patient_resource, dict) or patient_resource.get("resourceType") != "Patient":
+        raise DeidentifyError("INVALID_ARGUMENT", "resource: expected a Patient")
+    ctx = _Ctx(policy, keys, ids.patient_shift_key(patient_resource), [])
+    try:
+        out = _run(patient_resource, "Patient", ctx)
+    except RecursionError:
+        raise DeidentifyError("INVALID_ARGUMENT", "Patient: nested too deeply") from None
+    return out, tuple(dict.fromkeys(ctx.context)) if policy.contextual else ()
+
+
 def resource_id_rewritten(policy: FhirPolicy, resource_type: str) -> bool:
     """Whether a ``<resource_type>`` resource's string ``id`` becomes ``new_id(keys, id)`` under this policy (the
     alternative: a rule removes it). Lets a pipeline predict a destination id without de-identifying."""
