@@ -1095,12 +1095,12 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
             parsed[PATIENTS]
             if join == "side"
             else parsed[PATIENTS] | f"{p}No patients" >> beam.Filter(lambda _: False)
-        ) | f"{p}First patients" >> beam.CombineGlobally(FirstPatients())
+        ) | f"{p}First patients" >> beam.CombineGlobally(FirstPatients()).without_defaults()
         # No Reshuffle: the side input depends on the whole read, so every runner materialises the resources
         # before this step and spreads them over its workers from there.
         deid = parsed["resources"] | f"{p}De-identify" >> beam.ParDo(
             DeidentifyWithSideInput(policy, keys, label, validate, incremental), counts_view,
-            beam.pvalue.AsSingleton(patients), *extra).with_outputs(ERRORS, main="ok")
+            beam.pvalue.AsSingleton(patients, default_value={}), *extra).with_outputs(ERRORS, main="ok")
     else:
         raise ValueError(f"join: {join!r}")
     to_write = [deid["ok"], shard_counts | f"{p}Every shard" >> beam.FlatMap(_all_shards)]

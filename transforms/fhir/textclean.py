@@ -77,10 +77,13 @@ def relevant_context(text: str, context: Sequence[str]) -> tuple[str, ...]:
         words, digit_start, year, short_year = prep
         if digit_start and not has_digit:
             continue
-        if any(word in folded for word in words):
-            kept.append(value)
-        elif has_digit and year and (year in text or short_year in text):
-            kept.append(value)  # a date may be spelt differently in the text (3/2/50): its year is in each spelling
+        for word in words:  # a loop, not any(<generator>): this runs for every text and context value
+            if word in folded:
+                kept.append(value)
+                break
+        else:
+            if has_digit and year and (year in text or short_year in text):
+                kept.append(value)  # a date may be spelt differently in the text (3/2/50): its year is in each spelling
     return tuple(dict.fromkeys(kept))
 
 
