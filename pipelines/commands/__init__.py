@@ -24,9 +24,12 @@ class UsageError(Exception):
 
 
 def beam_options(beam_args: Sequence[str]):
+    """Beam's options from the arguments deidflow did not take; no runner, or DirectRunner, means LocalRunner."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    return PipelineOptions(list(beam_args))
+    from pipelines.local_runner import with_local_runner
+
+    return PipelineOptions(with_local_runner(list(beam_args)))
 
 
 def config_text(config_file: Optional[str]) -> str:

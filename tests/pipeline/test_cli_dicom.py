@@ -216,3 +216,20 @@ def test_dataflow_runner_on_a_base_install_exits_2_and_writes_nothing(root):
     proc = deidentify(root, "--runner", "DataflowRunner", "--project", "p", "--region", "us-central1")
     assert proc.returncode == 2 and "deidflow[gcp]" in proc.stderr
     assert not (root / DEST).exists()
+
+
+def test_no_runner_or_direct_runner_means_the_local_fn_api_runner_never_prism():
+    from pipelines.local_runner import RUNNER_PATH, with_local_runner
+
+    assert with_local_runner(["--direct_num_workers", "2"]) == ["--direct_num_workers", "2", f"--runner={RUNNER_PATH}"]
+    assert with_local_runner(["--runner", "DirectRunner"]) == [f"--runner={RUNNER_PATH}"]
+    assert with_local_runner(["--runner=PrismRunner", "--x=1"]) == ["--x=1", "--runner=PrismRunner"]
+    assert with_local_runner(["--runner", "DataflowRunner"]) == ["--runner=DataflowRunner"]
+
+
+def test_a_local_run_does_not_try_to_download_prism(root):
+    proc = run_cli("-v", "dicom-stores", "deidentify", SOURCE, "--destination-store", DEST, "--store-root", str(root),
+                   "--runner", "DirectRunner", "--quiet")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "prism" not in proc.stderr.lower()
+    assert summary_from_stdout(proc.stdout)["metadata"]["counter"]["success"] == "8"
