@@ -143,7 +143,7 @@ def fast_loads(data: bytes) -> Any:
     orjson reads decimals and integers beyond 64 bits as floats, and refuses what json takes (lone
     surrogates, UTF-16): those lines go through ``loads``, so the result is always ``loads``'s.
     """
-    if _NEEDS_EXACT.search(data) is None:
+    if data[:1] in (b"{", b"[") and _NEEDS_EXACT.search(data) is None:  # the pattern misses a bare number
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:

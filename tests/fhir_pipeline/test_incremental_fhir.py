@@ -37,6 +37,8 @@ COMMON = ("--reference-date", "2025-06-01")
     '{"s":"\\ud800 lone","t":"ratio:1.5,"}',
     '{"a":1,"a":2,"z":[true,false,null,-0,3]}',
     '\ufeff{"bom":1}',
+    '{"issued":"2015-09-10T07:30:00.000-05:00","v":[1, 2.50],"w" : -1.0e-3,"x":{"y":[{"z":0.10}]}}',
+    '2.50',
 ])  # fmt: skip
 def test_fast_loads_gives_what_loads_gives(text):
     data = text.encode("utf-8", "surrogatepass")
@@ -124,3 +126,4 @@ def test_incremental_run_processes_only_new_resources_and_equals_a_full_run(tmp_
         (n_first, 0, None), (n_new, 0, n_first), (0, 0, n_first + n_new)]
     assert [r["incremental"] for r in runs] == [False, True, True]
     assert {r["keyFingerprint"] for r in runs} == {Keys(base64.b64decode(key.read_text())).fingerprint}
+
