@@ -43,6 +43,7 @@ import hashlib
 import json
 import logging
 import math
+import pickle
 import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
@@ -860,9 +861,21 @@ class DeidentifyFhirResources(beam.DoFn):
 
 class DeidentifyWithSideInput(DeidentifyFhirResources):
     """The side-input join: batches of (key, RESOURCE value), each key looked up in a dict of Patient join info
-    (``FirstPatients``, an AsSingleton side input)."""
+    (``FirstPatients``, handed over pickled as one bytes value by an AsSingleton side input: Beam's worker
+    cache measures the deep size of every value it keeps, which for a dict of every Patient's phrases cost
+    more than the lookups; a bytes value it measures at once, and each worker unpickles it once)."""
 
-    def process(self, batch, shard_counts: dict, patients: dict, existing=None) -> Iterable:
+    _blob: bytes | None = None
+    _patients: dict = {}
+
+    def patients(self, blob: bytes) -> dict:
+        if blob is not self._blob and blob != self._blob:
+            self._patients = pickle.loads(blob)
+        self._blob = blob
+        return self._patients
+
+    def process(self, batch, shard_counts: dict, patients_blob: bytes, existing=None) -> Iterable:
+        patients = self.patients(patients_blob)
         for key, value in batch:
             patient = patients.get(key)
             if value[0] == DEIDENTIFIED:
@@ -870,6 +883,14 @@ class DeidentifyWithSideInput(DeidentifyFhirResources):
                 continue
             shift_key, context = (patient[3], patient[4]) if patient is not None else (None, ())
             yield from self.deidentify(value, shift_key, context, shard_counts, existing)
+
+
+def pack_patients(patients: dict) -> bytes:
+    """The Patients' join info as one value for the side input (see DeidentifyWithSideInput)."""
+    return pickle.dumps(patients, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+NO_PATIENTS = pack_patients({})
 
 
 class FirstPatients(beam.CombineFn):
@@ -1095,12 +1116,13 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
             parsed[PATIENTS]
             if join == "side"
             else parsed[PATIENTS] | f"{p}No patients" >> beam.Filter(lambda _: False)
-        ) | f"{p}First patients" >> beam.CombineGlobally(FirstPatients()).without_defaults()
+        ) | f"{p}First patients" >> beam.CombineGlobally(FirstPatients()).without_defaults() | (
+            f"{p}Patients as one value" >> beam.Map(pack_patients))
         # No Reshuffle: the side input depends on the whole read, so every runner materialises the resources
         # before this step and spreads them over its workers from there.
         deid = parsed["resources"] | f"{p}De-identify" >> beam.ParDo(
             DeidentifyWithSideInput(policy, keys, label, validate, incremental), counts_view,
-            beam.pvalue.AsSingleton(patients, default_value={}), *extra).with_outputs(ERRORS, main="ok")
+            beam.pvalue.AsSingleton(patients, default_value=NO_PATIENTS), *extra).with_outputs(ERRORS, main="ok")
     else:
         raise ValueError(f"join: {join!r}")
     to_write = [deid["ok"], shard_counts | f"{p}Every shard" >> beam.FlatMap(_all_shards)]
