@@ -102,7 +102,7 @@ class StoreEntry:
 
     @property
     def fhir_version(self) -> str:
-        return str(self.meta.get("fhirVersion") or self.meta.get("version") or "R4").upper()
+        return launch.fhir_version_of(self.meta) or "R4"
 
 
 def list_stores(root: str, dataset: ResourceName) -> list[StoreEntry]:

@@ -230,6 +230,15 @@ def plan_store_deidentify(
     return StoreLaunch(src, dst, src_path, dst_path, run_id, run_dir, config, keys, created)
 
 
+FHIR_VERSION_KEY = "version"  # as the API's FhirStore resource names it
+
+
+def fhir_version_of(meta: dict) -> Optional[str]:
+    """The FHIR version a store's metadata declares (``version``; ``fhirVersion`` from deidflow before 0.1.1)."""
+    version = meta.get(FHIR_VERSION_KEY) or meta.get("fhirVersion")
+    return str(version).upper() if version else None
+
+
 def create_store(path: str, kind: str, extra: Optional[dict] = None) -> None:
     """A store is a folder with a small metadata file (type, creation time) beside its data."""
     store_root.mkdirs(path)

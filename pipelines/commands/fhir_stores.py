@@ -42,7 +42,7 @@ def parse_reference_date(text: str | None) -> datetime.date:
 
 
 def store_fhir_version(path: str) -> str | None:
-    """The FHIR version a store declares in ``.deidflow/store.json`` (``fhirVersion``, or ``version``), if any."""
+    """The FHIR version a store declares in ``.deidflow/store.json``, if any."""
     from pipelines.stores import store_root
 
     meta_path = store_root.join(path, store_root.META_DIR, store_root.STORE_META)
@@ -52,8 +52,9 @@ def store_fhir_version(path: str) -> str | None:
         meta = store_root.read_json(meta_path)
     except Exception:  # noqa: BLE001 - an unreadable record declares nothing
         return None
-    version = meta.get("fhirVersion") or meta.get("version")
-    return str(version).upper() if version else None
+    from pipelines.launch import fhir_version_of
+
+    return fhir_version_of(meta)
 
 
 def check_fhir_versions(source: str, destination: str, root: str) -> None:
@@ -118,7 +119,7 @@ def run_fhir_store_deidentify(args, beam_args: Sequence[str]) -> int:
     if plan.created_destination:
         meta_path = store_root.join(plan.destination_path, store_root.META_DIR, store_root.STORE_META)
         meta = store_root.read_json(meta_path)
-        meta["fhirVersion"] = "R4"
+        meta[launch_rules.FHIR_VERSION_KEY] = "R4"
         store_root.write_json(meta_path, meta)
     import apache_beam as beam
 

@@ -41,7 +41,7 @@ def sample_files(patients: int, seed: int, fmt: str) -> dict[str, bytes]:
 
 
 def run_sample_fhir(args, beam_args: Sequence[str]) -> int:
-    from pipelines.launch import ResourceName, create_store, resource_path
+    from pipelines.launch import FHIR_VERSION_KEY, ResourceName, create_store, resource_path
     from pipelines.stores import store_root
 
     if beam_args:
@@ -53,7 +53,7 @@ def run_sample_fhir(args, beam_args: Sequence[str]) -> int:
     path = resource_path(root, name)
     store_root.mkdirs(resource_path(root, ResourceName(name.project, name.location, name.dataset)))
     if not store_root.exists(path):
-        create_store(path, "fhirStores", {"fhirVersion": args.fhir_version.upper()})
+        create_store(path, "fhirStores", {FHIR_VERSION_KEY: args.fhir_version.upper()})
     files = sample_files(args.patients, args.seed, args.format)
     lines = 0
     for relative, data in files.items():

@@ -392,7 +392,7 @@ def run_store_import(args, beam_args: Sequence[str]) -> int:
         raise LaunchError("--gcs-uri: must differ from the store itself")
     from pipelines import dataset
 
-    version = str(dataset.store_meta(path).get("version") or "R4").upper()
+    version = launch.fhir_version_of(dataset.store_meta(path)) or "R4"
     if kind == "fhirStores" and version == "R5":
         raise LaunchError("STORE: R5 FHIR stores are not supported")
     run_id = launch.new_run_id()

@@ -88,7 +88,7 @@ def test_run_succeeds_with_a_summary(runs):
     assert summary["deidflow"]["referenceDate"] == REFERENCE_DATE
     assert summary["deidflow"]["destinationCreated"] is True
     meta = json.loads((root / DEST / ".deidflow" / "store.json").read_text())
-    assert meta["fhirVersion"] == "R4" and meta["type"] == "fhirStores"
+    assert meta["version"] == "R4" and meta["type"] == "fhirStores"
     assert len(_outputs(root, DEST)) == total
     assert error_records(root / DEST) == []
 
