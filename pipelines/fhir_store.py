@@ -19,8 +19,8 @@ range the number of its first line), so the work spreads over the workers whatev
 
 The join: a resource's key is its patient compartment owner (``patient_reference``), a Patient's key its own
 ``Patient/<id>``; each Patient's date-shift key (its MRN, ``patient_shift_key``) and contextual phrases reach
-its resources through a side input, one dict built by ``FirstPatients`` (the first Patient by source location
-when an id repeats). Because that side input depends on the whole read, every runner materialises the parsed
+its resources through a side input: the parse step's batches of Patient join info, pickled, merged by each
+de-identify worker into one dict (``first_patients``: the first Patient by source location when an id repeats). Because that side input depends on the whole read, every runner materialises the parsed
 resources before the de-identify step and spreads them over its workers from there: every resource is
 shuffled once (by output shard), as bytes. ``join="keyed"`` does the join with a GroupByKey instead (no
 per-worker Patient table, one more shuffle of every resource; same output).
@@ -860,22 +860,25 @@ class DeidentifyFhirResources(beam.DoFn):
 
 
 class DeidentifyWithSideInput(DeidentifyFhirResources):
-    """The side-input join: batches of (key, RESOURCE value), each key looked up in a dict of Patient join info
-    (``FirstPatients``, handed over pickled as one bytes value by an AsSingleton side input: Beam's worker
-    cache measures the deep size of every value it keeps, which for a dict of every Patient's phrases cost
-    more than the lookups; a bytes value it measures at once, and each worker unpickles it once)."""
+    """The side-input join: batches of (key, RESOURCE value), each key looked up in a dict of Patient join info.
 
-    _blob: bytes | None = None
+    The side input is an AsList of the parse step's Patient batches, each pickled into one bytes value, which
+    each worker merges once (``first_patients``). A global combine into one dict ran on one worker while the
+    other waited, and Beam's worker cache measures the deep size of every value it keeps: a dict of every
+    Patient's phrases cost more to measure than to use, a list of bytes values costs nothing."""
+
+    _blobs: tuple = ()
     _patients: dict = {}
 
-    def patients(self, blob: bytes) -> dict:
-        if blob is not self._blob and blob != self._blob:
-            self._patients = pickle.loads(blob)
-        self._blob = blob
+    def patients(self, blobs) -> dict:
+        blobs = tuple(blobs)
+        if blobs != self._blobs:  # the same values in every bundle of a run: merged once a worker
+            self._patients = first_patients(pickle.loads(blob) for blob in blobs)
+            self._blobs = blobs
         return self._patients
 
-    def process(self, batch, shard_counts: dict, patients_blob: bytes, existing=None) -> Iterable:
-        patients = self.patients(patients_blob)
+    def process(self, batch, shard_counts: dict, patient_batches, existing=None) -> Iterable:
+        patients = self.patients(patient_batches)
         for key, value in batch:
             patient = patients.get(key)
             if value[0] == DEIDENTIFIED:
@@ -885,35 +888,21 @@ class DeidentifyWithSideInput(DeidentifyFhirResources):
             yield from self.deidentify(value, shift_key, context, shard_counts, existing)
 
 
-def pack_patients(patients: dict) -> bytes:
-    """The Patients' join info as one value for the side input (see DeidentifyWithSideInput)."""
-    return pickle.dumps(patients, protocol=pickle.HIGHEST_PROTOCOL)
+def pack_patients(batch: list) -> bytes:
+    """A batch of Patients' (Patient/<id>, join info) as one value for the side input."""
+    return pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-NO_PATIENTS = pack_patients({})
-
-
-class FirstPatients(beam.CombineFn):
-    """Batches of (Patient/<id>, join info) -> one dict, the first Patient by source location when an id repeats."""
-
-    def create_accumulator(self) -> dict:
-        return {}
-
-    def add_input(self, accumulator: dict, batch) -> dict:
+def first_patients(batches: Iterable[list]) -> dict:
+    """Batches of (Patient/<id>, join info) -> one dict, the first Patient by source location when an id repeats
+    (join info starts with the source file and index, so the result does not depend on the batches' order)."""
+    patients: dict = {}
+    for batch in batches:
         for key, info in batch:
-            known = accumulator.get(key)
+            known = patients.get(key)
             if known is None or info < known:
-                accumulator[key] = info
-        return accumulator
-
-    def merge_accumulators(self, accumulators) -> dict:
-        merged: dict = {}
-        for accumulator in accumulators:
-            self.add_input(merged, accumulator.items())
-        return merged
-
-    def extract_output(self, accumulator: dict) -> dict:
-        return accumulator
+                patients[key] = info
+    return patients
 
 
 # --- incremental runs -------------------------------------------------------------------------------------
@@ -1116,13 +1105,12 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
             parsed[PATIENTS]
             if join == "side"
             else parsed[PATIENTS] | f"{p}No patients" >> beam.Filter(lambda _: False)
-        ) | f"{p}First patients" >> beam.CombineGlobally(FirstPatients()).without_defaults() | (
-            f"{p}Patients as one value" >> beam.Map(pack_patients))
+        ) | f"{p}Patients as values" >> beam.Map(pack_patients)
         # No Reshuffle: the side input depends on the whole read, so every runner materialises the resources
         # before this step and spreads them over its workers from there.
         deid = parsed["resources"] | f"{p}De-identify" >> beam.ParDo(
             DeidentifyWithSideInput(policy, keys, label, validate, incremental), counts_view,
-            beam.pvalue.AsSingleton(patients, default_value=NO_PATIENTS), *extra).with_outputs(ERRORS, main="ok")
+            beam.pvalue.AsList(patients), *extra).with_outputs(ERRORS, main="ok")
     else:
         raise ValueError(f"join: {join!r}")
     to_write = [deid["ok"], shard_counts | f"{p}Every shard" >> beam.FlatMap(_all_shards)]
