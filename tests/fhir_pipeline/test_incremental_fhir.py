@@ -14,7 +14,6 @@ from pipelines.fhir_store import (
     LINE,
     content_id,
     dumps,
-    fast_loads,
     loads,
     pack_line,
     predicted_id,
@@ -31,28 +30,26 @@ KEYS = Keys(b"i" * 32)
 COMMON = ("--reference-date", "2025-06-01")
 
 
-@pytest.mark.parametrize("text", [
-    '{"resourceType":"Observation","valueQuantity":{"value":1.50,"e":1E+5}}',
-    '{"n":12345678901234567890123,"m":-9223372036854775809,"k":18446744073709551615}',
-    '{"s":"\\ud800 lone","t":"ratio:1.5,"}',
-    '{"a":1,"a":2,"z":[true,false,null,-0,3]}',
-    '\ufeff{"bom":1}',
-    '{"issued":"2015-09-10T07:30:00.000-05:00","v":[1, 2.50],"w" : -1.0e-3,"x":{"y":[{"z":0.10}]}}',
-    '2.50',
+@pytest.mark.parametrize("text,expected", [
+    ('{"resourceType":"Observation","valueQuantity":{"value":1.50,"e":1E+5}}',
+     '{"resourceType":"Observation","valueQuantity":{"value":1.50,"e":1E+5}}'),
+    ('{"n":12345678901234567890123,"m":-9223372036854775809}', '{"n":12345678901234567890123,"m":-9223372036854775809}'),
+    ('{"issued":"2015-09-10T07:30:00.000-05:00","v":[1, 2.50],"w" : -1.0e-3}',
+     '{"issued":"2015-09-10T07:30:00.000-05:00","v":[1,2.50],"w":-1.0e-3}'),
+    ('\ufeff{"bom":1}', '{"bom":1}'),
 ])  # fmt: skip
-def test_fast_loads_gives_what_loads_gives(text):
-    data = text.encode("utf-8", "surrogatepass")
+def test_loads_and_dumps_keep_numbers_as_written(text, expected):
+    assert dumps(loads(text.encode("utf-8"))) == expected.encode("utf-8")
 
-    def exact(value) -> str:  # types and written decimals compared, lone surrogates allowed
-        return json.dumps(value, default=lambda d: f"decimal {d.text}")
 
-    assert exact(fast_loads(data)) == exact(loads(data))
+def test_loads_takes_lone_surrogates():
+    assert loads('{"s":"\\ud800 lone"}'.encode())["s"] == "\ud800 lone"
 
 
 @pytest.mark.parametrize("bad", [b'{"v": NaN}', b'{"v": 1', b"\xff", b"[1,]"])
-def test_fast_loads_rejects_what_loads_rejects(bad):
+def test_loads_rejects_what_is_not_json(bad):
     with pytest.raises(ValueError):
-        fast_loads(bad)
+        loads(bad)
 
 
 def test_packed_shuffle_values_round_trip():
