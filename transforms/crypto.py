@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -18,6 +19,13 @@ MAX_SHIFT_DAYS = 100
 def _hmac(key: bytes, message: str) -> bytes:
     # surrogatepass: JSON may carry lone surrogates (\udcff); they must hash, deterministically, not crash
     return hmac.digest(key, message.encode("utf-8", "surrogatepass"), "sha256")
+
+
+@functools.lru_cache(maxsize=16384)  # a patient's resources and instances all ask for the same shift
+def _shift_days(key: bytes, patient: str) -> int:
+    digest = _hmac(key, patient)
+    n = int.from_bytes(digest[:8], "big") % (2 * MAX_SHIFT_DAYS)
+    return n - MAX_SHIFT_DAYS if n < MAX_SHIFT_DAYS else n - MAX_SHIFT_DAYS + 1
 
 
 def generate_key() -> bytes:
@@ -64,9 +72,7 @@ class Keys:
 
     def date_shift_days(self, patient: str, key: Optional[bytes] = None) -> int:
         """Whole days in [-100, 100] without 0, the same for a patient and key everywhere."""
-        digest = _hmac(key or self.date_shift_key or self.run_key, patient)
-        n = int.from_bytes(digest[:8], "big") % (2 * MAX_SHIFT_DAYS)
-        return n - MAX_SHIFT_DAYS if n < MAX_SHIFT_DAYS else n - MAX_SHIFT_DAYS + 1
+        return _shift_days(key or self.date_shift_key or self.run_key, patient)
 
     def crypto_hash(self, value: str, key: Optional[bytes] = None) -> str:
         """Keyed SHA-256 of a value, base64 (the API's CryptoHashConfig output)."""
