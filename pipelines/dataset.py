@@ -262,7 +262,8 @@ def create_destination(root: str, plan: DatasetLaunch) -> None:
 
 
 def add_dataset_branches(
-    pipeline, plan: DatasetLaunch, dicom_filter=None, fhir_filter=None, builders: dict | None = None
+    pipeline, plan: DatasetLaunch, dicom_filter=None, fhir_filter=None, builders: dict | None = None,
+    fhir_join: str = "side",
 ) -> list[str]:
     """One branch per store, all with the plan's keys and policies; returns the counter labels, in store order."""
     builders = builders or branch_builders()
@@ -275,6 +276,8 @@ def add_dataset_branches(
             result = _add_dicom_branch(pipeline, builders["dicomStores"], store, policy, plan.keys, dicom_filter)
         else:
             extra = {"resource_filter": fhir_filter} if fhir_filter is not None else {}
+            if fhir_join != "side":
+                extra["join"] = fhir_join
             result = builders[store.kind](
                 pipeline,
                 store.source_path,

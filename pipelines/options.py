@@ -45,6 +45,13 @@ def add_deidentify_arguments(parser) -> None:
         help="FHIR runs: validate every de-identified resource against the R4 models (fhir.resources R4B); an "
         "invalid one becomes an error record. Slow (about 3,500 resources/s a core).",
     )
+    parser.add_argument(
+        "--patient-join", "--patient_join", dest="patient_join", choices=("side", "keyed"), default="side",
+        help="FHIR runs: how each resource meets its Patient (date-shift key, context phrases). side (default): "
+        "every worker holds a table of all Patients' join info, fastest; keyed: each patient's resources are "
+        "grouped with its Patient (one more shuffle of every resource), for stores whose Patients do not fit in "
+        "a worker's memory. The output is the same.",
+    )
     # --- storage options (issue 7) ---
     parser.add_argument(
         "--source-dicomweb", "--source_dicomweb", dest="source_dicomweb", default=None,

@@ -97,7 +97,8 @@ def run_dataset_deidentify(args, beam_args: Sequence[str]) -> int:
     import apache_beam as beam
 
     pipeline = beam.Pipeline(options=beam_options(beam_args))
-    labels = dataset.add_dataset_branches(pipeline, plan, dicom_filter, fhir_filter)
+    labels = dataset.add_dataset_branches(pipeline, plan, dicom_filter, fhir_filter,
+                                          fhir_join=getattr(args, "patient_join", "side"))
     dataset.create_destination(args.store_root, plan)
     details = {
         "source": plan.source.dataset_name,

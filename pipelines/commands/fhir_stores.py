@@ -130,7 +130,8 @@ def run_fhir_store_deidentify(args, beam_args: Sequence[str]) -> int:
     result = add_fhir_store_branch(pipeline, plan.source_path, plan.destination_path, plan.run_dir, policy,
                                    plan.keys, resource_filter=resource_filter,
                                    validate=bool(getattr(args, "validate_r4", False)),
-                                   incremental=bool(getattr(args, "incremental", False)))
+                                   incremental=bool(getattr(args, "incremental", False)),
+                                   join=getattr(args, "patient_join", "side"))
     from pipelines.progress import attach_progress
 
     attach_progress(result, plan.run_dir)
@@ -144,6 +145,7 @@ def run_fhir_store_deidentify(args, beam_args: Sequence[str]) -> int:
         "referenceDate": reference_date.isoformat(),
         "defaultConfig": config is None,
         "incremental": bool(getattr(args, "incremental", False)),
+        "patientJoin": getattr(args, "patient_join", "side"),
     }
     return run_and_record(pipeline, kind="fhirStores", run_id=plan.run_id, run_dir=plan.run_dir,
                           create_time=create_time, labels=["fhir"], details=details, total=total, quiet=quiet,

@@ -191,6 +191,19 @@ def test_deterministic_across_runs_and_worker_counts(runs):
         assert ids == sorted(ids)
 
 
+def test_keyed_patient_join_writes_the_same_store(runs):
+    root, first, _ = runs
+    key_file = root.parent / "run.key"
+    keyed = deidentify(root, SOURCE, f"{DATASET}/fhirStores/keyed", "--key-file", str(key_file), "--reference-date",
+                       REFERENCE_DATE, "--patient-join", "keyed", "--quiet")
+    assert keyed.returncode == 0, keyed.stderr
+    assert summary_from_stdout(keyed.stdout)["deidflow"]["patientJoin"] == "keyed"
+    assert store_files(root / f"{DATASET}/fhirStores/keyed") == store_files(root / DEST)
+    bad = deidentify(root, SOURCE, f"{DATASET}/fhirStores/never", "--patient-join", "hash")
+    assert bad.returncode == 2 and "--patient-join" in bad.stderr
+    assert not (root / f"{DATASET}/fhirStores/never").exists()
+
+
 BAD_LINES = [
     b'{"resourceType": "Observation", "id": "Zebediah Quackenbush',  # 2: malformed
     b"[1, 2, 3]",  # 3: not an object
