@@ -276,8 +276,6 @@ def add_dataset_branches(
             result = _add_dicom_branch(pipeline, builders["dicomStores"], store, policy, plan.keys, dicom_filter)
         else:
             extra = {"resource_filter": fhir_filter} if fhir_filter is not None else {}
-            if fhir_join != "side":
-                extra["join"] = fhir_join
             result = builders[store.kind](
                 pipeline,
                 store.source_path,
@@ -286,6 +284,7 @@ def add_dataset_branches(
                 policy,
                 plan.keys,
                 label=label,
+                join=fhir_join,
                 **extra,
             )
         errors = getattr(result, "errors", None)

@@ -20,9 +20,10 @@ range the number of its first line), so the work spreads over the workers whatev
 The join: a resource's key is its patient compartment owner (``patient_reference``), a Patient's key its own
 ``Patient/<id>``; each Patient's date-shift key (its MRN, ``patient_shift_key``) and contextual phrases reach
 its resources through a side input: the parse step's batches of Patient join info, pickled, merged by each
-de-identify worker into one dict (``first_patients``: the first Patient by source location when an id repeats). Because that side input depends on the whole read, every runner materialises the parsed
-resources before the de-identify step and spreads them over its workers from there: every resource is
-shuffled once (by output shard), as bytes. ``join="keyed"`` does the join with a GroupByKey instead (no
+de-identify worker into one dict (``first_patients``: the first Patient by source location when an id
+repeats). Because that side input depends on the whole read, every runner materialises the parsed resources
+before the de-identify step and spreads them over its workers from there: every resource is shuffled once (by
+output shard), as bytes. ``join="keyed"`` does the join with a GroupByKey instead (no
 per-worker Patient table, one more shuffle of every resource; same output).
 
 Output is deterministic: shard counts come from the input's sizes per type, a resource's shard from a hash of
@@ -626,7 +627,9 @@ class ParseResources(beam.DoFn):
             tally[0] += 1
             tally[1] += len(raw.data)
             value = (RESOURCE, raw.file, raw.index, raw.entry, raw.data)
-            resources.append((join_key(resource, raw), value if done is None else (DEIDENTIFIED,) + value[1:] + done[1]))
+            if done is not None:  # a Patient already de-identified: its new id and line ride along
+                value = (DEIDENTIFIED,) + value[1:] + done[1]
+            resources.append((join_key(resource, raw), value))
         if patients:
             yield beam.pvalue.TaggedOutput(PATIENTS, patients)
         if resources:
@@ -801,8 +804,7 @@ class DeidentifyFhirResources(beam.DoFn):
         _, file, index, entry, data = value
         try:
             resource = parse_resource(data)
-            if existing is not None and f"{resource['resourceType']}/{predicted_id(resource, data, self._policy, self._keys)}" in existing:
-                self._tally.add(self._skipped_name)
+            if self.already_written(data, existing, resource):
                 return
             out = deidentify_resource(resource, self._policy, self._keys, patient=shift_key, context=context)
             rid, out = with_id(out, data, self._keys)
@@ -833,11 +835,21 @@ class DeidentifyFhirResources(beam.DoFn):
             yield from self.deidentify((RESOURCE, file, index, entry, data), shift_key, context, shard_counts,
                                        existing)
             return
-        if existing is not None and f"Patient/{predicted_id(parse_resource(data), data, self._policy, self._keys)}" in existing:
-            self._tally.add(self._skipped_name)
+        if self.already_written(data, existing):
             return
         self._tally.add(self._ok_name)
         yield from self.place("Patient", rid, file, index, entry, line, shard_counts)
+
+    def already_written(self, data: bytes, existing, resource: dict | None = None) -> bool:
+        """Incremental runs: whether the resource's destination id is already in the destination (counted as
+        skipped). ``existing``: None on a full run."""
+        if existing is None:
+            return False
+        resource = parse_resource(data) if resource is None else resource
+        if f"{resource['resourceType']}/{predicted_id(resource, data, self._policy, self._keys)}" not in existing:
+            return False
+        self._tally.add(self._skipped_name)
+        return True
 
 
 class DeidentifyWithSideInput(DeidentifyFhirResources):
@@ -944,8 +956,8 @@ def shard_name(rtype: str, tag: str, shard: int, shards: int) -> str:
 
 
 class WriteShards(beam.DoFn):
-    """((type, shard), packed batches of lines) -> one NDJSON file, lines sorted by new id; duplicate ids keep the first
-    (a line kept from the destination sorts before any source resource).
+    """((type, shard), packed batches of lines) -> one NDJSON file, lines sorted by new id; duplicate ids keep the
+    first (a line kept from the destination sorts before any source resource).
 
     Main output: the path written. ERRORS: ALREADY_EXISTS for each duplicate, UNAVAILABLE when the file cannot
     be written (its resources then count as failed).
@@ -1046,7 +1058,7 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
 
     ``resource_filter``: an object with ``keeps(resource, file_mtime) -> bool`` (pipelines.filters.FhirFilter).
     ``validate``: check every output resource against the R4 models (slow: ~3,500 resources/s a core).
-    ``join``: "side" (the default: Patient join info as a dict side input, so resources are not shuffled
+    ``join``: "side" (the default: Patient join info as a side input of pickled batches, so resources are not shuffled
     before de-identification; each worker holds every Patient's shift key and context phrases, some 100-300
     bytes a patient), "keyed" (GroupByKey by patient: no per-worker patient table, one more shuffle of every
     resource) or "none" (no Patient join: date shifts then key on the reference, not the MRN: for measuring

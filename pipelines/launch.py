@@ -11,7 +11,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 from pipelines.stores import store_root
 from transforms.config import DeidentifyConfig
@@ -76,17 +76,30 @@ def require_same_project_and_location(source: ResourceName, destination: Resourc
         )
 
 
-def require_runner_installed(beam_args) -> None:
+def split_runner(beam_args: Sequence[str]) -> tuple[Optional[str], list[str]]:
+    """The runner Beam's arguments name (``--runner X`` or ``--runner=X``, the last wins), and the others."""
+    runner, rest = None, []
+    args = iter(beam_args)
+    for arg in args:
+        if arg == "--runner":
+            value = next(args, None)
+            if value is None:
+                rest.append(arg)  # no value: Beam's own parser says so
+            else:
+                runner = value
+        elif arg.startswith("--runner="):
+            runner = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    return runner, rest
+
+
+def require_runner_installed(beam_args: Sequence[str]) -> None:
     """A runner whose client libraries are not installed fails here, not half-way through building the job.
 
     DataflowRunner needs Beam's Google Cloud extras, which the base install leaves out (``deidflow[gcp]``).
     """
-    runner = None
-    for i, arg in enumerate(beam_args):
-        if arg == "--runner" and i + 1 < len(beam_args):
-            runner = beam_args[i + 1]
-        elif arg.startswith("--runner="):
-            runner = arg.split("=", 1)[1]
+    runner, _ = split_runner(beam_args)
     if runner and "dataflow" in runner.lower():
         import importlib.util
 

@@ -28,20 +28,9 @@ class LocalRunner(PipelineRunner):
 
 def with_local_runner(beam_args: list[str]) -> list[str]:
     """Beam arguments with ``--runner`` set to LocalRunner when it is absent or names the DirectRunner."""
-    args, runner = [], None
-    i = 0
-    while i < len(beam_args):
-        arg = beam_args[i]
-        if arg == "--runner" and i + 1 < len(beam_args):
-            runner = beam_args[i + 1]
-            i += 2
-            continue
-        if arg.startswith("--runner="):
-            runner = arg.split("=", 1)[1]
-            i += 1
-            continue
-        args.append(arg)
-        i += 1
+    from pipelines.launch import split_runner
+
+    runner, args = split_runner(beam_args)
     if runner is None or runner.lower() in DIRECT_RUNNER_NAMES:
         runner = RUNNER_PATH
     return [*args, f"--runner={runner}"]
