@@ -67,3 +67,19 @@ def error_records(store: Path) -> list[dict]:
     for path in sorted(store.glob(".deidflow/runs/*/errors*.ndjson")):
         records += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return records
+
+
+def deidentify_fhir_resources(resources: list[dict], policy, keys: Keys) -> list[dict]:
+    """What the FHIR pipeline does, in one process: each resource joined to its Patient (shift key and context
+    phrases) and de-identified."""
+    from transforms.fhir import deidentify_resource, patient_context, patient_reference, patient_shift_key
+
+    patients = {f"Patient/{r['id']}": r for r in resources if r["resourceType"] == "Patient"}
+    out = []
+    for resource in resources:
+        owner = patients.get(patient_reference(resource))
+        kwargs = {}
+        if owner is not None:
+            kwargs = {"patient": patient_shift_key(owner), "context": patient_context(owner, policy, keys)}
+        out.append(deidentify_resource(resource, policy, keys, **kwargs))
+    return out

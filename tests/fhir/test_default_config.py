@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.conftest import deidentify_fhir_resources
 from transforms.errors import DeidentifyError
 from transforms.fhir import (
     default_config_json,
@@ -21,19 +22,6 @@ from transforms.fhir.dates import shift_date
 from transforms.fhir.safe_harbor import aggregate_age, zip3
 from transforms.fhir.sample import sample_bundle, sample_store
 from transforms.fhir.validate import r4_errors
-
-
-def deidentify_store(resources, policy, keys):
-    """What the pipeline does: join each resource to its Patient (shift key and context), de-identify."""
-    patients = {f"Patient/{r['id']}": r for r in resources if r["resourceType"] == "Patient"}
-    out = []
-    for r in resources:
-        owner = patients.get(patient_reference(r))
-        kwargs = {}
-        if owner is not None:
-            kwargs = {"patient": patient_shift_key(owner), "context": patient_context(owner, policy, keys)}
-        out.append(deidentify_resource(r, policy, keys, **kwargs))
-    return out
 
 
 def all_text(resources) -> str:
@@ -75,7 +63,7 @@ def store():
 
 @pytest.fixture(scope="module")
 def output(store, default_policy, keys):
-    return deidentify_store(store.resources, default_policy, keys)
+    return deidentify_fhir_resources(store.resources, default_policy, keys)
 
 
 def test_sample_input_is_valid_r4_and_holds_the_phi(store):
@@ -188,9 +176,9 @@ def test_bundle_with_urn_uuid_references(default_policy, keys):
 def test_deterministic_and_keyed(store, default_policy, keys):
     from transforms.crypto import Keys
 
-    again = deidentify_store(store.resources, default_policy, keys)
-    assert json.dumps(again) == json.dumps(deidentify_store(store.resources, default_policy, keys))
-    other = deidentify_store(store.resources, default_policy, Keys(run_key=b"\x07" * 32))
+    again = deidentify_fhir_resources(store.resources, default_policy, keys)
+    assert json.dumps(again) == json.dumps(deidentify_fhir_resources(store.resources, default_policy, keys))
+    other = deidentify_fhir_resources(store.resources, default_policy, Keys(run_key=b"\x07" * 32))
     assert other[0]["id"] != again[0]["id"]
 
 

@@ -13,11 +13,11 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import dcmwrite
 from pydicom.sequence import Sequence
 
+from tests.conftest import deidentify_fhir_resources
 from transforms.crypto import Keys
 from transforms.dicom.deidentify import deidentify_instance
 from transforms.dicom.policy import compile_dicom_policy
 from transforms.dicom.sample import SamplePatient, sample_dataset, sample_instance, sample_store_files
-from transforms.fhir import deidentify_resource, patient_context, patient_reference, patient_shift_key
 from transforms.fhir.policy import compile_fhir_policy
 from transforms.fhir.sample import sample_store
 
@@ -61,17 +61,9 @@ def fhir_source(patients: int = 3):
 
 
 def deidentify_fhir(resources: list[dict], key: Keys) -> list[dict]:
-    """What the FHIR pipeline does: join each resource to its Patient (shift key and context), de-identify."""
-    policy = compile_fhir_policy(None, reference_date=datetime.date(2025, 1, 1))
-    patients = {f"Patient/{r['id']}": r for r in resources if r["resourceType"] == "Patient"}
-    out = []
-    for resource in resources:
-        owner = patients.get(patient_reference(resource))
-        kwargs = {}
-        if owner is not None:
-            kwargs = {"patient": patient_shift_key(owner), "context": patient_context(owner, policy, key)}
-        out.append(deidentify_resource(resource, policy, key, **kwargs))
-    return out
+    """What the FHIR pipeline does, under the default config (reference date 2025-01-01)."""
+    return deidentify_fhir_resources(resources, compile_fhir_policy(None, reference_date=datetime.date(2025, 1, 1)),
+                                     key)
 
 
 def ndjson(resources: list[dict]) -> bytes:
