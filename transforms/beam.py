@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -76,6 +77,26 @@ def exit_local_worker_without_teardown() -> None:
 
 exit_local_worker_without_teardown()
 
+_heap_frozen = False
+
+
+def freeze_startup_heap() -> None:
+    """Hide what a worker process holds before its first element from the garbage collector, once a process.
+
+    A worker carries a million or so long-lived objects (Beam, gRPC, pydicom's dictionary, our policy), and every
+    full collection walks them all; de-identifying allocates enough containers to run one every few thousand
+    resources, and merging a FHIR side input of patients (a hundred thousand small tuples) ran several: 0.19 s
+    of a 4,500-patient merge was the collector, 0.01 s the merge. ``gc.freeze`` moves today's objects to a
+    generation no collection visits; nothing of them is lost (they live as long as the process anyway), and the
+    collector still finds the cycles made afterwards. Called from the DoFns' ``setup``.
+    """
+    global _heap_frozen
+    if _heap_frozen:
+        return
+    _heap_frozen = True
+    gc.collect()  # garbage that exists now is collected, not frozen
+    gc.freeze()
+
 
 def success_counter(label: str) -> str:
     return f"success/{label}"
@@ -134,6 +155,7 @@ class DeidentifyDicomFiles(beam.DoFn):
         self._label = label
 
     def setup(self) -> None:
+        freeze_startup_heap()
         self._ok = Metrics.counter(NAMESPACE, success_counter(self._label))
         self._failed = Metrics.counter(NAMESPACE, failure_counter(self._label))
         self._boxes = Metrics.counter(NAMESPACE, f"pixel_regions_redacted/{self._label}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hmac
 import io
 
 import numpy as np
@@ -75,6 +77,15 @@ def test_uids_are_consistent_across_instances_and_references():
     assert a.file_meta.MediaStorageSOPInstanceUID == a.SOPInstanceUID
     assert a.SOPInstanceUID == KEYS.uid(PATIENT.sop_uid(0, 0, 0))
     assert len(a.SOPInstanceUID) <= 64 and a.SOPInstanceUID.startswith("2.25.")
+
+
+@pytest.mark.parametrize("key_length", [16, 24, 32])
+def test_uid_is_the_decimal_of_the_first_128_bits_of_hmac_sha256(key_length):
+    key = bytes(range(7, 7 + key_length))
+    for original in ("1.2.840.113619.2.55.3.604688119", "", "1.2.3\udcff"):  # a lone surrogate hashes too
+        digest = hmac.digest(key, original.encode("utf-8", "surrogatepass"), "sha256")
+        assert Keys(key).uid(original) == "2.25." + str(int.from_bytes(digest[:16], "big"))
+    assert Keys(key).crypto_hash("x") == base64.b64encode(hmac.digest(key, b"x", "sha256")).decode()
 
 
 def test_same_input_and_key_give_identical_bytes_and_other_keys_other_uids():

@@ -16,8 +16,10 @@ from pipelines.fhir_store import (
     LINE,
     ShardBuffer,
     add_fhir_store_branch,
+    ENTRY,
     pack_lines,
     plan_ranges,
+    sorted_rows,
     split_lines,
     unpack_lines,
 )
@@ -76,6 +78,15 @@ def test_packed_batches_round_trip():
     assert unpack_lines(flushed[0][1]) == [rows[1]] * 2 and buffer.drain() == []
 
 
+def test_shard_rows_sort_by_id_and_duplicates_by_kept_line_then_source_location():
+    rows = [("b", "f", 2, LINE, b"b2"), ("a", "f", 9, LINE, b"a9"), ("b", "", 5, EXISTING, b"kept"),
+            ("b", "e", 1, ENTRY, b"e1"), ("c", "f", 1, LINE, b"c1"), ("b", "f", 1, LINE, b"b1")]
+    expected = [b"a9", b"kept", b"e1", b"b1", b"b2", b"c1"]
+    for shift in range(len(rows)):  # whatever order the shuffle delivers them in
+        assert [row[4] for row in sorted_rows(rows[shift:] + rows[:shift])] == expected
+        assert [row[4] for row in sorted_rows((rows[shift:] + rows[:shift])[::-1])] == expected
+
+
 def _store(tmp_path):
     resources = sample_store(n_patients=6, seed=4).resources
     src = tmp_path / "src"
@@ -124,3 +135,18 @@ def test_batches_ranges_and_flushes_do_not_change_the_output(tmp_path, monkeypat
     assert {"Observation-mixed.ndjson:4", "Observation-mixed.ndjson:9", "Observation-mixed.ndjson:10"} <= names
     assert ("Observation-mixed.ndjson:9", "INVALID_ARGUMENT") in records  # the oversize line, by number
     assert sum(code == "ALREADY_EXISTS" for _, code in records) == 9 + 2  # mixed and dup copy Observation.ndjson
+
+
+def test_every_shard_of_a_type_is_written_even_when_no_resource_lands_in_it(tmp_path, monkeypatch):
+    src = _store(tmp_path)
+    monkeypatch.setattr(fhir_store, "TARGET_SHARD_BYTES", 60)  # more shards than resources: many stay empty
+    files, _ = _run(tmp_path, "sparse", src)
+    shards: dict[str, set] = {}
+    for name in files:
+        match = fhir_store.SHARD_NAME.fullmatch(name)
+        assert match, name
+        shards.setdefault(match["type"], set()).add((int(match["shard"]), int(match["count"])))
+    assert shards and any(b"" == files[n] for n in files)  # some shards are empty files ...
+    for rtype, found in shards.items():  # ... and every type's set is complete
+        (count,) = {c for _, c in found}
+        assert {s for s, _ in found} == set(range(count)), rtype
