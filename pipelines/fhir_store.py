@@ -3,8 +3,10 @@
 Shape (one branch per store; ``add_fhir_store_branch``, default ``join="side"``)::
 
     MatchFiles(source/**) -> Reshuffle -> SplitFiles -> Reshuffle  files, large NDJSON files as line ranges
-      -> ReadFhirFiles           batches of RawResource (one per NDJSON line / Bundle entry, <= BATCH_LINES)
-      -> ParseResources          errors | batches keyed by patient | batches of Patient join info | sizes per type
+      -> ReadFhirFiles           batches of RawResource (one per NDJSON line / Bundle entry, <= BATCH_LINES);
+                                 from uncompressed NDJSON a LineBatch, which also knows the bytes it spans
+      -> ParseResources          errors | batches keyed by patient (a LineBatch: a BatchRef, its location and
+                                 what to do with each line, not the lines) | batches of Patient join info | sizes
       -> Reshuffle               the batches spread evenly over the workers
       -> DeidentifyWithSideInput (Patient join info, shard counts, [kept ids] as side inputs)
                                  errors | ((type, shard), packed lines of a bundle) | ((type, shard), b"") markers
@@ -16,7 +18,11 @@ runner's shuffle, as much as de-identifying a small resource. The read emits bat
 parse and de-identify steps work a batch at a time, and the de-identify step gathers its output lines per
 output shard over a bundle (up to FLUSH_BYTES), so the shard shuffle carries a few values a shard a worker.
 Large NDJSON files are read in ranges of whole lines (``plan_ranges``: one pass counting newlines gives each
-range the number of its first line), so the work spreads over the workers whatever the files' sizes.
+range the number of its first line), so the work spreads over the workers whatever the files' sizes. The
+de-identify step reads an uncompressed NDJSON batch again from its file (``read_batch_lines``) rather than
+have the runner carry its lines from the parse step: on the DirectRunner every byte between stages passes
+through the runner process's gRPC, which cost about a quarter of the workers' time. A batch whose bytes no
+longer match their CRC-32 (the file changed during the run) gives error records, never output.
 
 The join: a resource's key is its patient compartment owner (``patient_reference``), a Patient's key its own
 ``Patient/<id>``; each Patient's date-shift key (its MRN, ``patient_shift_key``) and contextual phrases reach
@@ -43,11 +49,13 @@ run (``skipped/<label>``), or an error record (``{resource_name, error}``) named
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import math
 import pickle
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from operator import itemgetter
@@ -189,6 +197,65 @@ class RawResource(NamedTuple):
         return f"{self.file}#entry[{self.index}]" if self.entry else f"{self.file}:{self.index}"
 
 
+class LineBatch(NamedTuple):
+    """A batch read from an uncompressed NDJSON file, with where its lines lie: bytes ``start`` to ``end`` of
+    ``path`` (whole lines), the first numbered ``first_line``; ``crc``: CRC-32 of its resources' bytes in order."""
+
+    path: str
+    start: int
+    end: int
+    first_line: int
+    crc: int
+    raws: list  # of RawResource
+
+
+class BatchRef(NamedTuple):
+    """A LineBatch as the parse step hands it to the de-identify step (side-input join): where its lines are and
+    what to do with each, not the lines. The de-identify step reads the range again; the runner then carries a
+    few hundred bytes a batch instead of every resource (the read is a page-cache or GCS range read).
+    ``lines``: numbers of the lines to de-identify (the others failed, were filtered, or are in ``done``);
+    ``done``: ``(number, join key, new id, output line)`` of the Patients the parse step de-identified."""
+
+    path: str
+    relative: str
+    start: int
+    end: int
+    first_line: int
+    crc: int
+    lines: tuple
+    done: tuple
+
+
+class SourceChanged(Exception):
+    """A batch's bytes differ when read again (the file was changed during the run)."""
+
+
+def read_batch_lines(ref: BatchRef) -> list[tuple[int, bytes]]:
+    """The (number, bytes) of a BatchRef's resources, read again; SourceChanged when they are not what was parsed."""
+    length = ref.end - ref.start
+    with _open(ref.path) as handle:
+        handle.seek(ref.start)
+        data = handle.read(length)
+        while len(data) < length:  # a short read is not the end of a file
+            more = handle.read(length - len(data))
+            if not more:
+                break
+            data += more
+    lines = []
+    crc = 0
+    for number, line, _ in split_lines_at(io.BytesIO(data), length + 1, ref.first_line):
+        if number == 1 and line.startswith(BOM):
+            line = line[3:]
+        crc = zlib.crc32(line, crc)
+        lines.append((number, line))
+    if crc != ref.crc or len(data) != length:
+        raise SourceChanged()
+    return lines
+
+
+BOM = b"\xef\xbb\xbf"
+
+
 def _is_source_file(path: str, source: str) -> bool:
     parts = store_root.relative(path, source).replace("\\", "/").split("/")
     return bool(parts[-1]) and store_root.META_DIR not in parts[:-1] and not parts[-1].startswith(".tmp-")
@@ -199,9 +266,16 @@ def split_lines(handle, limit: int, first: int = 1) -> Iterator[tuple[int, bytes
 
     ``first``: the number of the handle's first line (a range of a file starts inside it).
     """
+    for number, data, _ in split_lines_at(handle, limit, first):
+        yield number, data
+
+
+def split_lines_at(handle, limit: int, first: int = 1) -> Iterator[tuple[int, bytes | None, int]]:
+    """``split_lines`` with where each line ends: (number, bytes or None, offset just past its newline)."""
     number = first - 1
     pending = bytearray()
     oversize = False
+    offset = 0  # of the chunk from the handle's start
     while True:
         chunk = handle.read(READ_CHUNK)
         if not chunk:
@@ -217,18 +291,19 @@ def split_lines(handle, limit: int, first: int = 1) -> Iterator[tuple[int, bytes
                 break
             number += 1
             if oversize:
-                yield number, None
+                yield number, None, offset + end + 1
             else:
                 pending += chunk[start:end]
                 if len(pending) > limit:
-                    yield number, None
+                    yield number, None, offset + end + 1
                 elif pending.strip():
-                    yield number, bytes(pending)
+                    yield number, bytes(pending), offset + end + 1
             pending, oversize = bytearray(), False
             start = end + 1
+        offset += len(chunk)
     if oversize or pending.strip():
         number += 1
-        yield number, None if oversize or len(pending) > limit else bytes(pending)
+        yield number, None if oversize or len(pending) > limit else bytes(pending), offset
 
 
 def _open(path: str):
@@ -399,6 +474,9 @@ class ReadFhirFiles(beam.DoFn):
 
     def process(self, source: SourceFile) -> Iterable:
         lowered = source.relative.lower()
+        if _splittable(source):
+            yield from self._located_batches(source)
+            return
         batch: list[RawResource] = []
         size = 0
         try:
@@ -427,6 +505,47 @@ class ReadFhirFiles(beam.DoFn):
         if batch:
             yield batch
 
+    def _located_batches(self, source: SourceFile) -> Iterator:
+        """An uncompressed NDJSON file (or range) -> LineBatches, each knowing the bytes its lines span. An
+        oversize line ends a batch (it is an error record, never inside a range that is read again)."""
+        batch_start = last_end = source.start
+        first = source.first_line
+        raws: list[RawResource] = []
+        size = crc = 0
+        try:
+            with _open(source.path) as handle:
+                if source.start:
+                    handle.seek(source.start)
+                length = None if source.end is None else source.end - source.start
+                for number, data, end in split_lines_at(_Range(handle, length), self._limit, source.first_line):
+                    end += source.start
+                    if data is None:
+                        if raws:
+                            yield LineBatch(source.path, batch_start, last_end, first, crc, raws)
+                        yield self._error(f"{source.relative}:{number}", "INVALID_ARGUMENT",
+                                          f"resource larger than the {self._limit}-byte limit")
+                        batch_start = last_end = end
+                        first = number + 1
+                        raws, size, crc = [], 0, 0
+                        continue
+                    if number == 1 and data.startswith(BOM):
+                        data = data[3:]
+                    raws.append(RawResource(source.relative, number, data, source.mtime))
+                    crc = zlib.crc32(data, crc)
+                    size += len(data)
+                    last_end = end
+                    if len(raws) >= self._batch_lines or size >= self._batch_bytes:
+                        yield LineBatch(source.path, batch_start, last_end, first, crc, raws)
+                        batch_start, first = end, number + 1
+                        raws, size, crc = [], 0, 0
+        except Exception as err:  # noqa: BLE001 - an unreadable file is a dead letter, never a failed job
+            if raws:
+                yield LineBatch(source.path, batch_start, last_end, first, crc, raws)
+            yield self._error(source.relative, "UNAVAILABLE", f"the source file cannot be read ({type(err).__name__})")
+            return
+        if raws:
+            yield LineBatch(source.path, batch_start, last_end, first, crc, raws)
+
     def _ndjson(self, source: SourceFile) -> Iterator:
         with _open(source.path) as handle:
             if source.start:
@@ -437,7 +556,7 @@ class ReadFhirFiles(beam.DoFn):
                     yield self._error(f"{source.relative}:{number}", "INVALID_ARGUMENT",
                                       f"resource larger than the {self._limit}-byte limit")
                 else:
-                    if number == 1 and data.startswith(b"\xef\xbb\xbf"):
+                    if number == 1 and data.startswith(BOM):
                         data = data[3:]
                     yield RawResource(source.relative, number, data, source.mtime)
 
@@ -445,7 +564,7 @@ class ReadFhirFiles(beam.DoFn):
         with _open(source.path) as handle:
             data = handle.read()
         try:
-            document = loads(data[3:] if data.startswith(b"\xef\xbb\xbf") else data)
+            document = loads(data[3:] if data.startswith(BOM) else data)
         except (ValueError, UnicodeDecodeError, RecursionError):
             yield self._error(source.relative, "INVALID_ARGUMENT", "not valid JSON")
             return
@@ -580,12 +699,13 @@ class ParseResources(beam.DoFn):
     """
 
     def __init__(self, policy: FhirPolicy, keys: Keys, label: str = "fhir", resource_filter=None,
-                 deidentify_patients: bool = False):
+                 deidentify_patients: bool = False, by_reference: bool = False):
         self._policy = policy
         self._keys = keys
         self._label = label
         self._filter = resource_filter
         self._deidentify_patients = deidentify_patients and resource_filter is None
+        self._by_reference = by_reference
 
     def setup(self) -> None:
         freeze_startup_heap()
@@ -603,11 +723,12 @@ class ParseResources(beam.DoFn):
                                                                 (GlobalWindow(),)))
         self._sizes = {}
 
-    def process(self, batch: list[RawResource]) -> Iterable:
+    def process(self, batch: list[RawResource] | LineBatch) -> Iterable:
+        located = batch if batch.__class__ is LineBatch else None
         resources: list[tuple] = []
         patients: list[tuple] = []
         sizes = self._sizes
-        for raw in batch:
+        for raw in located.raws if located is not None else batch:
             try:
                 resource = parse_resource(raw.data, exact=False)  # routing only: the de-identify step parses exactly
                 rtype = resource["resourceType"]
@@ -637,7 +758,10 @@ class ParseResources(beam.DoFn):
             resources.append((join_key(resource, raw), value))
         if patients:
             yield beam.pvalue.TaggedOutput(PATIENTS, patients)
-        if resources:
+        if located is not None and self._by_reference:
+            if resources:
+                yield batch_ref(located, resources)
+        elif resources:
             yield resources
 
     def deidentify_patient(self, patient: dict, raw: RawResource) -> tuple[tuple, tuple[str, bytes]] | None:
@@ -665,6 +789,14 @@ class ParseResources(beam.DoFn):
 
 
 # --- de-identify ------------------------------------------------------------------------------------------
+
+
+def batch_ref(batch: LineBatch, resources: list[tuple]) -> BatchRef:
+    """The BatchRef of a parsed LineBatch: its location, the lines to de-identify and the Patients done."""
+    lines = tuple(value[2] for _, value in resources if value[0] == RESOURCE)
+    done = tuple((value[2], key, value[5], value[6]) for key, value in resources if value[0] == DEIDENTIFIED)
+    relative = batch.raws[0].file
+    return BatchRef(batch.path, relative, batch.start, batch.end, batch.first_line, batch.crc, lines, done)
 
 
 def shard_count(count: int, size: int) -> int:
@@ -818,10 +950,11 @@ class DeidentifyFhirResources(beam.DoFn):
                 yield from self.deidentified(value, patient, shard_counts, existing)
 
     def deidentify(self, value: tuple, shift_key: str | None, context: tuple, shard_counts: dict,
-                   existing=None) -> Iterator:
+                   existing=None, resource: dict | None = None) -> Iterator:
         _, file, index, entry, data = value
         try:
-            resource = parse_resource(data)
+            if resource is None:
+                resource = parse_resource(data)
             if self.already_written(data, existing, resource):
                 return
             out = deidentify_resource(resource, self._policy, self._keys, patient=shift_key, context=context)
@@ -891,13 +1024,50 @@ class DeidentifyWithSideInput(DeidentifyFhirResources):
     def process(self, batch, shard_counts: dict, patient_batches, existing=None) -> Iterable:
         yield from self.shard_markers(shard_counts)
         patients = self.patients(patient_batches)
+        if batch.__class__ is BatchRef:
+            yield from self.reread(batch, patients, shard_counts, existing)
+            return
         for key, value in batch:
-            patient = patients.get(key)
-            if value[0] == DEIDENTIFIED:
-                yield from self.deidentified(value, patient, shard_counts, existing)
-                continue
-            shift_key, context = (patient[3], patient[4]) if patient is not None else (None, ())
-            yield from self.deidentify(value, shift_key, context, shard_counts, existing)
+            yield from self.join(key, value, patients, shard_counts, existing)
+
+    def join(self, key: str | None, value: tuple, patients: dict, shard_counts: dict, existing,
+             resource: dict | None = None) -> Iterator:
+        patient = patients.get(key)
+        if value[0] == DEIDENTIFIED:
+            yield from self.deidentified(value, patient, shard_counts, existing)
+            return
+        shift_key, context = (patient[3], patient[4]) if patient is not None else (None, ())
+        yield from self.deidentify(value, shift_key, context, shard_counts, existing, resource)
+
+    def reread(self, ref: BatchRef, patients: dict, shard_counts: dict, existing) -> Iterator:
+        """A BatchRef's lines read again, each joined and de-identified as if it had come inline. Lines that do
+        not read back as they were parsed are error records (nothing is de-identified from a changed file)."""
+        try:
+            lines = read_batch_lines(ref)
+        except Exception as err:  # noqa: BLE001 - a dead letter, never a failed job
+            if isinstance(err, SourceChanged):
+                code, message = "ABORTED", "the source file changed while the run was reading it"
+            else:
+                code, message = "UNAVAILABLE", f"the source file cannot be read again ({type(err).__name__})"
+            for number in sorted(ref.lines + tuple(done[0] for done in ref.done)):
+                self._tally.add(self._failed_name)
+                yield beam.pvalue.TaggedOutput(ERRORS, error_record(f"{ref.relative}:{number}", code, message))
+            return
+        wanted = set(ref.lines)
+        done = {number: rest for number, *rest in ref.done}
+        for number, data in lines:
+            if number in wanted:
+                try:
+                    resource = parse_resource(data)
+                    key = patient_reference(resource)
+                except Exception:  # noqa: BLE001 - deidentify() parses it again and records the error
+                    resource = key = None
+                yield from self.join(key, (RESOURCE, ref.relative, number, False, data), patients, shard_counts,
+                                     existing, resource)
+            elif number in done:
+                key, rid, out = done[number]
+                yield from self.join(key, (DEIDENTIFIED, ref.relative, number, False, data, rid, out), patients,
+                                     shard_counts, existing)
 
 
 def pack_patients(batch: list) -> bytes:
@@ -1103,8 +1273,8 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     tag = source_tag(source)
     read = pipeline | f"{p}Read FHIR store" >> ReadFhirStore(source, label, max_resource_bytes)
     parsed = read["raw"] | f"{p}Parse" >> beam.ParDo(
-        ParseResources(policy, keys, label, resource_filter, deidentify_patients=not validate)).with_outputs(
-        ERRORS, PATIENTS, SIZES, main="resources")
+        ParseResources(policy, keys, label, resource_filter, deidentify_patients=not validate,
+                       by_reference=join in ("side", "none"))).with_outputs(ERRORS, PATIENTS, SIZES, main="resources")
     shard_counts = (
         parsed[SIZES]
         | f"{p}Size per type" >> beam.CombinePerKey(_sum_pairs)

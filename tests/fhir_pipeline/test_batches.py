@@ -7,6 +7,7 @@ import datetime
 import io
 import json
 
+import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 
@@ -150,3 +151,70 @@ def test_every_shard_of_a_type_is_written_even_when_no_resource_lands_in_it(tmp_
     for rtype, found in shards.items():  # ... and every type's set is complete
         (count,) = {c for _, c in found}
         assert {s for s, _ in found} == set(range(count)), rtype
+
+
+def _located(tmp_path, data: bytes, batch_lines: int, limit: int = 10**6) -> tuple[list, list]:
+    path = tmp_path / "Observation.ndjson"
+    path.write_bytes(data)
+    source = fhir_store.SourceFile(str(path), "Observation.ndjson", None, len(data))
+    read = fhir_store.ReadFhirFiles(max_resource_bytes=limit, batch_lines=batch_lines)
+    read.setup()
+    out = list(read.process(source))
+    batches = [b for b in out if isinstance(b, fhir_store.LineBatch)]
+    return batches, [o for o in out if not isinstance(o, fhir_store.LineBatch)]
+
+
+def _ref(batch) -> fhir_store.BatchRef:
+    return fhir_store.BatchRef(batch.path, "Observation.ndjson", batch.start, batch.end, batch.first_line, batch.crc,
+                               tuple(raw.index for raw in batch.raws), ())
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("batch_lines", [1, 2, 7, 1000])
+def test_a_batch_read_again_by_its_location_gives_the_lines_that_were_parsed(tmp_path, name, batch_lines):
+    data = b"\xef\xbb\xbf" + CASES[name] if name == "lines" else CASES[name]  # a byte-order mark on line 1
+    batches, errors = _located(tmp_path, data, batch_lines, limit=200)
+    read = [(raw.index, raw.data) for b in batches for raw in b.raws]
+    assert read == [(n, d if n != 1 else d.removeprefix(b"\xef\xbb\xbf")) for n, d in split_lines(io.BytesIO(data), 200)
+                    if d is not None]
+    assert len(errors) == sum(d is None for _, d in split_lines(io.BytesIO(data), 200))  # oversize: error records
+    for batch in batches:
+        assert fhir_store.read_batch_lines(_ref(batch)) == [(raw.index, raw.data) for raw in batch.raws]
+
+
+def test_a_source_changed_before_it_is_read_again_gives_error_records_not_output(tmp_path, policy_default):
+    lines = [json.dumps({"resourceType": "Observation", "id": f"o{i}", "status": "final",
+                         "code": {"text": "Heart rate"}}).encode() for i in range(3)]
+    batches, _ = _located(tmp_path, b"\n".join(lines) + b"\n", batch_lines=10)
+    parse = fhir_store.ParseResources(policy_default, KEYS, by_reference=True)
+    parse.setup()
+    parse.start_bundle()
+    (ref,) = [o for o in parse.process(batches[0]) if isinstance(o, fhir_store.BatchRef)]
+    assert ref.lines == (1, 2, 3) and ref.done == ()
+
+    def run(dofn_ref):
+        dofn = fhir_store.DeidentifyWithSideInput(policy_default, KEYS)
+        dofn.setup()
+        dofn.start_bundle()
+        out = list(dofn.process(dofn_ref, {"Observation": 1}, []))
+        out += [w.value for w in dofn.finish_bundle()]
+        errors = [(o.value["resource_name"], o.value["error"]["code"]) for o in out
+                  if isinstance(o, beam.pvalue.TaggedOutput)]
+        lines = [o for o in out if not isinstance(o, beam.pvalue.TaggedOutput)]
+        written = [row for _, value in lines if value for row in unpack_lines(value)]
+        return errors, written
+
+    errors, written = run(ref)
+    assert errors == [] and [row[2] for row in written] == [1, 2, 3]
+    path = tmp_path / "Observation.ndjson"
+    path.write_bytes(path.read_bytes().replace(b'"o1"', b'"o9"'))  # same length, other bytes
+    errors, written = run(ref)
+    assert written == [] and errors == [(f"Observation.ndjson:{n}", "ABORTED") for n in (1, 2, 3)]
+    path.unlink()
+    errors, written = run(ref)
+    assert written == [] and errors == [(f"Observation.ndjson:{n}", "UNAVAILABLE") for n in (1, 2, 3)]
+
+
+@pytest.fixture
+def policy_default():
+    return compile_fhir_policy(None, reference_date=datetime.date(2025, 6, 1))
