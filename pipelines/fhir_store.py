@@ -306,11 +306,7 @@ def split_lines_at(handle, limit: int, first: int = 1) -> Iterator[tuple[int, by
         yield number, None if oversize or len(pending) > limit else bytes(pending), offset
 
 
-def _open(path: str):
-    from apache_beam.io.filesystem import CompressionTypes
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems.open(path, compression_type=CompressionTypes.AUTO)
+_open = store_root.open_read
 
 
 class _Range:

@@ -81,6 +81,14 @@ def read_bytes(path: str) -> bytes:
         return handle.read()
 
 
+def open_read(path: str):
+    """A seekable binary handle on a file, decompressed by its extension (``.gz``, ``.bz2``, ...)."""
+    from apache_beam.io.filesystem import CompressionTypes
+
+    FileSystems, _ = _filesystems()
+    return FileSystems.open(path, compression_type=CompressionTypes.AUTO)
+
+
 def write_bytes(path: str, data: bytes) -> None:
     """Write a whole file. Local writes go through a temporary file and a rename, so a reader never sees half."""
     if is_remote(path):
@@ -124,3 +132,12 @@ def read_json(path: str) -> dict:
 
 def write_json(path: str, obj: dict) -> None:
     write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+
+# Against the storage emulator, settle Beam's credential lookup in every process that handles stores — workers
+# import this module when they unpickle a store pipeline's DoFns — before any Beam transform (fileio.MatchFiles,
+# FileSystems.open) reaches GCS: unsettled, each process's first GCS call waited ~15 s (seen: 50 s -> 6 s for a
+# FHIR store). A no-op without STORAGE_EMULATOR_HOST.
+from pipelines.stores.gcs import prepare_beam_gcs  # noqa: E402
+
+prepare_beam_gcs()
