@@ -93,7 +93,7 @@ _PREPARED: dict[str, tuple] = {}
 def _prepare(value: str) -> tuple:
     """A context value's case-folded words and year, computed once a value (a patient's phrases are the
     context of all its resources)."""
-    prep = ([w.casefold() for w in _WORDS.findall(value)], value[:1].isdigit(),
+    prep = (_WORDS.findall(value.casefold()), value[:1].isdigit(),
             value[:4] if value[:4].isdigit() else "", value[2:4])
     if len(_PREPARED) >= CACHE_SIZE * 4:
         _PREPARED.clear()

@@ -88,11 +88,6 @@ def _term_pattern(term: str) -> re.Pattern[str]:
     return re.compile(r"(?<![^\W_])" + body + r"(?![^\W_])", re.IGNORECASE)
 
 
-@lru_cache(maxsize=512)
-def _terms(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(context_terms(values))
-
-
 def _literal_matches(lowered: str, words: tuple[str, ...]) -> Iterator[tuple[int, int]]:
     """Every (start, end) where ``words`` match as ``_term_pattern`` would, in ASCII text (lowered) — no regex.
 
