@@ -114,6 +114,7 @@ RANGE_PIECES = 16
 MIN_RANGE_BYTES = 256 << 10
 RANGE_BYTES = 64 << 20
 NDJSON_SUFFIXES = (".ndjson", ".jsonl", ".ndjson.gz", ".jsonl.gz")
+BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, dropped from a file's first line
 BUNDLE_SUFFIXES = (".json",)
 EXPLODED_BUNDLE_TYPES = frozenset({"transaction", "batch", "collection", "searchset", "transaction-response",
                                    "batch-response"})
@@ -251,9 +252,6 @@ def read_batch_lines(ref: BatchRef) -> list[tuple[int, bytes]]:
     if crc != ref.crc or len(data) != length:
         raise SourceChanged()
     return lines
-
-
-BOM = b"\xef\xbb\xbf"
 
 
 def _is_source_file(path: str, source: str) -> bool:
@@ -470,21 +468,19 @@ class ReadFhirFiles(beam.DoFn):
 
     def process(self, source: SourceFile) -> Iterable:
         lowered = source.relative.lower()
-        if _splittable(source):
-            yield from self._located_batches(source)
+        if lowered.endswith(NDJSON_SUFFIXES):
+            rereadable = _splittable(source)  # uncompressed: the de-identify step can read a batch again by range
+            for item in self._located_batches(source):
+                yield item if rereadable or item.__class__ is not LineBatch else item.raws
+            return
+        if not lowered.endswith(BUNDLE_SUFFIXES):
+            yield self._error(source.relative, "INVALID_ARGUMENT",
+                              "not a FHIR store file: expected NDJSON (.ndjson) or a Bundle (.json)")
             return
         batch: list[RawResource] = []
         size = 0
         try:
-            if lowered.endswith(NDJSON_SUFFIXES):
-                items = self._ndjson(source)
-            elif lowered.endswith(BUNDLE_SUFFIXES):
-                items = self._bundle(source)
-            else:
-                yield self._error(source.relative, "INVALID_ARGUMENT",
-                                  "not a FHIR store file: expected NDJSON (.ndjson) or a Bundle (.json)")
-                return
-            for item in items:
+            for item in self._bundle(source):
                 if not isinstance(item, RawResource):
                     yield item
                     continue
@@ -495,15 +491,15 @@ class ReadFhirFiles(beam.DoFn):
                     batch, size = [], 0
         except Exception as err:  # noqa: BLE001 - an unreadable file is a dead letter, never a failed job
             if batch:
-                yield batch  # what was read before the failure, as when each line was an element
+                yield batch  # what was read before the failure, as when each entry was an element
             yield self._error(source.relative, "UNAVAILABLE", f"the source file cannot be read ({type(err).__name__})")
             return
         if batch:
             yield batch
 
     def _located_batches(self, source: SourceFile) -> Iterator:
-        """An uncompressed NDJSON file (or range) -> LineBatches, each knowing the bytes its lines span. An
-        oversize line ends a batch (it is an error record, never inside a range that is read again)."""
+        """An NDJSON file (or a range of one) -> LineBatches, each knowing the bytes its lines span, and error
+        records. An oversize line ends a batch (it is an error record, never inside a range read again)."""
         batch_start = last_end = source.start
         first = source.first_line
         raws: list[RawResource] = []
@@ -541,20 +537,6 @@ class ReadFhirFiles(beam.DoFn):
             return
         if raws:
             yield LineBatch(source.path, batch_start, last_end, first, crc, raws)
-
-    def _ndjson(self, source: SourceFile) -> Iterator:
-        with _open(source.path) as handle:
-            if source.start:
-                handle.seek(source.start)
-            length = None if source.end is None else source.end - source.start
-            for number, data in split_lines(_Range(handle, length), self._limit, source.first_line):
-                if data is None:
-                    yield self._error(f"{source.relative}:{number}", "INVALID_ARGUMENT",
-                                      f"resource larger than the {self._limit}-byte limit")
-                else:
-                    if number == 1 and data.startswith(BOM):
-                        data = data[3:]
-                    yield RawResource(source.relative, number, data, source.mtime)
 
     def _bundle(self, source: SourceFile) -> Iterator:
         with _open(source.path) as handle:

@@ -218,3 +218,29 @@ def test_a_source_changed_before_it_is_read_again_gives_error_records_not_output
 @pytest.fixture
 def policy_default():
     return compile_fhir_policy(None, reference_date=datetime.date(2025, 6, 1))
+
+
+def test_gzipped_ndjson_gives_the_same_output_and_errors_as_the_plain_file(tmp_path):
+    """Compressed NDJSON is read whole and its lines carried inline (a gzip stream cannot be read again by
+    range): the same resources, lines and error records as the uncompressed copy."""
+    import gzip
+    import re
+
+    plain = _store(tmp_path)
+    zipped = tmp_path / "zipped"
+    zipped.mkdir()
+    for path in plain.iterdir():
+        data = path.read_bytes()
+        if path.name == "Observation-mixed.ndjson":
+            data = b"\xef\xbb\xbf" + data  # a byte-order mark on the first line
+            (plain / path.name).write_bytes(data)
+        (zipped / (path.name + ".gz")).write_bytes(gzip.compress(data))
+    plain_files, plain_records = _run(tmp_path, "from-plain", plain)
+    zipped_files, zipped_records = _run(tmp_path, "from-zipped", zipped)
+
+    def untagged(files):  # shard names carry a tag of the source's path
+        return {re.sub(r"-[0-9a-f]{8}-", "-", name): data for name, data in files.items()}
+
+    assert untagged(zipped_files) == untagged(plain_files) and len(plain_files) > 5
+    assert zipped_records == [(name.replace(".ndjson", ".ndjson.gz"), code) for name, code in plain_records]
+    assert ("Observation-mixed.ndjson.gz:9", "INVALID_ARGUMENT") in zipped_records  # the oversize line
