@@ -9,8 +9,9 @@ ratio. Target: structured >= 0.2x of the baseline.
 --command also times the whole ``deidflow fhir-stores deidentify`` (DirectRunner, 2 worker processes) on stores
 of two sizes: the marginal rate (extra resources / extra seconds), the start-up (time at size 0 by the same
 line) and the marginal rate's ratio to the baseline. Target: structured >= 0.15x. --join adds the cost of the
-Patient join: the pipeline at the larger size, in process, with the AsDict side input (the default), the keyed
-GroupByKey join, and none. On a shared machine pass --repeat 3: each size keeps its fastest run.
+Patient join: the pipeline at the larger size, in process, with the side input of Patient batches (the
+default), the keyed GroupByKey join, and none. On a shared machine pass --repeat 3: each size keeps its
+fastest run.
 """
 
 from __future__ import annotations
