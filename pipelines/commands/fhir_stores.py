@@ -43,18 +43,10 @@ def parse_reference_date(text: str | None) -> datetime.date:
 
 def store_fhir_version(path: str) -> str | None:
     """The FHIR version a store declares in ``.deidflow/store.json``, if any."""
-    from pipelines.stores import store_root
-
-    meta_path = store_root.join(path, store_root.META_DIR, store_root.STORE_META)
-    if not store_root.exists(meta_path):
-        return None
-    try:
-        meta = store_root.read_json(meta_path)
-    except Exception:  # noqa: BLE001 - an unreadable record declares nothing
-        return None
+    from pipelines.dataset import store_meta
     from pipelines.launch import fhir_version_of
 
-    return fhir_version_of(meta)
+    return fhir_version_of(store_meta(path))
 
 
 def check_fhir_versions(source: str, destination: str, root: str) -> None:
