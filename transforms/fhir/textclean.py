@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from transforms.config import TextConfig
 from transforms.crypto import Keys
 from transforms.text import DEFAULT_DICOM_INFO_TYPES, TextPolicy, clean_text
-from transforms.text.policy import find_sensitive
+from transforms.text.policy import apply_findings, find_sensitive
 
 # Spec §3.3: the default FHIR infoTypes are not published; we use the default DICOM list, as the spec says.
 FHIR_DEFAULT_INFO_TYPES: tuple[str, ...] = DEFAULT_DICOM_INFO_TYPES
@@ -39,12 +39,13 @@ class TextCleaner:
             found_key = (text, context)
             if found_key in self._nothing_found:
                 return text
-            cleaned = clean_text(text, self.policy, keys, patient=patient or "", context=context)
-            if cleaned == text and not find_sensitive(text, self.policy, context=context):
+            findings = find_sensitive(text, self.policy, context=context)
+            if not findings:
                 if len(self._nothing_found) >= CACHE_SIZE:
                     self._nothing_found.clear()
                 self._nothing_found.add(found_key)
-            return cleaned
+                return text
+            return apply_findings(text, findings, self.policy, keys, patient or "")
         # Without digits the result depends on the text, the context and the run key only: short coded texts
         # ("Heart rate") repeat across a store, so cache them (bounded, per process, order-independent).
         cache_key = (text, context, keys)

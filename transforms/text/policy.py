@@ -158,7 +158,11 @@ def transform_value(value: str, info_type: str, method: Method, keys: Keys, pati
 
 def clean_text(text: str, policy: TextPolicy, keys: Keys, *, patient: str = "", context: Sequence[str] = ()) -> str:
     """``text`` with every finding transformed as the policy says; text between findings is kept as is."""
-    findings = find_sensitive(text, policy, context=context)
+    return apply_findings(text, find_sensitive(text, policy, context=context), policy, keys, patient)
+
+
+def apply_findings(text: str, findings: Sequence[Finding], policy: TextPolicy, keys: Keys, patient: str = "") -> str:
+    """``text`` with the given findings (``find_sensitive``'s) transformed as the policy says."""
     if not findings:
         return text
     out: list[str] = []
