@@ -77,6 +77,7 @@ from transforms.beam import (
     WriteErrorRecords,
     error_from_exception,
     error_record,
+    Tally,
     failure_counter,
     freeze_startup_heap,
     success_counter,
@@ -648,24 +649,6 @@ def join_key(resource: dict, raw: RawResource) -> str:
     return owner if owner else "\x00" + raw.name
 
 
-class _Tally:
-    """Counter increments summed in a dict and flushed to Beam metrics once a bundle (a Metrics call per element
-    costs about as much as a JSON parse). Use: ``self._tally = _Tally(label)`` in ``setup``, ``add(name)`` per
-    element, ``flush()`` in ``finish_bundle``."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-
-    def add(self, name: str, n: int = 1) -> None:
-        self.counts[name] = self.counts.get(name, 0) + n
-
-    def flush(self) -> None:
-        for name, n in self.counts.items():
-            if n:
-                Metrics.counter(NAMESPACE, name).inc(n)
-        self.counts.clear()
-
-
 class ParseResources(beam.DoFn):
     """A batch of RawResource -> a batch of (join key, resource) for the join, a batch of (Patient/<id>, join
     info) for its Patients, sizes per type.
@@ -687,7 +670,7 @@ class ParseResources(beam.DoFn):
 
     def setup(self) -> None:
         freeze_startup_heap()
-        self._tally = _Tally()
+        self._tally = Tally()
         self._failed_name = failure_counter(self._label)
         self._filtered_name = f"filtered/{self._label}"
 
@@ -889,7 +872,7 @@ class DeidentifyFhirResources(beam.DoFn):
 
     def setup(self) -> None:
         freeze_startup_heap()
-        self._tally = _Tally()
+        self._tally = Tally()
         self._ok_name = success_counter(self._label)
         self._failed_name = failure_counter(self._label)
         self._skipped_name = f"skipped/{self._label}"
@@ -1137,7 +1120,7 @@ class WriteShards(beam.DoFn):
 
     def setup(self) -> None:
         freeze_startup_heap()
-        self._tally = _Tally()
+        self._tally = Tally()
         self._ok_name = success_counter(self._label)
         self._failed_name = failure_counter(self._label)
 
