@@ -519,6 +519,8 @@ def load_config_text(text: str, source: str = "config") -> DeidentifyConfig:
         obj = json.loads(text)
     except json.JSONDecodeError as err:
         raise ConfigError(source, f"is not valid JSON (line {err.lineno}, column {err.colno})") from None
+    except RecursionError:
+        raise ConfigError(source, "is nested too deeply to be a DeidentifyConfig") from None
     return parse_config(obj)
 
 

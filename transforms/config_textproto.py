@@ -11,6 +11,7 @@ form give the same DeidentifyConfig and the same output, byte for byte.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 import typing
 from typing import Any
@@ -85,6 +86,15 @@ _UNKNOWN_FIELD = re.compile(r'Message type "(?:[\w.]+\.)?(\w+)" has no field nam
 _UNKNOWN_ENUM = re.compile(r'Enum type "[\w.]+\.Enum_(\w+)\.Value" has no value named')
 
 
+def _suggestion(message_name: str, unknown: str) -> str:
+    """' (did you mean 'x'?)' naming a field of the schema close to the unknown name, or ''."""
+    descriptor = _POOL.FindMessageTypeByName(f"{_PACKAGE}.{message_name}") if message_name else None
+    if descriptor is None:
+        return ""
+    close = difflib.get_close_matches(unknown, [f.name for f in descriptor.fields], n=1, cutoff=0.75)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 def _describe_parse_error(err: text_format.ParseError) -> str:
     """The parser's message without values: field names and enum names are schema, anything quoted may be data."""
     text = str(err)
@@ -93,7 +103,8 @@ def _describe_parse_error(err: text_format.ParseError) -> str:
         where = f"line {err.GetLine()}" + (f", column {err.GetColumn()}" if err.GetColumn() else "") + ": "
     match = _UNKNOWN_FIELD.search(text)
     if match:
-        return f"{where}unknown field '{match.group(2)}' for {match.group(1)}"
+        # The unknown name is the file's content (a key file passed by mistake starts with its key): never echo it.
+        return f"{where}unknown field for {match.group(1)}{_suggestion(match.group(1), match.group(2))}"
     match = _UNKNOWN_ENUM.search(text)
     if match:
         return f"{where}unknown value for enum field '{match.group(1)}'"
@@ -101,6 +112,7 @@ def _describe_parse_error(err: text_format.ParseError) -> str:
     # A quoted token may be a key or a pattern: never echo it (single punctuation characters are kept).
     detail = re.sub(r'"[^"]{2,}"', '"…"', detail)
     detail = re.sub(r"'[^']{2,}'", "'…'", detail)
+    detail = re.sub(r"\b(got|found:|[Pp]arse \w+:)\s+[^'\"\s]{2,}", r"\1 …", detail)
     return f"{where}{detail}"
 
 
