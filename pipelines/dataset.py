@@ -7,7 +7,7 @@ destination dataset with one store per source store (same ids; structural settin
 
 Build (``add_dataset_branches``) adds one branch per store to one pipeline, all with the same ``Keys``, so a
 patient's pseudonyms and date shift agree across every store. Branch builders are looked up by store kind in
-``branch_builders()``: the DICOM branch is ``pipelines.dicom_store.add_dicom_store_branch``; the FHIR branch is
+``branch_builders()``: the DICOM branch is ``pipelines.dicom.branch.add_dicom_store_branch``; the FHIR branch is
 ``pipelines.fhir_store.add_fhir_store_branch`` as soon as that module exists, called as
 ``add_fhir_store_branch(pipeline, source, destination, run_dir, policy, keys, label=..., resource_filter=...)``.
 Each branch counts ``success/<label>`` and ``failure/<label>`` with label ``<kind>/<store id>``.
@@ -162,7 +162,7 @@ class DatasetLaunch:
 
 def branch_builders() -> dict[str, Callable | None]:
     """The branch builder per store kind; None where this build has no pipeline for that kind yet."""
-    from pipelines.dicom_store import add_dicom_store_branch
+    from pipelines.dicom.branch import add_dicom_store_branch
 
     builders: dict[str, Callable | None] = {"dicomStores": add_dicom_store_branch, "fhirStores": None}
     try:

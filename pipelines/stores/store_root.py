@@ -11,6 +11,7 @@ from typing import Iterator
 
 META_DIR = ".deidflow"  # per-store (and per-dataset) records: metadata and run records, never source data
 STORE_META = "store.json"
+TMP_PREFIX = ".tmp-"  # a local write in progress (write_bytes), renamed into place when complete
 
 
 def _filesystems():
@@ -46,6 +47,14 @@ def relative(path: str, base: str) -> str:
     return path[len(base):] if path.startswith(base) else path
 
 
+def is_store_data(path: str, base: str) -> bool:
+    """Whether a file below a store folder is store data: not a run record or store metadata (anything under
+    ``.deidflow/``) and not a temporary file of a write in progress (``.tmp-*``). The one rule every reader of a
+    store folder (de-identify, verify, dry run, import/export) applies."""
+    parts = relative(path, base).replace("\\", "/").split("/")
+    return bool(parts[-1]) and META_DIR not in parts[:-1] and not parts[-1].startswith(TMP_PREFIX)
+
+
 def exists(path: str) -> bool:
     """A file, or a folder with anything in it (object stores have no empty folders)."""
     if not is_remote(path):
@@ -61,15 +70,14 @@ def exists(path: str) -> bool:
 
 
 def list_files(folder: str, skip_meta: bool = True) -> Iterator[str]:
-    """Every file below a folder, recursively, sorted; run records and store metadata left out."""
+    """Every file below a folder, recursively, sorted; with ``skip_meta`` only store data (``is_store_data``)."""
     FileSystems, BeamIOError = _filesystems()
     try:
         result = FileSystems.match([folder.rstrip("/") + "/**"])[0]
     except BeamIOError:
         return iter(())
     paths = sorted(m.path for m in result.metadata_list)
-    marker = "/" + META_DIR + "/"
-    return iter(p for p in paths if not (skip_meta and marker in "/" + relative(p, folder)))
+    return iter(p for p in paths if not skip_meta or is_store_data(p, folder))
 
 
 def read_bytes(path: str) -> bytes:
@@ -98,7 +106,7 @@ def write_bytes(path: str, data: bytes) -> None:
         return
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)

@@ -1,0 +1,123 @@
+"""De-identify DICOM instances: read each source instance, run the pure core, resolve duplicate SOP instances.
+
+Every destination gets the same steps: the de-identified bytes and their store path are keyed by the new
+SOPInstanceUID, duplicates are resolved (the first source by location wins; the others become ALREADY_EXISTS
+error records), and only then does the destination's sink write (pipelines/dicom/write.py).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, NamedTuple
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from pipelines.dicom.write import WriteDicomInstances
+from pipelines.stores.dicom import DicomStore, StoredInstance, dicom_store
+from transforms.beam import (ERRORS, NAMESPACE, OK, Tally, error_from_exception, error_record, failure_counter,
+                             freeze_startup_heap)
+from transforms.crypto import Keys
+from transforms.dicom.deidentify import deidentify_instance
+from transforms.dicom.policy import DicomPolicy, tag_name
+from transforms.errors import DeidentifyError
+
+DUPLICATE_MESSAGE = "duplicate SOPInstanceUID (0008,0018): another source file holds the same instance"
+
+
+class DeidentifyDicomInstances(beam.DoFn):
+    """Source location -> (new SOPInstanceUID, StoredInstance); a failure becomes one error record (ERRORS)."""
+
+    def __init__(self, policy: DicomPolicy, keys: Keys, source: DicomStore, label: str = "dicom"):
+        self._policy = policy
+        self._keys = keys
+        self._source = source
+        self._label = label
+
+    def setup(self) -> None:
+        freeze_startup_heap()
+        self._failed = Metrics.counter(NAMESPACE, failure_counter(self._label))
+        self._boxes = Metrics.counter(NAMESPACE, f"pixel_regions_redacted/{self._label}")
+        self._ts_changed = Metrics.counter(NAMESPACE, f"transfer_syntax_changed/{self._label}")
+        self._tally = Tally()  # per-tag actions and modalities
+        self._detector = None
+        if self._policy.image is not None:  # the OCR model loads once per worker, not per element
+            from transforms.image import load_detector
+
+            self._detector = load_detector()
+
+    def deidentify(self, location: str) -> StoredInstance:
+        """Raises DeidentifyError (or an unexpected error) when the instance cannot be done."""
+        try:
+            data = self._source.read(location)
+        except Exception as err:
+            raise DeidentifyError("UNAVAILABLE", f"the source file cannot be read ({type(err).__name__})") from None
+        result = deidentify_instance(data, self._policy, self._keys, self._detector)
+        if result.boxes_painted:
+            self._boxes.inc(result.boxes_painted)
+        if result.transfer_syntax_changed:
+            self._ts_changed.inc()
+        for tag, action, count in result.actions:
+            self._tally.add(f"action/{self._label}/{tag_name(tag)}/{action}", count)
+        self._tally.add(f"modality/{self._label}/{result.modality or 'unknown'}")
+        return StoredInstance(location, result.store_path, result.sop_uid, result.data)
+
+    def finish_bundle(self) -> None:
+        self._tally.flush()
+
+    def process(self, location: str) -> Iterable:
+        try:
+            instance = self.deidentify(location)
+        except Exception as err:  # noqa: BLE001 - every failure is a dead letter, never a failed job
+            self._failed.inc()
+            yield beam.pvalue.TaggedOutput(ERRORS, error_from_exception(location, err))
+            return
+        yield instance.sop_uid, instance
+
+
+class ResolveDuplicateInstances(beam.DoFn):
+    """(SOPInstanceUID, [StoredInstance...]) -> the one to store (the first by source location); each other
+    source of the same SOPInstanceUID becomes an ALREADY_EXISTS error record (ERRORS)."""
+
+    def __init__(self, label: str = "dicom"):
+        self._label = label
+
+    def setup(self) -> None:
+        self._failed = Metrics.counter(NAMESPACE, failure_counter(self._label))
+
+    def process(self, element) -> Iterable:
+        _, instances = element
+        winner, *losers = sorted(instances, key=lambda instance: instance.source)
+        yield winner
+        for loser in losers:
+            self._failed.inc()
+            yield beam.pvalue.TaggedOutput(ERRORS, error_record(loser.source, "ALREADY_EXISTS", DUPLICATE_MESSAGE))
+
+
+class DeidentifyDicomResult(NamedTuple):
+    written: beam.PCollection  # store paths written
+    errors: beam.PCollection  # error records
+
+
+class DeidentifyDicomStore(beam.PTransform):
+    """Source locations -> de-identified instances in the destination store, plus error records."""
+
+    def __init__(self, policy: DicomPolicy, keys: Keys, source, destination, label: str = "dicom"):
+        super().__init__()
+        self._policy, self._keys, self._label = policy, keys, label
+        self._source, self._destination = dicom_store(source), dicom_store(destination)
+
+    def expand(self, locations):
+        done = (
+            locations
+            | "Spread instances" >> beam.Reshuffle()
+            | "De-identify" >> beam.ParDo(DeidentifyDicomInstances(self._policy, self._keys, self._source,
+                                                                  self._label)).with_outputs(ERRORS, main=OK)
+        )
+        unique = (
+            done[OK]
+            | "By SOPInstanceUID" >> beam.GroupByKey()
+            | "Resolve duplicates" >> beam.ParDo(ResolveDuplicateInstances(self._label)).with_outputs(ERRORS, main=OK)
+        )
+        stored = unique[OK] | "Write" >> WriteDicomInstances(self._destination, self._label)
+        errors = (done[ERRORS], unique[ERRORS], stored.errors) | "All errors" >> beam.Flatten()
+        return DeidentifyDicomResult(stored.written, errors)
