@@ -61,8 +61,6 @@ def run_and_record(pipeline, *, kind: str, run_id: str, run_dir: str, create_tim
     beside each summary.json.
     """
     from pipelines import run_record
-    from pipelines.stores import store_root
-
     from pipelines.progress import ProgressDisplay
 
     staged = _staged_as_template(pipeline)
@@ -111,6 +109,19 @@ class DeidentifyRun:
     prepare: Optional[Callable[[], None]] = None  # the writes before the run (a new dataset, store settings)
     extra_run_dirs: Sequence[str] = field(default_factory=tuple)
     destination_path: Optional[str] = None  # for the progress line's written-file count
+
+
+def store_run_details(plan, config_file: Optional[str]) -> dict:
+    """The summary details every store-level run records (plan: a launch.StoreLaunch)."""
+    from pipelines import run_record
+
+    return {
+        "source": plan.source,
+        "destination": plan.destination,
+        "destinationCreated": plan.created_destination,
+        "keyFingerprint": plan.keys.fingerprint,
+        "configDigest": run_record.config_digest(config_text(config_file)),
+    }
 
 
 def deidentify(run: DeidentifyRun, args, beam_args: Sequence[str]) -> int:

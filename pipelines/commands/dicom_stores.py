@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from pipelines.commands import EPILOG, DeidentifyRun, StoreToRun, UsageError, config_text, deidentify
+from pipelines.commands import EPILOG, DeidentifyRun, StoreToRun, UsageError, deidentify, store_run_details
 
 
 def register(groups) -> None:
@@ -70,14 +70,7 @@ def plan_dicom_store_run(args, beam_args: Sequence[str]) -> DeidentifyRun:
         return [add_dicom_store_branch(pipeline, plan.source_path, plan.destination_path, plan.run_dir, policy,
                                        plan.keys, incremental=incremental, dicom_filter=dicom_filter)]
 
-    details = {
-        "source": plan.source,
-        "destination": plan.destination,
-        "destinationCreated": plan.created_destination,
-        "keyFingerprint": plan.keys.fingerprint,
-        "configDigest": run_record.config_digest(config_text(args.config_file)),
-        "profile": policy.profile,
-    }
+    details = {**store_run_details(plan, args.config_file), "profile": policy.profile}
     if not dicomweb:
         details["incremental"] = incremental
     return DeidentifyRun(

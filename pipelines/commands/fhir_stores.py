@@ -6,7 +6,7 @@ import argparse
 import datetime
 from collections.abc import Sequence
 
-from pipelines.commands import EPILOG, DeidentifyRun, StoreToRun, UsageError, config_text, deidentify
+from pipelines.commands import EPILOG, DeidentifyRun, StoreToRun, UsageError, deidentify, store_run_details
 
 SUPPORTED_VERSIONS = ("R4", "R4B")
 
@@ -83,7 +83,6 @@ def run_fhir_store_deidentify(args, beam_args: Sequence[str]) -> int:
 def plan_fhir_store_run(args, beam_args: Sequence[str]) -> DeidentifyRun:
     """Options -> config, versions, filter, policy and the launch rules -> the run to do."""
     from pipelines import launch as launch_rules
-    from pipelines import run_record
     from pipelines.options import check_beam_args
     from pipelines.stores import store_root
 
@@ -122,11 +121,7 @@ def plan_fhir_store_run(args, beam_args: Sequence[str]) -> DeidentifyRun:
             store_root.write_json(meta_path, meta)
 
     details = {
-        "source": plan.source,
-        "destination": plan.destination,
-        "destinationCreated": plan.created_destination,
-        "keyFingerprint": plan.keys.fingerprint,
-        "configDigest": run_record.config_digest(config_text(args.config_file)),
+        **store_run_details(plan, args.config_file),
         "fhirVersion": "R4",
         "referenceDate": reference_date.isoformat(),
         "defaultConfig": config is None,

@@ -4,17 +4,25 @@ error record. Before, a DICOMweb destination skipped the resolution and counted 
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 
 import pydicom
 import pytest
 
-from tests.conftest import DATASET, DEST, SOURCE, summary_from_stdout, write_store
+from tests.conftest import DEST, SOURCE, summary_from_stdout, write_store
 from tests.storage.conftest import run_deidflow
-from tests.storage.test_dicomweb import TOTAL, key_file, retrieve_all, sample_files  # noqa: F401 - fixture
+from tests.storage.test_dicomweb import KEY, TOTAL, retrieve_all, sample_files
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.service]
+
+
+@pytest.fixture
+def key_file(tmp_path):
+    path = tmp_path / "run.key"
+    path.write_text(base64.b64encode(KEY).decode() + "\n")
+    return path
 
 
 def files_with_duplicates() -> dict[str, bytes]:
