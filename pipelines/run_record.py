@@ -105,14 +105,5 @@ def write_summary(run_dir: str, summary: dict) -> str:
     return path
 
 
-def count_error_records(run_dir: str) -> int:
-    total = 0
-    for path in store_root.list_files(run_dir, skip_meta=False):
-        name = path.rsplit("/", 1)[-1]
-        if name.startswith("errors") and name.endswith(".ndjson"):
-            total += sum(1 for line in store_root.read_bytes(path).splitlines() if line.strip())
-    return total
-
-
 def dumps(summary: dict) -> str:
     return json.dumps(summary, indent=2, sort_keys=False)

@@ -28,10 +28,7 @@ class DeidentifyDicomInstances(beam.DoFn):
     """Source location -> (new SOPInstanceUID, StoredInstance); a failure becomes one error record (ERRORS)."""
 
     def __init__(self, policy: DicomPolicy, keys: Keys, source: DicomStore, label: str = "dicom"):
-        self._policy = policy
-        self._keys = keys
-        self._source = source
-        self._label = label
+        self._policy, self._keys, self._source, self._label = policy, keys, source, label
 
     def setup(self) -> None:
         freeze_startup_heap()
