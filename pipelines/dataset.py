@@ -34,7 +34,6 @@ from transforms.errors import LaunchError
 
 DATASET_META = "dataset.json"
 STORE_KINDS = ("dicomStores", "fhirStores")
-FHIR_VERSIONS = ("R4", "R4B")  # what the FHIR pure core reads and writes
 # Source store settings that are not copied to the destination: they would publish de-identification events to
 # the source's topics (notificationConfigs, streamConfigs) or describe the source (createTime).
 NOT_COPIED = ("createTime", "notificationConfigs", "streamConfigs")
@@ -210,10 +209,10 @@ def plan_dataset_deidentify(
         if entry.kind == "fhirStores" and entry.fhir_version == "R5":
             skipped.append((entry.name.name, "R5 FHIR stores are not supported and are skipped"))
             continue
-        if entry.kind == "fhirStores" and entry.fhir_version not in FHIR_VERSIONS:
+        if entry.kind == "fhirStores" and entry.fhir_version not in launch.FHIR_DEIDENTIFIED_VERSIONS:
             raise LaunchError(
                 f"SOURCE_DATASET: {entry.name.name} declares FHIR version {entry.fhir_version}; "
-                f"this build de-identifies {' and '.join(FHIR_VERSIONS)} stores (R5 stores are skipped)"
+                f"this build de-identifies {' and '.join(launch.FHIR_DEIDENTIFIED_VERSIONS)} stores (R5 stores are skipped)"
             )
         if entry.kind not in available_kinds:
             raise LaunchError(

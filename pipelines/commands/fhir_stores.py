@@ -8,8 +8,6 @@ from collections.abc import Sequence
 
 from pipelines.commands import EPILOG, DeidentifyRun, StoreToRun, UsageError, deidentify, store_run_details
 
-SUPPORTED_VERSIONS = ("R4", "R4B")
-
 
 def register(groups) -> None:
     from pipelines.options import add_deidentify_arguments
@@ -59,7 +57,7 @@ def check_fhir_versions(source: str, destination: str, root: str) -> None:
     for argument, text in (("SOURCE_STORE", source), ("--destination-store", destination)):
         name = launch.ResourceName.parse(text, "fhirStores", argument)
         version = store_fhir_version(launch.resource_path(root, name))
-        if version is None or version in SUPPORTED_VERSIONS:
+        if version is None or version in launch.FHIR_DEIDENTIFIED_VERSIONS:
             continue
         if version == "R5":
             raise LaunchError(f"{argument}: FHIR store '{name}' is an R5 store; R5 stores are not supported")

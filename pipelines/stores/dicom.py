@@ -77,18 +77,10 @@ def read_uids(path: str, base: str) -> tuple[Optional[Uids], bool]:
     if uids is not None:
         return uids, False
     try:
-        with _open(path) as handle:
+        with store_root.open_bytes(path) as handle:
             return uids_from_header(handle), True
     except Exception:  # noqa: BLE001 - unreadable now: the de-identify step records the error
         return None, True
-
-
-def _open(path: str):
-    if not store_root.is_remote(path):
-        return open(path, "rb")
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems.open(path, compression_type="uncompressed")
 
 
 # --- stores -----------------------------------------------------------------------------------------------

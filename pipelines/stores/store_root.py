@@ -80,12 +80,16 @@ def list_files(folder: str, skip_meta: bool = True) -> Iterator[str]:
     return iter(p for p in paths if not skip_meta or is_store_data(p, folder))
 
 
-def read_bytes(path: str) -> bytes:
+def open_bytes(path: str):
+    """A binary handle on a file, its bytes as stored (no decompression)."""
     if not is_remote(path):
-        with open(path, "rb") as handle:
-            return handle.read()
+        return open(path, "rb")
     FileSystems, _ = _filesystems()
-    with FileSystems.open(path, compression_type="uncompressed") as handle:
+    return FileSystems.open(path, compression_type="uncompressed")
+
+
+def read_bytes(path: str) -> bytes:
+    with open_bytes(path) as handle:
         return handle.read()
 
 
