@@ -6,6 +6,7 @@ from __future__ import annotations
 import apache_beam as beam
 
 from pipelines.dicom.deidentify import DeidentifyDicomResult, DeidentifyDicomStore
+from pipelines.stores import store_root
 from pipelines.stores.dicom import FolderDicomStore, dicom_store
 from transforms.beam import WriteErrorRecords
 from transforms.crypto import Keys
@@ -28,7 +29,9 @@ def add_dicom_store_branch(pipeline, source, destination, run_dir: str, policy: 
 
         locations = locations | f"Skip existing {label}" >> SkipExistingDicomInstances(
             source.root, destination.root, policy, keys, label)
-    result = locations | f"De-identify {label}" >> DeidentifyDicomStore(policy, keys, source, destination, label)
+    staging_dir = store_root.join(run_dir, "staging")  # the destination's file system, or the store root's
+    result = locations | f"De-identify {label}" >> DeidentifyDicomStore(policy, keys, source, destination,
+                                                                        staging_dir, label)
     errors = (listing.errors, result.errors) | f"All errors {label}" >> beam.Flatten()
     errors | f"Write errors {label}" >> WriteErrorRecords(run_dir, error_prefix)
     return DeidentifyDicomResult(result.written, errors)

@@ -1,8 +1,11 @@
 """De-identify DICOM instances: read each source instance, run the pure core, resolve duplicate SOP instances.
 
-Every destination gets the same steps: the de-identified bytes and their store path are keyed by the new
-SOPInstanceUID, duplicates are resolved (the first source by location wins; the others become ALREADY_EXISTS
-error records), and only then does the destination's sink write (pipelines/dicom/write.py).
+Every destination gets the same steps: the de-identified bytes are staged (pipelines/stores/dicom.py: a file in
+the run's folder, so that no instance's bytes cross a shuffle) and keyed by the new SOPInstanceUID with their
+store path; duplicates are resolved (the first source by location wins; the others become ALREADY_EXISTS error
+records and their staged files are removed), and only then does the destination's sink write
+(pipelines/dicom/write.py). Shuffling the bytes themselves held every instance in the local runner's memory
+(2.3 GiB for 500 instances of 0.5 MiB).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from pipelines.dicom.write import WriteDicomInstances
-from pipelines.stores.dicom import DicomStore, StoredInstance, dicom_store
+from pipelines.stores import store_root
+from pipelines.stores.dicom import DicomStore, FolderDicomStore, StagedInstance, dicom_store, discard, stage
 from transforms.beam import (ERRORS, NAMESPACE, OK, Tally, error_from_exception, error_record, failure_counter,
                              freeze_startup_heap)
 from transforms.crypto import Keys
@@ -25,10 +29,11 @@ DUPLICATE_MESSAGE = "duplicate SOPInstanceUID (0008,0018): another source file h
 
 
 class DeidentifyDicomInstances(beam.DoFn):
-    """Source location -> (new SOPInstanceUID, StoredInstance); a failure becomes one error record (ERRORS)."""
+    """Source location -> (new SOPInstanceUID, StagedInstance); a failure becomes one error record (ERRORS)."""
 
-    def __init__(self, policy: DicomPolicy, keys: Keys, source: DicomStore, label: str = "dicom"):
+    def __init__(self, policy: DicomPolicy, keys: Keys, source: DicomStore, staging_dir: str, label: str = "dicom"):
         self._policy, self._keys, self._source, self._label = policy, keys, source, label
+        self._staging_dir = staging_dir
 
     def setup(self) -> None:
         freeze_startup_heap()
@@ -42,7 +47,7 @@ class DeidentifyDicomInstances(beam.DoFn):
 
             self._detector = load_detector()
 
-    def deidentify(self, location: str) -> StoredInstance:
+    def deidentify(self, location: str) -> StagedInstance:
         """Raises DeidentifyError (or an unexpected error) when the instance cannot be done."""
         try:
             data = self._source.read(location)
@@ -56,7 +61,11 @@ class DeidentifyDicomInstances(beam.DoFn):
         for tag, action, count in result.actions:
             self._tally.add(f"action/{self._label}/{tag_name(tag)}/{action}", count)
         self._tally.add(f"modality/{self._label}/{result.modality or 'unknown'}")
-        return StoredInstance(location, result.store_path, result.sop_uid, result.data)
+        try:
+            staged = stage(self._staging_dir, location, result.data)
+        except Exception as err:
+            raise DeidentifyError("UNAVAILABLE", f"the destination cannot be written ({type(err).__name__})") from None
+        return StagedInstance(location, result.store_path, result.sop_uid, staged)
 
     def finish_bundle(self) -> None:
         self._tally.flush()
@@ -72,8 +81,8 @@ class DeidentifyDicomInstances(beam.DoFn):
 
 
 class ResolveDuplicateInstances(beam.DoFn):
-    """(SOPInstanceUID, [StoredInstance...]) -> the one to store (the first by source location); each other
-    source of the same SOPInstanceUID becomes an ALREADY_EXISTS error record (ERRORS)."""
+    """(SOPInstanceUID, [StagedInstance...]) -> the one to store (the first by source location); each other
+    source of the same SOPInstanceUID becomes an ALREADY_EXISTS error record (ERRORS), its staged file removed."""
 
     def __init__(self, label: str = "dicom"):
         self._label = label
@@ -86,6 +95,7 @@ class ResolveDuplicateInstances(beam.DoFn):
         winner, *losers = sorted(instances, key=lambda instance: instance.source)
         yield winner
         for loser in losers:
+            discard(loser)
             self._failed.inc()
             yield beam.pvalue.TaggedOutput(ERRORS, error_record(loser.source, "ALREADY_EXISTS", DUPLICATE_MESSAGE))
 
@@ -98,23 +108,29 @@ class DeidentifyDicomResult(NamedTuple):
 class DeidentifyDicomStore(beam.PTransform):
     """Source locations -> de-identified instances in the destination store, plus error records."""
 
-    def __init__(self, policy: DicomPolicy, keys: Keys, source, destination, label: str = "dicom"):
+    def __init__(self, policy: DicomPolicy, keys: Keys, source, destination, staging_dir: str | None = None,
+                 label: str = "dicom"):
         super().__init__()
         self._policy, self._keys, self._label = policy, keys, label
         self._source, self._destination = dicom_store(source), dicom_store(destination)
+        if staging_dir is None:  # a store folder can stage beside its data; a DICOMweb server needs a folder named
+            if not isinstance(self._destination, FolderDicomStore):
+                raise ValueError("a DICOMweb destination needs a staging folder")
+            staging_dir = store_root.join(self._destination.root, store_root.META_DIR, "staging")
+        self._staging_dir = staging_dir
 
     def expand(self, locations):
         done = (
             locations
             | "Spread instances" >> beam.Reshuffle()
-            | "De-identify" >> beam.ParDo(DeidentifyDicomInstances(self._policy, self._keys, self._source,
-                                                                  self._label)).with_outputs(ERRORS, main=OK)
+            | "De-identify" >> beam.ParDo(DeidentifyDicomInstances(
+                self._policy, self._keys, self._source, self._staging_dir, self._label)).with_outputs(ERRORS, main=OK)
         )
         unique = (
             done[OK]
             | "By SOPInstanceUID" >> beam.GroupByKey()
             | "Resolve duplicates" >> beam.ParDo(ResolveDuplicateInstances(self._label)).with_outputs(ERRORS, main=OK)
         )
-        stored = unique[OK] | "Write" >> WriteDicomInstances(self._destination, self._label)
+        stored = unique[OK] | "Write" >> WriteDicomInstances(self._destination, self._staging_dir, self._label)
         errors = (done[ERRORS], unique[ERRORS], stored.errors) | "All errors" >> beam.Flatten()
         return DeidentifyDicomResult(stored.written, errors)

@@ -9,9 +9,12 @@ path or a DicomWebEndpoint). Every DICOM pipeline step goes through them:
   of listings that failed (DICOMweb only). A folder lists every file below it (any tree, with or without
   ``.dcm``), run records and temporary files left out (``store_root.is_store_data``); a DICOMweb server is listed
   study -> series -> instance with QIDO-RS, a reshuffle between levels.
-- ``read(location) -> bytes``; ``write(batch) -> {SOPInstanceUID: error}``: a batch of
-  ``(store path, SOPInstanceUID, bytes)``, ``batch_size`` at a time (a file each, or one STOW-RS request);
-  ``exists()``.
+- ``read(location) -> bytes``; ``write(batch) -> {SOPInstanceUID: error}``: a batch of StagedInstances,
+  ``batch_size`` at a time (a file each, or one STOW-RS request); ``exists()``.
+
+De-identified instances wait in a staging folder (``stage``; the run's folder, on the destination's file system
+for a store folder) while duplicate SOP instances are resolved; ``write`` then moves each into place (a rename)
+or sends it with STOW-RS, and removes the staged file. Instance bytes never cross a shuffle.
 
 A source instance's UIDs come from its path when that has the export layout (no read), else from its header
 (``read_uids``): one rule for the filter, incremental runs and imports.
@@ -19,6 +22,7 @@ A source instance's UIDs come from its path when that has the export layout (no 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import NamedTuple, Optional, Sequence, Union
@@ -93,13 +97,26 @@ class Listing(NamedTuple):
     errors: object  # PCollection[dict]
 
 
-class StoredInstance(NamedTuple):
-    """One de-identified instance on its way to the destination."""
+class StagedInstance(NamedTuple):
+    """One de-identified instance on its way to the destination, its bytes in a staging file."""
 
     source: str  # where it came from (a file path or an instance URL): error records name it
     store_path: str  # <study>/<series>/<sop>.dcm
     sop_uid: str
-    data: bytes
+    staged: str  # the staging file holding its bytes
+
+
+def stage(staging_dir: str, source: str, data: bytes) -> str:
+    """Write de-identified bytes to the staging file of their source (named by a digest of the source location,
+    so a retried element writes the same file again); returns its path."""
+    path = store_root.join(staging_dir, hashlib.sha256(source.encode("utf-8")).hexdigest()[:32] + ".dcm")
+    store_root.write_bytes(path, data)
+    return path
+
+
+def discard(instance: StagedInstance) -> None:
+    """Remove the staging file of an instance that is not to be written."""
+    store_root.delete(instance.staged)
 
 
 @dataclass(frozen=True)
@@ -122,13 +139,14 @@ class FolderDicomStore:
     def read(self, path: str) -> bytes:
         return store_root.read_bytes(path)
 
-    def write(self, batch: Sequence[StoredInstance]) -> dict[str, Exception]:
+    def write(self, batch: Sequence[StagedInstance]) -> dict[str, Exception]:
         failures: dict[str, Exception] = {}
         for instance in batch:
             try:
-                store_root.write_bytes(self.path_of(instance.store_path), instance.data)
+                store_root.move(instance.staged, self.path_of(instance.store_path))
             except Exception as err:  # noqa: BLE001 - recorded by the write step
                 failures[instance.sop_uid] = err
+                discard(instance)
         return failures
 
     def write_error(self, err: Exception) -> DeidentifyError:
@@ -166,8 +184,19 @@ class DicomWebStore:
     def read(self, instance_url: str) -> bytes:
         return dicomweb.retrieve_instance(self.endpoint, instance_url)
 
-    def write(self, batch: Sequence[StoredInstance]) -> dict[str, Exception]:
-        return dicomweb.store_instances(self.endpoint, [(i.sop_uid, i.data) for i in batch])
+    def write(self, batch: Sequence[StagedInstance]) -> dict[str, Exception]:
+        failures: dict[str, Exception] = {}
+        ready = []
+        for instance in batch:
+            try:
+                ready.append((instance.sop_uid, store_root.read_bytes(instance.staged)))
+            except Exception as err:  # noqa: BLE001 - recorded by the write step
+                failures[instance.sop_uid] = err
+        if ready:
+            failures.update(dicomweb.store_instances(self.endpoint, ready))
+        for instance in batch:
+            discard(instance)
+        return failures
 
     def write_error(self, err: Exception) -> DeidentifyError:
         return dicomweb.as_deidentify_error("STOW-RS store to the destination", err)

@@ -121,6 +121,26 @@ def write_bytes(path: str, data: bytes) -> None:
         raise
 
 
+def move(source: str, destination: str) -> None:
+    """Move a file to another path of the same root (local: an atomic rename; gs://: a server-side copy, then
+    the source deleted), replacing what is there."""
+    if not is_remote(source):
+        os.makedirs(os.path.dirname(destination), exist_ok=True)
+        os.replace(source, destination)
+        return
+    FileSystems, _ = _filesystems()
+    FileSystems.rename([source], [destination])
+
+
+def remove_empty_folder(path: str) -> None:
+    """Remove a local folder if it is empty (object stores have no folders to remove)."""
+    if not is_remote(path):
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
+
+
 def delete(path: str) -> None:
     if not is_remote(path):
         if os.path.exists(path):

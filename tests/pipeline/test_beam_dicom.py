@@ -39,7 +39,7 @@ def test_dofn_tags_successes_and_errors(source, tmp_path):
         results = (
             p
             | beam.Create(paths)
-            | beam.ParDo(DeidentifyDicomInstances(POLICY, KEYS, FolderDicomStore(str(source))))
+            | beam.ParDo(DeidentifyDicomInstances(POLICY, KEYS, FolderDicomStore(str(source)), str(tmp_path / "staged")))
             .with_outputs(ERRORS, main=OK)
         )
         sops = results[OK] | "SOPs" >> beam.Map(lambda kv: kv[0])
@@ -48,7 +48,8 @@ def test_dofn_tags_successes_and_errors(source, tmp_path):
         assert_that(codes, equal_to([("empty.dcm", "INVALID_ARGUMENT"), ("notes.txt", "INVALID_ARGUMENT")]), label="errors")
         names = results[OK] | "Names" >> beam.Map(lambda kv: kv[1].store_path.rsplit("/", 1)[-1])
         assert_that(names, equal_to([f"{KEYS.uid(patient.sop_uid(0, 0, i))}.dcm" for i in (0, 1)]), label="names")
-    assert not dest.exists()  # de-identifying writes nothing: the write step does
+    assert not dest.exists()  # de-identifying only stages the bytes: the write step writes
+    assert len(list((tmp_path / "staged").iterdir())) == 2
 
 
 def test_duplicate_sop_instances_keep_one_and_record_the_rest(tmp_path):
@@ -69,6 +70,7 @@ def test_duplicate_sop_instances_keep_one_and_record_the_rest(tmp_path):
         names = result.errors | beam.Map(lambda r: (r["resource_name"].rsplit("/", 1)[-1], r["error"]["code"]))
         assert_that(names, equal_to([("2.dcm", "ALREADY_EXISTS")]))
     assert len(list(dest.rglob("*.dcm"))) == 2
+    assert not (dest / ".deidflow" / "staging").exists()  # every staged file moved into place or removed
 
 
 _WORKER_SCRIPT = """
