@@ -142,9 +142,12 @@ class FolderDicomStore:
     def write(self, batch: Sequence[StagedInstance]) -> dict[str, Exception]:
         failures: dict[str, Exception] = {}
         for instance in batch:
+            target = self.path_of(instance.store_path)
             try:
-                store_root.move(instance.staged, self.path_of(instance.store_path))
+                store_root.move(instance.staged, target)
             except Exception as err:  # noqa: BLE001 - recorded by the write step
+                if not store_root.exists(instance.staged) and store_root.exists(target):
+                    continue  # a retried bundle: moved into place the first time
                 failures[instance.sop_uid] = err
                 discard(instance)
         return failures
