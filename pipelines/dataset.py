@@ -182,6 +182,7 @@ def plan_dataset_deidentify(
     create_key_file: bool = False,
     available_kinds: set | None = None,
     compile_policies: Callable[[set], dict] | None = None,
+    dry_run: bool = False,
 ) -> DatasetLaunch:
     """Check the dataset-level launch rules, compile the policies the stores need and resolve the key.
 
@@ -235,7 +236,7 @@ def plan_dataset_deidentify(
             )
         )
     policies = compile_policies({s.kind for s in stores}) if compile_policies else {}
-    keys = launch.resolve_keys(config, key_file, create_key_file)
+    keys = launch.resolve_keys(config, key_file, create_key_file, dry_run)
     dst_path = dataset_path(root, dst)
     return DatasetLaunch(
         src,

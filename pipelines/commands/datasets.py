@@ -76,6 +76,7 @@ def plan_dataset_run(args, beam_args: Sequence[str]) -> DeidentifyRun:
         args.key_file,
         create_key_file=args.create_key_file,
         compile_policies=_compile_policies(config, reference_date),
+        dry_run=bool(getattr(args, "dry_run", False)),
     )
     for name, reason in plan.skipped:
         print(f"notice: skipping {name}: {reason}", file=sys.stderr)
