@@ -17,7 +17,8 @@ from apache_beam.metrics import Metrics
 
 from pipelines.dicom.write import WriteDicomInstances
 from pipelines.stores import store_root
-from pipelines.stores.dicom import DicomStore, FolderDicomStore, StagedInstance, dicom_store, discard, stage
+from pipelines.stores.dicom import (DicomStore, FolderDicomStore, StagedInstance, dicom_store, discard, instance_path,
+                                    stage)
 from transforms.beam import (ERRORS, NAMESPACE, OK, Tally, error_from_exception, error_record, failure_counter,
                              freeze_startup_heap)
 from transforms.crypto import Keys
@@ -65,7 +66,8 @@ class DeidentifyDicomInstances(beam.DoFn):
             staged = stage(self._staging_dir, location, result.data)
         except Exception as err:
             raise DeidentifyError("UNAVAILABLE", f"the destination cannot be written ({type(err).__name__})") from None
-        return StagedInstance(location, result.store_path, result.sop_uid, staged)
+        store_path = instance_path(result.study_uid, result.series_uid, result.sop_uid)
+        return StagedInstance(location, store_path, result.sop_uid, staged)
 
     def finish_bundle(self) -> None:
         self._tally.flush()

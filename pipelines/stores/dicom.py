@@ -45,7 +45,8 @@ Uids = tuple[str, str, str]
 
 
 def instance_path(study: str, series: str, sop: str) -> str:
-    """The store path of an instance: the export layout."""
+    """The store path of an instance: the export layout. The one place a destination path is built (the write
+    step and incremental runs' predictions both call it)."""
     return f"{study}/{series}/{sop}.dcm"
 
 
