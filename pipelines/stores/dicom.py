@@ -195,12 +195,21 @@ class DicomWebStore:
             try:
                 ready.append((instance.sop_uid, store_root.read_bytes(instance.staged)))
             except Exception as err:  # noqa: BLE001 - recorded by the write step
-                failures[instance.sop_uid] = err
+                if not (not store_root.exists(instance.staged) and self._holds(instance)):
+                    failures[instance.sop_uid] = err  # else a retried bundle: stored the first time
         if ready:
             failures.update(dicomweb.store_instances(self.endpoint, ready))
         for instance in batch:
             discard(instance)
         return failures
+
+    def _holds(self, instance: StagedInstance) -> bool:
+        """Whether the server lists the instance (QIDO-RS of its series)."""
+        study, series, sop = uids_from_path(instance.store_path) or ("", "", "")
+        try:
+            return bool(study) and sop in dicomweb.list_instances(self.endpoint, study, series)
+        except Exception:  # noqa: BLE001 - cannot tell: the write step records the failure
+            return False
 
     def write_error(self, err: Exception) -> DeidentifyError:
         return dicomweb.as_deidentify_error("STOW-RS store to the destination", err)

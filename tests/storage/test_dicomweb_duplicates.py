@@ -70,3 +70,21 @@ def test_duplicates_to_dicomweb_are_resolved_as_for_a_store_folder(orthanc_facto
     # the same winner (the first source by location, not the changed copy) in both destinations
     assert len(written) == TOTAL
     assert retrieve_all(destination) == written
+
+
+def test_a_retried_stow_of_an_instance_already_stored_succeeds(orthanc_factory, tmp_path):
+    from pipelines.stores.dicom import DicomWebStore, StagedInstance, stage, uids_from_header
+    from pipelines.stores.dicomweb import DicomWebEndpoint
+
+    server = orthanc_factory()
+    store = DicomWebStore(DicomWebEndpoint(server.url))
+    first, second = sorted(sample_files().items())[:2]
+    staged = []
+    for name, data in (first, second):
+        study, series, sop = uids_from_header(io.BytesIO(data))
+        staged.append(StagedInstance(name, f"{study}/{series}/{sop}.dcm", sop, stage(str(tmp_path), name, data)))
+    assert store.write(staged[:1]) == {}
+    assert store.write(staged[:1]) == {}  # the bundle retried: its staged file is gone, the server holds it
+    assert list(store.write(staged[1:])) == []
+    again = staged[1]._replace(store_path=staged[1].store_path.replace(".dcm", "9.dcm"), sop_uid=staged[1].sop_uid + "9")
+    assert list(store.write([again])) == [again.sop_uid]  # neither staged nor on the server: a failure
