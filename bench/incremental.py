@@ -8,7 +8,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipelines.incremental import predicted_store_path, uids_from_export_path, uids_from_header
+from pipelines.dicom.incremental import predicted_store_path
+from pipelines.stores.dicom import uids_from_header, uids_from_path
 from transforms.crypto import Keys
 from transforms.dicom.deidentify import deidentify_instance
 from transforms.dicom.policy import compile_dicom_policy
@@ -41,7 +42,7 @@ def main() -> None:
             paths.append((relative, path))
 
         def by_path(item):
-            return predicted_store_path(uids_from_export_path(item[0]), policy, keys)
+            return predicted_store_path(uids_from_path(item[0]), policy, keys)
 
         def by_header(item):
             with open(item[1], "rb") as handle:

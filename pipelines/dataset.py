@@ -7,7 +7,7 @@ destination dataset with one store per source store (same ids; structural settin
 
 Build (``add_dataset_branches``) adds one branch per store to one pipeline, all with the same ``Keys``, so a
 patient's pseudonyms and date shift agree across every store. Branch builders are looked up by store kind in
-``branch_builders()``: the DICOM branch is ``pipelines.dicom_store.add_dicom_store_branch``; the FHIR branch is
+``branch_builders()``: the DICOM branch is ``pipelines.dicom.branch.add_dicom_store_branch``; the FHIR branch is
 ``pipelines.fhir_store.add_fhir_store_branch`` as soon as that module exists, called as
 ``add_fhir_store_branch(pipeline, source, destination, run_dir, policy, keys, label=..., resource_filter=...)``.
 Each branch counts ``success/<label>`` and ``failure/<label>`` with label ``<kind>/<store id>``.
@@ -34,7 +34,6 @@ from transforms.errors import LaunchError
 
 DATASET_META = "dataset.json"
 STORE_KINDS = ("dicomStores", "fhirStores")
-FHIR_VERSIONS = ("R4", "R4B")  # what the FHIR pure core reads and writes
 # Source store settings that are not copied to the destination: they would publish de-identification events to
 # the source's topics (notificationConfigs, streamConfigs) or describe the source (createTime).
 NOT_COPIED = ("createTime", "notificationConfigs", "streamConfigs")
@@ -162,7 +161,7 @@ class DatasetLaunch:
 
 def branch_builders() -> dict[str, Callable | None]:
     """The branch builder per store kind; None where this build has no pipeline for that kind yet."""
-    from pipelines.dicom_store import add_dicom_store_branch
+    from pipelines.dicom.branch import add_dicom_store_branch
 
     builders: dict[str, Callable | None] = {"dicomStores": add_dicom_store_branch, "fhirStores": None}
     try:
@@ -183,6 +182,7 @@ def plan_dataset_deidentify(
     create_key_file: bool = False,
     available_kinds: set | None = None,
     compile_policies: Callable[[set], dict] | None = None,
+    dry_run: bool = False,
 ) -> DatasetLaunch:
     """Check the dataset-level launch rules, compile the policies the stores need and resolve the key.
 
@@ -210,10 +210,10 @@ def plan_dataset_deidentify(
         if entry.kind == "fhirStores" and entry.fhir_version == "R5":
             skipped.append((entry.name.name, "R5 FHIR stores are not supported and are skipped"))
             continue
-        if entry.kind == "fhirStores" and entry.fhir_version not in FHIR_VERSIONS:
+        if entry.kind == "fhirStores" and entry.fhir_version not in launch.FHIR_DEIDENTIFIED_VERSIONS:
             raise LaunchError(
                 f"SOURCE_DATASET: {entry.name.name} declares FHIR version {entry.fhir_version}; "
-                f"this build de-identifies {' and '.join(FHIR_VERSIONS)} stores (R5 stores are skipped)"
+                f"this build de-identifies {' and '.join(launch.FHIR_DEIDENTIFIED_VERSIONS)} stores (R5 stores are skipped)"
             )
         if entry.kind not in available_kinds:
             raise LaunchError(
@@ -236,7 +236,7 @@ def plan_dataset_deidentify(
             )
         )
     policies = compile_policies({s.kind for s in stores}) if compile_policies else {}
-    keys = launch.resolve_keys(config, key_file, create_key_file)
+    keys = launch.resolve_keys(config, key_file, create_key_file, dry_run)
     dst_path = dataset_path(root, dst)
     return DatasetLaunch(
         src,

@@ -3,11 +3,10 @@
 DICOM: a file (local or gs://) of ``/studies/S``, ``/studies/S/series/R`` and ``/studies/S/series/R/instances/I``
 lines, separated by ``\\n`` or ``\\r\\n``, as the API's ``filterConfig.resourcePathsGcsUri``. Blank lines are
 ignored; any other line that is not one of the three forms is a launch error naming its line number.
-How an instance is matched: a file whose path below the store is the store-export layout
-``<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm`` (what deidflow, ``dicom-stores import`` and the API's export
-write) is matched by its path, without being read; any other file is matched by reading its header up to the
-pixel data. A file whose header cannot be read is passed on, so the de-identify step records its error rather
-than the filter dropping it silently.
+How an instance is matched is the DICOM store's rule (pipelines/stores/dicom.py): a file whose path below the
+store is the store-export layout ``<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm`` by its path, without being
+read; any other file by reading its header up to the pixel data; a file whose header cannot be read is passed
+on, so the de-identify step records its error rather than the filter dropping it silently.
 
 FHIR: ``FhirFilter`` is pure (dicts in, bool out) so the FHIR store pipeline calls ``FhirFilter.keeps`` on each
 resource: the ``Type/id`` list of ``resourceFilter.resources.resources`` and ``skipModifiedResources`` (a
@@ -25,8 +24,6 @@ from transforms.errors import LaunchError
 
 UID = r"[0-9A-Za-z.\-_]{1,64}"
 _LINE = re.compile(rf"/studies/({UID})(?:/series/({UID})(?:/instances/({UID}))?)?/?")
-_LAYOUT_UID = r"[0-9]+(?:\.[0-9]+)*"
-_LAYOUT = re.compile(rf"({_LAYOUT_UID})/({_LAYOUT_UID})/({_LAYOUT_UID})\.dcm")
 _FHIR_TYPE = r"[A-Z][A-Za-z]{1,63}"
 _FHIR_ID = r"[A-Za-z0-9\-.]{1,64}"
 _RESOURCE = re.compile(rf"({_FHIR_TYPE})/({_FHIR_ID})")
@@ -94,67 +91,13 @@ def load_dicom_filter(path: str | None) -> DicomFilter | None:
     return parse_dicom_filter(_read_text(path, "--dicom-filter-file"))
 
 
+# How a source file is matched (its path, else its header) is the DICOM store's rule: pipelines/stores/dicom.py
+# (read_uids, path_selected); the filter step is part of a store's listing. Kept for store_admin until it imports
+# pipelines.stores.dicom.uids_from_path itself:
 def uids_from_layout_path(relative: str) -> tuple[str, str, str] | None:
-    """(study, series, instance) when a store-relative path is in the store-export layout, else None."""
-    match = _LAYOUT.fullmatch(relative.replace("\\", "/"))
-    return match.groups() if match else None
+    from pipelines.stores.dicom import uids_from_path
 
-
-def uids_from_header(handle) -> tuple[str, str, str] | None:
-    """(study, series, instance) read from a DICOM file's header (stops before the pixel data); None if unreadable."""
-    import pydicom
-
-    try:
-        ds = pydicom.dcmread(
-            handle, stop_before_pixels=True, specific_tags=["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"]
-        )
-        return str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID)
-    except Exception:  # noqa: BLE001 - not readable here; the de-identify step reports it
-        return None
-
-
-def _open(path: str):
-    if "://" not in path:
-        return open(path, "rb")
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems.open(path, compression_type="uncompressed")
-
-
-def dicom_path_selected(path: str, source: str, dicom_filter: DicomFilter) -> bool:
-    """Whether a source file goes on to de-identification under the filter (see the module docstring)."""
-    from pipelines.stores import store_root
-
-    uids = uids_from_layout_path(store_root.relative(path, source))
-    if uids is None:
-        try:
-            with _open(path) as handle:
-                uids = uids_from_header(handle)
-        except Exception:  # noqa: BLE001 - unreadable: let the de-identify step record it
-            return True
-        if uids is None:
-            return True
-    return dicom_filter.selects(*uids)
-
-
-def filter_dicom_paths(paths, source: str, dicom_filter: DicomFilter, label: str):
-    """Beam step: keep the source paths the filter selects; counts the others as ``filtered/<label>``."""
-    import apache_beam as beam
-    from apache_beam.metrics import Metrics
-
-    from transforms.beam import NAMESPACE
-
-    class _Select(beam.DoFn):
-        def setup(self):
-            self._skipped = Metrics.counter(NAMESPACE, f"filtered/{label}")
-
-        def process(self, path):
-            if dicom_path_selected(path, source, dicom_filter):
-                yield path
-            else:
-                self._skipped.inc()
-
-    return paths | f"Filter {label}" >> beam.ParDo(_Select())
+    return uids_from_path(relative)
 
 
 # --- FHIR -------------------------------------------------------------------------------------------------

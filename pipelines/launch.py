@@ -196,12 +196,16 @@ def new_run_id() -> str:
 
 @dataclass(frozen=True)
 class StoreLaunch:
-    """What the store-level pipeline needs, after every launch rule has passed."""
+    """What a store-level pipeline needs, after every launch rule has passed.
 
-    source: ResourceName
-    destination: ResourceName
-    source_path: str
-    destination_path: str
+    ``source`` / ``destination`` are what the summary names (a resource name, or a DICOMweb URL);
+    ``source_path`` / ``destination_path`` are store folders, or DicomWebEndpoints (DICOM runs only).
+    """
+
+    source: str
+    destination: str
+    source_path: object
+    destination_path: object
     run_id: str
     run_dir: str
     config: Optional[DeidentifyConfig]
@@ -209,41 +213,88 @@ class StoreLaunch:
     created_destination: bool
 
 
+def _store_end(kind: str, store: Optional[str], url: Optional[str], argument: str, url_argument: str, **options):
+    """(ResourceName or None, DicomWebEndpoint or None) of one end; exactly one of them is given."""
+    from pipelines.stores.dicomweb import DicomWebEndpoint
+
+    what = "a source store" if argument == "SOURCE_STORE" else "a destination store"
+    if store and url:
+        raise LaunchError(f"{argument}: give either {what} or {url_argument}, not both")
+    if not store and not url:
+        raise LaunchError(f"{argument}: {what} or {url_argument} is required")
+    if url:
+        return None, DicomWebEndpoint.parse(url, url_argument, **options)
+    return ResourceName.parse(store, kind, argument), None
+
+
 def plan_store_deidentify(
     kind: str,
-    source: str,
-    destination: str,
+    source: Optional[str],
+    destination: Optional[str],
     root: str,
     config: Optional[DeidentifyConfig],
     key_file: Optional[str],
     dry_run: bool = False,
     create_key_file: bool = False,
+    source_url: Optional[str] = None,
+    destination_url: Optional[str] = None,
+    batch_size: int = 20,
 ) -> StoreLaunch:
-    """Check the store-level launch rules; create the destination store if missing (never on a dry run)."""
+    """Check the store-level launch rules; create the destination store if missing (never on a dry run).
+
+    DICOM runs may have a DICOMweb server at either end (``source_url``, ``destination_url``): same project and
+    location are then checked between the ends that have a resource name (a store, or a Healthcare API DICOMweb
+    URL), and a server must answer a QIDO-RS search. Run records go to the destination store's
+    ``.deidflow/runs/`` or, for a DICOMweb destination, to ``<store root>/.deidflow/runs/``.
+    """
+    from pipelines.stores.dicomweb import check_reachable
+
     what = STORE_KINDS[kind]
-    src = ResourceName.parse(source, kind, "SOURCE_STORE")
-    dst = ResourceName.parse(destination, kind, "--destination-store")
-    require_same_project_and_location(src, dst, "--destination-store")
-    if src == dst:
-        raise LaunchError("--destination-store: must differ from the source store")
+    src, src_endpoint = _store_end(kind, source, source_url, "SOURCE_STORE", "--source-dicomweb")
+    dst, dst_endpoint = _store_end(kind, destination, destination_url, "--destination-store",
+                                   "--destination-dicomweb", batch_size=batch_size)
+    src_name = src.name if src else src_endpoint.healthcare_store
+    dst_name = dst.name if dst else dst_endpoint.healthcare_store
+    argument = "--destination-dicomweb" if dst_endpoint else "--destination-store"
+    if src_name and dst_name:
+        src_res, dst_res = ResourceName.parse(src_name, kind, "SOURCE_STORE"), ResourceName.parse(dst_name, kind, argument)
+        require_same_project_and_location(src_res, dst_res, argument)
+        if src_res == dst_res:
+            raise LaunchError(f"{argument}: must differ from the source store")
+    if src_endpoint and dst_endpoint and src_endpoint.url == dst_endpoint.url:
+        raise LaunchError("--destination-dicomweb: must differ from the source")
     root = store_root.normalize_root(root)
-    src_path = resource_path(root, src)
-    if not store_root.exists(src_path):
-        raise LaunchError(f"SOURCE_STORE: {what} '{src}' does not exist under store root '{root}'")
-    dst_dataset_path = store_root.join(root, *dst.dataset_name.split("/"))
-    if not store_root.exists(dst_dataset_path):
-        raise LaunchError(f"--destination-store: destination dataset '{dst.dataset_name}' does not exist")
+    if src:
+        src_path = resource_path(root, src)
+        if not store_root.exists(src_path):
+            raise LaunchError(f"SOURCE_STORE: {what} '{src}' does not exist under store root '{root}'")
+    else:
+        check_reachable(src_endpoint, "--source-dicomweb")
+        src_path = src_endpoint
+    if dst:
+        dst_dataset_path = store_root.join(root, *dst.dataset_name.split("/"))
+        if not store_root.exists(dst_dataset_path):
+            raise LaunchError(f"--destination-store: destination dataset '{dst.dataset_name}' does not exist")
+    else:
+        check_reachable(dst_endpoint, "--destination-dicomweb")
     keys = resolve_keys(config, key_file, create_key_file, dry_run)
-    dst_path = resource_path(root, dst)
-    created = not store_root.exists(dst_path)
-    if created and not dry_run:
-        create_store(dst_path, kind)
+    created = False
+    if dst:
+        dst_path = resource_path(root, dst)
+        created = not store_root.exists(dst_path)
+        if created and not dry_run:
+            create_store(dst_path, kind)
+    else:
+        dst_path = dst_endpoint
     run_id = new_run_id()
-    run_dir = store_root.join(dst_path, store_root.META_DIR, "runs", run_id)
-    return StoreLaunch(src, dst, src_path, dst_path, run_id, run_dir, config, keys, created)
+    run_dir = store_root.join(dst_path if dst else root, store_root.META_DIR, "runs", run_id)
+    return StoreLaunch(src.name if src else src_endpoint.url, dst.name if dst else dst_endpoint.url,
+                       src_path, dst_path, run_id, run_dir, config, keys, created)
 
 
 FHIR_VERSION_KEY = "version"  # as the API's FhirStore resource names it
+FHIR_DEIDENTIFIED_VERSIONS = ("R4", "R4B")  # what the FHIR pure core reads and writes; R5 stores are refused
+# at store level and skipped at dataset level, as the API does
 
 
 def fhir_version_of(meta: dict) -> Optional[str]:

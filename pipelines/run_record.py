@@ -12,16 +12,27 @@ from apache_beam.metrics.metric import MetricsFilter
 from pipelines.stores import store_root
 from transforms.beam import NAMESPACE
 
-API_METHODS = {
-    "dicomStores": "google.cloud.healthcare.v1.deidentify.DeidentifyService.DeidentifyDicomStore",
-    "fhirStores": "google.cloud.healthcare.v1.deidentify.DeidentifyService.DeidentifyFhirStore",
-    "datasets": "google.cloud.healthcare.v1.dataset.DatasetService.DeidentifyDataset",
+_HC = "google.cloud.healthcare.v1"
+# Operation kind -> (the API method the run stands for, the @type of its response): one table for every
+# operation deidflow records (de-identify at each level, import and export).
+OPERATIONS = {
+    "dicomStores": (f"{_HC}.deidentify.DeidentifyService.DeidentifyDicomStore",
+                    f"type.googleapis.com/{_HC}.deidentify.DeidentifyDicomStoreSummary"),
+    "fhirStores": (f"{_HC}.deidentify.DeidentifyService.DeidentifyFhirStore",
+                   f"type.googleapis.com/{_HC}.deidentify.DeidentifyFhirStoreSummary"),
+    "datasets": (f"{_HC}.dataset.DatasetService.DeidentifyDataset",
+                 f"type.googleapis.com/{_HC}.deidentify.DeidentifySummary"),
+    "importDicom": (f"{_HC}.dicom.DicomService.ImportDicomData",
+                    f"type.googleapis.com/{_HC}.dicom.ImportDicomDataResponse"),
+    "importFhir": (f"{_HC}.fhir.FhirStoreService.ImportResources",
+                   f"type.googleapis.com/{_HC}.fhir.ImportResourcesResponse"),
+    "exportDicom": (f"{_HC}.dicom.DicomService.ExportDicomData",
+                    f"type.googleapis.com/{_HC}.dicom.ExportDicomDataResponse"),
+    "exportFhir": (f"{_HC}.fhir.FhirStoreService.ExportResources",
+                   f"type.googleapis.com/{_HC}.fhir.ExportResourcesResponse"),
 }
-SUMMARY_TYPES = {
-    "dicomStores": "type.googleapis.com/google.cloud.healthcare.v1.deidentify.DeidentifyDicomStoreSummary",
-    "fhirStores": "type.googleapis.com/google.cloud.healthcare.v1.deidentify.DeidentifyFhirStoreSummary",
-    "datasets": "type.googleapis.com/google.cloud.healthcare.v1.deidentify.DeidentifySummary",
-}
+API_METHODS = {kind: method for kind, (method, _) in OPERATIONS.items()}
+SUMMARY_TYPES = {kind: response for kind, (_, response) in OPERATIONS.items()}
 
 
 def now() -> str:
@@ -61,19 +72,37 @@ def build_summary(kind: str, run_id: str, create_time: str, end_time: str, succe
     }
 
 
+def summarize(kind: str, counters: dict, run_id: str, create_time: str, run_dir: str, labels, details: dict) -> dict:
+    """The summary of a finished run of operation ``kind`` (OPERATIONS) from its counters, read per label (one
+    label per store branch: ``success/<label>``, ``failure/<label>``, ``skipped/<label>``) and summed."""
+    per_label = {
+        label: {"success": counters.get(f"success/{label}", 0), "failure": counters.get(f"failure/{label}", 0)}
+        for label in labels
+    }
+    success = sum(c["success"] for c in per_label.values())
+    failure = sum(c["failure"] for c in per_label.values())
+    details = dict(details)
+    if len(labels) > 1:
+        details["stores"] = {label: {k: str(v) for k, v in c.items()} for label, c in per_label.items()}
+    skipped = {label: counters[f"skipped/{label}"] for label in labels if f"skipped/{label}" in counters}
+    if skipped or details.get("incremental"):  # incremental runs: elements whose destination was already there
+        details["skipped"] = str(sum(skipped.values()))
+        if len(labels) > 1:
+            for label, count in skipped.items():
+                details["stores"][label]["skipped"] = str(count)
+    details["runDir"] = run_dir
+    return build_summary(kind, run_id, create_time, now(), success, failure,
+                         store_root.join(run_dir, "errors*.ndjson"), details)
+
+
+def failures(summary: dict) -> int:
+    return int(summary["metadata"]["counter"]["failure"])
+
+
 def write_summary(run_dir: str, summary: dict) -> str:
     path = store_root.join(run_dir, "summary.json")
     store_root.write_json(path, summary)
     return path
-
-
-def count_error_records(run_dir: str) -> int:
-    total = 0
-    for path in store_root.list_files(run_dir, skip_meta=False):
-        name = path.rsplit("/", 1)[-1]
-        if name.startswith("errors") and name.endswith(".ndjson"):
-            total += sum(1 for line in store_root.read_bytes(path).splitlines() if line.strip())
-    return total
 
 
 def dumps(summary: dict) -> str:

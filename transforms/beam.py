@@ -1,33 +1,27 @@
-"""The Beam shell over the pure cores: DoFns with dead-letter outputs, composite PTransforms, metrics."""
+"""What every Beam graph shares: error records and their sink, metric tallies, worker process hooks.
+
+The DICOM steps live in pipelines/dicom/, the FHIR steps in pipelines/fhir_store.py; both tag failures as ERRORS
+records (``error_record``) that ``WriteErrorRecords`` writes to the run's folder.
+"""
 
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import logging
 import os
-import posixpath
 import sys
-import uuid
-import zlib
-from dataclasses import dataclass
-from typing import Callable, Iterable, NamedTuple, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.crypto import Keys
-from transforms.dicom.deidentify import deidentify_instance
-from transforms.dicom.policy import DicomPolicy, tag_name
 from transforms.errors import DeidentifyError
 
 NAMESPACE = "deidflow"
 OK = "ok"
 ERRORS = "errors"
 _log = logging.getLogger(__name__)
-
-Reader = Callable[[str], bytes]
-Writer = Callable[[str, bytes], None]
 
 _fast_exit_registered = False
 
@@ -137,162 +131,14 @@ def error_from_exception(resource_name: str, err: BaseException) -> dict:
     return error_record(resource_name, "INTERNAL", f"unexpected error ({type(err).__name__})")
 
 
-class WrittenInstance(NamedTuple):
-    source: str
-    destination: str
-    digest: str
-
-
-@dataclass(frozen=True)
-class DicomDestination:
-    """Where de-identified instances go: a folder in store layout, written through ``write``."""
-
-    root: str
-    write: Writer
-    delete: Callable[[str], None]
-
-    def path_of(self, relative: str) -> str:
-        if "://" in self.root:
-            return posixpath.join(self.root, relative)
-        return os.path.join(self.root, *relative.split("/"))
-
-
-class DeidentifyDicomFiles(beam.DoFn):
-    """Read one source file, de-identify it, write it to the destination; failures become error records.
-
-    Read, de-identify and write happen in one step so that instance bytes never cross a shuffle.
-    Main output: (new SOPInstanceUID, WrittenInstance) for the duplicate check.
-    """
-
-    def __init__(self, policy: DicomPolicy, keys: Keys, read: Reader, destination: DicomDestination,
-                 label: str = "dicom"):
-        self._policy = policy
-        self._keys = keys
-        self._read = read
-        self._destination = destination
-        self._label = label
-
-    def setup(self) -> None:
-        freeze_startup_heap()
-        self._ok = Metrics.counter(NAMESPACE, success_counter(self._label))
-        self._failed = Metrics.counter(NAMESPACE, failure_counter(self._label))
-        self._boxes = Metrics.counter(NAMESPACE, f"pixel_regions_redacted/{self._label}")
-        self._ts_changed = Metrics.counter(NAMESPACE, f"transfer_syntax_changed/{self._label}")
-        self._tally = Tally()  # per-tag actions and modalities
-        self._detector = None
-        if self._policy.image is not None:  # the OCR model loads once per worker, not per element
-            from transforms.image import load_detector
-
-            self._detector = load_detector()
-
-    def deidentify_and_write(self, path: str) -> tuple[str, WrittenInstance]:
-        """Raises DeidentifyError (or an unexpected error) when the instance cannot be done."""
-        try:
-            data = self._read(path)
-        except Exception as err:
-            raise DeidentifyError("UNAVAILABLE", f"the source file cannot be read ({type(err).__name__})") from None
-        result = deidentify_instance(data, self._policy, self._keys, self._detector)
-        if result.boxes_painted:
-            self._boxes.inc(result.boxes_painted)
-        if result.transfer_syntax_changed:
-            self._ts_changed.inc()
-        for tag, action, count in result.actions:
-            self._tally.add(f"action/{self._label}/{tag_name(tag)}/{action}", count)
-        self._tally.add(f"modality/{self._label}/{result.modality or 'unknown'}")
-        destination = self._destination.path_of(result.store_path)
-        try:
-            self._destination.write(destination, result.data)
-        except Exception as err:
-            raise DeidentifyError("UNAVAILABLE", f"the destination cannot be written ({type(err).__name__})") from None
-        # the digest only tells duplicates with different bytes apart: a CRC and the length are enough, and cheap
-        digest = f"{zlib.crc32(result.data):08x}-{len(result.data)}"
-        return result.sop_uid, WrittenInstance(path, destination, digest)
-
-    def finish_bundle(self) -> None:
-        self._tally.flush()
-
-    def process(self, path: str) -> Iterable:
-        try:
-            written = self.deidentify_and_write(path)
-        except Exception as err:  # noqa: BLE001 - every failure is a dead letter, never a failed job
-            self._failed.inc()
-            yield beam.pvalue.TaggedOutput(ERRORS, error_from_exception(path, err))
-            return
-        self._ok.inc()
-        yield written
-
-
-class ResolveDuplicateInstances(beam.DoFn):
-    """Several source files with one SOPInstanceUID: keep the first by source path, record the others.
-
-    Each duplicate was written by the step before; this step runs after all writes, deletes losers written
-    elsewhere and, when their contents differed, writes the winner again so the destination is deterministic.
-    """
-
-    def __init__(self, policy: DicomPolicy, keys: Keys, read: Reader, destination: DicomDestination,
-                 label: str = "dicom"):
-        self._files = DeidentifyDicomFiles(policy, keys, read, destination, label)
-        self._destination = destination
-        self._label = label
-
-    def setup(self) -> None:
-        self._files.setup()
-        self._ok = Metrics.counter(NAMESPACE, success_counter(self._label))
-        self._failed = Metrics.counter(NAMESPACE, failure_counter(self._label))
-
-    def process(self, element) -> Iterable[dict]:
-        _, written = element
-        written = sorted(written)
-        if len(written) < 2:
-            return
-        winner, losers = written[0], written[1:]
-        for loser in losers:
-            if loser.destination != winner.destination:
-                self._destination.delete(loser.destination)
-            self._ok.dec()
-            self._failed.inc()
-            yield error_record(loser.source, "ALREADY_EXISTS",
-                               "duplicate SOPInstanceUID (0008,0018): another source file holds the same instance")
-        if any(w.destination == winner.destination and w.digest != winner.digest for w in losers):
-            try:
-                self._files.deidentify_and_write(winner.source)
-            except Exception as err:  # noqa: BLE001
-                self._destination.delete(winner.destination)
-                self._ok.dec()
-                self._failed.inc()
-                yield error_from_exception(winner.source, err)
-
-
-class DeidentifyDicomResult(NamedTuple):
-    written: beam.PCollection
-    errors: beam.PCollection
-
-
-class DeidentifyDicomStore(beam.PTransform):
-    """Source file paths -> de-identified instances in the destination store, plus error records."""
-
-    def __init__(self, policy: DicomPolicy, keys: Keys, read: Reader, destination: DicomDestination,
-                 label: str = "dicom"):
-        super().__init__()
-        self._args = (policy, keys, read, destination, label)
-
-    def expand(self, paths):
-        results = (
-            paths
-            | "Spread files" >> beam.Reshuffle()
-            | "De-identify and write" >> beam.ParDo(DeidentifyDicomFiles(*self._args)).with_outputs(ERRORS, main=OK)
-        )
-        duplicates = (
-            results[OK]
-            | "By SOPInstanceUID" >> beam.GroupByKey()
-            | "Resolve duplicates" >> beam.ParDo(ResolveDuplicateInstances(*self._args))
-        )
-        errors = (results[ERRORS], duplicates) | "All errors" >> beam.Flatten()
-        return DeidentifyDicomResult(results[OK], errors)
+def error_file_name(prefix: str, text: str) -> str:
+    """``<prefix>-<digest of the records>.ndjson``: a bundle retried with the same records writes the same file
+    again (replacing it) instead of a second copy beside it."""
+    return f"{prefix}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}.ndjson"
 
 
 class _WriteBundleShard(beam.DoFn):
-    """Collect a bundle's lines and write them as one ``<prefix>-<random>.ndjson`` file when the bundle ends."""
+    """Collect a bundle's lines and write them, sorted, as one file named by its contents when the bundle ends."""
 
     def __init__(self, prefix: str):
         self._prefix = prefix
@@ -308,14 +154,15 @@ class _WriteBundleShard(beam.DoFn):
             return
         from apache_beam.io.filesystems import FileSystems
 
-        path = f"{self._prefix}-{uuid.uuid4().hex[:16]}.ndjson"
-        with FileSystems.create(path, mime_type="application/x-ndjson") as out:
-            out.write(("\n".join(sorted(self._lines)) + "\n").encode("utf-8"))
+        text = "\n".join(sorted(self._lines)) + "\n"
+        with FileSystems.create(error_file_name(self._prefix, text), mime_type="application/x-ndjson") as out:
+            out.write(text.encode("utf-8"))
         self._lines = []
 
 
 class WriteErrorRecords(beam.PTransform):
-    """Error records as NDJSON files ``errors-<random>.ndjson`` in the run's folder, one per bundle with errors.
+    """Error records as NDJSON files ``errors-<digest>.ndjson`` in the run's folder, one per bundle with errors,
+    named by their contents (``error_file_name``) so a retried bundle does not write its records twice.
 
     One step instead of a sharded text sink: a run without failures writes no file and adds no stages.
     """

@@ -2,11 +2,15 @@
 
 Each module has ``register(groups)``, where ``groups`` maps a command group name ("dicom-stores", "fhir-stores",
 "datasets", "sample", ...) to its argparse sub-parsers; it adds its commands and sets ``handler(args, beam_args)``.
+The de-identify commands only turn their options into a ``DeidentifyRun`` (launch rules, config, policy, filter,
+plan); ``deidentify(run, args, beam_args)`` does the rest the same way for all: count -> dry run -> build ->
+run -> record.
 """
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
 
 EXIT_OK, EXIT_CRASH, EXIT_BAD_LAUNCH, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -57,8 +61,6 @@ def run_and_record(pipeline, *, kind: str, run_id: str, run_dir: str, create_tim
     beside each summary.json.
     """
     from pipelines import run_record
-    from pipelines.stores import store_root
-
     from pipelines.progress import ProgressDisplay
 
     staged = _staged_as_template(pipeline)
@@ -71,29 +73,89 @@ def run_and_record(pipeline, *, kind: str, run_id: str, run_dir: str, create_tim
               "the counts are in the Dataflow job's counters)")
         return EXIT_OK
     values = run_record.counters(result)
-    per_label = {
-        label: {"success": values.get(f"success/{label}", 0), "failure": values.get(f"failure/{label}", 0)}
-        for label in labels
-    }
-    success = sum(c["success"] for c in per_label.values())
-    failure = sum(c["failure"] for c in per_label.values())
-    details = dict(details)
-    if len(labels) > 1:
-        details["stores"] = {label: {k: str(v) for k, v in c.items()} for label, c in per_label.items()}
-    skipped = {label: values[f"skipped/{label}"] for label in labels if f"skipped/{label}" in values}
-    if skipped or details.get("incremental"):  # incremental runs: elements whose destination was already there
-        details["skipped"] = str(sum(skipped.values()))
-        if len(labels) > 1:
-            for label, count in skipped.items():
-                details["stores"][label]["skipped"] = str(count)
-    details["runDir"] = run_dir
-    summary = run_record.build_summary(kind, run_id, create_time, run_record.now(), success, failure,
-                                       store_root.join(run_dir, "errors*.ndjson"), details)
+    summary = run_record.summarize(kind, values, run_id, create_time, run_dir, labels, details)
     for folder in (run_dir, *extra_run_dirs):
         run_record.write_summary(folder, summary)
     write_run_reports(summary, run_dir, extra_run_dirs, values)
     print(run_record.dumps(summary))
-    return EXIT_PARTIAL if failure else EXIT_OK
+    return EXIT_PARTIAL if run_record.failures(summary) else EXIT_OK
+
+
+@dataclass(frozen=True)
+class StoreToRun:
+    """One source store of a run and where it goes (for counting and the dry-run plan)."""
+
+    kind: str
+    source: str
+    source_path: object  # a folder, or a DicomWebEndpoint (not counted)
+    destination: str
+    destination_path: object
+    create: bool
+
+
+@dataclass(frozen=True)
+class DeidentifyRun:
+    """A de-identify command after its launch checks passed: everything ``deidentify`` needs."""
+
+    kind: str  # dicomStores | fhirStores | datasets (run_record.OPERATIONS)
+    run_id: str
+    run_dir: str
+    create_time: str
+    stores: Sequence[StoreToRun]
+    build: Callable  # build(pipeline) -> the branch results to show progress for
+    labels: Sequence[str]  # one counter label per store branch
+    details: dict  # the summary's "deidflow" details
+    dry_run_details: dict
+    prepare: Optional[Callable[[], None]] = None  # the writes before the run (a new dataset, store settings)
+    extra_run_dirs: Sequence[str] = field(default_factory=tuple)
+    destination_path: Optional[str] = None  # for the progress line's written-file count
+
+
+def store_run_details(plan, config_file: Optional[str]) -> dict:
+    """The summary details every store-level run records (plan: a launch.StoreLaunch)."""
+    from pipelines import run_record
+
+    return {
+        "source": plan.source,
+        "destination": plan.destination,
+        "destinationCreated": plan.created_destination,
+        "keyFingerprint": plan.keys.fingerprint,
+        "configDigest": run_record.config_digest(config_text(config_file)),
+    }
+
+
+def deidentify(run: DeidentifyRun, args, beam_args: Sequence[str]) -> int:
+    """count -> dry run (print the plan, write nothing) -> build -> prepare -> run -> record, for every level."""
+    quiet, dry_run = bool(getattr(args, "quiet", False)), bool(getattr(args, "dry_run", False))
+    counts = None
+    if dry_run or not quiet:
+        from pipelines.dry_run import count_store_elements
+
+        counts = [count_store_elements(s.source_path, s.kind) if isinstance(s.source_path, str) else None
+                  for s in run.stores]
+    if dry_run:
+        from pipelines.dry_run import report_dry_run, store_plan
+
+        return report_dry_run(run.kind, [
+            store_plan(s.source, str(s.source_path), s.destination, str(s.destination_path), s.create,
+                       "uncounted" if n is None else n, s.kind) for s, n in zip(run.stores, counts)],
+            run.run_dir, run.dry_run_details)
+    import apache_beam as beam
+
+    from pipelines.progress import attach_progress
+
+    pipeline = beam.Pipeline(options=beam_options(beam_args))
+    for result in run.build(pipeline):
+        attach_progress(result, run.run_dir)
+    if not run.labels:  # nothing to run: still a run record, as the API's operation would leave
+        _ = pipeline | "No stores" >> beam.Create([])
+    if run.prepare is not None:
+        run.prepare()
+    total = None if counts is None or None in counts else sum(counts)
+    return run_and_record(pipeline, kind=run.kind, run_id=run.run_id, run_dir=run.run_dir,
+                          create_time=run.create_time, labels=list(run.labels), details=run.details,
+                          extra_run_dirs=run.extra_run_dirs, total=total, quiet=quiet,
+                          destination_path=run.destination_path)
 
 
 def write_run_reports(summary: dict, run_dir: str, extra_run_dirs: Sequence[str], counters: dict) -> None:

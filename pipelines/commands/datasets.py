@@ -7,7 +7,7 @@ import datetime
 import sys
 from collections.abc import Sequence
 
-from pipelines.commands import EPILOG, UsageError, beam_options, config_text, run_and_record
+from pipelines.commands import EPILOG, DeidentifyRun, StoreToRun, UsageError, config_text, deidentify
 
 
 def register(groups) -> None:
@@ -27,7 +27,7 @@ def register(groups) -> None:
     parser.add_argument(
         "source_dataset", metavar="SOURCE_DATASET", help="The source dataset: projects/P/locations/L/datasets/D"
     )
-    add_deidentify_arguments(parser)
+    add_deidentify_arguments(parser, "datasets")
     parser.set_defaults(handler=run_dataset_deidentify, kind="datasets")
 
 
@@ -48,16 +48,17 @@ def _compile_policies(config, reference_date):
 
 
 def run_dataset_deidentify(args, beam_args: Sequence[str]) -> int:
-    from pipelines import dataset, filters, launch, run_record
+    return deidentify(plan_dataset_run(args, beam_args), args, beam_args)
 
-    if getattr(args, "destination_store", None):
-        raise UsageError(
-            "--destination-store is for store-level runs; 'datasets deidentify' takes --destination-dataset"
-        )
+
+def plan_dataset_run(args, beam_args: Sequence[str]) -> DeidentifyRun:
+    """Options -> config, reference date, filters and the dataset launch rules -> the run to do."""
+    from pipelines import dataset, filters, launch, run_record
+    from pipelines.options import check_beam_args
+
+    check_beam_args("datasets", beam_args)
     if not args.destination_dataset:
         raise UsageError("--destination-dataset is required")
-    if getattr(args, "incremental", False):
-        raise UsageError("--incremental: a dataset-level run always writes a new dataset; use it at store level")
     create_time = run_record.now()
     run_start = datetime.datetime.now(datetime.UTC)
     config = launch.load_config(args.config_file)
@@ -75,36 +76,24 @@ def run_dataset_deidentify(args, beam_args: Sequence[str]) -> int:
         args.key_file,
         create_key_file=args.create_key_file,
         compile_policies=_compile_policies(config, reference_date),
+        dry_run=bool(getattr(args, "dry_run", False)),
     )
     for name, reason in plan.skipped:
         print(f"notice: skipping {name}: {reason}", file=sys.stderr)
     if not plan.stores:
         print(f"notice: {plan.source.dataset_name} has no store to de-identify", file=sys.stderr)
-    from pipelines.dry_run import count_store_elements
+    skipped = [{"name": name, "reason": reason} for name, reason in plan.skipped]
 
-    quiet = bool(getattr(args, "quiet", False))
-    dry_run = bool(getattr(args, "dry_run", False))
-    counts = {} if quiet and not dry_run else {s.label: count_store_elements(s.source_path, s.kind) for s in plan.stores}
-    if dry_run:  # issue 10: say what would happen, write nothing
-        from pipelines.dry_run import report_dry_run, store_plan
+    def build(pipeline):
+        dataset.add_dataset_branches(pipeline, plan, dicom_filter, fhir_filter,
+                                     fhir_join=getattr(args, "patient_join", "side"))
+        return []
 
-        return report_dry_run("datasets", [
-            store_plan(s.source.name, s.source_path, s.destination.name, s.destination_path, True,
-                       counts[s.label], s.kind) for s in plan.stores], plan.run_dir,
-            {"destinationDataset": f"{plan.destination.dataset_name} would be created",
-             "skippedStores": [{"name": name, "reason": reason} for name, reason in plan.skipped],
-             "keyFingerprint": plan.keys.fingerprint, "referenceDate": reference_date.isoformat()})
-    import apache_beam as beam
-
-    pipeline = beam.Pipeline(options=beam_options(beam_args))
-    labels = dataset.add_dataset_branches(pipeline, plan, dicom_filter, fhir_filter,
-                                          fhir_join=getattr(args, "patient_join", "side"))
-    dataset.create_destination(args.store_root, plan)
     details = {
         "source": plan.source.dataset_name,
         "destination": plan.destination.dataset_name,
         "destinationStores": [s.destination.name for s in plan.stores],
-        "skippedStores": [{"name": name, "reason": reason} for name, reason in plan.skipped],
+        "skippedStores": skipped,
         "keyFingerprint": plan.keys.fingerprint,
         "configDigest": run_record.config_digest(config_text(args.config_file)),
         "referenceDate": reference_date.isoformat(),
@@ -113,20 +102,14 @@ def run_dataset_deidentify(args, beam_args: Sequence[str]) -> int:
         details["profile"] = plan.policies["dicomStores"].profile
     if dicom_filter is not None:
         details["dicomFilterPaths"] = len(dicom_filter)
-    if not labels:
-        # Nothing to run: still an empty destination dataset and a run record, as the API's operation would leave.
-        pipeline = beam.Pipeline(options=beam_options(beam_args))
-        _ = pipeline | "No stores" >> beam.Create([])
-    return run_and_record(
-        pipeline,
-        kind="datasets",
-        run_id=plan.run_id,
-        run_dir=plan.run_dir,
-        create_time=create_time,
-        labels=labels,
-        details=details,
-        extra_run_dirs=[s.run_dir for s in plan.stores],
-        total=sum(counts.values()) if counts else None,
-        quiet=quiet,
-        destination_path=plan.destination_path,
+    return DeidentifyRun(
+        kind="datasets", run_id=plan.run_id, run_dir=plan.run_dir, create_time=create_time,
+        stores=[StoreToRun(s.kind, s.source.name, s.source_path, s.destination.name, s.destination_path, True)
+                for s in plan.stores],
+        build=build, labels=plan.labels, details=details,
+        dry_run_details={"destinationDataset": f"{plan.destination.dataset_name} would be created",
+                         "skippedStores": skipped, "keyFingerprint": plan.keys.fingerprint,
+                         "referenceDate": reference_date.isoformat()},
+        prepare=lambda: dataset.create_destination(args.store_root, plan),
+        extra_run_dirs=[s.run_dir for s in plan.stores], destination_path=plan.destination_path,
     )

@@ -6,9 +6,7 @@ import argparse
 import datetime
 from collections.abc import Sequence
 
-from pipelines.commands import EPILOG, UsageError, beam_options, config_text, run_and_record
-
-SUPPORTED_VERSIONS = ("R4", "R4B")
+from pipelines.commands import EPILOG, DeidentifyRun, StoreToRun, UsageError, deidentify, store_run_details
 
 
 def register(groups) -> None:
@@ -28,7 +26,7 @@ def register(groups) -> None:
     )
     parser.add_argument("source_store", metavar="SOURCE_STORE",
                         help="The source FHIR store: projects/P/locations/L/datasets/D/fhirStores/S")
-    add_deidentify_arguments(parser)
+    add_deidentify_arguments(parser, "fhirStores")
     parser.set_defaults(handler=run_fhir_store_deidentify, kind="fhirStores")
 
 
@@ -59,7 +57,7 @@ def check_fhir_versions(source: str, destination: str, root: str) -> None:
     for argument, text in (("SOURCE_STORE", source), ("--destination-store", destination)):
         name = launch.ResourceName.parse(text, "fhirStores", argument)
         version = store_fhir_version(launch.resource_path(root, name))
-        if version is None or version in SUPPORTED_VERSIONS:
+        if version is None or version in launch.FHIR_DEIDENTIFIED_VERSIONS:
             continue
         if version == "R5":
             raise LaunchError(f"{argument}: FHIR store '{name}' is an R5 store; R5 stores are not supported")
@@ -77,11 +75,16 @@ def _resource_filter(args, run_start: datetime.datetime):
 
 
 def run_fhir_store_deidentify(args, beam_args: Sequence[str]) -> int:
+    return deidentify(plan_fhir_store_run(args, beam_args), args, beam_args)
+
+
+def plan_fhir_store_run(args, beam_args: Sequence[str]) -> DeidentifyRun:
+    """Options -> config, versions, filter, policy and the launch rules -> the run to do."""
     from pipelines import launch as launch_rules
+    from pipelines.options import check_beam_args
     from pipelines.stores import store_root
 
-    if getattr(args, "destination_dataset", None):
-        raise UsageError("--destination-dataset is for 'datasets deidentify'; store-level runs take --destination-store")
+    check_beam_args("fhirStores", beam_args)
     if not args.destination_store:
         raise UsageError("--destination-store is required")
     run_start = datetime.datetime.now(datetime.UTC)
@@ -93,52 +96,41 @@ def run_fhir_store_deidentify(args, beam_args: Sequence[str]) -> int:
     from transforms.fhir.policy import compile_fhir_policy
 
     policy = compile_fhir_policy(config, reference_date=reference_date)  # ConfigError before anything is written
-    extra = {"create_key_file": True} if getattr(args, "create_key_file", False) else {}
-    dry_run = bool(getattr(args, "dry_run", False))
     plan = launch_rules.plan_store_deidentify("fhirStores", args.source_store, args.destination_store,
-                                              args.store_root, config, args.key_file, dry_run=dry_run, **extra)
-    quiet = bool(getattr(args, "quiet", False))
-    from pipelines.dry_run import count_store_elements
+                                              args.store_root, config, args.key_file,
+                                              dry_run=bool(getattr(args, "dry_run", False)),
+                                              create_key_file=bool(getattr(args, "create_key_file", False)))
+    incremental = bool(getattr(args, "incremental", False))
+    join = getattr(args, "patient_join", "side")
 
-    total = None if quiet and not dry_run else count_store_elements(plan.source_path, "fhirStores")
-    if dry_run:  # issue 10: say what would happen, write nothing
-        from pipelines.dry_run import report_dry_run, store_plan
+    def build(pipeline):
+        from pipelines.fhir_store import add_fhir_store_branch
 
-        return report_dry_run("fhirStores", [store_plan(
-            plan.source.name, plan.source_path, plan.destination.name, plan.destination_path,
-            plan.created_destination, total, "fhirStores")], plan.run_dir,
-            {"keyFingerprint": plan.keys.fingerprint, "referenceDate": reference_date.isoformat()})
-    if plan.created_destination:
-        meta_path = store_root.join(plan.destination_path, store_root.META_DIR, store_root.STORE_META)
-        meta = store_root.read_json(meta_path)
-        meta[launch_rules.FHIR_VERSION_KEY] = "R4"
-        store_root.write_json(meta_path, meta)
-    import apache_beam as beam
+        return [add_fhir_store_branch(pipeline, plan.source_path, plan.destination_path, plan.run_dir, policy,
+                                      plan.keys, resource_filter=resource_filter,
+                                      validate=bool(getattr(args, "validate_r4", False)),
+                                      incremental=incremental, join=join)]
 
-    from pipelines import run_record
-    from pipelines.fhir_store import add_fhir_store_branch
+    def record_version():
+        if plan.created_destination:
+            meta_path = store_root.join(plan.destination_path, store_root.META_DIR, store_root.STORE_META)
+            meta = store_root.read_json(meta_path)
+            meta[launch_rules.FHIR_VERSION_KEY] = "R4"
+            store_root.write_json(meta_path, meta)
 
-    pipeline = beam.Pipeline(options=beam_options(beam_args))
-    result = add_fhir_store_branch(pipeline, plan.source_path, plan.destination_path, plan.run_dir, policy,
-                                   plan.keys, resource_filter=resource_filter,
-                                   validate=bool(getattr(args, "validate_r4", False)),
-                                   incremental=bool(getattr(args, "incremental", False)),
-                                   join=getattr(args, "patient_join", "side"))
-    from pipelines.progress import attach_progress
-
-    attach_progress(result, plan.run_dir)
     details = {
-        "source": plan.source.name,
-        "destination": plan.destination.name,
-        "destinationCreated": plan.created_destination,
-        "keyFingerprint": plan.keys.fingerprint,
-        "configDigest": run_record.config_digest(config_text(args.config_file)),
+        **store_run_details(plan, args.config_file),
         "fhirVersion": "R4",
         "referenceDate": reference_date.isoformat(),
         "defaultConfig": config is None,
-        "incremental": bool(getattr(args, "incremental", False)),
-        "patientJoin": getattr(args, "patient_join", "side"),
+        "incremental": incremental,
+        "patientJoin": join,
     }
-    return run_and_record(pipeline, kind="fhirStores", run_id=plan.run_id, run_dir=plan.run_dir,
-                          create_time=create_time, labels=["fhir"], details=details, total=total, quiet=quiet,
-                          destination_path=plan.destination_path)
+    return DeidentifyRun(
+        kind="fhirStores", run_id=plan.run_id, run_dir=plan.run_dir, create_time=create_time,
+        stores=[StoreToRun("fhirStores", plan.source, plan.source_path, plan.destination, plan.destination_path,
+                           plan.created_destination)],
+        build=build, labels=["fhir"], details=details,
+        dry_run_details={"keyFingerprint": plan.keys.fingerprint, "referenceDate": reference_date.isoformat()},
+        prepare=record_version, destination_path=plan.destination_path,
+    )

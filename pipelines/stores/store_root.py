@@ -11,6 +11,7 @@ from typing import Iterator
 
 META_DIR = ".deidflow"  # per-store (and per-dataset) records: metadata and run records, never source data
 STORE_META = "store.json"
+TMP_PREFIX = ".tmp-"  # a local write in progress (write_bytes), renamed into place when complete
 
 
 def _filesystems():
@@ -46,6 +47,14 @@ def relative(path: str, base: str) -> str:
     return path[len(base):] if path.startswith(base) else path
 
 
+def is_store_data(path: str, base: str) -> bool:
+    """Whether a file below a store folder is store data: not a run record or store metadata (anything under
+    ``.deidflow/``) and not a temporary file of a write in progress (``.tmp-*``). The one rule every reader of a
+    store folder (de-identify, verify, dry run, import/export) applies."""
+    parts = relative(path, base).replace("\\", "/").split("/")
+    return bool(parts[-1]) and META_DIR not in parts[:-1] and not parts[-1].startswith(TMP_PREFIX)
+
+
 def exists(path: str) -> bool:
     """A file, or a folder with anything in it (object stores have no empty folders)."""
     if not is_remote(path):
@@ -61,23 +70,26 @@ def exists(path: str) -> bool:
 
 
 def list_files(folder: str, skip_meta: bool = True) -> Iterator[str]:
-    """Every file below a folder, recursively, sorted; run records and store metadata left out."""
+    """Every file below a folder, recursively, sorted; with ``skip_meta`` only store data (``is_store_data``)."""
     FileSystems, BeamIOError = _filesystems()
     try:
         result = FileSystems.match([folder.rstrip("/") + "/**"])[0]
     except BeamIOError:
         return iter(())
     paths = sorted(m.path for m in result.metadata_list)
-    marker = "/" + META_DIR + "/"
-    return iter(p for p in paths if not (skip_meta and marker in "/" + relative(p, folder)))
+    return iter(p for p in paths if not skip_meta or is_store_data(p, folder))
+
+
+def open_bytes(path: str):
+    """A binary handle on a file, its bytes as stored (no decompression)."""
+    if not is_remote(path):
+        return open(path, "rb")
+    FileSystems, _ = _filesystems()
+    return FileSystems.open(path, compression_type="uncompressed")
 
 
 def read_bytes(path: str) -> bytes:
-    if not is_remote(path):
-        with open(path, "rb") as handle:
-            return handle.read()
-    FileSystems, _ = _filesystems()
-    with FileSystems.open(path, compression_type="uncompressed") as handle:
+    with open_bytes(path) as handle:
         return handle.read()
 
 
@@ -98,7 +110,7 @@ def write_bytes(path: str, data: bytes) -> None:
         return
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
@@ -107,6 +119,26 @@ def write_bytes(path: str, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def move(source: str, destination: str) -> None:
+    """Move a file to another path of the same root (local: an atomic rename; gs://: a server-side copy, then
+    the source deleted), replacing what is there."""
+    if not is_remote(source):
+        os.makedirs(os.path.dirname(destination), exist_ok=True)
+        os.replace(source, destination)
+        return
+    FileSystems, _ = _filesystems()
+    FileSystems.rename([source], [destination])
+
+
+def remove_empty_folder(path: str) -> None:
+    """Remove a local folder if it is empty (object stores have no folders to remove)."""
+    if not is_remote(path):
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
 
 
 def delete(path: str) -> None:

@@ -8,16 +8,10 @@ import io
 
 import pytest
 
-from pipelines.filters import (
-    DicomFilter,
-    FhirFilter,
-    dicom_path_selected,
-    fhir_filter_from_args,
-    parse_dicom_filter,
-    parse_fhir_resources,
-    uids_from_header,
-    uids_from_layout_path,
-)
+from pipelines.filters import DicomFilter, FhirFilter, fhir_filter_from_args, parse_dicom_filter, parse_fhir_resources
+from pipelines.stores.dicom import path_selected as dicom_path_selected
+from pipelines.stores.dicom import uids_from_header
+from pipelines.stores.dicom import uids_from_path as uids_from_layout_path
 from transforms.dicom.sample import SamplePatient, sample_instance
 from transforms.errors import LaunchError
 

@@ -7,9 +7,9 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.dicom_store import dicom_destination
-from pipelines.stores import store_root
-from transforms.beam import ERRORS, OK, DeidentifyDicomFiles, DeidentifyDicomStore
+from pipelines.dicom.deidentify import DeidentifyDicomInstances, DeidentifyDicomStore
+from pipelines.stores.dicom import FolderDicomStore
+from transforms.beam import ERRORS, OK
 from transforms.crypto import Keys
 from transforms.dicom.policy import compile_dicom_policy
 from transforms.dicom.sample import SamplePatient, sample_instance
@@ -39,15 +39,17 @@ def test_dofn_tags_successes_and_errors(source, tmp_path):
         results = (
             p
             | beam.Create(paths)
-            | beam.ParDo(DeidentifyDicomFiles(POLICY, KEYS, store_root.read_bytes, dicom_destination(str(dest))))
+            | beam.ParDo(DeidentifyDicomInstances(POLICY, KEYS, FolderDicomStore(str(source)), str(tmp_path / "staged")))
             .with_outputs(ERRORS, main=OK)
         )
         sops = results[OK] | "SOPs" >> beam.Map(lambda kv: kv[0])
         assert_that(sops, equal_to([KEYS.uid(patient.sop_uid(0, 0, 0)), KEYS.uid(patient.sop_uid(0, 0, 1))]), label="ok")
         codes = results[ERRORS] | "Codes" >> beam.Map(lambda r: (r["resource_name"].rsplit("/", 1)[-1], r["error"]["code"]))
         assert_that(codes, equal_to([("empty.dcm", "INVALID_ARGUMENT"), ("notes.txt", "INVALID_ARGUMENT")]), label="errors")
-    written = sorted(p.name for p in dest.rglob("*.dcm"))
-    assert written == sorted(f"{KEYS.uid(patient.sop_uid(0, 0, i))}.dcm" for i in (0, 1))
+        names = results[OK] | "Names" >> beam.Map(lambda kv: kv[1].store_path.rsplit("/", 1)[-1])
+        assert_that(names, equal_to([f"{KEYS.uid(patient.sop_uid(0, 0, i))}.dcm" for i in (0, 1)]), label="names")
+    assert not dest.exists()  # de-identifying only stages the bytes: the write step writes
+    assert len(list((tmp_path / "staged").iterdir())) == 2
 
 
 def test_duplicate_sop_instances_keep_one_and_record_the_rest(tmp_path):
@@ -63,11 +65,12 @@ def test_duplicate_sop_instances_keep_one_and_record_the_rest(tmp_path):
         result = (
             p
             | beam.Create(sorted(str(x) for x in folder.iterdir()))
-            | DeidentifyDicomStore(POLICY, KEYS, store_root.read_bytes, dicom_destination(str(dest)))
+            | DeidentifyDicomStore(POLICY, KEYS, str(folder), str(dest))
         )
         names = result.errors | beam.Map(lambda r: (r["resource_name"].rsplit("/", 1)[-1], r["error"]["code"]))
         assert_that(names, equal_to([("2.dcm", "ALREADY_EXISTS")]))
     assert len(list(dest.rglob("*.dcm"))) == 2
+    assert not (dest / ".deidflow" / "staging").exists()  # every staged file moved into place or removed
 
 
 _WORKER_SCRIPT = """

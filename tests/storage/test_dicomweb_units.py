@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.stores.dicomweb import (DicomWebEndpoint, decode_multipart, encode_multipart,
-                                       plan_dicomweb_deidentify, rpc_code)
+from pipelines.launch import plan_store_deidentify
+from pipelines.stores.dicomweb import DicomWebEndpoint, decode_multipart, encode_multipart, rpc_code
 from transforms.errors import LaunchError
 
 HC = "https://healthcare.googleapis.com/v1/projects/{p}/locations/{l}/datasets/d/dicomStores/{s}/dicomWeb"
@@ -49,6 +49,6 @@ def test_http_status_to_rpc_code():
 def test_launch_rules_before_any_request(tmp_path, source_store, source_url, destination_store, destination_url,
                                          message):
     with pytest.raises(LaunchError, match=message):
-        plan_dicomweb_deidentify(source_store, source_url, destination_store, destination_url, str(tmp_path),
-                                 None, None)
+        plan_store_deidentify("dicomStores", source_store, destination_store, str(tmp_path), None, None,
+                              source_url=source_url, destination_url=destination_url)
     assert list(tmp_path.iterdir()) == []

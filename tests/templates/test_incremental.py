@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from pipelines.incremental import predicted_store_path, uids_from_export_path, uids_from_header
+from pipelines.dicom.incremental import predicted_store_path
+from pipelines.stores.dicom import uids_from_header
+from pipelines.stores.dicom import uids_from_path as uids_from_export_path
 from tests.conftest import DATASET, write_store
 from tests.templates.helpers import cli, deidentify, dicom_store, files, key_file, ok_summary
 from transforms.config import parse_config

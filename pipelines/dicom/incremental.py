@@ -11,49 +11,22 @@ do more work than needed, never less.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from pipelines.stores import store_root
+from pipelines.stores.dicom import FolderDicomStore, instance_path, read_uids
 from transforms.beam import NAMESPACE
 from transforms.crypto import Keys
 from transforms.dicom.policy import SERIES_UID, SOP_UID, STUDY_UID, Act, DicomPolicy
 
 UNPREDICTED = "unpredicted"
-_UID = re.compile(r"[0-9]+(?:\.[0-9]+)*")
 _UID_TAGS = (STUDY_UID, SERIES_UID, SOP_UID)
 
 
 def skipped_counter(label: str) -> str:
     return f"skipped/{label}"
-
-
-def uids_from_export_path(relative: str) -> tuple[str, str, str] | None:
-    """(study, series, sop) when a store-relative path has the export layout, else None."""
-    parts = relative.replace("\\", "/").split("/")
-    if len(parts) != 3 or not parts[2].endswith(".dcm"):
-        return None
-    uids = (parts[0], parts[1], parts[2][: -len(".dcm")])
-    if all(len(uid) <= 64 and _UID.fullmatch(uid) for uid in uids):
-        return uids
-    return None
-
-
-def uids_from_header(handle) -> tuple[str, str, str] | None:
-    """(study, series, sop) read from a Part-10 file's header only (a binary file object), else None."""
-    import pydicom
-
-    try:
-        ds = pydicom.dcmread(handle, stop_before_pixels=True, specific_tags=list(_UID_TAGS))
-        uids = tuple(str(ds[tag].value).strip("\x00 ") for tag in _UID_TAGS)
-    except Exception:  # noqa: BLE001 - not readable here: the de-identify step reports it properly
-        return None
-    if all(_UID.fullmatch(uid) for uid in uids):
-        return uids  # type: ignore[return-value]
-    return None
 
 
 def predicted_store_path(uids: tuple[str, str, str], policy: DicomPolicy, keys: Keys) -> str | None:
@@ -68,15 +41,7 @@ def predicted_store_path(uids: tuple[str, str, str], policy: DicomPolicy, keys: 
             new.append(uid)
         else:
             return None
-    return f"{new[0]}/{new[1]}/{new[2]}.dcm"
-
-
-def _open(path: str):
-    if not store_root.is_remote(path):
-        return open(path, "rb")
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems.open(path, compression_type="uncompressed")
+    return instance_path(*new)
 
 
 class PredictDicomDestination(beam.DoFn):
@@ -92,14 +57,9 @@ class PredictDicomDestination(beam.DoFn):
         self._header_reads = Metrics.counter(NAMESPACE, f"incremental_header_reads/{self._label}")
 
     def process(self, path: str) -> Iterable:
-        uids = uids_from_export_path(store_root.relative(path, self._source))
-        if uids is None:
+        uids, header_read = read_uids(path, self._source)
+        if header_read:
             self._header_reads.inc()
-            try:
-                with _open(path) as handle:
-                    uids = uids_from_header(handle)
-            except Exception:  # noqa: BLE001 - unreadable now: the de-identify step records the error
-                uids = None
         predicted = predicted_store_path(uids, self._policy, self._keys) if uids else None
         if predicted is None:
             yield beam.pvalue.TaggedOutput(UNPREDICTED, path)
@@ -123,10 +83,6 @@ class _KeepMissing(beam.DoFn):
         yield from sources
 
 
-def _destination_key(path: str, destination: str) -> tuple[str, None]:
-    return store_root.relative(path, destination).replace("\\", "/"), None
-
-
 class SkipExistingDicomInstances(beam.PTransform):
     """Source paths -> the source paths whose destination instance does not exist yet.
 
@@ -143,15 +99,13 @@ class SkipExistingDicomInstances(beam.PTransform):
         self._label = label
 
     def expand(self, paths):
-        from pipelines.dicom_store import ReadDicomStorePaths
-
         predicted = paths | "Predict destinations" >> beam.ParDo(
             PredictDicomDestination(self._source, self._policy, self._keys, self._label)
         ).with_outputs(UNPREDICTED, main="predicted")
         existing = (
             paths.pipeline
-            | "List destination" >> ReadDicomStorePaths(self._destination)
-            | "Key destination" >> beam.Map(_destination_key, self._destination)
+            | "List destination" >> FolderDicomStore(self._destination).list_store_paths()
+            | "Key destination" >> beam.Map(lambda relative: (relative, None))
         )
         missing = (
             {"source": predicted["predicted"], "destination": existing}
