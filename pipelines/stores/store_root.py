@@ -46,6 +46,12 @@ def relative(path: str, base: str) -> str:
     return path[len(base):] if path.startswith(base) else path
 
 
+def is_data_file(path: str, folder: str) -> bool:
+    """A data file of a store folder: not a run record or metadata (below ``.deidflow``), not a temporary file."""
+    parts = relative(path, folder).replace("\\", "/").split("/")
+    return bool(parts[-1]) and META_DIR not in parts[:-1] and not parts[-1].startswith(".tmp-")
+
+
 def exists(path: str) -> bool:
     """A file, or a folder with anything in it (object stores have no empty folders)."""
     if not is_remote(path):
