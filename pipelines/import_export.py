@@ -71,10 +71,11 @@ class MatchDataFiles(beam.PTransform):
 
 
 class _Counted(beam.DoFn):
-    """A DoFn that counts success/<label> and failure/<label>."""
+    """A DoFn that counts success/<label> and failure/<label>; ``target``: the store or folder it writes."""
 
-    def __init__(self, label: str):
+    def __init__(self, label: str, target: str = ""):
         self._label = label
+        self._target = target
 
     def setup(self) -> None:
         self._ok = Metrics.counter(NAMESPACE, success_counter(self._label))
@@ -83,6 +84,42 @@ class _Counted(beam.DoFn):
     def error(self, record: dict, count: int = 1):
         self._failed.inc(count)
         return beam.pvalue.TaggedOutput(ERRORS, record)
+
+    def copy(self, source: str, target: str) -> Iterable[Any]:
+        """Copy one file: its error record when that fails, else nothing (each counted)."""
+        try:
+            store_root.write_bytes(target, store_root.read_bytes(source))
+        except Exception as err:  # noqa: BLE001 - a dead letter, never a failed job
+            yield self.error(error_from_exception(source, err))
+            return
+        self._ok.inc()
+
+    def duplicates(self, names: Iterable[str], message: str) -> Iterable[Any]:
+        """ALREADY_EXISTS error records for the copies that lost to the first."""
+        for name in names:
+            yield self.error(error_record(name, "ALREADY_EXISTS", message))
+
+
+class _StoreTransform(beam.PTransform):
+    """From a source (imports: a pattern of files; exports: a store) to a target (imports: a store; exports: a
+    folder); ``label`` names the counters (default: import or export)."""
+
+    LABEL = ""
+
+    def __init__(self, source: str, target: str, label: str | None = None):
+        super().__init__()
+        self._source, self._target, self._label = source, target, label or self.LABEL
+
+    def stages(self, pbegin, pattern: str, first: tuple[str, beam.DoFn], *grouped: tuple[str, str, beam.DoFn]):
+        """Files matching ``pattern`` -> the first DoFn, then for each further one a GroupByKey and that DoFn;
+        the result: the last DoFn's main output and every DoFn's error records."""
+        out = pbegin | "Files" >> MatchDataFiles(pattern) | first[0] >> beam.ParDo(first[1]).with_outputs(
+            ERRORS, main=OK)
+        errors = [out[ERRORS]]
+        for group, name, dofn in grouped:
+            out = out[OK] | group >> beam.GroupByKey() | name >> beam.ParDo(dofn).with_outputs(ERRORS, main=OK)
+            errors.append(out[ERRORS])
+        return ImportExportResult(out[OK], tuple(errors) | "All errors" >> beam.Flatten())
 
 
 # --- DICOM ---------------------------------------------------------------------------------------------------
@@ -126,74 +163,46 @@ class KeyInstance(_Counted):
 class WriteInstance(_Counted):
     """(SOPInstanceUID, files holding it) -> the first by source path written at its layout path."""
 
-    def __init__(self, store: str, label: str):
-        super().__init__(label)
-        self._store = store
-
     def process(self, element) -> Iterable[Any]:
         _, found = element
         (winner, relative), *losers = sorted(found)
-        for loser, _ in losers:
-            yield self.error(error_record(
-                loser, "ALREADY_EXISTS", "duplicate SOPInstanceUID (0008,0018): another source file holds it"))
-        try:
-            store_root.write_bytes(store_root.join(self._store, *relative.split("/")), store_root.read_bytes(winner))
-        except Exception as err:  # noqa: BLE001
-            yield self.error(error_from_exception(winner, err))
-            return
-        self._ok.inc()
-        yield relative
+        yield from self.duplicates((loser for loser, _ in losers),
+                                   "duplicate SOPInstanceUID (0008,0018): another source file holds it")
+        failed = list(self.copy(winner, store_root.join(self._target, *relative.split("/"))))
+        yield from failed or [relative]
 
 
-class ImportDicom(beam.PTransform):
+class ImportDicom(_StoreTransform):
     """Source files (a pattern) -> validated instances at their layout path in ``store``."""
 
-    def __init__(self, pattern: str, store: str, label: str = "import"):
-        super().__init__()
-        self._pattern, self._store, self._label = pattern, store, label
+    LABEL = "import"
 
     def expand(self, pbegin):
-        keyed = pbegin | "Files" >> MatchDataFiles(self._pattern) | "Validate" >> beam.ParDo(
-            KeyInstance(self._label)).with_outputs(ERRORS, main=OK)
-        written = (
-            keyed[OK]
-            | "By SOPInstanceUID" >> beam.GroupByKey()
-            | "Write" >> beam.ParDo(WriteInstance(self._store, self._label)).with_outputs(ERRORS, main=OK)
-        )
-        errors = (keyed[ERRORS], written[ERRORS]) | "All errors" >> beam.Flatten()
-        return ImportExportResult(written[OK], errors)
+        return self.stages(pbegin, self._source, ("Validate", KeyInstance(self._label)),
+                           ("By SOPInstanceUID", "Write", WriteInstance(self._label, self._target)))
 
 
 class CopyFile(_Counted):
     """A store file -> the same relative path below ``destination``."""
 
     def __init__(self, store: str, destination: str, label: str):
-        super().__init__(label)
-        self._store, self._destination = store, destination
+        super().__init__(label, destination)
+        self._store = store
 
     def process(self, path: str) -> Iterable[Any]:
         relative = store_root.relative(path, self._store).replace("\\", "/")
-        try:
-            store_root.write_bytes(store_root.join(self._destination, *relative.split("/")),
-                                   store_root.read_bytes(path))
-        except Exception as err:  # noqa: BLE001
-            yield self.error(error_from_exception(path, err))
-            return
-        self._ok.inc()
-        yield relative
+        failed = list(self.copy(path, store_root.join(self._target, *relative.split("/"))))
+        yield from failed or [relative]
 
 
-class ExportDicom(beam.PTransform):
+class ExportDicom(_StoreTransform):
     """Every instance of the store copied to ``destination`` at the same relative path."""
 
-    def __init__(self, store: str, destination: str, label: str = "export"):
-        super().__init__()
-        self._store, self._destination, self._label = store, destination, label
+    LABEL = "export"
 
     def expand(self, pbegin):
-        copied = pbegin | "Files" >> MatchDataFiles(self._store.rstrip("/") + "/**") | "Copy" >> beam.ParDo(
-            CopyFile(self._store, self._destination, self._label)).with_outputs(ERRORS, main=OK)
-        return ImportExportResult(copied[OK], copied[ERRORS])
+        return self.stages(pbegin, self._source.rstrip("/") + "/**",
+                           ("Copy", CopyFile(self._source, self._target, self._label)))
 
 
 # --- FHIR ----------------------------------------------------------------------------------------------------
@@ -215,34 +224,40 @@ def check_fhir_resource(resource: object, validate_r4: bool) -> tuple[str, str]:
     return rtype, rid
 
 
-def _read_error(error: stores_fhir.ReadError) -> dict:
-    return error_record(error.name, error.code, error.message)
+class _ReadFhirFile(_Counted):
+    """A FHIR file, read by the FHIR store reader and named by its full path -> ``resource(raw)`` for each
+    resource; what the reader gives instead of one -> error records."""
+
+    def process(self, path: str) -> Iterable[Any]:
+        for item in stores_fhir.read_resources(stores_fhir.SourceFile(path, path, None)):
+            if isinstance(item, stores_fhir.ReadError):
+                yield self.error(error_record(*item))
+            else:
+                yield from self.resource(item)
+
+    def resource(self, item: stores_fhir.RawResource) -> Iterable[Any]:
+        raise NotImplementedError
 
 
-class ParseImportFile(_Counted):
-    """A source file -> ((type, id), ((file, index), name, line)) for each importable resource; error records.
-    Files and error records are named by their full path (they are outside the store)."""
+class ParseImportFile(_ReadFhirFile):
+    """A source file -> ((type, id), ((file, index), name, line)) for each importable resource; error records."""
 
     def __init__(self, validate_r4: bool, label: str):
         super().__init__(label)
         self._validate = validate_r4
 
-    def process(self, path: str) -> Iterable[Any]:
-        for item in stores_fhir.read_resources(stores_fhir.SourceFile(path, path, None)):
-            if isinstance(item, stores_fhir.ReadError):
-                yield self.error(_read_error(item))
-                continue
+    def resource(self, item: stores_fhir.RawResource) -> Iterable[Any]:
+        try:
             try:
-                try:
-                    resource = loads(item.data)
-                except (ValueError, UnicodeDecodeError, RecursionError):
-                    raise DeidentifyError("INVALID_ARGUMENT", "not valid JSON") from None
-                rtype, rid = check_fhir_resource(resource, self._validate)
-                line = stores_fhir.ndjson_line(item)
-            except Exception as err:  # noqa: BLE001
-                yield self.error(error_from_exception(item.name, err))
-                continue
-            yield (rtype, rid), ((item.file, item.index), item.name, line)
+                resource = loads(item.data)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                raise DeidentifyError("INVALID_ARGUMENT", "not valid JSON") from None
+            rtype, rid = check_fhir_resource(resource, self._validate)
+            line = stores_fhir.ndjson_line(item)
+        except Exception as err:  # noqa: BLE001
+            yield self.error(error_from_exception(item.name, err))
+            return
+        yield (rtype, rid), ((item.file, item.index), item.name, line)
 
 
 class FirstWins(_Counted):
@@ -251,86 +266,64 @@ class FirstWins(_Counted):
     def process(self, element) -> Iterable[Any]:
         (rtype, rid), found = element
         (_, _, line), *losers = sorted(found, key=lambda item: item[0])
-        for _, name, _ in losers:
-            yield self.error(error_record(
-                name, "ALREADY_EXISTS", f"duplicate {rtype} id: an earlier source line holds the same id"))
+        yield from self.duplicates((name for _, name, _ in losers),
+                                   f"duplicate {rtype} id: an earlier source line holds the same id")
         yield rtype, (rid, line)
 
 
 class MergeType(_Counted):
     """(type, [(id, line)]) -> merged into the store (``stores.fhir.import_type``); yields the type."""
 
-    def __init__(self, store: str, label: str):
-        super().__init__(label)
-        self._store = store
-
     def process(self, element) -> Iterable[Any]:
         rtype, items = element
         lines = dict(items)
         try:
-            stores_fhir.import_type(self._store, rtype, lines)
+            stores_fhir.import_type(self._target, rtype, lines)
         except Exception as err:  # noqa: BLE001
-            yield self.error(error_from_exception(store_root.join(self._store, rtype), err), len(lines))
+            yield self.error(error_from_exception(store_root.join(self._target, rtype), err), len(lines))
             return
         self._ok.inc(len(lines))
         yield rtype
 
 
-class ImportFhir(beam.PTransform):
+class ImportFhir(_StoreTransform):
     """Source NDJSON/JSON files (a pattern) -> checked resources merged into ``store`` by type and id."""
 
-    def __init__(self, pattern: str, store: str, validate_r4: bool = True, label: str = "import"):
-        super().__init__()
-        self._pattern, self._store, self._validate, self._label = pattern, store, validate_r4, label
+    LABEL = "import"
+
+    def __init__(self, pattern: str, store: str, validate_r4: bool = True, label: str | None = None):
+        super().__init__(pattern, store, label)
+        self._validate = validate_r4
 
     def expand(self, pbegin):
-        parsed = pbegin | "Files" >> MatchDataFiles(self._pattern) | "Parse" >> beam.ParDo(
-            ParseImportFile(self._validate, self._label)).with_outputs(ERRORS, main=OK)
-        firsts = (
-            parsed[OK]
-            | "By type and id" >> beam.GroupByKey()
-            | "First wins" >> beam.ParDo(FirstWins(self._label)).with_outputs(ERRORS, main=OK)
-        )
-        merged = (
-            firsts[OK]
-            | "By type" >> beam.GroupByKey()
-            | "Merge into store" >> beam.ParDo(MergeType(self._store, self._label)).with_outputs(ERRORS, main=OK)
-        )
-        errors = (parsed[ERRORS], firsts[ERRORS], merged[ERRORS]) | "All errors" >> beam.Flatten()
-        return ImportExportResult(merged[OK], errors)
+        return self.stages(pbegin, self._source, ("Parse", ParseImportFile(self._validate, self._label)),
+                           ("By type and id", "First wins", FirstWins(self._label)),
+                           ("By type", "Merge into store", MergeType(self._label, self._target)))
 
 
-class ReadStoreFile(_Counted):
+class ReadStoreFile(_ReadFhirFile):
     """A store file -> (type, (id, line)) for each resource, bytes kept; what is not a resource -> error records."""
 
-    def process(self, path: str) -> Iterable[Any]:
-        for item in stores_fhir.read_resources(stores_fhir.SourceFile(path, path, None)):
-            if isinstance(item, stores_fhir.ReadError):
-                yield self.error(_read_error(item))
-                continue
-            try:
-                resource = stores_fhir.head(item.data)
-            except ValueError:
-                yield self.error(error_record(item.name, "INVALID_ARGUMENT", "not valid JSON"))
-                continue
-            if not isinstance(resource.get("resourceType"), str):
-                yield self.error(error_record(item.name, "INVALID_ARGUMENT", "not a FHIR resource"))
-                continue
-            yield resource["resourceType"], (str(resource.get("id")), stores_fhir.ndjson_line(item))
+    def resource(self, item: stores_fhir.RawResource) -> Iterable[Any]:
+        try:
+            resource = stores_fhir.head(item.data)
+        except ValueError:
+            yield self.error(error_record(item.name, "INVALID_ARGUMENT", "not valid JSON"))
+            return
+        if not isinstance(resource.get("resourceType"), str):
+            yield self.error(error_record(item.name, "INVALID_ARGUMENT", "not a FHIR resource"))
+            return
+        yield resource["resourceType"], (str(resource.get("id")), stores_fhir.ndjson_line(item))
 
 
 class WriteType(_Counted):
     """(type, [(id, line)]) -> ``<destination>/<Type>.ndjson``, sorted by id."""
 
-    def __init__(self, destination: str, label: str):
-        super().__init__(label)
-        self._destination = destination
-
     def process(self, element) -> Iterable[Any]:
         rtype, items = element
         items = sorted(items)
         try:
-            stores_fhir.write_file(store_root.join(self._destination, f"{rtype}.ndjson"), [line for _, line in items])
+            stores_fhir.write_file(store_root.join(self._target, f"{rtype}.ndjson"), [line for _, line in items])
         except Exception as err:  # noqa: BLE001
             yield self.error(error_from_exception(rtype, err), len(items))
             return
@@ -338,20 +331,11 @@ class WriteType(_Counted):
         yield rtype
 
 
-class ExportFhir(beam.PTransform):
+class ExportFhir(_StoreTransform):
     """Every resource of the store to ``<destination>/<Type>.ndjson``, sorted by id."""
 
-    def __init__(self, store: str, destination: str, label: str = "export"):
-        super().__init__()
-        self._store, self._destination, self._label = store, destination, label
+    LABEL = "export"
 
     def expand(self, pbegin):
-        read = pbegin | "Files" >> MatchDataFiles(self._store.rstrip("/") + "/**") | "Read" >> beam.ParDo(
-            ReadStoreFile(self._label)).with_outputs(ERRORS, main=OK)
-        written = (
-            read[OK]
-            | "By type" >> beam.GroupByKey()
-            | "Write types" >> beam.ParDo(WriteType(self._destination, self._label)).with_outputs(ERRORS, main=OK)
-        )
-        errors = (read[ERRORS], written[ERRORS]) | "All errors" >> beam.Flatten()
-        return ImportExportResult(written[OK], errors)
+        return self.stages(pbegin, self._source.rstrip("/") + "/**", ("Read", ReadStoreFile(self._label)),
+                           ("By type", "Write types", WriteType(self._label, self._target)))
