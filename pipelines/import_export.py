@@ -65,7 +65,7 @@ class MatchDataFiles(beam.PTransform):
             pbegin
             | "Match" >> fileio.MatchFiles(self._pattern, empty_match_treatment=EmptyMatchTreatment.ALLOW)
             | "Paths" >> beam.Map(lambda metadata: metadata.path)
-            | "Skip records" >> beam.Filter(store_root.is_data_file, base)
+            | "Skip records" >> beam.Filter(store_root.is_store_data, base)
             | "Spread" >> beam.Reshuffle()
         )
 

@@ -103,7 +103,7 @@ class MatchStoreFiles(beam.PTransform):
         if self._records:
             keep = lambda p: _is_record_file(p, folder, exclude)  # noqa: E731
         else:
-            keep = lambda p: store_root.is_data_file(p, folder)  # noqa: E731
+            keep = lambda p: store_root.is_store_data(p, folder)  # noqa: E731
         return (
             pbegin
             | "Match" >> fileio.MatchFiles(folder.rstrip("/") + "/**", empty_match_treatment=EmptyMatchTreatment.ALLOW)

@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import apache_beam as beam
-import orjson
 
 from pipelines.fhir.parse import content_id
 from pipelines.fhir.shards import EXISTING, pack_lines
 from pipelines.stores import store_root
-from pipelines.stores.fhir import MAX_RESOURCE_BYTES, list_own_shards, shard_of, split_lines
+from pipelines.stores.fhir import (
+    MAX_RESOURCE_BYTES,
+    RawResource,
+    SourceFile,
+    head,
+    list_own_shards,
+    read_resources,
+    shard_of,
+)
 from transforms.crypto import Keys
 from transforms.fhir import new_id, resource_id_rewritten
 from transforms.fhir.policy import FhirPolicy
@@ -36,17 +43,15 @@ class ReadExistingLines(beam.DoFn):
 
     def process(self, path: str) -> Iterable[tuple[str, str, str, int, bytes]]:
         relative = store_root.relative(path, self._destination.rstrip("/"))
-        with store_root.open_read(path) as handle:
-            for number, line in split_lines(handle, MAX_RESOURCE_BYTES * 2):
-                if line is None:
-                    continue
-                try:
-                    head = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    continue
-                if isinstance(head, dict) and isinstance(head.get("resourceType"), str) and isinstance(
-                        head.get("id"), str):
-                    yield head["resourceType"], head["id"], relative, number, line.rstrip(b"\r")
+        for item in read_resources(SourceFile(path, relative, None), MAX_RESOURCE_BYTES * 2):
+            if item.__class__ is not RawResource:
+                continue
+            try:
+                resource = head(item.data)
+            except ValueError:
+                continue
+            if isinstance(resource.get("resourceType"), str) and isinstance(resource.get("id"), str):
+                yield resource["resourceType"], resource["id"], relative, item.index, item.data.rstrip(b"\r")
 
 
 def reshard_existing(item: tuple, shard_counts: dict) -> tuple:

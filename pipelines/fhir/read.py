@@ -242,7 +242,7 @@ class ReadFhirStore(beam.PTransform):
         return (
             pbegin
             | "Match" >> fileio.MatchFiles(source + "/**", empty_match_treatment=EmptyMatchTreatment.ALLOW)
-            | "Skip run records" >> beam.Filter(lambda m: store_root.is_data_file(m.path, source))
+            | "Skip run records" >> beam.Filter(lambda m: store_root.is_store_data(m.path, source))
             | "Files" >> beam.Map(stores_fhir.source_file, source)
             | "Spread files" >> beam.Reshuffle()
             | "Split large files" >> beam.ParDo(SplitFiles())

@@ -107,7 +107,7 @@ def list_sources(store: str) -> list[SourceFile]:
     """Every data file of a store (run records, metadata and temporary files left out), sorted."""
     store = store.rstrip("/")
     return [SourceFile(path, store_root.relative(path, store), None)
-            for path in store_root.list_files(store) if store_root.is_data_file(path, store)]
+            for path in store_root.list_files(store) if store_root.is_store_data(path, store)]
 
 
 exists = store_root.exists

@@ -11,6 +11,7 @@ from typing import Iterator
 
 META_DIR = ".deidflow"  # per-store (and per-dataset) records: metadata and run records, never source data
 STORE_META = "store.json"
+TMP_PREFIX = ".tmp-"  # a local write in progress (write_bytes), renamed into place when complete
 
 
 def _filesystems():
@@ -46,10 +47,12 @@ def relative(path: str, base: str) -> str:
     return path[len(base):] if path.startswith(base) else path
 
 
-def is_data_file(path: str, folder: str) -> bool:
-    """A data file of a store folder: not a run record or metadata (below ``.deidflow``), not a temporary file."""
-    parts = relative(path, folder).replace("\\", "/").split("/")
-    return bool(parts[-1]) and META_DIR not in parts[:-1] and not parts[-1].startswith(".tmp-")
+def is_store_data(path: str, base: str) -> bool:
+    """Whether a file below a store folder is store data: not a run record or store metadata (anything under
+    ``.deidflow/``) and not a temporary file of a write in progress (``.tmp-*``). The one rule every reader of a
+    store folder (de-identify, verify, dry run, import/export) applies."""
+    parts = relative(path, base).replace("\\", "/").split("/")
+    return bool(parts[-1]) and META_DIR not in parts[:-1] and not parts[-1].startswith(TMP_PREFIX)
 
 
 def exists(path: str) -> bool:
