@@ -6,7 +6,8 @@
     shards.py       lines packed per (type, shard) for the shuffle; one sorted NDJSON file a shard
     incremental.py  an incremental run's kept destination lines and ids
     branch.py       add_fhir_store_branch: the whole branch of one store (store and dataset runs)
+    versions.py     the FHIR versions and what each command does with a store of each (one table)
 
 What a store file holds and how a store is laid out is ``pipelines.stores.fhir``; the NDJSON/Bundle codec is
-``transforms.fhir.codec``.
+``transforms.fhir.codec``; import and export are ``pipelines.import_export``.
 """
