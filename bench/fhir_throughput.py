@@ -125,7 +125,7 @@ def join_bench(items: list[str], repeat: int = 1) -> None:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipelines.fhir_store import add_fhir_store_branch
+    from pipelines.fhir.branch import add_fhir_store_branch
 
     keys = Keys(run_key=b"\x05" * 32)
     policy = compile_fhir_policy(None, reference_date=datetime.date(2025, 1, 1))

@@ -9,15 +9,17 @@ from pipelines.stores import store_root
 
 
 def count_store_elements(path: str, kind: str = "dicomStores") -> int:
-    """Source elements of a store folder: DICOM instances (files), FHIR resources (NDJSON lines)."""
+    """Source elements of a store folder: DICOM instances (files), FHIR resources as the de-identify read gives
+    them (NDJSON lines, gzipped too, Bundle entries; and each error record the read gives instead of one)."""
+    if kind == "fhirStores":
+        from pipelines.stores import fhir as stores_fhir
+
+        return stores_fhir.count_resources(path)
     total = 0
     for file_path in store_root.list_files(path):
         if file_path.replace("\\", "/").rsplit("/", 1)[-1].startswith(".tmp-"):
             continue
-        if kind == "fhirStores":
-            total += sum(1 for line in store_root.read_bytes(file_path).splitlines() if line.strip())
-        else:
-            total += 1
+        total += 1
     return total
 
 

@@ -19,6 +19,7 @@ from apache_beam.io import fileio
 from apache_beam.io.fileio import EmptyMatchTreatment
 from apache_beam.metrics import Metrics
 
+from pipelines.stores import fhir as stores_fhir
 from pipelines.stores import store_root
 from transforms.beam import NAMESPACE
 from transforms.crypto import Keys
@@ -35,11 +36,12 @@ def findings_counter(label: str) -> str:
     return f"verify/findings/{label}"
 
 
-def _fhir_source_identifiers(data: bytes, keys: Optional[Keys]):
-    for line in data.splitlines():
-        if line.strip():
+def _fhir_source_identifiers(path: str, data: bytes, keys: Optional[Keys]):
+    """Every resource of a source file as the de-identify read gives it (NDJSON, gzip, Bundle entries)."""
+    for item in stores_fhir.resources_of_bytes(path, data):
+        if isinstance(item, stores_fhir.RawResource):
             try:
-                resource = json.loads(line)
+                resource = json.loads(item.data)
             except ValueError:
                 continue
             yield from fhir_identifiers(resource, keys)
@@ -58,13 +60,14 @@ def _fhir_elements(data: bytes) -> int:
 class StoreKind:
     """How one kind of store is verified: collect from a source file, scan a destination file."""
 
-    collect: Callable[[bytes, Optional[Keys]], Iterable]
+    collect: Callable[[str, bytes, Optional[Keys]], Iterable]  # (path, its bytes, keys)
     scan: Callable[[bytes, IdentifierMatcher, str], Iterable]
     elements: Callable[[bytes], int]  # elements (instances, resources) in one file
 
 
 KINDS = {
-    "dicomStores": StoreKind(lambda data, keys: dicom_identifiers(data, keys), scan_dicom_instance, lambda data: 1),
+    "dicomStores": StoreKind(lambda path, data, keys: dicom_identifiers(data, keys), scan_dicom_instance,
+                             lambda data: 1),
     "fhirStores": StoreKind(_fhir_source_identifiers, _fhir_scan_file, _fhir_elements),
 }
 
@@ -79,11 +82,6 @@ class VerifyPair:
     source_path: str  # folders
     destination_path: str
     label: str
-
-
-def _is_data_file(path: str, root: str) -> bool:
-    parts = store_root.relative(path, root).replace("\\", "/").split("/")
-    return bool(parts[-1]) and store_root.META_DIR not in parts[:-1] and not parts[-1].startswith(".tmp-")
 
 
 def _is_record_file(path: str, root: str, exclude: str) -> bool:
@@ -102,7 +100,10 @@ class MatchStoreFiles(beam.PTransform):
 
     def expand(self, pbegin):
         folder, exclude = self._folder, self._exclude
-        keep = (lambda p: _is_record_file(p, folder, exclude)) if self._records else (lambda p: _is_data_file(p, folder))
+        if self._records:
+            keep = lambda p: _is_record_file(p, folder, exclude)  # noqa: E731
+        else:
+            keep = lambda p: store_root.is_store_data(p, folder)  # noqa: E731
         return (
             pbegin
             | "Match" >> fileio.MatchFiles(folder.rstrip("/") + "/**", empty_match_treatment=EmptyMatchTreatment.ALLOW)
@@ -122,7 +123,7 @@ class CollectIdentifiers(beam.DoFn):
             data = self._read(path)
         except Exception:  # noqa: BLE001 - an unreadable source file holds nothing to collect
             return
-        for identifier in KINDS[self._kind].collect(data, self._keys):
+        for identifier in KINDS[self._kind].collect(path, data, self._keys):
             yield tuple(identifier)
 
 

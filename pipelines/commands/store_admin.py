@@ -6,14 +6,10 @@ A dataset is a folder under the store root with ``.deidflow/dataset.json``; a st
 Dataflow unchanged) that leave a run record like a de-identification run: ``summary.json`` and ``errors*.ndjson``
 under ``<store>/.deidflow/runs/<run-id>/``.
 
-Layouts: a DICOM store holds ``<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm``; ``import`` reads any tree of DICOM
-Part-10 files, validates each header and writes it unchanged at its layout path (several files with one
-SOPInstanceUID: the first by source path wins, the others are ALREADY_EXISTS errors). A FHIR store holds one
-``<ResourceType>.ndjson`` per type, sorted by id; ``import`` reads ``*.ndjson`` (one resource a line) and ``*.json``
-(one resource or a Bundle, whose entries' resources are imported), validates each resource (R4 stores: against the
-R4 models) and merges it into the store by type and id, replacing a resource with the same id, as the API's import
-does. ``export`` writes a DICOM store as a plain folder in the same layout and a FHIR store as one
-``<ResourceType>.ndjson`` per type.
+Layouts: a DICOM store holds ``<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm``; a FHIR store holds shard sets
+``<Type>-<tag>-SSSSS-of-NNNNN.ndjson`` (``pipelines.stores.fhir``), the layout de-identification writes, so an
+import replaces a resource with the same id wherever it is. The import and export pipelines themselves are
+``pipelines.import_export`` (ImportDicom, ImportFhir, ExportDicom, ExportFhir); this module is the commands.
 """
 
 from __future__ import annotations
@@ -24,13 +20,11 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from pipelines.commands import EXIT_OK, EXIT_PARTIAL, UsageError, beam_options
 from transforms.errors import LaunchError
 
-FHIR_VERSIONS = ("DSTU2", "STU3", "R4", "R5")
 IMPORT_METHODS = {
     "dicomStores": (
         "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData",
@@ -52,9 +46,6 @@ EXPORT_METHODS = {
     ),
 }
 GROUP_KINDS = {"dicom-stores": "dicomStores", "fhir-stores": "fhirStores"}
-_SAFE_UID = re.compile(r"[0-9]+(?:\.[0-9]+)*")
-_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-_FHIR_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 
 
 def _root_arg(parser) -> None:
@@ -93,7 +84,10 @@ def register(groups) -> None:
         p = sub.add_parser("create", help=f"Create an empty {what} store in an existing dataset.")
         p.add_argument("store", metavar="STORE", help=f"projects/P/locations/L/datasets/D/{kind}/S")
         if kind == "fhirStores":
-            p.add_argument("--version", choices=FHIR_VERSIONS, default="R4", help="FHIR version (default R4).")
+            from pipelines.fhir.versions import CREATE_CHOICES, DEFAULT_VERSION
+
+            p.add_argument("--version", choices=CREATE_CHOICES, default=DEFAULT_VERSION,
+                           help=f"FHIR version (default {DEFAULT_VERSION}).")
         _root_arg(p)
         p.set_defaults(handler=run_store_create, store_kind=kind)
         p = sub.add_parser("list", help=f"List the {what} stores of a dataset.")
@@ -180,8 +174,8 @@ def store_counts(path: str, kind: str) -> dict:
     from pipelines.filters import uids_from_layout_path
     from pipelines.stores import store_root
 
-    files = list(store_root.list_files(path))
     if kind == "dicomStores":
+        files = list(store_root.list_files(path))
         studies, series = set(), set()
         for f in files:
             uids = uids_from_layout_path(store_root.relative(f, path))
@@ -189,17 +183,9 @@ def store_counts(path: str, kind: str) -> dict:
                 studies.add(uids[0])
                 series.add(uids[:2])
         return {"instanceCount": str(len(files)), "seriesCount": str(len(series)), "studyCount": str(len(studies))}
-    per_type: dict[str, int] = {}
-    for f in files:
-        if not f.endswith(".ndjson"):
-            continue
-        for line in store_root.read_bytes(f).splitlines():
-            if line.strip():
-                try:
-                    rtype = str(json.loads(line).get("resourceType"))
-                except (ValueError, AttributeError):
-                    rtype = "(unparseable)"
-                per_type[rtype] = per_type.get(rtype, 0) + 1
+    from pipelines.stores import fhir as stores_fhir
+
+    per_type = stores_fhir.resource_counts(path)
     return {
         "resourceCount": str(sum(per_type.values())),
         "resourceCounts": {k: str(v) for k, v in sorted(per_type.items())},
@@ -392,19 +378,25 @@ def run_store_import(args, beam_args: Sequence[str]) -> int:
         raise LaunchError("--gcs-uri: must differ from the store itself")
     from pipelines import dataset
 
-    version = launch.fhir_version_of(dataset.store_meta(path)) or "R4"
-    if kind == "fhirStores" and version == "R5":
+    from pipelines.fhir.versions import fhir_version
+
+    version = fhir_version(launch.fhir_version_of(dataset.store_meta(path)))
+    if kind == "fhirStores" and version.import_ == "rejected":
         raise LaunchError("STORE: R5 FHIR stores are not supported")
     run_id = launch.new_run_id()
     run_dir = store_root.join(path, store_root.META_DIR, "runs", run_id)
     create_time = run_record.now()
     import apache_beam as beam
 
+    from pipelines.import_export import ImportDicom, ImportFhir
+    from transforms.beam import WriteErrorRecords
+
     pipeline = beam.Pipeline(options=beam_options(beam_args))
     if kind == "dicomStores":
-        add_dicom_import(pipeline, pattern, path, run_dir, "import")
+        result = pipeline | "Import" >> ImportDicom(pattern, path, "import")
     else:
-        add_fhir_import(pipeline, pattern, path, run_dir, "import", validate_r4=(version == "R4"))
+        result = pipeline | "Import" >> ImportFhir(pattern, path, version.import_ == "validate", "import")
+    result.errors | "Write errors" >> WriteErrorRecords(run_dir)
     return _run_operation(
         pipeline,
         IMPORT_METHODS[kind],
@@ -433,11 +425,13 @@ def run_store_export(args, beam_args: Sequence[str]) -> int:
     create_time = run_record.now()
     import apache_beam as beam
 
+    from pipelines.import_export import ExportDicom, ExportFhir
+    from transforms.beam import WriteErrorRecords
+
     pipeline = beam.Pipeline(options=beam_options(beam_args))
-    if kind == "dicomStores":
-        add_dicom_export(pipeline, path, destination, run_dir, "export")
-    else:
-        add_fhir_export(pipeline, path, destination, run_dir, "export")
+    export = ExportDicom if kind == "dicomStores" else ExportFhir
+    result = pipeline | "Export" >> export(path, destination, "export")
+    result.errors | "Write errors" >> WriteErrorRecords(run_dir)
     return _run_operation(
         pipeline,
         EXPORT_METHODS[kind],
@@ -447,340 +441,3 @@ def run_store_export(args, beam_args: Sequence[str]) -> int:
         create_time,
         {"store": name.name, "destination": args.destination},
     )
-
-
-# --- import and export pipelines (Beam is imported when one is built, so the other commands start fast) ---------
-
-
-def _counters(label: str):
-    from apache_beam.metrics import Metrics
-
-    from transforms.beam import NAMESPACE, failure_counter, success_counter
-
-    return Metrics.counter(NAMESPACE, success_counter(label)), Metrics.counter(NAMESPACE, failure_counter(label))
-
-
-def _match(pipeline, pattern: str, label: str):
-    import apache_beam as beam
-    from apache_beam.io import fileio
-    from apache_beam.io.fileio import EmptyMatchTreatment
-
-    from pipelines.stores import store_root
-
-    marker = "/" + store_root.META_DIR + "/"
-    return (
-        pipeline
-        | f"Match {label}" >> fileio.MatchFiles(pattern, empty_match_treatment=EmptyMatchTreatment.ALLOW)
-        | f"Paths {label}" >> beam.Map(lambda metadata: metadata.path)
-        | f"Skip records {label}"
-        >> beam.Filter(lambda p: marker not in p.replace(os.sep, "/") and not os.path.basename(p).startswith(".tmp-"))
-        | f"Spread {label}" >> beam.Reshuffle()
-    )
-
-
-def dicom_import_key(path: str, data: bytes) -> tuple[str, str]:
-    """(SOPInstanceUID, layout path) of a DICOM Part-10 file; DeidentifyError when it is not one we can store."""
-    import io
-
-    import pydicom
-
-    from transforms.errors import DeidentifyError
-
-    try:
-        ds = pydicom.dcmread(
-            io.BytesIO(data),
-            stop_before_pixels=True,
-            specific_tags=["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"],
-        )
-    except Exception as err:  # noqa: BLE001 - the class only: messages may quote data
-        raise DeidentifyError("INVALID_ARGUMENT", f"not a DICOM Part-10 file ({type(err).__name__})") from None
-    uids = []
-    for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
-        value = str(ds.get(keyword, "") or "").strip().rstrip("\x00")
-        if not value:
-            raise DeidentifyError("INVALID_ARGUMENT", f"{keyword} is missing")
-        if len(value) > 64 or not _SAFE_UID.fullmatch(value):
-            raise DeidentifyError("INVALID_ARGUMENT", f"{keyword} is not a valid UID")
-        uids.append(value)
-    return uids[2], f"{uids[0]}/{uids[1]}/{uids[2]}.dcm"
-
-
-def add_dicom_import(pipeline, pattern: str, store: str, run_dir: str, label: str):
-    """Source files -> validated instances at their layout path in the store; errors to the run folder."""
-    import apache_beam as beam
-
-    from pipelines.stores import store_root
-    from transforms.beam import ERRORS, OK, WriteErrorRecords, error_from_exception, error_record
-
-    class KeyInstance(beam.DoFn):
-        def setup(self):
-            self._ok, self._failed = _counters(label)
-
-        def process(self, path) -> Iterable[Any]:
-            try:
-                sop, relative = dicom_import_key(path, store_root.read_bytes(path))
-            except Exception as err:  # noqa: BLE001 - a bad file is an error record, never a failed job
-                self._failed.inc()
-                yield beam.pvalue.TaggedOutput(ERRORS, error_from_exception(path, err))
-                return
-            yield sop, (path, relative)
-
-    class WriteInstance(beam.DoFn):
-        def setup(self):
-            self._ok, self._failed = _counters(label)
-
-        def process(self, element) -> Iterable[Any]:
-            _, found = element
-            (winner, relative), *losers = sorted(found)
-            for loser, _ in losers:
-                self._failed.inc()
-                yield beam.pvalue.TaggedOutput(
-                    ERRORS,
-                    error_record(
-                        loser, "ALREADY_EXISTS", "duplicate SOPInstanceUID (0008,0018): another source file holds it"
-                    ),
-                )
-            try:
-                store_root.write_bytes(store_root.join(store, *relative.split("/")), store_root.read_bytes(winner))
-            except Exception as err:  # noqa: BLE001
-                self._failed.inc()
-                yield beam.pvalue.TaggedOutput(ERRORS, error_from_exception(winner, err))
-                return
-            self._ok.inc()
-            yield relative
-
-    keyed = _match(pipeline, pattern, label) | "Validate" >> beam.ParDo(KeyInstance()).with_outputs(ERRORS, main=OK)
-    written = (
-        keyed[OK]
-        | "By SOPInstanceUID" >> beam.GroupByKey()
-        | "Write" >> beam.ParDo(WriteInstance()).with_outputs(ERRORS, main=OK)
-    )
-    errors = (keyed[ERRORS], written[ERRORS]) | "All errors" >> beam.Flatten()
-    errors | "Write errors" >> WriteErrorRecords(run_dir)
-    return written
-
-
-def fhir_resources_of_file(path: str, data: bytes) -> Iterable[tuple[str, object]]:
-    """(location, resource dict or DeidentifyError) for every resource of an NDJSON or JSON (Bundle) file."""
-    from transforms.errors import DeidentifyError
-
-    def one(location: str, text: bytes):
-        try:
-            obj = json.loads(text)
-        except (ValueError, UnicodeDecodeError):
-            return location, DeidentifyError("INVALID_ARGUMENT", "not valid JSON")
-        return location, obj
-
-    if path.endswith(".ndjson") or path.endswith(".jsonl"):
-        for number, line in enumerate(data.splitlines(), start=1):
-            if line.strip():
-                yield one(f"{path}:{number}", line)
-        return
-    location, obj = one(path, data)
-    if isinstance(obj, dict) and obj.get("resourceType") == "Bundle" and isinstance(obj.get("entry"), list):
-        for i, entry in enumerate(obj["entry"]):
-            resource = entry.get("resource") if isinstance(entry, dict) else None
-            if resource is None:
-                yield (f"{path}#entry[{i}]", DeidentifyError("INVALID_ARGUMENT", "Bundle entry without a resource"))
-            else:
-                yield f"{path}#entry[{i}]", resource
-        return
-    yield location, obj
-
-
-def check_fhir_resource(resource: object, validate_r4: bool) -> tuple[str, str]:
-    """(resourceType, id) of an importable resource; DeidentifyError (no values) otherwise."""
-    from transforms.errors import DeidentifyError
-
-    if not isinstance(resource, dict):
-        raise DeidentifyError("INVALID_ARGUMENT", "not a JSON object")
-    rtype, rid = resource.get("resourceType"), resource.get("id")
-    if not isinstance(rtype, str) or not _FHIR_TYPE.fullmatch(rtype):
-        raise DeidentifyError("INVALID_ARGUMENT", "resourceType is missing or not a resource type")
-    if not isinstance(rid, str) or not _FHIR_ID.fullmatch(rid):
-        raise DeidentifyError("INVALID_ARGUMENT", f"{rtype}.id is missing or not a FHIR id")
-    if validate_r4:
-        from transforms.fhir.validate import check_r4
-
-        check_r4(resource)
-    return rtype, rid
-
-
-def add_fhir_import(pipeline, pattern: str, store: str, run_dir: str, label: str, validate_r4: bool = True):
-    """Source NDJSON/JSON files -> validated resources merged into ``<store>/<Type>.ndjson``; errors recorded."""
-    import apache_beam as beam
-
-    from pipelines.stores import store_root
-    from transforms.beam import ERRORS, OK, WriteErrorRecords, error_from_exception, error_record
-    from transforms.errors import DeidentifyError
-
-    class ParseFile(beam.DoFn):
-        def setup(self):
-            self._ok, self._failed = _counters(label)
-
-        def process(self, path) -> Iterable[Any]:
-            try:
-                data = store_root.read_bytes(path)
-            except Exception as err:  # noqa: BLE001
-                self._failed.inc()
-                yield beam.pvalue.TaggedOutput(ERRORS, error_from_exception(path, err))
-                return
-            for location, resource in fhir_resources_of_file(path, data):
-                try:
-                    if isinstance(resource, DeidentifyError):
-                        raise resource
-                    rtype, rid = check_fhir_resource(resource, validate_r4)
-                except Exception as err:  # noqa: BLE001
-                    self._failed.inc()
-                    yield beam.pvalue.TaggedOutput(ERRORS, error_from_exception(location, err))
-                    continue
-                line = json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
-                yield (rtype, rid), (location, line)
-
-    class FirstWins(beam.DoFn):
-        def setup(self):
-            self._ok, self._failed = _counters(label)
-
-        def process(self, element) -> Iterable[Any]:
-            (rtype, rid), found = element
-            (_, line), *losers = sorted(found, key=lambda item: _location_order(item[0]))
-            for location, _ in losers:
-                self._failed.inc()
-                yield beam.pvalue.TaggedOutput(
-                    ERRORS,
-                    error_record(
-                        location, "ALREADY_EXISTS", f"duplicate {rtype} id: an earlier source line holds the same id"
-                    ),
-                )
-            yield rtype, (rid, line)
-
-    class MergeType(beam.DoFn):
-        def setup(self):
-            self._ok, self._failed = _counters(label)
-
-        def process(self, element) -> Iterable[Any]:
-            rtype, items = element
-            target = store_root.join(store, f"{rtype}.ndjson")
-            merged = {}
-            if store_root.exists(target):
-                for line in store_root.read_bytes(target).decode("utf-8").splitlines():
-                    if line.strip():
-                        merged[str(json.loads(line).get("id"))] = line
-            items = list(items)
-            for rid, line in items:
-                merged[rid] = line
-            try:
-                body = "".join(merged[rid] + "\n" for rid in sorted(merged))
-                store_root.write_bytes(target, body.encode("utf-8"))
-            except Exception as err:  # noqa: BLE001
-                for _ in items:
-                    self._failed.inc()
-                yield beam.pvalue.TaggedOutput(ERRORS, error_from_exception(target, err))
-                return
-            self._ok.inc(len(items))
-
-    parsed = _match(pipeline, pattern, label) | "Parse" >> beam.ParDo(ParseFile()).with_outputs(ERRORS, main=OK)
-    firsts = (
-        parsed[OK]
-        | "By type and id" >> beam.GroupByKey()
-        | "First wins" >> beam.ParDo(FirstWins()).with_outputs(ERRORS, main=OK)
-    )
-    merged = (
-        firsts[OK]
-        | "By type" >> beam.GroupByKey()
-        | "Merge into store" >> beam.ParDo(MergeType()).with_outputs(ERRORS, main=OK)
-    )
-    errors = (parsed[ERRORS], firsts[ERRORS], merged[ERRORS]) | "All errors" >> beam.Flatten()
-    errors | "Write errors" >> WriteErrorRecords(run_dir)
-    return merged
-
-
-def _location_order(location: str) -> tuple:
-    """Source order of ``path``, ``path:line`` and ``path#entry[i]`` locations (line numbers compared as numbers)."""
-    match = re.fullmatch(r"(.*?)(?::(\d+)|#entry\[(\d+)\])?", location)
-    path, line, entry = match.groups()
-    return path, int(line or entry or 0)
-
-
-def add_dicom_export(pipeline, store: str, destination: str, run_dir: str, label: str):
-    """Every instance of the store copied to ``destination`` at the same relative path."""
-    import apache_beam as beam
-
-    from pipelines.stores import store_root
-    from transforms.beam import ERRORS, OK, WriteErrorRecords, error_from_exception
-
-    class Copy(beam.DoFn):
-        def setup(self):
-            self._ok, self._failed = _counters(label)
-
-        def process(self, path) -> Iterable[Any]:
-            relative = store_root.relative(path, store).replace(os.sep, "/")
-            try:
-                store_root.write_bytes(store_root.join(destination, *relative.split("/")), store_root.read_bytes(path))
-            except Exception as err:  # noqa: BLE001
-                self._failed.inc()
-                yield beam.pvalue.TaggedOutput(ERRORS, error_from_exception(path, err))
-                return
-            self._ok.inc()
-
-    copied = _match(pipeline, store.rstrip("/") + "/**", label) | "Copy" >> beam.ParDo(Copy()).with_outputs(
-        ERRORS, main=OK
-    )
-    copied[ERRORS] | "Write errors" >> WriteErrorRecords(run_dir)
-    return copied
-
-
-def add_fhir_export(pipeline, store: str, destination: str, run_dir: str, label: str):
-    """Every resource of the store written to ``<destination>/<Type>.ndjson``, sorted by id."""
-    import apache_beam as beam
-
-    from pipelines.stores import store_root
-    from transforms.beam import ERRORS, OK, WriteErrorRecords, error_from_exception
-    from transforms.errors import DeidentifyError
-
-    class Read(beam.DoFn):
-        def setup(self):
-            self._ok, self._failed = _counters(label)
-
-        def process(self, path) -> Iterable[Any]:
-            if not path.endswith(".ndjson"):
-                return
-            for location, resource in fhir_resources_of_file(path, store_root.read_bytes(path)):
-                if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-                    err = (
-                        resource
-                        if isinstance(resource, DeidentifyError)
-                        else DeidentifyError("INVALID_ARGUMENT", "not a FHIR resource")
-                    )
-                    self._failed.inc()
-                    yield beam.pvalue.TaggedOutput(ERRORS, error_from_exception(location, err))
-                    continue
-                line = json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
-                yield resource["resourceType"], (str(resource.get("id")), line)
-
-    class WriteType(beam.DoFn):
-        def setup(self):
-            self._ok, self._failed = _counters(label)
-
-        def process(self, element) -> Iterable[Any]:
-            rtype, items = element
-            items = sorted(items)
-            try:
-                body = "".join(line + "\n" for _, line in items)
-                store_root.write_bytes(store_root.join(destination, f"{rtype}.ndjson"), body.encode("utf-8"))
-            except Exception as err:  # noqa: BLE001
-                self._failed.inc(len(items))
-                yield beam.pvalue.TaggedOutput(ERRORS, error_from_exception(rtype, err))
-                return
-            self._ok.inc(len(items))
-
-    read = _match(pipeline, store.rstrip("/") + "/**", label) | "Read" >> beam.ParDo(Read()).with_outputs(
-        ERRORS, main=OK
-    )
-    written = (
-        read[OK]
-        | "By type" >> beam.GroupByKey()
-        | "Write types" >> beam.ParDo(WriteType()).with_outputs(ERRORS, main=OK)
-    )
-    (read[ERRORS], written[ERRORS]) | "All errors" >> beam.Flatten() | "Write errors" >> WriteErrorRecords(run_dir)
-    return written

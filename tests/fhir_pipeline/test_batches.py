@@ -11,19 +11,13 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 
-from pipelines import fhir_store
-from pipelines.fhir_store import (
-    EXISTING,
-    LINE,
-    ShardBuffer,
-    add_fhir_store_branch,
-    ENTRY,
-    pack_lines,
-    plan_ranges,
-    sorted_rows,
-    split_lines,
-    unpack_lines,
-)
+from pipelines.fhir import join
+from pipelines.fhir.parse import ParseResources
+from pipelines.fhir import read as fhir_read
+from pipelines.fhir.branch import add_fhir_store_branch
+from pipelines.fhir.shards import ENTRY, EXISTING, LINE, ShardBuffer, pack_lines, sorted_rows, unpack_lines
+from pipelines.stores import fhir as stores_fhir
+from pipelines.stores.fhir import plan_ranges, split_lines
 from transforms.crypto import Keys
 from transforms.fhir import compile_fhir_policy
 from transforms.fhir.sample import sample_store
@@ -36,7 +30,7 @@ def _read_ranges(data: bytes, range_bytes: int, limit: int = 10**9) -> list:
     for start, end, first in plan_ranges(io.BytesIO(data), range_bytes):
         handle = io.BytesIO(data)
         handle.seek(start)
-        out += list(split_lines(fhir_store._Range(handle, None if end is None else end - start), limit, first))
+        out += list(split_lines(stores_fhir.Range(handle, None if end is None else end - start), limit, first))
     return out
 
 
@@ -54,7 +48,7 @@ CASES = {
 @pytest.mark.parametrize("range_bytes", [1, 2, 7, 30, 100, 10**6])
 @pytest.mark.parametrize("chunk", [1, 5, 1 << 20])
 def test_ranges_read_every_line_once_with_its_number(monkeypatch, name, range_bytes, chunk):
-    monkeypatch.setattr(fhir_store, "READ_CHUNK", chunk)
+    monkeypatch.setattr(stores_fhir, "READ_CHUNK", chunk)
     data = CASES[name]
     ranges = plan_ranges(io.BytesIO(data), range_bytes)
     assert ranges[0][0] == 0 and ranges[-1][1] in (None, len(data))
@@ -121,13 +115,13 @@ def _run(tmp_path, name: str, src) -> tuple[dict, list]:
 
 def test_batches_ranges_and_flushes_do_not_change_the_output(tmp_path, monkeypatch):
     src = _store(tmp_path)
-    monkeypatch.setattr(fhir_store, "TARGET_SHARD_BYTES", 4000)  # several shards a type
+    monkeypatch.setattr(stores_fhir, "TARGET_SHARD_BYTES", 4000)  # several shards a type
     reference = _run(tmp_path, "reference", src)
-    monkeypatch.setattr(fhir_store, "BATCH_LINES", 2)
-    monkeypatch.setattr(fhir_store, "BATCH_BYTES", 3000)
-    monkeypatch.setattr(fhir_store, "FLUSH_BYTES", 2000)
-    monkeypatch.setattr(fhir_store, "MIN_RANGE_BYTES", 100)
-    monkeypatch.setattr(fhir_store, "RANGE_BYTES", 1500)
+    monkeypatch.setattr(fhir_read, "BATCH_LINES", 2)
+    monkeypatch.setattr(fhir_read, "BATCH_BYTES", 3000)
+    monkeypatch.setattr(join, "FLUSH_BYTES", 2000)
+    monkeypatch.setattr(fhir_read, "MIN_RANGE_BYTES", 100)
+    monkeypatch.setattr(fhir_read, "RANGE_BYTES", 1500)
     small = _run(tmp_path, "small", src)
     files, records = reference
     assert small == reference
@@ -140,11 +134,11 @@ def test_batches_ranges_and_flushes_do_not_change_the_output(tmp_path, monkeypat
 
 def test_every_shard_of_a_type_is_written_even_when_no_resource_lands_in_it(tmp_path, monkeypatch):
     src = _store(tmp_path)
-    monkeypatch.setattr(fhir_store, "TARGET_SHARD_BYTES", 60)  # more shards than resources: many stay empty
+    monkeypatch.setattr(stores_fhir, "TARGET_SHARD_BYTES", 60)  # more shards than resources: many stay empty
     files, _ = _run(tmp_path, "sparse", src)
     shards: dict[str, set] = {}
     for name in files:
-        match = fhir_store.SHARD_NAME.fullmatch(name)
+        match = stores_fhir.SHARD_NAME.fullmatch(name)
         assert match, name
         shards.setdefault(match["type"], set()).add((int(match["shard"]), int(match["count"])))
     assert shards and any(b"" == files[n] for n in files)  # some shards are empty files ...
@@ -156,16 +150,16 @@ def test_every_shard_of_a_type_is_written_even_when_no_resource_lands_in_it(tmp_
 def _located(tmp_path, data: bytes, batch_lines: int, limit: int = 10**6) -> tuple[list, list]:
     path = tmp_path / "Observation.ndjson"
     path.write_bytes(data)
-    source = fhir_store.SourceFile(str(path), "Observation.ndjson", None, len(data))
-    read = fhir_store.ReadFhirFiles(max_resource_bytes=limit, batch_lines=batch_lines)
+    source = stores_fhir.SourceFile(str(path), "Observation.ndjson", None, len(data))
+    read = fhir_read.ReadFhirFiles(max_resource_bytes=limit, batch_lines=batch_lines)
     read.setup()
     out = list(read.process(source))
-    batches = [b for b in out if isinstance(b, fhir_store.LineBatch)]
-    return batches, [o for o in out if not isinstance(o, fhir_store.LineBatch)]
+    batches = [b for b in out if isinstance(b, fhir_read.LineBatch)]
+    return batches, [o for o in out if not isinstance(o, fhir_read.LineBatch)]
 
 
-def _ref(batch) -> fhir_store.BatchRef:
-    return fhir_store.BatchRef(batch.path, "Observation.ndjson", batch.start, batch.end, batch.first_line, batch.crc,
+def _ref(batch) -> fhir_read.BatchRef:
+    return fhir_read.BatchRef(batch.path, "Observation.ndjson", batch.start, batch.end, batch.first_line, batch.crc,
                                tuple(raw.index for raw in batch.raws), ())
 
 
@@ -179,21 +173,21 @@ def test_a_batch_read_again_by_its_location_gives_the_lines_that_were_parsed(tmp
                     if d is not None]
     assert len(errors) == sum(d is None for _, d in split_lines(io.BytesIO(data), 200))  # oversize: error records
     for batch in batches:
-        assert fhir_store.read_batch_lines(_ref(batch)) == [(raw.index, raw.data) for raw in batch.raws]
+        assert fhir_read.read_batch_lines(_ref(batch)) == [(raw.index, raw.data) for raw in batch.raws]
 
 
 def test_a_source_changed_before_it_is_read_again_gives_error_records_not_output(tmp_path, policy_default):
     lines = [json.dumps({"resourceType": "Observation", "id": f"o{i}", "status": "final",
                          "code": {"text": "Heart rate"}}).encode() for i in range(3)]
     batches, _ = _located(tmp_path, b"\n".join(lines) + b"\n", batch_lines=10)
-    parse = fhir_store.ParseResources(policy_default, KEYS, by_reference=True)
+    parse = ParseResources(policy_default, KEYS, by_reference=True)
     parse.setup()
     parse.start_bundle()
-    (ref,) = [o for o in parse.process(batches[0]) if isinstance(o, fhir_store.BatchRef)]
+    (ref,) = [o for o in parse.process(batches[0]) if isinstance(o, fhir_read.BatchRef)]
     assert ref.lines == (1, 2, 3) and ref.done == ()
 
     def run(dofn_ref):
-        dofn = fhir_store.DeidentifyWithSideInput(policy_default, KEYS)
+        dofn = join.DeidentifyWithSideInput(policy_default, KEYS)
         dofn.setup()
         dofn.start_bundle()
         out = list(dofn.process(dofn_ref, {"Observation": 1}, []))

@@ -10,15 +10,10 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.fhir_store import (
-    ERRORS,
-    PATIENTS,
-    SIZES,
-    ParseResources,
-    RawResource,
-    add_fhir_store_branch,
-    source_tag,
-)
+from pipelines.fhir.branch import add_fhir_store_branch
+from pipelines.fhir.parse import PATIENTS, SIZES, ParseResources
+from pipelines.stores.fhir import RawResource, source_tag
+from transforms.beam import ERRORS
 from transforms.crypto import Keys
 from transforms.fhir import compile_fhir_policy, new_id
 

@@ -9,16 +9,10 @@ import json
 import pytest
 
 from pipelines.commands.sample_fhir import sample_files
-from pipelines.fhir_store import (
-    EXISTING,
-    LINE,
-    content_id,
-    dumps,
-    loads,
-    pack_line,
-    predicted_id,
-    unpack_line,
-)
+from pipelines.fhir.incremental import predicted_id
+from pipelines.fhir.parse import content_id
+from pipelines.fhir.shards import EXISTING, LINE, pack_line, unpack_line
+from transforms.fhir.codec import dumps, loads
 from tests.conftest import DATASET, write_store
 from tests.templates.helpers import cli, deidentify, files, key_file, ok_summary
 from transforms.crypto import Keys

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from pipelines import fhir_store
-from pipelines.fhir_store import bundle_resources, dumps, loads, shard_count, shard_of, split_lines
+from pipelines.stores import fhir as stores_fhir
+from pipelines.stores.fhir import shard_count, shard_of, split_lines
+from transforms.fhir.codec import bundle_resources, dumps, loads
 
 
 def _lines(data: bytes, limit: int = 100) -> list:
@@ -17,14 +18,14 @@ def _lines(data: bytes, limit: int = 100) -> list:
 
 @pytest.mark.parametrize("chunk", [1, 3, 7, 1 << 20])
 def test_split_lines_numbers_lines_and_marks_oversize_ones(monkeypatch, chunk):
-    monkeypatch.setattr(fhir_store, "READ_CHUNK", chunk)
+    monkeypatch.setattr(stores_fhir, "READ_CHUNK", chunk)
     data = b'{"a":1}\n\n   \n' + b"x" * 50 + b"\n" + b'{"b":2}\r\n' + b'{"c":3}'
     assert _lines(data, limit=20) == [(1, b'{"a":1}'), (4, None), (5, b'{"b":2}\r'), (6, b'{"c":3}')]
 
 
 @pytest.mark.parametrize("chunk", [2, 1 << 20])
 def test_split_lines_oversize_last_line_without_newline(monkeypatch, chunk):
-    monkeypatch.setattr(fhir_store, "READ_CHUNK", chunk)
+    monkeypatch.setattr(stores_fhir, "READ_CHUNK", chunk)
     assert _lines(b'{"a":1}\n' + b"y" * 30, limit=10) == [(1, b'{"a":1}'), (2, None)]
     assert _lines(b"", limit=10) == []
 
@@ -72,8 +73,8 @@ def test_bundle_entries_become_store_resources_with_type_id_references():
 
 def test_shards_are_sized_and_assigned_deterministically():
     assert shard_count(10, 1000) == 1
-    assert shard_count(10, fhir_store.TARGET_SHARD_BYTES * 3 + 1) == 4
-    assert shard_count(fhir_store.MAX_SHARD_RESOURCES + 1, 10) == 2
+    assert shard_count(10, stores_fhir.TARGET_SHARD_BYTES * 3 + 1) == 4
+    assert shard_count(stores_fhir.MAX_SHARD_RESOURCES + 1, 10) == 2
     ids = [f"id-{i}" for i in range(200)]
     first = [shard_of(i, 4) for i in ids]
     assert first == [shard_of(i, 4) for i in ids] and set(first) == {0, 1, 2, 3}
@@ -81,7 +82,7 @@ def test_shards_are_sized_and_assigned_deterministically():
 
 
 def test_error_names_never_quote_ids():
-    raw = fhir_store.RawResource("Observation.ndjson", 7, b"{}", None)
+    raw = stores_fhir.RawResource("Observation.ndjson", 7, b"{}", None)
     assert raw.name == "Observation.ndjson:7"
-    assert fhir_store.RawResource("b.json", 3, b"{}", None, entry=True).name == "b.json#entry[3]"
+    assert stores_fhir.RawResource("b.json", 3, b"{}", None, entry=True).name == "b.json#entry[3]"
     assert json.loads(dumps({"a": [1, 2]})) == {"a": [1, 2]}

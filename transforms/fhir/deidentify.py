@@ -10,7 +10,6 @@ index) matches a descendant — the first matching FieldMetadata wins, per value
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import re
@@ -20,31 +19,13 @@ from typing import Any
 
 from transforms.crypto import Keys
 from transforms.errors import DeidentifyError
-from transforms.fhir import ids, narrative, paths, safe_harbor, schema
-from transforms.fhir.dates import shift_date
-from transforms.fhir.policy import (
-    AGE,
-    ATTACH,
-    CLEAN,
-    HASH,
-    INSPECT,
-    KEEP,
-    MASK,
-    REMOVE,
-    SHIFT,
-    TRANSFORM,
-    ZIP3,
-    FhirPolicy,
-    Rule,
-)
+from transforms.fhir import ids, narrative, paths, schema
+from transforms.fhir.policy import AGE, CLEAN, INSPECT, KEEP, REMOVE, SHIFT, TRANSFORM, FhirPolicy, Rule
+from transforms.fhir.processors import BIRTHDATE, DATE_TYPES, PROCESSORS, Clean
+from transforms.fhir.processors import REMOVED as _REMOVED
+from transforms.fhir.processors import Deferred as _Deferred
+from transforms.fhir.processors import note as _note
 
-_REMOVED = object()  # a value the walk dropped
-BIRTHDATE = "birthdate"  # SHIFT of Patient.birthDate under Safe Harbor: also aggregates ages over 89
-
-DATE_TYPES = frozenset({"Date", "DateTime", "Instant"})
-_STRINGY = frozenset({"String", "Markdown", "Code", "Uri", "Url", "Canonical", "Id", "Oid", "Uuid", "Xhtml"})
-_CLEANABLE = _STRINGY | {"Decimal"}
-_ID_ALPHABET = re.compile(r"[A-Za-z0-9\-.]\Z")
 _SAFE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 
 # Elements whose values are ids or references, rewritten with the one id function (ids.py).
@@ -112,6 +93,7 @@ def _earlier(a: Rule | None, b: Rule | None, policy: FhirPolicy) -> Rule | None:
 
 
 def _leaf_op(rule: Rule | None, type_name: str, policy: FhirPolicy) -> str:
+    """The operation a rule's action becomes for a primitive type (the action's processor fits it)."""
     if rule is None:
         return KEEP
     action = rule.action
@@ -119,27 +101,8 @@ def _leaf_op(rule: Rule | None, type_name: str, policy: FhirPolicy) -> str:
         action = policy.text.date if type_name in DATE_TYPES else policy.text.other
     elif action == INSPECT:
         action = CLEAN
-    if action in (KEEP, REMOVE):
-        return action
-    if action == MASK:
-        if type_name in _STRINGY and (type_name != "Id" or _ID_ALPHABET.match(rule.mask_char)):
-            return MASK if type_name not in ("Oid", "Uuid") else HASH
-        return REMOVE
-    if action == HASH:
-        return HASH if type_name in _STRINGY else REMOVE
-    if action == SHIFT:
-        return SHIFT if type_name in DATE_TYPES else REMOVE
-    if action == CLEAN:
-        if type_name in DATE_TYPES:
-            return policy.text.date if policy.text.date in (KEEP, SHIFT) else REMOVE
-        if type_name == "Base64Binary":
-            return ATTACH
-        return CLEAN if type_name in _CLEANABLE else KEEP
-    if action == ZIP3:
-        return ZIP3 if type_name == "String" else REMOVE
-    if action == ATTACH:
-        return ATTACH if type_name == "Base64Binary" else KEEP
-    return KEEP  # AGE is applied to the Age element; its leaves are kept
+    processor = PROCESSORS.get(action)
+    return processor.fit(type_name, rule, policy) if processor is not None else KEEP
 
 
 def _child_plan(policy: FhirPolicy, parent: _Plan, key: str) -> Any:
@@ -212,35 +175,6 @@ class _Ctx:
         return self._shift
 
 
-class _Deferred:
-    __slots__ = ("value", "kind", "type_name", "where")
-
-    def __init__(self, value, kind, type_name, where):
-        self.value, self.kind, self.type_name, self.where = value, kind, type_name, where
-
-
-# Values of these types become contextual phrases; codes, URIs and ids ("phone", "home") would only add noise.
-_CONTEXT_TYPES = frozenset({"String", "Markdown", "Date", "DateTime", "Instant"})
-
-
-def _note(ctx: _Ctx, value: Any, type_name: str) -> None:
-    if ctx.policy.contextual and type_name in _CONTEXT_TYPES and isinstance(value, str) and len(value) >= 2:
-        ctx.context.append(value)
-
-
-def _hash_value(value: str, type_name: str, ctx: _Ctx) -> str:
-    if type_name == "Id":
-        return ids.new_id(ctx.keys, "hash\x00" + value)
-    if type_name == "Oid":
-        return "urn:oid:" + ctx.keys.uid(value)
-    if type_name == "Uuid":
-        return "urn:uuid:" + ids.new_id(ctx.keys, "hash\x00" + value)
-    digest = ctx.keys.crypto_hash(value, key=ctx.policy.crypto_hash_key)
-    if type_name == "Xhtml":
-        return narrative.placeholder_div(digest)
-    return digest
-
-
 def _leaf(value: Any, plan: _Plan, parent: dict, ctx: _Ctx) -> Any:
     special = plan.special
     op = plan.op
@@ -263,60 +197,14 @@ def _leaf(value: Any, plan: _Plan, parent: dict, ctx: _Ctx) -> Any:
             return value  # numbers and booleans hold no text to inspect
         _note(ctx, str(value), plan.type_name)
         return _REMOVED  # a number cannot be masked, hashed or shifted into a valid number
-    if op == SHIFT:
-        _note(ctx, value, plan.type_name)
-        return shift_date(value, ctx.shift_days(), plan.where)
-    if op == BIRTHDATE:
-        _note(ctx, value, plan.type_name)
-        return safe_harbor.birth_date(value, ctx.shift_days(), ctx.policy.reference_date, plan.where)
-    if op == CLEAN:
-        kind = "xhtml" if plan.type_name == "Xhtml" else "text"
-        return _Deferred(value, kind, plan.type_name, plan.where)
-    if op == HASH:
-        _note(ctx, value, plan.type_name)
-        return _hash_value(value, plan.type_name, ctx)
-    if op == MASK:
-        _note(ctx, value, plan.type_name)
-        char = plan.rule.mask_char if plan.rule and plan.rule.action == MASK else ctx.policy.text.mask_char
-        if plan.type_name == "Xhtml":
-            return narrative.transform_div(value, lambda s: re.sub(r"\S", char, s))
-        return char * len(value)
-    if op == ZIP3:
-        _note(ctx, value, plan.type_name)
-        kept = safe_harbor.zip3(value, parent.get("country"))
-        return _REMOVED if kept is None else kept
-    if op == ATTACH:
-        decoded = _text_attachment(value, parent.get("contentType"), plan.where)
-        if decoded is None:
-            return _REMOVED  # binary content cannot be inspected: removed
-        return _Deferred(decoded, "base64", plan.type_name, plan.where)
-    return value
-
-
-def _text_attachment(value: str, content_type: Any, where: str) -> str | None:
-    if not isinstance(content_type, str):
-        return None
-    mime, _, params = content_type.partition(";")
-    mime = mime.strip().lower()
-    if not (mime.startswith("text/") or mime in ("application/json", "application/xml", "application/fhir+json")):
-        return None
-    charset = "utf-8"
-    for param in params.split(";"):
-        name, _, val = param.partition("=")
-        if name.strip().lower() == "charset" and val.strip():
-            charset = val.strip().strip('"')
-    try:
-        raw = base64.b64decode(value, validate=True)
-        return raw.decode(charset)
-    except (binascii.Error, ValueError, LookupError):
-        return None  # undecodable: treated as binary
+    return PROCESSORS[op].apply(value, plan, parent, ctx)
 
 
 def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
     if not isinstance(obj, dict):
         raise DeidentifyError("INVALID_ARGUMENT", f"{plan.where}: expected a JSON object")
     if plan.op == AGE:
-        obj = safe_harbor.aggregate_age(obj)
+        obj = PROCESSORS[AGE].element(obj)
     imaging_uid = None
     if plan.special == "imaging_identifier" and obj.get("system") == _DICOM_UID_SYSTEM:
         value = obj.get("value")
@@ -448,7 +336,7 @@ def _finish(ctx: _Ctx) -> None:
             cleaned = clean(item.value)
             result = base64.b64encode(cleaned.encode("utf-8")).decode("ascii")
         else:
-            result = _fit(clean(item.value), item, ctx)
+            result = Clean.refit(clean(item.value), item, ctx)
         if result is _REMOVED:
             ctx.removed_late = True
         container[key] = result
@@ -458,22 +346,6 @@ def _finish(ctx: _Ctx) -> None:
             container["size"] = len(raw)
             container["hash"] = base64.b64encode(hashlib.sha1(raw).digest()).decode("ascii")
     ctx.pending.clear()
-
-
-def _fit(cleaned: str, item: _Deferred, ctx: _Ctx) -> Any:
-    """Keep a cleaned value valid for its FHIR type (ids stay ids, codes have no stray whitespace)."""
-    if cleaned == item.value:
-        return cleaned
-    if not cleaned.strip():
-        return _REMOVED  # everything was erased (RedactConfig): FHIR has no empty strings
-    t = item.type_name
-    if t in ("Id", "Oid", "Uuid"):
-        return _hash_value(item.value, t, ctx)
-    if t in ("Uri", "Url", "Canonical"):
-        return re.sub(r"\s+", "_", cleaned.strip())
-    if t == "Code":
-        return " ".join(cleaned.split())
-    return cleaned
 
 
 def _prune(value: Any) -> Any:

@@ -1,0 +1,155 @@
+"""The FHIR store branch: read -> parse -> join and de-identify -> write shards, and its error records.
+
+Shape (one branch per store, default ``join="side"``)::
+
+    MatchFiles(source/**) -> Reshuffle -> SplitFiles -> Reshuffle  files, large NDJSON files as line ranges
+      -> ReadFhirFiles           batches of RawResource (one per NDJSON line / Bundle entry, <= BATCH_LINES);
+                                 from uncompressed NDJSON a LineBatch, which also knows the bytes it spans
+      -> ParseResources          errors | batches keyed by patient (a LineBatch: a BatchRef, its location and
+                                 what to do with each line, not the lines) | batches of Patient join info | sizes
+      -> Reshuffle               the batches spread evenly over the workers
+      -> DeidentifyWithSideInput (Patient join info, shard counts, [kept ids] as side inputs)
+                                 errors | ((type, shard), packed lines of a bundle) | ((type, shard), b"") markers
+      -> GroupByKey -> WriteShards                              <Type>-<tag>-SSSSS-of-NNNNN.ndjson, sorted by id
+      -> DeleteStaleShards                                      an earlier run's shards of this source, not rewritten
+
+Beam carries batches, not resources: a Beam element costs tens of microseconds of DoFn calls, encoding and the
+runner's shuffle, as much as de-identifying a small resource. The read emits batches of a few hundred lines, the
+parse and de-identify steps work a batch at a time, and the de-identify step gathers its output lines per
+output shard over a bundle (up to FLUSH_BYTES), so the shard shuffle carries a few values a shard a worker.
+Large NDJSON files are read in ranges of whole lines (``plan_ranges``: one pass counting newlines gives each
+range the number of its first line), so the work spreads over the workers whatever the files' sizes. The
+de-identify step reads an uncompressed NDJSON batch again from its file (``read_batch_lines``) rather than
+have the runner carry its lines from the parse step: on the DirectRunner every byte between stages passes
+through the runner process's gRPC, which cost about a quarter of the workers' time. A batch whose bytes no
+longer match their CRC-32 (the file changed during the run) gives error records, never output.
+
+The join: a resource's key is its patient compartment owner (``patient_reference``), a Patient's key its own
+``Patient/<id>``; each Patient's date-shift key (its MRN, ``patient_shift_key``) and contextual phrases reach
+its resources through a side input: the parse step's batches of Patient join info, pickled, merged by each
+de-identify worker into one dict (``first_patients``: the first Patient by source location when an id
+repeats). Because that side input depends on the whole read, every runner materialises the parsed resources
+before the de-identify step. How it then spreads them is the runner's: the DirectRunner hands each worker
+whole chunks of the parse step's output as they arrived (10 MB each), 70/30 in a measured run, so the batches
+are reshuffled first (a GroupByKey's keys are dealt out one by one). ``join="keyed"`` does the join with a
+GroupByKey instead (no per-worker Patient table, one more shuffle of every resource; same output).
+
+Output is deterministic: shard counts come from the input's sizes per type, a resource's shard from a hash of
+its new id, and lines are sorted by new id within a shard, so runs and worker counts agree byte for byte.
+Shard names carry a tag derived from the source path, so de-identifying two sources into one store does not
+overwrite the other's shards, and a rerun replaces its own (stale shards of the same tag are deleted).
+``incremental=True`` re-emits this source's existing destination lines into the same shard shuffle and skips
+source resources whose destination ``Type/<new id>`` is among them (``add_incremental_inputs``).
+
+Every input is accounted for: a resource is written, filtered (``filtered/<label>``), skipped by an incremental
+run (``skipped/<label>``), or an error record (``{resource_name, error}``) named ``<file>:<line>`` or
+``<file>#entry[<i>]`` — never by id or value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple
+
+import apache_beam as beam
+
+from pipelines.fhir.incremental import add_incremental_inputs, reshard_existing
+from pipelines.fhir.join import DeidentifyFhirResources, DeidentifyWithSideInput, pack_patients
+from pipelines.fhir.parse import PATIENTS, SIZES, ParseResources
+from pipelines.fhir.read import ReadFhirStore
+from pipelines.fhir.shards import DeleteStaleShards, WriteShards
+from pipelines.stores.fhir import MAX_RESOURCE_BYTES, shard_count, source_tag
+from transforms.beam import ERRORS, WriteErrorRecords
+from transforms.crypto import Keys
+from transforms.fhir.policy import FhirPolicy
+
+
+class FhirStoreResult(NamedTuple):
+    written: beam.PCollection  # paths of the shards written
+    errors: beam.PCollection  # error records
+
+
+def _sum_pairs(pairs: Iterable[tuple[int, int]]) -> tuple[int, int]:
+    count = size = 0
+    for c, s in pairs:
+        count += c
+        size += s
+    return count, size
+
+
+def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str, policy: FhirPolicy, keys: Keys,
+                          label: str = "fhir", error_prefix: str = "errors", resource_filter=None,
+                          validate: bool = False, max_resource_bytes: int = MAX_RESOURCE_BYTES,
+                          join: str = "side", incremental: bool = False) -> FhirStoreResult:
+    """Add one FHIR store's read -> join -> de-identify -> write branch (and its error records) to a pipeline.
+
+    ``resource_filter``: an object with ``keeps(resource, file_mtime) -> bool`` (pipelines.filters.FhirFilter).
+    ``validate``: check every output resource against the R4 models (slow: ~3,500 resources/s a core).
+    ``join``: "side" (the default: Patient join info as a side input of pickled batches, so resources are not
+    grouped by patient, and batches of uncompressed NDJSON reach the de-identify step as BatchRefs; each worker
+    holds every Patient's shift key and context phrases, some 100-300 bytes a patient), "keyed" (GroupByKey by
+    patient: no per-worker patient table, every resource shuffled) or "none" (no Patient join: date shifts then
+    key on the reference, not the MRN: for measuring the join's cost only). "side" and "keyed" give the same
+    output.
+    ``incremental``: keep what the destination holds from this source and de-identify only source resources
+    whose destination resource (``Type/<new id>``, a function of the source id and key) is not there yet;
+    see ``add_incremental_inputs``.
+    """
+    p = f"{label}: " if label != "fhir" else ""
+    tag = source_tag(source)
+    read = pipeline | f"{p}Read FHIR store" >> ReadFhirStore(source, label, max_resource_bytes)
+    parsed = read["raw"] | f"{p}Parse" >> beam.ParDo(
+        ParseResources(policy, keys, label, resource_filter, deidentify_patients=not validate,
+                       by_reference=join in ("side", "none"))).with_outputs(ERRORS, PATIENTS, SIZES, main="resources")
+    shard_counts = (
+        parsed[SIZES]
+        | f"{p}Size per type" >> beam.CombinePerKey(_sum_pairs)
+        | f"{p}Shards per type" >> beam.MapTuple(lambda rtype, cs: (rtype, shard_count(*cs)))
+    )
+    counts_view = beam.pvalue.AsDict(shard_counts)
+    existing_lines = existing_view = None
+    if incremental:
+        existing_lines, existing_view = add_incremental_inputs(pipeline, destination, tag, p)
+    extra = (existing_view,) if existing_view is not None else ()
+    if join == "keyed":
+        grouped = (
+            (parsed["resources"], parsed[PATIENTS])
+            | f"{p}Resources and patients" >> beam.Flatten()
+            | f"{p}One a resource" >> beam.FlatMap(lambda batch: batch)
+            | f"{p}Join patients" >> beam.GroupByKey()
+        )
+        deid = grouped | f"{p}De-identify" >> beam.ParDo(
+            DeidentifyFhirResources(policy, keys, label, validate, incremental), counts_view,
+            *extra).with_outputs(ERRORS, main="ok")
+    elif join in ("side", "none"):
+        patients = (
+            parsed[PATIENTS]
+            if join == "side"
+            else parsed[PATIENTS] | f"{p}No patients" >> beam.Filter(lambda _: False)
+        ) | f"{p}Patients as values" >> beam.Map(pack_patients)
+        deid = parsed["resources"] | f"{p}Spread batches" >> beam.Reshuffle() | f"{p}De-identify" >> beam.ParDo(
+            DeidentifyWithSideInput(policy, keys, label, validate, incremental), counts_view,
+            beam.pvalue.AsList(patients), *extra).with_outputs(ERRORS, main="ok")
+    else:
+        raise ValueError(f"join: {join!r}")
+    lines = deid["ok"]
+    if existing_lines is not None:
+        kept = existing_lines | f"{p}Shard kept lines" >> beam.Map(reshard_existing, counts_view)
+        lines = (lines, kept) | f"{p}Lines and kept lines" >> beam.Flatten()
+    written = (
+        lines
+        | f"{p}By shard" >> beam.GroupByKey()
+        | f"{p}Write shards" >> beam.ParDo(WriteShards(destination, tag, label), counts_view).with_outputs(
+            ERRORS, main="paths")
+    )
+    _ = (
+        written["paths"]
+        | f"{p}All written" >> beam.combiners.ToList()
+        | f"{p}Delete stale shards" >> beam.ParDo(DeleteStaleShards(destination, tag))
+    )
+    errors = (
+        (read[ERRORS], parsed[ERRORS], deid[ERRORS], written[ERRORS]) | f"{p}All errors" >> beam.Flatten()
+    )
+    errors | f"{p}Write errors" >> WriteErrorRecords(run_dir, error_prefix)
+    return FhirStoreResult(written["paths"], errors)
+

@@ -1,0 +1,237 @@
+"""FHIR join and de-identify: each resource with its Patient's date-shift key and phrases -> lines per shard.
+
+Two joins give the same output: ``DeidentifyWithSideInput`` (the default) looks each resource's key up in a dict
+of every Patient's join info (a side input); ``DeidentifyFhirResources`` takes the groups of a GroupByKey by
+patient (``join="keyed"``: no per-worker Patient table, one more shuffle).
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterable, Iterator
+
+import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
+
+from pipelines.fhir.incremental import predicted_id
+from pipelines.fhir.parse import DEIDENTIFIED, PATIENT, RESOURCE, with_id
+from pipelines.fhir.read import BatchRef, SourceChanged, read_batch_lines
+from pipelines.fhir.shards import ENTRY, LINE, ShardBuffer
+from pipelines.stores.fhir import RawResource, shard_of
+from transforms.beam import (
+    ERRORS,
+    Tally,
+    error_from_exception,
+    error_record,
+    failure_counter,
+    freeze_startup_heap,
+    success_counter,
+)
+from transforms.crypto import Keys
+from transforms.fhir import deidentify_resource, patient_reference
+from transforms.fhir.codec import dumps, parse_resource
+from transforms.fhir.policy import FhirPolicy
+
+FLUSH_BYTES = 8 << 20  # the de-identify step gathers output lines per shard up to this many bytes a worker
+
+
+class DeidentifyFhirResources(beam.DoFn):
+    """Join groups -> de-identified resource lines keyed by (resourceType, shard); failures -> error records.
+
+    Input: (key, iterable of RESOURCE and PATIENT values) from the GroupByKey of the keyed join. The Patient
+    sorting first by source location supplies the date-shift key and context; without one (a reference to a
+    Patient not in the store) the core falls back to the reference itself. Main output:
+    ((resourceType, shard), ``pack_lines([(new id, file, index, kind, line), ...])``): the lines of one shard
+    gathered over a bundle (``ShardBuffer``), so the shard shuffle carries a few values a shard a worker.
+
+    ``incremental``: a resource whose predicted destination id is in the ``existing`` side input (a dict of
+    ``Type/id`` already in the destination) is skipped (``skipped/<label>``), not de-identified.
+    """
+
+    def __init__(self, policy: FhirPolicy, keys: Keys, label: str = "fhir", validate: bool = False,
+                 incremental: bool = False, flush_bytes: int | None = None):
+        self._policy = policy
+        self._keys = keys
+        self._label = label
+        self._validate = validate
+        self._incremental = incremental
+        self._flush_bytes = flush_bytes or FLUSH_BYTES
+
+    def setup(self) -> None:
+        freeze_startup_heap()
+        self._tally = Tally()
+        self._ok_name = success_counter(self._label)
+        self._failed_name = failure_counter(self._label)
+        self._skipped_name = f"skipped/{self._label}"
+
+    def start_bundle(self) -> None:
+        self._buffer = ShardBuffer(self._flush_bytes)
+        self._marked = False
+
+    def shard_markers(self, shard_counts: dict) -> list:
+        """Once a bundle, an empty value for every shard of every type: each shard of a type is written, even
+        one no resource lands in, so a type's files are always a complete ``-of-N`` set. Emitted here rather
+        than flattened in from the shard counts: a Flatten of two stages' outputs is a stage of its own, which
+        would carry every output line through the runner once more."""
+        if self._marked:
+            return []
+        self._marked = True
+        return [((rtype, shard), b"") for rtype, shards in sorted(shard_counts.items()) for shard in range(shards)]
+
+    def finish_bundle(self) -> Iterator:
+        self._tally.flush()
+        for key, value in self._buffer.drain():
+            yield WindowedValue((key, value), MIN_TIMESTAMP, (GlobalWindow(),))
+
+    def process(self, element, shard_counts: dict, existing=None) -> Iterable:
+        yield from self.shard_markers(shard_counts)
+        _, values = element
+        patient = None
+        for value in values:
+            if value[0] == PATIENT and (patient is None or value[1:3] < patient[1:3]):
+                patient = value
+        shift_key, context = (patient[3], patient[4]) if patient is not None else (None, ())
+        for value in values:
+            if value[0] == RESOURCE:
+                yield from self.deidentify(value, shift_key, context, shard_counts, existing)
+            elif value[0] == DEIDENTIFIED:
+                yield from self.deidentified(value, patient, shard_counts, existing)
+
+    def deidentify(self, value: tuple, shift_key: str | None, context: tuple, shard_counts: dict,
+                   existing=None, resource: dict | None = None) -> Iterator:
+        _, file, index, entry, data = value
+        try:
+            if resource is None:
+                resource = parse_resource(data)
+            if self.already_written(data, existing, resource):
+                return
+            out = deidentify_resource(resource, self._policy, self._keys, patient=shift_key, context=context)
+            rid, out = with_id(out, data, self._keys)
+            if self._validate:
+                from transforms.fhir.validate import check_r4
+
+                check_r4(out)
+            line = dumps(out)
+        except Exception as err:  # noqa: BLE001 - a dead letter, never a failed job
+            self._tally.add(self._failed_name)
+            yield beam.pvalue.TaggedOutput(ERRORS, error_from_exception(RawResource(file, index, b"", None,
+                                                                                    entry).name, err))
+            return
+        self._tally.add(self._ok_name)
+        yield from self.place(out["resourceType"], rid, file, index, entry, line, shard_counts)
+
+    def place(self, rtype: str, rid: str, file: str, index: int, entry: bool, line: bytes,
+              shard_counts: dict) -> list:
+        return self._buffer.add((rtype, shard_of(rid, shard_counts.get(rtype, 1))),
+                                (rid, file, index, ENTRY if entry else LINE, line))
+
+    def deidentified(self, value: tuple, patient: tuple | None, shard_counts: dict, existing=None) -> Iterator:
+        """A Patient the parse step de-identified (``DEIDENTIFIED``): its line placed as it is when its join
+        info is its own (the first Patient of its id), else de-identified again with the first one's."""
+        _, file, index, entry, data, rid, line = value
+        if patient is None or patient[1:3] != (file, index) or self._validate:
+            shift_key, context = (patient[3], patient[4]) if patient is not None else (None, ())
+            yield from self.deidentify((RESOURCE, file, index, entry, data), shift_key, context, shard_counts,
+                                       existing)
+            return
+        if self.already_written(data, existing):
+            return
+        self._tally.add(self._ok_name)
+        yield from self.place("Patient", rid, file, index, entry, line, shard_counts)
+
+    def already_written(self, data: bytes, existing, resource: dict | None = None) -> bool:
+        """Incremental runs: whether the resource's destination id is already in the destination (counted as
+        skipped). ``existing``: None on a full run."""
+        if existing is None:
+            return False
+        resource = parse_resource(data) if resource is None else resource
+        if f"{resource['resourceType']}/{predicted_id(resource, data, self._policy, self._keys)}" not in existing:
+            return False
+        self._tally.add(self._skipped_name)
+        return True
+
+
+class DeidentifyWithSideInput(DeidentifyFhirResources):
+    """The side-input join: batches of (key, RESOURCE value), each key looked up in a dict of Patient join info.
+
+    The side input is an AsList of the parse step's Patient batches, each pickled into one bytes value, which
+    each worker merges once (``first_patients``). A global combine into one dict ran on one worker while the
+    other waited, and Beam's worker cache measures the deep size of every value it keeps: a dict of every
+    Patient's phrases cost more to measure than to use, a list of bytes values costs nothing."""
+
+    _blobs: tuple = ()
+    _patients: dict = {}
+
+    def patients(self, blobs) -> dict:
+        blobs = tuple(blobs)
+        if blobs != self._blobs:  # the same values in every bundle of a run: merged once a worker
+            self._patients = first_patients(pickle.loads(blob) for blob in blobs)
+            self._blobs = blobs
+        return self._patients
+
+    def process(self, batch, shard_counts: dict, patient_batches, existing=None) -> Iterable:
+        yield from self.shard_markers(shard_counts)
+        patients = self.patients(patient_batches)
+        if batch.__class__ is BatchRef:
+            yield from self.reread(batch, patients, shard_counts, existing)
+            return
+        for key, value in batch:
+            yield from self.join(key, value, patients, shard_counts, existing)
+
+    def join(self, key: str | None, value: tuple, patients: dict, shard_counts: dict, existing,
+             resource: dict | None = None) -> Iterator:
+        patient = patients.get(key)
+        if value[0] == DEIDENTIFIED:
+            yield from self.deidentified(value, patient, shard_counts, existing)
+            return
+        shift_key, context = (patient[3], patient[4]) if patient is not None else (None, ())
+        yield from self.deidentify(value, shift_key, context, shard_counts, existing, resource)
+
+    def reread(self, ref: BatchRef, patients: dict, shard_counts: dict, existing) -> Iterator:
+        """A BatchRef's lines read again, each joined and de-identified as if it had come inline. Lines that do
+        not read back as they were parsed are error records (nothing is de-identified from a changed file)."""
+        try:
+            lines = read_batch_lines(ref)
+        except Exception as err:  # noqa: BLE001 - a dead letter, never a failed job
+            if isinstance(err, SourceChanged):
+                code, message = "ABORTED", "the source file changed while the run was reading it"
+            else:
+                code, message = "UNAVAILABLE", f"the source file cannot be read again ({type(err).__name__})"
+            for number in sorted(ref.lines + tuple(done[0] for done in ref.done)):
+                self._tally.add(self._failed_name)
+                yield beam.pvalue.TaggedOutput(ERRORS, error_record(f"{ref.relative}:{number}", code, message))
+            return
+        wanted = set(ref.lines)
+        done = {number: rest for number, *rest in ref.done}
+        for number, data in lines:
+            if number in wanted:
+                try:
+                    resource = parse_resource(data)
+                    key = patient_reference(resource)
+                except Exception:  # noqa: BLE001 - deidentify() parses it again and records the error
+                    resource = key = None
+                yield from self.join(key, (RESOURCE, ref.relative, number, False, data), patients, shard_counts,
+                                     existing, resource)
+            elif number in done:
+                key, rid, out = done[number]
+                yield from self.join(key, (DEIDENTIFIED, ref.relative, number, False, data, rid, out), patients,
+                                     shard_counts, existing)
+
+
+def pack_patients(batch: list) -> bytes:
+    """A batch of Patients' (Patient/<id>, join info) as one value for the side input."""
+    return pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def first_patients(batches: Iterable[list]) -> dict:
+    """Batches of (Patient/<id>, join info) -> one dict, the first Patient by source location when an id repeats
+    (join info starts with the source file and index, so the result does not depend on the batches' order)."""
+    patients: dict = {}
+    for batch in batches:
+        for key, info in batch:
+            known = patients.get(key)
+            if known is None or info < known:
+                patients[key] = info
+    return patients

@@ -1,0 +1,156 @@
+"""FHIR parse and route: batches of RawResource -> batches keyed by patient, Patient join info, sizes per type.
+
+A resource's join key is its patient compartment owner (``patient_reference``), a Patient's key its own
+``Patient/<id>``. Patients are de-identified here already when nothing filters them (``deidentify_patient``: the
+join info and the output line from one walk), so the de-identify step only places their lines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+
+import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
+
+from pipelines.fhir.read import BatchRef, LineBatch
+from pipelines.stores.fhir import RawResource
+from transforms.beam import ERRORS, Tally, error_from_exception, failure_counter, freeze_startup_heap
+from transforms.crypto import Keys
+from transforms.fhir import deidentify_patient, new_id, patient_context, patient_reference, patient_shift_key
+from transforms.fhir.codec import dumps, parse_resource
+from transforms.fhir.policy import FhirPolicy
+
+RESOURCE, PATIENT, DEIDENTIFIED = 0, 1, 2
+PATIENTS, SIZES = "patients", "sizes"
+
+
+def join_key(resource: dict, raw: RawResource) -> str:
+    """The group a resource is de-identified in: its patient (``Patient/<id>``), else a key of its own."""
+    owner = patient_reference(resource)
+    return owner if owner else "\x00" + raw.name
+
+
+class ParseResources(beam.DoFn):
+    """A batch of RawResource -> a batch of (join key, resource) for the join, a batch of (Patient/<id>, join
+    info) for its Patients, sizes per type.
+
+    Main output: a list of (key, (RESOURCE, file, index, entry, data)). PATIENTS: a list of (Patient/<id>,
+    (PATIENT, file, index, shift key, context phrases)) — every Patient, filtered or not, so its resources still
+    shift with it. SIZES: (resourceType, (count, bytes)) once a type a bundle. ERRORS: error records, one a
+    resource.
+    """
+
+    def __init__(self, policy: FhirPolicy, keys: Keys, label: str = "fhir", resource_filter=None,
+                 deidentify_patients: bool = False, by_reference: bool = False):
+        self._policy = policy
+        self._keys = keys
+        self._label = label
+        self._filter = resource_filter
+        self._deidentify_patients = deidentify_patients and resource_filter is None
+        self._by_reference = by_reference
+
+    def setup(self) -> None:
+        freeze_startup_heap()
+        self._tally = Tally()
+        self._failed_name = failure_counter(self._label)
+        self._filtered_name = f"filtered/{self._label}"
+
+    def start_bundle(self) -> None:
+        self._sizes: dict[str, list[int]] = {}
+
+    def finish_bundle(self) -> Iterator:
+        self._tally.flush()
+        for rtype, (count, size) in sorted(self._sizes.items()):  # one (type, (count, bytes)) a bundle
+            yield beam.pvalue.TaggedOutput(SIZES, WindowedValue((rtype, (count, size)), MIN_TIMESTAMP,
+                                                                (GlobalWindow(),)))
+        self._sizes = {}
+
+    def process(self, batch: list[RawResource] | LineBatch) -> Iterable:
+        located = batch if batch.__class__ is LineBatch else None
+        resources: list[tuple] = []
+        patients: list[tuple] = []
+        sizes = self._sizes
+        for raw in located.raws if located is not None else batch:
+            try:
+                resource = parse_resource(raw.data, exact=False)  # routing only: the de-identify step parses exactly
+                rtype = resource["resourceType"]
+                done = None
+                if rtype == "Patient":
+                    exact = parse_resource(raw.data)
+                    done = self.deidentify_patient(exact, raw) if self._deidentify_patients else None
+                    info = done[0] if done is not None else self.patient_info(exact)
+                    if info is not None:
+                        patients.append((info[0], (PATIENT, raw.file, raw.index) + info[1:]))
+                keep = self._filter is None or self._filter.keeps(resource, raw.mtime)
+            except Exception as err:  # noqa: BLE001 - a dead letter, never a failed job
+                self._tally.add(self._failed_name)
+                yield beam.pvalue.TaggedOutput(ERRORS, error_from_exception(raw.name, err))
+                continue
+            if not keep:
+                self._tally.add(self._filtered_name)
+                continue
+            tally = sizes.get(rtype)
+            if tally is None:
+                tally = sizes[rtype] = [0, 0]
+            tally[0] += 1
+            tally[1] += len(raw.data)
+            value = (RESOURCE, raw.file, raw.index, raw.entry, raw.data)
+            if done is not None:  # a Patient already de-identified: its new id and line ride along
+                value = (DEIDENTIFIED,) + value[1:] + done[1]
+            resources.append((join_key(resource, raw), value))
+        if patients:
+            yield beam.pvalue.TaggedOutput(PATIENTS, patients)
+        if located is not None and self._by_reference:
+            if resources:
+                yield batch_ref(located, resources)
+        elif resources:
+            yield resources
+
+    def deidentify_patient(self, patient: dict, raw: RawResource) -> tuple[tuple, tuple[str, bytes]] | None:
+        """A Patient's join info and its output (new id, line), from one walk (``deidentify_patient``): the
+        de-identify step then only places the line, unless another Patient of the same id comes first. None
+        when it fails: the de-identify step then de-identifies it again and records the error."""
+        key = patient_reference(patient)
+        if key is None:
+            return None
+        try:
+            out, context = deidentify_patient(patient, self._policy, self._keys)
+            rid, out = with_id(out, raw.data, self._keys)
+            if out["resourceType"] != "Patient":
+                return None
+            done = rid, dumps(out)
+        except Exception:  # noqa: BLE001 - reported where the resource is de-identified
+            return None
+        return (key, patient_shift_key(patient), context), done
+
+    def patient_info(self, patient: dict) -> tuple[str, str, tuple[str, ...]] | None:
+        key = patient_reference(patient)
+        if key is None:
+            return None
+        return key, patient_shift_key(patient), patient_context(patient, self._policy, self._keys)
+
+
+def batch_ref(batch: LineBatch, resources: list[tuple]) -> BatchRef:
+    """The BatchRef of a parsed LineBatch: its location, the lines to de-identify and the Patients done."""
+    lines = tuple(value[2] for _, value in resources if value[0] == RESOURCE)
+    done = tuple((value[2], key, value[5], value[6]) for key, value in resources if value[0] == DEIDENTIFIED)
+    relative = batch.raws[0].file
+    return BatchRef(batch.path, relative, batch.start, batch.end, batch.first_line, batch.crc, lines, done)
+
+
+def with_id(out: dict, data: bytes, keys: Keys) -> tuple[str, dict]:
+    """A de-identified resource's new id, and the resource with it: one without an id gets ``content_id``."""
+    rid = out.get("id")
+    if not isinstance(rid, str) or not rid:
+        rid = content_id(keys, data)
+        out = {"resourceType": out["resourceType"], "id": rid, **{k: v for k, v in out.items() if k != "resourceType"}}
+    return rid, out
+
+
+def content_id(keys: Keys, data: bytes) -> str:
+    """The id of a resource stored without one: derived from its content, so identical copies collide."""
+    return new_id(keys, "content\x00" + hashlib.sha256(data).hexdigest())
+
