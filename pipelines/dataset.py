@@ -8,7 +8,7 @@ destination dataset with one store per source store (same ids; structural settin
 Build (``add_dataset_branches``) adds one branch per store to one pipeline, all with the same ``Keys``, so a
 patient's pseudonyms and date shift agree across every store. Branch builders are looked up by store kind in
 ``branch_builders()``: the DICOM branch is ``pipelines.dicom.branch.add_dicom_store_branch``; the FHIR branch is
-``pipelines.fhir_store.add_fhir_store_branch`` as soon as that module exists, called as
+``pipelines.fhir.branch.add_fhir_store_branch``, called as
 ``add_fhir_store_branch(pipeline, source, destination, run_dir, policy, keys, label=..., resource_filter=...)``.
 Each branch counts ``success/<label>`` and ``failure/<label>`` with label ``<kind>/<store id>``.
 
@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipelines import launch
+from pipelines.fhir.versions import DEIDENTIFIED_VERSIONS, fhir_version
 from pipelines.launch import ResourceName
 from pipelines.stores import store_root
 from transforms.config import DeidentifyConfig
@@ -165,7 +166,7 @@ def branch_builders() -> dict[str, Callable | None]:
 
     builders: dict[str, Callable | None] = {"dicomStores": add_dicom_store_branch, "fhirStores": None}
     try:
-        from pipelines.fhir_store import add_fhir_store_branch
+        from pipelines.fhir.branch import add_fhir_store_branch
     except ImportError:
         pass
     else:
@@ -207,13 +208,14 @@ def plan_dataset_deidentify(
     run_id = launch.new_run_id()
     stores, skipped = [], []
     for entry in list_stores(root, src):
-        if entry.kind == "fhirStores" and entry.fhir_version == "R5":
+        in_dataset = fhir_version(entry.fhir_version).in_dataset if entry.kind == "fhirStores" else "deidentify"
+        if in_dataset == "skip":
             skipped.append((entry.name.name, "R5 FHIR stores are not supported and are skipped"))
             continue
-        if entry.kind == "fhirStores" and entry.fhir_version not in launch.FHIR_DEIDENTIFIED_VERSIONS:
+        if in_dataset == "error":
             raise LaunchError(
                 f"SOURCE_DATASET: {entry.name.name} declares FHIR version {entry.fhir_version}; "
-                f"this build de-identifies {' and '.join(launch.FHIR_DEIDENTIFIED_VERSIONS)} stores (R5 stores are skipped)"
+                f"this build de-identifies {' and '.join(DEIDENTIFIED_VERSIONS)} stores (R5 stores are skipped)"
             )
         if entry.kind not in available_kinds:
             raise LaunchError(

@@ -293,8 +293,6 @@ def plan_store_deidentify(
 
 
 FHIR_VERSION_KEY = "version"  # as the API's FhirStore resource names it
-FHIR_DEIDENTIFIED_VERSIONS = ("R4", "R4B")  # what the FHIR pure core reads and writes; R5 stores are refused
-# at store level and skipped at dataset level, as the API does
 
 
 def fhir_version_of(meta: dict) -> Optional[str]:

@@ -1,6 +1,6 @@
 """What every Beam graph shares: error records and their sink, metric tallies, worker process hooks.
 
-The DICOM steps live in pipelines/dicom/, the FHIR steps in pipelines/fhir_store.py; both tag failures as ERRORS
+The DICOM steps live in pipelines/dicom/, the FHIR steps in pipelines/fhir/; both tag failures as ERRORS
 records (``error_record``) that ``WriteErrorRecords`` writes to the run's folder.
 """
 

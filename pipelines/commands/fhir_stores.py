@@ -50,6 +50,7 @@ def store_fhir_version(path: str) -> str | None:
 def check_fhir_versions(source: str, destination: str, root: str) -> None:
     """R5 stores are not supported (the API rejects them at store level); DSTU2/STU3 are not supported yet."""
     from pipelines import launch
+    from pipelines.fhir.versions import deidentify_version_error
     from pipelines.stores import store_root
     from transforms.errors import LaunchError
 
@@ -57,12 +58,9 @@ def check_fhir_versions(source: str, destination: str, root: str) -> None:
     for argument, text in (("SOURCE_STORE", source), ("--destination-store", destination)):
         name = launch.ResourceName.parse(text, "fhirStores", argument)
         version = store_fhir_version(launch.resource_path(root, name))
-        if version is None or version in launch.FHIR_DEIDENTIFIED_VERSIONS:
-            continue
-        if version == "R5":
-            raise LaunchError(f"{argument}: FHIR store '{name}' is an R5 store; R5 stores are not supported")
-        raise LaunchError(f"{argument}: FHIR store '{name}' declares FHIR version {version}; this build "
-                          "de-identifies R4 stores only")
+        problem = deidentify_version_error(version)
+        if problem:
+            raise LaunchError(f"{argument}: FHIR store '{name}' {problem}")
 
 
 def _resource_filter(args, run_start: datetime.datetime):
@@ -104,7 +102,7 @@ def plan_fhir_store_run(args, beam_args: Sequence[str]) -> DeidentifyRun:
     join = getattr(args, "patient_join", "side")
 
     def build(pipeline):
-        from pipelines.fhir_store import add_fhir_store_branch
+        from pipelines.fhir.branch import add_fhir_store_branch
 
         return [add_fhir_store_branch(pipeline, plan.source_path, plan.destination_path, plan.run_dir, policy,
                                       plan.keys, resource_filter=resource_filter,
