@@ -15,12 +15,7 @@ def count_store_elements(path: str, kind: str = "dicomStores") -> int:
         from pipelines.stores import fhir as stores_fhir
 
         return stores_fhir.count_resources(path)
-    total = 0
-    for file_path in store_root.list_files(path):
-        if file_path.replace("\\", "/").rsplit("/", 1)[-1].startswith(".tmp-"):
-            continue
-        total += 1
-    return total
+    return sum(1 for _ in store_root.list_files(path))  # store data only: run records and temporary files left out
 
 
 def store_plan(source: str, source_path: str, destination: str, destination_path: str, create: bool,

@@ -92,12 +92,7 @@ def load_dicom_filter(path: str | None) -> DicomFilter | None:
 
 
 # How a source file is matched (its path, else its header) is the DICOM store's rule: pipelines/stores/dicom.py
-# (read_uids, path_selected); the filter step is part of a store's listing. Kept for store_admin until it imports
-# pipelines.stores.dicom.uids_from_path itself:
-def uids_from_layout_path(relative: str) -> tuple[str, str, str] | None:
-    from pipelines.stores.dicom import uids_from_path
-
-    return uids_from_path(relative)
+# (read_uids, path_selected); the filter step is part of a store's listing.
 
 
 # --- FHIR -------------------------------------------------------------------------------------------------

@@ -34,7 +34,6 @@ from transforms.beam import ERRORS, NAMESPACE, OK, error_from_exception, error_r
 from transforms.errors import DeidentifyError
 from transforms.fhir.codec import loads
 
-_SAFE_UID = re.compile(r"[0-9]+(?:\.[0-9]+)*")
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _FHIR_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 
@@ -129,23 +128,21 @@ def dicom_import_key(path: str, data: bytes) -> tuple[str, str]:
     """(SOPInstanceUID, layout path) of a DICOM Part-10 file; DeidentifyError when it is not one we can store."""
     import pydicom
 
+    from pipelines.stores.dicom import UID_KEYWORDS, instance_path, is_uid
+
     try:
-        ds = pydicom.dcmread(
-            io.BytesIO(data),
-            stop_before_pixels=True,
-            specific_tags=["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"],
-        )
+        ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True, specific_tags=list(UID_KEYWORDS))
     except Exception as err:  # noqa: BLE001 - the class only: messages may quote data
         raise DeidentifyError("INVALID_ARGUMENT", f"not a DICOM Part-10 file ({type(err).__name__})") from None
     uids = []
-    for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
+    for keyword in UID_KEYWORDS:
         value = str(ds.get(keyword, "") or "").strip().rstrip("\x00")
         if not value:
             raise DeidentifyError("INVALID_ARGUMENT", f"{keyword} is missing")
-        if len(value) > 64 or not _SAFE_UID.fullmatch(value):
+        if not is_uid(value):
             raise DeidentifyError("INVALID_ARGUMENT", f"{keyword} is not a valid UID")
         uids.append(value)
-    return uids[2], f"{uids[0]}/{uids[1]}/{uids[2]}.dcm"
+    return uids[2], instance_path(*uids)
 
 
 class KeyInstance(_Counted):

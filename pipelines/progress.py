@@ -21,6 +21,8 @@ from typing import Optional, TextIO
 
 import apache_beam as beam
 
+from pipelines.stores import store_root
+
 PROGRESS_DIR = "progress"
 FLUSH_SECONDS = float(os.environ.get("DEIDFLOW_PROGRESS_FLUSH_SECONDS", "0.5"))
 
@@ -111,7 +113,7 @@ def count_new_files(folder: Optional[str], since: float) -> int:
     for base, dirs, files in os.walk(folder):
         dirs[:] = [d for d in dirs if d != ".deidflow"]
         for name in files:
-            if name.startswith(".tmp-"):
+            if name.startswith(store_root.TMP_PREFIX):
                 continue
             try:
                 if os.stat(os.path.join(base, name)).st_mtime >= since:

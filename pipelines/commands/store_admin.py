@@ -25,26 +25,9 @@ from collections.abc import Sequence
 from pipelines.commands import EXIT_OK, EXIT_PARTIAL, UsageError, beam_options
 from transforms.errors import LaunchError
 
-IMPORT_METHODS = {
-    "dicomStores": (
-        "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData",
-        "type.googleapis.com/google.cloud.healthcare.v1.dicom.ImportDicomDataResponse",
-    ),
-    "fhirStores": (
-        "google.cloud.healthcare.v1.fhir.FhirStoreService.ImportResources",
-        "type.googleapis.com/google.cloud.healthcare.v1.fhir.ImportResourcesResponse",
-    ),
-}
-EXPORT_METHODS = {
-    "dicomStores": (
-        "google.cloud.healthcare.v1.dicom.DicomService.ExportDicomData",
-        "type.googleapis.com/google.cloud.healthcare.v1.dicom.ExportDicomDataResponse",
-    ),
-    "fhirStores": (
-        "google.cloud.healthcare.v1.fhir.FhirStoreService.ExportResources",
-        "type.googleapis.com/google.cloud.healthcare.v1.fhir.ExportResourcesResponse",
-    ),
-}
+# Store kind -> the run_record.OPERATIONS kind of its import and export runs.
+IMPORT_OPERATIONS = {"dicomStores": "importDicom", "fhirStores": "importFhir"}
+EXPORT_OPERATIONS = {"dicomStores": "exportDicom", "fhirStores": "exportFhir"}
 GROUP_KINDS = {"dicom-stores": "dicomStores", "fhir-stores": "fhirStores"}
 
 
@@ -171,14 +154,14 @@ def _print(obj) -> None:
 
 def store_counts(path: str, kind: str) -> dict:
     """Instance, series and study counts of a DICOM store; resources per type of a FHIR store."""
-    from pipelines.filters import uids_from_layout_path
     from pipelines.stores import store_root
+    from pipelines.stores.dicom import uids_from_path
 
     if kind == "dicomStores":
         files = list(store_root.list_files(path))
         studies, series = set(), set()
         for f in files:
-            uids = uids_from_layout_path(store_root.relative(f, path))
+            uids = uids_from_path(store_root.relative(f, path))
             if uids:
                 studies.add(uids[0])
                 series.add(uids[:2])
@@ -325,30 +308,18 @@ def run_store_describe(args, beam_args: Sequence[str]) -> int:
 
 
 def _run_operation(
-    pipeline, methods: tuple[str, str], label: str, run_id: str, run_dir: str, create_time: str, details: dict
+    pipeline, operation: str, label: str, run_id: str, run_dir: str, create_time: str, details: dict
 ) -> int:
-    """Run, then write and print an Operation-like summary, as run_and_record does for de-identification."""
+    """Run, then write and print an Operation-like summary (run_record.summarize), as de-identification does."""
     from pipelines import run_record
-    from pipelines.stores import store_root
 
     result = pipeline.run()
     result.wait_until_finish()
-    values = run_record.counters(result)
-    success, failure = values.get(f"success/{label}", 0), values.get(f"failure/{label}", 0)
-    summary = run_record.build_summary(
-        "dicomStores",
-        run_id,
-        create_time,
-        run_record.now(),
-        success,
-        failure,
-        store_root.join(run_dir, "errors*.ndjson"),
-        dict(details, runDir=run_dir),
-    )
-    summary["metadata"]["apiMethodName"], summary["response"]["@type"] = methods
+    summary = run_record.summarize(operation, run_record.counters(result), run_id, create_time, run_dir, [label],
+                                   details)
     run_record.write_summary(run_dir, summary)
     _print(summary)
-    return EXIT_PARTIAL if failure else EXIT_OK
+    return EXIT_PARTIAL if run_record.failures(summary) else EXIT_OK
 
 
 def _source_pattern(source: str) -> str:
@@ -399,7 +370,7 @@ def run_store_import(args, beam_args: Sequence[str]) -> int:
     result.errors | "Write errors" >> WriteErrorRecords(run_dir)
     return _run_operation(
         pipeline,
-        IMPORT_METHODS[kind],
+        IMPORT_OPERATIONS[kind],
         "import",
         run_id,
         run_dir,
@@ -434,7 +405,7 @@ def run_store_export(args, beam_args: Sequence[str]) -> int:
     result.errors | "Write errors" >> WriteErrorRecords(run_dir)
     return _run_operation(
         pipeline,
-        EXPORT_METHODS[kind],
+        EXPORT_OPERATIONS[kind],
         "export",
         run_id,
         run_dir,
