@@ -12,6 +12,7 @@ import phonenumbers
 
 from transforms.text import lexicon
 from transforms.text.context import context_findings
+from transforms.text.names import find_names
 
 # --- vocabulary ------------------------------------------------------------------------------------------
 
@@ -232,205 +233,6 @@ _FACILITY = re.compile(
     r")(?:\s(?:Hospital|HOSPITAL|Center|CENTER|Centre|Clinic|CLINIC|Campus))?(?![\w])"
 )
 
-# --- names -----------------------------------------------------------------------------------------------
-
-_L = r"(?:[^\W\d_]|[\u0300-\u036f])"  # a letter, or a combining accent of a decomposed one
-_TOKEN = re.compile(_L + r"+(?:['’]" + _L + r"+)*(?:-" + _L + r"+)*\.?")
-_CARET_PN = re.compile(r"(?<![\w^])[^\W\d_][^\s^\\=|]*(?:\^[^\s^\\=|]*){1,4}")
-_STRONG_LABEL = re.compile(
-    r"(?i)(?:\b(?:patient|pt|name|patient\s+name|physician|doctor|attending|resident|fellow|radiologist|technologist"
-    r"|tech|operator|surgeon|provider|nurse|rn|np|pcp|referring(?:\s+(?:physician|doctor|md))?|performed\s+by|read\s+by"
-    r"|reviewed\s+by|signed\s+by|dictated\s+by|transcribed\s+by|approved\s+by|interpreted\s+by|seen\s+by|referred\s+by"
-    r"|ordered\s+by|requested\s+by|verified\s+by|reported\s+by|contact|spouse|wife|husband|son|daughter|mother"
-    r"|father|brother|sister|guardian|parent|caregiver|discussed\s+with|spoke\s+with|dear|cc|attn|from|to|"
-    r"emergency\s+contact|next\s+of\s+kin|nok)\b\.?\s*(?:name)?\s*[:#=-]?\s*)$"
-)
-_DOTTED_TITLES = tuple(t for t in lexicon.TITLES if t.endswith("."))
-_WEAK_LABEL = re.compile(r"(?i)\b(?:with|by|per|called|and|or|for|mr|mrs|ms)\s+$")
-_EPONYM_AFTER = re.compile(
-    r"(?i)^(?:['’]s)?[\s-]+(?:disease|syndrome|sign|test|palsy|lymphoma|sarcoma|phenomenon|fracture|score|scale|"
-    r"classification|procedure|maneuver|reflex|catheter|triad|law|cyst|ulcer|hernia|criteria|view|position|tube|"
-    r"operation|repair|type|stage|grade|node|method|stain|equation|formula|effect|disorder|anomaly|malformation)\b"
-)
-
-
-def _plain(word: str) -> str:
-    return word.rstrip(".").lower().replace("’", "'")
-
-
-def _base_forms(word: str) -> list[str]:
-    w = _plain(word)
-    forms = [w]
-    if w.endswith("'s"):
-        forms.append(w[:-2])
-    if "-" in w:
-        forms.extend(w.split("-"))
-    return forms
-
-
-def _in(word: str, table: frozenset[str]) -> bool:
-    return any(f in table for f in _base_forms(word))
-
-
-def _is_initial(word: str) -> bool:
-    return len(word.rstrip(".")) == 1 and word[0].isupper()
-
-
-def _is_cap(word: str) -> bool:
-    return word[0].isupper()
-
-
-def _common(word: str) -> bool:
-    w = _plain(word)
-    if len(w) == 1:
-        return False
-    return w in lexicon.COMMON_WORDS or w in lexicon.CLINICAL_WORDS or w in lexicon.FACILITY_WORDS
-
-
-def _given(word: str) -> bool:
-    return _in(word, lexicon.GIVEN_NAMES)
-
-
-def _surname(word: str) -> bool:
-    return _in(word, lexicon.SURNAMES)
-
-
-def _name_parts(tokens: Sequence[tuple[int, int, str]], inverted: bool = False) -> tuple[tuple[int, int, str], ...]:
-    """Split a name's tokens into FIRST_NAME / LAST_NAME parts (initials count as first names)."""
-    if len(tokens) == 1:
-        s, e, w = tokens[0]
-        return ((s, e, "FIRST_NAME" if _given(w) and not _surname(w) else "LAST_NAME"),)
-    last_index = 0 if inverted else len(tokens) - 1
-    return tuple((s, e, "LAST_NAME" if i == last_index else "FIRST_NAME") for i, (s, e, _) in enumerate(tokens))
-
-
-def _span_end(text: str, start: int, end: int) -> int:
-    """Drop a sentence-final period from a name token (keep it on initials)."""
-    word = text[start:end]
-    if word.endswith(".") and len(word) > 2:
-        return end - 1
-    return end
-
-
-def _accept_run(run: list[tuple[int, int, str]], titled: bool, strong: bool, weak: bool) -> bool:
-    words = [w for _, _, w in run]
-    if titled:
-        return True
-    if any(_plain(w) in lexicon.CLINICAL_WORDS or _plain(w) in lexicon.FACILITY_WORDS for w in words):
-        return False
-    initials = [w for w in words if _is_initial(w)]
-    full = [w for w in words if not _is_initial(w)]
-    if not full:
-        return False
-    if strong:
-        return all(not _common(w) or _given(w) or _surname(w) for w in full)
-    if len(full) >= 2 and all(not _common(w) and len(w.rstrip(".")) >= 3 for w in full):
-        return True  # two or three capitalised words that are no English word: "ADELINDE JUNKEN"
-    if len(full) >= 2 or initials:
-        if any(_given(w) and not _common(w) for w in full):
-            return True
-        if len(full) >= 2 and _given(full[0]) and _surname(full[-1]) and not _common(full[-1]):
-            return True
-        if initials and (_surname(full[-1]) or not _common(full[-1])) and full[-1] == words[-1]:
-            # "J. Smith", "John A. Smith": an initial with a full stop is a strong sign
-            return any(w.endswith(".") or len(w) == 1 for w in initials) and full[-1][0].isupper()
-        if all(not _common(w) for w in full) and any(_surname(w) or _given(w) for w in full):
-            return not all(w.isupper() for w in full) or all(_surname(w) or _given(w) for w in full)
-        return False
-    (word,) = full
-    if weak:
-        return (_given(word) or _surname(word)) and not _common(word)
-    return False
-
-
-def _names(text: str) -> list[_Raw]:
-    found: list[_Raw] = []
-    for m in _CARET_PN.finditer(text):
-        parts = []
-        pos = m.start()
-        for i, comp in enumerate(m.group().split("^")):
-            if comp and i < 3:
-                parts.append((pos, pos + len(comp), "LAST_NAME" if i == 0 else "FIRST_NAME"))
-            pos += len(comp) + 1
-        found.append((m.start(), m.end(), "PERSON_NAME", tuple(parts)))
-    tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
-    n = len(tokens)
-    i = 0
-    while i < n:
-        s, e, w = tokens[i]
-        if not _is_cap(w):
-            i += 1
-            continue
-        j = i + 1
-        while j < n and _is_cap(tokens[j][2]) and j - i < 6:
-            gap = text[tokens[j - 1][1] : tokens[j][0]]
-            if gap not in (" ", "  ") or (
-                tokens[j - 1][2].endswith(".")
-                and not _is_initial(tokens[j - 1][2])
-                and _plain(tokens[j - 1][2]) not in lexicon.TITLES
-                and tokens[j - 1][2].lower() not in lexicon.TITLES
-            ):
-                break
-            j += 1
-        run = tokens[i:j]
-        after_title = bool(run) and (_plain(run[0][2]) in lexicon.TITLES or run[0][2].lower() in lexicon.TITLES)
-        for k, (_, _, word) in enumerate(run):  # a name never runs into a clinical or facility word
-            if k == 1 and after_title:  # ... except right after a title: "Dr. Parkinson" is a person
-                continue
-            if k and (_plain(word) in lexicon.CLINICAL_WORDS or _plain(word) in lexicon.FACILITY_WORDS):
-                run = run[:k]
-                break
-        titled = False
-        while run and (_plain(run[0][2]) in lexicon.TITLES or run[0][2].lower() in lexicon.TITLES):
-            run = run[1:]
-            titled = True
-        if not titled and text[max(0, s - 8) : s].rstrip().lower().endswith(_DOTTED_TITLES):
-            titled = True
-        # trim common words from the ends (sentence-initial "Yesterday", trailing "Hospital" ...)
-        lead_trimmed = False
-        if not titled:
-            while run and _common(run[0][2]) and not _given(run[0][2]):
-                run = run[1:]
-                lead_trimmed = True
-        while (
-            len(run) > 1
-            and _common(run[-1][2])
-            and not (_given(run[-1][2]) or _surname(run[-1][2]) or _is_initial(run[-2][2]))
-        ) or (len(run) == 1 and _common(run[0][2]) and not (_given(run[0][2]) or _surname(run[0][2]))):
-            run = run[:-1]
-        if run:
-            after = text[run[-1][1] : run[-1][1] + 40]
-            eponym = bool(_EPONYM_AFTER.match(after)) and not titled
-            accepted = not eponym and _accept_run(run, titled, False, False)
-            if not accepted and not eponym and not titled and not lead_trimmed:
-                before = text[max(0, s - 48) : s]  # labels only looked at when the words alone do not decide
-                accepted = _accept_run(run, False, bool(_STRONG_LABEL.search(before)), bool(_WEAK_LABEL.search(before)))
-            if accepted:
-                start, end = run[0][0], _span_end(text, run[-1][0], run[-1][1])
-                toks = [(a, _span_end(text, a, b), w) for a, b, w in run]
-                found.append((start, end, "PERSON_NAME", _name_parts(toks)))
-        i = j
-    # inverted "SMITH, JOHN [A.]"
-    for m in _INVERTED.finditer(text):
-        last, first = m.group(1), m.group(2)
-        if not (last[0].isupper() and first[0].isupper()) or (_common(last) and _common(first)):
-            continue
-        before = text[max(0, m.start() - 48) : m.start()]
-        labelled = bool(_STRONG_LABEL.search(before))
-        weak = bool(_WEAK_LABEL.search(before))
-        if (
-            labelled
-            or (weak and not _common(last) and not _common(first))
-            or (_surname(last) and _given(first))
-            or (_given(first) and not _common(first) and not _common(last))
-        ) and not (_plain(last) in lexicon.CLINICAL_WORDS or _plain(first) in lexicon.CLINICAL_WORDS):
-            parts = ((m.start(1), m.end(1), "LAST_NAME"), (m.start(2), m.end(2), "FIRST_NAME"))
-            found.append((m.start(), m.end(), "PERSON_NAME", parts))
-    return found
-
-
-_INVERTED = re.compile(r"(?<![\w])([^\W\d_]{2,}(?:['’-][^\W\d_]+)*),\s?([^\W\d_]{2,}(?:-[^\W\d_]+)*)(?:\s[A-Z]\b\.?)?")
-
 # --- validators ------------------------------------------------------------------------------------------
 
 
@@ -593,7 +395,7 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                 if len(words) >= 2:
                     out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
     if wanted & {"PERSON_NAME", "FIRST_NAME", "LAST_NAME"}:
-        out.extend(_names(text))
+        out.extend(find_names(text))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import unicodedata
 
 # US census 1990 name lists, shipped by the pip package `names` (names==0.3.0): 88,799 surnames, 5,494 given names.
 # Read once at import from the installed package; nothing is downloaded.
@@ -13,12 +14,56 @@ def _census(file_name: str) -> frozenset[str]:
     return frozenset(line.split()[0].lower() for line in text.splitlines() if line.strip())
 
 
+def fold(word: str) -> str:
+    """Lower case without accents: "Müllerová" -> "mullerova" (lexicon look-ups are accent- and case-blind)."""
+    word = word.lower()
+    if word.isascii():
+        return word
+    return "".join(ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch))
+
+
+def _nam_dict() -> frozenset[str]:
+    """First names of many countries (Europe, the Americas, Africa, Asia): the 48,000-name dictionary of
+    Jörg Michael's "gender" program, shipped by the pip package gender-guesser (gender-guesser==0.4.0).
+    Compound names ("Abdel+Aziz") give each of their parts; entries spelt with <..> escapes are skipped."""
+    raw = importlib.resources.files("gender_guesser").joinpath("data/nam_dict.txt").read_bytes()
+    out: set[str] = set()
+    for line in raw.decode("iso-8859-1").splitlines():
+        if line.startswith("#") or len(line) < 4:
+            continue
+        name = line[3:29].strip()
+        if not name or "<" in name:
+            continue
+        for part in name.replace("+", " ").replace("-", " ").split():
+            if len(part) >= 2:
+                out.add(fold(part))
+    return frozenset(out)
+
+
 SURNAMES: frozenset[str] = _census("dist.all.last")
-GIVEN_NAMES: frozenset[str] = _census("dist.female.first") | _census("dist.male.first")
+# The 3,000 most frequent census surnames (the file is in frequency order): common enough that being one outweighs
+# also being an eponym or a word of ICD-10-CM ("Jones", "Bell", "Young").
+TOP_SURNAMES: frozenset[str] = frozenset(
+    line.split()[0].lower()
+    for line in importlib.resources.files("names").joinpath("dist.all.last").read_text("ascii").splitlines()[:3000]
+)
+CENSUS_GIVEN: frozenset[str] = _census("dist.female.first") | _census("dist.male.first")
+GIVEN_NAMES: frozenset[str] = CENSUS_GIVEN | _nam_dict()
 
 # Generated from pip packages by data/generate_common_words.py (see there): everyday English words.
 COMMON_WORDS: frozenset[str] = frozenset(
     importlib.resources.files("transforms.text.data").joinpath("common_words.txt").read_text("ascii").split()
+)
+
+# Generated from pip packages by data/generate_clinical_words.py (see there): the words of ICD-10-CM and one-word
+# drug names. Negative evidence: a word from here is a name only with a cue ("Dr. Wilson", "with Baker").
+CLINICAL_VOCAB: frozenset[str] = frozenset(
+    importlib.resources.files("transforms.text.data").joinpath("clinical_words.txt").read_text("ascii").split()
+)
+
+# Particles inside family names ("van der Berg", "de la Cruz", "bin Laden", "Al-Sayed", "ter Horst").
+PARTICLES: frozenset[str] = frozenset(
+    "van der den de del della di da dos das du la le von zu ten ter bin ibn binti al el ben st. st saint mac".split()
 )
 
 # Eponyms and clinical words that look like surnames: never a name without a title or a label.

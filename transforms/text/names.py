@@ -1,0 +1,304 @@
+"""Person names in free text, found by weighing evidence: lexicons, cues around a word run, and clinical vocabulary.
+
+A run of name-like words is scored: each word by what the lexicons say of it (a census or world first name, a
+census surname, a capitalised word no dictionary knows, an initial), the run by its cues (a title, a role or
+relation label, "name is", a signature suffix such as ", MD"), less its negative evidence (everyday English,
+ICD-10-CM and drug vocabulary, an eponym's trigger word after it). Case does not decide alone: "jane doe",
+"JANE DOE" and "Jane Doe" are all names, "Knee X-ray" and "Mental health" are not. Every step is linear in the text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from transforms.text import lexicon
+
+_Parts = tuple[tuple[int, int, str], ...]
+_Raw = tuple[int, int, str, _Parts]
+
+_L = r"(?:[^\W\d_]|[\u0300-\u036f])"  # a letter, or a combining accent of a decomposed one
+TOKEN = re.compile(_L + r"+(?:['’]" + _L + r"+)*(?:-" + _L + r"+)*\.?")
+
+# Cues before a run (matched against the text just before it). Strong: a role, a relation, a name label.
+_ROLES = (
+    r"patient|pt|name|patient\s+name|physician|doctor|attending|resident|fellow|intern|radiologist|technologist"
+    r"|tech|operator|surgeon|provider|nurse|rn|np|pcp|md|referring(?:\s+(?:physician|doctor|md|provider))?"
+    r"|(?:performed|read|reviewed|signed|dictated|transcribed|approved|interpreted|seen|referred|ordered|requested"
+    r"|verified|reported|authored|entered|prepared|examined|scanned|accompanied|consulted|witnessed|treated"
+    r"|evaluated|assessed|discussed|released|called|paged|notified|informed|contacted|cosigned)\s+(?:by|to|with)"
+    r"|(?:discussed|spoke|spoken|talked|met|consulted|d/w|conferred)\s+with|contact|spouse|wife|husband|son|daughter"
+    r"|mother|father|mom|dad|brother|sister|guardian|parent|caregiver|carer|aunt|uncle|grandmother|grandfather"
+    r"|grandson|granddaughter|niece|nephew|cousin|friend|neighbou?r|partner|fianc[eé]e?|boyfriend|girlfriend"
+    r"|sibling|stepmother|stepfather|dear|cc|attn|emergency\s+contact|next\s+of\s+kin|nok|poa|proxy|interpreter"
+    r"|translator|chaplain|therapist|pharmacist|consultant|midwife|sonographer|scribe|author|signature|signed"
+    r"|electronically\s+signed(?:\s+by)?|sincerely|regards|thanks|surname|first\s+name|last\s+name|given\s+name"
+    r"|family\s+name|maiden\s+name|aka|alias|named|called|goes\s+by|known\s+as|(?:name|names)\s+(?:is|was|are)"
+    r"|i\s+am|i'm|this\s+is|per\s+(?:dr|nurse)|mr|mrs|ms|miss|mx|dr|prof"
+)
+_STRONG_CUE = re.compile(
+    r"(?i)(?:^|[^\w])(?:" + _ROLES + r")\.?\s*(?:name)?\s*(?:\((?:s|es)\))?\s*[:#=\-–,(]?\s*[(\"'“]?\s*$"
+)
+_WEAK_CUE = re.compile(r"(?i)(?:^|[^\w])(?:with|by|per|and|or|for|to|from|of|via|w/|c/o|re:?|said|says|told|asked)\s+$")
+_AFTER_CUE = re.compile(
+    r"^(?:,\s*|\s+)(?:M\.?D\.?|D\.?O\.?|R\.?N\.?|N\.?P\.?|PA-C|PA|Ph\.?D\.?|DDS|DMD|FACR|FRCR|FRCP|MBBS|MBChB|CNA"
+    r"|LPN|RT(?:\(R\))?|ARRT|CRNA|FNP|DNP|APRN|MSN|BSN|LCSW|PharmD|OD|DPM|Jr\.?|Sr\.?|III|II|IV)(?![\w])"
+    r"|^\s*\((?:mother|father|wife|husband|son|daughter|brother|sister|spouse|guardian|parent|friend|caregiver|"
+    r"patient|pt|md|rn|attending|resident|radiologist|tech|technologist)\)"
+    r"|^['’]s\s+(?:mother|father|wife|husband|son|daughter|brother|sister|spouse|family|phone|cell|address|email)\b",
+    re.IGNORECASE,
+)
+_EPONYM_AFTER = re.compile(
+    r"(?i)^(?:['’]s?)?[\s-]+(?:disease|syndrome|sign|test|palsy|lymphoma|sarcoma|phenomenon|fracture|score|scale|"
+    r"classification|procedure|maneuver|manoeuvre|reflex|catheter|triad|law|cyst|ulcer|hernia|criteria|view|"
+    r"position|tube|operation|repair|type|stage|grade|node|method|stain|equation|formula|effect|disorder|anomaly|"
+    r"malformation|tumou?r|nodes?|point|ligament|duct|gland|space|canal|body|bodies|cell|cells|line|lines|pouch|"
+    r"spots?|nodules?|rule|index|protocol|technique|approach|incision|shunt|valve|filter|needle|clamp|forceps|"
+    r"retractor|splint|brace|cast|frame|apparatus|agar|solution|fluid|ratio|angle|mask|airway|blade|drain|"
+    r"dementia|chorea|encephalopathy|neuroma|neuralgia|arteritis|thyroiditis|contracture|deformity|dystrophy"
+    r"|ataxia|anemia|anaemia|esophagus|oesophagus|diverticulum|appendix|area|bundle|tract|fasciculus|nucleus)\b"
+)
+_FACILITY_AFTER = re.compile(
+    r"(?i)^\s+(?:hospital|clinic|medical|health|healthcare|center|centre|institute|university|college|imaging"
+    r"|radiology|memorial|foundation|associates|laboratory|labs?|pharmacy|hospice|infirmary|school|street|st|ave"
+    r"|avenue|road|rd|county|city|park)\b"
+)
+_SENTENCE_END = re.compile(r"(?:^|[.!?:;\n]\s*|[\n\r]\s*)$")
+_CARET_TOKEN = re.compile(r"[^\s\\=|]+")
+_INVERTED = re.compile(
+    r"(?<![\w'’-])(" + _L + r"{2,}(?:['’-]" + _L + r"+)*),\s?(" + _L + r"{2,}(?:-" + _L + r"+)*)(?:\s(" + _L
+    + r")\b\.?)?"
+)
+
+
+def _plain(word: str) -> str:
+    w = word.rstrip(".").replace("’", "'")
+    if w.endswith("'s") or w.endswith("'S"):
+        w = w[:-2]
+    return lexicon.fold(w)
+
+
+def _parts(word: str) -> list[str]:
+    w = _plain(word)
+    return [p for p in w.split("-") if p] if "-" in w else [w]
+
+
+def _is_initial(word: str) -> bool:
+    return len(word.rstrip(".")) == 1 and word[0].isalpha()
+
+
+# Words that are cues or roles themselves, never part of the name after them ("Pt Kirkpatrick").
+_NOT_NAME = frozenset(
+    """pt pts patient patients name names dr drs md mds rn rns np pa do phd pcp nok poa cc attn re fyi tech techs
+    tel fax ph mrn dob ssn rad rads resident attending fellow intern nurse tech technologist radiologist physician
+    surgeon doctor signed dictated reviewed read per""".split()
+)
+
+
+class _Word:
+    """What the lexicons say about one word token."""
+
+    __slots__ = ("role", "common", "clinical", "given", "surname", "top", "particle", "initial", "cap", "upper", "title")
+
+    def __init__(self, word: str):
+        parts = _parts(word)
+        self.initial = _is_initial(word) and word[0].isupper()
+        self.role = _plain(word) in _NOT_NAME
+        self.particle = _plain(word) in lexicon.PARTICLES
+        self.title = _plain(word) in lexicon.TITLES or word.lower() in lexicon.TITLES
+        self.common = any(len(p) > 1 and p in lexicon.COMMON_WORDS for p in parts)
+        self.clinical = any(
+            p in lexicon.CLINICAL_VOCAB or p in lexicon.CLINICAL_WORDS or p in lexicon.FACILITY_WORDS for p in parts
+        )
+        self.given = all(p in lexicon.GIVEN_NAMES for p in parts)
+        self.surname = all(p in lexicon.SURNAMES for p in parts)
+        self.top = all(p in lexicon.TOP_SURNAMES or p in lexicon.CENSUS_GIVEN for p in parts)
+        self.cap = word[0].isupper()
+        self.upper = word.isupper() and len(word.rstrip(".")) > 1
+
+    def score(self, mixed_case: bool) -> float:
+        """How much this word alone says "a name" (0: it is no name word and ends a run)."""
+        if self.role:
+            return 0.0
+        if self.initial:
+            return 0.5
+        lex = self.given or self.surname
+        if lex and not self.common and not self.clinical:
+            return 2.0 if self.cap else 1.5
+        if lex and self.top and not self.common:
+            return 1.5 if self.cap else 0.25  # "Jones", "Bell": top census names that are also eponyms
+        if lex and self.cap:
+            return 1.0 if self.top else 0.5  # "Smith", "White" / "Baker", "Knee": everyday or clinical words
+        if lex and self.top:
+            return 0.25  # "smith", "white": a name only next to a stronger name word
+        if not lex and self.cap and not self.common and not self.clinical:
+            return 0.75 if (self.upper and not mixed_case) else 1.5  # an unknown capitalised word
+        return 0.0
+
+
+def _word_info(word: str, cache: dict[str, _Word]) -> _Word:
+    info = cache.get(word)
+    if info is None:
+        info = cache[word] = _Word(word)
+    return info
+
+
+def _cue_before(text: str, start: int) -> float:
+    before = text[max(0, start - 40) : start]
+    if _STRONG_CUE.search(before):
+        return 2.0
+    if _WEAK_CUE.search(before):
+        return 1.5
+    return 0.0
+
+
+def _in_file_name(text: str, start: int, end: int) -> bool:
+    """Part of a file name or path: "Kirkpatrick_note.txt", "scans/Delacroix_2019"."""
+    return (start > 0 and text[start - 1] in "_/") or (end < len(text) and text[end] == "_")
+
+
+def _span_end(text: str, start: int, end: int) -> int:
+    """Drop a sentence-final period from a name token (keep it on initials)."""
+    if text[end - 1] == "." and end - start > 2:
+        return end - 1
+    return end
+
+
+def _name_parts(tokens: Sequence[tuple[int, int, str]], inverted: bool = False) -> _Parts:
+    """Split a name's tokens into FIRST_NAME / LAST_NAME parts (initials count as first names)."""
+    if len(tokens) == 1:
+        s, e, w = tokens[0]
+        info = _Word(w)
+        return ((s, e, "FIRST_NAME" if info.given and not info.surname else "LAST_NAME"),)
+    last_index = 0 if inverted else len(tokens) - 1
+    return tuple((s, e, "LAST_NAME" if i == last_index else "FIRST_NAME") for i, (s, e, _) in enumerate(tokens))
+
+
+def _caret_names(text: str) -> list[_Raw]:
+    """DICOM PN values written in text (``DOE^JANE^Q``): one whitespace-free token scan, linear."""
+    found: list[_Raw] = []
+    for m in _CARET_TOKEN.finditer(text):
+        tok = m.group()
+        if "^" not in tok:
+            continue
+        lead = len(tok) - len(tok.lstrip("([{\"'“"))
+        body = tok[lead:].rstrip(")]}\"'”.,;:")
+        comps = body.split("^")
+        if not body or not body[0].isalpha() or len(comps) > 5 or not any(c[:1].isalpha() for c in comps[1:] + [""]):
+            continue
+        if any(len(c) > 64 for c in comps):
+            continue
+        pos = m.start() + lead
+        parts = []
+        for i, comp in enumerate(comps):
+            if comp and i < 3:
+                parts.append((pos, pos + len(comp), "LAST_NAME" if i == 0 else "FIRST_NAME"))
+            pos += len(comp) + 1
+        found.append((m.start() + lead, m.start() + lead + len(body), "PERSON_NAME", tuple(parts)))
+    return found
+
+
+def find_names(text: str) -> list[_Raw]:
+    """Person names in ``text`` with their FIRST_NAME / LAST_NAME parts."""
+    found = _caret_names(text) if "^" in text else []
+    tokens = [(m.start(), m.end(), m.group()) for m in TOKEN.finditer(text)]
+    if not tokens:
+        return found
+    letters = [w for _, _, w in tokens if len(w) > 1]
+    lower = sum(1 for w in letters if not w.isupper())
+    mixed_case = lower * 2 >= len(letters)  # most words not in capitals: capitals then mean something
+    cache: dict[str, _Word] = {}
+    infos = [_word_info(w, cache) for _, _, w in tokens]
+    n = len(tokens)
+    i = 0
+    while i < n:
+        s, e, w = tokens[i]
+        info = infos[i]
+        titled = False
+        if info.title and i + 1 < n and text[e : tokens[i + 1][0]] in (" ", "  ", ". ", "."):
+            titled = True
+            i += 1
+            s, e, w = tokens[i]
+            info = infos[i]
+        elif not (info.particle and i + 1 < n and infos[i + 1].cap) and info.score(mixed_case) == 0.0:
+            i += 1
+            continue
+        # the run: name words (and particles between them) separated by one space
+        j = i
+        total = 0.0
+        strong_words = 0
+        while j < n and j - i < 6:
+            wj = infos[j]
+            if j > i:
+                gap = text[tokens[j - 1][1] : tokens[j][0]]
+                prev = tokens[j - 1][2]
+                if gap not in (" ", "  ") or (prev.endswith(".") and len(prev.rstrip(".")) > 1 and not infos[j - 1].title):
+                    break
+            sc = wj.score(mixed_case)
+            if sc == 0.0 and not (wj.particle and j + 1 < n and infos[j + 1].score(mixed_case) > 0):
+                if titled and j == i and (wj.cap or wj.surname):
+                    sc = 1.0  # "Dr. Parkinson", "Dr. Bell": after a title any capitalised word is a name
+                else:
+                    break
+            total += sc
+            strong_words += sc >= 1.5
+            j += 1
+        run = list(range(i, j))
+        while run and infos[run[-1]].particle:
+            run.pop()
+        if not run:
+            i += 1
+            continue
+        words = [tokens[k] for k in run]
+        start = words[0][0]
+        end = _span_end(text, words[-1][0], words[-1][1])
+        after = text[end : end + 40]
+        cue = 3.0 if titled else _cue_before(text, start)
+        if _AFTER_CUE.match(after):
+            cue += 2.0
+        if _in_file_name(text, start, words[-1][1]):
+            cue += 1.0
+        if len(run) >= 2 and words[0][2].endswith(".") and infos[run[0]].initial and infos[run[1]].cap:
+            cue += 1.0  # "P. Addison": an initial with its full stop, then a capitalised word
+        first = tokens[run[0]]
+        if infos[run[0]].cap and mixed_case and not _SENTENCE_END.search(text[max(0, first[0] - 3) : first[0]]):
+            total += 0.5  # capitalised in mid-sentence
+        if len(run) == 1 and infos[run[0]].initial and not titled:
+            total = 0.0  # a lone letter is never a name on its own
+        if not titled and (
+            _EPONYM_AFTER.match(after)
+            or _FACILITY_AFTER.match(after)
+            or any(_plain(tokens[k][2]) in lexicon.FACILITY_WORDS for k in run)
+        ):
+            total = 0.0
+        if not titled and any(infos[k].clinical and not (infos[k].given or infos[k].surname) for k in run):
+            total -= 1.0  # a word of clinical vocabulary inside the run: "Omnipaque Gadavist"
+        if len(run) == 1 and not cue and total < 3.5:
+            total = 0.0
+        if total + cue >= 3.0:
+            toks = [(a, _span_end(text, a, b), w) for a, b, w in words]
+            found.append((start, end, "PERSON_NAME", _name_parts(toks)))
+        i = j if j > i else i + 1
+    found.extend(_inverted(text, mixed_case, cache))
+    return found
+
+
+def _inverted(text: str, mixed_case: bool, cache: dict[str, _Word]) -> list[_Raw]:
+    """``LAST, FIRST [M]``: both words name-like, and a cue or a first name in the second place."""
+    out: list[_Raw] = []
+    if "," not in text:
+        return out
+    for m in _INVERTED.finditer(text):
+        last, first = _word_info(m.group(1), cache), _word_info(m.group(2), cache)
+        sl, sf = last.score(mixed_case), first.score(mixed_case)
+        if sl == 0.0 or sf == 0.0:
+            continue
+        cue = _cue_before(text, m.start())
+        if _AFTER_CUE.match(text[m.end() : m.end() + 20]):
+            cue += 2.0
+        evidence = sl + sf + cue + (1.0 if first.given else 0.0) + (0.5 if last.surname else 0.0)
+        same_case = m.group(1).isupper() == m.group(2).isupper()
+        if evidence >= 4.0 and same_case:
+            parts = ((m.start(1), m.end(1), "LAST_NAME"), (m.start(2), m.end(2), "FIRST_NAME"))
+            out.append((m.start(), m.end(), "PERSON_NAME", parts))
+    return out
