@@ -7,11 +7,12 @@ from collections.abc import Sequence
 
 from transforms.config import TextConfig
 from transforms.crypto import Keys
-from transforms.text import DEFAULT_DICOM_INFO_TYPES, TextPolicy, clean_text
+from transforms.text import DEFAULT_TEXT_INFO_TYPES, TextPolicy, clean_text
 from transforms.text.policy import apply_findings, find_sensitive
 
-# Spec §3.3: the default FHIR infoTypes are not published; we use the default DICOM list, as the spec says.
-FHIR_DEFAULT_INFO_TYPES: tuple[str, ...] = DEFAULT_DICOM_INFO_TYPES
+# Spec §3.3: the default FHIR infoTypes are not published; we use the default DICOM list, as the spec says, with
+# the HIPAA Safe Harbor identifiers it lacks (transforms.text.policy.DEFAULT_TEXT_INFO_TYPES).
+FHIR_DEFAULT_INFO_TYPES: tuple[str, ...] = DEFAULT_TEXT_INFO_TYPES
 CACHE_SIZE = 8192
 
 

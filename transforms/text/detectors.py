@@ -27,6 +27,7 @@ PARENT: dict[str, str] = {
     # Care facility names place a patient as precisely as a town does: LOCATION covers them too (deidflow's choice).
     "ORGANIZATION_NAME": "LOCATION",
     "US_PASSPORT": "PASSPORT",
+    "US_MEDICARE_BENEFICIARY_ID_NUMBER": "HEALTH_PLAN_NUMBER",
 }
 INFO_TYPES: frozenset[str] = frozenset(
     {
@@ -36,6 +37,8 @@ INFO_TYPES: frozenset[str] = frozenset(
         "MEDICAL_RECORD_NUMBER", "FINANCIAL_ACCOUNT_NUMBER", "US_DRIVERS_LICENSE_NUMBER", "PASSPORT",
         "US_PASSPORT", "DEVICE_SERIAL_NUMBER", "US_HEALTHCARE_NPI", "US_VEHICLE_IDENTIFICATION_NUMBER",
         "SWIFT_CODE", "STREET_ADDRESS", "LOCATION", "US_STATE", "ORGANIZATION_NAME", "CTX",
+        "HEALTH_PLAN_NUMBER", "US_MEDICARE_BENEFICIARY_ID_NUMBER", "CERTIFICATE_NUMBER", "BIOMETRIC_IDENTIFIER",
+        "GENERIC_ID",
     }
 )  # fmt: skip
 
@@ -53,6 +56,11 @@ PRIORITY: dict[str, int] = {
     "PASSPORT": 73,
     "DEVICE_SERIAL_NUMBER": 73,
     "US_HEALTHCARE_NPI": 73,
+    "HEALTH_PLAN_NUMBER": 73,
+    "US_MEDICARE_BENEFICIARY_ID_NUMBER": 74,
+    "CERTIFICATE_NUMBER": 73,
+    "BIOMETRIC_IDENTIFIER": 73,
+    "GENERIC_ID": 45,
     "SWIFT_CODE": 73,
     "CREDIT_CARD_NUMBER": 72,
     "FAX_NUMBER": 71,
@@ -86,8 +94,19 @@ _NO_PARTS: tuple[tuple[int, int, str], ...] = ()
 
 # --- simple patterns -------------------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-_URL = re.compile(r"\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'^\\]+[^\s<>\"'^\\.,;:!?)\]]")
+# Local parts and domains in any script ("zoë.müllerová24@klinik.de"); the domain's last label is letters.
+_EMAIL = re.compile(r"(?<![\w.%+-])[^\W_][\w.%+'-]*@[^\W_][\w-]*(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])")
+_URL = re.compile(r"(?i)\b(?:(?:https?|ftps?|sftp|file)://|www\.)[^\s<>\"'^\\]+[^\s<>\"'^\\.,;:!?)\]]")
+# Host names without a scheme ("mychart.example-health.org/visit?id=3", "portal.clinic.com"): a dot-separated
+# name ending in a common top-level domain, with an optional port and path.
+_TLDS = (
+    "com|org|net|edu|gov|mil|int|info|biz|io|ai|app|health|care|clinic|hospital|med|us|uk|ca|au|de|fr|nl|be|ch|at"
+    "|it|es|pt|se|no|dk|fi|ie|nz|jp|cn|kr|br|mx|ru|pl|za|eu|co|me|ly|online|site|cloud|dev"
+)
+_HOST = re.compile(
+    r"(?i)(?<![\w@.-])(?:[a-z0-9][a-z0-9-]*\.)+(?:" + _TLDS + r")(?![\w-]|\.[a-z0-9])(?::\d{1,5})?"
+    r"(?:/[^\s<>\"'^\\]*[^\s<>\"'^\\.,;:!?)\]])?"
+)
 _IPV4 = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)"
 )
@@ -144,7 +163,16 @@ _DATE_PATTERNS = [
     re.compile(r"(?<![\w])" + _MON_I + r"\.?[\s,-]\s?(?:19|20)\d{2}(?![\w])"),
     # YYYY-MM (month precision)
     re.compile(r"(?<![\w./-])(?:19|20)\d{2}-(?:0[1-9]|1[0-2])(?![\w]|[-/.]\d)"),
+    # MM/YYYY, MM-YYYY, MM.YYYY (month precision: "seen 12/2019")
+    re.compile(r"(?<![\w./-])(?:0?[1-9]|1[0-2])[/.-](?:19|20)\d{2}(?![\w]|[./-]\d)"),
+    # 5 Jan, 5th of January (no year)
+    re.compile(r"(?<![\w/.-])(?:[0-3]?\d)(?:st|nd|rd|th)?(?:\s+of)?[\s-]" + _MON_I + r"\b\.?"),
 ]
+# MM/DD after a date word: "on 3/14", "seen 12/03", "from 1/5 to 1/9"
+_DATE_MD_CTX = re.compile(
+    r"(?i)\b(?:on|seen|dated|since|from|until|till|to|through|thru|date|dos|admitted|discharged|visit|of|and)\s+"
+    r"((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))(?![\w/]|\.\d)"
+)
 _YEAR_CTX = re.compile(
     r"(?i)\b(?:in|since|from|during|year|until|till|by|circa|of|dated)\s+((?:19|20)\d{2})(?![\w]|[-/.]\d)"
 )
@@ -163,36 +191,61 @@ _AGE_PATTERNS = [
 ]
 _AGE_CTX = re.compile(r"(?i)\b(?:age|aged|age at exam)\s*[:=]?\s*(\d{1,3})(?![\w])")
 
-_ID = r"(#?\s?[A-Za-z]{0,4}[-]?\d[\dA-Za-z-]{2,19})(?![\w])"
-_ID_CONTEXTS: list[tuple[str, re.Pattern[str]]] = [
-    (
-        "MEDICAL_RECORD_NUMBER",
-        re.compile(
-            r"(?i)\b(?:mrn|mr\s?#|mr\s?no\.?|med(?:ical)?\.?\s?rec(?:ord)?\.?(?:\s?(?:number|no\.?|#))?|record\s?(?:number|no\.?|#)"
-            r"|patient\s?(?:id|number|no\.?|#)|pat\s?id|pid|chart\s?(?:number|no\.?|#)?|hospital\s?(?:number|no\.?|#)"
-            r"|unit\s?(?:number|no\.?)|accession\s?(?:number|no\.?|#)?|acc\s?#|encounter\s?(?:id|number|no\.?|#)?"
-            r"|visit\s?(?:id|number|no\.?|#)|case\s?(?:id|number|no\.?|#)|specimen\s?(?:id|number|no\.?|#)|order\s?(?:id|number|no\.?|#))"
-            r"\s*(?:is|:|=|-)?\s*" + _ID
-        ),
-    ),
-    (
-        "FINANCIAL_ACCOUNT_NUMBER",
-        re.compile(r"(?i)\b(?:account|acct|acc't|billing)\s?(?:number|no\.?|#)?\s*(?:is|:|=|-)?\s*" + _ID),
-    ),
-    (
-        "US_DRIVERS_LICENSE_NUMBER",
-        re.compile(r"(?i)\b(?:driver'?s?\s?licen[cs]e|dl|licen[cs]e)\s?(?:number|no\.?|#)?\s*(?:is|:|=|-)?\s*" + _ID),
-    ),
-    ("PASSPORT", re.compile(r"(?i)\bpassport\s?(?:number|no\.?|#)?\s*(?:is|:|=|-)?\s*" + _ID)),
-    (
-        "DEVICE_SERIAL_NUMBER",
-        re.compile(
-            r"(?i)\b(?:serial\s?(?:number|no\.?|#)?|s/n|sn|device\s?(?:id|serial)|udi)\s*(?:is|:|=|-)?\s*" + _ID
-        ),
-    ),
-    ("US_HEALTHCARE_NPI", re.compile(r"(?i)\bnpi\s?(?:number|no\.?|#)?\s*[:#]?\s*(\d{10})\b")),
-    ("SWIFT_CODE", re.compile(r"(?i:\b(?:swift|bic)(?:\s?code)?)\s*[:#]?\s*([A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b")),
-]
+# Labelled identifiers: LABEL [QUALIFIER] [SEPARATOR] VALUE, whatever the label's spelling ("MRN", "M.R.N.",
+# "MR#", "Med Rec No.", "Acc#", "Acct", "FIN", "Member ID", "S/N"). The label decides the infoType; a value is
+# 3-30 letters/digits with at least two digits. Labels that are everyday words ("patient", "order", "study")
+# count only with a qualifier ("Patient ID", "Order #").
+_LABEL_TYPES: tuple[tuple[str, str, bool], ...] = (
+    # (infoType, label alternatives, stands alone without a qualifier)
+    ("MEDICAL_RECORD_NUMBER", r"m\.?r\.?n\.?|mr|med\.?\s*rec(?:ord)?s?\.?|medical\s+records?|hosp(?:ital)?|chart"
+     r"|accession|accn?|acsn|acc\.|fin|csn|har|enc(?:ounter)?|visit|adm(?:ission|it)?|specimen|spec|req(?:uisition)?"
+     r"|episode|pid|mpi|emr|ehr|epic", True),
+    ("MEDICAL_RECORD_NUMBER", r"record|unit|patient|pt|pat|client|resident|case|order|study|exam|lab|sample|series"
+     r"|procedure|report|document|doc|referral|authori[sz]ation|auth|prescription|rx|ticket", False),
+    ("FINANCIAL_ACCOUNT_NUMBER", r"a/c|acct\.?|acc't|account|billing|invoice|claim|bank|routing|iban|card", True),
+    ("HEALTH_PLAN_NUMBER", r"member(?:ship)?|subscriber|policy|insurance|ins\.?|medicaid|medicare|beneficiary|hicn|mbi"
+     r"|payer|payor|plan|group|grp|coverage|health\s+plan|hmo|ppo|cigna|aetna|humana|bcbs|tricare", True),
+    ("US_DRIVERS_LICENSE_NUMBER", r"driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|d\.?l\.?", True),
+    ("CERTIFICATE_NUMBER", r"licen[cs]e|lic\.?|certificate|cert\.?|certification|registration|reg\.?|dea|upin"
+     r"|badge|employee|staff|provider|permit|board", True),
+    ("US_HEALTHCARE_NPI", r"npi", True),
+    ("PASSPORT", r"passport", True),
+    ("DEVICE_SERIAL_NUMBER", r"serial|s/n|sn|device|udi|imei|implant|pacemaker|icd|generator|lot|model|asset"
+     r"|equipment|scanner|station|unit\s+serial", True),
+    ("US_VEHICLE_IDENTIFICATION_NUMBER", r"vin|vehicle|licen[cs]e\s+plate|plate|tag", True),
+    ("BIOMETRIC_IDENTIFIER", r"biometric|fingerprint|finger\s+print|retina(?:l)?(?:\s+scan)?|iris(?:\s+scan)?"
+     r"|voice\s*print|face\s+(?:id|scan)|photo(?:graph)?|picture|image|img|dna|genetic", False),
+    ("GENERIC_ID", r"id|i\.d\.|identifier|ident|ref(?:erence)?|tracking|barcode|bar\s+code|confirmation|conf|file"
+     r"|folio|docket|control|ctrl|seq(?:uence)?|local|alternate|other|national|social|tax|ein|tin", True),
+)  # fmt: skip
+_QUALIFIER = r"(?:number|num\.?|no\.?|nbr\.?|nr\.?|#|id|i\.d\.|identifier|code|ref)"
+_LABEL_ALTS = "|".join(f"(?P<l{i}>{alts})" for i, (_, alts, _) in enumerate(_LABEL_TYPES))
+_LABELLED_ID = re.compile(
+    r"(?i)(?<![\w/])(?:" + _LABEL_ALTS + r")(?![\w])(?P<q>\s?" + _QUALIFIER + r"(?:\s?" + _QUALIFIER + r")?)?"
+    r"(?:\s*(?:is|was|of|:|=|-|–|\.)|\s)?\s*(?:#\s?)?"
+    r"(?P<v>[A-Za-z]{0,8}[-/]?\d[A-Za-z0-9/-]{1,29}|[A-Za-z]{1,8}\d?[A-Za-z][-]?\d[A-Za-z0-9-]{1,29}|\d[A-Za-z0-9-]{2,29})"
+    r"(?![\w])"
+)
+_MEASURE = re.compile(r"(?i)\d+(?:[.,]\d+)?(?:mm|cm|m|mg|mcg|ug|ml|cc|l|kg|g|lb|lbs|%|u|iu|units?|mmhg|bpm|hz|ms|s|min|hr|h|d|wk|y|yo|t|x\d*)")
+# Medicare Beneficiary Identifier (CMS format: 11 characters, letters without S L O I B Z; dashes optional).
+_MBI = re.compile(
+    r"(?<![\w-])[1-9][AC-HJKMNP-RT-Yac-hjkmnp-rt-y][AC-HJKMNP-RT-Yac-hjkmnp-rt-y0-9]\d-?"
+    r"[AC-HJKMNP-RT-Yac-hjkmnp-rt-y][AC-HJKMNP-RT-Yac-hjkmnp-rt-y0-9]\d-?[AC-HJKMNP-RT-Yac-hjkmnp-rt-y]{2}\d{2}(?![\w-])"
+)
+# Long numbers on their own ("SCOUT 00301314", "E11390736"): 7+ digits, or 6+ with a leading zero or letters.
+_BARE_ID = re.compile(
+    r"(?<![\w.,/:-])(?:[A-Za-z]{1,3}-?\d{6,}|0\d{5,}|\d{7,})[A-Za-z]{0,2}(?![\w/-]|[.,:]\d)"
+)
+
+
+_SWIFT = re.compile(r"(?i:\b(?:swift|bic)(?:\s?code)?)\s*[:#]?\s*([A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b")
+
+
+def _id_value_ok(value: str) -> bool:
+    digits = sum(ch.isdigit() for ch in value)
+    return len(value) >= 3 and digits >= 2 and not _MEASURE.fullmatch(value)
+
+
 _VIN = re.compile(r"(?<![\w])[A-HJ-NPR-Z0-9]{17}(?![\w])")
 
 # --- locations -------------------------------------------------------------------------------------------
@@ -304,8 +357,10 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
     digits = any(ch.isdigit() for ch in text)
     if "EMAIL_ADDRESS" in wanted and "@" in text:
         out.extend(_emit(_EMAIL, text, "EMAIL_ADDRESS"))
-    if "URL" in wanted and ("://" in text or "www." in text):
-        out.extend(_emit(_URL, text, "URL"))
+    if "URL" in wanted and "." in text:
+        if "://" in text or "www." in text.lower():
+            out.extend(_emit(_URL, text, "URL"))
+        out.extend(_emit(_HOST, text, "URL"))
     if digits:
         if "IP_ADDRESS" in wanted:
             out.extend(_emit(_IPV4, text, "IP_ADDRESS"))
@@ -358,6 +413,8 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                     if k in (1, 2) and not _numeric_date_ok(s.split("T")[0]):
                         continue
                     out.append((m.start(), m.end(), _date_type(text, m.start()), _NO_PARTS))
+            for m in _DATE_MD_CTX.finditer(text):
+                out.append((m.start(1), m.end(1), _date_type(text, m.start(1)), _NO_PARTS))
             for m in _YEAR_CTX.finditer(text):
                 out.append((m.start(1), m.end(1), _date_type(text, m.start(1)), _NO_PARTS))
         if "TIME" in wanted and (":" in text or "m" in text.lower()):
@@ -366,14 +423,13 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             for pattern in _AGE_PATTERNS:
                 out.extend(_emit(pattern, text, "AGE"))
             out.extend(_emit(_AGE_CTX, text, "AGE", 1))
-        for info_type, pattern in _ID_CONTEXTS:
-            if info_type in wanted or (info_type == "PASSPORT" and "US_PASSPORT" in wanted):
-                for m in pattern.finditer(text):
-                    s, e = m.start(1), m.end(1)
-                    while s < e and text[s] in "# ":
-                        s += 1
-                    if e - s >= 3:
-                        out.append((s, e, info_type, _NO_PARTS))
+        out.extend(_labelled_ids(text, wanted))
+        if "SWIFT_CODE" in wanted:
+            out.extend(_emit(_SWIFT, text, "SWIFT_CODE", 1))
+        if "US_MEDICARE_BENEFICIARY_ID_NUMBER" in wanted:
+            out.extend(_emit(_MBI, text, "US_MEDICARE_BENEFICIARY_ID_NUMBER"))
+        if "GENERIC_ID" in wanted:
+            out.extend(_emit(_BARE_ID, text, "GENERIC_ID"))
         if "US_VEHICLE_IDENTIFICATION_NUMBER" in wanted:
             for m in _VIN.finditer(text):
                 if _vin_ok(m.group()):
@@ -396,6 +452,60 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                     out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
     if wanted & {"PERSON_NAME", "FIRST_NAME", "LAST_NAME"}:
         out.extend(find_names(text))
+    return out
+
+
+def _labelled_ids(text: str, wanted: frozenset[str]) -> Iterable[_Raw]:
+    for m in _LABELLED_ID.finditer(text):
+        for i, (info_type, _, alone) in enumerate(_LABEL_TYPES):
+            if m.group(f"l{i}") is not None:
+                break
+        if not alone and m.group("q") is None:
+            continue
+        if info_type == "US_HEALTHCARE_NPI" and "US_HEALTHCARE_NPI" not in wanted:
+            info_type = "CERTIFICATE_NUMBER"
+        if info_type not in wanted and not (info_type == "PASSPORT" and "US_PASSPORT" in wanted):
+            continue
+        s, e = m.span("v")
+        value = text[s:e].rstrip("-/")
+        if _id_value_ok(value):
+            yield (s, s + len(value), info_type, _NO_PARTS)
+
+
+# Linear time whatever the input: a run of more than LONG_RUN characters without whitespace (a megabyte of one
+# token, a run of carets or separators) is not read whole by the detectors. It is blanked in the text they see
+# and read in windows of WINDOW characters overlapping by WINDOW - STEP, so any value up to that overlap long
+# lies whole in one window; each window costs a bounded time, whatever each pattern does inside it.
+LONG_RUN = 256
+WINDOW = 256
+STEP = 128
+_LONG = re.compile(r"(?<!\S)\S{%d,}" % (LONG_RUN + 1))
+
+
+def _bounded_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
+    if len(text) <= LONG_RUN:
+        return _raw_findings(text, wanted)
+    runs = [m.span() for m in _LONG.finditer(text)]
+    if not runs:
+        return _raw_findings(text, wanted)
+    pieces = []
+    pos = 0
+    for s, e in runs:
+        pieces.append(text[pos:s])
+        pieces.append(" " * (e - s))
+        pos = e
+    pieces.append(text[pos:])
+    out = _raw_findings("".join(pieces), wanted)
+    for s, e in runs:
+        start = s
+        while True:
+            end = min(start + WINDOW, e)
+            for fs, fe, t, parts in _raw_findings(text[start:end], wanted):
+                shifted = tuple((ps + start, pe + start, pt) for ps, pe, pt in parts)
+                out.append((fs + start, fe + start, t, shifted))
+            if end >= e:
+                break
+            start += STEP
     return out
 
 
@@ -463,7 +573,7 @@ def detect(
     selected = INFO_TYPES if info_types is None else frozenset(info_types)
     wanted = expand(selected) - exclude
     spans: list[tuple[int, int, str]] = []
-    for s, e, raw_type, parts in _raw_findings(text, wanted):
+    for s, e, raw_type, parts in _bounded_findings(text, wanted):
         if raw_type in exclude:
             continue
         reported = reported_type(raw_type, selected)
