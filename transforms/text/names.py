@@ -136,9 +136,14 @@ class _Word:
         return 0.0
 
 
-def _word_info(word: str, cache: dict[str, _Word]) -> _Word:
+_WORDS: dict[str, _Word] = {}  # per process: what the lexicons say of each word seen (bounded)
+
+
+def _word_info(word: str, cache: dict[str, _Word] = _WORDS) -> _Word:
     info = cache.get(word)
     if info is None:
+        if len(cache) >= 200_000:
+            cache.clear()
         info = cache[word] = _Word(word)
     return info
 
@@ -207,7 +212,7 @@ def find_names(text: str) -> list[_Raw]:
     letters = [w for _, _, w in tokens if len(w) > 1]
     lower = sum(1 for w in letters if not w.isupper())
     mixed_case = lower * 2 >= len(letters)  # most words not in capitals: capitals then mean something
-    cache: dict[str, _Word] = {}
+    cache = _WORDS
     infos = [_word_info(w, cache) for _, _, w in tokens]
     n = len(tokens)
     i = 0
@@ -253,8 +258,8 @@ def find_names(text: str) -> list[_Raw]:
         start = words[0][0]
         end = _span_end(text, words[-1][0], words[-1][1])
         after = text[end : end + 40]
-        cue = 3.0 if titled else _cue_before(text, start)
-        if _AFTER_CUE.match(after):
+        cue = 3.0 if titled else 0.0
+        if after[:1] in (",", " ", "(", "'", "’") and _AFTER_CUE.match(after):
             cue += 2.0
         if _in_file_name(text, start, words[-1][1]):
             cue += 1.0
@@ -273,9 +278,11 @@ def find_names(text: str) -> list[_Raw]:
             total = 0.0
         if not titled and any(infos[k].clinical and not (infos[k].given or infos[k].surname) for k in run):
             total -= 1.0  # a word of clinical vocabulary inside the run: "Omnipaque Gadavist"
+        if 0.0 < total and total + cue < 3.0 and not titled:
+            cue += _cue_before(text, start)  # looked at only when the words alone do not decide
         if len(run) == 1 and not cue and total < 3.5:
             total = 0.0
-        if total + cue >= 3.0:
+        if total > 0.0 and total + cue >= 3.0:
             toks = [(a, _span_end(text, a, b), w) for a, b, w in words]
             found.append((start, end, "PERSON_NAME", _name_parts(toks)))
         i = j if j > i else i + 1
