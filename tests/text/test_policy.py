@@ -114,7 +114,7 @@ def test_non_default_type_only_when_configured():
 def test_hipaa_identifiers_are_in_the_default_set_and_exclude_opts_out():
     text = "MRN: A1234567"
     assert clean_text(text, policy(), KEYS) == "MRN: [MEDICAL_RECORD_NUMBER]"
-    assert clean_text(text, policy({"excludeInfoTypes": ["MEDICAL_RECORD_NUMBER"]}), KEYS) == text
+    assert clean_text(text, policy({"excludeInfoTypes": ["MEDICAL_RECORD_NUMBER", "GENERIC_ID"]}), KEYS) == text
 
 
 def test_ctx_always_replaced_whatever_the_method():
