@@ -39,7 +39,7 @@ _ROLES = (
 _STRONG_CUE = re.compile(
     r"(?i)(?:^|[^\w])(?:" + _ROLES + r")\.?\s*(?:name)?\s*(?:\((?:s|es)\))?\s*[:#=\-–,(]?\s*[(\"'“]?\s*$"
 )
-_WEAK_CUE = re.compile(r"(?i)(?:^|[^\w])(?:with|by|per|and|or|for|to|from|of|via|w/|c/o|re:?|said|says|told|asked)\s+$")
+_WEAK_CUE = re.compile(r"(?i)(?:^|[^\w])(?:with|by|per|and|or|for|to|from|via|c/o|re:?|said|says|told|asked)\s+$")
 _AFTER_CUE = re.compile(
     r"^(?:,\s*|\s+)(?:M\.?D\.?|D\.?O\.?|R\.?N\.?|N\.?P\.?|PA-C|PA|Ph\.?D\.?|DDS|DMD|FACR|FRCR|FRCP|MBBS|MBChB|CNA"
     r"|LPN|RT(?:\(R\))?|ARRT|CRNA|FNP|DNP|APRN|MSN|BSN|LCSW|PharmD|OD|DPM|Jr\.?|Sr\.?|III|II|IV)(?![\w])"
@@ -98,12 +98,13 @@ _NOT_NAME = frozenset(
 class _Word:
     """What the lexicons say about one word token."""
 
-    __slots__ = ("role", "common", "clinical", "given", "surname", "top", "particle", "initial", "cap", "upper", "title")
+    __slots__ = ("short", "role", "common", "clinical", "given", "surname", "top", "particle", "initial", "cap", "upper", "title")
 
     def __init__(self, word: str):
         parts = _parts(word)
         self.initial = _is_initial(word) and word[0].isupper()
         self.role = _plain(word) in _NOT_NAME
+        self.short = len(word.rstrip(".")) <= 4
         self.particle = _plain(word) in lexicon.PARTICLES
         self.title = _plain(word) in lexicon.TITLES or word.lower() in lexicon.TITLES
         self.common = any(len(p) > 1 and p in lexicon.COMMON_WORDS for p in parts)
@@ -132,7 +133,10 @@ class _Word:
         if lex and self.top:
             return 0.25  # "smith", "white": a name only next to a stronger name word
         if not lex and self.cap and not self.common and not self.clinical:
-            return 0.75 if (self.upper and not mixed_case) else 1.5  # an unknown capitalised word
+            if self.upper:
+                # an unknown word in capitals: an acronym ("GCS", "MRCP", "TOF") unless long, and then weak evidence
+                return 0.0 if self.short else (0.75 if mixed_case else 1.0)
+            return 1.5  # an unknown capitalised word
         return 0.0
 
 
@@ -148,6 +152,30 @@ def _word_info(word: str, cache: dict[str, _Word] = _WORDS) -> _Word:
     return info
 
 
+_NEXT_WORD = re.compile(r"^[\s-]+([a-z]+)\b")
+_OF_BEFORE = re.compile(r"([A-Za-z]+)\s+of\s+$")
+
+
+def _clinical_neighbours(text: str, start: int, after: str, lone: bool) -> bool:
+    """An eponym by its neighbours: "<clinical word> of X" ("Loop of Henle"), or a lone X followed by a
+    lower-case clinical word ("Bankart lesion", "Mayfield head holder")."""
+    m = _OF_BEFORE.search(text[max(0, start - 30) : start])
+    if m and lexicon.fold(m.group(1)) in lexicon.CLINICAL_VOCAB:
+        return True
+    if lone:
+        m = _NEXT_WORD.match(after)
+        if m and m.group(1) in lexicon.CLINICAL_VOCAB and m.group(1) not in lexicon.COMMON_WORDS:
+            return True
+    return False
+
+
+def _particle_chain_ends_in_name(infos: list[_Word], k: int, mixed_case: bool) -> bool:
+    """Whether the particles from ``k`` on ("de la", "van der") lead to a name word ("de la Cruz")."""
+    while k < len(infos) and infos[k].particle:
+        k += 1
+    return k < len(infos) and infos[k].cap and infos[k].score(mixed_case) > 0
+
+
 def _cue_before(text: str, start: int) -> float:
     before = text[max(0, start - 40) : start]
     if _STRONG_CUE.search(before):
@@ -158,8 +186,8 @@ def _cue_before(text: str, start: int) -> float:
 
 
 def _in_file_name(text: str, start: int, end: int) -> bool:
-    """Part of a file name or path: "Kirkpatrick_note.txt", "scans/Delacroix_2019"."""
-    return (start > 0 and text[start - 1] in "_/") or (end < len(text) and text[end] == "_")
+    """Part of a file name: "Kirkpatrick_note.txt", "Delacroix_2019.pdf"."""
+    return (start > 0 and text[start - 1] == "_") or (end < len(text) and text[end] == "_")
 
 
 def _span_end(text: str, start: int, end: int) -> int:
@@ -206,7 +234,16 @@ def _caret_names(text: str) -> list[_Raw]:
 def find_names(text: str) -> list[_Raw]:
     """Person names in ``text`` with their FIRST_NAME / LAST_NAME parts."""
     found = _caret_names(text) if "^" in text else []
-    tokens = [(m.start(), m.end(), m.group()) for m in TOKEN.finditer(text)]
+    carets = [(a, b) for a, b, _, _ in found]
+    size = len(text)
+    tokens = []
+    for m in TOKEN.finditer(text):
+        a, b = m.span()
+        if (a and text[a - 1].isdigit()) or (b < size and text[b].isdigit()):
+            continue  # letters against digits ("T2", "3T", "HbA1c", "L4") are codes, not names
+        if carets and any(ca <= a < cb for ca, cb in carets):
+            continue  # inside a DOE^JANE value, already found
+        tokens.append((a, b, m.group()))
     if not tokens:
         return found
     letters = [w for _, _, w in tokens if len(w) > 1]
@@ -220,12 +257,20 @@ def find_names(text: str) -> list[_Raw]:
         s, e, w = tokens[i]
         info = infos[i]
         titled = False
-        if info.title and i + 1 < n and text[e : tokens[i + 1][0]] in (" ", "  ", ". ", "."):
+        if (
+            info.title
+            and i + 1 < n
+            and text[e : tokens[i + 1][0]] in (" ", "  ", ". ", ".")
+            and (infos[i + 1].score(mixed_case) > 0 or (infos[i + 1].cap and not infos[i + 1].upper))
+            and not (w.isupper() and not w.endswith(".") and infos[i + 1].initial)  # "MR T2", "DR L" are modalities
+        ):
             titled = True
             i += 1
             s, e, w = tokens[i]
             info = infos[i]
-        elif not (info.particle and i + 1 < n and infos[i + 1].cap) and info.score(mixed_case) == 0.0:
+        elif not (info.particle and _particle_chain_ends_in_name(infos, i + 1, mixed_case)) and (
+            info.score(mixed_case) == 0.0
+        ):
             i += 1
             continue
         # the run: name words (and particles between them) separated by one space
@@ -240,7 +285,7 @@ def find_names(text: str) -> list[_Raw]:
                 if gap not in (" ", "  ") or (prev.endswith(".") and len(prev.rstrip(".")) > 1 and not infos[j - 1].title):
                     break
             sc = wj.score(mixed_case)
-            if sc == 0.0 and not (wj.particle and j + 1 < n and infos[j + 1].score(mixed_case) > 0):
+            if sc == 0.0 and not (wj.particle and _particle_chain_ends_in_name(infos, j + 1, mixed_case)):
                 if titled and j == i and (wj.cap or wj.surname):
                     sc = 1.0  # "Dr. Parkinson", "Dr. Bell": after a title any capitalised word is a name
                 else:
@@ -278,6 +323,8 @@ def find_names(text: str) -> list[_Raw]:
             total = 0.0
         if not titled and any(infos[k].clinical and not (infos[k].given or infos[k].surname) for k in run):
             total -= 1.0  # a word of clinical vocabulary inside the run: "Omnipaque Gadavist"
+        if not titled and _clinical_neighbours(text, start, after, len(run) == 1):
+            total = 0.0  # "Circle of Willis", "Bankart lesion", "Mayfield head holder": an eponym
         if 0.0 < total and total + cue < 3.0 and not titled:
             cue += _cue_before(text, start)  # looked at only when the words alone do not decide
         if len(run) == 1 and not cue and total < 3.5:
