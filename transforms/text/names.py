@@ -32,6 +32,8 @@ _ROLES = (
     r"|grandson|granddaughter|niece|nephew|cousin|friend|neighbou?r|partner|fianc[eé]e?|boyfriend|girlfriend"
     r"|sibling|stepmother|stepfather|dear|cc|attn|emergency\s+contact|next\s+of\s+kin|nok|poa|proxy|interpreter"
     r"|translator|chaplain|therapist|pharmacist|consultant|midwife|sonographer|scribe|author|signature|signed"
+    r"|rep|vendor\s+rep|representative|follow[\s-]?up(?:\s+with)?|f/u(?:\s+with)?|req|requisition|registration"
+    r"|guarantor|insured|subscriber|policy\s*holder|hcp|health\s+care\s+proxy|visitor|visited\s+by"
     r"|electronically\s+signed(?:\s+by)?|sincerely|regards|thanks|surname|first\s+name|last\s+name|given\s+name"
     r"|family\s+name|maiden\s+name|aka|alias|named|called|goes\s+by|known\s+as|(?:name|names)\s+(?:is|was|are)"
     r"|i\s+am|i'm|this\s+is|per\s+(?:dr|nurse)|mr|mrs|ms|miss|mx|dr|prof"
@@ -59,10 +61,12 @@ _EPONYM_AFTER = re.compile(
     r"|ataxia|anemia|anaemia|esophagus|oesophagus|diverticulum|appendix|area|bundle|tract|fasciculus|nucleus)\b"
 )
 _FACILITY_AFTER = re.compile(
-    r"(?i)^\s+(?:hospital|clinic|medical|health|healthcare|center|centre|institute|university|college|imaging"
+    r"(?i)^ (?:hospital|clinic|medical|health|healthcare|center|centre|institute|university|college|imaging"
     r"|radiology|memorial|foundation|associates|laboratory|labs?|pharmacy|hospice|infirmary|school|street|st|ave"
     r"|avenue|road|rd|county|city|park)\b"
 )
+_SENTENCE_BREAK = re.compile(r"([^\W\d_]{2,})[.!?]\s+$")
+_ABBREVIATIONS = frozenset("dr mr mrs ms prof pt pts st rev sr jr rn md np pa tech attn cc rep req".split())
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;\n]\s*|[\n\r]\s*)$")
 _CARET_TOKEN = re.compile(r"[^\s\\=|]+")
 _INVERTED = re.compile(
@@ -91,7 +95,11 @@ def _is_initial(word: str) -> bool:
 _NOT_NAME = frozenset(
     """pt pts patient patients name names dr drs md mds rn rns np pa do phd pcp nok poa cc attn re fyi tech techs
     tel fax ph mrn dob ssn rad rads resident attending fellow intern nurse tech technologist radiologist physician
-    surgeon doctor signed dictated reviewed read per""".split()
+    surgeon doctor signed dictated reviewed read per son sons wife husband mother father daughter daughters brother
+    sister spouse guardian parent parents caregiver aunt uncle grandmother grandfather niece nephew cousin friend
+    neighbor neighbour partner boyfriend girlfriend sibling rep vendor representative contact mom dad his her their
+    follow followup req requisition registration registered guarantor proxy poa hcp acct acc fin csn mbi npi
+    ssn sn id ids dob dod""".split()
 )
 
 
@@ -107,7 +115,7 @@ class _Word:
         self.short = len(word.rstrip(".")) <= 4
         self.particle = _plain(word) in lexicon.PARTICLES
         self.title = _plain(word) in lexicon.TITLES or word.lower() in lexicon.TITLES
-        self.common = any(len(p) > 1 and p in lexicon.COMMON_WORDS for p in parts)
+        self.common = any(len(p) > 1 and (p in lexicon.COMMON_WORDS or p in lexicon.DICTIONARY_NAMES) for p in parts)
         self.clinical = any(
             p in lexicon.CLINICAL_VOCAB or p in lexicon.CLINICAL_WORDS or p in lexicon.FACILITY_WORDS for p in parts
         )
@@ -164,9 +172,35 @@ def _clinical_neighbours(text: str, start: int, after: str, lone: bool) -> bool:
         return True
     if lone:
         m = _NEXT_WORD.match(after)
-        if m and m.group(1) in lexicon.CLINICAL_VOCAB and m.group(1) not in lexicon.COMMON_WORDS:
+        if m and m.group(1) in lexicon.CLINICAL_VOCAB:
             return True
     return False
+
+
+_BARE_TITLE = re.compile(r"(?i)(?:^|[^\w])(?:mr|mrs|ms|dr|miss|prof)\.?\s*$")
+# a number that may be an identifier or a date (5+ digits, dashes and slashes allowed; no decimals)
+_LAST_AFTER_NUMBER = re.compile(r"(?:^|\s)\d[\d/-]{4,}\s+$")
+_NUMBER_BEFORE = re.compile(r"(?:^|\s)\d[\d/-]{4,}\s+$")
+_NUMBER_AFTER = re.compile(r"^\s+\d[\d/-]{4,}(?!\.?\d)(?:\s|$)")
+
+
+def _initials_by_position(text: str, token: tuple[int, int, str], info: _Word, mixed_case: bool) -> bool:
+    """Capitals too short to be more than an acronym are a name's initials right after a role ("Tech WG") or
+    at the end of a DICOM description after its number ("STD 59067830244 CES")."""
+    if not (info.upper and info.short) or info.common or info.clinical or info.role:
+        return False
+    a, b, _ = token
+    before = text[max(0, a - 40) : a]
+    if _STRONG_CUE.search(before) and (mixed_case or not _BARE_TITLE.search(before)):
+        return True  # ... but "MR MRCP", "DR CHEST": in capitals MR and DR are modalities
+    return not mixed_case and bool(_LAST_AFTER_NUMBER.search(text[max(0, a - 20) : a])) and not text[b:].strip(" .")
+
+
+def _next_to_number(text: str, start: int, end: int) -> bool:
+    """Whether a run stands next to a number or date, or ends the text after one (list position in a description)."""
+    before = text[max(0, start - 24) : start]
+    after = text[end : end + 4]
+    return bool(_NUMBER_AFTER.match(after)) or (bool(_NUMBER_BEFORE.search(before)) and not text[end:].strip(" ."))
 
 
 def _particle_chain_ends_in_name(infos: list[_Word], k: int, mixed_case: bool) -> bool:
@@ -178,6 +212,9 @@ def _particle_chain_ends_in_name(infos: list[_Word], k: int, mixed_case: bool) -
 
 def _cue_before(text: str, start: int) -> float:
     before = text[max(0, start - 40) : start]
+    brk = _SENTENCE_BREAK.search(before)
+    if brk and lexicon.fold(brk.group(1)) not in _ABBREVIATIONS:
+        return 0.0  # "... follow up. Mark the lesion": a cue does not reach across a sentence's end
     if _STRONG_CUE.search(before):
         return 2.0
     if _WEAK_CUE.search(before):
@@ -268,23 +305,32 @@ def find_names(text: str) -> list[_Raw]:
             i += 1
             s, e, w = tokens[i]
             info = infos[i]
-        elif not (info.particle and _particle_chain_ends_in_name(infos, i + 1, mixed_case)) and (
+        elif (
             info.score(mixed_case) == 0.0
+            and not (info.particle and _particle_chain_ends_in_name(infos, i + 1, mixed_case))
+            and not _initials_by_position(text, tokens[i], info, mixed_case)
         ):
             i += 1
             continue
         # the run: name words (and particles between them) separated by one space
         j = i
         total = 0.0
+        sc_first_by_position = _initials_by_position(text, tokens[i], info, mixed_case)
         strong_words = 0
         while j < n and j - i < 6:
             wj = infos[j]
             if j > i:
                 gap = text[tokens[j - 1][1] : tokens[j][0]]
                 prev = tokens[j - 1][2]
-                if gap not in (" ", "  ") or (prev.endswith(".") and len(prev.rstrip(".")) > 1 and not infos[j - 1].title):
+                if gap != " " and not (gap == "" and infos[j - 1].initial and prev.endswith(".")):  # "T.J. Smith"
+                    break
+                if prev.endswith(".") and len(prev.rstrip(".")) > 1 and not infos[j - 1].title:
                     break
             sc = wj.score(mixed_case)
+            if sc == 0.0 and j == i and _initials_by_position(text, tokens[j], wj, mixed_case):
+                sc = 1.0
+            if j > i and not wj.cap and not wj.particle and infos[i].cap:
+                break  # a lower-case word never extends a capitalised name ("Mayfield head holder")
             if sc == 0.0 and not (wj.particle and _particle_chain_ends_in_name(infos, j + 1, mixed_case)):
                 if titled and j == i and (wj.cap or wj.surname):
                     sc = 1.0  # "Dr. Parkinson", "Dr. Bell": after a title any capitalised word is a name
@@ -294,11 +340,17 @@ def find_names(text: str) -> list[_Raw]:
             strong_words += sc >= 1.5
             j += 1
         run = list(range(i, j))
-        while run and infos[run[-1]].particle:
-            run.pop()
+        while run and (infos[run[-1]].particle or (len(run) > 1 and not infos[run[-1]].cap
+                                                   and infos[run[-1]].score(mixed_case) < 1.0)):
+            run.pop()  # no particle or weak lower-case word at the end: "Bernardo will" is "Bernardo"
+        while len(run) > 1 and not titled and (infos[run[-1]].common or infos[run[-1]].clinical) and not (
+            infos[run[-1]].top or infos[run[-2]].given and not infos[run[-2]].common
+        ):
+            run.pop()  # nor a dictionary or clinical word: "WELLS SCORE" is "WELLS" (then an eponym)
         if not run:
             i += 1
             continue
+        total = sum(max(infos[k].score(mixed_case), 1.0 if k == i and sc_first_by_position else 0.0) for k in run)
         words = [tokens[k] for k in run]
         start = words[0][0]
         end = _span_end(text, words[-1][0], words[-1][1])
@@ -325,6 +377,8 @@ def find_names(text: str) -> list[_Raw]:
             total -= 1.0  # a word of clinical vocabulary inside the run: "Omnipaque Gadavist"
         if not titled and _clinical_neighbours(text, start, after, len(run) == 1):
             total = 0.0  # "Circle of Willis", "Bankart lesion", "Mayfield head holder": an eponym
+        if not mixed_case and 0.0 < total and total + cue < 3.0 and _next_to_number(text, start, end):
+            cue += 2.0  # a word of a DICOM description next to its number or date: "20091013 PERINI"
         if 0.0 < total and total + cue < 3.0 and not titled:
             cue += _cue_before(text, start)  # looked at only when the words alone do not decide
         if len(run) == 1 and not cue and total < 3.5:
