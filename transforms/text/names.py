@@ -99,7 +99,7 @@ _NOT_NAME = frozenset(
     sister spouse guardian parent parents caregiver aunt uncle grandmother grandfather niece nephew cousin friend
     neighbor neighbour partner boyfriend girlfriend sibling rep vendor representative contact mom dad his her their
     follow followup req requisition registration registered guarantor proxy poa hcp acct acc fin csn mbi npi
-    ssn sn id ids dob dod""".split()
+    ssn sn id ids dob dod lic cert no nos num""".split()
 )
 
 
@@ -160,6 +160,15 @@ def _word_info(word: str, cache: dict[str, _Word] = _WORDS) -> _Word:
     return info
 
 
+# Words after a name that say nothing of it (verbs of narration and function words; ICD-10-CM has them all).
+_FUNCTION_WORDS = frozenset(
+    """a an and are as at be but by for from had has have in into is it its of on or so than that the then to was
+    were will with would could should can may might must not no nor also who which whose whom while when where
+    reports reported states stated denies denied presents presented underwent came went called says said notes
+    noted returns returned admitted discharged seen injected given received requests requested agrees agreed
+    tolerated complains complained feels felt lives lived needs needed wants wanted remains remained is was being
+    been did does do has had here there today yesterday now again""".split()
+)
 _NEXT_WORD = re.compile(r"^[\s-]+([a-z]+)\b")
 _OF_BEFORE = re.compile(r"([A-Za-z]+)\s+of\s+$")
 
@@ -172,7 +181,7 @@ def _clinical_neighbours(text: str, start: int, after: str, lone: bool) -> bool:
         return True
     if lone:
         m = _NEXT_WORD.match(after)
-        if m and m.group(1) in lexicon.CLINICAL_VOCAB:
+        if m and m.group(1) in lexicon.CLINICAL_VOCAB and m.group(1) not in _FUNCTION_WORDS:
             return True
     return False
 
@@ -181,6 +190,7 @@ _BARE_TITLE = re.compile(r"(?i)(?:^|[^\w])(?:mr|mrs|ms|dr|miss|prof)\.?\s*$")
 # a number that may be an identifier or a date (5+ digits, dashes and slashes allowed; no decimals)
 _LAST_AFTER_NUMBER = re.compile(r"(?:^|\s)\d[\d/-]{4,}\s+$")
 _NUMBER_BEFORE = re.compile(r"(?:^|\s)\d[\d/-]{4,}\s+$")
+_ANY_NUMBER_BEFORE = re.compile(r"(?:^|\s)\d[\d/-]*\s+$")
 _NUMBER_AFTER = re.compile(r"^\s+\d[\d/-]{4,}(?!\.?\d)(?:\s|$)")
 
 
@@ -199,8 +209,11 @@ def _initials_by_position(text: str, token: tuple[int, int, str], info: _Word, m
 def _next_to_number(text: str, start: int, end: int) -> bool:
     """Whether a run stands next to a number or date, or ends the text after one (list position in a description)."""
     before = text[max(0, start - 24) : start]
-    after = text[end : end + 4]
-    return bool(_NUMBER_AFTER.match(after)) or (bool(_NUMBER_BEFORE.search(before)) and not text[end:].strip(" ."))
+    after = text[end : end + 24]
+    if _NUMBER_AFTER.match(after):
+        return True
+    last = not text[end:].strip(" .")  # the description's last word: after any number ("BI-RADS 2 VERGARA")
+    return bool((_ANY_NUMBER_BEFORE if last else _NUMBER_BEFORE).search(before)) and last
 
 
 def _particle_chain_ends_in_name(infos: list[_Word], k: int, mixed_case: bool) -> bool:
@@ -331,6 +344,8 @@ def find_names(text: str) -> list[_Raw]:
                 sc = 1.0
             if j > i and not wj.cap and not wj.particle and infos[i].cap:
                 break  # a lower-case word never extends a capitalised name ("Mayfield head holder")
+            if j > i and infos[j - 1].particle and wj.cap:
+                sc = max(sc, 1.0)  # after "Le", "van der": any capitalised word ("Hanife Le Roux")
             if sc == 0.0 and not (wj.particle and _particle_chain_ends_in_name(infos, j + 1, mixed_case)):
                 if titled and j == i and (wj.cap or wj.surname):
                     sc = 1.0  # "Dr. Parkinson", "Dr. Bell": after a title any capitalised word is a name
@@ -344,7 +359,8 @@ def find_names(text: str) -> list[_Raw]:
                                                    and infos[run[-1]].score(mixed_case) < 1.0)):
             run.pop()  # no particle or weak lower-case word at the end: "Bernardo will" is "Bernardo"
         while len(run) > 1 and not titled and (infos[run[-1]].common or infos[run[-1]].clinical) and not (
-            infos[run[-1]].top or infos[run[-2]].given and not infos[run[-2]].common
+            infos[run[-1]].top or infos[run[-2]].given and not infos[run[-2]].common or infos[run[-2]].initial
+            or infos[run[-2]].particle
         ):
             run.pop()  # nor a dictionary or clinical word: "WELLS SCORE" is "WELLS" (then an eponym)
         if not run:
