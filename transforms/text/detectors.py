@@ -13,6 +13,7 @@ import phonenumbers
 from transforms.text import lexicon
 from transforms.text.context import context_findings
 from transforms.text.names import find_names
+from transforms.text.places import find_places
 
 # --- vocabulary ------------------------------------------------------------------------------------------
 
@@ -278,14 +279,6 @@ _CITY_STATE = re.compile(
     + r")(?![\w])"
 )
 _ZIP_CTX = re.compile(r"(?i)\b(?:zip|zip\s?code|postal\s?code)\s*[:#]?\s*(\d{5}(?:-\d{4})?)\b")
-_FACILITY = re.compile(
-    r"(?<![\w])(?:(?:St\.?|Saint|Mount|Mt\.?)\s)?(?:[A-Z][\w'&.-]*\s){0,4}(?:"
-    r"(?i:hospital|medical\s+center|medical\s+centre|health\s+center|health\s+system|healthcare|health|clinic"
-    r"|infirmary|imaging(?:\s+center)?|radiology(?:\s+associates)?|cancer\s+center|children'?s\s+hospital"
-    r"|memorial|general|medical\s+group|rehabilitation\s+center|nursing\s+home|hospice|institute)"
-    r")(?:\s(?:Hospital|HOSPITAL|Center|CENTER|Centre|Clinic|CLINIC|Campus))?(?![\w])"
-)
-
 # --- validators ------------------------------------------------------------------------------------------
 
 
@@ -444,12 +437,8 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
         out.extend(_emit(_CITY_STATE, text, "LOCATION"))
     if "US_STATE" in wanted:
         out.extend(_emit(_STATE_NAME, text, "US_STATE"))
-    if "ORGANIZATION_NAME" in wanted:
-        for m in _FACILITY.finditer(text):
-            words = m.group().split()
-            if len(words) >= 2 or words[0].lower() in ("memorial", "general"):
-                if len(words) >= 2:
-                    out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
+    if wanted & {"LOCATION", "STREET_ADDRESS", "ORGANIZATION_NAME"}:
+        out.extend(find_places(text, wanted))
     if wanted & {"PERSON_NAME", "FIRST_NAME", "LAST_NAME"}:
         out.extend(find_names(text))
     return out

@@ -132,6 +132,8 @@ class _Word:
         if self.initial:
             return 0.5
         lex = self.given or self.surname
+        if self.upper and self.short and mixed_case and (self.common or self.clinical):
+            return 0.0  # "ED", "OR", "ICU" in running text: an acronym
         if lex and not self.common and not self.clinical:
             return 2.0 if self.cap else 1.5
         if lex and self.top and not self.common:
