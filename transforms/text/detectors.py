@@ -263,7 +263,7 @@ _CITY_STATE_ZIP = (
 _STREET = re.compile(
     r"(?<![\w.-])\d{1,6}[A-Za-z]?(?:-\d{1,4})? "
     r"(?:(?:[NSEW]|NE|NW|SE|SW|North|South|East|West|NORTH|SOUTH|EAST|WEST)\.? )?"
-    r"(?:(?:[A-Z0-9][\w'-]*\.?|of|the|de|la|del|von) ){1,4}"
+    r"(?:(?:[A-Z][^\W\d_]*(?:['’-][^\W\d_]+)*\.?|\d{1,3}(?:st|nd|rd|th|ST|ND|RD|TH)|of|the|de|la|del|von) ){1,4}"
     r"(?i:" + _SUFFIX + r")\b\.?"
     r"(?:\s+(?:[NSEW]|NE|NW|SE|SW)\b\.?)?"
     r"(?:,?\s+(?i:apt|apartment|suite|ste|unit|bldg|building|floor|fl|rm|room|#)\.?\s*#?\s*[\w-]+)?"

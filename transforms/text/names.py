@@ -218,6 +218,13 @@ def _next_to_number(text: str, start: int, end: int) -> bool:
     return bool((_ANY_NUMBER_BEFORE if last else _NUMBER_BEFORE).search(before)) and last
 
 
+def eponym_like(text: str, start: int, end: int) -> bool:
+    """Whether the word at ``text[start:end]`` reads as an eponym: "Bell palsy", "Circle of Willis", "Hashimoto
+    thyroiditis", "Wilson's disease" (shared with the place detector: "Bell" and "Willis" are towns too)."""
+    after = text[end : end + 40]
+    return bool(_EPONYM_AFTER.match(after)) or _clinical_neighbours(text, start, after, True)
+
+
 def _particle_chain_ends_in_name(infos: list[_Word], k: int, mixed_case: bool) -> bool:
     """Whether the particles from ``k`` on ("de la", "van der") lead to a name word ("de la Cruz")."""
     while k < len(infos) and infos[k].particle:

@@ -16,6 +16,7 @@ import importlib.resources
 import re
 
 from transforms.text import lexicon
+from transforms.text.names import eponym_like
 
 _Raw = tuple[int, int, str, tuple]
 _NO_PARTS: tuple = ()
@@ -186,7 +187,9 @@ def _cities(text: str) -> list[_Raw]:
             after = text[end : end + 12]
             cued = bool(_PLACE_CUE.search(before)) or bool(re.match(r"^,?\s+(?:[A-Z]{2}\b|\d{5})", after))
             distinctive = best and not all(_is_wordlike(w) for w in words[k : k + size])
-            if (distinctive and (cued or size > 1 or not words[k].isupper())) or (cued and (best or shaped)):
+            if ((distinctive and (cued or size > 1 or not words[k].isupper())) or (cued and (best or shaped))) and not (
+                eponym_like(text, start, end)
+            ):
                 if not (best and size == 1 and words[k].rstrip(".").lower() in lexicon.TITLES):
                     out.append((start, end, "LOCATION", _NO_PARTS))
                     if has_digit:
