@@ -111,7 +111,7 @@ _HOST = re.compile(
 _IPV4 = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)"
 )
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,8}[0-9A-Fa-f]{0,5}(?![\w:])")
 _MAC = re.compile(
     r"(?<![\w:-])(?:[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?![\w:-])"
 )
@@ -147,7 +147,7 @@ _MON_I = r"(?i:" + _MON + r")"
 _DATE_PATTERNS = [
     # DICOM DA / DT: YYYYMMDD[HHMMSS[.FFFFFF]][&ZZXX]
     re.compile(
-        r"(?<!\w)(?<!\d\.)(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:\d{2,6}(?:\.\d{1,6})?)?(?:[+-]\d{4})?(?![\w]|\.\d)"
+        r"(?<![^\W_])(?<!\d\.)(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:\d{2,6}(?:\.\d{1,6})?)?(?:[+-]\d{4})?(?![\w]|\.\d)"
     ),
     # ISO and friends: YYYY-MM-DD[THH:MM[:SS[.f]][Z|+hh:mm]], YYYY/MM/DD, YYYY.MM.DD
     re.compile(
@@ -164,6 +164,8 @@ _DATE_PATTERNS = [
     re.compile(r"(?<![\w])" + _MON_I + r"\.?[\s,-]\s?(?:19|20)\d{2}(?![\w])"),
     # YYYY-MM (month precision)
     re.compile(r"(?<![\w./-])(?:19|20)\d{2}-(?:0[1-9]|1[0-2])(?![\w]|[-/.]\d)"),
+    # Oct-83, Sep '66, Apr-23: a month and a two-digit year
+    re.compile(r"(?<![\w/-])" + _MON_I + r"[-'’ ]\d{2}(?![\w/:-]|\.\d)"),
     # MM/YYYY, MM-YYYY, MM.YYYY (month precision: "seen 12/2019")
     re.compile(r"(?<![\w./-])(?:0?[1-9]|1[0-2])[/.-](?:19|20)\d{2}(?![\w]|[./-]\d)"),
     # 5 Jan, 5th of January (no year)
@@ -171,7 +173,8 @@ _DATE_PATTERNS = [
 ]
 # MM/DD after a date word: "on 3/14", "seen 12/03", "from 1/5 to 1/9"
 _DATE_MD_CTX = re.compile(
-    r"(?i)\b(?:on|seen|dated|since|from|until|till|to|through|thru|date|dos|admitted|discharged|visit|of|and)\s+"
+    r"(?i)(?:\b(?:on|seen|dated|since|from|until|till|to|through|thru|date|dos|admitted|discharged|visit|of|and"
+    r"|[a-z]{2,}ed)|[-–])\s+"
     r"((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))(?![\w/]|\.\d)"
 )
 _YEAR_CTX = re.compile(
@@ -191,6 +194,12 @@ _AGE_PATTERNS = [
     re.compile(r"(?i)(?<![\w])\d{1,3}[\s-](?:months?|weeks?|days?|mos?)[\s-]old\b"),
 ]
 _AGE_CTX = re.compile(r"(?i)\b(?:age|aged|age at exam)\s*[:=]?\s*(\d{1,3})(?![\w])")
+# "Pt is 96.", "now 101", "102y", and past 89 (HIPAA) any "Name, 94," aside
+_AGE_IS = re.compile(
+    r"(?i)\b(?:is|was|now|turned|turns|age|aged)\s+(\d{1,3})(?=\s*(?:[.,;)]|$|y\b|yo\b|yrs?\b|years?\b))"
+)
+_AGE_Y = re.compile(r"(?<![\w.])\d{1,3}[yY](?![\w])")
+_AGE_ASIDE = re.compile(r"(?<=[^\W\d_]), (9\d|1[01]\d|12[0-5])(?=[,;)])")
 
 # Labelled identifiers: LABEL [QUALIFIER] [SEPARATOR] VALUE, whatever the label's spelling ("MRN", "M.R.N.",
 # "MR#", "Med Rec No.", "Acc#", "Acct", "FIN", "Member ID", "S/N"). The label decides the infoType; a value is
@@ -206,20 +215,21 @@ _LABEL_TYPES: tuple[tuple[str, str, bool], ...] = (
     ("FINANCIAL_ACCOUNT_NUMBER", r"a/c|acct\.?|acc't|account|billing|invoice|claim|bank|routing|iban|card", True),
     ("HEALTH_PLAN_NUMBER", r"member(?:ship)?|subscriber|policy|insurance|ins\.?|medicaid|medicare|beneficiary|hicn|mbi"
      r"|payer|payor|plan|group|grp|coverage|health\s+plan|hmo|ppo|cigna|aetna|humana|bcbs|tricare", True),
-    ("US_DRIVERS_LICENSE_NUMBER", r"driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|d\.?l\.?", True),
+    ("US_DRIVERS_LICENSE_NUMBER", r"driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|d\.?l\.?|cdl", True),
     ("CERTIFICATE_NUMBER", r"licen[cs]e|lic\.?|certificate|cert\.?|certification|registration|reg\.?|dea|upin"
      r"|badge|employee|staff|provider|permit|board", True),
     ("US_HEALTHCARE_NPI", r"npi", True),
     ("PASSPORT", r"passport", True),
-    ("DEVICE_SERIAL_NUMBER", r"serial|s/n|sn|device|udi|imei|implant|pacemaker|icd|generator|lot|model|asset"
+    ("DEVICE_SERIAL_NUMBER", r"serial|ser\.|s/n|sn|device|udi|imei|implant|pacemaker|icd|generator|lot|model|asset"
      r"|equipment|scanner|station|unit\s+serial", True),
-    ("US_VEHICLE_IDENTIFICATION_NUMBER", r"vin|vehicle|licen[cs]e\s+plate|plate|tag", True),
+    ("US_VEHICLE_IDENTIFICATION_NUMBER", r"vin|vehicle|licen[cs]e\s+plates?|plates?|tags?|registration\s+plates?",
+     True),
     ("BIOMETRIC_IDENTIFIER", r"biometric|fingerprint|finger\s+print|retina(?:l)?(?:\s+scan)?|iris(?:\s+scan)?"
      r"|voice\s*print|face\s+(?:id|scan)|photo(?:graph)?|picture|image|img|dna|genetic", False),
     ("GENERIC_ID", r"id|i\.d\.|identifier|ident|ref(?:erence)?|tracking|barcode|bar\s+code|confirmation|conf|file"
      r"|folio|docket|control|ctrl|seq(?:uence)?|local|alternate|other|national|social|tax|ein|tin", True),
 )  # fmt: skip
-_QUALIFIER = r"(?:number|num\.?|no\.?|nbr\.?|nr\.?|#|id|i\.d\.|identifier|code|ref)"
+_QUALIFIER = r"(?:number|num\.?|no\.?|nbr\.?|nr\.?|#|id|i\.d\.|identifier|identification(?:\s+number)?|code|ref)"
 _LABEL_ALTS = "|".join(f"(?P<l{i}>{alts})" for i, (_, alts, _) in enumerate(_LABEL_TYPES))
 _LABELLED_ID = re.compile(
     r"(?i)(?<![\w/])(?:" + _LABEL_ALTS + r")(?![\w])(?P<q>\s?" + _QUALIFIER + r"(?:\s?" + _QUALIFIER + r")?)?"
@@ -233,10 +243,24 @@ _MBI = re.compile(
     r"(?<![\w-])[1-9][AC-HJKMNP-RT-Yac-hjkmnp-rt-y][AC-HJKMNP-RT-Yac-hjkmnp-rt-y0-9]\d-?"
     r"[AC-HJKMNP-RT-Yac-hjkmnp-rt-y][AC-HJKMNP-RT-Yac-hjkmnp-rt-y0-9]\d-?[AC-HJKMNP-RT-Yac-hjkmnp-rt-y]{2}\d{2}(?![\w-])"
 )
-# Long numbers on their own ("SCOUT 00301314", "E11390736"): 7+ digits, or 6+ with a leading zero or letters.
-_BARE_ID = re.compile(
-    r"(?<![\w.,/:-])(?:[A-Za-z]{1,3}-?\d{6,}|0\d{5,}|\d{7,})[A-Za-z]{0,2}(?![\w/-]|[.,:]\d)"
-)
+# Numbers on their own that identify: 7+ digits, or a leading zero ("SCOUT 00301314"), or letters and digits
+# mixed with a run of 5+ digits or 8+ digits in all ("E11390736", "PHOTO-4198840", "ACCUS215784", "58-9722673").
+_ID_TOKEN = re.compile(r"(?<![^\W_]|[.,/:-])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?![^\W_]|[/:-]|[.,]\d)")
+_DIGIT_RUN = re.compile(r"\d+")
+
+
+def _bare_ids(text: str) -> Iterable[_Raw]:
+    for m in _ID_TOKEN.finditer(text):
+        tok = m.group()
+        digits = sum(ch.isdigit() for ch in tok)
+        if digits < 6:
+            continue
+        longest = max(len(r) for r in _DIGIT_RUN.findall(tok))
+        if tok.isdigit():
+            if digits >= 7 or tok[0] == "0":
+                yield (m.start(), m.end(), "GENERIC_ID", _NO_PARTS)
+        elif longest >= 5 or digits >= 8:
+            yield (m.start(), m.end(), "GENERIC_ID", _NO_PARTS)
 
 
 _SWIFT = re.compile(r"(?i:\b(?:swift|bic)(?:\s?code)?)\s*[:#]?\s*([A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b")
@@ -359,11 +383,14 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             out.extend(_emit(_IPV4, text, "IP_ADDRESS"))
             if ":" in text:
                 for m in _IPV6.finditer(text):
-                    try:
-                        ipaddress.IPv6Address(m.group())
-                    except ValueError:
-                        continue
-                    out.append((m.start(), m.end(), "IP_ADDRESS", _NO_PARTS))
+                    value = m.group()
+                    for candidate in (value, value.rsplit(":", 1)[0]):  # "FE80::D213:1306:11112": a port after
+                        try:
+                            ipaddress.IPv6Address(candidate)
+                        except ValueError:
+                            continue
+                        out.append((m.start(), m.start() + len(candidate), "IP_ADDRESS", _NO_PARTS))
+                        break
         if "MAC_ADDRESS" in wanted:
             out.extend(_emit(_MAC, text, "MAC_ADDRESS"))
         if "US_SOCIAL_SECURITY_NUMBER" in wanted:
@@ -416,16 +443,20 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             for pattern in _AGE_PATTERNS:
                 out.extend(_emit(pattern, text, "AGE"))
             out.extend(_emit(_AGE_CTX, text, "AGE", 1))
+            out.extend(_emit(_AGE_IS, text, "AGE", 1))
+            out.extend(_emit(_AGE_Y, text, "AGE"))
+            out.extend(_emit(_AGE_ASIDE, text, "AGE", 1))
         out.extend(_labelled_ids(text, wanted))
         if "SWIFT_CODE" in wanted:
             out.extend(_emit(_SWIFT, text, "SWIFT_CODE", 1))
         if "US_MEDICARE_BENEFICIARY_ID_NUMBER" in wanted:
             out.extend(_emit(_MBI, text, "US_MEDICARE_BENEFICIARY_ID_NUMBER"))
         if "GENERIC_ID" in wanted:
-            out.extend(_emit(_BARE_ID, text, "GENERIC_ID"))
+            out.extend(_bare_ids(text))
         if "US_VEHICLE_IDENTIFICATION_NUMBER" in wanted:
             for m in _VIN.finditer(text):
-                if _vin_ok(m.group()):
+                v = m.group()
+                if _vin_ok(v) or (sum(ch.isdigit() for ch in v) >= 3 and sum(ch.isalpha() for ch in v) >= 3):
                     out.append((m.start(), m.end(), "US_VEHICLE_IDENTIFICATION_NUMBER", _NO_PARTS))
         if "STREET_ADDRESS" in wanted:
             out.extend(_emit(_STREET, text, "STREET_ADDRESS"))

@@ -321,7 +321,11 @@ def find_names(text: str) -> list[_Raw]:
             and i + 1 < n
             and text[e : tokens[i + 1][0]] in (" ", "  ", ". ", ".")
             and (infos[i + 1].score(mixed_case) > 0 or (infos[i + 1].cap and not infos[i + 1].upper))
-            and not (w.isupper() and not w.endswith(".") and infos[i + 1].initial)  # "MR T2", "DR L" are modalities
+            and not (  # "MR T2", "MR KNEE", "DR CHEST": in capitals MR and DR are modalities
+                w.isupper()
+                and not w.endswith(".")
+                and (infos[i + 1].initial or (not mixed_case and (infos[i + 1].common or infos[i + 1].clinical)))
+            )
         ):
             titled = True
             i += 1

@@ -56,8 +56,8 @@ _ZIP_AFTER_STATE = re.compile(
 _ZIP_AFTER_CITY = re.compile(r",? (\d{5}(?:-\d{4})?)(?![\w-]|[.,]\d)")
 # European street addresses: name + street word + number ("Schaafstraße 59/19", "Naomiring 64", "Rue Cler 5").
 _EURO_STREET = re.compile(
-    r"(?<![\w-])[" + _UP + r"][^\W\d_]*(?:-[^\W\d_]+)*(?:straße|strasse|str\.|ring|weg|gasse|platz|allee|damm|ufer"
-    r"|chaussee|steig|pfad|markt|laan|straat|gracht|plein|kade|vej|gade|gatan|gata|vägen|katu|tie|utca|ulica|ul\.)"
+    r"(?<![\w-])[" + _UP + r"][^\W\d_]*(?:-[^\W\d_]+)*?-?(?i:straße|strasse|str\.|ring|weg|gasse|platz|allee|damm"
+    r"|ufer|chaussee|steig|pfad|markt|laan|straat|gracht|plein|kade|vej|gade|gatan|gata|vägen|katu|tie|utca|ulica|ul\.)"
     r"\s\d{1,4}[a-z]?(?:\s?[/-]\s?\d{1,4})?(?![\w])"
     r"|(?<![\w])(?:Rue|Avenue|Boulevard|Via|Viale|Piazza|Corso|Calle|Avenida|Rua|Praça|Plaza|Paseo|Carrer|Place)"
     r"\s(?:(?:de|del|della|des|du|da|do|la|le|los|las)\s){0,2}" + _CAPWORD + r"(?:\s" + _CAPWORD + r")?,?\s\d{1,4}"
@@ -86,6 +86,12 @@ _ORG = re.compile(
 )
 _LAW_FIRM = re.compile(
     r"(?<![\w])(" + _CAPWORD + r"), (" + _CAPWORD + r"),? (?:and|&|AND) (" + _CAPWORD + r")(?![\w])"
+)
+_HEAD_FIRST_ORG = re.compile(
+    r"(?<![\w])(?:Universitätsklinikum|Klinikum|Universitätsspital|Kantonsspital|Krankenhaus|Klinik|Hôpital|Clinique"
+    r"|Centre\sHospitalier(?:\sUniversitaire)?|CHU|Ospedale|Policlinico|Hospital|Hospitalet|Sjukhus|Ziekenhuis"
+    r"|University|Universität|Université|Universidad|Università|Instituto|Institut)(?: (?:de |del |di |der |des |du )?"
+    + _CAPWORD + r"){1,3}"
 )
 _SAINT_ORG = re.compile(
     r"(?<![\w])(?:" + _CAPWORD + r" )?(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) " + _CAPWORD
@@ -240,6 +246,8 @@ def _organisations(text: str) -> list[_Raw]:
             names = [m.group(i) for i in (1, 2, 3)]
             if all(lexicon.fold(n.rstrip(".")) in lexicon.SURNAMES for n in names):
                 out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
+    for m in _HEAD_FIRST_ORG.finditer(text):
+        out.append((m.start(), m.end() - (1 if m.group().endswith(".") else 0), "ORGANIZATION_NAME", _NO_PARTS))
     for m in _SAINT_ORG.finditer(text):
         if _LOCATION_CUE_BEFORE_ORG.search(text[max(0, m.start() - 20) : m.start()]):
             out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))

@@ -167,7 +167,7 @@ def transform_value(value: str, info_type: str, method: Method, keys: Keys, pati
         return keys.crypto_hash(value, key=method.key)
     if kind == "shift" and info_type in DATE_TYPES:
         shifted = shift_date_text(value, keys.date_shift_days(patient, key=method.key))
-        if shifted is not None:
+        if shifted is not None and shifted != value:  # a month or year may not move: then it is not kept
             return shifted
     # replace, or a date shift of something that is not a date: name the infoType
     return f"[{info_type}]"
