@@ -105,8 +105,12 @@ _TLDS = (
     "|it|es|pt|se|no|dk|fi|ie|nz|jp|cn|kr|br|mx|ru|pl|za|eu|co|me|ly|online|site|cloud|dev"
 )
 _HOST = re.compile(
-    r"(?i)(?<![\w@.-])(?:[a-z0-9][a-z0-9-]*\.)+(?:" + _TLDS + r")(?![\w-]|\.[a-z0-9])(?::\d{1,5})?"
+    r"(?<![\w@.-])(?:[a-z0-9][a-z0-9-]*\.){2,}(?:" + _TLDS + r")(?![\w-]|\.[a-z0-9])(?::\d{1,5})?"
     r"(?:/[^\s<>\"'^\\]*[^\s<>\"'^\\.,;:!?)\]])?"
+    r"|(?<![\w@.-])[a-z0-9][a-z0-9-]*[a-z0-9]\.(?:com|org|net|edu|gov|health|io)(?![\w-]|\.[a-z0-9])(?::\d{1,5})?"
+    r"(?:/[^\s<>\"'^\\]*[^\s<>\"'^\\.,;:!?)\]])?"
+    r"|(?<![\w@.-])[a-z0-9][a-z0-9-]*\.(?:" + _TLDS + r")(?::\d{1,5})?/[^\s<>\"'^\\]*[^\s<>\"'^\\.,;:!?)\]]",
+    re.IGNORECASE,
 )
 _IPV4 = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)"
@@ -173,8 +177,8 @@ _DATE_PATTERNS = [
 ]
 # MM/DD after a date word: "on 3/14", "seen 12/03", "from 1/5 to 1/9"
 _DATE_MD_CTX = re.compile(
-    r"(?i)(?:\b(?:on|seen|dated|since|from|until|till|to|through|thru|date|dos|admitted|discharged|visit|of|and"
-    r"|[a-z]{2,}ed)|[-–])\s+"
+    r"(?i)(?:\b(?:on|seen|dated|since|from|until|till|through|thru|date|dos|admitted|discharged|visit"
+    r"|[a-z]{2,}ed)|\d{4}\s[-–])\s+"
     r"((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))(?![\w/]|\.\d)"
 )
 _YEAR_CTX = re.compile(
@@ -196,7 +200,7 @@ _AGE_PATTERNS = [
 _AGE_CTX = re.compile(r"(?i)\b(?:age|aged|age at exam)\s*[:=]?\s*(\d{1,3})(?![\w])")
 # "Pt is 96.", "now 101", "102y", and past 89 (HIPAA) any "Name, 94," aside
 _AGE_IS = re.compile(
-    r"(?i)\b(?:is|was|now|turned|turns|age|aged)\s+(\d{1,3})(?=\s*(?:[.,;)]|$|y\b|yo\b|yrs?\b|years?\b))"
+    r"(?i)\b(?:is|was|now|turned|turns|age|aged)\s+(9\d|1[01]\d|12[0-5])(?=\s*(?:[.,;)]|$|y\b|yo\b|yrs?\b|years?\b))"
 )
 _AGE_Y = re.compile(r"(?<![\w.])\d{1,3}[yY](?![\w])")
 _AGE_ASIDE = re.compile(r"(?<=[^\W\d_]), (9\d|1[01]\d|12[0-5])(?=[,;)])")
@@ -212,7 +216,7 @@ _LABEL_TYPES: tuple[tuple[str, str, bool], ...] = (
      r"|episode|pid|mpi|emr|ehr|epic", True),
     ("MEDICAL_RECORD_NUMBER", r"record|unit|patient|pt|pat|client|resident|case|order|study|exam|lab|sample|series"
      r"|procedure|report|document|doc|referral|authori[sz]ation|auth|prescription|rx|ticket", False),
-    ("FINANCIAL_ACCOUNT_NUMBER", r"a/c|acct\.?|acc't|account|billing|invoice|claim|bank|routing|iban|card", True),
+    ("FINANCIAL_ACCOUNT_NUMBER", r"acct\.?|acc't|account|billing|invoice|claim|bank|routing|iban|card", True),
     ("HEALTH_PLAN_NUMBER", r"member(?:ship)?|subscriber|policy|insurance|ins\.?|medicaid|medicare|beneficiary|hicn|mbi"
      r"|payer|payor|plan|group|grp|coverage|health\s+plan|hmo|ppo|cigna|aetna|humana|bcbs|tricare", True),
     ("US_DRIVERS_LICENSE_NUMBER", r"driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|d\.?l\.?|cdl", True),
@@ -259,7 +263,7 @@ def _bare_ids(text: str) -> Iterable[_Raw]:
         if tok.isdigit():
             if digits >= 7 or tok[0] == "0":
                 yield (m.start(), m.end(), "GENERIC_ID", _NO_PARTS)
-        elif longest >= 5 or digits >= 8:
+        elif longest >= 5:
             yield (m.start(), m.end(), "GENERIC_ID", _NO_PARTS)
 
 

@@ -100,6 +100,28 @@ _NOT_NAME = frozenset(
     neighbor neighbour partner boyfriend girlfriend sibling rep vendor representative contact mom dad his her their
     follow followup req requisition registration registered guarantor proxy poa hcp acct acc fin csn mbi npi
     ssn sn id ids dob dod lic cert no nos num""".split()
+) | frozenset(
+    """a an and are as at be but by for from had has have he her his in into is it its of on or our she that the
+    their them then there these they this to was we were which who will with you your not nor so than too very
+    can may might must up out off over under about above after before below per via vs""".split()
+)
+
+
+def _is_common(word: str) -> bool:
+    """An everyday English word, inflected or not ("denies", "started", "continues", "bleeding")."""
+    if word in lexicon.COMMON_WORDS or word in lexicon.DICTIONARY_NAMES:
+        return True
+    for suffix, repl in _INFLECTIONS:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: len(word) - len(suffix)] + repl
+            if base in lexicon.COMMON_WORDS or base in lexicon.CLINICAL_VOCAB:
+                return True
+    return False
+
+
+_INFLECTIONS = (
+    ("ies", "y"), ("ied", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"),
+    ("ly", ""), ("er", ""), ("est", ""),
 )
 
 
@@ -111,11 +133,11 @@ class _Word:
     def __init__(self, word: str):
         parts = _parts(word)
         self.initial = _is_initial(word) and word[0].isupper()
-        self.role = _plain(word) in _NOT_NAME
+        self.role = _plain(word) in _NOT_NAME and not (len(word.rstrip(".")) == 1 and word[0].isupper())
         self.short = len(word.rstrip(".")) <= 4
         self.particle = _plain(word) in lexicon.PARTICLES
         self.title = _plain(word) in lexicon.TITLES or word.lower() in lexicon.TITLES
-        self.common = any(len(p) > 1 and (p in lexicon.COMMON_WORDS or p in lexicon.DICTIONARY_NAMES) for p in parts)
+        self.common = any(len(p) > 1 and _is_common(p) for p in parts)
         self.clinical = any(
             p in lexicon.CLINICAL_VOCAB or p in lexicon.CLINICAL_WORDS or p in lexicon.FACILITY_WORDS for p in parts
         )
@@ -135,7 +157,11 @@ class _Word:
         if self.upper and self.short and mixed_case and (self.common or self.clinical):
             return 0.0  # "ED", "OR", "ICU" in running text: an acronym
         if lex and not self.common and not self.clinical:
-            return 2.0 if self.cap else 1.5
+            if not self.cap:
+                return 1.5 if self.top else 0.5  # lower case: only a census name says "a name" on its own
+            if self.upper and self.short and not mixed_case:
+                return 1.0  # "MAE", "LOS" in a note in capitals: as likely an abbreviation
+            return 2.0
         if lex and self.top and not self.common:
             return 1.5 if self.cap else 0.25  # "Jones", "Bell": top census names that are also eponyms
         if lex and self.cap:

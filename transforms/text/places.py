@@ -75,13 +75,13 @@ _ORG_HEADS = (
     r"|enterprises|solutions|technologies|consulting|logistics|manufacturing|motors|farms?|hospice|infirmary"
     r"|sanatorium|klinikum|universitätsklinikum|klinik|hôpital|ospedale|krankenhaus|clinique|ziekenhuis|medicine"
     r"|surgery|dermatology|neurology|urology|gastroenterology|obstetrics|gynecology|ophthalmology|dentistry|dental"
-    r"|physicians|specialists|care|home|homes|residence|manor|village|gardens|hall|court|lodge|pavilion|campus"
-    r"|medical|memorial|general|regional|community|county|mission|house|ymca|ywca|police|fire|department|sheriff"
-    r"|court|bakery|restaurant|cafe|diner|hotel|motel|inn|casino|club|gym|fitness|studio|salon|press|news|times"
-    r"|post|bureau|office|ministry|council|commission|corps|army|navy|guard|league|union|federation"
+    r"|physicians|specialists|urgent\s+care|health\s+care|senior\s+living|assisted\s+living|nursing\s+home"
+    r"|care\s+center|residence|manor|gardens|lodge|pavilion|campus|memorial|ymca|ywca|police|sheriff"
+    r"|bakery|restaurant|cafe|diner|hotel|motel|casino|club|gym|fitness|studio|salon|bureau|ministry|council"
+    r"|commission|league|federation"
 )
 _ORG = re.compile(
-    r"(?<![\w])((?:" + _CAPWORD + r"|&|and|of|the|for|de|du|la|St\.|Mt\.) ){0,5}(?:(?i:" + _ORG_HEADS + r"))"
+    r"(?<![\w])((?:" + _CAPWORD + r"|&|and|the|de|du|la|St\.|Mt\.) ){0,5}(?:(?i:" + _ORG_HEADS + r"))"
     r"(?:\s(?:of|for)\s(?:the\s)?" + _CAPWORD + r"(?:\s" + _CAPWORD + r"){0,2})?(?![\w])"
 )
 _LAW_FIRM = re.compile(
@@ -97,6 +97,7 @@ _SAINT_ORG = re.compile(
     r"(?<![\w])(?:" + _CAPWORD + r" )?(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) " + _CAPWORD
     + r"(?: (?:West|East|North|South|Medical|Hospital))?"
 )
+_AFTER_ADDRESS = re.compile(r"\d[^\d,;.]{0,30},\s*$")  # "Suite 549, Burlington", "Hill, Denver" after a number
 _LOWER_AFTER_CUE = re.compile(
     r"(?i)\b(?:in|from|to|near|visiting|lives|born|moved|resident\s+of)\s+([^\W\d_]+(?: [^\W\d_]+){0,2})"
 )
@@ -191,11 +192,18 @@ def _cities(text: str) -> list[_Raw]:
             end = start + len(phrase.rstrip("."))
             before = text[max(0, start - 30) : start]
             after = text[end : end + 12]
-            cued = bool(_PLACE_CUE.search(before)) or bool(re.match(r"^,?\s+(?:[A-Z]{2}\b|\d{5})", after))
+            cue = _PLACE_CUE.search(before)
+            address = bool(re.match(r"^,?\s+(?:[A-Z]{2}\b|\d{5})", after))
+            cued = bool(cue) or address
+            strong_cue = address or (cue is not None and cue.group().strip() not in (",", "")) or bool(
+                _AFTER_ADDRESS.search(before)
+            )
             distinctive = best and not all(_is_wordlike(w) for w in words[k : k + size])
-            if ((distinctive and (cued or size > 1 or not words[k].isupper())) or (cued and (best or shaped))) and not (
-                eponym_like(text, start, end)
-            ):
+            acronym = phrase.isupper() and len(phrase) <= 4
+            if (
+                (distinctive and not acronym and (cued or size > 1 or not words[k].isupper()))
+                or (strong_cue and (best or shaped) and not (acronym and not address))
+            ) and not eponym_like(text, start, end):
                 if not (best and size == 1 and words[k].rstrip(".").lower() in lexicon.TITLES):
                     out.append((start, end, "LOCATION", _NO_PARTS))
                     if has_digit:
@@ -266,7 +274,7 @@ _HEAD_RE = re.compile(r"(?i)^(?:" + _ORG_HEADS + r")$")
 _SPECIALTY_HEADS = frozenset(
     """radiology cardiology oncology imaging pediatrics paediatrics orthopedics orthopaedics dialysis endoscopy
     therapy medicine surgery dermatology neurology urology gastroenterology obstetrics gynecology ophthalmology
-    dentistry dental psychiatry rehabilitation rehab care health lab labs laboratory""".split()
+    dentistry dental psychiatry rehabilitation rehab care health""".split()
 )
 
 
