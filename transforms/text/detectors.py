@@ -181,6 +181,9 @@ _DATE_MD_CTX = re.compile(
     r"|[a-z]{2,}ed)|\d{4}\s[-–])\s+"
     r"((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))(?![\w/]|\.\d)"
 )
+_MONTH_PATTERNS = frozenset(k for k, p in enumerate(_DATE_PATTERNS) if _MON in p.pattern)
+_MONTH_WORD = re.compile(r"(?i)(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
+_AGE_WORD = re.compile(r"(?i)\d[\s-]?(?:[dwmy]|yr|year|mo|month|week|day)|\d{3}[DWMY]")
 _YEAR_CTX = re.compile(
     r"(?i)\b(?:in|since|from|during|year|until|till|by|circa|of|dated)\s+((?:19|20)\d{2})(?![\w]|[-/.]\d)"
 )
@@ -429,7 +432,10 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                     if ok:
                         out.append((m.start(), m.end(), _phone_type(text, m.start()), _NO_PARTS))
         if wanted & {"DATE", "DATE_OF_BIRTH"}:
+            has_month = _MONTH_WORD.search(text) is not None
             for k, pattern in enumerate(_DATE_PATTERNS):
+                if k in _MONTH_PATTERNS and not has_month:
+                    continue  # no month name in the text: the patterns that need one cannot match
                 for m in pattern.finditer(text):
                     s = m.group()
                     if k == 0 and not _compact_date_ok(s):
@@ -444,8 +450,9 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
         if "TIME" in wanted and (":" in text or "m" in text.lower()):
             out.extend(_emit(_TIME, text, "TIME"))
         if "AGE" in wanted:
-            for pattern in _AGE_PATTERNS:
-                out.extend(_emit(pattern, text, "AGE"))
+            if _AGE_WORD.search(text):
+                for pattern in _AGE_PATTERNS:
+                    out.extend(_emit(pattern, text, "AGE"))
             out.extend(_emit(_AGE_CTX, text, "AGE", 1))
             out.extend(_emit(_AGE_IS, text, "AGE", 1))
             out.extend(_emit(_AGE_Y, text, "AGE"))

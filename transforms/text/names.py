@@ -360,14 +360,14 @@ def find_names(text: str) -> list[_Raw]:
         elif (
             info.score(mixed_case) == 0.0
             and not (info.particle and _particle_chain_ends_in_name(infos, i + 1, mixed_case))
-            and not _initials_by_position(text, tokens[i], info, mixed_case)
+            and not (info.upper and info.short and _initials_by_position(text, tokens[i], info, mixed_case))
         ):
             i += 1
             continue
         # the run: name words (and particles between them) separated by one space
         j = i
         total = 0.0
-        sc_first_by_position = _initials_by_position(text, tokens[i], info, mixed_case)
+        sc_first_by_position = info.upper and info.short and _initials_by_position(text, tokens[i], info, mixed_case)
         strong_words = 0
         while j < n and j - i < 6:
             wj = infos[j]

@@ -25,6 +25,7 @@ PLACES: frozenset[str] = frozenset(
     importlib.resources.files("transforms.text.data").joinpath("places.txt").read_text("utf-8").splitlines()
 )
 _MAX_PLACE_WORDS = 4
+_DIGIT = re.compile(r"\d")
 
 _UP = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ"
 _CAPWORD = r"[" + _UP + r"][^\W\d_]*(?:['’][^\W\d_]+)?(?:-[^\W\d_]+)*\.?"
@@ -106,6 +107,11 @@ _EMPLOYMENT_CUE = re.compile(
     r"|driver|engineer|teacher|nurse|analyst|technician|salesman|mechanic|accountant|guard|officer|staff)"
     r"(?:\s+(?:as\s+an?\s+\w+|\w+)){0,3}\s+(?:at|for|by|from|with)\s+$"
 )
+_SAINT_WORD = re.compile(r"\b(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) ")
+_EMPLOYMENT_WORD = re.compile(
+    r"(?i)\b(?:works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
+    r"|driver|engineer|teacher|nurse|analyst|technician|salesman|mechanic|accountant|guard|officer|staff)\b"
+)
 _LOCATION_CUE_BEFORE_ORG = re.compile(
     r"(?i)\b(?:at|from|to|in|admitted|transferred|discharged|seen|resident|followed|referred)\s+(?:the\s+)?$"
 )
@@ -152,10 +158,10 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
         out.extend(_cities(text))
         for m in _AREA.finditer(text):
             out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
-        if any(ch.isdigit() for ch in text):
+        if _DIGIT.search(text):
             for m in _ZIP_AFTER_STATE.finditer(text):
                 out.append((m.start(1), m.end(1), "LOCATION", _NO_PARTS))
-    if "STREET_ADDRESS" in wanted and any(ch.isdigit() for ch in text):
+    if "STREET_ADDRESS" in wanted and _DIGIT.search(text):
         for m in _EURO_STREET.finditer(text):
             out.append((m.start(), m.end(), "STREET_ADDRESS", _NO_PARTS))
     if "ORGANIZATION_NAME" in wanted:
@@ -165,7 +171,7 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
 
 def _cities(text: str) -> list[_Raw]:
     out: list[_Raw] = []
-    has_digit = any(ch.isdigit() for ch in text)
+    has_digit = _DIGIT.search(text) is not None
     for m in _CAP_RUN.finditer(text):
         words = m.group().split(" ")
         start = m.start()
@@ -256,11 +262,13 @@ def _organisations(text: str) -> list[_Raw]:
                 out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
     for m in _HEAD_FIRST_ORG.finditer(text):
         out.append((m.start(), m.end() - (1 if m.group().endswith(".") else 0), "ORGANIZATION_NAME", _NO_PARTS))
-    for m in _SAINT_ORG.finditer(text):
-        if _LOCATION_CUE_BEFORE_ORG.search(text[max(0, m.start() - 20) : m.start()]):
-            out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
-    for m in _CAP_RUN.finditer(text):
-        if _EMPLOYMENT_CUE.search(text[max(0, m.start() - 60) : m.start()]):
+    if _SAINT_WORD.search(text):
+        for m in _SAINT_ORG.finditer(text):
+            if _LOCATION_CUE_BEFORE_ORG.search(text[max(0, m.start() - 20) : m.start()]):
+                out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
+    for cue in _EMPLOYMENT_WORD.finditer(text):  # the cue is rare: look for it first, then at what follows it
+        m = _CAP_RUN.search(text, cue.end(), cue.end() + 60)
+        if m and _EMPLOYMENT_CUE.search(text[max(0, m.start() - 60) : m.start()]):
             end = m.end() - (1 if m.group().endswith(".") else 0)
             out.append((m.start(), end, "ORGANIZATION_NAME", _NO_PARTS))
     return out
