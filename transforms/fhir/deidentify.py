@@ -37,6 +37,7 @@ from transforms.fhir.policy import (
     FhirPolicy,
     Rule,
 )
+from transforms.fhir.textclean import coded_text
 
 _REMOVED = object()  # a value the walk dropped
 BIRTHDATE = "birthdate"  # SHIFT of Patient.birthDate under Safe Harbor: also aggregates ages over 89
@@ -442,8 +443,10 @@ def _finish(ctx: _Ctx) -> None:
     for container, key, item in ctx.pending:
         if item is None:  # an Attachment whose data changed: size and hash follow the new content
             continue
-        if item.kind == "xhtml":
-            result: Any = narrative.transform_div(item.value, clean)
+        if key == "text" and coded_text(item.value, container):
+            result: Any = item.value  # CodeableConcept.text saying what its codings' displays say: clinical
+        elif item.kind == "xhtml":
+            result = narrative.transform_div(item.value, clean)
         elif item.kind == "base64":
             cleaned = clean(item.value)
             result = base64.b64encode(cleaned.encode("utf-8")).decode("ascii")

@@ -209,7 +209,8 @@ def _clinical_neighbours(text: str, start: int, after: str, lone: bool) -> bool:
         return True
     if lone:
         m = _NEXT_WORD.match(after)
-        if m and m.group(1) in lexicon.CLINICAL_VOCAB and m.group(1) not in _FUNCTION_WORDS:
+        nxt = m.group(1) if m else ""
+        if nxt in lexicon.CLINICAL_VOCAB and nxt not in _FUNCTION_WORDS:
             return True
     return False
 
@@ -394,8 +395,10 @@ def find_names(text: str) -> list[_Raw]:
             strong_words += sc >= 1.5
             j += 1
         run = list(range(i, j))
-        while run and (infos[run[-1]].particle or (len(run) > 1 and not infos[run[-1]].cap
-                                                   and infos[run[-1]].score(mixed_case) < 1.0)):
+        while run and (infos[run[-1]].particle or (
+            len(run) > 1 and not infos[run[-1]].cap and infos[run[-1]].score(mixed_case) < 1.0
+            and not (infos[run[-1]].top and infos[run[-2]].given and not infos[run[-2]].common)  # "john smith"
+        )):
             run.pop()  # no particle or weak lower-case word at the end: "Bernardo will" is "Bernardo"
         while len(run) > 1 and not titled and (infos[run[-1]].common or infos[run[-1]].clinical) and not (
             infos[run[-1]].top or infos[run[-2]].given and not infos[run[-2]].common or infos[run[-2]].initial
