@@ -293,8 +293,9 @@ def _name_parts(tokens: Sequence[tuple[int, int, str]], inverted: bool = False) 
     return tuple((s, e, "LAST_NAME" if i == last_index else "FIRST_NAME") for i, (s, e, _) in enumerate(tokens))
 
 
-def _caret_names(text: str) -> list[_Raw]:
-    """DICOM PN values written in text (``DOE^JANE^Q``): one whitespace-free token scan, linear."""
+def _caret_names(text: str, skipped: list[tuple[int, int]]) -> list[_Raw]:
+    """DICOM PN values written in text (``DOE^JANE^Q``): one whitespace-free token scan, linear. Tokens with
+    more carets than a PN has are no names at all: their spans go to ``skipped``."""
     found: list[_Raw] = []
     for m in _CARET_TOKEN.finditer(text):
         tok = m.group()
@@ -303,7 +304,10 @@ def _caret_names(text: str) -> list[_Raw]:
         lead = len(tok) - len(tok.lstrip("([{\"'“"))
         body = tok[lead:].rstrip(")]}\"'”.,;:")
         comps = body.split("^")
-        if not body or not body[0].isalpha() or len(comps) > 5 or not any(c[:1].isalpha() for c in comps[1:] + [""]):
+        if len(comps) > 5:
+            skipped.append(m.span())
+            continue
+        if not body or not body[0].isalpha() or not any(c[:1].isalpha() for c in comps[1:] + [""]):
             continue
         if any(len(c) > 64 for c in comps):
             continue
@@ -319,8 +323,9 @@ def _caret_names(text: str) -> list[_Raw]:
 
 def find_names(text: str) -> list[_Raw]:
     """Person names in ``text`` with their FIRST_NAME / LAST_NAME parts."""
-    found = _caret_names(text) if "^" in text else []
-    carets = [(a, b) for a, b, _, _ in found]
+    skipped: list[tuple[int, int]] = []
+    found = _caret_names(text, skipped) if "^" in text else []
+    carets = [(a, b) for a, b, _, _ in found] + skipped
     size = len(text)
     tokens = []
     for m in TOKEN.finditer(text):
