@@ -75,9 +75,8 @@ def _searchable(term: str, whole: bool) -> bool:
     if " " in bare:
         return True
     is_name = folded in lexicon.GIVEN_NAMES or folded in lexicon.SURNAMES
-    if folded in lexicon.CLINICAL_VOCAB:  # "Blood", "Serum", "White": clinical words stay, whole value or not
-        common_name = folded in lexicon.TOP_SURNAMES or folded in lexicon.CENSUS_GIVEN
-        return common_name and folded not in lexicon.COMMON_WORDS  # "Jones", "Parkinson" (a patient's name)
+    if folded in lexicon.CLINICAL_VOCAB:  # "Blood", "Serum": clinical words stay, whole value or not ...
+        return folded in lexicon.TOP_SURNAMES or folded in lexicon.CENSUS_GIVEN  # ... unless a common name ("Smith")
     if whole:
         return True
     if folded in lexicon.COMMON_WORDS:

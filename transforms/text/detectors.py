@@ -273,12 +273,18 @@ def _bare_ids(text: str) -> Iterable[_Raw]:
 _SWIFT = re.compile(r"(?i:\b(?:swift|bic)(?:\s?code)?)\s*[:#]?\s*([A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b")
 
 
+def _plate_ok(value: str) -> bool:
+    """A licence plate after its label: 4-8 letters and digits with at least one digit ("MEDIC1", "7ABC12")."""
+    bare = value.replace("-", "")
+    return 4 <= len(bare) <= 8 and any(ch.isdigit() for ch in bare) and any(ch.isalpha() for ch in bare)
+
+
 def _id_value_ok(value: str) -> bool:
     digits = sum(ch.isdigit() for ch in value)
     return len(value) >= 3 and digits >= 2 and not _MEASURE.fullmatch(value)
 
 
-_VIN = re.compile(r"(?<![\w])[A-HJ-NPR-Z0-9]{17}(?![\w])")
+_VIN = re.compile(r"(?<![\w-])[A-Za-z0-9]{17}(?![\w-])")
 
 # --- locations -------------------------------------------------------------------------------------------
 
@@ -467,7 +473,9 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
         if "US_VEHICLE_IDENTIFICATION_NUMBER" in wanted:
             for m in _VIN.finditer(text):
                 v = m.group()
-                if _vin_ok(v) or (sum(ch.isdigit() for ch in v) >= 3 and sum(ch.isalpha() for ch in v) >= 3):
+                if (v.isupper() and not any(ch in "IOQ" for ch in v) and _vin_ok(v)) or (
+                    sum(ch.isdigit() for ch in v) >= 3 and sum(ch.isalpha() for ch in v) >= 3
+                ):
                     out.append((m.start(), m.end(), "US_VEHICLE_IDENTIFICATION_NUMBER", _NO_PARTS))
         if "STREET_ADDRESS" in wanted:
             out.extend(_emit(_STREET, text, "STREET_ADDRESS"))
@@ -499,7 +507,7 @@ def _labelled_ids(text: str, wanted: frozenset[str]) -> Iterable[_Raw]:
             continue
         s, e = m.span("v")
         value = text[s:e].rstrip("-/")
-        if _id_value_ok(value):
+        if _id_value_ok(value) or (info_type == "US_VEHICLE_IDENTIFICATION_NUMBER" and _plate_ok(value)):
             yield (s, s + len(value), info_type, _NO_PARTS)
 
 

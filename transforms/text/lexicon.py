@@ -68,7 +68,8 @@ DICTIONARY_NAMES: frozenset[str] = frozenset(
 
 # Particles inside family names ("van der Berg", "de la Cruz", "bin Laden", "Al-Sayed", "ter Horst").
 PARTICLES: frozenset[str] = frozenset(
-    "van der den de del della di da dos das du la le von zu ten ter bin ibn binti al el ben st. st saint mac".split()
+    "van der den de del della di da dos das du la le von zu ten ter bin ibn binti al el ben st. st saint mac mc o ni"
+    " nic ua abu bat ap dal lo vander".split()
 )
 
 # Eponyms and clinical words that look like surnames: never a name without a title or a label.
@@ -109,7 +110,8 @@ FACILITY_WORDS: frozenset[str] = frozenset(
 
 # Titles before a name (not part of the name span) and honorific suffixes (kept out of [CTX] matching).
 TITLES: frozenset[str] = frozenset(
-    "dr dr. doctor mr mr. mrs mrs. ms ms. miss mx mx. prof prof. professor sr. sister nurse rev rev. father".split()
+    "dr dr. drs drs. doctor mr mr. mrs mrs. ms ms. miss mx mx. prof prof. professor sr. sister nurse rev rev. father"
+    .split()
 )
 HONORIFICS: frozenset[str] = frozenset("dr mr mrs ms miss mx prof jr sr ii iii iv md phd do rn np pa dds mba".split())
 

@@ -34,12 +34,21 @@ _ROLES = (
     r"|translator|chaplain|therapist|pharmacist|consultant|midwife|sonographer|scribe|author|signature|signed"
     r"|rep|vendor\s+rep|representative|follow[\s-]?up(?:\s+with)?|f/u(?:\s+with)?|req|requisition|registration"
     r"|guarantor|insured|subscriber|policy\s*holder|hcp|health\s+care\s+proxy|visitor|visited\s+by"
+    r"|technician|coordinator|case\s+manager|social\s+worker|sw|cm|dietitian|dietician|physical\s+therapist"
+    r"|occupational\s+therapist|anesthesiologist|anaesthetist|cardiologist|oncologist|neurologist|hospitalist"
+    r"|intensivist|clinician|practitioner|dentist|psychologist|psychiatrist|counselou?r|endoscopist|radiographer"
+    r"|transcriptionist|secretary|clerk|registrar|charge\s+nurse|primary\s+nurse|lpn|cna|emt|paramedic|officer"
+    r"|deputy|detective|lawyer|attorney|pastor|priest|rabbi|imam|employer|boss|supervisor|co-?worker|landlord"
+    r"|roommate|housemate|stepson|stepdaughter|godmother|godfather|foster\s+(?:mother|father|parent)|caseworker"
+    r"|patient's|pt's|ex-?wife|ex-?husband|widow(?:er)?|fiancée?|student|surgeon|obstetrician|pediatrician"
+    r"|dtr|dau|sis|bro|hubby|gdtr|gd|gs|ho|docter|doc|dr's|grand\s*(?:daughter|son|mother|father)|in-?law"
+    r"|sister-in-law|brother-in-law|mother-in-law|father-in-law|daughter-in-law|son-in-law"
     r"|electronically\s+signed(?:\s+by)?|sincerely|regards|thanks|surname|first\s+name|last\s+name|given\s+name"
     r"|family\s+name|maiden\s+name|aka|alias|named|called|goes\s+by|known\s+as|(?:name|names)\s+(?:is|was|are)"
     r"|i\s+am|i'm|this\s+is|per\s+(?:dr|nurse)|mr|mrs|ms|miss|mx|dr|prof"
 )
 _STRONG_CUE = re.compile(
-    r"(?i)(?:^|[^\w])(?:" + _ROLES + r")\.?\s*(?:name)?\s*(?:\((?:s|es)\))?\s*[:#=\-–,(]?\s*[(\"'“]?\s*$"
+    r"(?i)(?:^|[^\w])(?:" + _ROLES + r")\.?\s*(?:name)?\s*(?:\((?:s|es)\))?\s*[:#=\-–,(]{0,3}\s*[(\"'“]?\s*$"
 )
 _WEAK_CUE = re.compile(r"(?i)(?:^|[^\w])(?:with|by|per|and|or|for|to|from|via|c/o|re:?|said|says|told|asked)\s+$")
 _AFTER_CUE = re.compile(
@@ -48,6 +57,15 @@ _AFTER_CUE = re.compile(
     r"|^\s*\((?:mother|father|wife|husband|son|daughter|brother|sister|spouse|guardian|parent|friend|caregiver|"
     r"patient|pt|md|rn|attending|resident|radiologist|tech|technologist)\)"
     r"|^['’]s\s+(?:mother|father|wife|husband|son|daughter|brother|sister|spouse|family|phone|cell|address|email)\b",
+    re.IGNORECASE,
+)
+# A reporting verb right after a run is weaker evidence than a role before it ("Bernardo will pick up").
+_VERB_AFTER = re.compile(
+    r"^\s+(?:called|calls|phoned|texted|e-?mailed|reports?|reported|states?|stated|said|says|visited|visits|agreed"
+    r"|asked|requested|confirmed|declined|consented|signed|notified|informed|updated|is\s+aware|was\s+updated"
+    r"|at\s+(?:the\s+)?bedside|will\s+(?:call|visit|bring|pick|come|update|return)|plans?\s+to|wants|wishes"
+    r"|brought|came|arrived|left|drove|picked|aware|made\s+aware|paged|woke|family|'s\s+family|household"
+    r"|at\s+home|on\s+(?:the\s+)?phone|by\s+phone)\b",
     re.IGNORECASE,
 )
 _EPONYM_AFTER = re.compile(
@@ -65,6 +83,7 @@ _FACILITY_AFTER = re.compile(
     r"|radiology|memorial|foundation|associates|laboratory|labs?|pharmacy|hospice|infirmary|school|street|st|ave"
     r"|avenue|road|rd|county|city|park)\b"
 )
+_LIST_GAP = re.compile(r"\s*(?:,|;|/|&|,?\s+and|,?\s+or)\s*(?:(?:Dr|Mr|Mrs|Ms)\.?\s+)?")
 _SENTENCE_BREAK = re.compile(r"([^\W\d_]{2,})[.!?]\s+$")
 _ABBREVIATIONS = frozenset("dr mr mrs ms prof pt pts st rev sr jr rn md np pa tech attn cc rep req".split())
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;\n]\s*|[\n\r]\s*)$")
@@ -223,6 +242,11 @@ _ANY_NUMBER_BEFORE = re.compile(r"(?:^|\s)\d[\d/-]*\s+$")
 _NUMBER_AFTER = re.compile(r"^\s+\d[\d/-]{4,}(?!\.?\d)(?:\s|$)")
 
 
+def _unknown_word(info: _Word, word: str) -> bool:
+    """A word no dictionary knows ("parrilli" after "dr"): after a title, a name in any case."""
+    return len(word) >= 3 and word.isalpha() and not (info.common or info.clinical or info.role or info.title)
+
+
 def _initials_by_position(text: str, token: tuple[int, int, str], info: _Word, mixed_case: bool) -> bool:
     """Capitals too short to be more than an acronym are a name's initials right after a role ("Tech WG") or
     at the end of a DICOM description after its number ("STD 59067830244 CES")."""
@@ -344,6 +368,7 @@ def find_names(text: str) -> list[_Raw]:
     infos = [_word_info(w, cache) for _, _, w in tokens]
     n = len(tokens)
     i = 0
+    last_name_end = -1
     while i < n:
         s, e, w = tokens[i]
         info = infos[i]
@@ -352,11 +377,16 @@ def find_names(text: str) -> list[_Raw]:
             info.title
             and i + 1 < n
             and text[e : tokens[i + 1][0]] in (" ", "  ", ". ", ".")
-            and (infos[i + 1].score(mixed_case) > 0 or (infos[i + 1].cap and not infos[i + 1].upper))
-            and not (  # "MR T2", "MR KNEE", "DR CHEST": in capitals MR and DR are modalities
+            and (
+                infos[i + 1].score(mixed_case) > 0
+                or (infos[i + 1].cap and not infos[i + 1].upper)
+                or (_plain(w) in ("dr", "drs", "mr", "mrs", "ms", "prof") and _unknown_word(infos[i + 1], tokens[i + 1][2]))
+            )
+            and not (  # "MR T2", "MR KNEE", "DR CHEST": in a short description in capitals, modalities
                 w.isupper()
                 and not w.endswith(".")
                 and (infos[i + 1].initial or (not mixed_case and (infos[i + 1].common or infos[i + 1].clinical)))
+                and (len(text) < 120 or i == 0)
             )
         ):
             titled = True
@@ -392,7 +422,7 @@ def find_names(text: str) -> list[_Raw]:
             if j > i and infos[j - 1].particle and wj.cap:
                 sc = max(sc, 1.0)  # after "Le", "van der": any capitalised word ("Hanife Le Roux")
             if sc == 0.0 and not (wj.particle and _particle_chain_ends_in_name(infos, j + 1, mixed_case)):
-                if titled and j == i and (wj.cap or wj.surname):
+                if titled and j == i and (wj.cap or wj.surname or _unknown_word(wj, tokens[j][2])):
                     sc = 1.0  # "Dr. Parkinson", "Dr. Bell": after a title any capitalised word is a name
                 else:
                     break
@@ -421,6 +451,10 @@ def find_names(text: str) -> list[_Raw]:
         cue = 3.0 if titled else 0.0
         if after[:1] in (",", " ", "(", "'", "’") and _AFTER_CUE.match(after):
             cue += 2.0
+        elif after[:1] == " " and _VERB_AFTER.match(after):
+            cue += 1.0
+        if last_name_end >= 0 and _LIST_GAP.fullmatch(text[last_name_end:start]):
+            cue += 1.5  # the next name of a list: "Present: Dr. Smith, Jones and Lee"
         if _in_file_name(text, start, words[-1][1]):
             cue += 1.0
         if len(run) >= 2 and words[0][2].endswith(".") and infos[run[0]].initial and infos[run[1]].cap:
@@ -449,6 +483,7 @@ def find_names(text: str) -> list[_Raw]:
         if total > 0.0 and total + cue >= 3.0:
             toks = [(a, _span_end(text, a, b), w) for a, b, w in words]
             found.append((start, end, "PERSON_NAME", _name_parts(toks)))
+            last_name_end = end
         i = j if j > i else i + 1
     found.extend(_inverted(text, mixed_case, cache))
     return found

@@ -79,7 +79,8 @@ _ORG_HEADS = (
     r"|physicians|specialists|urgent\s+care|health\s+care|senior\s+living|assisted\s+living|nursing\s+home"
     r"|care\s+center|residence|manor|gardens|lodge|pavilion|campus|memorial|ymca|ywca|police|sheriff"
     r"|bakery|restaurant|cafe|diner|hotel|motel|casino|club|gym|fitness|studio|salon|bureau|ministry|council"
-    r"|commission|league|federation"
+    r"|commission|league|federation|diagnostics|chiropractic|orthodontics|optometry|audiology|podiatry|pharmaceuticals"
+    r"|behavioral\s+health|home\s+health|sons|brothers|bros\.|partnership|holdings|international|worldwide"
 )
 _ORG = re.compile(
     r"(?<![\w])((?:" + _CAPWORD + r"|&|and|the|de|du|la|St\.|Mt\.) ){0,5}(?:(?i:" + _ORG_HEADS + r"))"
