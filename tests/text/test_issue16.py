@@ -227,3 +227,15 @@ def test_adversarial_inputs_take_linear_time(name):
     whole = time.process_time() - start
     assert whole < 10, f"{name}: {whole:.1f} s for {len(text)} characters (was 47 s for an 80 KB token)"
     assert whole < 8 * quarter + 0.5, f"{name}: {whole:.2f} s for 4x the input of {quarter:.2f} s (not linear)"
+
+
+def test_every_snippet_of_the_independent_dev_set_goes_through():
+    # Catches: a detector that raises on some real text (a DICOM instance or FHIR resource then fails whole).
+    import json
+    from pathlib import Path
+
+    policy = TextPolicy.from_config(None)
+    path = Path(__file__).resolve().parents[2] / "bench" / "text_eval" / "dev.jsonl"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text = json.loads(line)["text"]
+        assert isinstance(clean_text(text, policy, KEYS, patient="P", context=("DOE^JANE", "A1234567")), str)

@@ -273,9 +273,16 @@ def _bare_ids(text: str) -> Iterable[_Raw]:
 _SWIFT = re.compile(r"(?i:\b(?:swift|bic)(?:\s?code)?)\s*[:#]?\s*([A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b")
 
 
+# A licence plate after its label, also written with a space ("registration ZAE 710", "plate 7 ABC 123").
+_PLATE = re.compile(
+    r"(?i)\b(?:licen[cs]e\s+plates?|plates?|tags?|registration)\s*(?:no\.?|number|#)?\s*[:#]?\s*"
+    r"([A-Z0-9]{1,4}[ -][A-Z0-9]{1,4}(?:[ -][A-Z0-9]{1,3})?)(?![\w-])"
+)
+
+
 def _plate_ok(value: str) -> bool:
     """A licence plate after its label: 4-8 letters and digits with at least one digit ("MEDIC1", "7ABC12")."""
-    bare = value.replace("-", "")
+    bare = value.replace("-", "").replace(" ", "")
     return 4 <= len(bare) <= 8 and any(ch.isdigit() for ch in bare) and any(ch.isalpha() for ch in bare)
 
 
@@ -471,6 +478,9 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
         if "GENERIC_ID" in wanted:
             out.extend(_bare_ids(text))
         if "US_VEHICLE_IDENTIFICATION_NUMBER" in wanted:
+            for m in _PLATE.finditer(text):
+                if _plate_ok(m.group(1)):
+                    out.append((m.start(1), m.end(1), "US_VEHICLE_IDENTIFICATION_NUMBER", _NO_PARTS))
             for m in _VIN.finditer(text):
                 v = m.group()
                 if (v.isupper() and not any(ch in "IOQ" for ch in v) and _vin_ok(v)) or (

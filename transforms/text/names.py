@@ -252,10 +252,10 @@ def _initials_by_position(text: str, token: tuple[int, int, str], info: _Word, m
     at the end of a DICOM description after its number ("STD 59067830244 CES")."""
     if not (info.upper and info.short) or info.common or info.clinical or info.role:
         return False
-    a, b, _ = token
+    a, b, word = token
     before = text[max(0, a - 40) : a]
-    if _STRONG_CUE.search(before) and (mixed_case or not _BARE_TITLE.search(before)):
-        return True  # ... but "MR MRCP", "DR CHEST": in capitals MR and DR are modalities
+    if mixed_case and (len(word) == 2 or "." in word) and _STRONG_CUE.search(before):
+        return True  # "Tech WG", "rep P.B." (in a note in capitals, "PT NPO", "PT OOB" are abbreviations)
     return not mixed_case and bool(_LAST_AFTER_NUMBER.search(text[max(0, a - 20) : a])) and not text[b:].strip(" .")
 
 
@@ -273,7 +273,7 @@ def eponym_like(text: str, start: int, end: int) -> bool:
     """Whether the word at ``text[start:end]`` reads as an eponym: "Bell palsy", "Circle of Willis", "Hashimoto
     thyroiditis", "Wilson's disease" (shared with the place detector: "Bell" and "Willis" are towns too)."""
     after = text[end : end + 40]
-    return bool(_EPONYM_AFTER.match(after)) or _clinical_neighbours(text, start, after, True)
+    return bool(_EPONYM_AFTER.match(after)) or _clinical_neighbours(text, start, after, False)
 
 
 def _particle_chain_ends_in_name(infos: list[_Word], k: int, mixed_case: bool) -> bool:
@@ -480,6 +480,10 @@ def find_names(text: str) -> list[_Raw]:
             cue += _cue_before(text, start)  # looked at only when the words alone do not decide
         if len(run) == 1 and not cue and total < 3.5:
             total = 0.0
+        if not mixed_case and cue < 2.0 and not any(
+            (infos[k].given or infos[k].surname) and not infos[k].common for k in run
+        ):
+            total = 0.0  # a note in capitals: unknown words ("CAREVUE FLOWSHEET") need a lexicon name or a cue
         if total > 0.0 and total + cue >= 3.0:
             toks = [(a, _span_end(text, a, b), w) for a, b, w in words]
             found.append((start, end, "PERSON_NAME", _name_parts(toks)))

@@ -99,6 +99,16 @@ _SAINT_ORG = re.compile(
     r"(?<![\w])(?:" + _CAPWORD + r" )?(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) " + _CAPWORD
     + r"(?: (?:West|East|North|South|Medical|Hospital))?"
 )
+_ADDRESS_AFTER = re.compile(
+    r",\s+(?:(?:" + "|".join(a for _, a in lexicon.US_STATES) + r")\b|" + _CAPWORD + r" (?:County|Parish|Borough))"
+    r"|,?\s+\d{5}(?:-\d{4})?(?![\w-])"
+)
+_STRONG_PLACE_CUE = re.compile(
+    r"(?i)\b(?:(?:lives|living|lived|resides|residing|born|raised|moved|located|based|grew\s+up)\b[^.;\n]{0,30}"
+    r"\b(?:in|to|at|near)|from|lives\s+in|living\s+in|lived\s+in|resides\s+in|residing\s+in|resident\s+of|born\s+in"
+    r"|raised\s+in|moved\s+(?:to|from)|relocated\s+to|hometown|visiting\s+from|city\s+of|town\s+of"
+    r"|village\s+of|county\s+of|near|outside|outskirts\s+of|native\s+of|trip\s+to|travel(?:l?ed)?\s+to)\s+(?:the\s+)?$"
+)
 _AFTER_ADDRESS = re.compile(r"\d[^\d,;.]{0,30},\s*$")  # "Suite 549, Burlington", "Hill, Denver" after a number
 _LOWER_AFTER_CUE = re.compile(
     r"(?i)\b(?:in|from|to|near|visiting|lives|born|moved|resident\s+of)\s+([^\W\d_]+(?: [^\W\d_]+){0,2})"
@@ -200,16 +210,17 @@ def _cities(text: str) -> list[_Raw]:
             before = text[max(0, start - 30) : start]
             after = text[end : end + 12]
             cue = _PLACE_CUE.search(before)
-            address = bool(re.match(r"^,?\s+(?:[A-Z]{2}\b|\d{5})", after))
+            address = bool(_ADDRESS_AFTER.match(text, end))
             cued = bool(cue) or address
-            strong_cue = address or (cue is not None and cue.group().strip() not in (",", "")) or bool(
-                _AFTER_ADDRESS.search(before)
-            )
+            strong_cue = address or bool(_STRONG_PLACE_CUE.search(before)) or bool(_AFTER_ADDRESS.search(before))
             distinctive = best and not all(_is_wordlike(w) for w in words[k : k + size])
+            if cue is not None and not strong_cue and not (distinctive or shaped):
+                cued = False  # "in", "to", "at" before an everyday word ("TO GRAVITY", "IN TIME") is no place cue
             acronym = phrase.isupper() and len(phrase) <= 4
             if (
                 (distinctive and not acronym and (cued or size > 1 or not words[k].isupper()))
                 or (strong_cue and (best or shaped) and not (acronym and not address))
+                or (cued and shaped)
             ) and not eponym_like(text, start, end):
                 if not (best and size == 1 and words[k].rstrip(".").lower() in lexicon.TITLES):
                     out.append((start, end, "LOCATION", _NO_PARTS))
