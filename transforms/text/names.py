@@ -380,7 +380,11 @@ def find_names(text: str) -> list[_Raw]:
             and (
                 infos[i + 1].score(mixed_case) > 0
                 or (infos[i + 1].cap and not infos[i + 1].upper)
-                or (_plain(w) in ("dr", "drs", "mr", "mrs", "ms", "prof") and _unknown_word(infos[i + 1], tokens[i + 1][2]))
+                or (
+                    _plain(w) in ("dr", "drs", "mr", "mrs", "ms", "prof")
+                    and (_unknown_word(infos[i + 1], tokens[i + 1][2]) or infos[i + 1].given or infos[i + 1].surname)
+                    and not infos[i + 1].role
+                )
             )
             and not (  # "MR T2", "MR KNEE", "DR CHEST": in a short description in capitals, modalities
                 w.isupper()
@@ -422,7 +426,7 @@ def find_names(text: str) -> list[_Raw]:
             if j > i and infos[j - 1].particle and wj.cap:
                 sc = max(sc, 1.0)  # after "Le", "van der": any capitalised word ("Hanife Le Roux")
             if sc == 0.0 and not (wj.particle and _particle_chain_ends_in_name(infos, j + 1, mixed_case)):
-                if titled and j == i and (wj.cap or wj.surname or _unknown_word(wj, tokens[j][2])):
+                if titled and j == i and (wj.cap or wj.surname or wj.given or _unknown_word(wj, tokens[j][2])):
                     sc = 1.0  # "Dr. Parkinson", "Dr. Bell": after a title any capitalised word is a name
                 else:
                     break

@@ -118,6 +118,14 @@ _EMPLOYMENT_CUE = re.compile(
     r"|driver|engineer|teacher|nurse|analyst|technician|salesman|mechanic|accountant|guard|officer|staff)"
     r"(?:\s+(?:as\s+an?\s+\w+|\w+)){0,3}\s+(?:at|for|by|from|with)\s+$"
 )
+# Cues before a care facility's or employer's own name.
+_FACILITY_CUE = re.compile(
+    r"(?i)\b(?:(?:transferred|transfer|admitted|discharged|referred|sent|brought|taken|moved|returned)\s+(?:to|from)"
+    r"|(?:seen|treated|followed|evaluated|imaged|scanned|performed|done|delivered|born|hospitali[sz]ed)\s+at"
+    r"|outside\s+(?:hospital|facility|films?|imaging)\s+(?:from|at)?|(?:records|films|images|studies|report)\s+from"
+    r"|works?\s+(?:at|for)|worked\s+(?:at|for)|employed\s+(?:at|by)|employer:?|facility:?|hospital:?|clinic:?"
+    r"|institution:?|site:?)\s+(?:the\s+)?(?=[A-Z])"
+)
 _SAINT_WORD = re.compile(r"\b(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) ")
 _EMPLOYMENT_WORD = re.compile(
     r"(?i)\b(?:works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
@@ -278,6 +286,16 @@ def _organisations(text: str) -> list[_Raw]:
         for m in _SAINT_ORG.finditer(text):
             if _LOCATION_CUE_BEFORE_ORG.search(text[max(0, m.start() - 20) : m.start()]):
                 out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
+    for cue in _FACILITY_CUE.finditer(text):  # "transferred from Cedars-Sinai", "seen at Kaiser Permanente"
+        m = _CAP_RUN.match(text, cue.end())
+        if m is None:
+            continue
+        words = m.group().rstrip(".").split(" ")
+        if len(words) == 1 and (words[0].isupper() and len(words[0]) <= 4 or _is_english(words[0])):
+            continue  # "to ICU", "to Medicine": a unit or a service, not a named organisation
+        if all(_is_english(w) for w in words) or lexicon.fold(" ".join(words)) in PLACES:
+            continue  # "from Home", "to Boston" (the city detector decides)
+        out.append((m.start(), m.start() + len(" ".join(words)), "ORGANIZATION_NAME", _NO_PARTS))
     for cue in _EMPLOYMENT_WORD.finditer(text):  # the cue is rare: look for it first, then at what follows it
         m = _CAP_RUN.search(text, cue.end(), cue.end() + 60)
         if m and _EMPLOYMENT_CUE.search(text[max(0, m.start() - 60) : m.start()]):
