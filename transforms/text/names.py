@@ -28,7 +28,8 @@ _ROLES = (
     r"|verified|reported|authored|entered|prepared|examined|scanned|accompanied|consulted|witnessed|treated"
     r"|evaluated|assessed|discussed|released|called|paged|notified|informed|contacted|cosigned)\s+(?:by|to|with)"
     r"|(?:discussed|spoke|spoken|talked|met|consulted|d/w|conferred)\s+with|contact|spouse|wife|husband|son|daughter"
-    r"|mother|father|mom|dad|brother|sister|guardian|parent|caregiver|carer|aunt|uncle|grandmother|grandfather"
+    r"|mother|father|mom|dad|brothers?|sisters?|sons|daughters|guardian|parents?|caregiver|carer|aunt|uncle"
+    r"|grandmother|grandfather"
     r"|grandson|granddaughter|niece|nephew|cousin|friend|neighbou?r|partner|fianc[eé]e?|boyfriend|girlfriend"
     r"|sibling|stepmother|stepfather|dear|cc|attn|emergency\s+contact|next\s+of\s+kin|nok|poa|proxy|interpreter"
     r"|translator|chaplain|therapist|pharmacist|consultant|midwife|sonographer|scribe|author|signature|signed"
@@ -53,7 +54,8 @@ _STRONG_CUE = re.compile(
 _WEAK_CUE = re.compile(r"(?i)(?:^|[^\w])(?:with|by|per|and|or|for|to|from|via|c/o|re:?|said|says|told|asked)\s+$")
 _AFTER_CUE = re.compile(
     r"^(?:,\s*|\s+)(?:M\.?D\.?|D\.?O\.?|R\.?N\.?|N\.?P\.?|PA-C|PA|Ph\.?D\.?|DDS|DMD|FACR|FRCR|FRCP|MBBS|MBChB|CNA"
-    r"|LPN|RT(?:\(R\))?|ARRT|CRNA|FNP|DNP|APRN|MSN|BSN|LCSW|PharmD|OD|DPM|Jr\.?|Sr\.?|III|II|IV)(?![\w])"
+    r"|LPN|RRT|CRT|CCRN|RT(?:\(R\))?|ARRT|CRNA|FNP|DNP|APRN|MSN|BSN(?:/RN)?|LCSW|LICSW|MSW|PharmD|OD|DPM|SLP"
+    r"|Jr\.?|Sr\.?|III|II|IV)(?![\w])"
     r"|^\s*\((?:mother|father|wife|husband|son|daughter|brother|sister|spouse|guardian|parent|friend|caregiver|"
     r"patient|pt|md|rn|attending|resident|radiologist|tech|technologist)\)"
     r"|^['’]s\s+(?:mother|father|wife|husband|son|daughter|brother|sister|spouse|family|phone|cell|address|email)\b",
@@ -65,6 +67,7 @@ _VERB_AFTER = re.compile(
     r"|asked|requested|confirmed|declined|consented|signed|notified|informed|updated|is\s+aware|was\s+updated"
     r"|at\s+(?:the\s+)?bedside|will\s+(?:call|visit|bring|pick|come|update|return)|plans?\s+to|wants|wishes"
     r"|brought|came|arrived|left|drove|picked|aware|made\s+aware|paged|woke|family|'s\s+family|household"
+    r"|ordered|wrote|performed|placed|inserted|removed|examined|consulted|discussed|explained|spoke|talked|met"
     r"|at\s+home|on\s+(?:the\s+)?phone|by\s+phone)\b",
     re.IGNORECASE,
 )
@@ -156,7 +159,9 @@ class _Word:
         self.short = len(word.rstrip(".")) <= 4
         self.particle = _plain(word) in lexicon.PARTICLES
         self.title = _plain(word) in lexicon.TITLES or word.lower() in lexicon.TITLES
-        self.common = any(len(p) > 1 and _is_common(p) for p in parts)
+        long_parts = [p for p in parts if len(p) > 1]
+        # a compound is everyday English when its first real part is ("X-ray", "Hill-Sachs"), not "Stord-Painter"
+        self.common = bool(long_parts) and (_is_common(long_parts[0]) or all(_is_common(p) for p in long_parts))
         self.clinical = any(
             p in lexicon.CLINICAL_VOCAB or p in lexicon.CLINICAL_WORDS or p in lexicon.FACILITY_WORDS for p in parts
         )
@@ -244,7 +249,10 @@ _NUMBER_AFTER = re.compile(r"^\s+\d[\d/-]{4,}(?!\.?\d)(?:\s|$)")
 
 def _unknown_word(info: _Word, word: str) -> bool:
     """A word no dictionary knows ("parrilli" after "dr"): after a title, a name in any case."""
-    return len(word) >= 3 and word.isalpha() and not (info.common or info.clinical or info.role or info.title)
+    plain = _plain(word)
+    return len(plain) >= 3 and plain.replace("-", "").replace("'", "").isalpha() and not (
+        info.common or info.clinical or info.role or info.title
+    )
 
 
 def _initials_by_position(text: str, token: tuple[int, int, str], info: _Word, mixed_case: bool) -> bool:
@@ -301,9 +309,11 @@ def _in_file_name(text: str, start: int, end: int) -> bool:
 
 
 def _span_end(text: str, start: int, end: int) -> int:
-    """Drop a sentence-final period from a name token (keep it on initials)."""
+    """Drop a sentence-final period (kept on initials) and a possessive "'s" from a name token."""
     if text[end - 1] == "." and end - start > 2:
         return end - 1
+    if end - start > 3 and text[end - 2 : end] in ("'s", "’s", "'S", "’S"):
+        return end - 2
     return end
 
 
@@ -376,7 +386,7 @@ def find_names(text: str) -> list[_Raw]:
         if (
             info.title
             and i + 1 < n
-            and text[e : tokens[i + 1][0]] in (" ", "  ", ". ", ".")
+            and text[e : tokens[i + 1][0]] in (" ", "  ", ". ", ".", "")
             and (
                 infos[i + 1].score(mixed_case) > 0
                 or (infos[i + 1].cap and not infos[i + 1].upper)
@@ -418,6 +428,8 @@ def find_names(text: str) -> list[_Raw]:
                     break
                 if prev.endswith(".") and len(prev.rstrip(".")) > 1 and not infos[j - 1].title:
                     break
+            if j > i and wj.title and not wj.initial:
+                break  # a title starts the next name: "V.O. DR. HAYES"
             sc = wj.score(mixed_case)
             if sc == 0.0 and j == i and _initials_by_position(text, tokens[j], wj, mixed_case):
                 sc = 1.0
@@ -447,7 +459,9 @@ def find_names(text: str) -> list[_Raw]:
         if not run:
             i += 1
             continue
-        total = sum(max(infos[k].score(mixed_case), 1.0 if k == i and sc_first_by_position else 0.0) for k in run)
+        total = sum(
+            max(infos[k].score(mixed_case), 1.0 if k == i and (sc_first_by_position or titled) else 0.0) for k in run
+        )
         words = [tokens[k] for k in run]
         start = words[0][0]
         end = _span_end(text, words[-1][0], words[-1][1])
