@@ -178,8 +178,10 @@ class _Word:
         if self.initial:
             return 0.5
         lex = self.given or self.surname
-        if self.upper and self.short and mixed_case and (self.common or self.clinical):
-            return 0.0  # "ED", "OR", "ICU" in running text: an acronym
+        if self.upper and mixed_case and (self.common or self.clinical) and not self.top:
+            return 0.0  # "ED", "OR", "SHOULDER" in running text: an acronym or a heading
+        if self.upper and self.short and mixed_case:
+            return 0.75 if lex else 0.0  # "GRE", "LEE" in running text: a name only with help
         if lex and not self.common and not self.clinical:
             if not self.cap:
                 return 1.5 if self.top else 0.5  # lower case: only a census name says "a name" on its own
@@ -399,7 +401,10 @@ def find_names(text: str) -> list[_Raw]:
             and not (  # "MR T2", "MR KNEE", "DR CHEST": in a short description in capitals, modalities
                 w.isupper()
                 and not w.endswith(".")
-                and (infos[i + 1].initial or (not mixed_case and (infos[i + 1].common or infos[i + 1].clinical)))
+                and (
+                    infos[i + 1].initial
+                    or (not mixed_case and not ((infos[i + 1].given or infos[i + 1].surname) and not infos[i + 1].common))
+                )
                 and (len(text) < 120 or i == 0)
             )
         ):
