@@ -222,6 +222,9 @@ def _cities(text: str) -> list[_Raw]:
             cued = bool(cue) or address
             strong_cue = address or bool(_STRONG_PLACE_CUE.search(before)) or bool(_AFTER_ADDRESS.search(before))
             distinctive = best and not all(_is_wordlike(w) for w in words[k : k + size])
+            if best and not distinctive and cue is not None and cue.group().strip() and cue.group().strip() != ",":
+                # a town named like a person ("in Jackson", "from Lowell"): a preposition is cue enough
+                strong_cue = strong_cue or not any(_is_english(w) for w in words[k : k + size])
             if cue is not None and not strong_cue and not (distinctive or shaped):
                 cued = False  # "in", "to", "at" before an everyday word ("TO GRAVITY", "IN TIME") is no place cue
             acronym = phrase.isupper() and len(phrase) <= 4
