@@ -216,7 +216,6 @@ def _cities(text: str) -> list[_Raw]:
             phrase = " ".join(words[k : k + size])
             end = start + len(phrase.rstrip("."))
             before = text[max(0, start - 30) : start]
-            after = text[end : end + 12]
             cue = _PLACE_CUE.search(before)
             address = bool(_ADDRESS_AFTER.match(text, end))
             cued = bool(cue) or address
