@@ -13,7 +13,14 @@ CORE_REQUIRES = [
     "pydicom==3.0.2",
     "numpy==2.4.6",
 ]
-TEXT_REQUIRES = ["phonenumbers==9.0.43", "names==0.3.0"]  # text inspection (transforms/text): phone validation, US census name lists
+TEXT_REQUIRES = [  # text inspection (transforms/text)
+    "phonenumbers==9.0.43",  # phone validation
+    "names==0.3.0",  # US census 1990 first and last names
+    "gender-guesser==0.4.0",  # 48,000 first names of many countries (its nam_dict.txt)
+]
+TEXT_DATA_REQUIRES = [  # only to regenerate transforms/text/data/*.txt (see the generate_*.py scripts there)
+    "simple-icd-10-cm==1.5.0", "drug-named-entity-recognition==2.0.9", "english-words==2.0.2", "wordfreq==3.1.1",
+]
 FHIR_REQUIRES = ["fhir.resources==8.3.0", "fhir-core==1.1.12", "orjson==3.13.0"]  # FHIR de-identification (transforms/fhir): R4 types
 IMAGE_REQUIRES = [  # burned-in text redaction (transforms/image)
     "rapidocr-onnxruntime==1.4.4",  # OCR; its PP-OCRv4 ONNX models ship inside the wheel (no download)
@@ -54,6 +61,6 @@ setup(
     include_package_data=True,
     install_requires=CORE_REQUIRES + TEXT_REQUIRES + FHIR_REQUIRES + IMAGE_REQUIRES + STORAGE_REQUIRES + VERIFY_REQUIRES
     + DATASET_REQUIRES,
-    extras_require={"test": TEST_REQUIRES, "gcp": GCP_REQUIRES},
+    extras_require={"test": TEST_REQUIRES, "gcp": GCP_REQUIRES, "text-data": TEXT_DATA_REQUIRES},
     entry_points={"console_scripts": ["deidflow=pipelines.cli:main"]},
 )

@@ -1,4 +1,17 @@
-"""Text detection benchmark: per-infoType recall/precision on a generated labelled corpus, and throughput in KB/s.
+"""Text detection benchmark: recall and precision per kind, utility and KB/s on the independent labelled set
+(bench/text_eval/, written without reading transforms/text/), the linear-time bench on adversarial inputs, and
+the older generated corpus (--faker).
+
+Run:
+  python bench/text_detection.py                       # dev and eval sets, then the linear-time bench
+  python bench/text_detection.py --set public_physionet  # the PhysioNet deid nursing notes (no utility labels)
+  python bench/text_detection.py --faker [--sentences 3000] [--seed 7]   # the older Faker corpus
+The black-box figures (through the CLI, DICOM ImageComments) come from bench/text_eval/score.py; this bench
+measures the detectors in process: an identifier is found when findings cover every character of it, a clinical
+term survives when no finding touches it, and precision is per reported infoType (findings overlapping any
+labelled identifier / all findings).
+
+Older corpus:
 
 Honesty rules for the corpus:
 - Values come from Faker (seeded), not from the detector's lists or regexes: Faker's own phone, SSN, email,
@@ -15,13 +28,13 @@ already known to be an address (it does not find one in free text, and its CRF c
 dateutil's fuzzy parser finds dates in sentences but over-matches numbers and loses the written format, which
 date shifting must keep. presidio-analyzer needs a spaCy model download at first use, so it is out.
 
-Run: python bench/text_detection.py [--sentences 3000] [--seed 7]
-Needs faker (in the test extras).
+It needs faker (in the test extras).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import string
 import sys
@@ -31,7 +44,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from faker import Faker  # noqa: E402
 
 from transforms.crypto import Keys  # noqa: E402
 from transforms.text import TextPolicy, clean_text, detect  # noqa: E402
@@ -142,6 +154,8 @@ def name_shape(rng: random.Random, first: str, last: str, invented: bool) -> str
 
 
 def build_corpus(n_sentences: int, seed: int) -> tuple[list[str], list[list[tuple[int, int, str]]]]:
+    from faker import Faker
+
     rng = random.Random(seed)
     fakers = {loc: Faker(loc) for loc in set(LOCALES)}
     for i, f in enumerate(fakers.values()):
@@ -268,15 +282,148 @@ def throughput(docs: list[str]) -> None:
         print(f"{label:34} {size_kb / best:8.0f} KB/s  (one core, best of 3, {size_kb:.0f} KiB)")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sentences", type=int, default=3000)
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
-    docs, labels = build_corpus(args.sentences, args.seed)
+EVAL_DIR = Path(__file__).resolve().parent / "text_eval"
+TARGET_RECALL, TARGET_KIND_RECALL, TARGET_UTILITY, TARGET_KBPS = 0.97, 0.93, 0.97, 200
+
+
+def load_set(name: str) -> list[dict]:
+    path = EVAL_DIR / f"{name}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _scorer():
+    """The frozen set's own scorer module (bench/text_eval/score.py), for its leak and alignment rules."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("text_eval_score", EVAL_DIR / "score.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def evaluate_set(name: str) -> dict:
+    """Recall per kind, precision per reported infoType, utility and detector KB/s on one labelled set.
+
+    Recall and utility use the set's own rules (score.py's score_record on the text cleaned in process with the
+    BASIC profile, dates shifted, everything else replaced by its infoType), so they match the black-box figures
+    without the CLI. Precision per infoType: findings overlapping a labelled identifier / all findings.
+    """
+    scorer = _scorer()
+    records = load_set(name)
+    policy = TextPolicy.from_config(None)  # the default set, BASIC profile
+    keys = Keys(run_key=bytes(32))
+    found: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    precision: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    kept = terms = changed = strict = 0
+    for rec in records:
+        text = rec["text"]
+        res = scorer.score_record(rec, clean_text(text, policy, keys, patient=rec["id"]))
+        for kind, leak, _value, _window in res["ids"]:
+            found[kind][0] += leak is None
+            found[kind][1] += 1
+        for ok, _value, _window in res["terms"]:
+            kept += ok
+            terms += 1
+        changed += res["changed"]
+        strict += res["strict"]
+        spans = [(i["start"], i["end"]) for i in rec["identifiers"]]
+        for f in detect(text, policy.info_types):
+            precision[f.info_type][0] += any(f.start < e and f.end > s for s, e in spans)
+            precision[f.info_type][1] += 1
+    size_kb = sum(len(r["text"].encode("utf-8")) for r in records) / 1024
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.process_time()
+        for rec in records:
+            detect(rec["text"], policy.info_types)
+        best = min(best, time.process_time() - t0)
+    hits = sum(v[0] for v in found.values())
+    total = sum(v[1] for v in found.values())
+    return {
+        "set": name, "snippets": len(records), "kb": size_kb,
+        "recall": {k: v[0] / v[1] for k, v in found.items()}, "n": {k: v[1] for k, v in found.items()},
+        "overall_recall": hits / max(1, total),
+        "precision": {k: v[0] / v[1] for k, v in precision.items()}, "found": {k: v[1] for k, v in precision.items()},
+        "utility": kept / terms if terms else None, "kbps": size_kb / best,
+        "strict_precision": strict / max(1, changed),
+    }  # fmt: skip
+
+
+def report_set(r: dict) -> bool:
+    print(f"== {r['set']}: {r['snippets']} snippets, {r['kb']:.0f} KiB")
+    print(f"{'kind':28} {'n':>5} {'recall':>7}")
+    ok = r["overall_recall"] >= TARGET_RECALL
+    for kind in sorted(r["recall"]):
+        flag = "" if r["recall"][kind] >= TARGET_KIND_RECALL else "  BELOW 0.93"
+        ok &= not flag
+        print(f"{kind:28} {r['n'][kind]:5d} {r['recall'][kind]:7.3f}{flag}")
+    print(f"{'OVERALL':28} {sum(r['n'].values()):5d} {r['overall_recall']:7.3f}  (target {TARGET_RECALL})")
+    print(f"changed characters inside labelled identifiers (the set's strict precision): {r['strict_precision']:.3f}")
+    print(f"\n{'reported infoType':34} {'found':>6} {'precision':>9}")
+    for t in sorted(r["precision"]):
+        print(f"{t:34} {r['found'][t]:6d} {r['precision'][t]:9.3f}")
+    if r["utility"] is not None:
+        ok &= r["utility"] >= TARGET_UTILITY
+        print(f"\nutility (clinical terms untouched): {r['utility']:.4f}  (target {TARGET_UTILITY})")
+    ok &= r["kbps"] >= TARGET_KBPS
+    print(f"detectors: {r['kbps']:.0f} KB/s per core (CPU time, best of 3; target {TARGET_KBPS})\n")
+    return ok
+
+
+def linear_time_bench(sizes: tuple[int, ...] = (100_000, 1_000_000)) -> bool:
+    """Adversarial inputs at two sizes: the time must grow about linearly (10x input, at most ~15x time)."""
+    cases = {
+        "one token": lambda n: "a" * n,
+        "mixed token": lambda n: ("Ab1.-_" * (n // 6 + 1))[:n],
+        "repeated separators": lambda n: ", " * (n // 2),
+        "slashes": lambda n: "a/" * (n // 2),
+        "initials": lambda n: "A." * (n // 2),
+        "caret run": lambda n: "^" * n,
+        "caret names": lambda n: ("DOE^JANE^" * (n // 9 + 1))[:n],
+        "digits and dashes": lambda n: "1-" * (n // 2),
+    }
+    ok = True
+    print(f"== linear-time bench ({' / '.join(f'{s // 1000} KB' for s in sizes)})")
+    for name, make in cases.items():
+        times = []
+        for size in sizes:
+            text = make(size)
+            t0 = time.process_time()
+            detect(text)
+            times.append(time.process_time() - t0)
+        ratio = times[-1] / max(times[0], 1e-3)
+        linear = ratio <= 15 * sizes[-1] / sizes[0] / 10
+        ok &= linear
+        shown = "  ".join(f"{t:6.2f} s" for t in times)
+        print(f"{name:22} {shown}  x{ratio:5.1f}  {'linear' if linear else 'NOT LINEAR'}")
+    print()
+    return ok
+
+
+def faker_main(sentences: int, seed: int) -> None:
+    docs, labels = build_corpus(sentences, seed)
     evaluate(docs, labels)
     print()
     throughput(docs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", action="append", help="dev, eval, public_physionet (default: dev and eval)")
+    parser.add_argument("--no-linear", action="store_true", help="skip the linear-time bench")
+    parser.add_argument("--faker", action="store_true", help="the older generated corpus instead")
+    parser.add_argument("--sentences", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    if args.faker:
+        faker_main(args.sentences, args.seed)
+        return
+    ok = True
+    for name in args.set or ["dev", "eval"]:
+        ok &= report_set(evaluate_set(name))
+    if not args.no_linear:
+        ok &= linear_time_bench()
+    print("all targets met" if ok else "some targets not met")
 
 
 if __name__ == "__main__":

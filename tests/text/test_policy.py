@@ -8,7 +8,14 @@ import pytest
 from transforms.config import TextConfig, parse_config
 from transforms.crypto import Keys
 from transforms.errors import ConfigError
-from transforms.text import DEFAULT_DICOM_INFO_TYPES, TextPolicy, clean_dicom_value, clean_text, find_sensitive
+from transforms.text import (
+    DEFAULT_DICOM_INFO_TYPES,
+    DEFAULT_TEXT_INFO_TYPES,
+    TextPolicy,
+    clean_dicom_value,
+    clean_text,
+    find_sensitive,
+)
 from transforms.text.dates import shift_date_text
 
 KEYS = Keys(run_key=bytes(range(32)))
@@ -74,7 +81,7 @@ def test_default_transformation_applies_to_default_types_and_explicit_wins():
         }
     )
     assert clean_text("Jane Smith, 617-555-1234", p, KEYS) == "[PERSON_NAME], "
-    assert set(p.info_types) == set(DEFAULT_DICOM_INFO_TYPES)
+    assert set(p.info_types) == set(DEFAULT_TEXT_INFO_TYPES) > set(DEFAULT_DICOM_INFO_TYPES)
 
 
 def test_deprecated_transformations_apply_and_additional_wins_on_conflict():
@@ -98,12 +105,16 @@ def test_exclude_overrides_transformations_and_profile():
 
 
 def test_non_default_type_only_when_configured():
-    text = "MRN: A1234567"
+    text = "Seen at 10:45 today"  # TIME is not a HIPAA identifier: not in the default set
     assert clean_text(text, policy(), KEYS) == text
-    p = policy(
-        {"additionalTransformations": [{"infoTypes": ["MEDICAL_RECORD_NUMBER"], "replaceWithInfoTypeConfig": {}}]}
-    )
-    assert clean_text(text, p, KEYS) == "MRN: [MEDICAL_RECORD_NUMBER]"
+    p = policy({"additionalTransformations": [{"infoTypes": ["TIME"], "replaceWithInfoTypeConfig": {}}]})
+    assert clean_text(text, p, KEYS) == "Seen at [TIME] today"
+
+
+def test_hipaa_identifiers_are_in_the_default_set_and_exclude_opts_out():
+    text = "MRN: A1234567"
+    assert clean_text(text, policy(), KEYS) == "MRN: [MEDICAL_RECORD_NUMBER]"
+    assert clean_text(text, policy({"excludeInfoTypes": ["MEDICAL_RECORD_NUMBER", "GENERIC_ID"]}), KEYS) == text
 
 
 def test_ctx_always_replaced_whatever_the_method():

@@ -25,6 +25,7 @@ from transforms.fhir.processors import BIRTHDATE, DATE_TYPES, PROCESSORS, Clean
 from transforms.fhir.processors import REMOVED as _REMOVED
 from transforms.fhir.processors import Deferred as _Deferred
 from transforms.fhir.processors import note as _note
+from transforms.fhir.textclean import coded_text
 
 _SAFE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 
@@ -330,8 +331,10 @@ def _finish(ctx: _Ctx) -> None:
     for container, key, item in ctx.pending:
         if item is None:  # an Attachment whose data changed: size and hash follow the new content
             continue
-        if item.kind == "xhtml":
-            result: Any = narrative.transform_div(item.value, clean)
+        if key == "text" and coded_text(item.value, container):
+            result: Any = item.value  # CodeableConcept.text saying what its codings' displays say: clinical
+        elif item.kind == "xhtml":
+            result = narrative.transform_div(item.value, clean)
         elif item.kind == "base64":
             cleaned = clean(item.value)
             result = base64.b64encode(cleaned.encode("utf-8")).decode("ascii")

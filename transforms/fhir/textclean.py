@@ -7,11 +7,12 @@ from collections.abc import Sequence
 
 from transforms.config import TextConfig
 from transforms.crypto import Keys
-from transforms.text import DEFAULT_DICOM_INFO_TYPES, TextPolicy, clean_text
+from transforms.text import DEFAULT_TEXT_INFO_TYPES, TextPolicy, clean_text
 from transforms.text.policy import apply_findings, find_sensitive
 
-# Spec §3.3: the default FHIR infoTypes are not published; we use the default DICOM list, as the spec says.
-FHIR_DEFAULT_INFO_TYPES: tuple[str, ...] = DEFAULT_DICOM_INFO_TYPES
+# Spec §3.3: the default FHIR infoTypes are not published; we use the default DICOM list, as the spec says, with
+# the HIPAA Safe Harbor identifiers it lacks (transforms.text.policy.DEFAULT_TEXT_INFO_TYPES).
+FHIR_DEFAULT_INFO_TYPES: tuple[str, ...] = DEFAULT_TEXT_INFO_TYPES
 CACHE_SIZE = 8192
 
 
@@ -58,6 +59,23 @@ class TextCleaner:
 
 
 _DIGIT = re.compile(r"\d")
+_TERM_WORDS = re.compile(r"[^\W_]+")
+
+
+def coded_text(text: str, concept: object) -> bool:
+    """Whether ``text`` (a CodeableConcept.text) says what the concept's own codings' displays say: every word of
+    it occurs in a display ("Knee X-ray" beside "Plain X-ray of knee"), so it is clinical, not PHI, and kept."""
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    if not isinstance(codings, list):
+        return False
+    words: set[str] = set()
+    for coding in codings:
+        display = coding.get("display") if isinstance(coding, dict) else None
+        display = getattr(display, "value", display)  # a display still waiting for its own cleaning
+        if isinstance(display, str):
+            words.update(w.casefold() for w in _TERM_WORDS.findall(display))
+    text_words = [w.casefold() for w in _TERM_WORDS.findall(text)]
+    return bool(words) and bool(text_words) and all(w in words for w in text_words)
 _WORDS = re.compile(r"[^\s,^=\\]+")
 
 

@@ -2,10 +2,17 @@
 
 from transforms.text.detectors import INFO_TYPES, Finding, detect
 from transforms.text.dicom_values import DICOM_TEXT_VRS, clean_dicom_value
-from transforms.text.policy import DEFAULT_DICOM_INFO_TYPES, TextPolicy, clean_text, find_sensitive
+from transforms.text.policy import (
+    DEFAULT_DICOM_INFO_TYPES,
+    DEFAULT_TEXT_INFO_TYPES,
+    TextPolicy,
+    clean_text,
+    find_sensitive,
+)
 
 __all__ = [
     "DEFAULT_DICOM_INFO_TYPES",
+    "DEFAULT_TEXT_INFO_TYPES",
     "DICOM_TEXT_VRS",
     "INFO_TYPES",
     "Finding",

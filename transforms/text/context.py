@@ -49,56 +49,108 @@ def context_terms(values: Sequence[str]) -> list[str]:
     return sorted(terms, key=lambda t: (-len(t), t))
 
 
+# Words never searched on their own: English function words (a context phrase such as "Hospital of Springfield"
+# must not turn every "of" into [CTX]). Words shorter than three letters are never searched either.
+STOP_WORDS: frozenset[str] = frozenset(
+    """a an and are as at be but by for from had has have he her his in into is it its of on or our she that the
+    their them then there these they this to was we were which who will with you your not no nor so than too very
+    can may might must shall should would could upon via per out off over under about above after before below
+    between through during without within among"""
+    .split()
+)
+
+
+def _searchable(term: str, whole: bool) -> bool:
+    """Whether a term is worth searching. Never stop words, words shorter than three letters, or one word of
+    clinical vocabulary that is not also a name ("Blood", "Serum", "White"); a whole value (or PN component)
+    otherwise always; a word of a longer value only when distinctive ("Springfield", not "Bank" or "Care")."""
+    bare = term.strip(".,;: ")
+    if not bare:
+        return False
+    if any(ch.isdigit() for ch in bare):
+        return len(bare) >= 4
+    folded = lexicon.fold(bare).rstrip(".")
+    if sum(ch.isalpha() for ch in bare) < 3 or folded in STOP_WORDS or folded in lexicon.HONORIFICS:
+        return False
+    if " " in bare:
+        return True
+    is_name = folded in lexicon.GIVEN_NAMES or folded in lexicon.SURNAMES
+    if folded in lexicon.CLINICAL_VOCAB:  # "Blood", "Serum": clinical words stay, whole value or not ...
+        return folded in lexicon.TOP_SURNAMES or folded in lexicon.CENSUS_GIVEN  # ... unless a common name ("Smith")
+    if whole:
+        return True
+    if folded in lexicon.COMMON_WORDS:
+        return is_name
+    return True
+
+
 @lru_cache(maxsize=8192)
 def _value_terms(value: str) -> frozenset[str]:
     """The terms of one context value (cached: a patient's values recur in every one of its records)."""
-    terms: set[str] = set()
+    terms: dict[str, bool] = {}  # term -> is the whole value (or a whole component of a PN)
+
+    def add(term: str, whole: bool) -> None:
+        terms[term] = terms.get(term, False) or whole
+
     for part in value.split("\\"):
         part = part.strip()
         if not part:
             continue
         parsed = _as_date(part[:8]) if part[:8].isdigit() else _as_date(part[:10])
         if parsed:
-            terms.update(date_spellings(*parsed))
+            for spelling in date_spellings(*parsed):
+                add(spelling, True)
         pieces = [p.strip() for p in re.split(r"[\^=]", part) if p.strip()]
-        terms.add(" ".join(pieces))
+        add(" ".join(pieces), True)
         if len(pieces) > 1:
-            terms.add(part)
+            add(part, True)
         for piece in pieces:
-            terms.add(piece)
-            terms.update(w for w in re.split(r"[\s,]+", piece) if w)
+            add(piece, "^" in part)  # a PN component (family or given name) stands on its own
+            words = [w for w in re.split(r"[\s,]+", piece) if w]
+            for w in words:
+                add(w, len(words) == 1 and "^" in part)
         if len(pieces) >= 2:
-            terms.add(f"{pieces[1]} {pieces[0]}")
-            terms.add(f"{pieces[0]}, {pieces[1]}")
-    keep = set()
-    for term in terms:
-        bare = term.strip(".,;: ")
-        if not bare or bare.lower().rstrip(".") in lexicon.HONORIFICS:
-            continue
-        has_digit = any(ch.isdigit() for ch in bare)
-        if len(bare) < (4 if has_digit else 2):
-            continue
-        keep.add(bare)
-    return frozenset(keep)
+            add(f"{pieces[1]} {pieces[0]}", True)
+            add(f"{pieces[0]}, {pieces[1]}", True)
+    return frozenset(t.strip(".,;: ") for t, whole in terms.items() if _searchable(t, whole))
+
+
+def _edge(ch: str) -> str:
+    """What may not touch a term at an end starting (ending) with ``ch``: a letter touches no letter, a digit
+    no digit, so a term matches across a letter/digit edge ("Müllerová" in "müllerová24")."""
+    if ch.isdigit():
+        return r"\d"
+    if ch.isalpha():
+        return r"[^\W\d_]"
+    return r"[^\W_]"
 
 
 @lru_cache(maxsize=16384)
 def _term_pattern(term: str) -> re.Pattern[str]:
     body = r"\s+".join(re.escape(w) for w in term.split())
-    return re.compile(r"(?<![^\W_])" + body + r"(?![^\W_])", re.IGNORECASE)
+    return re.compile(f"(?<!{_edge(term[0])})" + body + f"(?!{_edge(term[-1])})", re.IGNORECASE)
+
+
+def _touches(ch: str, edge: str) -> bool:
+    if edge.isdigit():
+        return ch.isdigit()
+    if edge.isalpha():
+        return ch.isalpha()
+    return ch.isalnum()
 
 
 def _literal_matches(lowered: str, words: tuple[str, ...]) -> Iterator[tuple[int, int]]:
     """Every (start, end) where ``words`` match as ``_term_pattern`` would, in ASCII text (lowered) — no regex.
 
-    For ASCII text and terms, IGNORECASE is ``lower()``, ``[^\\W_]`` is ``isalnum()``, ``\\s`` is ``isspace()``;
+    For ASCII text and terms, IGNORECASE is ``lower()``, the edges are ``_touches``, ``\\s`` is ``isspace()``;
     the words contain no whitespace, so the greedy ``\\s+`` never needs to backtrack.
     """
     first = words[0]
+    head, tail = first[0], words[-1][-1]
     size = len(lowered)
     start = lowered.find(first)
     while start >= 0:
-        if start == 0 or not lowered[start - 1].isalnum():
+        if start == 0 or not _touches(lowered[start - 1], head):
             end = start + len(first)
             for word in words[1:]:
                 gap = end
@@ -108,7 +160,7 @@ def _literal_matches(lowered: str, words: tuple[str, ...]) -> Iterator[tuple[int
                     end = -1
                     break
                 end = gap + len(word)
-            if end >= 0 and (end == size or not lowered[end].isalnum()):
+            if end >= 0 and (end == size or not _touches(lowered[end], tail)):
                 yield start, end
         start = lowered.find(first, start + 1)
 

@@ -12,6 +12,8 @@ import phonenumbers
 
 from transforms.text import lexicon
 from transforms.text.context import context_findings
+from transforms.text.names import find_names
+from transforms.text.places import find_places
 
 # --- vocabulary ------------------------------------------------------------------------------------------
 
@@ -26,6 +28,7 @@ PARENT: dict[str, str] = {
     # Care facility names place a patient as precisely as a town does: LOCATION covers them too (deidflow's choice).
     "ORGANIZATION_NAME": "LOCATION",
     "US_PASSPORT": "PASSPORT",
+    "US_MEDICARE_BENEFICIARY_ID_NUMBER": "HEALTH_PLAN_NUMBER",
 }
 INFO_TYPES: frozenset[str] = frozenset(
     {
@@ -35,6 +38,8 @@ INFO_TYPES: frozenset[str] = frozenset(
         "MEDICAL_RECORD_NUMBER", "FINANCIAL_ACCOUNT_NUMBER", "US_DRIVERS_LICENSE_NUMBER", "PASSPORT",
         "US_PASSPORT", "DEVICE_SERIAL_NUMBER", "US_HEALTHCARE_NPI", "US_VEHICLE_IDENTIFICATION_NUMBER",
         "SWIFT_CODE", "STREET_ADDRESS", "LOCATION", "US_STATE", "ORGANIZATION_NAME", "CTX",
+        "HEALTH_PLAN_NUMBER", "US_MEDICARE_BENEFICIARY_ID_NUMBER", "CERTIFICATE_NUMBER", "BIOMETRIC_IDENTIFIER",
+        "GENERIC_ID",
     }
 )  # fmt: skip
 
@@ -52,6 +57,11 @@ PRIORITY: dict[str, int] = {
     "PASSPORT": 73,
     "DEVICE_SERIAL_NUMBER": 73,
     "US_HEALTHCARE_NPI": 73,
+    "HEALTH_PLAN_NUMBER": 73,
+    "US_MEDICARE_BENEFICIARY_ID_NUMBER": 74,
+    "CERTIFICATE_NUMBER": 73,
+    "BIOMETRIC_IDENTIFIER": 73,
+    "GENERIC_ID": 45,
     "SWIFT_CODE": 73,
     "CREDIT_CARD_NUMBER": 72,
     "FAX_NUMBER": 71,
@@ -85,12 +95,27 @@ _NO_PARTS: tuple[tuple[int, int, str], ...] = ()
 
 # --- simple patterns -------------------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-_URL = re.compile(r"\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'^\\]+[^\s<>\"'^\\.,;:!?)\]]")
+# Local parts and domains in any script ("zoë.müllerová24@klinik.de"); the domain's last label is letters.
+_EMAIL = re.compile(r"(?<![\w.%+-])[^\W_][\w.%+'-]*@[^\W_][\w-]*(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])")
+_URL = re.compile(r"(?i)\b(?:(?:https?|ftps?|sftp|file)://|www\.)[^\s<>\"'^\\]+[^\s<>\"'^\\.,;:!?)\]]")
+# Host names without a scheme ("mychart.example-health.org/visit?id=3", "portal.clinic.com"): a dot-separated
+# name ending in a common top-level domain, with an optional port and path.
+_TLDS = (
+    "com|org|net|edu|gov|mil|int|info|biz|io|ai|app|health|care|clinic|hospital|med|us|uk|ca|au|de|fr|nl|be|ch|at"
+    "|it|es|pt|se|no|dk|fi|ie|nz|jp|cn|kr|br|mx|ru|pl|za|eu|co|me|ly|online|site|cloud|dev"
+)
+_HOST = re.compile(
+    r"(?<![\w@.-])(?:[a-z0-9][a-z0-9-]*\.){2,}(?:" + _TLDS + r")(?![\w-]|\.[a-z0-9])(?::\d{1,5})?"
+    r"(?:/[^\s<>\"'^\\]*[^\s<>\"'^\\.,;:!?)\]])?"
+    r"|(?<![\w@.-])[a-z0-9][a-z0-9-]*[a-z0-9]\.(?:com|org|net|edu|gov|health|io)(?![\w-]|\.[a-z0-9])(?::\d{1,5})?"
+    r"(?:/[^\s<>\"'^\\]*[^\s<>\"'^\\.,;:!?)\]])?"
+    r"|(?<![\w@.-])[a-z0-9][a-z0-9-]*\.(?:" + _TLDS + r")(?::\d{1,5})?/[^\s<>\"'^\\]*[^\s<>\"'^\\.,;:!?)\]]",
+    re.IGNORECASE,
+)
 _IPV4 = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)"
 )
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,8}[0-9A-Fa-f]{0,5}(?![\w:])")
 _MAC = re.compile(
     r"(?<![\w:-])(?:[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?![\w:-])"
 )
@@ -126,7 +151,7 @@ _MON_I = r"(?i:" + _MON + r")"
 _DATE_PATTERNS = [
     # DICOM DA / DT: YYYYMMDD[HHMMSS[.FFFFFF]][&ZZXX]
     re.compile(
-        r"(?<!\w)(?<!\d\.)(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:\d{2,6}(?:\.\d{1,6})?)?(?:[+-]\d{4})?(?![\w]|\.\d)"
+        r"(?<![^\W_])(?<!\d\.)(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:\d{2,6}(?:\.\d{1,6})?)?(?:[+-]\d{4})?(?![\w]|\.\d)"
     ),
     # ISO and friends: YYYY-MM-DD[THH:MM[:SS[.f]][Z|+hh:mm]], YYYY/MM/DD, YYYY.MM.DD
     re.compile(
@@ -143,7 +168,22 @@ _DATE_PATTERNS = [
     re.compile(r"(?<![\w])" + _MON_I + r"\.?[\s,-]\s?(?:19|20)\d{2}(?![\w])"),
     # YYYY-MM (month precision)
     re.compile(r"(?<![\w./-])(?:19|20)\d{2}-(?:0[1-9]|1[0-2])(?![\w]|[-/.]\d)"),
+    # Oct-83, Sep '66, Apr-23: a month and a two-digit year
+    re.compile(r"(?<![\w/-])" + _MON_I + r"[-'’ ]\d{2}(?![\w/:-]|\.\d)"),
+    # MM/YYYY, MM-YYYY, MM.YYYY (month precision: "seen 12/2019")
+    re.compile(r"(?<![\w./-])(?:0?[1-9]|1[0-2])[/.-](?:19|20)\d{2}(?![\w]|[./-]\d)"),
+    # 5 Jan, 5th of January (no year)
+    re.compile(r"(?<![\w/.-])(?:[0-3]?\d)(?:st|nd|rd|th)?(?:\s+of)?[\s-]" + _MON_I + r"\b\.?"),
 ]
+# MM/DD after a date word: "on 3/14", "seen 12/03", "from 1/5 to 1/9"
+_DATE_MD_CTX = re.compile(
+    r"(?i)(?:\b(?:on|seen|dated|since|from|until|till|through|thru|date|dos|admitted|discharged|visit"
+    r"|[a-z]{2,}ed)|\d{4}\s[-–])\s+"
+    r"((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))(?![\w/]|\.\d)"
+)
+_MONTH_PATTERNS = frozenset(k for k, p in enumerate(_DATE_PATTERNS) if _MON in p.pattern)
+_MONTH_WORD = re.compile(r"(?i)(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
+_AGE_WORD = re.compile(r"(?i)\d[\s-]?(?:[dwmy]|yr|year|mo|month|week|day)|\d{3}[DWMY]")
 _YEAR_CTX = re.compile(
     r"(?i)\b(?:in|since|from|during|year|until|till|by|circa|of|dated)\s+((?:19|20)\d{2})(?![\w]|[-/.]\d)"
 )
@@ -161,38 +201,97 @@ _AGE_PATTERNS = [
     re.compile(r"(?i)(?<![\w])\d{1,3}[\s-](?:months?|weeks?|days?|mos?)[\s-]old\b"),
 ]
 _AGE_CTX = re.compile(r"(?i)\b(?:age|aged|age at exam)\s*[:=]?\s*(\d{1,3})(?![\w])")
+# "Pt is 96.", "now 101", "102y", and past 89 (HIPAA) any "Name, 94," aside
+_AGE_IS = re.compile(
+    r"(?i)\b(?:is|was|now|turned|turns|age|aged)\s+(9\d|1[01]\d|12[0-5])(?=\s*(?:[.,;)]|$|y\b|yo\b|yrs?\b|years?\b))"
+)
+_AGE_Y = re.compile(r"(?<![\w.])\d{1,3}[yY](?![\w])")
+_AGE_ASIDE = re.compile(r"(?<=[^\W\d_]), (9\d|1[01]\d|12[0-5])(?=[,;)])")
 
-_ID = r"(#?\s?[A-Za-z]{0,4}[-]?\d[\dA-Za-z-]{2,19})(?![\w])"
-_ID_CONTEXTS: list[tuple[str, re.Pattern[str]]] = [
-    (
-        "MEDICAL_RECORD_NUMBER",
-        re.compile(
-            r"(?i)\b(?:mrn|mr\s?#|mr\s?no\.?|med(?:ical)?\.?\s?rec(?:ord)?\.?(?:\s?(?:number|no\.?|#))?|record\s?(?:number|no\.?|#)"
-            r"|patient\s?(?:id|number|no\.?|#)|pat\s?id|pid|chart\s?(?:number|no\.?|#)?|hospital\s?(?:number|no\.?|#)"
-            r"|unit\s?(?:number|no\.?)|accession\s?(?:number|no\.?|#)?|acc\s?#|encounter\s?(?:id|number|no\.?|#)?"
-            r"|visit\s?(?:id|number|no\.?|#)|case\s?(?:id|number|no\.?|#)|specimen\s?(?:id|number|no\.?|#)|order\s?(?:id|number|no\.?|#))"
-            r"\s*(?:is|:|=|-)?\s*" + _ID
-        ),
-    ),
-    (
-        "FINANCIAL_ACCOUNT_NUMBER",
-        re.compile(r"(?i)\b(?:account|acct|acc't|billing)\s?(?:number|no\.?|#)?\s*(?:is|:|=|-)?\s*" + _ID),
-    ),
-    (
-        "US_DRIVERS_LICENSE_NUMBER",
-        re.compile(r"(?i)\b(?:driver'?s?\s?licen[cs]e|dl|licen[cs]e)\s?(?:number|no\.?|#)?\s*(?:is|:|=|-)?\s*" + _ID),
-    ),
-    ("PASSPORT", re.compile(r"(?i)\bpassport\s?(?:number|no\.?|#)?\s*(?:is|:|=|-)?\s*" + _ID)),
-    (
-        "DEVICE_SERIAL_NUMBER",
-        re.compile(
-            r"(?i)\b(?:serial\s?(?:number|no\.?|#)?|s/n|sn|device\s?(?:id|serial)|udi)\s*(?:is|:|=|-)?\s*" + _ID
-        ),
-    ),
-    ("US_HEALTHCARE_NPI", re.compile(r"(?i)\bnpi\s?(?:number|no\.?|#)?\s*[:#]?\s*(\d{10})\b")),
-    ("SWIFT_CODE", re.compile(r"(?i:\b(?:swift|bic)(?:\s?code)?)\s*[:#]?\s*([A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b")),
-]
-_VIN = re.compile(r"(?<![\w])[A-HJ-NPR-Z0-9]{17}(?![\w])")
+# Labelled identifiers: LABEL [QUALIFIER] [SEPARATOR] VALUE, whatever the label's spelling ("MRN", "M.R.N.",
+# "MR#", "Med Rec No.", "Acc#", "Acct", "FIN", "Member ID", "S/N"). The label decides the infoType; a value is
+# 3-30 letters/digits with at least two digits. Labels that are everyday words ("patient", "order", "study")
+# count only with a qualifier ("Patient ID", "Order #").
+_LABEL_TYPES: tuple[tuple[str, str, bool], ...] = (
+    # (infoType, label alternatives, stands alone without a qualifier)
+    ("MEDICAL_RECORD_NUMBER", r"m\.?r\.?n\.?|mr|med\.?\s*rec(?:ord)?s?\.?|medical\s+records?|hosp(?:ital)?|chart"
+     r"|accession|accn?|acsn|acc\.|fin|csn|har|enc(?:ounter)?|visit|adm(?:ission|it)?|specimen|spec|req(?:uisition)?"
+     r"|episode|pid|mpi|emr|ehr|epic", True),
+    ("MEDICAL_RECORD_NUMBER", r"record|unit|patient|pt|pat|client|resident|case|order|study|exam|lab|sample|series"
+     r"|procedure|report|document|doc|referral|authori[sz]ation|auth|prescription|rx|ticket", False),
+    ("FINANCIAL_ACCOUNT_NUMBER", r"acct\.?|acc't|account|billing|invoice|claim|bank|routing|iban|card", True),
+    ("HEALTH_PLAN_NUMBER", r"member(?:ship)?|subscriber|policy|insurance|ins\.?|medicaid|medicare|beneficiary|hicn|mbi"
+     r"|payer|payor|plan|group|grp|coverage|health\s+plan|hmo|ppo|cigna|aetna|humana|bcbs|tricare", True),
+    ("US_DRIVERS_LICENSE_NUMBER", r"driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|d\.?l\.?|cdl", True),
+    ("CERTIFICATE_NUMBER", r"licen[cs]e|lic\.?|certificate|cert\.?|certification|registration|reg\.?|dea|upin"
+     r"|badge|employee|staff|provider|permit|board", True),
+    ("US_HEALTHCARE_NPI", r"npi", True),
+    ("PASSPORT", r"passport", True),
+    ("DEVICE_SERIAL_NUMBER", r"serial|ser\.|s/n|sn|device|udi|imei|implant|pacemaker|icd|generator|lot|model|asset"
+     r"|equipment|scanner|station|unit\s+serial", True),
+    ("US_VEHICLE_IDENTIFICATION_NUMBER", r"vin|vehicle|licen[cs]e\s+plates?|plates?|tags?|registration\s+plates?",
+     True),
+    ("BIOMETRIC_IDENTIFIER", r"biometric|fingerprint|finger\s+print|retina(?:l)?(?:\s+scan)?|iris(?:\s+scan)?"
+     r"|voice\s*print|face\s+(?:id|scan)|photo(?:graph)?|picture|image|img|dna|genetic", False),
+    ("GENERIC_ID", r"id|i\.d\.|identifier|ident|ref(?:erence)?|tracking|barcode|bar\s+code|confirmation|conf|file"
+     r"|folio|docket|control|ctrl|seq(?:uence)?|local|alternate|other|national|social|tax|ein|tin", True),
+)  # fmt: skip
+_QUALIFIER = r"(?:number|num\.?|no\.?|nbr\.?|nr\.?|#|id|i\.d\.|identifier|identification(?:\s+number)?|code|ref)"
+_LABEL_ALTS = "|".join(f"(?P<l{i}>{alts})" for i, (_, alts, _) in enumerate(_LABEL_TYPES))
+_LABELLED_ID = re.compile(
+    r"(?i)(?<![\w/])(?:" + _LABEL_ALTS + r")(?![\w])(?P<q>\s?" + _QUALIFIER + r"(?:\s?" + _QUALIFIER + r")?)?"
+    r"(?:\s*(?:is|was|of|:|=|-|–|\.)|\s)?\s*(?:#\s?)?"
+    r"(?P<v>[A-Za-z]{0,8}[-/]?\d[A-Za-z0-9/-]{1,29}|[A-Za-z]{1,8}\d?[A-Za-z][-]?\d[A-Za-z0-9-]{1,29}|\d[A-Za-z0-9-]{2,29})"
+    r"(?![\w])"
+)
+_MEASURE = re.compile(r"(?i)\d+(?:[.,]\d+)?(?:mm|cm|m|mg|mcg|ug|ml|cc|l|kg|g|lb|lbs|%|u|iu|units?|mmhg|bpm|hz|ms|s|min|hr|h|d|wk|y|yo|t|x\d*)")
+# Medicare Beneficiary Identifier (CMS format: 11 characters, letters without S L O I B Z; dashes optional).
+_MBI = re.compile(
+    r"(?<![\w-])[1-9][AC-HJKMNP-RT-Yac-hjkmnp-rt-y][AC-HJKMNP-RT-Yac-hjkmnp-rt-y0-9]\d-?"
+    r"[AC-HJKMNP-RT-Yac-hjkmnp-rt-y][AC-HJKMNP-RT-Yac-hjkmnp-rt-y0-9]\d-?[AC-HJKMNP-RT-Yac-hjkmnp-rt-y]{2}\d{2}(?![\w-])"
+)
+# Numbers on their own that identify: 7+ digits, or a leading zero ("SCOUT 00301314"), or letters and digits
+# mixed with a run of 5+ digits or 8+ digits in all ("E11390736", "PHOTO-4198840", "ACCUS215784", "58-9722673").
+_ID_TOKEN = re.compile(r"(?<![^\W_]|[.,/:-])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?![^\W_]|[/:-]|[.,]\d)")
+_DIGIT_RUN = re.compile(r"\d+")
+
+
+def _bare_ids(text: str) -> Iterable[_Raw]:
+    for m in _ID_TOKEN.finditer(text):
+        tok = m.group()
+        digits = sum(ch.isdigit() for ch in tok)
+        if digits < 6:
+            continue
+        longest = max(len(r) for r in _DIGIT_RUN.findall(tok))
+        if tok.isdigit():
+            if digits >= 7 or tok[0] == "0":
+                yield (m.start(), m.end(), "GENERIC_ID", _NO_PARTS)
+        elif longest >= 5:
+            yield (m.start(), m.end(), "GENERIC_ID", _NO_PARTS)
+
+
+_SWIFT = re.compile(r"(?i:\b(?:swift|bic)(?:\s?code)?)\s*[:#]?\s*([A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b")
+
+
+# A licence plate after its label, also written with a space ("registration ZAE 710", "plate 7 ABC 123").
+_PLATE = re.compile(
+    r"(?i)\b(?:licen[cs]e\s+plates?|plates?|tags?|registration)\s*(?:no\.?|number|#)?\s*[:#]?\s*"
+    r"([A-Z0-9]{1,4}[ -][A-Z0-9]{1,4}(?:[ -][A-Z0-9]{1,3})?)(?![\w-])"
+)
+
+
+def _plate_ok(value: str) -> bool:
+    """A licence plate after its label: 4-8 letters and digits with at least one digit ("MEDIC1", "7ABC12")."""
+    bare = value.replace("-", "").replace(" ", "")
+    return 4 <= len(bare) <= 8 and any(ch.isdigit() for ch in bare) and any(ch.isalpha() for ch in bare)
+
+
+def _id_value_ok(value: str) -> bool:
+    digits = sum(ch.isdigit() for ch in value)
+    return len(value) >= 3 and digits >= 2 and not _MEASURE.fullmatch(value)
+
+
+_VIN = re.compile(r"(?<![\w-])[A-Za-z0-9]{17}(?![\w-])")
 
 # --- locations -------------------------------------------------------------------------------------------
 
@@ -208,7 +307,7 @@ _CITY_STATE_ZIP = (
 _STREET = re.compile(
     r"(?<![\w.-])\d{1,6}[A-Za-z]?(?:-\d{1,4})? "
     r"(?:(?:[NSEW]|NE|NW|SE|SW|North|South|East|West|NORTH|SOUTH|EAST|WEST)\.? )?"
-    r"(?:(?:[A-Z0-9][\w'-]*\.?|of|the|de|la|del|von) ){1,4}"
+    r"(?:(?:[A-Z][^\W\d_]*(?:['’-][^\W\d_]+)*\.?|\d{1,3}(?:st|nd|rd|th|ST|ND|RD|TH)|of|the|de|la|del|von) ){1,4}"
     r"(?i:" + _SUFFIX + r")\b\.?"
     r"(?:\s+(?:[NSEW]|NE|NW|SE|SW)\b\.?)?"
     r"(?:,?\s+(?i:apt|apartment|suite|ste|unit|bldg|building|floor|fl|rm|room|#)\.?\s*#?\s*[\w-]+)?"
@@ -224,213 +323,6 @@ _CITY_STATE = re.compile(
     + r")(?![\w])"
 )
 _ZIP_CTX = re.compile(r"(?i)\b(?:zip|zip\s?code|postal\s?code)\s*[:#]?\s*(\d{5}(?:-\d{4})?)\b")
-_FACILITY = re.compile(
-    r"(?<![\w])(?:(?:St\.?|Saint|Mount|Mt\.?)\s)?(?:[A-Z][\w'&.-]*\s){0,4}(?:"
-    r"(?i:hospital|medical\s+center|medical\s+centre|health\s+center|health\s+system|healthcare|health|clinic"
-    r"|infirmary|imaging(?:\s+center)?|radiology(?:\s+associates)?|cancer\s+center|children'?s\s+hospital"
-    r"|memorial|general|medical\s+group|rehabilitation\s+center|nursing\s+home|hospice|institute)"
-    r")(?:\s(?:Hospital|HOSPITAL|Center|CENTER|Centre|Clinic|CLINIC|Campus))?(?![\w])"
-)
-
-# --- names -----------------------------------------------------------------------------------------------
-
-_L = r"(?:[^\W\d_]|[\u0300-\u036f])"  # a letter, or a combining accent of a decomposed one
-_TOKEN = re.compile(_L + r"+(?:['’]" + _L + r"+)*(?:-" + _L + r"+)*\.?")
-_CARET_PN = re.compile(r"(?<![\w^])[^\W\d_][^\s^\\=|]*(?:\^[^\s^\\=|]*){1,4}")
-_STRONG_LABEL = re.compile(
-    r"(?i)(?:\b(?:patient|pt|name|patient\s+name|physician|doctor|attending|resident|fellow|radiologist|technologist"
-    r"|tech|operator|surgeon|provider|nurse|rn|np|pcp|referring(?:\s+(?:physician|doctor|md))?|performed\s+by|read\s+by"
-    r"|reviewed\s+by|signed\s+by|dictated\s+by|transcribed\s+by|approved\s+by|interpreted\s+by|seen\s+by|referred\s+by"
-    r"|ordered\s+by|requested\s+by|verified\s+by|reported\s+by|contact|spouse|wife|husband|son|daughter|mother"
-    r"|father|brother|sister|guardian|parent|caregiver|discussed\s+with|spoke\s+with|dear|cc|attn|from|to|"
-    r"emergency\s+contact|next\s+of\s+kin|nok)\b\.?\s*(?:name)?\s*[:#=-]?\s*)$"
-)
-_DOTTED_TITLES = tuple(t for t in lexicon.TITLES if t.endswith("."))
-_WEAK_LABEL = re.compile(r"(?i)\b(?:with|by|per|called|and|or|for|mr|mrs|ms)\s+$")
-_EPONYM_AFTER = re.compile(
-    r"(?i)^(?:['’]s)?[\s-]+(?:disease|syndrome|sign|test|palsy|lymphoma|sarcoma|phenomenon|fracture|score|scale|"
-    r"classification|procedure|maneuver|reflex|catheter|triad|law|cyst|ulcer|hernia|criteria|view|position|tube|"
-    r"operation|repair|type|stage|grade|node|method|stain|equation|formula|effect|disorder|anomaly|malformation)\b"
-)
-
-
-def _plain(word: str) -> str:
-    return word.rstrip(".").lower().replace("’", "'")
-
-
-def _base_forms(word: str) -> list[str]:
-    w = _plain(word)
-    forms = [w]
-    if w.endswith("'s"):
-        forms.append(w[:-2])
-    if "-" in w:
-        forms.extend(w.split("-"))
-    return forms
-
-
-def _in(word: str, table: frozenset[str]) -> bool:
-    return any(f in table for f in _base_forms(word))
-
-
-def _is_initial(word: str) -> bool:
-    return len(word.rstrip(".")) == 1 and word[0].isupper()
-
-
-def _is_cap(word: str) -> bool:
-    return word[0].isupper()
-
-
-def _common(word: str) -> bool:
-    w = _plain(word)
-    if len(w) == 1:
-        return False
-    return w in lexicon.COMMON_WORDS or w in lexicon.CLINICAL_WORDS or w in lexicon.FACILITY_WORDS
-
-
-def _given(word: str) -> bool:
-    return _in(word, lexicon.GIVEN_NAMES)
-
-
-def _surname(word: str) -> bool:
-    return _in(word, lexicon.SURNAMES)
-
-
-def _name_parts(tokens: Sequence[tuple[int, int, str]], inverted: bool = False) -> tuple[tuple[int, int, str], ...]:
-    """Split a name's tokens into FIRST_NAME / LAST_NAME parts (initials count as first names)."""
-    if len(tokens) == 1:
-        s, e, w = tokens[0]
-        return ((s, e, "FIRST_NAME" if _given(w) and not _surname(w) else "LAST_NAME"),)
-    last_index = 0 if inverted else len(tokens) - 1
-    return tuple((s, e, "LAST_NAME" if i == last_index else "FIRST_NAME") for i, (s, e, _) in enumerate(tokens))
-
-
-def _span_end(text: str, start: int, end: int) -> int:
-    """Drop a sentence-final period from a name token (keep it on initials)."""
-    word = text[start:end]
-    if word.endswith(".") and len(word) > 2:
-        return end - 1
-    return end
-
-
-def _accept_run(run: list[tuple[int, int, str]], titled: bool, strong: bool, weak: bool) -> bool:
-    words = [w for _, _, w in run]
-    if titled:
-        return True
-    if any(_plain(w) in lexicon.CLINICAL_WORDS or _plain(w) in lexicon.FACILITY_WORDS for w in words):
-        return False
-    initials = [w for w in words if _is_initial(w)]
-    full = [w for w in words if not _is_initial(w)]
-    if not full:
-        return False
-    if strong:
-        return all(not _common(w) or _given(w) or _surname(w) for w in full)
-    if len(full) >= 2 and all(not _common(w) and len(w.rstrip(".")) >= 3 for w in full):
-        return True  # two or three capitalised words that are no English word: "ADELINDE JUNKEN"
-    if len(full) >= 2 or initials:
-        if any(_given(w) and not _common(w) for w in full):
-            return True
-        if len(full) >= 2 and _given(full[0]) and _surname(full[-1]) and not _common(full[-1]):
-            return True
-        if initials and (_surname(full[-1]) or not _common(full[-1])) and full[-1] == words[-1]:
-            # "J. Smith", "John A. Smith": an initial with a full stop is a strong sign
-            return any(w.endswith(".") or len(w) == 1 for w in initials) and full[-1][0].isupper()
-        if all(not _common(w) for w in full) and any(_surname(w) or _given(w) for w in full):
-            return not all(w.isupper() for w in full) or all(_surname(w) or _given(w) for w in full)
-        return False
-    (word,) = full
-    if weak:
-        return (_given(word) or _surname(word)) and not _common(word)
-    return False
-
-
-def _names(text: str) -> list[_Raw]:
-    found: list[_Raw] = []
-    for m in _CARET_PN.finditer(text):
-        parts = []
-        pos = m.start()
-        for i, comp in enumerate(m.group().split("^")):
-            if comp and i < 3:
-                parts.append((pos, pos + len(comp), "LAST_NAME" if i == 0 else "FIRST_NAME"))
-            pos += len(comp) + 1
-        found.append((m.start(), m.end(), "PERSON_NAME", tuple(parts)))
-    tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
-    n = len(tokens)
-    i = 0
-    while i < n:
-        s, e, w = tokens[i]
-        if not _is_cap(w):
-            i += 1
-            continue
-        j = i + 1
-        while j < n and _is_cap(tokens[j][2]) and j - i < 6:
-            gap = text[tokens[j - 1][1] : tokens[j][0]]
-            if gap not in (" ", "  ") or (
-                tokens[j - 1][2].endswith(".")
-                and not _is_initial(tokens[j - 1][2])
-                and _plain(tokens[j - 1][2]) not in lexicon.TITLES
-                and tokens[j - 1][2].lower() not in lexicon.TITLES
-            ):
-                break
-            j += 1
-        run = tokens[i:j]
-        after_title = bool(run) and (_plain(run[0][2]) in lexicon.TITLES or run[0][2].lower() in lexicon.TITLES)
-        for k, (_, _, word) in enumerate(run):  # a name never runs into a clinical or facility word
-            if k == 1 and after_title:  # ... except right after a title: "Dr. Parkinson" is a person
-                continue
-            if k and (_plain(word) in lexicon.CLINICAL_WORDS or _plain(word) in lexicon.FACILITY_WORDS):
-                run = run[:k]
-                break
-        titled = False
-        while run and (_plain(run[0][2]) in lexicon.TITLES or run[0][2].lower() in lexicon.TITLES):
-            run = run[1:]
-            titled = True
-        if not titled and text[max(0, s - 8) : s].rstrip().lower().endswith(_DOTTED_TITLES):
-            titled = True
-        # trim common words from the ends (sentence-initial "Yesterday", trailing "Hospital" ...)
-        lead_trimmed = False
-        if not titled:
-            while run and _common(run[0][2]) and not _given(run[0][2]):
-                run = run[1:]
-                lead_trimmed = True
-        while (
-            len(run) > 1
-            and _common(run[-1][2])
-            and not (_given(run[-1][2]) or _surname(run[-1][2]) or _is_initial(run[-2][2]))
-        ) or (len(run) == 1 and _common(run[0][2]) and not (_given(run[0][2]) or _surname(run[0][2]))):
-            run = run[:-1]
-        if run:
-            after = text[run[-1][1] : run[-1][1] + 40]
-            eponym = bool(_EPONYM_AFTER.match(after)) and not titled
-            accepted = not eponym and _accept_run(run, titled, False, False)
-            if not accepted and not eponym and not titled and not lead_trimmed:
-                before = text[max(0, s - 48) : s]  # labels only looked at when the words alone do not decide
-                accepted = _accept_run(run, False, bool(_STRONG_LABEL.search(before)), bool(_WEAK_LABEL.search(before)))
-            if accepted:
-                start, end = run[0][0], _span_end(text, run[-1][0], run[-1][1])
-                toks = [(a, _span_end(text, a, b), w) for a, b, w in run]
-                found.append((start, end, "PERSON_NAME", _name_parts(toks)))
-        i = j
-    # inverted "SMITH, JOHN [A.]"
-    for m in _INVERTED.finditer(text):
-        last, first = m.group(1), m.group(2)
-        if not (last[0].isupper() and first[0].isupper()) or (_common(last) and _common(first)):
-            continue
-        before = text[max(0, m.start() - 48) : m.start()]
-        labelled = bool(_STRONG_LABEL.search(before))
-        weak = bool(_WEAK_LABEL.search(before))
-        if (
-            labelled
-            or (weak and not _common(last) and not _common(first))
-            or (_surname(last) and _given(first))
-            or (_given(first) and not _common(first) and not _common(last))
-        ) and not (_plain(last) in lexicon.CLINICAL_WORDS or _plain(first) in lexicon.CLINICAL_WORDS):
-            parts = ((m.start(1), m.end(1), "LAST_NAME"), (m.start(2), m.end(2), "FIRST_NAME"))
-            found.append((m.start(), m.end(), "PERSON_NAME", parts))
-    return found
-
-
-_INVERTED = re.compile(r"(?<![\w])([^\W\d_]{2,}(?:['’-][^\W\d_]+)*),\s?([^\W\d_]{2,}(?:-[^\W\d_]+)*)(?:\s[A-Z]\b\.?)?")
-
 # --- validators ------------------------------------------------------------------------------------------
 
 
@@ -502,18 +394,23 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
     digits = any(ch.isdigit() for ch in text)
     if "EMAIL_ADDRESS" in wanted and "@" in text:
         out.extend(_emit(_EMAIL, text, "EMAIL_ADDRESS"))
-    if "URL" in wanted and ("://" in text or "www." in text):
-        out.extend(_emit(_URL, text, "URL"))
+    if "URL" in wanted and "." in text:
+        if "://" in text or "www." in text.lower():
+            out.extend(_emit(_URL, text, "URL"))
+        out.extend(_emit(_HOST, text, "URL"))
     if digits:
         if "IP_ADDRESS" in wanted:
             out.extend(_emit(_IPV4, text, "IP_ADDRESS"))
             if ":" in text:
                 for m in _IPV6.finditer(text):
-                    try:
-                        ipaddress.IPv6Address(m.group())
-                    except ValueError:
-                        continue
-                    out.append((m.start(), m.end(), "IP_ADDRESS", _NO_PARTS))
+                    value = m.group()
+                    for candidate in (value, value.rsplit(":", 1)[0]):  # "FE80::D213:1306:11112": a port after
+                        try:
+                            ipaddress.IPv6Address(candidate)
+                        except ValueError:
+                            continue
+                        out.append((m.start(), m.start() + len(candidate), "IP_ADDRESS", _NO_PARTS))
+                        break
         if "MAC_ADDRESS" in wanted:
             out.extend(_emit(_MAC, text, "MAC_ADDRESS"))
         if "US_SOCIAL_SECURITY_NUMBER" in wanted:
@@ -548,7 +445,10 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                     if ok:
                         out.append((m.start(), m.end(), _phone_type(text, m.start()), _NO_PARTS))
         if wanted & {"DATE", "DATE_OF_BIRTH"}:
+            has_month = _MONTH_WORD.search(text) is not None
             for k, pattern in enumerate(_DATE_PATTERNS):
+                if k in _MONTH_PATTERNS and not has_month:
+                    continue  # no month name in the text: the patterns that need one cannot match
                 for m in pattern.finditer(text):
                     s = m.group()
                     if k == 0 and not _compact_date_ok(s):
@@ -556,25 +456,36 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                     if k in (1, 2) and not _numeric_date_ok(s.split("T")[0]):
                         continue
                     out.append((m.start(), m.end(), _date_type(text, m.start()), _NO_PARTS))
+            for m in _DATE_MD_CTX.finditer(text):
+                out.append((m.start(1), m.end(1), _date_type(text, m.start(1)), _NO_PARTS))
             for m in _YEAR_CTX.finditer(text):
                 out.append((m.start(1), m.end(1), _date_type(text, m.start(1)), _NO_PARTS))
         if "TIME" in wanted and (":" in text or "m" in text.lower()):
             out.extend(_emit(_TIME, text, "TIME"))
         if "AGE" in wanted:
-            for pattern in _AGE_PATTERNS:
-                out.extend(_emit(pattern, text, "AGE"))
+            if _AGE_WORD.search(text):
+                for pattern in _AGE_PATTERNS:
+                    out.extend(_emit(pattern, text, "AGE"))
             out.extend(_emit(_AGE_CTX, text, "AGE", 1))
-        for info_type, pattern in _ID_CONTEXTS:
-            if info_type in wanted or (info_type == "PASSPORT" and "US_PASSPORT" in wanted):
-                for m in pattern.finditer(text):
-                    s, e = m.start(1), m.end(1)
-                    while s < e and text[s] in "# ":
-                        s += 1
-                    if e - s >= 3:
-                        out.append((s, e, info_type, _NO_PARTS))
+            out.extend(_emit(_AGE_IS, text, "AGE", 1))
+            out.extend(_emit(_AGE_Y, text, "AGE"))
+            out.extend(_emit(_AGE_ASIDE, text, "AGE", 1))
+        out.extend(_labelled_ids(text, wanted))
+        if "SWIFT_CODE" in wanted:
+            out.extend(_emit(_SWIFT, text, "SWIFT_CODE", 1))
+        if "US_MEDICARE_BENEFICIARY_ID_NUMBER" in wanted:
+            out.extend(_emit(_MBI, text, "US_MEDICARE_BENEFICIARY_ID_NUMBER"))
+        if "GENERIC_ID" in wanted:
+            out.extend(_bare_ids(text))
         if "US_VEHICLE_IDENTIFICATION_NUMBER" in wanted:
+            for m in _PLATE.finditer(text):
+                if _plate_ok(m.group(1)):
+                    out.append((m.start(1), m.end(1), "US_VEHICLE_IDENTIFICATION_NUMBER", _NO_PARTS))
             for m in _VIN.finditer(text):
-                if _vin_ok(m.group()):
+                v = m.group()
+                if (v.isupper() and not any(ch in "IOQ" for ch in v) and _vin_ok(v)) or (
+                    sum(ch.isdigit() for ch in v) >= 3 and sum(ch.isalpha() for ch in v) >= 3
+                ):
                     out.append((m.start(), m.end(), "US_VEHICLE_IDENTIFICATION_NUMBER", _NO_PARTS))
         if "STREET_ADDRESS" in wanted:
             out.extend(_emit(_STREET, text, "STREET_ADDRESS"))
@@ -586,14 +497,64 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
         out.extend(_emit(_CITY_STATE, text, "LOCATION"))
     if "US_STATE" in wanted:
         out.extend(_emit(_STATE_NAME, text, "US_STATE"))
-    if "ORGANIZATION_NAME" in wanted:
-        for m in _FACILITY.finditer(text):
-            words = m.group().split()
-            if len(words) >= 2 or words[0].lower() in ("memorial", "general"):
-                if len(words) >= 2:
-                    out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
+    if wanted & {"LOCATION", "STREET_ADDRESS", "ORGANIZATION_NAME"}:
+        out.extend(find_places(text, wanted))
     if wanted & {"PERSON_NAME", "FIRST_NAME", "LAST_NAME"}:
-        out.extend(_names(text))
+        out.extend(find_names(text))
+    return out
+
+
+def _labelled_ids(text: str, wanted: frozenset[str]) -> Iterable[_Raw]:
+    for m in _LABELLED_ID.finditer(text):
+        for i, (info_type, _, alone) in enumerate(_LABEL_TYPES):
+            if m.group(f"l{i}") is not None:
+                break
+        if not alone and m.group("q") is None:
+            continue
+        if info_type == "US_HEALTHCARE_NPI" and "US_HEALTHCARE_NPI" not in wanted:
+            info_type = "CERTIFICATE_NUMBER"
+        if info_type not in wanted and not (info_type == "PASSPORT" and "US_PASSPORT" in wanted):
+            continue
+        s, e = m.span("v")
+        value = text[s:e].rstrip("-/")
+        if _id_value_ok(value) or (info_type == "US_VEHICLE_IDENTIFICATION_NUMBER" and _plate_ok(value)):
+            yield (s, s + len(value), info_type, _NO_PARTS)
+
+
+# Linear time whatever the input: a run of more than LONG_RUN characters without whitespace (a megabyte of one
+# token, a run of carets or separators) is not read whole by the detectors. It is blanked in the text they see
+# and read in windows of WINDOW characters overlapping by WINDOW - STEP, so any value up to that overlap long
+# lies whole in one window; each window costs a bounded time, whatever each pattern does inside it.
+LONG_RUN = 256
+WINDOW = 256
+STEP = 128
+_LONG = re.compile(r"(?<!\S)\S{%d,}" % (LONG_RUN + 1))
+
+
+def _bounded_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
+    if len(text) <= LONG_RUN:
+        return _raw_findings(text, wanted)
+    runs = [m.span() for m in _LONG.finditer(text)]
+    if not runs:
+        return _raw_findings(text, wanted)
+    pieces = []
+    pos = 0
+    for s, e in runs:
+        pieces.append(text[pos:s])
+        pieces.append(" " * (e - s))
+        pos = e
+    pieces.append(text[pos:])
+    out = _raw_findings("".join(pieces), wanted)
+    for s, e in runs:
+        start = s
+        while True:
+            end = min(start + WINDOW, e)
+            for fs, fe, t, parts in _raw_findings(text[start:end], wanted):
+                shifted = tuple((ps + start, pe + start, pt) for ps, pe, pt in parts)
+                out.append((fs + start, fe + start, t, shifted))
+            if end >= e:
+                break
+            start += STEP
     return out
 
 
@@ -661,7 +622,7 @@ def detect(
     selected = INFO_TYPES if info_types is None else frozenset(info_types)
     wanted = expand(selected) - exclude
     spans: list[tuple[int, int, str]] = []
-    for s, e, raw_type, parts in _raw_findings(text, wanted):
+    for s, e, raw_type, parts in _bounded_findings(text, wanted):
         if raw_type in exclude:
             continue
         reported = reported_type(raw_type, selected)

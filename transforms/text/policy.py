@@ -30,6 +30,23 @@ DEFAULT_DICOM_INFO_TYPES: tuple[str, ...] = (
     "US_INDIVIDUAL_TAXPAYER_IDENTIFICATION_NUMBER",
 )
 
+# deidflow's default text infoTypes: the API's DICOM defaults plus every HIPAA Safe Harbor identifier that occurs
+# in free text and has no type above (45 CFR 164.514(b)(2)): URLs and host names, medical record, health-plan,
+# account, certificate/licence and device numbers, Medicare MBIs, biometric or photo references, and any other
+# labelled unique number. Used when a TextConfig names no infoTypes; excludeInfoTypes opts out of any of them.
+HIPAA_TEXT_INFO_TYPES: tuple[str, ...] = (
+    "URL",
+    "MEDICAL_RECORD_NUMBER",
+    "HEALTH_PLAN_NUMBER",
+    "FINANCIAL_ACCOUNT_NUMBER",
+    "CERTIFICATE_NUMBER",
+    "US_HEALTHCARE_NPI",
+    "DEVICE_SERIAL_NUMBER",
+    "BIOMETRIC_IDENTIFIER",
+    "GENERIC_ID",
+)
+DEFAULT_TEXT_INFO_TYPES: tuple[str, ...] = DEFAULT_DICOM_INFO_TYPES + HIPAA_TEXT_INFO_TYPES
+
 DATE_TYPES = frozenset({"DATE", "DATE_OF_BIRTH"})
 
 
@@ -86,7 +103,7 @@ class TextPolicy:
         cls,
         text: TextConfig | None,
         *,
-        default_info_types: tuple[str, ...] = DEFAULT_DICOM_INFO_TYPES,
+        default_info_types: tuple[str, ...] = DEFAULT_TEXT_INFO_TYPES,
         config_path: str = "text",
     ) -> TextPolicy:
         """Resolve precedence: excludeInfoTypes > (additional)transformations > profileType (BASIC when unset)."""
@@ -150,7 +167,7 @@ def transform_value(value: str, info_type: str, method: Method, keys: Keys, pati
         return keys.crypto_hash(value, key=method.key)
     if kind == "shift" and info_type in DATE_TYPES:
         shifted = shift_date_text(value, keys.date_shift_days(patient, key=method.key))
-        if shifted is not None:
+        if shifted is not None and shifted != value:  # a month or year may not move: then it is not kept
             return shifted
     # replace, or a date shift of something that is not a date: name the infoType
     return f"[{info_type}]"

@@ -1,0 +1,326 @@
+"""Places below state level and organisations in free text: a gazetteer, place-name shapes, cues and heads.
+
+Cities come from a gazetteer (every US city and county with a ZIP code, every city of the world with 15,000
+people; ``data/places.txt``), found on their own when the name is no English or clinical word and no person's name,
+and otherwise only after a place cue ("lives in", "from", "born in") or in an address. Unknown names that are
+shaped like places ("Blackburgh", "West Brandonchester", "Port Christopher") count after a place cue or in an
+address. Counties, parishes and boroughs by their head word; ZIP codes after a city or a state; street
+addresses written the European way ("Schaafstraße 59/19"). Organisations are a run of capitalised words ending in
+an organisation head ("Valley Endoscopy Center", "Fidelity Investments", "Acme Corporation"), optionally "of"
+a place, a law-firm list ("Lopez, Jones and Walton"), or any capitalised run after an employment cue.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+
+from transforms.text import lexicon
+from transforms.text.names import eponym_like
+
+_Raw = tuple[int, int, str, tuple]
+_NO_PARTS: tuple = ()
+
+PLACES: frozenset[str] = frozenset(
+    importlib.resources.files("transforms.text.data").joinpath("places.txt").read_text("utf-8").splitlines()
+)
+_MAX_PLACE_WORDS = 4
+_DIGIT = re.compile(r"\d")
+
+_UP = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ"
+_CAPWORD = r"[" + _UP + r"][^\W\d_]*(?:['’][^\W\d_]+)?(?:-[^\W\d_]+)*\.?"
+_CAP_RUN = re.compile(_CAPWORD + r"(?: " + _CAPWORD + r"){0,3}")
+
+# Cues right before a place: "lives in", "from", "born in", "moved to", "resident of", "near".
+_PLACE_CUE = re.compile(
+    r"(?i)(?:\b(?:in|from|to|near|at|of|outside|around|into|toward|towards|via|visiting|visit|lives|living|lived"
+    r"|resides|residing|resident|born|raised|moved|relocated|travel(?:l?ed)?|trip|returned|flew|drove|hometown"
+    r"|city|town|village|county|home|address|located|based|outskirts|downtown|native)\b|,)\s*(?:the\s+)?$"
+)
+# Place-name shapes: an English or continental place-name ending, or a prefix word before a capitalised name.
+_TOPONYM_END = re.compile(
+    r"(?i)(?:ville|ton|town|burg|burgh|borough|boro|bury|berry|field|ford|port|mouth|haven|view|side|land|shire"
+    r"|chester|cester|caster|stad|stadt|furt|fort|berg|wood|dale|mont|ham|stead|worth|by|ley|bridge|brook|hurst"
+    r"|ington|ingham|wick|wich|minster|pool|combe|cliff|crest|gate|grove|heim|hausen|dorf|hagen|feld|bach|au)$"
+)
+_TOPONYM_PREFIX = frozenset("north south east west new port lake fort mount mt saint st san santa la le el los las".split())
+_AREA = re.compile(
+    r"(?<![\w])(?:" + _CAPWORD + r" ){1,3}(?:County|Parish|Borough|Township|Municipality|District|Province|Prefecture"
+    r"|Canton|Shire|COUNTY|PARISH|BOROUGH|TOWNSHIP)(?![\w])"
+)
+_STATE_ABBR = "|".join(a for _, a in lexicon.US_STATES)
+_STATE_NAME = "|".join(re.escape(n) for n, _ in lexicon.US_STATES)
+# A ZIP code after a state ("MA 02139", "Ohio 44101-2345") or right after a city in an address ("Nashua 03060").
+_ZIP_AFTER_STATE = re.compile(
+    r"(?<![\w])(?:" + _STATE_ABBR + r"|" + _STATE_NAME + r")\.?,?\s+(\d{5}(?:-\d{4})?)(?![\w-])"
+)
+_ZIP_AFTER_CITY = re.compile(r",? (\d{5}(?:-\d{4})?)(?![\w-]|[.,]\d)")
+# European street addresses: name + street word + number ("Schaafstraße 59/19", "Naomiring 64", "Rue Cler 5").
+_EURO_STREET = re.compile(
+    r"(?<![\w-])[" + _UP + r"][^\W\d_]*(?:-[^\W\d_]+)*?-?(?i:straße|strasse|str\.|ring|weg|gasse|platz|allee|damm"
+    r"|ufer|chaussee|steig|pfad|markt|laan|straat|gracht|plein|kade|vej|gade|gatan|gata|vägen|katu|tie|utca|ulica|ul\.)"
+    r"\s\d{1,4}[a-z]?(?:\s?[/-]\s?\d{1,4})?(?![\w])"
+    r"|(?<![\w])(?:Rue|Avenue|Boulevard|Via|Viale|Piazza|Corso|Calle|Avenida|Rua|Praça|Plaza|Paseo|Carrer|Place)"
+    r"\s(?:(?:de|del|della|des|du|da|do|la|le|los|las)\s){0,2}" + _CAPWORD + r"(?:\s" + _CAPWORD + r")?,?\s\d{1,4}"
+    r"[a-z]?(?![\w])"
+)
+
+# Organisation heads: the last word of an organisation's name.
+_ORG_HEADS = (
+    r"hospitals?|clinics?|minuteclinic|health|healthcare|center|centre|centers|group|practice|associates|partners"
+    r"|institute|school|college|academy|university|department|services|systems?|network|inc\.?|llc|l\.l\.c\.|ltd\.?"
+    r"|co\.|corp\.?|corporation|company|plc|gmbh|ag|trust|foundation|society|rehabilitation|rehab|living|psychiatry"
+    r"|orthopedics|orthopaedics|cardiology|radiology|imaging|oncology|pediatrics|paediatrics|dialysis|endoscopy|lab"
+    r"|labs|laboratory|laboratories|therapy|pharmacy|drugstore|insurance|investments|mutual|bank|depot|warehouse"
+    r"|market|supermarket|stores?|shop|church|agency|authority|transit|airlines?|airport|dynamics|industries"
+    r"|enterprises|solutions|technologies|consulting|logistics|manufacturing|motors|farms?|hospice|infirmary"
+    r"|sanatorium|klinikum|universitätsklinikum|klinik|hôpital|ospedale|krankenhaus|clinique|ziekenhuis|medicine"
+    r"|surgery|dermatology|neurology|urology|gastroenterology|obstetrics|gynecology|ophthalmology|dentistry|dental"
+    r"|physicians|specialists|urgent\s+care|health\s+care|senior\s+living|assisted\s+living|nursing\s+home"
+    r"|care\s+center|residence|manor|gardens|lodge|pavilion|campus|memorial|ymca|ywca|police|sheriff"
+    r"|bakery|restaurant|cafe|diner|hotel|motel|casino|club|gym|fitness|studio|salon|bureau|ministry|council"
+    r"|commission|league|federation|diagnostics|chiropractic|orthodontics|optometry|audiology|podiatry|pharmaceuticals"
+    r"|behavioral\s+health|home\s+health|sons|brothers|bros\.|partnership|holdings|international|worldwide"
+)
+_ORG = re.compile(
+    r"(?<![\w])((?:" + _CAPWORD + r"|&|and|the|de|du|la|St\.|Mt\.) ){0,5}(?:(?i:" + _ORG_HEADS + r"))"
+    r"(?:\s(?:of|for)\s(?:the\s)?" + _CAPWORD + r"(?:\s" + _CAPWORD + r"){0,2})?(?![\w])"
+)
+_LAW_FIRM = re.compile(
+    r"(?<![\w])(" + _CAPWORD + r"), (" + _CAPWORD + r"),? (?:and|&|AND) (" + _CAPWORD + r")(?![\w])"
+)
+_HEAD_FIRST_ORG = re.compile(
+    r"(?<![\w])(?:Universitätsklinikum|Klinikum|Universitätsspital|Kantonsspital|Krankenhaus|Klinik|Hôpital|Clinique"
+    r"|Centre\sHospitalier(?:\sUniversitaire)?|CHU|Ospedale|Policlinico|Hospital|Hospitalet|Sjukhus|Ziekenhuis"
+    r"|University|Universität|Université|Universidad|Università|Instituto|Institut)(?: (?:de |del |di |der |des |du )?"
+    + _CAPWORD + r"){1,3}"
+)
+_SAINT_ORG = re.compile(
+    r"(?<![\w])(?:" + _CAPWORD + r" )?(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) " + _CAPWORD
+    + r"(?: (?:West|East|North|South|Medical|Hospital))?"
+)
+_ADDRESS_AFTER = re.compile(
+    r",\s+(?:(?:" + "|".join(a for _, a in lexicon.US_STATES) + r")\b|" + _CAPWORD + r" (?:County|Parish|Borough))"
+    r"|,?\s+\d{5}(?:-\d{4})?(?![\w-])"
+)
+_STRONG_PLACE_CUE = re.compile(
+    r"(?i)\b(?:(?:lives|living|lived|resides|residing|born|raised|moved|located|based|grew\s+up)\b[^.;\n]{0,30}"
+    r"\b(?:in|to|at|near)|from|lives\s+in|living\s+in|lived\s+in|resides\s+in|residing\s+in|resident\s+of|born\s+in"
+    r"|raised\s+in|moved\s+(?:to|from)|relocated\s+to|hometown|visiting\s+from|city\s+of|town\s+of"
+    r"|village\s+of|county\s+of|near|outside|outskirts\s+of|native\s+of|trip\s+to|travel(?:l?ed)?\s+to)\s+(?:the\s+)?$"
+)
+_AFTER_ADDRESS = re.compile(r"\d[^\d,;.]{0,30},\s*$")  # "Suite 549, Burlington", "Hill, Denver" after a number
+_LOWER_AFTER_CUE = re.compile(
+    r"(?i)\b(?:in|from|to|near|visiting|lives|born|moved|resident\s+of)\s+([^\W\d_]+(?: [^\W\d_]+){0,2})"
+)
+_EMPLOYMENT_CUE = re.compile(
+    r"(?i)\b(?:works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
+    r"|driver|engineer|teacher|nurse|analyst|technician|salesman|mechanic|accountant|guard|officer|staff)"
+    r"(?:\s+(?:as\s+an?\s+\w+|\w+)){0,3}\s+(?:at|for|by|from|with)\s+$"
+)
+# Cues before a care facility's or employer's own name.
+_FACILITY_CUE = re.compile(
+    r"(?i)\b(?:(?:transferred|transfer|admitted|discharged|referred|sent|brought|taken|moved|returned)\s+(?:to|from)"
+    r"|(?:seen|treated|followed|evaluated|imaged|scanned|performed|done|delivered|born|hospitali[sz]ed)\s+at"
+    r"|outside\s+(?:hospital|facility|films?|imaging)\s+(?:from|at)?|(?:records|films|images|studies|report)\s+from"
+    r"|works?\s+(?:at|for)|worked\s+(?:at|for)|employed\s+(?:at|by)|employer:?|facility:?|hospital:?|clinic:?"
+    r"|institution:?|site:?)\s+(?:the\s+)?(?=[A-Z])"
+)
+_SAINT_WORD = re.compile(r"\b(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) ")
+_EMPLOYMENT_WORD = re.compile(
+    r"(?i)\b(?:works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
+    r"|driver|engineer|teacher|nurse|analyst|technician|salesman|mechanic|accountant|guard|officer|staff)\b"
+)
+_LOCATION_CUE_BEFORE_ORG = re.compile(
+    r"(?i)\b(?:at|from|to|in|admitted|transferred|discharged|seen|resident|followed|referred)\s+(?:the\s+)?$"
+)
+_LEAD_TRIM = frozenset(
+    """the a an at from to in on of for by with and or seen transferred admitted discharged referred followed
+    patient pt this that these those his her their our my your outside prior previous recent see call contact
+    visit send fax refer per via dear cc attn please note""".split()
+)
+
+
+def _fold_words(words: list[str]) -> str:
+    return lexicon.fold(" ".join(w.rstrip(".,") for w in words))
+
+
+def _is_wordlike(word: str) -> bool:
+    """An English, clinical or name word: such a place is found only with a cue."""
+    w = lexicon.fold(word.rstrip(".")).replace("’", "'")
+    return (
+        w in lexicon.COMMON_WORDS
+        or w in lexicon.CLINICAL_VOCAB
+        or w in lexicon.DICTIONARY_NAMES
+        or w in lexicon.GIVEN_NAMES
+        or w in lexicon.SURNAMES
+        or w in lexicon.FACILITY_WORDS
+    )
+
+
+def _is_english(word: str) -> bool:
+    w = lexicon.fold(word.rstrip("."))
+    return w in lexicon.COMMON_WORDS or w in lexicon.CLINICAL_VOCAB or w in lexicon.DICTIONARY_NAMES
+
+
+def _toponym_shaped(words: list[str]) -> bool:
+    if len(words) >= 2 and lexicon.fold(words[0].rstrip(".")) in _TOPONYM_PREFIX:
+        return not _is_wordlike(words[-1]) or bool(_TOPONYM_END.search(words[-1]))
+    last = words[-1].rstrip(".")
+    return len(last) >= 6 and bool(_TOPONYM_END.search(last)) and not _is_wordlike(last)
+
+
+def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
+    """LOCATION (cities, areas, ZIP codes), STREET_ADDRESS (European form) and ORGANIZATION_NAME findings."""
+    out: list[_Raw] = []
+    if "LOCATION" in wanted:
+        out.extend(_cities(text))
+        for m in _AREA.finditer(text):
+            out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
+        if _DIGIT.search(text):
+            for m in _ZIP_AFTER_STATE.finditer(text):
+                out.append((m.start(1), m.end(1), "LOCATION", _NO_PARTS))
+    if "STREET_ADDRESS" in wanted and _DIGIT.search(text):
+        for m in _EURO_STREET.finditer(text):
+            out.append((m.start(), m.end(), "STREET_ADDRESS", _NO_PARTS))
+    if "ORGANIZATION_NAME" in wanted:
+        out.extend(_organisations(text))
+    return out
+
+
+def _cities(text: str) -> list[_Raw]:
+    out: list[_Raw] = []
+    has_digit = _DIGIT.search(text) is not None
+    for m in _CAP_RUN.finditer(text):
+        words = m.group().split(" ")
+        start = m.start()
+        # the longest gazetteer entry or place-shaped name starting at each word of the run
+        k = 0
+        while k < len(words):
+            best = 0
+            for n in range(min(_MAX_PLACE_WORDS, len(words) - k), 0, -1):
+                if _fold_words(words[k : k + n]) in PLACES:
+                    best = n
+                    break
+            shaped = 0
+            if not best:
+                for n in range(min(3, len(words) - k), 0, -1):
+                    if _toponym_shaped(words[k : k + n]):
+                        shaped = n
+                        break
+            size = best or shaped
+            if not size:
+                start += len(words[k]) + 1
+                k += 1
+                continue
+            phrase = " ".join(words[k : k + size])
+            end = start + len(phrase.rstrip("."))
+            before = text[max(0, start - 30) : start]
+            cue = _PLACE_CUE.search(before)
+            address = bool(_ADDRESS_AFTER.match(text, end))
+            cued = bool(cue) or address
+            strong_cue = address or bool(_STRONG_PLACE_CUE.search(before)) or bool(_AFTER_ADDRESS.search(before))
+            distinctive = best and not all(_is_wordlike(w) for w in words[k : k + size])
+            if best and not distinctive and cue is not None and cue.group().strip() and cue.group().strip() != ",":
+                # a town named like a person ("in Jackson", "from Lowell"): a preposition is cue enough
+                strong_cue = strong_cue or not any(_is_english(w) for w in words[k : k + size])
+            if cue is not None and not strong_cue and not (distinctive or shaped):
+                cued = False  # "in", "to", "at" before an everyday word ("TO GRAVITY", "IN TIME") is no place cue
+            acronym = phrase.isupper() and len(phrase) <= 4
+            if (
+                (distinctive and not acronym and (cued or size > 1 or not words[k].isupper()))
+                or (strong_cue and (best or shaped) and not (acronym and not address))
+                or (cued and shaped)
+            ) and not eponym_like(text, start, end):
+                if not (best and size == 1 and words[k].rstrip(".").lower() in lexicon.TITLES):
+                    out.append((start, end, "LOCATION", _NO_PARTS))
+                    if has_digit:
+                        z = _ZIP_AFTER_CITY.match(text, end)
+                        if z:
+                            out.append((z.start(1), z.end(1), "LOCATION", _NO_PARTS))
+            start += len(phrase) + 1
+            k += size
+    if any(ch.islower() for ch in text):
+        for m in _LOWER_AFTER_CUE.finditer(text):
+            words = m.group(1).split(" ")
+            for n in range(min(3, len(words)), 0, -1):
+                phrase = " ".join(words[:n])
+                if _fold_words(words[:n]) in PLACES and not all(_is_english(w) for w in words[:n]):
+                    out.append((m.start(1), m.start(1) + len(phrase), "LOCATION", _NO_PARTS))
+                    break
+    if has_digit:
+        for z in re.finditer(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2}) (\d{5}(?:-\d{4})?)(?![\w-])", text):
+            out.append((z.start(1), z.end(1), "LOCATION", _NO_PARTS))
+            out.append((z.start(2), z.end(2), "LOCATION", _NO_PARTS))
+    return out
+
+
+def _organisations(text: str) -> list[_Raw]:
+    out: list[_Raw] = []
+    for m in _ORG.finditer(text):
+        words = m.group().split(" ")
+        head_index = _head_index(words)
+        mods = words[:head_index]
+        while mods and lexicon.fold(mods[0].rstrip(".")) in _LEAD_TRIM:
+            mods = mods[1:]
+        while mods and mods[0] in ("&", "and", "of", "the", "for", "de", "du", "la"):
+            mods = mods[1:]
+        if not mods:
+            continue
+        head = words[head_index]
+        caps_text = mods[-1].isupper() and head.isupper()
+        if not (head[0].isupper() and all(w[0].isupper() or w in ("&", "and", "of", "the", "for", "de", "du", "la") for w in mods)):
+            continue
+        if caps_text and all(_plain(w) in lexicon.CLINICAL_VOCAB or len(w) <= 3 for w in mods):
+            continue  # "NM CARDIOLOGY", "CT HEAD": modality and body part, no name
+        if all(_plain(w) in lexicon.CLINICAL_VOCAB for w in mods) and _plain(head) in _SPECIALTY_HEADS:
+            continue  # "Interventional Radiology", "Pediatric Cardiology": a department kind, not a name
+        start = m.start() + len(" ".join(words[: head_index - len(mods)])) + (1 if head_index > len(mods) else 0)
+        out.append((start, m.end(), "ORGANIZATION_NAME", _NO_PARTS))
+    if "," in text:
+        for m in _LAW_FIRM.finditer(text):
+            names = [m.group(i) for i in (1, 2, 3)]
+            if all(lexicon.fold(n.rstrip(".")) in lexicon.SURNAMES for n in names):
+                out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
+    for m in _HEAD_FIRST_ORG.finditer(text):
+        out.append((m.start(), m.end() - (1 if m.group().endswith(".") else 0), "ORGANIZATION_NAME", _NO_PARTS))
+    if _SAINT_WORD.search(text):
+        for m in _SAINT_ORG.finditer(text):
+            if _LOCATION_CUE_BEFORE_ORG.search(text[max(0, m.start() - 20) : m.start()]):
+                out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
+    for cue in _FACILITY_CUE.finditer(text):  # "transferred from Cedars-Sinai", "seen at Kaiser Permanente"
+        m = _CAP_RUN.match(text, cue.end())
+        if m is None:
+            continue
+        words = m.group().rstrip(".").split(" ")
+        if len(words) == 1 and (words[0].isupper() and len(words[0]) <= 4 or _is_english(words[0])):
+            continue  # "to ICU", "to Medicine": a unit or a service, not a named organisation
+        if all(_is_english(w) for w in words) or lexicon.fold(" ".join(words)) in PLACES:
+            continue  # "from Home", "to Boston" (the city detector decides)
+        out.append((m.start(), m.start() + len(" ".join(words)), "ORGANIZATION_NAME", _NO_PARTS))
+    for cue in _EMPLOYMENT_WORD.finditer(text):  # the cue is rare: look for it first, then at what follows it
+        m = _CAP_RUN.search(text, cue.end(), cue.end() + 60)
+        if m and _EMPLOYMENT_CUE.search(text[max(0, m.start() - 60) : m.start()]):
+            end = m.end() - (1 if m.group().endswith(".") else 0)
+            out.append((m.start(), end, "ORGANIZATION_NAME", _NO_PARTS))
+    return out
+
+
+def _plain(word: str) -> str:
+    return lexicon.fold(word.rstrip(".,").replace("’", "'").removesuffix("'s"))
+
+
+_HEAD_RE = re.compile(r"(?i)^(?:" + _ORG_HEADS + r")$")
+_SPECIALTY_HEADS = frozenset(
+    """radiology cardiology oncology imaging pediatrics paediatrics orthopedics orthopaedics dialysis endoscopy
+    therapy medicine surgery dermatology neurology urology gastroenterology obstetrics gynecology ophthalmology
+    dentistry dental psychiatry rehabilitation rehab care health""".split()
+)
+
+
+def _head_index(words: list[str]) -> int:
+    """The index of the organisation head in a matched run (the last head word before any "of ..." tail)."""
+    for i in range(len(words) - 1, -1, -1):
+        if _HEAD_RE.match(words[i]) and (i == len(words) - 1 or words[i + 1] in ("of", "for")):
+            return i
+    return len(words) - 1
