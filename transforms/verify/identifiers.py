@@ -19,11 +19,13 @@ import re
 from typing import Any, Iterator, NamedTuple, Optional
 
 import pydicom
+from pydicom.datadict import dictionary_has_tag
 from pydicom.dataset import Dataset
 from pydicom.uid import UID_dictionary
 
 from transforms.crypto import Keys
 from transforms.dicom.policy import PIXEL_DATA, Act, compile_dicom_policy, element_vr, tag_name
+from transforms.verify.elements import hides_elements, walk_embedded
 
 # Categories, as reported.
 PERSON_NAME = "PERSON_NAME"
@@ -124,8 +126,14 @@ def _text(raw: Any) -> Optional[str]:
 
 
 def _dicom_category(tag: int, vr: str, keyword: str) -> Optional[str]:
+    """The category of an element's value under one VR, or None for what does not identify: coded values (CS),
+    numbers, binary data, descriptions, private creators."""
     if (tag >> 16) & 1:
+        if vr == "CS":
+            return None
         return PRIVATE_TEXT if (tag & 0xFFFF) > 0x00FF else None  # private creators name a vendor block
+    if vr == "CS":
+        return None  # a coded value, defined term or enumeration (TypeOfPatientID TEXT) identifies no one
     if vr == "PN":
         return PERSON_NAME
     if vr == "UI":
@@ -141,6 +149,21 @@ def _dicom_category(tag: int, vr: str, keyword: str) -> Optional[str]:
     if vr in _TEXT_VRS and _ID_KEYWORD.search(keyword):
         return ID
     return None
+
+
+def dicom_category(tag: int, stated_vr: str) -> Optional[str]:
+    """An element's category under its dictionary VR, else under its stated VR: a PatientName stated as LO
+    or UN is still a name; an element whose dictionary VR is CS is a code whatever VR it is stated with."""
+    keyword = pydicom.datadict.keyword_for_tag(tag) or ""
+    known = element_vr(tag) if not (tag >> 16) & 1 else "UN"
+    if known == "CS":
+        return None
+    for vr in (known, stated_vr):
+        if vr and vr != "UN":
+            category = _dicom_category(tag, vr, keyword)
+            if category is not None:
+                return category
+    return _dicom_category(tag, "UN", keyword)
 
 
 def _dicom_values(category: str, vr: str, text: str) -> Iterator[str]:
@@ -164,6 +187,22 @@ def _dicom_values(category: str, vr: str, text: str) -> Iterator[str]:
             yield value
 
 
+class Unreadable(NamedTuple):
+    """A source the collector could not read (a file that is not DICOM, an NDJSON line that is not a resource):
+    counted and reported by verify, so "clean" never covers data that was not checked."""
+
+    what: str  # "file" or "line"
+
+
+def readable_dicom(ds: Dataset) -> bool:
+    """Whether a forced parse found DICOM: file meta with a transfer syntax, or a standard element (text, JSON,
+    gzip or random bytes parse as one element with a tag no dictionary knows)."""
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and "TransferSyntaxUID" in meta:
+        return True
+    return any((int(tag) >> 16) and not (int(tag) >> 16) & 1 and dictionary_has_tag(int(tag)) for tag in ds.keys())
+
+
 def dicom_identifiers(data: bytes, keys: Optional[Keys] = None) -> list[Identifier]:
     """The identifying values of one source Part-10 instance (empty for a file that is not DICOM).
 
@@ -171,12 +210,21 @@ def dicom_identifiers(data: bytes, keys: Optional[Keys] = None) -> list[Identifi
     and with ``keys`` the study UID the de-identification gives it, to that patient, so a destination
     instance finds its patient's dates.
     """
+    return [i for i in dicom_source_identifiers(data, keys) if isinstance(i, Identifier)]
+
+
+def dicom_source_identifiers(data: bytes, keys: Optional[Keys] = None) -> list[Identifier | Unreadable]:
+    """``dicom_identifiers``, or ``[Unreadable("file")]`` for a file that is not DICOM."""
     try:
         ds = pydicom.dcmread(io.BytesIO(data), force=True)
-    except Exception:  # noqa: BLE001 - a source that cannot be read holds nothing we can collect
-        return []
-    patient = str(ds.get("PatientID", "") or "")
-    study = str(ds.get("StudyInstanceUID", "") or "")
+        if not readable_dicom(ds):
+            return [Unreadable("file")]
+        patient = str(ds.get("PatientID", "") or "")
+        study = str(ds.get("StudyInstanceUID", "") or "")
+    except Exception:  # noqa: BLE001 - a source that cannot be read: counted, never taken as clean
+        return [Unreadable("file")]
+    if not patient or not study:  # hidden inside a swallowing element? the patient is still the patient
+        patient, study = patient or _embedded_value(ds, 0x00100020), study or _embedded_value(ds, 0x0020000D)
     scope = patient_scope("dicom", patient or study)
     out: list[Identifier] = []
     if study:
@@ -190,36 +238,58 @@ def dicom_identifiers(data: bytes, keys: Optional[Keys] = None) -> list[Identifi
     return list(dict.fromkeys(out))
 
 
+def _embedded_value(ds: Dataset, wanted: int) -> str:
+    """The value of an element that a swallowing element hides (top level only), or ""."""
+    for tag in list(ds.keys()):
+        raw = ds.get_item(tag)
+        value = raw.value
+        if isinstance(value, bytes) and hides_elements(int(tag), raw.VR or "", len(value)):
+            for element in walk_embedded(value):
+                if element.tag == wanted:
+                    return _text(element.value) or ""
+    return ""
+
+
 def _collect_dicom(ds: Dataset, path: str, removed: bool, scope: str, out: list[Identifier]) -> None:
     for tag in list(ds.keys()):
         tag = int(tag)
         if tag == PIXEL_DATA:
             continue
         raw = ds.get_item(tag)
-        vr = raw.VR or element_vr(tag)
-        if vr == "UN" and not (tag >> 16) & 1:
-            vr = element_vr(tag)
-        act = _BASIC.action(tag, vr)
+        stated = raw.VR or element_vr(tag)
+        vr = element_vr(tag) if stated == "UN" and not (tag >> 16) & 1 else stated
         where = f"{path}{tag_name(tag)}"
         if vr == "SQ":
             try:
                 items = ds[tag].value or []
             except Exception:  # noqa: BLE001 - an unparsable sequence: its bytes are still scanned raw
                 continue
+            act = _BASIC.action(tag, vr)
             for i, item in enumerate(items):
                 _collect_dicom(item, f"{where}[{i}] > ", removed or act in _CHANGED_SEQUENCE, scope, out)
             continue
-        if act is Act.KEEP and not removed:
-            continue
-        keyword = pydicom.datadict.keyword_for_tag(tag) or ""
-        category = _dicom_category(tag, vr, keyword)
-        if category is None:
-            continue
-        text = _text(raw.value)  # raw bytes: no pydicom value conversion (the hot cost of collection)
-        if not text:
-            continue
-        for value in _dicom_values(category, vr, text):
-            out.append(Identifier(value, category, where, scope if category == DATE else ""))
+        value = raw.value
+        if isinstance(value, bytes) and hides_elements(tag, stated, len(value)):
+            # a value that swallowed the elements after it (or a private blob holding elements): each
+            # embedded element is collected under its own tag, whatever the carrier's action
+            for element in walk_embedded(value):
+                _collect_value(element.tag, element.vr, element.value, f"{where} > {tag_name(element.tag)}",
+                               removed, scope, out)
+        _collect_value(tag, vr, value, where, removed, scope, out)
+
+
+def _collect_value(tag: int, vr: str, value: Any, where: str, removed: bool, scope: str,
+                   out: list[Identifier]) -> None:
+    if not removed and _BASIC.action(tag, element_vr(tag) if vr == "UN" else vr) is Act.KEEP:
+        return
+    category = dicom_category(tag, vr)
+    if category is None:
+        return
+    text = _text(value)  # raw bytes: no pydicom value conversion (the hot cost of collection)
+    if not text:
+        return
+    for item in _dicom_values(category, vr, text):
+        out.append(Identifier(item, category, where, scope if category == DATE else ""))
 
 
 # --- FHIR --------------------------------------------------------------------------------------------------

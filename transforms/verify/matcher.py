@@ -8,7 +8,7 @@ ASCII). Rules that keep a clean destination clean (documented in transforms/veri
 - minimum lengths: 3 characters for a word of a person name, 4 for everything else; a value made only of
   digits needs 6 digits (5 for a postal code);
 - words of a person name that are everyday English words ("May", "Brown", "Will") or titles ("Dr") are not
-  searched alone; the whole name still is;
+  searched alone; the whole name still is; a value of any category that is one everyday word is not searched;
 - word boundaries: a value shorter than 8 characters matches only as a whole word; a value that starts or
   ends with a digit never matches inside a longer number (nor after a '.', so a date or an ID is not found
   inside a UID); a DICOM date YYYYMMDD may be followed by a time (a DT value);
@@ -68,6 +68,8 @@ def searchable(identifier: Identifier, common_words: frozenset[str] = frozenset(
         return len(text) >= 3 and lowered not in TITLES and lowered not in common_words
     if text.isdigit():
         return len(text) >= (5 if identifier.category == ADDRESS else 6)
+    if text.isalpha() and lowered in common_words:
+        return False  # one everyday word ("TEXT", "Other", "Unknown") identifies no one, whatever field held it
     return len(text) >= 4
 
 
