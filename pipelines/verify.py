@@ -22,7 +22,7 @@ from apache_beam.metrics import Metrics
 from pipelines.stores import store_root
 from transforms.beam import NAMESPACE
 from transforms.crypto import Keys
-from transforms.verify.identifiers import dicom_identifiers, fhir_identifiers
+from transforms.verify.identifiers import Unreadable, dicom_source_identifiers, fhir_identifiers
 from transforms.verify.matcher import IdentifierMatcher
 from transforms.verify.scan import scan_dicom_instance, scan_fhir_line, scan_record
 
@@ -35,12 +35,19 @@ def findings_counter(label: str) -> str:
     return f"verify/findings/{label}"
 
 
+def unreadable_counter(label: str) -> str:
+    return f"verify/unreadable/{label}"
+
+
 def _fhir_source_identifiers(data: bytes, keys: Optional[Keys]):
     for line in data.splitlines():
         if line.strip():
             try:
                 resource = json.loads(line)
             except ValueError:
+                resource = None
+            if not isinstance(resource, dict):
+                yield Unreadable("line")  # counted: a line verify could not read is never taken as clean
                 continue
             yield from fhir_identifiers(resource, keys)
 
@@ -64,7 +71,7 @@ class StoreKind:
 
 
 KINDS = {
-    "dicomStores": StoreKind(lambda data, keys: dicom_identifiers(data, keys), scan_dicom_instance, lambda data: 1),
+    "dicomStores": StoreKind(dicom_source_identifiers, scan_dicom_instance, lambda data: 1),
     "fhirStores": StoreKind(_fhir_source_identifiers, _fhir_scan_file, _fhir_elements),
 }
 
@@ -114,15 +121,22 @@ class MatchStoreFiles(beam.PTransform):
 class CollectIdentifiers(beam.DoFn):
     """Source file -> its identifiers (plain tuples; they stay in the pipeline, never in an output)."""
 
-    def __init__(self, kind: str, keys: Optional[Keys], read: Callable[[str], bytes]):
-        self._kind, self._keys, self._read = kind, keys, read
+    def __init__(self, kind: str, keys: Optional[Keys], read: Callable[[str], bytes], label: str = ""):
+        self._kind, self._keys, self._read, self._label = kind, keys, read, label
+
+    def setup(self) -> None:
+        self._unreadable = Metrics.counter(NAMESPACE, unreadable_counter(self._label))
 
     def process(self, path: str):
         try:
             data = self._read(path)
-        except Exception:  # noqa: BLE001 - an unreadable source file holds nothing to collect
+        except Exception:  # noqa: BLE001 - an unreadable source file: counted, never taken as clean
+            self._unreadable.inc()
             return
         for identifier in KINDS[self._kind].collect(data, self._keys):
+            if isinstance(identifier, Unreadable):
+                self._unreadable.inc()
+                continue
             yield tuple(identifier)
 
 
@@ -188,7 +202,7 @@ def add_verify_branches(pipeline, pairs: list[VerifyPair], run_dir: str, keys: O
             pipeline
             | f"Source files {pair.label}" >> MatchStoreFiles(pair.source_path)
             | f"Spread sources {pair.label}" >> beam.Reshuffle()
-            | f"Collect identifiers {pair.label}" >> beam.ParDo(CollectIdentifiers(pair.kind, keys, read))
+            | f"Collect identifiers {pair.label}" >> beam.ParDo(CollectIdentifiers(pair.kind, keys, read, pair.label))
         )
     identifiers = (
         collected | "All identifiers" >> beam.Flatten()
