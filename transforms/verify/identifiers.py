@@ -231,11 +231,16 @@ def dicom_source_identifiers(data: bytes, keys: Optional[Keys] = None) -> list[I
         out.append(Identifier(study, SCOPE, "", scope))
         if keys is not None:
             out.append(Identifier(keys.uid(study), SCOPE, "", scope))
-    _collect_dicom(ds, "", False, scope, out)
+    codes: set[str] = set()
+    _collect_dicom(ds, "", False, scope, out, codes)
     meta = getattr(ds, "file_meta", None)
     if meta is not None:
-        _collect_dicom(meta, "", False, scope, out)
-    return list(dict.fromkeys(out))
+        _collect_dicom(meta, "", False, scope, out, codes)
+    # a value the instance also holds as a coded value (a private "WHOLE BODY" beside BodyPartExamined) is a
+    # defined term, not an identifier; a private value equal to one the profile keeps (a private copy of ImageID)
+    # is no more identifying than the kept element
+    return [i for i in dict.fromkeys(out) if i.category == SCOPE or not (
+        i.text.upper() in codes or (i.category == PRIVATE_TEXT and "\x00kept:" + i.text.upper() in codes))]
 
 
 def _embedded_value(ds: Dataset, wanted: int) -> str:
@@ -250,7 +255,8 @@ def _embedded_value(ds: Dataset, wanted: int) -> str:
     return ""
 
 
-def _collect_dicom(ds: Dataset, path: str, removed: bool, scope: str, out: list[Identifier]) -> None:
+def _collect_dicom(ds: Dataset, path: str, removed: bool, scope: str, out: list[Identifier],
+                   codes: set[str]) -> None:
     for tag in list(ds.keys()):
         tag = int(tag)
         if tag == PIXEL_DATA:
@@ -266,7 +272,7 @@ def _collect_dicom(ds: Dataset, path: str, removed: bool, scope: str, out: list[
                 continue
             act = _BASIC.action(tag, vr)
             for i, item in enumerate(items):
-                _collect_dicom(item, f"{where}[{i}] > ", removed or act in _CHANGED_SEQUENCE, scope, out)
+                _collect_dicom(item, f"{where}[{i}] > ", removed or act in _CHANGED_SEQUENCE, scope, out, codes)
             continue
         value = raw.value
         if isinstance(value, bytes) and hides_elements(tag, stated, len(value)):
@@ -274,13 +280,20 @@ def _collect_dicom(ds: Dataset, path: str, removed: bool, scope: str, out: list[
             # embedded element is collected under its own tag, whatever the carrier's action
             for element in walk_embedded(value):
                 _collect_value(element.tag, element.vr, element.value, f"{where} > {tag_name(element.tag)}",
-                               removed, scope, out)
-        _collect_value(tag, vr, value, where, removed, scope, out)
+                               removed, scope, out, codes)
+        _collect_value(tag, vr, value, where, removed, scope, out, codes)
 
 
 def _collect_value(tag: int, vr: str, value: Any, where: str, removed: bool, scope: str,
-                   out: list[Identifier]) -> None:
+                   out: list[Identifier], codes: set[str]) -> None:
+    if vr == "CS" and not (tag >> 16) & 1:
+        text = _text(value)
+        if text:
+            codes.update(v.strip("\x00 ").upper() for v in text.split("\\"))
+        return
     if not removed and _BASIC.action(tag, element_vr(tag) if vr == "UN" else vr) is Act.KEEP:
+        if isinstance(value, bytes) and len(value) <= 64:
+            codes.add("\x00kept:" + value.rstrip(b"\x00 ").decode("latin-1").upper())  # the profile keeps it
         return
     category = dicom_category(tag, vr)
     if category is None:
