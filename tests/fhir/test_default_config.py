@@ -7,13 +7,13 @@ import json
 
 import pytest
 
+from tests import oracles
 from tests.conftest import deidentify_fhir_resources
 from transforms.errors import DeidentifyError
 from transforms.fhir import (
     default_config_json,
     deidentify_patient,
     deidentify_resource,
-    new_id,
     patient_context,
     patient_reference,
     patient_shift_key,
@@ -102,19 +102,20 @@ def test_dates_shift_by_patient_like_dicom(store, output, keys):
     for before, after in zip(store.resources, output, strict=True):
         if before["resourceType"] == "Encounter":
             pid = before["subject"]["reference"].split("/")[1]
-            days = keys.date_shift_days(store.mrns[pid])
+            days = oracles.days(keys, store.mrns[pid])
             assert after["period"]["start"] == shift_date(before["period"]["start"], days)
         if before["resourceType"] == "Patient":
-            assert after["birthDate"] == shift_date(before["birthDate"], keys.date_shift_days(store.mrns[before["id"]]))
+            assert after["birthDate"] == shift_date(before["birthDate"], oracles.days(keys, store.mrns[before["id"]]))
 
 
 def test_imaging_study_uids_map_like_dicom(store, output, keys):
     for before, after in zip(store.resources, output, strict=True):
         if before["resourceType"] == "ImagingStudy":
             uid = store.study_uids[before["id"]]
-            assert after["identifier"][0] == {"system": "urn:dicom:uid", "value": "urn:oid:" + keys.uid(uid)}
-            assert after["series"][0]["uid"] == keys.uid(uid + ".1")
-            assert after["series"][0]["instance"][0]["uid"] == keys.uid(uid + ".1.1")
+            expected = {"system": "urn:dicom:uid", "value": "urn:oid:" + oracles.keyed_uid(keys, uid)}
+            assert after["identifier"][0] == expected
+            assert after["series"][0]["uid"] == oracles.keyed_uid(keys, uid + ".1")
+            assert after["series"][0]["instance"][0]["uid"] == oracles.keyed_uid(keys, uid + ".1.1")
 
 
 def test_safe_harbor_choices(output):
@@ -170,7 +171,7 @@ def test_bundle_with_urn_uuid_references(default_policy, keys):
     enc_in = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Encounter")
     enc_out = next(e["resource"] for e in out["entry"] if e["resource"]["resourceType"] == "Encounter")
     pid = enc_in["subject"]["reference"].rpartition(":")[2]
-    assert enc_out["period"]["start"] == shift_date(enc_in["period"]["start"], keys.date_shift_days(sample.mrns[pid]))
+    assert enc_out["period"]["start"] == shift_date(enc_in["period"]["start"], oracles.days(keys, sample.mrns[pid]))
 
 
 def test_deterministic_and_keyed(store, default_policy, keys):
@@ -185,7 +186,7 @@ def test_deterministic_and_keyed(store, default_policy, keys):
 def test_references_in_every_form(keys):
     from transforms.fhir import rewrite_reference
 
-    n = new_id(keys, "123")
+    n = oracles.keyed_fhir_id(keys, "123")
     assert rewrite_reference(keys, "Patient/123") == f"Patient/{n}"
     assert (
         rewrite_reference(keys, "https://h.example/fhir/Patient/123/_history/2")

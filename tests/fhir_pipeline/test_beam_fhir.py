@@ -10,6 +10,7 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from tests import oracles
 from pipelines.fhir_store import (
     ERRORS,
     PATIENTS,
@@ -20,7 +21,7 @@ from pipelines.fhir_store import (
     source_tag,
 )
 from transforms.crypto import Keys
-from transforms.fhir import compile_fhir_policy, new_id
+from transforms.fhir import compile_fhir_policy
 
 pytestmark = pytest.mark.pipeline
 KEYS = Keys(b"f" * 32)
@@ -119,8 +120,8 @@ def test_branch_joins_patients_writes_sorted_shards_and_dead_letters(tmp_path, p
     observation_file = dest / f"Observation-{tag}-00000-of-00001.ndjson"
     lines = [json.loads(line) for line in observation_file.read_text().splitlines()]
     ids = [r["id"] for r in lines]
-    assert ids == sorted(new_id(KEYS, f"obs{i}") for i in range(5))
-    shift = KEYS.date_shift_days(MRN)  # the Patient's MRN, through the join — not "Patient/pat1"
+    assert ids == sorted(oracles.keyed_fhir_id(KEYS, f"obs{i}") for i in range(5))
+    shift = oracles.days(KEYS, MRN)  # the Patient's MRN, through the join — not "Patient/pat1"
     expected = (datetime.date(2020, 1, 10) + datetime.timedelta(days=shift)).isoformat()
     assert {r["effectiveDateTime"] for r in lines} == {expected}
     assert all("Zebediah" not in json.dumps(r) for r in lines)  # the Patient's name as context
