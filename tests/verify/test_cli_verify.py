@@ -166,3 +166,22 @@ def test_progress_line_advances_under_a_terminal(tmp_path):
     assert counts and counts[-1] == 200
     assert len(set(counts)) >= 2 and counts == sorted(counts), counts
     assert len(store_files(root / "projects/p1/locations/us/datasets/ds/dicomStores/dst")) == 200
+
+
+def test_a_store_the_cli_de_identified_verifies_clean_with_its_run_records_and_unreadable_sources_exit_4(store):
+    # the run's own summary.json, report.html (CSS: text-align) and error records are scanned: no false alarm
+    src = "projects/p1/locations/us/datasets/ds/dicomStores/src"
+    dst = "projects/p1/locations/us/datasets/ds/dicomStores/dst"
+    (store / src / "notes.txt").write_text("TEXT: not an instance\n")  # refused by de-identify, unreadable to verify
+    proc = run_cli("dicom-stores", "deidentify", src, "--destination-store", dst, "--store-root", str(store))
+    assert proc.returncode == 3, proc.stderr
+    assert list((store / dst / ".deidflow" / "runs").glob("*/report.html"))
+    proc = run_cli("verify", src, dst, "--store-root", str(store))
+    assert proc.returncode == 4, proc.stdout + proc.stderr  # no residue, but one source was not checked
+    summary = summary_from_stdout(proc.stdout)
+    assert summary["deidflow"]["result"] == "incomplete" and summary["metadata"]["counter"]["findings"] == "0"
+    assert summary["metadata"]["counter"]["unreadableSources"] == "1"
+    (store / src / "notes.txt").unlink()
+    proc = run_cli("verify", src, dst, "--store-root", str(store))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert summary_from_stdout(proc.stdout)["deidflow"]["result"] == "clean"

@@ -112,11 +112,14 @@ def test_coded_values_are_not_identifiers_and_do_not_match_css():
     ds.add_new(0x00101000, "LO", "Other")  # OtherPatientIDs (retired, LO): one everyday word identifies no one
     source = helpers.to_bytes(ds)
     ids = dicom_identifiers(source)
-    assert not [i for i in ids if i.origin.startswith("TypeOfPatientID")]  # a code: not collected
+    assert not [i for i in ids if "TypeOfPatientID" in i.origin]  # a code: not collected
     matcher = IdentifierMatcher(ids)
     page = b'<style>td { text-align: right } .other { color: red }</style><p>Other: TEXT</p>'
     assert scan_record(page, matcher, "report.html") == []
     assert any(i.origin.startswith("PatientID (") for i in ids)  # the real ID still is one
+    # inside a removed sequence (everything there is collected), stated LO: its dictionary VR (CS) makes it a code
+    ds.OtherPatientIDsSequence[0].add_new(0x00100022, "LO", "RFID")
+    assert not [i for i in dicom_identifiers(helpers.to_bytes(ds)) if "TypeOfPatientID" in i.origin]
 
 
 def test_an_element_is_collected_under_its_dictionary_vr_whatever_vr_it_is_stated_with():
