@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import hashlib
 import io
 import re
@@ -151,11 +152,18 @@ def _dicom_category(tag: int, vr: str, keyword: str) -> Optional[str]:
     return None
 
 
+@functools.lru_cache(maxsize=None)
+def _tag_info(tag: int) -> tuple[str, str, str]:
+    """(dictionary VR, keyword, display name) of a tag: dictionary look-ups are the hot cost of collection."""
+    return element_vr(tag), pydicom.datadict.keyword_for_tag(tag) or "", tag_name(tag)
+
+
+@functools.lru_cache(maxsize=None)
 def dicom_category(tag: int, stated_vr: str) -> Optional[str]:
     """An element's category under its dictionary VR, else under its stated VR: a PatientName stated as LO
     or UN is still a name; an element whose dictionary VR is CS is a code whatever VR it is stated with."""
-    keyword = pydicom.datadict.keyword_for_tag(tag) or ""
-    known = element_vr(tag) if not (tag >> 16) & 1 else "UN"
+    dictionary, keyword, _ = _tag_info(tag)
+    known = dictionary if not (tag >> 16) & 1 else "UN"
     if known == "CS":
         return None
     for vr in (known, stated_vr):
@@ -262,9 +270,10 @@ def _collect_dicom(ds: Dataset, path: str, removed: bool, scope: str, out: list[
         if tag == PIXEL_DATA:
             continue
         raw = ds.get_item(tag)
-        stated = raw.VR or element_vr(tag)
-        vr = element_vr(tag) if stated == "UN" and not (tag >> 16) & 1 else stated
-        where = f"{path}{tag_name(tag)}"
+        dictionary, _, name = _tag_info(tag)
+        stated = raw.VR or dictionary
+        vr = dictionary if stated == "UN" and not (tag >> 16) & 1 else stated
+        where = path + name
         if vr == "SQ":
             try:
                 items = ds[tag].value or []
@@ -291,7 +300,7 @@ def _collect_value(tag: int, vr: str, value: Any, where: str, removed: bool, sco
         if text:
             codes.update(v.strip("\x00 ").upper() for v in text.split("\\"))
         return
-    if not removed and _BASIC.action(tag, element_vr(tag) if vr == "UN" else vr) is Act.KEEP:
+    if not removed and _BASIC.action(tag, _tag_info(tag)[0] if vr == "UN" else vr) is Act.KEEP:
         if isinstance(value, bytes) and len(value) <= 64:
             codes.add("\x00kept:" + value.rstrip(b"\x00 ").decode("latin-1").upper())  # the profile keeps it
         return
