@@ -185,3 +185,62 @@ def test_a_store_the_cli_de_identified_verifies_clean_with_its_run_records_and_u
     proc = run_cli("verify", src, dst, "--store-root", str(store))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert summary_from_stdout(proc.stdout)["deidflow"]["result"] == "clean"
+
+
+def test_residue_is_caught_in_every_hiding_place(dataset):
+    # nested sequence, private element, UN-swallowed, narrative, base64 attachment, run record: each one found
+    root, key_file, files, sample = dataset
+    dest = root / DST_DS / "dicomStores" / "img"
+    instances = sorted(dest.rglob("*.dcm"))
+    patient, other = SamplePatient(0), SamplePatient(1)
+    instances[0].write_bytes(helpers.plant_nested_id(instances[0].read_bytes(), other.patient_id))
+    name = f"{patient.family}^{patient.given}"
+    instances[1].write_bytes(helpers.plant_private_name(instances[1].read_bytes(), name))
+    third = SamplePatient(2).patient_id.encode()
+    source = next(data for data in files.values() if third in data)  # a source instance, its patient swallowed
+    instances[2].write_bytes(helpers.swallow_with_un(source))
+    records = dest / ".deidflow" / "runs" / "old"
+    records.mkdir(parents=True)
+    (records / "summary.json").write_text(json.dumps({"note": f"operator {patient.family}, {patient.given}"}) + "\n")
+    fhir_patient = next(r for r in sample.resources if r["resourceType"] == "Patient")
+    family, phone = fhir_patient["name"][0]["family"], fhir_patient["telecom"][0]["value"]
+    patients_file = root / DST_DS / "fhirStores" / "ehr" / "Patient.ndjson"
+    lines = patients_file.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["text"] = {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><b>{family}</b></div>'}
+    first["photo"] = [{"contentType": "text/plain", "data": helpers.b64(f"call {phone}")}]
+    patients_file.write_text("\n".join([json.dumps(first)] + lines[1:]) + "\n")
+    proc = verify(root, key_file)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    run_dir = summary_from_stdout(proc.stdout[: proc.stdout.rindex("}") + 1])["deidflow"]["runDir"]
+    from pipelines.verify import read_findings
+
+    located = {(f["category"], f["location"]) for f in read_findings(run_dir)}
+    nested = "ContentSequence (0040,A730)[0] > ConceptNameCodeSequence (0040,A043)[0] > CodeMeaning (0008,0104)"
+    assert ("ID", nested) in located
+    assert ("PERSON_NAME", "(0011,1001)") in located
+    assert ("PERSON_NAME", "Modality (0008,0060) > PatientName (0010,0010)") in located
+    assert ("DATE", "Modality (0008,0060) > PatientBirthDate (0010,0030)") in located
+    assert ("PERSON_NAME", "line 1") in located
+    assert ("PERSON_NAME", "text.div (narrative text)") in located
+    assert ("PHONE", "photo[0].data (base64-decoded)") in located
+
+
+def test_source_files_verify_cannot_read_are_counted_and_exit_4(dataset):
+    # a pretty-printed Bundle and gzipped NDJSON in the FHIR source: until verify reads them through the FHIR
+    # reader (issue 20), their lines are unreadable, counted, and the answer is exit 4, never "clean"
+    import gzip
+
+    from transforms.fhir.sample import sample_bundle
+
+    root, key_file, _, _ = dataset
+    bundle, _ = sample_bundle(1, seed=9)
+    folder = root / SRC_DS / "fhirStores" / "ehr"
+    (folder / "bundle.json").write_text(json.dumps(bundle, indent=2))
+    (folder / "more.ndjson.gz").write_bytes(gzip.compress(helpers.ndjson(bundle["entry"][0:1])))
+    proc = verify(root, key_file)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    summary = summary_from_stdout(proc.stdout)
+    assert summary["deidflow"]["result"] == "incomplete"
+    assert int(summary["metadata"]["counter"]["unreadableSources"]) > 2
+    assert "could not be read" in proc.stderr
