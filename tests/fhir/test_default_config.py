@@ -9,6 +9,7 @@ import pytest
 
 from tests import oracles
 from tests.conftest import deidentify_fhir_resources
+from tests.fhir.conftest import REFERENCE_DATE, policy_of
 from transforms.errors import DeidentifyError
 from transforms.fhir import (
     default_config_json,
@@ -198,12 +199,26 @@ def test_references_in_every_form(keys):
     assert conditional.startswith("Patient/") and "MRN123" not in conditional
 
 
-def test_default_config_is_a_valid_copyable_config():
+def test_default_config_is_a_valid_copyable_config(keys):
     from transforms.config import parse_config
+    from transforms.fhir import compile_fhir_policy
 
     parsed = parse_config(default_config_json())
     assert parsed.fhir_field_config.profile_type == "BASIC"
-    assert parsed.fhir_field_config.options.contextual_deid is not None
+    # behaviour, not a field's presence: the copied config de-identifies as the default does, contextual
+    # de-identification included (the Patient's own name leaves another resource's free text)
+    copied = compile_fhir_policy(parsed, reference_date=REFERENCE_DATE)
+    patient = {"resourceType": "Patient", "id": "p", "name": [{"family": "Xqzvbrook", "given": ["Yolanthe"]}],
+               "identifier": [{"value": "MRN-99"}]}
+    note = {"resourceType": "Observation", "id": "o", "status": "final", "code": {"text": "note"},
+            "subject": {"reference": "Patient/p"}, "valueString": "Seen Xqzvbrook today"}
+    context = patient_context(patient, copied, keys)
+    assert "Xqzvbrook" in context
+    out = deidentify_resource(note, copied, keys, patient="MRN-99", context=context)
+    assert "Xqzvbrook" not in json.dumps(out)
+    default = policy_of(None)
+    default_context = patient_context(patient, default, keys)
+    assert out == deidentify_resource(note, default, keys, patient="MRN-99", context=default_context)
 
 
 def test_patient_links():

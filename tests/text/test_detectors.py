@@ -2,7 +2,7 @@
 
 import pytest
 
-from transforms.text import INFO_TYPES, Finding, detect
+from transforms.text import INFO_TYPES, detect
 
 
 def found(text, types=None, **kw):
@@ -140,7 +140,10 @@ def test_findings_sorted_non_overlapping_and_merged():
     assert findings == sorted(findings)
     assert all(a.end <= b.start for a, b in zip(findings, findings[1:], strict=False))
     assert ("john.smith@example.com", "EMAIL_ADDRESS") in found(text)
-    assert all(isinstance(f, Finding) and f.info_type in INFO_TYPES for f in findings)
+    assert found(text) == [("John Smith", "PERSON_NAME"), ("01/02/1960", "DATE_OF_BIRTH"),
+                           ("john.smith@example.com", "EMAIL_ADDRESS"), ("617-555-1234", "PHONE_NUMBER"),
+                           ("123 Main St", "STREET_ADDRESS")]  # each value found once, with its own type
+    assert all(f.info_type in INFO_TYPES for f in findings)
 
 
 def test_exclude_drops_child_types():
