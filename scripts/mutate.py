@@ -87,7 +87,7 @@ MUTATIONS = (
              '    if known == "CS":\n        return None\n',
              "    if False:\n        return None\n"),
     Mutation("verify collector: elements a UN carrier swallowed not decoded", "transforms/verify/identifiers.py",
-             "        if isinstance(value, bytes) and hides_elements(tag, stated, len(value)):",
+             "        if isinstance(value, bytes) and hides_elements_in(tag, stated, value):",
              "        if False:"),
 )
 

@@ -207,3 +207,23 @@ def test_verify_is_clean_on_every_real_file_the_basic_profile_de_identifies():
             residue[os.path.basename(path)] = {(f.category, f.location) for f in found}
     assert seen >= 50
     assert residue == KNOWN_RESIDUE
+
+
+def test_elements_in_a_private_blob_are_collected_in_implicit_and_explicit_vr():
+    import struct
+
+    def implicit(tag: int, value: bytes) -> bytes:
+        return struct.pack("<HHL", tag >> 16, tag & 0xFFFF, len(value)) + value
+
+    def explicit(tag: int, vr: bytes, value: bytes) -> bytes:
+        return struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr + struct.pack("<H", len(value)) + value
+
+    data = next(iter(helpers.source_dicom_files(1).values()))
+    for blob, vr in ((implicit(0x00100010, b"Oxborrow^Quintus") + implicit(0x00100020, b"HID-4410977 "), "OB"),
+                     (b"\x01\x02" + explicit(0x00100010, b"PN", b"Oxborrow^Quintus") +
+                      explicit(0x00100020, b"LO", b"HID-4410977 "), "UN")):
+        ds = pydicom.dcmread(io.BytesIO(data))
+        ds.private_block(0x0011, "BLOB VENDOR", create=True).add_new(0x10, vr, blob)
+        ids = {(i.text, i.category, i.origin) for i in dicom_identifiers(helpers.to_bytes(ds))}
+        assert ("Oxborrow^Quintus", "PERSON_NAME", "(0011,1010) > PatientName (0010,0010)") in ids, vr
+        assert ("HID-4410977", "ID", "(0011,1010) > PatientID (0010,0020)") in ids, vr

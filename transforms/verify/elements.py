@@ -59,6 +59,14 @@ def hides_elements(tag: int, stated_vr: str, length: int) -> bool:
     return limit is not None and length > limit
 
 
+def hides_elements_in(tag: int, stated_vr: str, value: bytes) -> bool:
+    """``hides_elements`` for a value at hand: a text value longer than its VR allows hides elements only if it
+    holds a NUL (every element header does; a long multi-valued ImageType does not)."""
+    if not hides_elements(tag, stated_vr, len(value)):
+        return False
+    return stated_vr in ("UN", "OB", "OW") or b"\x00" in value.rstrip(b"\x00 ")
+
+
 def embedded_elements(data: bytes, depth: int = 0) -> list[Embedded]:
     """The elements encoded inside ``data`` (explicit VR runs first; implicit VR runs where none is found)."""
     if depth > MAX_DEPTH or len(data) < 8:
@@ -166,5 +174,5 @@ def walk_embedded(data: bytes, depth: int = 0) -> Iterator[Embedded]:
         if element.vr == "SQ":
             continue
         yield element
-        if hides_elements(element.tag, element.vr, len(element.value)):
+        if hides_elements_in(element.tag, element.vr, element.value):
             yield from walk_embedded(element.value, depth + 1)

@@ -26,7 +26,7 @@ from pydicom.uid import UID_dictionary
 
 from transforms.crypto import Keys
 from transforms.dicom.policy import PIXEL_DATA, Act, compile_dicom_policy, element_vr, tag_name
-from transforms.verify.elements import hides_elements, walk_embedded
+from transforms.verify.elements import hides_elements_in, walk_embedded
 
 # Categories, as reported.
 PERSON_NAME = "PERSON_NAME"
@@ -256,7 +256,7 @@ def _embedded_value(ds: Dataset, wanted: int) -> str:
     for tag in list(ds.keys()):
         raw = ds.get_item(tag)
         value = raw.value
-        if isinstance(value, bytes) and hides_elements(int(tag), raw.VR or "", len(value)):
+        if isinstance(value, bytes) and hides_elements_in(int(tag), raw.VR or "", value):
             for element in walk_embedded(value):
                 if element.tag == wanted:
                     return _text(element.value) or ""
@@ -284,7 +284,7 @@ def _collect_dicom(ds: Dataset, path: str, removed: bool, scope: str, out: list[
                 _collect_dicom(item, f"{where}[{i}] > ", removed or act in _CHANGED_SEQUENCE, scope, out, codes)
             continue
         value = raw.value
-        if isinstance(value, bytes) and hides_elements(tag, stated, len(value)):
+        if isinstance(value, bytes) and hides_elements_in(tag, stated, value):
             # a value that swallowed the elements after it (or a private blob holding elements): each
             # embedded element is collected under its own tag, whatever the carrier's action
             for element in walk_embedded(value):
