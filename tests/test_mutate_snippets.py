@@ -4,6 +4,7 @@ snippet that drifted is an error, never a silently skipped mutation."""
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 import pytest
 
@@ -13,6 +14,7 @@ from tests.conftest import REPO
 def mutate_module():
     spec = importlib.util.spec_from_file_location("mutate", REPO / "scripts" / "mutate.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("mutate", module)  # dataclasses resolve their module while the class is made
     spec.loader.exec_module(module)
     return module
 
