@@ -14,7 +14,7 @@ from tests.conftest import REPO
 def mutate_module():
     spec = importlib.util.spec_from_file_location("mutate", REPO / "scripts" / "mutate.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("mutate", module)  # dataclasses resolve their module while the class is made
+    sys.modules["mutate"] = module  # dataclasses resolve their module while the class is made
     spec.loader.exec_module(module)
     return module
 
