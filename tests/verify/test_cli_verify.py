@@ -227,20 +227,19 @@ def test_residue_is_caught_in_every_hiding_place(dataset):
 
 
 def test_source_files_verify_cannot_read_are_counted_and_exit_4(dataset):
-    # a pretty-printed Bundle and gzipped NDJSON in the FHIR source: until verify reads them through the FHIR
-    # reader (issue 20), their lines are unreadable, counted, and the answer is exit 4, never "clean"
-    import gzip
-
-    from transforms.fhir.sample import sample_bundle
-
+    # a truncated Bundle and a text file in the FHIR source, a text file in the DICOM source: nothing verify could
+    # collect from them was searched for, so the answer is exit 4 with their count, never "clean"
     root, key_file, _, _ = dataset
-    bundle, _ = sample_bundle(1, seed=9)
     folder = root / SRC_DS / "fhirStores" / "ehr"
-    (folder / "bundle.json").write_text(json.dumps(bundle, indent=2))
-    (folder / "more.ndjson.gz").write_bytes(gzip.compress(helpers.ndjson(bundle["entry"][0:1])))
+    (folder / "broken.json").write_text('{"resourceType": "Bundle", "type": "collection", "entry": [')
+    (folder / "notes.txt").write_text("Patient list, see the paper chart\n")
+    (root / SRC_DS / "dicomStores" / "img" / "README").write_text("scanner export of 2024-01-02\n")
     proc = verify(root, key_file)
     assert proc.returncode == 4, proc.stdout + proc.stderr
     summary = summary_from_stdout(proc.stdout)
     assert summary["deidflow"]["result"] == "incomplete"
-    assert int(summary["metadata"]["counter"]["unreadableSources"]) > 2
+    assert summary["metadata"]["counter"]["unreadableSources"] == "3"
+    assert [p["unreadableSources"] for p in summary["deidflow"]["pairs"]] == ["1", "2"]  # DICOM, FHIR
     assert "could not be read" in proc.stderr
+    page = open(os.path.join(summary["deidflow"]["runDir"], "report.html"), encoding="utf-8").read()
+    assert "incomplete: 3 sources unreadable" in page and ">clean<" not in page
