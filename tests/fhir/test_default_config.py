@@ -91,11 +91,12 @@ def test_every_reference_resolves(output):
     assert refs and [r for r in refs if r not in ids] == []
 
 
-def test_ids_are_fhir_ids_and_differ(store, output):
+def test_ids_are_fhir_ids_and_differ(store, output, keys):
     import re
 
     for before, after in zip(store.resources, output, strict=True):
         assert re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", after["id"]) and after["id"] != before["id"]
+        assert after["id"] == oracles.keyed_fhir_id(keys, before["id"])  # the documented derivation, not a shape
 
 
 def test_dates_shift_by_patient_like_dicom(store, output, keys):
