@@ -177,6 +177,7 @@ def test_deterministic():
     code = f"from tests.text.test_detectors import found; print(found({text!r}))"
     for seed in ("1", "2"):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                              env=dict(os.environ, PYTHONHASHSEED=seed))
         assert out.stdout.strip() == repr(expected), seed
 
