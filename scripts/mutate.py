@@ -126,7 +126,8 @@ def run_tests(root: Path) -> subprocess.CompletedProcess:
 def first_failure(output: str) -> str:
     match = re.search(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", output, re.M)
     if match:
-        return match.group(1)
+        name = match.group(1)
+        return name if len(name) <= 120 else name[:117] + "..."  # parameter ids can hold whole test inputs
     match = re.search(r"^_+ (\S+) _+$", output, re.M)
     return match.group(1) if match else "(failure not parsed; see pytest output)"
 
