@@ -10,7 +10,6 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from tests import oracles
 from pipelines.fhir_store import (
     ERRORS,
     PATIENTS,
@@ -20,6 +19,7 @@ from pipelines.fhir_store import (
     add_fhir_store_branch,
     source_tag,
 )
+from tests import oracles
 from transforms.crypto import Keys
 from transforms.fhir import compile_fhir_policy
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import oracles
 from pipelines.commands.sample_fhir import sample_files
+from tests import oracles
 from tests.conftest import error_records, run_cli, store_files, summary_from_stdout, write_store
 from transforms.crypto import Keys
 from transforms.fhir.sample import sample_bundle, sample_store

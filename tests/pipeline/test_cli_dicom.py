@@ -11,8 +11,17 @@ import sys
 import pydicom
 import pytest
 
-from tests.conftest import (DATASET, DEST, REPO, SOURCE, error_records, run_cli, store_files, summary_from_stdout,
-                            write_store)
+from tests.conftest import (
+    DATASET,
+    DEST,
+    REPO,
+    SOURCE,
+    error_records,
+    run_cli,
+    store_files,
+    summary_from_stdout,
+    write_store,
+)
 from transforms.dicom.sample import SamplePatient, sample_dataset, sample_instance, sample_store_files
 
 pytestmark = pytest.mark.pipeline

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 import struct
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple
 
 from pydicom.datadict import dictionary_VR
 

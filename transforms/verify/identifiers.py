@@ -152,14 +152,14 @@ def _dicom_category(tag: int, vr: str, keyword: str) -> Optional[str]:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tag_info(tag: int) -> tuple[str, str, str]:
     """(dictionary VR, keyword, display name) of a tag: dictionary look-ups are the hot cost of collection."""
     return element_vr(tag), pydicom.datadict.keyword_for_tag(tag) or "", tag_name(tag)
 
 
-@functools.lru_cache(maxsize=None)
-def dicom_category(tag: int, stated_vr: str) -> Optional[str]:
+@functools.cache
+def dicom_category(tag: int, stated_vr: str) -> str | None:
     """An element's category under its dictionary VR, else under its stated VR: a PatientName stated as LO
     or UN is still a name; an element whose dictionary VR is CS is a code whatever VR it is stated with."""
     dictionary, keyword, _ = _tag_info(tag)
@@ -221,7 +221,7 @@ def dicom_identifiers(data: bytes, keys: Optional[Keys] = None) -> list[Identifi
     return [i for i in dicom_source_identifiers(data, keys) if isinstance(i, Identifier)]
 
 
-def dicom_source_identifiers(data: bytes, keys: Optional[Keys] = None) -> list[Identifier | Unreadable]:
+def dicom_source_identifiers(data: bytes, keys: Keys | None = None) -> list[Identifier | Unreadable]:
     """``dicom_identifiers``, or ``[Unreadable("file")]`` for a file that is not DICOM."""
     try:
         ds = pydicom.dcmread(io.BytesIO(data), force=True)
