@@ -43,7 +43,12 @@ SCOPE = "@scope"  # not a value to search for: maps a destination study UID / pa
 CATEGORIES = (PERSON_NAME, ID, DATE, UID, ADDRESS, PHONE, EMAIL, INSTITUTION, PRIVATE_TEXT, PHOTO)
 
 _BASIC = compile_dicom_policy(None)
-_CHANGED_SEQUENCE = (Act.DELETE, Act.EMPTY, Act.DUMMY)
+# Sequences whose items leave the destination entirely: every value inside is collected. A sequence given a dummy
+# (D) keeps de-identified items under the profile's own actions, so its elements are collected by their actions.
+_CHANGED_SEQUENCE = (Act.DELETE, Act.EMPTY)
+# UIDs that name a code system, a class or a syntax, never a patient, study or instance.
+_SCHEME_UIDS = ("CodingSchemeUID", "ContextUID", "MappingResourceUID", "ContextGroupExtensionCreatorUID",
+                "TemplateExtensionOrganizationUID", "TemplateExtensionCreatorUID", "ClassUID", "TransferSyntaxUID")
 _ID_KEYWORD = re.compile(r"(ID|IDs|Number|Numbers|Identifier)$")
 _TEXT_VRS = frozenset({"AE", "CS", "LO", "LT", "SH", "ST", "UC", "UT", "PN", "IS", "UN", "OB"})
 _PRINTABLE = re.compile(rb"[\x20-\x7e\x80-\xff\t\r\n]+\Z")
@@ -138,7 +143,7 @@ def _dicom_category(tag: int, vr: str, keyword: str) -> Optional[str]:
     if vr == "PN":
         return PERSON_NAME
     if vr == "UI":
-        return UID
+        return None if keyword.endswith(_SCHEME_UIDS) else UID
     if vr in ("DA", "DT"):
         return DATE
     if "Telephone" in keyword:
@@ -171,7 +176,8 @@ def dicom_category(tag: int, stated_vr: str) -> str | None:
             category = _dicom_category(tag, vr, keyword)
             if category is not None:
                 return category
-    return _dicom_category(tag, "UN", keyword)
+    # only a tag the dictionary does not know (private, or unknown) is read as UN
+    return _dicom_category(tag, "UN", keyword) if known == "UN" else None
 
 
 def _dicom_values(category: str, vr: str, text: str) -> Iterator[str]:
