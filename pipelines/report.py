@@ -168,7 +168,10 @@ def verify_report(summary: dict, findings: Sequence[dict]) -> str:
     meta, details = summary.get("metadata", {}), summary.get("deidflow", {})
     counter = meta.get("counter", {})
     scanned, found = int(counter.get("scanned", 0) or 0), len(findings)
-    body = [tiles([("result", "clean" if not found else "residue found", "ok" if not found else "bad"),
+    unreadable = int(counter.get("unreadableSources", 0) or 0)
+    result = ("residue found" if found else
+              f"incomplete: {unreadable:,} sources unreadable" if unreadable else "clean")  # never clean unchecked
+    body = [tiles([("result", result, "ok" if result == "clean" else "bad"),
                    ("elements scanned", f"{scanned:,}", ""), ("findings", f"{found:,}", "bad" if found else "ok"),
                    ("identifiers searched", f"{int(counter.get('identifiers', 0) or 0):,}", "")])]
     body.append("<h2>Run</h2>" + table(["", ""], _run_facts(summary, scanned)))
@@ -190,7 +193,7 @@ def verify_report(summary: dict, findings: Sequence[dict]) -> str:
                 "and private tags), the bytes outside pixel data, every NDJSON string, base64 data decoded, "
                 "narrative text with tags stripped, and the run records. Minimum lengths, word boundaries and "
                 "per-patient date matching keep it free of false positives (transforms/verify/README.md).</p>")
-    return page("deidflow verify report: " + ("clean" if not found else "residue found"), "".join(body))
+    return page("deidflow verify report: " + result, "".join(body))
 
 
 def read_error_records(run_dir: str, limit: int = 10_000) -> list[dict]:

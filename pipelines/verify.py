@@ -23,7 +23,7 @@ from pipelines.stores import fhir as stores_fhir
 from pipelines.stores import store_root
 from transforms.beam import NAMESPACE
 from transforms.crypto import Keys
-from transforms.verify.identifiers import dicom_identifiers, fhir_identifiers
+from transforms.verify.identifiers import Unreadable, dicom_source_identifiers, fhir_identifiers
 from transforms.verify.matcher import IdentifierMatcher
 from transforms.verify.scan import scan_dicom_instance, scan_fhir_line, scan_record
 
@@ -36,15 +36,23 @@ def findings_counter(label: str) -> str:
     return f"verify/findings/{label}"
 
 
+def unreadable_counter(label: str) -> str:
+    return f"verify/unreadable/{label}"
+
+
 def _fhir_source_identifiers(path: str, data: bytes, keys: Optional[Keys]):
     """Every resource of a source file as the de-identify read gives it (NDJSON, gzip, Bundle entries)."""
     for item in stores_fhir.resources_of_bytes(path, data):
-        if isinstance(item, stores_fhir.RawResource):
+        resource = None
+        if isinstance(item, stores_fhir.RawResource):  # anything else is the reader's error for an unreadable part
             try:
                 resource = json.loads(item.data)
             except ValueError:
-                continue
-            yield from fhir_identifiers(resource, keys)
+                pass
+        if not isinstance(resource, dict):
+            yield Unreadable("line")  # counted: a part verify could not read is never taken as clean
+            continue
+        yield from fhir_identifiers(resource, keys)
 
 
 def _fhir_scan_file(data: bytes, matcher: IdentifierMatcher, resource: str):
@@ -66,7 +74,7 @@ class StoreKind:
 
 
 KINDS = {
-    "dicomStores": StoreKind(lambda path, data, keys: dicom_identifiers(data, keys), scan_dicom_instance,
+    "dicomStores": StoreKind(lambda path, data, keys: dicom_source_identifiers(data, keys), scan_dicom_instance,
                              lambda data: 1),
     "fhirStores": StoreKind(_fhir_source_identifiers, _fhir_scan_file, _fhir_elements),
 }
@@ -115,15 +123,22 @@ class MatchStoreFiles(beam.PTransform):
 class CollectIdentifiers(beam.DoFn):
     """Source file -> its identifiers (plain tuples; they stay in the pipeline, never in an output)."""
 
-    def __init__(self, kind: str, keys: Optional[Keys], read: Callable[[str], bytes]):
-        self._kind, self._keys, self._read = kind, keys, read
+    def __init__(self, kind: str, keys: Optional[Keys], read: Callable[[str], bytes], label: str = ""):
+        self._kind, self._keys, self._read, self._label = kind, keys, read, label
+
+    def setup(self) -> None:
+        self._unreadable = Metrics.counter(NAMESPACE, unreadable_counter(self._label))
 
     def process(self, path: str):
         try:
             data = self._read(path)
-        except Exception:  # noqa: BLE001 - an unreadable source file holds nothing to collect
+        except Exception:  # noqa: BLE001 - an unreadable source file: counted, never taken as clean
+            self._unreadable.inc()
             return
         for identifier in KINDS[self._kind].collect(path, data, self._keys):
+            if isinstance(identifier, Unreadable):
+                self._unreadable.inc()
+                continue
             yield tuple(identifier)
 
 
@@ -189,7 +204,7 @@ def add_verify_branches(pipeline, pairs: list[VerifyPair], run_dir: str, keys: O
             pipeline
             | f"Source files {pair.label}" >> MatchStoreFiles(pair.source_path)
             | f"Spread sources {pair.label}" >> beam.Reshuffle()
-            | f"Collect identifiers {pair.label}" >> beam.ParDo(CollectIdentifiers(pair.kind, keys, read))
+            | f"Collect identifiers {pair.label}" >> beam.ParDo(CollectIdentifiers(pair.kind, keys, read, pair.label))
         )
     identifiers = (
         collected | "All identifiers" >> beam.Flatten()

@@ -1,16 +1,19 @@
 """`deidflow verify SOURCE DESTINATION`: search a de-identified copy for its source's identifiers.
 
-Exit codes: 0 clean, 1 identifiers found (residue; see the findings and report.html), 2 bad launch.
+Exit codes: 0 clean, 1 identifiers found (residue; see the findings and report.html), 2 bad launch,
+4 no residue found but some source files or lines could not be read (their identifiers were not searched for).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from typing import Optional, Sequence
 
 from pipelines.commands import EXIT_OK, UsageError, beam_options
 
 EXIT_RESIDUE = 1
+EXIT_UNREADABLE = 4
 STORE_KINDS = ("dicomStores", "fhirStores")
 PRINTED_FINDINGS = 50
 
@@ -21,7 +24,8 @@ def register(groups) -> None:
         "Collect the identifying values of a source (DICOM: every attribute the Basic Profile removes or "
         "replaces; FHIR: the Safe Harbor fields) and search the de-identified destination for them everywhere a "
         "value can hide, run records included. Reports residue per category with locations, never values. "
-        "Exit 0 clean, 1 residue found, 2 bad launch."
+        "Exit 0 clean, 1 residue found, 2 bad launch, 4 no residue found but some sources could not be read "
+        "(counted in the summary as unreadableSources; never reported clean)."
     )
     parser.add_argument("source", metavar="SOURCE",
                         help="A source store (.../dicomStores/S or .../fhirStores/S) or dataset (.../datasets/D).")
@@ -113,6 +117,8 @@ def run_verify(args, beam_args: Sequence[str]) -> int:
     counters = run_record.counters(result)
     findings = verify_pipeline.read_findings(run_dir)
     scanned = {p.label: counters.get(verify_pipeline.scanned_counter(p.label), 0) for p in pairs}
+    unreadable = {p.label: counters.get(verify_pipeline.unreadable_counter(p.label), 0) for p in pairs}
+    result_name = "residue" if findings else ("incomplete" if any(unreadable.values()) else "clean")
     summary = {
         "name": f"deidflow/verify/{run_id}",
         "done": True,
@@ -121,14 +127,15 @@ def run_verify(args, beam_args: Sequence[str]) -> int:
             "createTime": create_time,
             "endTime": run_record.now(),
             "counter": {"scanned": str(sum(scanned.values())), "findings": str(len(findings)),
-                        "identifiers": str(counters.get("verify/identifiers", 0))},
+                        "identifiers": str(counters.get("verify/identifiers", 0)),
+                        "unreadableSources": str(sum(unreadable.values()))},
         },
         "deidflow": {
-            "result": "clean" if not findings else "residue",
+            "result": result_name,
             "source": args.source,
             "destination": args.destination,
-            "pairs": [{"source": p.source, "destination": p.destination, "scanned": str(scanned[p.label])}
-                      for p in pairs],
+            "pairs": [{"source": p.source, "destination": p.destination, "scanned": str(scanned[p.label]),
+                       "unreadableSources": str(unreadable[p.label])} for p in pairs],
             "findingsByCategory": dict(sorted(_count(findings, "category").items())),
             "findingsByStore": dict(sorted(_count(findings, "store").items())),
             "keyFingerprint": keys.fingerprint if keys is not None else "",
@@ -142,7 +149,13 @@ def run_verify(args, beam_args: Sequence[str]) -> int:
     print(run_record.dumps(summary))
     if findings and len(findings) > PRINTED_FINDINGS:
         print(f"... {len(findings) - PRINTED_FINDINGS} more findings in {run_dir}")
-    return EXIT_RESIDUE if findings else EXIT_OK
+    if findings:
+        return EXIT_RESIDUE
+    if any(unreadable.values()):
+        print(f"{sum(unreadable.values())} source files or lines could not be read; their identifiers were not "
+              "searched for (exit 4)", file=sys.stderr)
+        return EXIT_UNREADABLE
+    return EXIT_OK
 
 
 def _count(findings: list[dict], key: str) -> dict:
@@ -152,4 +165,4 @@ def _count(findings: list[dict], key: str) -> dict:
     return out
 
 
-__all__ = ["register", "run_verify", "plan_pairs", "EXIT_RESIDUE"]
+__all__ = ["register", "run_verify", "plan_pairs", "EXIT_RESIDUE", "EXIT_UNREADABLE"]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
+from tests import oracles
 from tests.conftest import error_records, run_cli, store_files, summary_from_stdout, write_store
 from transforms.dicom.sample import SamplePatient, sample_instance, sample_store_files
 
@@ -269,13 +270,14 @@ def test_four_stores_share_pseudonyms_and_date_shifts(tmp_path, key_file):
     dst = root / DST
     for store in ("ct", "mr"):  # the DICOM study UIDs are the ones the FHIR ImagingStudy identifiers map to
         assert sorted(ds.StudyInstanceUID for ds in _instances(dst / "dicomStores" / store)) == sorted(
-            keys.uid(uid) for _, uid in studies
+            oracles.keyed_uid(keys, uid) for _, uid in studies
         )
         # and each DICOM study date moved by the same shift as its patient's FHIR dates (keyed on the MRN)
         for ds in _instances(dst / "dicomStores" / store):
-            n, (pid, _) = next((n, s) for n, s in enumerate(studies) if keys.uid(s[1]) == ds.StudyInstanceUID)
+            n, (pid, _) = next((n, s) for n, s in enumerate(studies)
+                               if oracles.keyed_uid(keys, s[1]) == ds.StudyInstanceUID)
             original = datetime.datetime.strptime(SamplePatient(n).study_date(0), "%Y%m%d").date()
-            shifted = original + datetime.timedelta(days=keys.date_shift_days(fhir.mrns[pid]))
+            shifted = original + datetime.timedelta(days=oracles.days(keys, fhir.mrns[pid]))
             assert ds.StudyDate == shifted.strftime("%Y%m%d")
     births = {r["id"]: r["birthDate"] for r in fhir.resources if r["resourceType"] == "Patient"}
     for store in ("ehr", "imaging"):
@@ -285,11 +287,11 @@ def test_four_stores_share_pseudonyms_and_date_shifts(tmp_path, key_file):
             for line in Path(f).read_text().splitlines()
         ]
         identifiers = sorted(r["identifier"][0]["value"] for r in lines if r["resourceType"] == "ImagingStudy")
-        assert identifiers == sorted("urn:oid:" + keys.uid(uid) for _, uid in studies)
+        assert identifiers == sorted("urn:oid:" + oracles.keyed_uid(keys, uid) for _, uid in studies)
         # every patient's birth date moved by the shift keyed on the MRN, the DICOM PatientID
         expected = sorted(
             (
-                datetime.date.fromisoformat(birth) + datetime.timedelta(days=keys.date_shift_days(fhir.mrns[pid]))
+                datetime.date.fromisoformat(birth) + datetime.timedelta(days=oracles.days(keys, fhir.mrns[pid]))
             ).isoformat()
             for pid, birth in births.items()
         )

@@ -6,6 +6,7 @@ import base64
 
 import pytest
 
+from tests import oracles
 from tests.fhir.conftest import field_config, policy_of
 from tests.fhir.test_paths import PATIENT, keep, mask, remove
 from transforms.errors import ConfigError, DeidentifyError
@@ -42,7 +43,7 @@ def test_crypto_hash_is_keyed_and_deterministic(keys):
 
 
 def test_date_shift_keeps_precision_and_zone(keys):
-    days = keys.date_shift_days("pat-key")
+    days = oracles.days(keys, "pat-key")
     config = field_config(act("dateShiftField", "Date", "DateTime"))
     resource = {
         "resourceType": "Condition", "id": "c", "subject": {"reference": "Patient/x"},
@@ -67,7 +68,7 @@ def test_shift_date_values():
 def test_date_shift_key_option(keys):
     config = field_config(act("dateShiftField", "Patient.birthDate"), dateShiftConfig={"cryptoKey": KEY})
     out = run(config, PATIENT, keys, patient="k")
-    assert out["birthDate"] == shift_date("1950-03-02", keys.date_shift_days("k", key=b"\x01" * 32))
+    assert out["birthDate"] == shift_date("1950-03-02", oracles.days(keys, "k", key=b"\x01" * 32))
 
 
 def test_clean_text_field_uses_text_engine_and_context(keys):
@@ -205,7 +206,7 @@ def test_v1_transform_with_default_text_profile(keys):
     config = {"fhir": {"fieldMetadataList": [{"action": "TRANSFORM", "paths": ["Patient.name", "Patient.birthDate"]}]}}
     out = run(config, PATIENT, keys, patient="k")
     assert "name" not in out  # BASIC text profile: [PERSON_NAME] replacement, which TRANSFORM turns into redaction
-    assert out["birthDate"] == shift_date("1950-03-02", keys.date_shift_days("k"))
+    assert out["birthDate"] == shift_date("1950-03-02", oracles.days(keys, "k"))
 
 
 def test_unknown_fields_and_types_are_element_errors_without_values(keys):

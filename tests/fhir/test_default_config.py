@@ -7,13 +7,14 @@ import json
 
 import pytest
 
+from tests import oracles
 from tests.conftest import deidentify_fhir_resources
+from tests.fhir.conftest import REFERENCE_DATE, policy_of
 from transforms.errors import DeidentifyError
 from transforms.fhir import (
     default_config_json,
     deidentify_patient,
     deidentify_resource,
-    new_id,
     patient_context,
     patient_reference,
     patient_shift_key,
@@ -90,11 +91,12 @@ def test_every_reference_resolves(output):
     assert refs and [r for r in refs if r not in ids] == []
 
 
-def test_ids_are_fhir_ids_and_differ(store, output):
+def test_ids_are_fhir_ids_and_differ(store, output, keys):
     import re
 
     for before, after in zip(store.resources, output, strict=True):
         assert re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", after["id"]) and after["id"] != before["id"]
+        assert after["id"] == oracles.keyed_fhir_id(keys, before["id"])  # the documented derivation, not a shape
 
 
 def test_dates_shift_by_patient_like_dicom(store, output, keys):
@@ -102,19 +104,20 @@ def test_dates_shift_by_patient_like_dicom(store, output, keys):
     for before, after in zip(store.resources, output, strict=True):
         if before["resourceType"] == "Encounter":
             pid = before["subject"]["reference"].split("/")[1]
-            days = keys.date_shift_days(store.mrns[pid])
+            days = oracles.days(keys, store.mrns[pid])
             assert after["period"]["start"] == shift_date(before["period"]["start"], days)
         if before["resourceType"] == "Patient":
-            assert after["birthDate"] == shift_date(before["birthDate"], keys.date_shift_days(store.mrns[before["id"]]))
+            assert after["birthDate"] == shift_date(before["birthDate"], oracles.days(keys, store.mrns[before["id"]]))
 
 
 def test_imaging_study_uids_map_like_dicom(store, output, keys):
     for before, after in zip(store.resources, output, strict=True):
         if before["resourceType"] == "ImagingStudy":
             uid = store.study_uids[before["id"]]
-            assert after["identifier"][0] == {"system": "urn:dicom:uid", "value": "urn:oid:" + keys.uid(uid)}
-            assert after["series"][0]["uid"] == keys.uid(uid + ".1")
-            assert after["series"][0]["instance"][0]["uid"] == keys.uid(uid + ".1.1")
+            expected = {"system": "urn:dicom:uid", "value": "urn:oid:" + oracles.keyed_uid(keys, uid)}
+            assert after["identifier"][0] == expected
+            assert after["series"][0]["uid"] == oracles.keyed_uid(keys, uid + ".1")
+            assert after["series"][0]["instance"][0]["uid"] == oracles.keyed_uid(keys, uid + ".1.1")
 
 
 def test_safe_harbor_choices(output):
@@ -170,7 +173,7 @@ def test_bundle_with_urn_uuid_references(default_policy, keys):
     enc_in = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Encounter")
     enc_out = next(e["resource"] for e in out["entry"] if e["resource"]["resourceType"] == "Encounter")
     pid = enc_in["subject"]["reference"].rpartition(":")[2]
-    assert enc_out["period"]["start"] == shift_date(enc_in["period"]["start"], keys.date_shift_days(sample.mrns[pid]))
+    assert enc_out["period"]["start"] == shift_date(enc_in["period"]["start"], oracles.days(keys, sample.mrns[pid]))
 
 
 def test_deterministic_and_keyed(store, default_policy, keys):
@@ -185,7 +188,7 @@ def test_deterministic_and_keyed(store, default_policy, keys):
 def test_references_in_every_form(keys):
     from transforms.fhir import rewrite_reference
 
-    n = new_id(keys, "123")
+    n = oracles.keyed_fhir_id(keys, "123")
     assert rewrite_reference(keys, "Patient/123") == f"Patient/{n}"
     assert (
         rewrite_reference(keys, "https://h.example/fhir/Patient/123/_history/2")
@@ -197,12 +200,26 @@ def test_references_in_every_form(keys):
     assert conditional.startswith("Patient/") and "MRN123" not in conditional
 
 
-def test_default_config_is_a_valid_copyable_config():
+def test_default_config_is_a_valid_copyable_config(keys):
     from transforms.config import parse_config
+    from transforms.fhir import compile_fhir_policy
 
     parsed = parse_config(default_config_json())
     assert parsed.fhir_field_config.profile_type == "BASIC"
-    assert parsed.fhir_field_config.options.contextual_deid is not None
+    # behaviour, not a field's presence: the copied config de-identifies as the default does, contextual
+    # de-identification included (the Patient's own name leaves another resource's free text)
+    copied = compile_fhir_policy(parsed, reference_date=REFERENCE_DATE)
+    patient = {"resourceType": "Patient", "id": "p", "name": [{"family": "Xqzvbrook", "given": ["Yolanthe"]}],
+               "identifier": [{"value": "MRN-99"}]}
+    note = {"resourceType": "Observation", "id": "o", "status": "final", "code": {"text": "note"},
+            "subject": {"reference": "Patient/p"}, "valueString": "Seen Xqzvbrook today"}
+    context = patient_context(patient, copied, keys)
+    assert "Xqzvbrook" in context
+    out = deidentify_resource(note, copied, keys, patient="MRN-99", context=context)
+    assert "Xqzvbrook" not in json.dumps(out)
+    default = policy_of(None)
+    default_context = patient_context(patient, default, keys)
+    assert out == deidentify_resource(note, default, keys, patient="MRN-99", context=default_context)
 
 
 def test_patient_links():

@@ -14,8 +14,9 @@ from pipelines.fhir.branch import add_fhir_store_branch
 from pipelines.fhir.parse import PATIENTS, SIZES, ParseResources
 from pipelines.stores.fhir import RawResource, source_tag
 from transforms.beam import ERRORS
+from tests import oracles
 from transforms.crypto import Keys
-from transforms.fhir import compile_fhir_policy, new_id
+from transforms.fhir import compile_fhir_policy
 
 pytestmark = pytest.mark.pipeline
 KEYS = Keys(b"f" * 32)
@@ -114,8 +115,8 @@ def test_branch_joins_patients_writes_sorted_shards_and_dead_letters(tmp_path, p
     observation_file = dest / f"Observation-{tag}-00000-of-00001.ndjson"
     lines = [json.loads(line) for line in observation_file.read_text().splitlines()]
     ids = [r["id"] for r in lines]
-    assert ids == sorted(new_id(KEYS, f"obs{i}") for i in range(5))
-    shift = KEYS.date_shift_days(MRN)  # the Patient's MRN, through the join — not "Patient/pat1"
+    assert ids == sorted(oracles.keyed_fhir_id(KEYS, f"obs{i}") for i in range(5))
+    shift = oracles.days(KEYS, MRN)  # the Patient's MRN, through the join — not "Patient/pat1"
     expected = (datetime.date(2020, 1, 10) + datetime.timedelta(days=shift)).isoformat()
     assert {r["effectiveDateTime"] for r in lines} == {expected}
     assert all("Zebediah" not in json.dumps(r) for r in lines)  # the Patient's name as context

@@ -36,7 +36,7 @@ def test_decimals_keep_their_text_and_big_integers_survive():
     assert dumps(loads('{"v":1.50,"s":"é"}')) == '{"v":1.50,"s":"é"}'.encode()
 
 
-@pytest.mark.parametrize("bad", ['{"v": NaN}', '{"v": Infinity}', '{"v": 1', "\xff"])
+@pytest.mark.parametrize("bad", ['{"v": NaN}', '{"v": Infinity}', '{"v": 1', "\xff", "[1,]"])
 def test_loads_rejects_what_is_not_json(bad):
     with pytest.raises(ValueError):
         loads(bad.encode("latin-1"))

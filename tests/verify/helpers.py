@@ -108,3 +108,25 @@ def b64(text: str) -> str:
 
 
 __all__ = ["sample_dataset", "sample_instance"]
+
+
+def swallow_with_un(data: bytes, carrier: int = 0x00080060, through: int = 0x00100030) -> bytes:
+    """An explicit VR little endian instance whose ``carrier`` element (Modality) is re-encoded as ``UN`` with a
+    length that swallows every element after it up to and including ``through`` (PatientBirthDate): a parser
+    sees one opaque carrier value and none of the swallowed elements (the hostile source of issue 19)."""
+    import struct
+
+    from transforms.verify.elements import embedded_elements
+
+    meta_end = 132 + 12 + struct.unpack_from("<L", data, 140)[0]  # preamble, DICM, (0002,0000) UL group length
+    elements = embedded_elements(data[meta_end:])
+    offsets, pos = [], meta_end
+    for element in elements:  # the top-level run: each element's header starts where the previous value ended
+        start = data.index(element.value, pos) if element.value else pos
+        offsets.append((element.tag, start, start + len(element.value)))
+        pos = start + len(element.value)
+    (_, value_start, _), = [o for o in offsets if o[0] == carrier]
+    (_, _, end), = [o for o in offsets if o[0] == through]
+    header_start = value_start - 8  # the carrier is a short-VR (2-byte length) element
+    header = struct.pack("<HH", carrier >> 16, carrier & 0xFFFF) + b"UN\0\0" + struct.pack("<L", end - value_start)
+    return data[:header_start] + header + data[value_start:end] + data[end:]

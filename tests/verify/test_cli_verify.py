@@ -166,3 +166,107 @@ def test_progress_line_advances_under_a_terminal(tmp_path):
     assert counts and counts[-1] == 200
     assert len(set(counts)) >= 2 and counts == sorted(counts), counts
     assert len(store_files(root / "projects/p1/locations/us/datasets/ds/dicomStores/dst")) == 200
+
+
+def test_a_store_the_cli_de_identified_verifies_clean_with_its_run_records_and_unreadable_sources_exit_4(store):
+    # the run's own summary.json, report.html (CSS: text-align) and error records are scanned: no false alarm
+    src = "projects/p1/locations/us/datasets/ds/dicomStores/src"
+    dst = "projects/p1/locations/us/datasets/ds/dicomStores/dst"
+    (store / src / "notes.txt").write_text("TEXT: not an instance\n")  # refused by de-identify, unreadable to verify
+    proc = run_cli("dicom-stores", "deidentify", src, "--destination-store", dst, "--store-root", str(store))
+    assert proc.returncode == 3, proc.stderr
+    assert list((store / dst / ".deidflow" / "runs").glob("*/report.html"))
+    proc = run_cli("verify", src, dst, "--store-root", str(store))
+    assert proc.returncode == 4, proc.stdout + proc.stderr  # no residue, but one source was not checked
+    summary = summary_from_stdout(proc.stdout)
+    assert summary["deidflow"]["result"] == "incomplete" and summary["metadata"]["counter"]["findings"] == "0"
+    assert summary["metadata"]["counter"]["unreadableSources"] == "1"
+    (store / src / "notes.txt").unlink()
+    proc = run_cli("verify", src, dst, "--store-root", str(store))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert summary_from_stdout(proc.stdout)["deidflow"]["result"] == "clean"
+
+
+def test_residue_is_caught_in_every_hiding_place(dataset):
+    # nested sequence, private element, UN-swallowed, narrative, base64 attachment, run record: each one found
+    root, key_file, files, sample = dataset
+    dest = root / DST_DS / "dicomStores" / "img"
+    instances = sorted(dest.rglob("*.dcm"))
+    patient, other = SamplePatient(0), SamplePatient(1)
+    instances[0].write_bytes(helpers.plant_nested_id(instances[0].read_bytes(), other.patient_id))
+    name = f"{patient.family}^{patient.given}"
+    instances[1].write_bytes(helpers.plant_private_name(instances[1].read_bytes(), name))
+    third = SamplePatient(2).patient_id.encode()
+    source = next(data for data in files.values() if third in data)  # a source instance, its patient swallowed
+    instances[2].write_bytes(helpers.swallow_with_un(source))
+    records = dest / ".deidflow" / "runs" / "old"
+    records.mkdir(parents=True)
+    (records / "summary.json").write_text(json.dumps({"note": f"operator {patient.family}, {patient.given}"}) + "\n")
+    fhir_patient = next(r for r in sample.resources if r["resourceType"] == "Patient")
+    family, phone = fhir_patient["name"][0]["family"], fhir_patient["telecom"][0]["value"]
+    patients_file = root / DST_DS / "fhirStores" / "ehr" / "Patient.ndjson"
+    lines = patients_file.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["text"] = {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><b>{family}</b></div>'}
+    first["photo"] = [{"contentType": "text/plain", "data": helpers.b64(f"call {phone}")}]
+    patients_file.write_text("\n".join([json.dumps(first)] + lines[1:]) + "\n")
+    proc = verify(root, key_file)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    run_dir = summary_from_stdout(proc.stdout[: proc.stdout.rindex("}") + 1])["deidflow"]["runDir"]
+    from pipelines.verify import read_findings
+
+    located = {(f["category"], f["location"]) for f in read_findings(run_dir)}
+    nested = "ContentSequence (0040,A730)[0] > ConceptNameCodeSequence (0040,A043)[0] > CodeMeaning (0008,0104)"
+    assert ("ID", nested) in located
+    assert ("PERSON_NAME", "(0011,1001)") in located
+    assert ("PERSON_NAME", "Modality (0008,0060) > PatientName (0010,0010)") in located
+    assert ("DATE", "Modality (0008,0060) > PatientBirthDate (0010,0030)") in located
+    assert ("PERSON_NAME", "line 1") in located
+    assert ("PERSON_NAME", "text.div (narrative text)") in located
+    assert ("PHONE", "photo[0].data (base64-decoded)") in located
+
+
+def test_source_files_verify_cannot_read_are_counted_and_exit_4(dataset):
+    # a truncated Bundle and a text file in the FHIR source, a text file in the DICOM source: nothing verify could
+    # collect from them was searched for, so the answer is exit 4 with their count, never "clean"
+    root, key_file, _, _ = dataset
+    folder = root / SRC_DS / "fhirStores" / "ehr"
+    (folder / "broken.json").write_text('{"resourceType": "Bundle", "type": "collection", "entry": [')
+    (folder / "notes.txt").write_text("Patient list, see the paper chart\n")
+    (root / SRC_DS / "dicomStores" / "img" / "README").write_text("scanner export of 2024-01-02\n")
+    proc = verify(root, key_file)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    summary = summary_from_stdout(proc.stdout)
+    assert summary["deidflow"]["result"] == "incomplete"
+    assert summary["metadata"]["counter"]["unreadableSources"] == "3"
+    assert [p["unreadableSources"] for p in summary["deidflow"]["pairs"]] == ["1", "2"]  # DICOM, FHIR
+    assert "could not be read" in proc.stderr
+    page = open(os.path.join(summary["deidflow"]["runDir"], "report.html"), encoding="utf-8").read()
+    assert "incomplete: 3 sources unreadable" in page and ">clean<" not in page
+
+
+def test_every_fhir_source_format_is_read(dataset):
+    # Catches verify's collector reading FHIR sources a line at a time (a pretty-printed Bundle or gzipped NDJSON
+    # gave 0 identifiers, so a family name planted in the destination was reported clean).
+    import gzip
+
+    from transforms.fhir.sample import sample_bundle
+
+    root, key_file, _, _ = dataset
+    bundle, extra = sample_bundle(1, seed=9)
+    folder = root / SRC_DS / "fhirStores" / "ehr"
+    (folder / "bundle.json").write_text(json.dumps(bundle, indent=2))
+    (folder / "more.ndjson.gz").write_bytes(gzip.compress(helpers.ndjson(extra.resources)))
+    proc = verify(root, key_file)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    family = next(r for r in extra.resources if r["resourceType"] == "Patient")["name"][0]["family"]
+    patients_file = root / DST_DS / "fhirStores" / "ehr" / "Patient.ndjson"
+    lines = patients_file.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["extension"] = [{"url": "http://example.org/x", "valueString": f"was {family}"}]
+    patients_file.write_text("\n".join([json.dumps(first)] + lines[1:]) + "\n")
+    proc = verify(root, key_file)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    summary = summary_from_stdout(proc.stdout[: proc.stdout.rindex("}") + 1])
+    assert any(f["category"] == "PERSON_NAME" and f["location"].endswith("extension[0].valueString")
+               for f in summary["deidflow"]["findings"])

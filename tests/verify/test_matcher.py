@@ -13,6 +13,7 @@ def cats(matcher, text, scope=""):
 def test_names_match_case_insensitively_and_in_utf8_and_latin1_bytes():
     m = IdentifierMatcher([Identifier("Müller", PERSON_NAME, "PatientName (0010,0010)")])
     assert cats(m, "seen by MÜLLER today") == [PERSON_NAME]
+    assert cats(m, "seen by mÜlLeR today") == [PERSON_NAME]  # any mix of cases, not only the three spellings
     assert m.find_bytes("x Müller y".encode("latin-1"))
     assert m.find_bytes("x Müller y".encode("utf-8"))
     assert not m.find_text("Mueller")

@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import hashlib
 import io
 import re
 from typing import Any, Iterator, NamedTuple, Optional
 
 import pydicom
+from pydicom.datadict import dictionary_has_tag
 from pydicom.dataset import Dataset
 from pydicom.uid import UID_dictionary
 
 from transforms.crypto import Keys
 from transforms.dicom.policy import PIXEL_DATA, Act, compile_dicom_policy, element_vr, tag_name
+from transforms.verify.elements import hides_elements_in, walk_embedded
 
 # Categories, as reported.
 PERSON_NAME = "PERSON_NAME"
@@ -40,7 +43,12 @@ SCOPE = "@scope"  # not a value to search for: maps a destination study UID / pa
 CATEGORIES = (PERSON_NAME, ID, DATE, UID, ADDRESS, PHONE, EMAIL, INSTITUTION, PRIVATE_TEXT, PHOTO)
 
 _BASIC = compile_dicom_policy(None)
-_CHANGED_SEQUENCE = (Act.DELETE, Act.EMPTY, Act.DUMMY)
+# Sequences whose items leave the destination entirely: every value inside is collected. A sequence given a dummy
+# (D) keeps de-identified items under the profile's own actions, so its elements are collected by their actions.
+_CHANGED_SEQUENCE = (Act.DELETE, Act.EMPTY)
+# UIDs that name a code system, a class or a syntax, never a patient, study or instance.
+_SCHEME_UIDS = ("CodingSchemeUID", "ContextUID", "MappingResourceUID", "ContextGroupExtensionCreatorUID",
+                "TemplateExtensionOrganizationUID", "TemplateExtensionCreatorUID", "ClassUID", "TransferSyntaxUID")
 _ID_KEYWORD = re.compile(r"(ID|IDs|Number|Numbers|Identifier)$")
 _TEXT_VRS = frozenset({"AE", "CS", "LO", "LT", "SH", "ST", "UC", "UT", "PN", "IS", "UN", "OB"})
 _PRINTABLE = re.compile(rb"[\x20-\x7e\x80-\xff\t\r\n]+\Z")
@@ -124,12 +132,18 @@ def _text(raw: Any) -> Optional[str]:
 
 
 def _dicom_category(tag: int, vr: str, keyword: str) -> Optional[str]:
+    """The category of an element's value under one VR, or None for what does not identify: coded values (CS),
+    numbers, binary data, descriptions, private creators."""
     if (tag >> 16) & 1:
+        if vr == "CS":
+            return None
         return PRIVATE_TEXT if (tag & 0xFFFF) > 0x00FF else None  # private creators name a vendor block
+    if vr == "CS":
+        return None  # a coded value, defined term or enumeration (TypeOfPatientID TEXT) identifies no one
     if vr == "PN":
         return PERSON_NAME
     if vr == "UI":
-        return UID
+        return None if keyword.endswith(_SCHEME_UIDS) else UID
     if vr in ("DA", "DT"):
         return DATE
     if "Telephone" in keyword:
@@ -141,6 +155,29 @@ def _dicom_category(tag: int, vr: str, keyword: str) -> Optional[str]:
     if vr in _TEXT_VRS and _ID_KEYWORD.search(keyword):
         return ID
     return None
+
+
+@functools.cache
+def _tag_info(tag: int) -> tuple[str, str, str]:
+    """(dictionary VR, keyword, display name) of a tag: dictionary look-ups are the hot cost of collection."""
+    return element_vr(tag), pydicom.datadict.keyword_for_tag(tag) or "", tag_name(tag)
+
+
+@functools.cache
+def dicom_category(tag: int, stated_vr: str) -> str | None:
+    """An element's category under its dictionary VR, else under its stated VR: a PatientName stated as LO
+    or UN is still a name; an element whose dictionary VR is CS is a code whatever VR it is stated with."""
+    dictionary, keyword, _ = _tag_info(tag)
+    known = dictionary if not (tag >> 16) & 1 else "UN"
+    if known == "CS":
+        return None
+    for vr in (known, stated_vr):
+        if vr and vr != "UN":
+            category = _dicom_category(tag, vr, keyword)
+            if category is not None:
+                return category
+    # only a tag the dictionary does not know (private, or unknown) is read as UN
+    return _dicom_category(tag, "UN", keyword) if known == "UN" else None
 
 
 def _dicom_values(category: str, vr: str, text: str) -> Iterator[str]:
@@ -164,6 +201,22 @@ def _dicom_values(category: str, vr: str, text: str) -> Iterator[str]:
             yield value
 
 
+class Unreadable(NamedTuple):
+    """A source the collector could not read (a file that is not DICOM, an NDJSON line that is not a resource):
+    counted and reported by verify, so "clean" never covers data that was not checked."""
+
+    what: str  # "file" or "line"
+
+
+def readable_dicom(ds: Dataset) -> bool:
+    """Whether a forced parse found DICOM: file meta with a transfer syntax, or a standard element (text, JSON,
+    gzip or random bytes parse as one element with a tag no dictionary knows)."""
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and "TransferSyntaxUID" in meta:
+        return True
+    return any((int(tag) >> 16) and not (int(tag) >> 16) & 1 and dictionary_has_tag(int(tag)) for tag in ds.keys())
+
+
 def dicom_identifiers(data: bytes, keys: Optional[Keys] = None) -> list[Identifier]:
     """The identifying values of one source Part-10 instance (empty for a file that is not DICOM).
 
@@ -171,55 +224,100 @@ def dicom_identifiers(data: bytes, keys: Optional[Keys] = None) -> list[Identifi
     and with ``keys`` the study UID the de-identification gives it, to that patient, so a destination
     instance finds its patient's dates.
     """
+    return [i for i in dicom_source_identifiers(data, keys) if isinstance(i, Identifier)]
+
+
+def dicom_source_identifiers(data: bytes, keys: Keys | None = None) -> list[Identifier | Unreadable]:
+    """``dicom_identifiers``, or ``[Unreadable("file")]`` for a file that is not DICOM."""
     try:
         ds = pydicom.dcmread(io.BytesIO(data), force=True)
-    except Exception:  # noqa: BLE001 - a source that cannot be read holds nothing we can collect
-        return []
-    patient = str(ds.get("PatientID", "") or "")
-    study = str(ds.get("StudyInstanceUID", "") or "")
+        if not readable_dicom(ds):
+            return [Unreadable("file")]
+        patient = str(ds.get("PatientID", "") or "")
+        study = str(ds.get("StudyInstanceUID", "") or "")
+    except Exception:  # noqa: BLE001 - a source that cannot be read: counted, never taken as clean
+        return [Unreadable("file")]
+    if not patient or not study:  # hidden inside a swallowing element? the patient is still the patient
+        patient, study = patient or _embedded_value(ds, 0x00100020), study or _embedded_value(ds, 0x0020000D)
     scope = patient_scope("dicom", patient or study)
     out: list[Identifier] = []
     if study:
         out.append(Identifier(study, SCOPE, "", scope))
         if keys is not None:
             out.append(Identifier(keys.uid(study), SCOPE, "", scope))
-    _collect_dicom(ds, "", False, scope, out)
+    codes: set[str] = set()
+    _collect_dicom(ds, "", False, scope, out, codes)
     meta = getattr(ds, "file_meta", None)
     if meta is not None:
-        _collect_dicom(meta, "", False, scope, out)
-    return list(dict.fromkeys(out))
+        _collect_dicom(meta, "", False, scope, out, codes)
+    # a value the instance also holds as a coded value (a private "WHOLE BODY" beside BodyPartExamined) is a
+    # defined term, not an identifier; a private value equal to one the profile keeps (a private copy of ImageID)
+    # is no more identifying than the kept element
+    return [i for i in dict.fromkeys(out) if i.category == SCOPE or not (
+        i.text.upper() in codes or (i.category == PRIVATE_TEXT and "\x00kept:" + i.text.upper() in codes))]
 
 
-def _collect_dicom(ds: Dataset, path: str, removed: bool, scope: str, out: list[Identifier]) -> None:
+def _embedded_value(ds: Dataset, wanted: int) -> str:
+    """The value of an element that a swallowing element hides (top level only), or ""."""
+    for tag in list(ds.keys()):
+        raw = ds.get_item(tag)
+        value = raw.value
+        if isinstance(value, bytes) and hides_elements_in(int(tag), raw.VR or "", value):
+            for element in walk_embedded(value):
+                if element.tag == wanted:
+                    return _text(element.value) or ""
+    return ""
+
+
+def _collect_dicom(ds: Dataset, path: str, removed: bool, scope: str, out: list[Identifier],
+                   codes: set[str]) -> None:
     for tag in list(ds.keys()):
         tag = int(tag)
         if tag == PIXEL_DATA:
             continue
         raw = ds.get_item(tag)
-        vr = raw.VR or element_vr(tag)
-        if vr == "UN" and not (tag >> 16) & 1:
-            vr = element_vr(tag)
-        act = _BASIC.action(tag, vr)
-        where = f"{path}{tag_name(tag)}"
+        dictionary, _, name = _tag_info(tag)
+        stated = raw.VR or dictionary
+        vr = dictionary if stated == "UN" and not (tag >> 16) & 1 else stated
+        where = path + name
         if vr == "SQ":
             try:
                 items = ds[tag].value or []
             except Exception:  # noqa: BLE001 - an unparsable sequence: its bytes are still scanned raw
                 continue
+            act = _BASIC.action(tag, vr)
             for i, item in enumerate(items):
-                _collect_dicom(item, f"{where}[{i}] > ", removed or act in _CHANGED_SEQUENCE, scope, out)
+                _collect_dicom(item, f"{where}[{i}] > ", removed or act in _CHANGED_SEQUENCE, scope, out, codes)
             continue
-        if act is Act.KEEP and not removed:
-            continue
-        keyword = pydicom.datadict.keyword_for_tag(tag) or ""
-        category = _dicom_category(tag, vr, keyword)
-        if category is None:
-            continue
-        text = _text(raw.value)  # raw bytes: no pydicom value conversion (the hot cost of collection)
-        if not text:
-            continue
-        for value in _dicom_values(category, vr, text):
-            out.append(Identifier(value, category, where, scope if category == DATE else ""))
+        value = raw.value
+        if isinstance(value, bytes) and hides_elements_in(tag, stated, value):
+            # a value that swallowed the elements after it (or a private blob holding elements): each
+            # embedded element is collected under its own tag, whatever the carrier's action
+            for element in walk_embedded(value):
+                _collect_value(element.tag, element.vr, element.value, f"{where} > {tag_name(element.tag)}",
+                               removed, scope, out, codes)
+        _collect_value(tag, vr, value, where, removed, scope, out, codes)
+
+
+def _collect_value(tag: int, vr: str, value: Any, where: str, removed: bool, scope: str,
+                   out: list[Identifier], codes: set[str]) -> None:
+    if vr == "CS" and not (tag >> 16) & 1:
+        text = _text(value)
+        if text:
+            codes.update(v.strip("\x00 ").upper() for v in text.split("\\"))
+        return
+    if not removed and _BASIC.action(tag, _tag_info(tag)[0] if vr == "UN" else vr) is Act.KEEP:
+        if isinstance(value, bytes) and len(value) <= 64:
+            codes.add("\x00kept:" + value.rstrip(b"\x00 ").decode("latin-1").upper())  # the profile keeps it
+        return
+    category = dicom_category(tag, vr)
+    if category is None:
+        return
+    text = _text(value)  # raw bytes: no pydicom value conversion (the hot cost of collection)
+    if not text:
+        return
+    for item in _dicom_values(category, vr, text):
+        out.append(Identifier(item, category, where, scope if category == DATE else ""))
 
 
 # --- FHIR --------------------------------------------------------------------------------------------------

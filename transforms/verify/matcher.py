@@ -8,7 +8,7 @@ ASCII). Rules that keep a clean destination clean (documented in transforms/veri
 - minimum lengths: 3 characters for a word of a person name, 4 for everything else; a value made only of
   digits needs 6 digits (5 for a postal code);
 - words of a person name that are everyday English words ("May", "Brown", "Will") or titles ("Dr") are not
-  searched alone; the whole name still is;
+  searched alone; the whole name still is; a value of any category that is one everyday word is not searched;
 - word boundaries: a value shorter than 8 characters matches only as a whole word; a value that starts or
   ends with a digit never matches inside a longer number (nor after a '.', so a date or an ID is not found
   inside a UID); a DICOM date YYYYMMDD may be followed by a time (a DT value);
@@ -19,13 +19,15 @@ ASCII). Rules that keep a clean destination clean (documented in transforms/veri
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, NamedTuple, Optional
 
 import ahocorasick
 
-from transforms.verify.identifiers import ADDRESS, DATE, PERSON_NAME, SCOPE, Identifier
+from transforms.verify.identifiers import ADDRESS, DATE, PERSON_NAME, SCOPE, UID, Identifier
 
 LONG = 8
+_DECIMAL = re.compile(r"[+-]?[0-9]*\.[0-9]+(?:[eE][+-]?[0-9]+)?\Z")
 PLACEHOLDERS = frozenset({"anonymized", "19000101", "19000101000000", "1900-01-01", "01/01/1900", "1/1/1900",
                           "01-01-1900", "000y", "urn:anonymized", "redacted"})
 TITLES = frozenset({"dr", "mr", "mrs", "ms", "miss", "md", "phd", "jr", "sr", "ii", "iii", "iv", "prof", "rn", "dds"})
@@ -68,6 +70,10 @@ def searchable(identifier: Identifier, common_words: frozenset[str] = frozenset(
         return len(text) >= 3 and lowered not in TITLES and lowered not in common_words
     if text.isdigit():
         return len(text) >= (5 if identifier.category == ADDRESS else 6)
+    if identifier.category not in (UID, DATE) and _DECIMAL.match(text):
+        return False  # a measurement ("0.000000", "5.000000" in a private element) identifies no one
+    if text.isalpha() and lowered in common_words:
+        return False  # one everyday word ("TEXT", "Other", "Unknown") identifies no one, whatever field held it
     return len(text) >= 4
 
 
@@ -90,7 +96,7 @@ def _ok(haystack: str, index: int, kind: int) -> bool:
         return True
     char = haystack[index]
     if kind == _WORD:
-        return not (char.isascii() and char.isalnum())
+        return not ((char.isascii() and char.isalnum()) or char == "_")  # TOSHIBA is not in TOSHIBA_MEC
     if kind == _NUMBER:
         return not char.isdigit()
     return not (char.isdigit() or char == ".")

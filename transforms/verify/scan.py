@@ -22,6 +22,7 @@ from pydicom.dataset import Dataset
 
 from transforms.dicom.deidentify import DEFLATED, pixel_element_end
 from transforms.dicom.policy import PIXEL_DATA, element_vr, tag_name
+from transforms.verify.elements import hides_elements_in, walk_embedded
 from transforms.verify.identifiers import DATE, _text, decode_base64
 from transforms.verify.matcher import IdentifierMatcher, Match
 
@@ -100,6 +101,14 @@ def _locate(ds: Dataset, matcher: IdentifierMatcher, scope: str, path: str, out:
             continue
         value = _value_bytes(raw) if isinstance(raw, RawDataElement) else (_text(raw.value) or "")
         found = matcher.find_bytes(value, scope) if isinstance(value, bytes) else matcher.find_text(value, scope)
+        if found and isinstance(value, bytes) and hides_elements_in(tag, raw.VR or "", value):
+            # a value that swallowed other elements: name the element inside it that holds the identifier
+            named = set()
+            for element in walk_embedded(value):
+                for match in matcher.find_bytes(element.value, scope):
+                    _add(out, match, resource, f"{where} > {tag_name(element.tag)}")
+                    named.add((match.category, match.origin))
+            found = [m for m in found if (m.category, m.origin) not in named]
         for match in found:
             _add(out, match, resource, where)
 
