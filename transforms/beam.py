@@ -6,7 +6,6 @@ import gc
 import json
 import logging
 import os
-import posixpath
 import sys
 import uuid
 import zlib
@@ -18,6 +17,7 @@ from apache_beam.metrics import Metrics
 
 from transforms.crypto import Keys
 from transforms.dicom.deidentify import deidentify_instance
+from transforms.dicom.paths import path_under
 from transforms.dicom.policy import DicomPolicy, tag_name
 from transforms.errors import DeidentifyError
 
@@ -152,9 +152,7 @@ class DicomDestination:
     delete: Callable[[str], None]
 
     def path_of(self, relative: str) -> str:
-        if "://" in self.root:
-            return posixpath.join(self.root, relative)
-        return os.path.join(self.root, *relative.split("/"))
+        return path_under(self.root, relative)  # INVALID_ARGUMENT when the resolved path leaves the store
 
 
 class DeidentifyDicomFiles(beam.DoFn):

@@ -28,7 +28,10 @@ from pydicom.tag import BaseTag
 from pydicom.uid import UID
 
 from transforms.crypto import Keys
+from transforms.dicom import iod, structure
+from transforms.dicom.paths import instance_path
 from transforms.dicom.policy import (
+    IOD_FALLBACK,
     CODE_BASIC_PROFILE,
     CODE_CLEAN_DESCRIPTORS,
     CODE_CLEAN_PIXEL,
@@ -43,6 +46,7 @@ from transforms.dicom.policy import (
     element_vr,
     tag_name,
 )
+from transforms.dicom.vr import VrInfo, check_fits, dictionary_info
 from transforms.errors import DeidentifyError
 
 # pydicom's validation warnings quote element values (PHI) into logs and stderr: values are never validated by
@@ -81,7 +85,7 @@ class DeidentifiedInstance:
 
     @property
     def store_path(self) -> str:
-        return f"{self.study_uid}/{self.series_uid}/{self.sop_uid}.dcm"
+        return instance_path(self.study_uid, self.series_uid, self.sop_uid)
 
 
 @dataclass
@@ -90,11 +94,10 @@ class _Context:
     keys: Keys
     text_cleaner: Optional[Callable[[str, str], str]] = None
     encoding: tuple[bool, bool] = (False, True)  # (implicit VR, little endian) of the source dataset
+    sop_class: str = ""  # the instance's SOPClassUID: which IOD decides X/Z, X/D, X/Z/D and Z/D
     tally: dict = field(default_factory=dict)  # (tag, Act) -> elements, for the run report
 
 
-_FIXED_SIZE = {"US": 2, "SS": 2, "UL": 4, "SL": 4, "FL": 4, "AT": 4, "FD": 8, "SV": 8, "UV": 8, "OW": 2, "OF": 4,
-               "OL": 4, "OD": 8, "OV": 8}
 _PACK = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "SV": "q", "UV": "Q"}
 NEW_ELEMENT = -1  # value_tell of elements we encoded ourselves (no position in the source bytes)
 
@@ -189,83 +192,135 @@ def _regen_uid(ds: Dataset, tag: int, elem: Any, ctx: _Context) -> None:
     _set(ds, tag, "UI", "\\".join(keys.uid(v) if v else "" for v in values), ctx)
 
 
-def _concrete_vr(tag: int, vr: str) -> str:
-    return element_vr(tag) if vr in ("UN", "") else vr
-
-
-# Control characters a short-string VR never holds (ESC is allowed: ISO 2022 code extensions). Finding one in a
-# kept value means the file is corrupt (a wrong length swallowed the next elements): keeping it could keep PHI.
-_BAD_SHORT_TEXT = re.compile(rb"[\x00-\x08\x0a-\x1a\x1c-\x1f]")
-_SHORT_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "PN", "SH", "TM", "UI"})
-
-
+# Strict repertoires: a number, date or UID with letters in it is not what it claims, so nothing of it is kept.
 _STRICT_CHARS = {
     "DS": re.compile(rb"[^0-9+\-.eE \\]"),
     "IS": re.compile(rb"[^0-9+\- \\]"),
     "DA": re.compile(rb"[^0-9\-\\ ]"),
     "TM": re.compile(rb"[^0-9.:\-\\ ]"),
     "DT": re.compile(rb"[^0-9.+\-\\ ]"),
-    "UI": re.compile(rb"[^0-9.\\]"),
 }
+# Inside a D-coded sequence (PS3.15 D: "a non-zero length value that may be a dummy"), the items are kept for the
+# IOD's sake, but no free text the table does not list survives: code meanings, labels, names become dummies.
+_DUMMY_INSIDE = frozenset({"AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR", "DA", "DT", "TM", "AS"})
+_ACT_BY_CODE = {"X": Act.DELETE, "Z": Act.EMPTY, "D": Act.DUMMY}
+_SHORT_LENGTH_VRS = frozenset({"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT", "PN", "SH",
+                               "SL", "SS", "ST", "TM", "UI", "UL", "US"})
 
 
-def _check_raw(tag: int, vr: str, elem: RawDataElement) -> None:
-    """Refuse a kept element whose bytes cannot be what its VR says (cheap checks, no decoding)."""
-    size = _FIXED_SIZE.get(vr)
-    if size and elem.length != 0xFFFFFFFF and elem.length % size:
-        raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} has a length its VR does not allow")
-    if vr in _SHORT_TEXT_VRS and _BAD_SHORT_TEXT.search(elem.value.rstrip(b"\x00 ")):
-        raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} holds characters its VR does not allow")
+def _element_vr(tag: int, elem: Any) -> tuple[str, Optional[VrInfo]]:
+    """The VR an element is de-identified as: its dictionary VR for a public tag the dictionary knows (whatever
+    VR the file wrote), else the VR in the file."""
+    info = dictionary_info(tag)
+    file_vr = elem.VR
+    if info is None:
+        vr = file_vr or element_vr(tag)
+    elif file_vr in info.vrs:
+        vr = file_vr
+    else:
+        vr = info.vrs[0]
+    if vr not in ALL_VRS:
+        raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} has an invalid value representation")
+    return vr, info
 
 
-def _apply(ds: Dataset, ctx: _Context) -> None:
-    """Apply the policy to every element of one dataset (and, where it says so, to nested items)."""
+def _as_dictionary_vr(ds: Dataset, tag: int, vr: str, info: VrInfo, ctx: _Context) -> None:
+    """Re-encode an element the file wrote with another VR (UN, or a wrong one) as its dictionary VR, when its
+    value is one value of that VR; INVALID_ARGUMENT otherwise."""
+    elem = ds.get_item(tag)
+    if vr == "SQ":
+        if elem.VR != "UN":
+            raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} is a sequence written with another VR")
+        if ds[tag].VR != "SQ":  # pydicom reads a UN sequence's items as implicit VR little endian
+            raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} is not a valid sequence")
+        return
+    if not isinstance(elem, RawDataElement):
+        if elem.VR == "UN":
+            raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} cannot be read as its dictionary VR")
+        return
+    value = elem.value or b""
+    check_fits(tag, vr, value, info)
+    implicit, little = ctx.encoding
+    if not implicit and vr in _SHORT_LENGTH_VRS and len(value) > 0xFFFF:
+        raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} is longer than its VR allows")
+    ds[tag] = RawDataElement(BaseTag(tag), vr, len(value), value, NEW_ELEMENT, implicit, little)
+
+
+def _iod_act(tag: int, path: tuple[int, ...], ctx: _Context) -> Act:
+    """X, Z or D for a compound PS3.15 code, by the attribute's type in the instance's IOD: X when Type 3 (or not
+    in the IOD), Z when Type 2, D when Type 1 -- each only where the code allows it, else the next stricter."""
+    code = ctx.policy.iod_codes[tag]
+    kind = iod.attribute_type(ctx.sop_class, path, tag) if ctx.sop_class else iod.UNKNOWN_CLASS
+    if kind == iod.UNKNOWN_CLASS or (kind is None and path):
+        return IOD_FALLBACK[code]
+    if kind is None or kind == "3":
+        order = "XZD"
+    elif kind in ("2", "2C"):
+        order = "ZD"
+    else:
+        order = "DZ"
+    return _ACT_BY_CODE[next(c for c in order if c in code)]
+
+
+def _apply(ds: Dataset, ctx: _Context, path: tuple[int, ...] = (), dummy: bool = False) -> None:
+    """Apply the policy to every element of one dataset (and, where it says so, to nested items).
+
+    ``path`` is the tags of the sequences this dataset is an item of; ``dummy`` says it is inside a D-coded
+    sequence, where free text is replaced instead of kept.
+    """
     policy = ctx.policy
     for tag in list(map(int, ds.keys())):  # plain ints: BaseTag's Python-level __eq__ costs in every dict lookup
         elem = ds.get_item(tag)
-        vr = elem.VR or element_vr(tag)
-        if vr not in ALL_VRS:
-            raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} has an invalid value representation")
+        vr, info = _element_vr(tag, elem)
         act = policy.action(tag, vr)
+        if act is Act.BY_IOD:
+            act = _iod_act(tag, path, ctx)
+        if dummy and act is Act.KEEP and vr in _DUMMY_INSIDE:
+            act = Act.DUMMY
+        if info is not None and elem.VR is not None and elem.VR != vr and act not in (Act.DELETE, Act.EMPTY):
+            _as_dictionary_vr(ds, tag, vr, info, ctx)  # what is kept or looked into is read as its dictionary VR
+            elem = ds.get_item(tag)
         if act is Act.KEEP:
             if isinstance(elem, RawDataElement) and elem.value:
-                _check_raw(tag, vr, elem)
+                check_fits(tag, vr, elem.value, info)
                 strict = _STRICT_CHARS.get(vr)
                 if strict is not None and strict.search(elem.value.rstrip(b"\x00 ")):
-                    # a number, date or UID with letters in it is not what it claims: keep nothing of it
-                    _set(ds, tag, vr, None, ctx)
+                    _set(ds, tag, vr, None, ctx)  # a number or date with letters in it: keep nothing of it
             continue
         key = (tag, act)
         ctx.tally[key] = ctx.tally.get(key, 0) + 1
         if act is Act.DELETE:
             del ds[tag]
-        elif act is Act.EMPTY or (act is Act.DUMMY and vr == "SQ"):
-            _set(ds, tag, _concrete_vr(tag, vr), None, ctx)
+        elif act is Act.EMPTY:
+            _set(ds, tag, vr, None, ctx)
         elif act is Act.DUMMY:
-            vr = _concrete_vr(tag, vr)
-            if vr == "UI":
+            if vr == "SQ":
+                _recurse(ds, tag, ctx, path, dummy=True)
+            elif vr == "UI":
                 _regen_uid(ds, tag, elem, ctx)
             else:
                 _set(ds, tag, vr, DUMMY_VALUES.get(vr, _DUMMY_BINARY), ctx)
         elif act is Act.REGEN_UID:
             _regen_uid(ds, tag, elem, ctx)
         elif act is Act.RECURSE:
-            _recurse(ds, tag, ctx)
+            _recurse(ds, tag, ctx, path, dummy)
         elif act is Act.CLEAN_TEXT:
+            if isinstance(elem, RawDataElement) and elem.value:
+                check_fits(tag, vr, elem.value, info)
             _clean_text(ds, tag, vr, ctx)
         elif act is Act.CLEAN_IMAGE:
             # Only top-level PixelData is redacted (handled by the caller); nested elements revert to keep.
             continue
 
 
-def _recurse(ds: Dataset, tag: int, ctx: _Context) -> None:
+def _recurse(ds: Dataset, tag: int, ctx: _Context, path: tuple[int, ...], dummy: bool) -> None:
     elem = ds[tag]  # converts the raw element; the items are datasets of raw elements
-    if elem.VR != "SQ" or not elem.value:
-        if elem.VR != "SQ":
-            del ds[tag]  # recurseTag on something that is not a sequence: nothing safe to keep
+    if elem.VR != "SQ":
+        del ds[tag]  # recurseTag on something that is not a sequence: nothing safe to keep
         return
-    for item in elem.value:
-        _apply(item, ctx)
+    inner = path + (tag,)
+    for item in elem.value or ():
+        _apply(item, ctx, inner, dummy)
 
 
 def _clean_text(ds: Dataset, tag: int, vr: str, ctx: _Context) -> None:
@@ -277,7 +332,6 @@ def _clean_text(ds: Dataset, tag: int, vr: str, ctx: _Context) -> None:
         return
     if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
         value = "\\".join(str(v) for v in value)
-    vr = _concrete_vr(tag, elem.VR)
     cleaned = ctx.text_cleaner(str(value), vr)
     ds[tag] = DataElement(tag, vr, cleaned if cleaned else None)
 
@@ -342,6 +396,16 @@ def _read(data: bytes) -> tuple[Dataset, bytes, Optional[Dataset], bool]:
         raise DeidentifyError("UNIMPLEMENTED", "unknown transfer syntax")
     pos = fp.tell()
     implicit, little = ts.is_implicit_VR, ts.is_little_endian
+    start = structure.meta_end(data)
+    if ts == DEFLATED:
+        try:
+            body = zlib.decompress(data[start:], -zlib.MAX_WBITS)
+        except zlib.error:
+            raise DeidentifyError("DATA_LOSS", "the deflated data set is truncated or corrupt") from None
+        structure.check_whole(body, 0, False, True)
+    else:
+        as_implicit = _read_as_implicit(ds)
+        structure.check_whole(data, start, implicit if as_implicit is None else as_implicit, little)
     if ts == DEFLATED or ds.original_encoding != (implicit, little) or _read_as_implicit(ds) not in (None, implicit):
         # The in-memory dataset does not line up with the file's bytes (deflated, or encoded other than its
         # transfer syntax says): take the slow path, decoding every element so it is written in the declared one.
@@ -484,10 +548,71 @@ def deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector: 
         raise DeidentifyError("INVALID_ARGUMENT", f"the instance cannot be de-identified ({type(err).__name__})") from None
 
 
+def _raw_us(ds: Dataset, tag: int) -> Optional[int]:
+    """An US element's value without converting the element; None when absent or not one US value."""
+    elem = ds.get_item(tag)
+    if elem is None:
+        return None
+    value = elem.value
+    if isinstance(value, bytes):
+        if len(value) != 2:
+            return None
+        return struct.unpack("<H" if ds.original_encoding[1] is not False else ">H", value)[0]
+    return value if isinstance(value, int) else None
+
+
+def _check_pixels(ds: Dataset, pixel: bytes, sop_class: str) -> None:
+    """DATA_LOSS when the instance says it has pixels (its IOD or its pixel module) but PixelData is missing or
+    shorter than Rows x Columns x Samples x Frames x BitsAllocated say (native transfer syntaxes)."""
+    present = [t for t in (PIXEL_DATA, 0x7FE00008, 0x7FE00009) if t in ds]
+    last = PIXEL_DATA if pixel else max(map(int, ds.keys()), default=0)
+    if sop_class and last < iod.last_required_tag(sop_class):
+        raise DeidentifyError("DATA_LOSS", "the file ends before attributes its IOD requires")
+    rows, columns = _raw_us(ds, 0x00280010), _raw_us(ds, 0x00280011)
+    if not pixel and not present:
+        if rows or columns or (sop_class and iod.has_module(sop_class, "image-pixel")):
+            raise DeidentifyError("DATA_LOSS", "the instance describes pixels but PixelData is missing")
+        return
+    bits, samples = _raw_us(ds, 0x00280100), _raw_us(ds, 0x00280002) or 1
+    if not (rows and columns and bits):
+        return
+    frames = 1
+    frames_elem = ds.get_item(0x00280008)
+    if frames_elem is not None:
+        text = frames_elem.value.decode("ascii", "replace") if isinstance(frames_elem.value, bytes) else str(frames_elem.value)
+        try:
+            frames = max(1, int(text.strip("\x00 ") or 1))
+        except ValueError:
+            frames = 1
+    expected = (rows * columns * samples * frames * bits + 7) // 8
+    if pixel:
+        implicit, little = ds.original_encoding
+        header = 8 if implicit else 12
+        (length,) = struct.unpack_from("<I" if little is not False else ">I", pixel, header - 4)
+        if length == 0xFFFFFFFF:
+            return  # encapsulated: the fragments were walked whole
+    elif PIXEL_DATA in ds:
+        value = ds.get_item(PIXEL_DATA).value
+        if not isinstance(value, bytes) or _is_encapsulated(ds):
+            return
+        length = len(value)
+    else:
+        return
+    if 0 < length < expected or (length == 0 and expected):
+        raise DeidentifyError("DATA_LOSS", "PixelData is shorter than the pixel module says")
+
+
+def _is_encapsulated(ds: Dataset) -> bool:
+    ts = UID(str(ds.file_meta.TransferSyntaxUID))
+    return ts.is_compressed
+
+
 def _deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector: Any) -> DeidentifiedInstance:
     ds, pixel, rest, raw_offsets = _read(data)
     for keyword, tag in _PLACING_UIDS:
         _required_uid(ds, keyword, tag)
+    sop_class = _uid_value(ds, SOP_CLASS_UID) or str(ds.file_meta.get("MediaStorageSOPClassUID", ""))
+    _check_pixels(ds, pixel, sop_class)
     ts = str(ds.file_meta.TransferSyntaxUID)
     boxes, ts_changed = 0, False
     if policy.image is not None and (pixel or PIXEL_DATA in ds):
@@ -503,7 +628,7 @@ def _deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector:
             ts_changed = redaction.transfer_syntax_changed
             ts = str(redaction.transfer_syntax or ts)
     ctx = _Context(policy, keys, _text_cleaner(ds, policy, keys) if policy.text is not None else None,
-                   ds.original_encoding if None not in ds.original_encoding else (False, True))
+                   ds.original_encoding if None not in ds.original_encoding else (False, True), sop_class)
     try:
         _apply(ds, ctx)
         if rest is not None:
@@ -518,8 +643,8 @@ def _deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector:
         if pixel_act in (Act.DELETE, Act.EMPTY, Act.DUMMY):
             pixel = b"" if pixel_act is Act.DELETE else _empty_pixel(pixel, ds.original_encoding)
     sop, study, series = (_required_uid(ds, keyword, tag) for keyword, tag in _PLACING_UIDS)
+    instance_path(study, series, sop)  # UIDs that place the instance in a store must be valid (PS3.5 9.1)
     _mark_deidentified(ds, policy, ctx.encoding)
-    sop_class = _uid_value(ds, SOP_CLASS_UID) or str(ds.file_meta.get("MediaStorageSOPClassUID", ""))
     meta = _file_meta_bytes(sop_class, sop, ts)
     out = DicomBytesIO()
     try:

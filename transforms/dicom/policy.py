@@ -25,6 +25,7 @@ class Act(enum.Enum):
     RECURSE = "R"  # recurseTag: apply the policy to the items of a sequence
     CLEAN_TEXT = "C"  # cleanTextTag: inspect and transform text
     CLEAN_IMAGE = "I"  # cleanImageTag: burned-in text redaction of PixelData
+    BY_IOD = "IOD"  # PS3.15 X/Z, X/D, X/Z/D, Z/D: X, Z or D by the attribute's type in the instance's IOD
 
 
 PIXEL_DATA = 0x7FE00010
@@ -54,9 +55,9 @@ MANDATORY_KEYWORDS = (
 MANDATORY_TAGS = frozenset(tag_for_keyword(k) for k in MANDATORY_KEYWORDS)
 OVERLAY_DATA_MASK = (0xFF00FFFF, 0x60003000)  # (60xx,3000), added to every remove list
 
-# PS3.15 compound codes resolved without IOD type information. We pick the alternative that is always valid
-# for the IOD and never keeps the original value: D (a dummy) where D is allowed, Z where it is not.
-# X/Z/U* (reference sequences) is recursed so the UIDs inside are regenerated and stay resolvable.
+# PS3.15 codes. The compound codes X/Z, X/D, X/Z/D and Z/D are decided per instance from the attribute's type
+# in the instance's IOD (Act.BY_IOD, see deidentify._iod_act). X/Z/U* (reference sequences) is recursed so the
+# UIDs inside are regenerated and stay resolvable.
 _CODE_TO_ACT = {
     "D": Act.DUMMY,
     "Z": Act.EMPTY,
@@ -64,12 +65,15 @@ _CODE_TO_ACT = {
     "K": Act.KEEP,
     "C": Act.CLEAN_TEXT,
     "U": Act.REGEN_UID,
-    "Z/D": Act.DUMMY,
-    "X/Z": Act.EMPTY,
-    "X/D": Act.DUMMY,
-    "X/Z/D": Act.DUMMY,
+    "Z/D": Act.BY_IOD,
+    "X/Z": Act.BY_IOD,
+    "X/D": Act.BY_IOD,
+    "X/Z/D": Act.BY_IOD,
     "X/Z/U*": Act.RECURSE,
 }
+# When the IOD is unknown (a SOP class the tables do not know, or an attribute nested where they do not reach):
+# the alternative that is valid whatever the type and never keeps the original value.
+IOD_FALLBACK = {"Z/D": Act.DUMMY, "X/Z": Act.EMPTY, "X/D": Act.DUMMY, "X/Z/D": Act.DUMMY}
 
 # DeidentificationMethodCodeSequence codes (PS3.16 CID 7050)
 CODE_BASIC_PROFILE = ("113100", "Basic Application Confidentiality Profile")
@@ -78,8 +82,9 @@ CODE_CLEAN_DESCRIPTORS = ("113105", "Clean Descriptors Option")
 CODE_CLEAN_PIXEL = ("113101", "Clean Pixel Data Option")
 
 
-def _basic_tables() -> tuple[dict[int, Act], tuple[tuple[int, int, Act], ...]]:
+def _basic_tables() -> tuple[dict[int, Act], tuple[tuple[int, int, Act], ...], dict[int, str]]:
     exact: dict[int, Act] = {}
+    iod_codes: dict[int, str] = {}
     masked: list[tuple[int, int, Act]] = []
     for row in basic_profile.ROWS:
         if row.tag == "GGGGEEEE":  # the private-attributes row: handled by the private rule
@@ -88,13 +93,17 @@ def _basic_tables() -> tuple[dict[int, Act], tuple[tuple[int, int, Act], ...]]:
         if "X" in row.tag:
             mask = int("".join("0" if c == "X" else "F" for c in row.tag), 16)
             value = int(row.tag.replace("X", "0"), 16)
+            if act is Act.BY_IOD:  # no such row today; the fallback keeps a masked compound row safe
+                act = IOD_FALLBACK[row.basic]
             masked.append((mask, value, act))
         else:
             exact[int(row.tag, 16)] = act
-    return exact, tuple(masked)
+            if act is Act.BY_IOD:
+                iod_codes[int(row.tag, 16)] = row.basic
+    return exact, tuple(masked), iod_codes
 
 
-_BASIC_EXACT, _BASIC_MASKED = _basic_tables()
+_BASIC_EXACT, _BASIC_MASKED, IOD_CODES = _basic_tables()
 
 # The Clean Descriptors Option (PS3.15 E.3.5): rows whose option column says C are free-text descriptors that
 # are cleaned instead of removed.
@@ -168,6 +177,7 @@ class DicomPolicy:
     vr_actions: dict[str, tuple[int, Act]] = field(default_factory=dict)
     image: Any = None  # compiled ImageRedactor when PixelData is to be cleaned of burned-in text
     text: Any = None  # compiled text policy when text cleaning is configured
+    iod_codes: dict[int, str] = field(default_factory=dict)  # tag -> compound PS3.15 code, for Act.BY_IOD
     clean_descriptors: bool = False
     description: str = ""
 
@@ -196,7 +206,8 @@ class DicomPolicy:
         by_tag = self.tag_actions.get(tag)
         by_vr = self.vr_actions.get(vr)
         if by_tag or by_vr:  # actions: the later one wins
-            return _fit_vr(max((a for a in (by_tag, by_vr) if a), key=lambda a: a[0])[1], vr)
+            act = _fit_vr(max((a for a in (by_tag, by_vr) if a), key=lambda a: a[0])[1], vr)
+            return Act.EMPTY if act is Act.DUMMY and vr == "SQ" else act  # resetTag on a sequence empties it
         if tag in self.options:
             return _fit_vr(self.options[tag], vr)
         return self._profile_action(tag, vr)
@@ -223,9 +234,9 @@ class DicomPolicy:
         if act is Act.CLEAN_TEXT:
             return _fit_vr(act, vr)
         if vr == "SQ":
-            # A dummy sequence would keep whatever its items hold that the table does not list (code meanings
-            # naming an institution, ...): D-coded sequences are emptied instead. U-coded ones are recursed.
-            if act in (Act.DUMMY, Act.CLEAN_TEXT):
+            # D asks for a non-empty value: a D-coded sequence keeps its items, de-identified by the same table
+            # with every free-text value inside replaced by a dummy (deidentify._apply). U-coded ones are recursed.
+            if act is Act.CLEAN_TEXT:
                 return Act.EMPTY
             if act is Act.REGEN_UID:
                 return Act.RECURSE
@@ -260,7 +271,7 @@ def _tag_list(tags: tuple[str, ...], path: str) -> list[int]:
 def _profile_fields(name: str) -> dict[str, Any]:
     if name == "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE":
         return dict(profile="BASIC", exact=dict(_BASIC_EXACT), masked=_BASIC_MASKED, default_sq=Act.RECURSE,
-                    private=Act.DELETE)
+                    private=Act.DELETE, iod_codes=dict(IOD_CODES))
     if name == "MINIMAL_KEEP_LIST_PROFILE":
         return dict(profile="MINIMAL", exact={t: Act.KEEP for t in MANDATORY_TAGS}, default=Act.DELETE,
                     default_sq=Act.DELETE, private=Act.DELETE)
