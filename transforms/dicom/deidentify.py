@@ -565,9 +565,6 @@ def _check_pixels(ds: Dataset, pixel: bytes, sop_class: str) -> None:
     """DATA_LOSS when the instance says it has pixels (its IOD or its pixel module) but PixelData is missing or
     shorter than Rows x Columns x Samples x Frames x BitsAllocated say (native transfer syntaxes)."""
     present = [t for t in (PIXEL_DATA, 0x7FE00008, 0x7FE00009) if t in ds]
-    last = PIXEL_DATA if pixel else max(map(int, ds.keys()), default=0)
-    if sop_class and last < iod.last_required_tag(sop_class):
-        raise DeidentifyError("DATA_LOSS", "the file ends before attributes its IOD requires")
     rows, columns = _raw_us(ds, 0x00280010), _raw_us(ds, 0x00280011)
     if not pixel and not present:
         if rows or columns or (sop_class and iod.has_module(sop_class, "image-pixel")):

@@ -40,14 +40,11 @@ def _load(wanted: frozenset[int]):
     with open(os.path.join(folder, "module_attribute_map.json"), encoding="utf-8") as f:
         modules = json.load(f)
     module_types: dict[str, dict[tuple[tuple[int, ...], int], str]] = {}
-    module_last: dict[str, int] = {}  # the highest top-level Type 1 or 2 tag of each module
     for name, attributes in modules.items():
         rows: dict[tuple[tuple[int, ...], int], str] = {}
         for attribute in attributes:
             tag = tag_for_keyword(attribute["keyword"])
             kind = attribute["type"]
-            if tag is not None and kind in ("1", "2") and not attribute["path"]:
-                module_last[name] = max(module_last.get(name, 0), tag)
             if tag is None or tag not in wanted or kind not in _ORDER:
                 continue
             path = tuple(tag_for_keyword(k) or 0 for k in attribute["path"])
@@ -58,7 +55,6 @@ def _load(wanted: frozenset[int]):
     del modules
     iod_types: dict[str, dict[tuple[tuple[int, ...], int], str]] = {}
     mandatory: dict[str, frozenset[str]] = {}
-    last_required: dict[str, int] = {}
     for iod, entries in iod_modules.items():
         merged: dict[tuple[tuple[int, ...], int], str] = {}
         for entry in entries:
@@ -67,8 +63,7 @@ def _load(wanted: frozenset[int]):
                     merged[key] = kind
         iod_types[iod] = merged
         mandatory[iod] = frozenset(e["key"] for e in entries if e["usage"] == "M")
-        last_required[iod] = max((module_last.get(e["key"], 0) for e in entries if e["usage"] == "M"), default=0)
-    return sop_iod, iod_types, mandatory, last_required
+    return sop_iod, iod_types, mandatory
 
 
 def prepare(tags: Iterable[int]) -> None:
@@ -84,7 +79,7 @@ def prepare(tags: Iterable[int]) -> None:
 def attribute_type(sop_class: str, path: tuple[int, ...], tag: int) -> Optional[str]:
     """The attribute's type ("1", "1C", "2", "2C", "3") at ``path`` in the IOD of ``sop_class``; None when the IOD
     does not have it; UNKNOWN_CLASS when the SOP class is not one the tables know."""
-    sop_iod, iod_types, _, _ = _get()
+    sop_iod, iod_types, _ = _get()
     iod = sop_iod.get(sop_class)
     if iod is None or iod not in iod_types:
         return UNKNOWN_CLASS
@@ -93,18 +88,11 @@ def attribute_type(sop_class: str, path: tuple[int, ...], tag: int) -> Optional[
 
 def has_module(sop_class: str, module: str) -> Optional[bool]:
     """Whether the IOD of ``sop_class`` has ``module`` as mandatory; None for an unknown SOP class."""
-    sop_iod, _, mandatory, _ = _get()
+    sop_iod, _, mandatory = _get()
     iod = sop_iod.get(sop_class)
     if iod is None or iod not in mandatory:
         return None
     return module in mandatory[iod]
-
-
-def last_required_tag(sop_class: str) -> int:
-    """The highest tag among the top-level Type 1 and Type 2 attributes of the IOD's mandatory modules (0 when
-    the SOP class is unknown): a file whose last element comes before it ends early."""
-    sop_iod, _, _, last_required = _get()
-    return last_required.get(sop_iod.get(sop_class, ""), 0)
 
 
 def _get() -> tuple:

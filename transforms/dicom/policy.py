@@ -10,7 +10,7 @@ from typing import Any, Optional
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
 from transforms.config import DeidentifyConfig, DicomConfig, DicomTagConfig, ImageConfig
-from transforms.dicom import basic_profile
+from transforms.dicom import basic_profile, iod
 from transforms.errors import ConfigError
 
 
@@ -104,6 +104,7 @@ def _basic_tables() -> tuple[dict[int, Act], tuple[tuple[int, int, Act], ...], d
 
 
 _BASIC_EXACT, _BASIC_MASKED, IOD_CODES = _basic_tables()
+iod.prepare(IOD_CODES)  # the IOD tables, read on first use, keep the rows of these attributes
 
 # The Clean Descriptors Option (PS3.15 E.3.5): rows whose option column says C are free-text descriptors that
 # are cleaned instead of removed.
