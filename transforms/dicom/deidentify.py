@@ -46,7 +46,7 @@ from transforms.dicom.policy import (
     element_vr,
     tag_name,
 )
-from transforms.dicom.vr import VrInfo, check_fits, dictionary_info
+from transforms.dicom.vr import FIXED_SIZE, VrInfo, check_fits, dictionary_info
 from transforms.errors import DeidentifyError
 
 # pydicom's validation warnings quote element values (PHI) into logs and stderr: values are never validated by
@@ -203,6 +203,7 @@ _STRICT_CHARS = {
 # Inside a D-coded sequence (PS3.15 D: "a non-zero length value that may be a dummy"), the items are kept for the
 # IOD's sake, but no free text the table does not list survives: code meanings, labels, names become dummies.
 _DUMMY_INSIDE = frozenset({"AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR", "DA", "DT", "TM", "AS"})
+_OPAQUE = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
 _ACT_BY_CODE = {"X": Act.DELETE, "Z": Act.EMPTY, "D": Act.DUMMY}
 _SHORT_LENGTH_VRS = frozenset({"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT", "PN", "SH",
                                "SL", "SS", "ST", "TM", "UI", "UL", "US"})
@@ -283,6 +284,9 @@ def _apply(ds: Dataset, ctx: _Context, path: tuple[int, ...] = (), dummy: bool =
         if act is Act.KEEP:
             if isinstance(elem, RawDataElement) and elem.value:
                 check_fits(tag, vr, elem.value, info)
+                if vr in _OPAQUE or (vr in FIXED_SIZE and (info is None or info.max_vm is None)):
+                    if structure.hides_elements(elem.value, tag, *ctx.encoding):
+                        raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} has a length that covers further elements")
                 strict = _STRICT_CHARS.get(vr)
                 if strict is not None and strict.search(elem.value.rstrip(b"\x00 ")):
                     _set(ds, tag, vr, None, ctx)  # a number or date with letters in it: keep nothing of it

@@ -7,9 +7,10 @@ a header or value, before a declared length, or without a sequence's delimiter i
 
 from __future__ import annotations
 
+import re
 import struct
 
-from pydicom.datadict import dictionary_VR
+from pydicom.datadict import DicomDictionary, dictionary_VR
 
 from transforms.errors import DeidentifyError
 
@@ -147,3 +148,34 @@ def check_whole(data: bytes, start: int, implicit: bool, little: bool) -> None:
     """Raise DATA_LOSS unless data[start:] is a whole element stream (every length honoured, every sequence
     closed)."""
     walk_dataset(data, start, len(data), implicit, little)
+
+
+_VR_CODES = (b"AE|AS|AT|CS|DA|DS|DT|FD|FL|IS|LO|LT|OB|OD|OF|OL|OV|OW|PN|SH|SL|SQ|SS|ST|SV|TM|UC|UI|UL|UN|UR|US|"
+             b"UT|UV")
+_EXPLICIT_CANDIDATE = re.compile(rb"(?=[\x00-\xff]{4}(?:" + _VR_CODES + rb"))", re.DOTALL)
+MAX_SCANNED = 1 << 20  # opaque values longer than this are not scanned (bulk data: LUTs, waveforms, documents)
+
+
+def hides_elements(value: bytes, tag: int, implicit: bool, little: bool) -> bool:
+    """Whether an opaque value (OB, OW, UN, ...) ends in a stream of data elements: known public tags after
+    ``tag``, walked whole to the value's end. That is what an element whose length swallowed the elements after
+    it looks like; no VR rule can tell, since any bytes are a valid OB value."""
+    if len(value) < 8 or len(value) > MAX_SCANNED:
+        return False
+    order = "<" if little else ">"
+    head = struct.Struct(order + "HH")
+    if implicit:
+        candidates = range(0, len(value) - 7, 2)
+    else:
+        candidates = (m.start() for m in _EXPLICIT_CANDIDATE.finditer(value))
+    for pos in candidates:
+        group, element = head.unpack_from(value, pos)
+        inner = group << 16 | element
+        if inner <= tag or group & 1 or group == 0xFFFE or inner not in DicomDictionary:
+            continue
+        try:
+            walk_dataset(value, pos, len(value), implicit, little)
+        except DeidentifyError:
+            continue
+        return True
+    return False
