@@ -272,6 +272,8 @@ def _apply(ds: Dataset, ctx: _Context, path: tuple[int, ...] = (), dummy: bool =
     policy = ctx.policy
     for tag in list(map(int, ds.keys())):  # plain ints: BaseTag's Python-level __eq__ costs in every dict lookup
         elem = ds.get_item(tag)
+        if elem is None:  # removed with its overlay group
+            continue
         vr, info = _element_vr(tag, elem)
         act = policy.action(tag, vr)
         if act is Act.BY_IOD:
@@ -295,6 +297,9 @@ def _apply(ds: Dataset, ctx: _Context, path: tuple[int, ...] = (), dummy: bool =
         ctx.tally[key] = ctx.tally.get(key, 0) + 1
         if act is Act.DELETE:
             del ds[tag]
+            if tag & 0xFF00FFFF == 0x60003000:  # OverlayData gone: the rest of its Overlay Plane would be invalid
+                for other in [t for t in map(int, ds.keys()) if t >> 16 == tag >> 16]:
+                    del ds[other]
         elif act is Act.EMPTY:
             _set(ds, tag, vr, None, ctx)
         elif act is Act.DUMMY:
