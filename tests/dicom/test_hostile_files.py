@@ -340,3 +340,27 @@ def test_unknown_sop_class_falls_back_to_the_safest_valid_choice():
     assert len(out.ReferencedStudySequence) == 0  # X/Z -> Z
     assert out.ContentDate and out.ContentDate != "20200101"  # Z/D -> D
     assert out.InstitutionName and "Elsewhere" not in out.InstitutionName  # X/Z/D -> D
+
+
+# --- 4. rows of the current edition ----------------------------------------------------------------------------------
+
+
+def test_rows_added_since_2024b_no_longer_keep_their_values():
+    """Probe 4: attributes the 2024b table lacked were kept verbatim; the current edition removes or replaces them."""
+    ds = _image()
+    ds.SecondaryCaptureDeviceID = "SCDEV-HOSPITAL-7"
+    ds.HardcopyCreationDeviceID = "HCDEV-HOSPITAL-7"
+    ds.AcquisitionContextDescription = "patient Swallowed agitated"
+    ds.UnformattedTextValue = "Seen by Dr Who at 12 Hidden Lane"
+    ds.TableTopPositionAlignmentUID = "1.2.3.4.5.6.7.99"
+    channel = Dataset()
+    channel.ChannelLabel = "Sally lead II"
+    ds.ChannelDefinitionSequence = Sequence([channel])
+    data = _encode(ds)
+    out = _deid(data).data
+    for value in (b"SCDEV-HOSPITAL-7", b"HCDEV-HOSPITAL-7", b"agitated", b"Dr Who", b"1.2.3.4.5.6.7.99",
+                  b"Sally lead II"):
+        assert value in data and value not in out
+    result = pydicom.dcmread(io.BytesIO(out))
+    assert result.UnformattedTextValue  # D: a dummy, not removed
+    assert result.TableTopPositionAlignmentUID == KEYS.uid("1.2.3.4.5.6.7.99")  # U

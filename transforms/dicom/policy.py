@@ -194,6 +194,11 @@ class DicomPolicy:
         self.__dict__.update(state)
         object.__setattr__(self, "_memo", {})
 
+    @property
+    def edition(self) -> str:
+        """The PS3.15 edition whose Table E.1-1 this policy applies ("" when it applies none), for run records."""
+        return basic_profile.EDITION if self.profile == "BASIC" or self.clean_descriptors else ""
+
     def action(self, tag: int, vr: str) -> Act:
         """The action for an element; one dict lookup once a (tag, VR) pair has been seen."""
         key = (tag, vr)
