@@ -9,15 +9,14 @@ writer copies byte for byte, so the cost of an instance is close to the cost of 
 from __future__ import annotations
 
 import io
-import re
 import struct
 import uuid
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import pydicom
-from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.filebase import DicomBytesIO
@@ -29,13 +28,12 @@ from pydicom.uid import UID
 
 from transforms.crypto import Keys
 from transforms.dicom import iod, structure
+from transforms.dicom.actions import DUMMY_VALUES, NEW_ELEMENT, Context, apply_policy  # noqa: F401 - DUMMY_VALUES re-exported
 from transforms.dicom.paths import instance_path
 from transforms.dicom.policy import (
-    IOD_FALLBACK,
     CODE_BASIC_PROFILE,
     CODE_CLEAN_DESCRIPTORS,
     CODE_CLEAN_PIXEL,
-    ALL_VRS,
     CONTEXT_TAGS,
     CODE_RETAIN_UIDS,
     PIXEL_DATA,
@@ -44,9 +42,7 @@ from transforms.dicom.policy import (
     Act,
     DicomPolicy,
     element_vr,
-    tag_name,
 )
-from transforms.dicom.vr import FIXED_SIZE, VrInfo, check_fits, dictionary_info
 from transforms.errors import DeidentifyError
 
 # pydicom's validation warnings quote element values (PHI) into logs and stderr: values are never validated by
@@ -57,18 +53,6 @@ pydicom.config.settings.writing_validation_mode = pydicom.config.IGNORE
 IMPLEMENTATION_CLASS_UID = "2.25." + str(uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/deidflow/deidflow").int)
 IMPLEMENTATION_VERSION_NAME = "DEIDFLOW_01"
 DEFLATED = "1.2.840.10008.1.2.1.99"
-
-_DUMMY_BINARY = b"\x00" * 8  # OB/OW/OF/OD/OL/OV/UN: eight zero bytes fit every binary VR's length rule
-# Placeholder values for resetTag / PS3.15 "D": valid for the VR, carrying nothing about the patient.
-_DUMMY_TEXT = "ANONYMIZED"
-DUMMY_VALUES: dict[str, Any] = {
-    "AE": _DUMMY_TEXT, "CS": _DUMMY_TEXT, "LO": _DUMMY_TEXT, "LT": _DUMMY_TEXT, "PN": _DUMMY_TEXT,
-    "SH": _DUMMY_TEXT, "ST": _DUMMY_TEXT, "UC": _DUMMY_TEXT, "UT": _DUMMY_TEXT,
-    "AS": "000Y", "DA": "19000101", "DT": "19000101000000", "TM": "000000",
-    "DS": "0", "IS": "0", "UR": "urn:anonymized",
-    "US": 0, "SS": 0, "UL": 0, "SL": 0, "FL": 0.0, "FD": 0.0, "SV": 0, "UV": 0, "AT": 0,
-}
-
 
 @dataclass(frozen=True)
 class DeidentifiedInstance:
@@ -88,42 +72,8 @@ class DeidentifiedInstance:
         return instance_path(self.study_uid, self.series_uid, self.sop_uid)
 
 
-@dataclass
-class _Context:
-    policy: DicomPolicy
-    keys: Keys
-    text_cleaner: Optional[Callable[[str, str], str]] = None
-    encoding: tuple[bool, bool] = (False, True)  # (implicit VR, little endian) of the source dataset
-    sop_class: str = ""  # the instance's SOPClassUID: which IOD decides X/Z, X/D, X/Z/D and Z/D
-    tally: dict = field(default_factory=dict)  # (tag, Act) -> elements, for the run report
-
-
-_PACK = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "SV": "q", "UV": "Q"}
-NEW_ELEMENT = -1  # value_tell of elements we encoded ourselves (no position in the source bytes)
-
-
-def _encode(vr: str, value: Any, little: bool) -> bytes:
-    """A replacement value's bytes in the dataset's encoding, padded to even length as PS3.5 requires."""
-    if value is None or value == "":
-        return b""
-    if isinstance(value, bytes):
-        data = value
-    elif vr in _PACK:
-        data = struct.pack(("<" if little else ">") + _PACK[vr], value)
-    elif vr == "AT":
-        data = struct.pack("<HH" if little else ">HH", value >> 16, value & 0xFFFF)
-    else:  # placeholders and UIDs are ASCII
-        data = str(value).encode("ascii")
-    if len(data) % 2:
-        data += b"\x00" if vr in ("UI", "OB", "UN") else b" "
-    return data
-
-
-def _set(ds: Dataset, tag: int, vr: str, value: Any, ctx: _Context) -> None:
-    """Replace an element with one we encode directly (cheaper than a pydicom DataElement round trip)."""
-    implicit, little = ctx.encoding
-    data = _encode(vr, value, little)
-    ds[tag] = RawDataElement(BaseTag(tag), vr, len(data), data, NEW_ELEMENT, implicit, little)
+_Context = Context  # the names the tests and older callers use
+_apply = apply_policy
 
 
 def _context_values(ds: Dataset) -> list[str]:
@@ -160,189 +110,6 @@ def _text_cleaner(ds: Dataset, policy: DicomPolicy, keys: Keys) -> Callable[[str
         return clean_dicom_value(value, vr, text_policy, keys, patient=patient, context=context)
 
     return clean
-
-
-# --- element handlers ------------------------------------------------------------------------------------
-
-
-def _raw_text(raw: Any) -> str:
-    if isinstance(raw, bytes):
-        return raw.decode("ascii", errors="strict").rstrip("\x00 ")
-    return str(raw)
-
-
-def _uid_values(elem: Any) -> list[str]:
-    value = elem.value
-    if isinstance(value, bytes):
-        text = _raw_text(value)
-        return [v.strip("\x00 ") for v in text.split("\\")] if text else []
-    if value is None or value == "":
-        return []
-    if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
-        return [str(v) for v in value]
-    return [str(value)]
-
-
-def _regen_uid(ds: Dataset, tag: int, elem: Any, ctx: _Context) -> None:
-    try:
-        values = _uid_values(elem)
-    except UnicodeDecodeError:
-        raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} is not a valid UID value") from None
-    keys = ctx.keys
-    _set(ds, tag, "UI", "\\".join(keys.uid(v) if v else "" for v in values), ctx)
-
-
-# Strict repertoires: a number, date or UID with letters in it is not what it claims, so nothing of it is kept.
-_STRICT_CHARS = {
-    "DS": re.compile(rb"[^0-9+\-.eE \\]"),
-    "IS": re.compile(rb"[^0-9+\- \\]"),
-    "DA": re.compile(rb"[^0-9\-\\ ]"),
-    "TM": re.compile(rb"[^0-9.:\-\\ ]"),
-    "DT": re.compile(rb"[^0-9.+\-\\ ]"),
-}
-# Inside a D-coded sequence (PS3.15 D: "a non-zero length value that may be a dummy"), the items are kept for the
-# IOD's sake, but no free text the table does not list survives: code meanings, labels, names become dummies.
-_DUMMY_INSIDE = frozenset({"AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR", "DA", "DT", "TM", "AS"})
-_OPAQUE = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
-_ACT_BY_CODE = {"X": Act.DELETE, "Z": Act.EMPTY, "D": Act.DUMMY}
-_SHORT_LENGTH_VRS = frozenset({"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT", "PN", "SH",
-                               "SL", "SS", "ST", "TM", "UI", "UL", "US"})
-
-
-def _element_vr(tag: int, elem: Any) -> tuple[str, Optional[VrInfo]]:
-    """The VR an element is de-identified as: its dictionary VR for a public tag the dictionary knows (whatever
-    VR the file wrote), else the VR in the file."""
-    info = dictionary_info(tag)
-    file_vr = elem.VR
-    if info is None:
-        vr = file_vr or element_vr(tag)
-    elif file_vr in info.vrs:
-        vr = file_vr
-    else:
-        vr = info.vrs[0]
-    if vr not in ALL_VRS:
-        raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} has an invalid value representation")
-    return vr, info
-
-
-def _as_dictionary_vr(ds: Dataset, tag: int, vr: str, info: VrInfo, ctx: _Context) -> None:
-    """Re-encode an element the file wrote with another VR (UN, or a wrong one) as its dictionary VR, when its
-    value is one value of that VR; INVALID_ARGUMENT otherwise."""
-    elem = ds.get_item(tag)
-    if vr == "SQ":
-        if elem.VR != "UN":
-            raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} is a sequence written with another VR")
-        if ds[tag].VR != "SQ":  # pydicom reads a UN sequence's items as implicit VR little endian
-            raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} is not a valid sequence")
-        return
-    if not isinstance(elem, RawDataElement):
-        if elem.VR == "UN":
-            raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} cannot be read as its dictionary VR")
-        return
-    value = elem.value or b""
-    check_fits(tag, vr, value, info)
-    implicit, little = ctx.encoding
-    if not implicit and vr in _SHORT_LENGTH_VRS and len(value) > 0xFFFF:
-        raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} is longer than its VR allows")
-    ds[tag] = RawDataElement(BaseTag(tag), vr, len(value), value, NEW_ELEMENT, implicit, little)
-
-
-def _iod_act(tag: int, path: tuple[int, ...], ctx: _Context) -> Act:
-    """X, Z or D for a compound PS3.15 code, by the attribute's type in the instance's IOD: X when Type 3 (or not
-    in the IOD), Z when Type 2, D when Type 1 -- each only where the code allows it, else the next stricter."""
-    code = ctx.policy.iod_codes[tag]
-    kind = iod.attribute_type(ctx.sop_class, path, tag) if ctx.sop_class else iod.UNKNOWN_CLASS
-    if kind == iod.UNKNOWN_CLASS or (kind is None and path):
-        return IOD_FALLBACK[code]
-    if kind is None or kind == "3":
-        order = "XZD"
-    elif kind in ("2", "2C"):
-        order = "ZD"
-    else:
-        order = "DZ"
-    return _ACT_BY_CODE[next(c for c in order if c in code)]
-
-
-def _apply(ds: Dataset, ctx: _Context, path: tuple[int, ...] = (), dummy: bool = False) -> None:
-    """Apply the policy to every element of one dataset (and, where it says so, to nested items).
-
-    ``path`` is the tags of the sequences this dataset is an item of; ``dummy`` says it is inside a D-coded
-    sequence, where free text is replaced instead of kept.
-    """
-    policy = ctx.policy
-    for tag in list(map(int, ds.keys())):  # plain ints: BaseTag's Python-level __eq__ costs in every dict lookup
-        elem = ds.get_item(tag)
-        if elem is None:  # removed with its overlay group
-            continue
-        vr, info = _element_vr(tag, elem)
-        act = policy.action(tag, vr)
-        if act is Act.BY_IOD:
-            act = _iod_act(tag, path, ctx)
-        if dummy and act is Act.KEEP and vr in _DUMMY_INSIDE:
-            act = Act.DUMMY
-        if info is not None and elem.VR is not None and elem.VR != vr and act not in (Act.DELETE, Act.EMPTY):
-            _as_dictionary_vr(ds, tag, vr, info, ctx)  # what is kept or looked into is read as its dictionary VR
-            elem = ds.get_item(tag)
-        if act is Act.KEEP:
-            if isinstance(elem, RawDataElement) and elem.value:
-                check_fits(tag, vr, elem.value, info)
-                if vr in _OPAQUE or (vr in FIXED_SIZE and (info is None or info.max_vm is None)):
-                    if structure.hides_elements(elem.value, tag, *ctx.encoding):
-                        raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} has a length that covers further elements")
-                strict = _STRICT_CHARS.get(vr)
-                if strict is not None and strict.search(elem.value.rstrip(b"\x00 ")):
-                    _set(ds, tag, vr, None, ctx)  # a number or date with letters in it: keep nothing of it
-            continue
-        key = (tag, act)
-        ctx.tally[key] = ctx.tally.get(key, 0) + 1
-        if act is Act.DELETE:
-            del ds[tag]
-            if tag & 0xFF00FFFF == 0x60003000:  # OverlayData gone: the rest of its Overlay Plane would be invalid
-                for other in [t for t in map(int, ds.keys()) if t >> 16 == tag >> 16]:
-                    del ds[other]
-        elif act is Act.EMPTY:
-            _set(ds, tag, vr, None, ctx)
-        elif act is Act.DUMMY:
-            if vr == "SQ":
-                _recurse(ds, tag, ctx, path, dummy=True)
-            elif vr == "UI":
-                _regen_uid(ds, tag, elem, ctx)
-            else:
-                _set(ds, tag, vr, DUMMY_VALUES.get(vr, _DUMMY_BINARY), ctx)
-        elif act is Act.REGEN_UID:
-            _regen_uid(ds, tag, elem, ctx)
-        elif act is Act.RECURSE:
-            _recurse(ds, tag, ctx, path, dummy)
-        elif act is Act.CLEAN_TEXT:
-            if isinstance(elem, RawDataElement) and elem.value:
-                check_fits(tag, vr, elem.value, info)
-            _clean_text(ds, tag, vr, ctx)
-        elif act is Act.CLEAN_IMAGE:
-            # Only top-level PixelData is redacted (handled by the caller); nested elements revert to keep.
-            continue
-
-
-def _recurse(ds: Dataset, tag: int, ctx: _Context, path: tuple[int, ...], dummy: bool) -> None:
-    elem = ds[tag]  # converts the raw element; the items are datasets of raw elements
-    if elem.VR != "SQ":
-        del ds[tag]  # recurseTag on something that is not a sequence: nothing safe to keep
-        return
-    inner = path + (tag,)
-    for item in elem.value or ():
-        _apply(item, ctx, inner, dummy)
-
-
-def _clean_text(ds: Dataset, tag: int, vr: str, ctx: _Context) -> None:
-    if ctx.text_cleaner is None:  # policy compilation always sets it; kept as a guard
-        raise DeidentifyError("FAILED_PRECONDITION", f"text cleaning is not configured for {tag_name(tag)}")
-    elem = ds[tag]
-    value = elem.value
-    if value in (None, ""):
-        return
-    if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
-        value = "\\".join(str(v) for v in value)
-    cleaned = ctx.text_cleaner(str(value), vr)
-    ds[tag] = DataElement(tag, vr, cleaned if cleaned else None)
 
 
 # --- parsing and writing ---------------------------------------------------------------------------------

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import enum
 import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
+from pydicom.datadict import tag_for_keyword
 
 from transforms.config import DeidentifyConfig, DicomConfig, DicomTagConfig, ImageConfig
 from transforms.dicom import basic_profile, iod
+from transforms.dicom.actions import BY_CONFIG_NAME, HANDLERS, IOD_FALLBACK, TEXT_VRS, Act
+from transforms.dicom.tags import ALL_VRS, element_vr, is_known_tag, tag_name  # noqa: F401 - re-exported
 from transforms.errors import ConfigError
-
-
-class Act(enum.Enum):
-    """What happens to one element. Names follow the v1beta1 actions; codes follow PS3.15."""
-
-    KEEP = "K"
-    EMPTY = "Z"  # removeTag: zero-length value
-    DELETE = "X"  # deleteTag
-    DUMMY = "D"  # resetTag: a placeholder value valid for the VR
-    REGEN_UID = "U"  # regenUidTag: keyed pseudonym UID
-    RECURSE = "R"  # recurseTag: apply the policy to the items of a sequence
-    CLEAN_TEXT = "C"  # cleanTextTag: inspect and transform text
-    CLEAN_IMAGE = "I"  # cleanImageTag: burned-in text redaction of PixelData
-    BY_IOD = "IOD"  # PS3.15 X/Z, X/D, X/Z/D, Z/D: X, Z or D by the attribute's type in the instance's IOD
 
 
 PIXEL_DATA = 0x7FE00010
@@ -36,10 +23,6 @@ SOP_CLASS_UID = 0x00080016
 MEDIA_SOP_UID = 0x00020003
 PRIMARY_IDS = (STUDY_UID, SERIES_UID, SOP_UID, MEDIA_SOP_UID)
 
-TEXT_VRS = frozenset({"AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "DA", "DT", "AS"})
-ALL_VRS = frozenset(
-    "AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split()
-)
 
 # Tags a keep list always keeps (spec §3.1, "default required tags"), plus SOPClassUID so the output stays a
 # valid Part-10 object. They may not appear in a remove list.
@@ -71,9 +54,7 @@ _CODE_TO_ACT = {
     "X/Z/D": Act.BY_IOD,
     "X/Z/U*": Act.RECURSE,
 }
-# When the IOD is unknown (a SOP class the tables do not know, or an attribute nested where they do not reach):
-# the alternative that is valid whatever the type and never keeps the original value.
-IOD_FALLBACK = {"Z/D": Act.DUMMY, "X/Z": Act.EMPTY, "X/D": Act.DUMMY, "X/Z/D": Act.DUMMY}
+
 
 # DeidentificationMethodCodeSequence codes (PS3.16 CID 7050)
 CODE_BASIC_PROFILE = ("113100", "Basic Application Confidentiality Profile")
@@ -130,24 +111,6 @@ def _context_tags() -> frozenset[int]:
         if element_vr(tag) in _CONTEXT_VRS:
             tags.add(tag)
     return frozenset(tags)
-
-
-def is_known_tag(tag: int) -> bool:
-    """Whether the DICOM data dictionary (repeating groups included) has this tag."""
-    try:
-        dictionary_VR(tag)
-    except KeyError:
-        return False
-    return True
-
-
-def element_vr(tag: int) -> str:
-    """The dictionary VR of a tag ('UN' when unknown; first choice of ambiguous VRs such as 'US or SS')."""
-    try:
-        vr = dictionary_VR(tag)
-    except KeyError:
-        return "UN"
-    return vr.split(" or ")[0]
 
 
 CONTEXT_TAGS: frozenset[int] = frozenset()  # filled below, once element_vr exists
@@ -212,10 +175,10 @@ class DicomPolicy:
         by_tag = self.tag_actions.get(tag)
         by_vr = self.vr_actions.get(vr)
         if by_tag or by_vr:  # actions: the later one wins
-            act = _fit_vr(max((a for a in (by_tag, by_vr) if a), key=lambda a: a[0])[1], vr)
-            return Act.EMPTY if act is Act.DUMMY and vr == "SQ" else act  # resetTag on a sequence empties it
+            act = max((a for a in (by_tag, by_vr) if a), key=lambda a: a[0])[1]
+            return HANDLERS[act].fit(vr, configured=True)
         if tag in self.options:
-            return _fit_vr(self.options[tag], vr)
+            return HANDLERS[self.options[tag]].fit(vr, configured=True)
         return self._profile_action(tag, vr)
 
     def _profile_action(self, tag: int, vr: str) -> Act:
@@ -237,25 +200,7 @@ class DicomPolicy:
                 # value is safe, so profiles that remove private data remove it too.
                 return Act.DELETE
             return self.default_sq if vr == "SQ" else self.default
-        if act is Act.CLEAN_TEXT:
-            return _fit_vr(act, vr)
-        if vr == "SQ":
-            # D asks for a non-empty value: a D-coded sequence keeps its items, de-identified by the same table
-            # with every free-text value inside replaced by a dummy (deidentify._apply). U-coded ones are recursed.
-            if act is Act.CLEAN_TEXT:
-                return Act.EMPTY
-            if act is Act.REGEN_UID:
-                return Act.RECURSE
-        elif act is Act.RECURSE:
-            return Act.REGEN_UID if vr == "UI" else Act.DELETE
-        return act
-
-
-def _fit_vr(act: Act, vr: str) -> Act:
-    """Text cleaning only reads text: a sequence is cleaned item by item, any other VR is removed."""
-    if act is Act.CLEAN_TEXT and vr not in TEXT_VRS:
-        return Act.RECURSE if vr == "SQ" else Act.DELETE
-    return act
+        return HANDLERS[act].fit(vr, configured=False)
 
 
 # --- compiling a config ----------------------------------------------------------------------------------
@@ -320,42 +265,17 @@ def _query_matcher(query: str, path: str) -> tuple[str, Any]:
     return "tag", parse_tag(query, path)
 
 
-# Which elements each v1beta1 action may target (spec §2.8).
-_ACTION_SUPPORT = {
-    "regen_uid_tag": ("UI", None),
-    "recurse_tag": ("SQ", None),
-    "clean_image_tag": (None, PIXEL_DATA),
-    "clean_text_tag": (TEXT_VRS, None),
-}
-_ACTION_TO_ACT = {
-    "keep_tag": Act.KEEP,
-    "remove_tag": Act.EMPTY,
-    "delete_tag": Act.DELETE,
-    "reset_tag": Act.DUMMY,
-    "regen_uid_tag": Act.REGEN_UID,
-    "clean_text_tag": Act.CLEAN_TEXT,
-    "clean_image_tag": Act.CLEAN_IMAGE,
-    "recurse_tag": Act.RECURSE,
-}
-
-
 def _check_support(action: str, kind: str, key: Any, path: str) -> None:
-    support = _ACTION_SUPPORT.get(action)
-    if support is None:
-        return
-    vrs, only_tag = support
-    label = action.replace("_tag", "").title().replace("_", "") + "Tag"
-    label = label[0].lower() + label[1:]
-    if only_tag is not None:
-        if kind != "tag" or key != only_tag:
-            raise ConfigError(path, f"{label} applies only to PixelData (7FE00010)")
-        return
-    allowed = {vrs} if isinstance(vrs, str) else set(vrs)
-    vr = key if kind == "vr" else element_vr(key)
-    if kind == "tag" and vr == "UN":  # private or unknown tag: VR known only at run time
-        return
-    if vr not in allowed:
-        raise ConfigError(path, f"{label} is supported only for VR {', '.join(sorted(allowed))}; this query selects VR {vr}")
+    """The action's handler says whether the query selects elements it can handle (spec §2.8)."""
+    BY_CONFIG_NAME[_CONFIG_NAMES[action]].check_support(kind, key, path)
+
+
+# DicomTagConfig action field names -> the v1beta1 action names the handlers carry
+_CONFIG_NAMES = {
+    "keep_tag": "keepTag", "remove_tag": "removeTag", "delete_tag": "deleteTag", "reset_tag": "resetTag",
+    "regen_uid_tag": "regenUidTag", "clean_text_tag": "cleanTextTag", "clean_image_tag": "cleanImageTag",
+    "recurse_tag": "recurseTag",
+}
 
 
 def _from_tag_config(tag_config: DicomTagConfig, config: Optional[DeidentifyConfig], path: str) -> DicomPolicy:
@@ -389,7 +309,7 @@ def _from_tag_config(tag_config: DicomTagConfig, config: Optional[DeidentifyConf
             qpath = f"{apath}.queries[{j}]"
             kind, key = _query_matcher(query, qpath)
             _check_support(name, kind, key, qpath)
-            (vr_actions if kind == "vr" else tag_actions)[key] = (i, _ACTION_TO_ACT[name])
+            (vr_actions if kind == "vr" else tag_actions)[key] = (i, BY_CONFIG_NAME[_CONFIG_NAMES[name]].act)
     if image_actions:  # the last cleanImageTag action configures the redaction of PixelData
         i, action = image_actions[-1]
         image = _image_redactor(action.clean_image_tag, f"{path}.actions[{i}].cleanImageTag")
@@ -428,9 +348,3 @@ def _describe(profile: str, image: Any = None) -> str:
 
 
 CONTEXT_TAGS = _context_tags()
-
-
-def tag_name(tag: int) -> str:
-    """A tag as users read it in errors: keyword and (GGGG,EEEE), never the value."""
-    keyword = keyword_for_tag(tag) if not (tag >> 16) & 1 else ""
-    return f"{keyword} ({tag >> 16:04X},{tag & 0xFFFF:04X})".strip()

@@ -14,7 +14,7 @@ from typing import Optional
 
 from pydicom.datadict import dictionary_VM, dictionary_VR
 
-from transforms.dicom.policy import tag_name
+from transforms.dicom.tags import tag_name
 from transforms.errors import DeidentifyError
 
 # Bytes per value of the binary VRs whose values have a fixed size.
