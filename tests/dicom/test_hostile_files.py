@@ -364,3 +364,14 @@ def test_rows_added_since_2024b_no_longer_keep_their_values():
     result = pydicom.dcmread(io.BytesIO(out))
     assert result.UnformattedTextValue  # D: a dummy, not removed
     assert result.TableTopPositionAlignmentUID == KEYS.uid("1.2.3.4.5.6.7.99")  # U
+
+
+def test_subsampled_ybr_pixels_are_not_mistaken_for_short_ones():
+    """YBR_FULL_422 stores two values per pixel, not three: a whole file must not be DATA_LOSS."""
+    with open(get_testdata_file("SC_ybr_full_422_uncompressed.dcm"), "rb") as f:
+        data = f.read()
+    _deid(data)
+    cut = len(data) - 64
+    with pytest.raises(DeidentifyError) as err:
+        _deid(data[:cut])
+    assert err.value.code == "DATA_LOSS"

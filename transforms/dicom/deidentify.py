@@ -357,6 +357,10 @@ def _check_pixels(ds: Dataset, pixel: bytes, sop_class: str) -> None:
             frames = max(1, int(text.strip("\x00 ") or 1))
         except ValueError:
             frames = 1
+    photometric = ds.get_item(0x00280004)
+    text = photometric.value if photometric is not None else b""
+    if (text if isinstance(text, bytes) else str(text).encode()).startswith((b"YBR_FULL_422", b"YBR_PARTIAL_422")):
+        samples = 2  # two chroma values shared by each pair of pixels (PS3.3 C.7.6.3.1.2)
     expected = (rows * columns * samples * frames * bits + 7) // 8
     if pixel:
         implicit, little = ds.original_encoding
