@@ -36,12 +36,13 @@ def _loss(what: str) -> DeidentifyError:
     return DeidentifyError("DATA_LOSS", f"the file is truncated ({what})")
 
 
+_STRUCTS = {little: (struct.Struct(o + "HH"), struct.Struct(o + "I"), struct.Struct(o + "H"), struct.Struct(o + "HHI"))
+            for little, o in ((True, "<"), (False, ">"))}
+
+
 def walk_dataset(data: bytes, pos: int, end: int, implicit: bool, little: bool, depth: int = 0) -> int:
     """Walk the elements in data[pos:end]; return where the walk stopped (``end``, or an item delimiter)."""
-    order = "<" if little else ">"
-    head = struct.Struct(order + "HH")
-    u32 = struct.Struct(order + "I")
-    u16 = struct.Struct(order + "H")
+    head, u32, u16, _ = _STRUCTS[bool(little)]
     while pos < end:
         if pos + 8 > end:
             raise _loss("an element header is cut")
@@ -92,8 +93,7 @@ def walk_items(data: bytes, pos: int, end: int, implicit: bool, little: bool, de
     """Walk a sequence's items (or encapsulated fragments); return the offset just past the sequence."""
     if depth > 64:
         raise DeidentifyError("INVALID_ARGUMENT", "sequences are nested too deeply")
-    order = "<" if little else ">"
-    head = struct.Struct(order + "HHI")
+    head = _STRUCTS[bool(little)][3]
     while pos < end:
         if pos + 8 > end:
             raise _loss("an item header is cut")

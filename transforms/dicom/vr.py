@@ -40,6 +40,14 @@ _STRICT = {
 }
 
 
+# One pattern per text VR: the control characters it forbids, or characters outside its stricter repertoire.
+_BAD = {
+    vr: re.compile((_CONTROL_LONG if vr in _LONG_TEXT else _CONTROL_SHORT).pattern
+                   + (b"|" + _STRICT[vr].pattern if vr in _STRICT else b""))
+    for vr in TEXT_VRS
+}
+
+
 class VrInfo:
     """What the data dictionary says about one public tag: its VRs and the largest number of values."""
 
@@ -85,18 +93,16 @@ def check_fits(tag: int, vr: str, value: bytes, info: Optional[VrInfo]) -> None:
     if vr not in TEXT_VRS:
         return
     text = value.rstrip(b"\x00 ") if vr != "UR" else value.rstrip(b" ")
-    control = _CONTROL_LONG if vr in _LONG_TEXT else _CONTROL_SHORT
-    strict = _STRICT.get(vr)
-    if control.search(text) or (strict is not None and strict.search(text)):
+    if _BAD[vr].search(text):
         raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} holds characters its VR does not allow")
     limit = MAX_CHARS.get(vr)
-    if vr in SINGLE_VALUED_TEXT:
-        values = (text,)
+    if vr in SINGLE_VALUED_TEXT or b"\\" not in text:
+        values: tuple[bytes, ...] | list[bytes] = (text,)
     else:
         values = text.split(b"\\")
         if info is not None and info.max_vm is not None and len(values) > info.max_vm:
             raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} has more values than its VM allows")
-    if limit is not None:
+    if limit is not None and len(text) > limit:
         # Limits count characters; a multi-byte character set may take up to 4 bytes for one.
         wide = 4 if _WIDE.search(text) else 1
         for item in values:
