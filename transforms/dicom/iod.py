@@ -7,13 +7,15 @@ use, and only the rows of the attributes the caller asks about are kept.
 
 from __future__ import annotations
 
+import bisect
 import importlib.util
 import json
 import os
+import re
 import threading
 from typing import Iterable, Optional
 
-from pydicom.datadict import tag_for_keyword
+from pydicom.datadict import keyword_for_tag, tag_for_keyword
 
 # Strictest first: when modules of one IOD disagree, the strictest type wins (a dummy is always valid).
 _ORDER = {"1": 0, "1C": 1, "2": 2, "2C": 3, "3": 4}
@@ -37,22 +39,7 @@ def _load(wanted: frozenset[int]):
         sop_iod: dict[str, str] = json.load(f)
     with open(os.path.join(folder, "iod_module_map.json"), encoding="utf-8") as f:
         iod_modules = json.load(f)
-    with open(os.path.join(folder, "module_attribute_map.json"), encoding="utf-8") as f:
-        modules = json.load(f)
-    module_types: dict[str, dict[tuple[tuple[int, ...], int], str]] = {}
-    for name, attributes in modules.items():
-        rows: dict[tuple[tuple[int, ...], int], str] = {}
-        for attribute in attributes:
-            tag = tag_for_keyword(attribute["keyword"])
-            kind = attribute["type"]
-            if tag is None or tag not in wanted or kind not in _ORDER:
-                continue
-            path = tuple(tag_for_keyword(k) or 0 for k in attribute["path"])
-            key = (path, tag)
-            if key not in rows or _ORDER[kind] < _ORDER[rows[key]]:
-                rows[key] = kind
-        module_types[name] = rows
-    del modules
+    module_types = _module_types(os.path.join(folder, "module_attribute_map.json"), wanted)
     iod_types: dict[str, dict[tuple[tuple[int, ...], int], str]] = {}
     mandatory: dict[str, frozenset[str]] = {}
     for iod, entries in iod_modules.items():
@@ -64,6 +51,35 @@ def _load(wanted: frozenset[int]):
         iod_types[iod] = merged
         mandatory[iod] = frozenset(e["key"] for e in entries if e["usage"] == "M")
     return sop_iod, iod_types, mandatory
+
+
+_MODULE = re.compile(r'^  "([^"]+)": \[', re.MULTILINE)
+
+
+def _module_types(path: str, wanted: frozenset[int]) -> dict[str, dict[tuple[tuple[int, ...], int], str]]:
+    """(path, tag) -> type per module, for the wanted attributes only. The file is 22 MB of JSON: the rows are
+    picked out of its text instead of building every row as Python objects (which costs a worker ~150 MB)."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    keywords = sorted(k for k in (keyword_for_tag(t) for t in wanted) if k)
+    starts = [(m.start(), m.group(1)) for m in _MODULE.finditer(text)]
+    module_types: dict[str, dict[tuple[tuple[int, ...], int], str]] = {name: {} for _, name in starts}
+    if not starts or not keywords:
+        return module_types
+    row = re.compile(r'\{\s*"keyword": "(' + "|".join(map(re.escape, keywords)) +
+                     r')",\s*"type": "([^"]*)",\s*"path": \[([^\]]*)\]\s*\}')
+    offsets = [start for start, _ in starts]
+    for m in row.finditer(text):
+        name = starts[bisect.bisect_right(offsets, m.start()) - 1][1]
+        kind = m.group(2)
+        if kind not in _ORDER:
+            continue
+        tag = tag_for_keyword(m.group(1))
+        key = (tuple(tag_for_keyword(k) or 0 for k in re.findall(r'"([^"]+)"', m.group(3))), tag)
+        rows = module_types[name]
+        if key not in rows or _ORDER[kind] < _ORDER[rows[key]]:
+            rows[key] = kind
+    return module_types
 
 
 def prepare(tags: Iterable[int]) -> None:
