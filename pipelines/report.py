@@ -102,7 +102,7 @@ def _run_facts(summary: dict, elements: int) -> list[tuple[str, object]]:
         facts.append(("duration", f"{seconds:.1f} s"))
         if seconds > 0:
             facts.append(("throughput", f"{elements / seconds:,.1f} elements/s"))
-    for key in ("source", "destination", "profile", "configDigest", "keyFingerprint", "runDir"):
+    for key in ("source", "destination", "profile", "profileEdition", "configDigest", "keyFingerprint", "runDir"):
         if key in details:
             facts.append((key, details[key]))
     return facts

@@ -100,6 +100,7 @@ def plan_dataset_run(args, beam_args: Sequence[str]) -> DeidentifyRun:
     }
     if "dicomStores" in plan.policies:
         details["profile"] = plan.policies["dicomStores"].profile
+        details["profileEdition"] = plan.policies["dicomStores"].edition
     if dicom_filter is not None:
         details["dicomFilterPaths"] = len(dicom_filter)
     return DeidentifyRun(

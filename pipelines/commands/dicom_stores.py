@@ -70,7 +70,8 @@ def plan_dicom_store_run(args, beam_args: Sequence[str]) -> DeidentifyRun:
         return [add_dicom_store_branch(pipeline, plan.source_path, plan.destination_path, plan.run_dir, policy,
                                        plan.keys, incremental=incremental, dicom_filter=dicom_filter)]
 
-    details = {**store_run_details(plan, args.config_file), "profile": policy.profile}
+    details = {**store_run_details(plan, args.config_file), "profile": policy.profile,
+               "profileEdition": policy.edition}
     if not dicomweb:
         details["incremental"] = incremental
     return DeidentifyRun(
@@ -78,6 +79,7 @@ def plan_dicom_store_run(args, beam_args: Sequence[str]) -> DeidentifyRun:
         stores=[StoreToRun("dicomStores", plan.source, plan.source_path, plan.destination, plan.destination_path,
                            plan.created_destination)],
         build=build, labels=["dicom"], details=details,
-        dry_run_details={"keyFingerprint": plan.keys.fingerprint, "profile": policy.profile},
+        dry_run_details={"keyFingerprint": plan.keys.fingerprint, "profile": policy.profile,
+                         "profileEdition": policy.edition},
         destination_path=plan.destination_path if isinstance(plan.destination_path, str) else None,
     )

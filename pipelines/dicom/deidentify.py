@@ -62,11 +62,11 @@ class DeidentifyDicomInstances(beam.DoFn):
         for tag, action, count in result.actions:
             self._tally.add(f"action/{self._label}/{tag_name(tag)}/{action}", count)
         self._tally.add(f"modality/{self._label}/{result.modality or 'unknown'}")
+        store_path = instance_path(result.study_uid, result.series_uid, result.sop_uid)  # valid UIDs or an error
         try:
             staged = stage(self._staging_dir, location, result.data)
         except Exception as err:
             raise DeidentifyError("UNAVAILABLE", f"the destination cannot be written ({type(err).__name__})") from None
-        store_path = instance_path(result.study_uid, result.series_uid, result.sop_uid)
         return StagedInstance(location, store_path, result.sop_uid, staged)
 
     def finish_bundle(self) -> None:

@@ -19,6 +19,7 @@ from apache_beam.metrics import Metrics
 from pipelines.stores.dicom import FolderDicomStore, instance_path, read_uids
 from transforms.beam import NAMESPACE
 from transforms.crypto import Keys
+from transforms.errors import DeidentifyError
 from transforms.dicom.policy import SERIES_UID, SOP_UID, STUDY_UID, Act, DicomPolicy
 
 UNPREDICTED = "unpredicted"
@@ -41,7 +42,10 @@ def predicted_store_path(uids: tuple[str, str, str], policy: DicomPolicy, keys: 
             new.append(uid)
         else:
             return None
-    return instance_path(*new)
+    try:
+        return instance_path(*new)
+    except DeidentifyError:  # a kept UID that cannot name a path: the instance is processed (and refused there)
+        return None
 
 
 class PredictDicomDestination(beam.DoFn):

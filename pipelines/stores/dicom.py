@@ -23,7 +23,6 @@ A source instance's UIDs come from its path when that has the export layout (no 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from typing import NamedTuple, Optional, Sequence, Union
 
@@ -34,9 +33,9 @@ from apache_beam.metrics import Metrics
 
 from pipelines.stores import dicomweb, store_root
 from transforms.beam import ERRORS, NAMESPACE, OK, error_from_exception, failure_counter
+from transforms.dicom import paths as dicom_paths
 from transforms.errors import DeidentifyError
 
-_UID = re.compile(r"[0-9]+(?:\.[0-9]+)*")
 UID_KEYWORDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 Uids = tuple[str, str, str]
 
@@ -46,12 +45,14 @@ Uids = tuple[str, str, str]
 
 def instance_path(study: str, series: str, sop: str) -> str:
     """The store path of an instance: the export layout. The one place a destination path is built (the write
-    step and incremental runs' predictions both call it)."""
-    return f"{study}/{series}/{sop}.dcm"
+    step and incremental runs' predictions both call it). INVALID_ARGUMENT unless every UID is valid (PS3.5 9.1),
+    so a path built from UIDs never holds ``..`` or a separator."""
+    return dicom_paths.instance_path(study, series, sop)
 
 
 def is_uid(text: str) -> bool:
-    return len(text) <= 64 and bool(_UID.fullmatch(text))
+    """A valid UID (PS3.5 9.1: digits and dots, no empty component, no leading zero, at most 64 characters)."""
+    return dicom_paths.is_valid_uid(text)
 
 
 def uids_from_path(relative: str) -> Optional[Uids]:
@@ -132,7 +133,9 @@ class FolderDicomStore:
         return self.root
 
     def path_of(self, relative: str) -> str:
-        return store_root.join(self.root, *relative.split("/"))
+        """The path of a store-relative name; INVALID_ARGUMENT when it would resolve outside the store (a
+        symlinked folder inside the store that points elsewhere)."""
+        return dicom_paths.path_under(self.root, relative)
 
     def exists(self) -> bool:
         return store_root.exists(self.root)
@@ -154,6 +157,8 @@ class FolderDicomStore:
         return failures
 
     def write_error(self, err: Exception) -> DeidentifyError:
+        if isinstance(err, DeidentifyError):
+            return err
         return DeidentifyError("UNAVAILABLE", f"the destination cannot be written ({type(err).__name__})")
 
     def list(self, dicom_filter=None, label: str = "dicom"):

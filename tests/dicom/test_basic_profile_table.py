@@ -9,8 +9,8 @@ import pytest
 
 from transforms.dicom.basic_profile import EDITION, OPTION_COLUMNS, ROWS, ProfileRow
 
-# Rows in the 2024b transcription of Table E.1-1, including the "Private Attributes" row.
-SOURCE_ROW_COUNT = 621
+# Rows of Table E.1-1 (2026d), including the "Private Attributes" row: the 621 of 2024b and 36 added since.
+SOURCE_ROW_COUNT = 657
 
 BASIC_CODES = {"D", "Z", "X", "K", "C", "U", "Z/D", "X/Z", "X/D", "X/Z/D", "X/Z/U*"}
 OPTION_CODES = {"K", "C"}
@@ -23,7 +23,7 @@ def _by_tag() -> dict[str, ProfileRow]:
 
 
 def test_edition_named():
-    assert EDITION == "DICOM PS3.15 2024b Table E.1-1"
+    assert EDITION == "DICOM PS3.15 2026d Table E.1-1"
 
 
 def test_row_count_matches_source():
@@ -32,11 +32,12 @@ def test_row_count_matches_source():
 
 def test_rows_decide_the_basic_profile_action_of_their_tag():
     # behaviour, not row types: each concrete row's PS3.15 code is what the compiled Basic policy does to the
-    # tag (compound codes resolved as README says; sequences coded D are emptied rather than given a dummy item)
+    # tag (compound codes decided per IOD at the instance, README's IOD rule; sequences coded D keep their items,
+    # which the table de-identifies: DUMMY on a sequence)
     from transforms.dicom.policy import Act, compile_dicom_policy, element_vr
 
     expected = {"X": Act.DELETE, "Z": Act.EMPTY, "D": Act.DUMMY, "U": Act.REGEN_UID, "K": Act.KEEP,
-                "C": Act.CLEAN_TEXT, "Z/D": Act.DUMMY, "X/Z": Act.EMPTY, "X/D": Act.DUMMY, "X/Z/D": Act.DUMMY,
+                "C": Act.CLEAN_TEXT, "Z/D": Act.BY_IOD, "X/Z": Act.BY_IOD, "X/D": Act.BY_IOD, "X/Z/D": Act.BY_IOD,
                 "X/Z/U*": Act.RECURSE}
     policy = compile_dicom_policy(None)
     checked = 0
@@ -45,8 +46,7 @@ def test_rows_decide_the_basic_profile_action_of_their_tag():
             continue
         tag = int(row.tag, 16)
         vr = element_vr(tag)
-        want = Act.EMPTY if vr == "SQ" and expected[row.basic] is Act.DUMMY else expected[row.basic]
-        assert policy.action(tag, vr) is want, (row.tag, row.basic)
+        assert policy.action(tag, vr) is expected[row.basic], (row.tag, row.basic)
         checked += 1
     assert checked > 600
     assert policy.action(0x00100010, "PN") is Act.EMPTY  # PatientName: Z
@@ -123,18 +123,28 @@ def test_spot_checks(tag, name, basic, options):
 
 
 def test_code_totals():
-    # Totals of the 2024b table; a change here means the rows were edited.
+    # Totals of the 2026d table (2024b: X 384, D 92, U 54, X/D 22; 36 rows added since); a change here means the
+    # rows were edited.
     assert Counter(row.basic for row in ROWS) == {
-        "X": 384, "D": 92, "U": 54, "Z": 42, "X/D": 22,
+        "X": 417, "D": 93, "U": 55, "Z": 42, "X/D": 23,
         "X/Z": 11, "X/Z/D": 8, "Z/D": 6, "X/Z/U*": 2,
     }
     per_column = Counter(column for row in ROWS for column, _ in row.options)
     assert per_column == {
-        "retain_safe_private": 1, "retain_uids": 59, "retain_device_identity": 57,
-        "retain_institution_identity": 10, "retain_patient_characteristics": 13,
-        "retain_long_full_dates": 165, "retain_long_modified_dates": 165,
-        "clean_descriptors": 125, "clean_structured_content": 3, "clean_graphics": 4,
+        "retain_safe_private": 1, "retain_uids": 60, "retain_device_identity": 59,
+        "retain_institution_identity": 10, "retain_patient_characteristics": 19,
+        "retain_long_full_dates": 169, "retain_long_modified_dates": 169,
+        "clean_descriptors": 139, "clean_structured_content": 3, "clean_graphics": 4,
     }
+
+
+@pytest.mark.parametrize("tag,code", [
+    ("00400556", "X"), ("003A0203", "X"), ("003A020C", "X"), ("003A0020", "X"), ("00181011", "X"),
+    ("00181010", "X"), ("00102161", "X"), ("300A0054", "U"), ("00700006", "D"),
+])
+def test_rows_issue_15_names_from_the_current_edition(tag, code):
+    """Issue 15: rows the 2024b table lacked, which the current edition (2026c and later) has."""
+    assert _by_tag()[tag].basic == code
 
 
 def test_pydicom_dictionary_knows_the_tags():

@@ -40,7 +40,7 @@ REFUSALS = {
                      "priv_SQ.dcm"], NO_SOP_UID),
     **dict.fromkeys(["JPEGLSNearLossless_08.dcm", "JPEGLSNearLossless_16.dcm", "SC_rgb_jls_lossy_line.dcm",
                      "SC_rgb_jls_lossy_sample.dcm"], NO_STUDY_UID),
-    "MR_truncated.dcm": "PixelData is truncated",
+    **dict.fromkeys(["MR_truncated.dcm", "rtplan_truncated.dcm"], "the file is truncated (an element's value is cut)"),
     "meta_missing_tsyntax.dcm": "file meta information has no TransferSyntaxUID (0002,0010)",
 }
 

@@ -45,6 +45,8 @@ def test_store_is_deidentified_with_a_summary_and_no_phi(root):
     assert summary["metadata"]["counter"] == {"success": "8", "failure": "0"}
     assert summary["metadata"]["apiMethodName"].endswith("DeidentifyDicomStore")
     assert summary["deidflow"]["destinationCreated"] is True
+    # the Basic Profile edition the run applied is on record (catches the summary losing policy.edition)
+    assert summary["deidflow"]["profileEdition"] == "DICOM PS3.15 2026d Table E.1-1"
     dest = root / DEST
     written = json.loads((dest / ".deidflow" / "runs" / summary["name"].rsplit("/", 1)[-1] / "summary.json").read_text())
     assert written["metadata"]["counter"] == summary["metadata"]["counter"]

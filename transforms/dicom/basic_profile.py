@@ -1,19 +1,23 @@
 """DICOM PS3.15 Annex E Table E.1-1 (Application Level Confidentiality Profile Attributes) as data."""
 
-# Rows transcribed from the machine-readable copy of Table E.1-1 published by
-# innolitics/dicom-standard (standard/confidentiality_profile_attributes.json, last
-# regenerated in that repository's commit "Update standard to rev2024b", 2024-04-18).
-# Cross-checks made when writing this module:
-#   * Basic Profile codes and the set of tags agree row for row with an independent
-#     scrape of the 2024b HTML (KitwareMedical/dicom-anonymizer dicomfields_2024b.py).
-#   * Against the standard's own text of an older edition (about 2019/2020), all 431
-#     rows that could be compared agree in every column except ten that the standard
-#     has since changed, e.g. Patient ID (0010,0020) went from Z to Z/D in 2024b;
-#     Performed/Scheduled Station AE Title and Scheduled Study Location AE Title went
-#     from K to C under Retain Device Identity; Treatment Machine Name X -> X/Z;
-#     Treatment Site D -> X/D; Modifying Device ID gained K under Retain Device Identity.
-#     The older text also shows "X" instead of "K" under Retain UIDs for Referenced
-#     Patient Sequence (0008,1120); this module follows 2024b (K).
+# Edition: DICOM PS3.15 2026d, Table E.1-1.
+# How the rows were made:
+#   * 621 rows transcribed from the machine-readable copy of the 2024b table published by innolitics/dicom-standard
+#     (standard/confidentiality_profile_attributes.json, commit "Update standard to rev2024b"), cross-checked then
+#     row for row against an independent scrape of the 2024b HTML (KitwareMedical/dicom-anonymizer
+#     dicomfields_2024b.py) and, for 431 rows, against the standard's own text of an older edition (ten rows the
+#     standard has since changed, e.g. Patient ID Z -> Z/D in 2024b).
+#   * Up to 2026d: compared with a transcription of the 2026d table's Basic Profile column (maziyarpanahi/openmed,
+#     openmed/multimodal/dicom.py, "Source: dicom.nema.org/medical/dicom/2026d/.../chapter_E.html"). No row of
+#     2024b changed its Basic Profile code; 36 rows were added and are below (Acquisition Context Description,
+#     Channel Label, Channel Derivation Description, Multiplex Group Label, Hardcopy Creation Device ID, Secondary
+#     Capture Device ID, Ethnic Group Code Sequence: X; Table Top Position Alignment UID: U; Unformatted Text Value:
+#     D; the gender identity, names-to-use, pronoun and sex-parameters rows of group 0010; ...). Every change issue
+#     15 lists from its own reading of 2026c is among them. The added rows' option columns follow that same
+#     transcription where it gives them (it was read as far as Template Local Version); Waveform Annotation Sequence
+#     and Unformatted Text Value carry no option columns here.
+#   * Not re-checked against the NEMA HTML itself: it cannot be reached from where this was built. Re-check when
+#     it can (tests/dicom/test_basic_profile_table.py pins the counts).
 # Tag format: 8 upper-case hex digits, X for a wildcard digit (50XXXXXX, 60XX3000,
 # 60XX4000). The one exception is the "Private Attributes" row, written
 # (gggg,eeee) where gggg is odd by the standard, stored here as "GGGGEEEE".
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-EDITION = "DICOM PS3.15 2024b Table E.1-1"
+EDITION = "DICOM PS3.15 2026d Table E.1-1"
 
 # Option columns in the order the standard prints them.
 OPTION_COLUMNS = (
@@ -121,16 +125,33 @@ ROWS: tuple[ProfileRow, ...] = (
     _r("00081140", "Referenced Image Sequence", "X/Z/U*", retain_uids="K"),
     _r("00081155", "Referenced SOP Instance UID", "U", retain_uids="K"),
     _r("00081195", "Transaction UID", "U", retain_uids="K"),
+    _r("00081301", "Principal Diagnosis Code Sequence", "X", clean_descriptors="C"),
+    _r("00081302", "Primary Diagnosis Code Sequence", "X", clean_descriptors="C"),
+    _r("00081303", "Secondary Diagnoses Code Sequence", "X", clean_descriptors="C"),
+    _r("00081304", "Histological Diagnoses Code Sequence", "X", clean_descriptors="C"),
     _r("00082111", "Derivation Description", "X", clean_descriptors="C"),
     _r("00082112", "Source Image Sequence", "X/Z/U*", retain_uids="K"),
     _r("00083010", "Irradiation Event UID", "U", retain_uids="K"),
     _r("00084000", "Identifying Comments", "X", clean_descriptors="C"),
     _r("00100010", "Patient's Name", "Z"),
+    _r("00100011", "Person Names to Use Sequence", "X"),
+    _r("00100012", "Name to Use", "X"),
+    _r("00100013", "Name to Use Comment", "X"),
+    _r("00100014", "Third Person Pronouns Sequence", "X"),
+    _r("00100015", "Pronoun Code Sequence", "X"),
+    _r("00100016", "Pronoun Comment", "X", clean_descriptors="C"),
     _r("00100020", "Patient ID", "Z/D"),
     _r("00100021", "Issuer of Patient ID", "X"),
     _r("00100030", "Patient's Birth Date", "Z"),
     _r("00100032", "Patient's Birth Time", "X"),
     _r("00100040", "Patient's Sex", "Z", retain_patient_characteristics="K"),
+    _r("00100041", "Gender Identity Sequence", "X"),
+    _r("00100042", "Sex Parameters for Clinical Use Category Comment", "X", retain_patient_characteristics="C", clean_descriptors="C"),
+    _r("00100043", "Sex Parameters for Clinical Use Category Sequence", "X", retain_patient_characteristics="K"),
+    _r("00100044", "Gender Identity Code Sequence", "X"),
+    _r("00100045", "Gender Identity Comment", "X", clean_descriptors="C"),
+    _r("00100046", "Sex Parameters for Clinical Use Category Code Sequence", "X", retain_patient_characteristics="K"),
+    _r("00100047", "Sex Parameters for Clinical Use Category Reference", "X", retain_patient_characteristics="K"),
     _r("00100050", "Patient's Insurance Plan Code Sequence", "X"),
     _r("00100101", "Patient's Primary Language Code Sequence", "X"),
     _r("00100102", "Patient's Primary Language Modifier Code Sequence", "X"),
@@ -155,6 +176,8 @@ ROWS: tuple[ProfileRow, ...] = (
     _r("00102154", "Patient's Telephone Numbers", "X"),
     _r("00102155", "Patient's Telecom Information", "X"),
     _r("00102160", "Ethnic Group", "X", retain_patient_characteristics="K"),
+    _r("00102161", "Ethnic Group Code Sequence", "X", retain_patient_characteristics="K"),
+    _r("00102162", "Ethnic Groups", "X", retain_patient_characteristics="K"),
     _r("00102180", "Occupation", "X", clean_descriptors="C"),
     _r("001021A0", "Smoking Status", "X", retain_patient_characteristics="K"),
     _r("001021B0", "Additional Patient History", "X", clean_descriptors="C"),
@@ -240,6 +263,8 @@ ROWS: tuple[ProfileRow, ...] = (
     _r("00181009", "Unique Device Identifier", "X", retain_device_identity="K"),
     _r("0018100A", "UDI Sequence", "X", retain_device_identity="K"),
     _r("0018100B", "Manufacturer's Device Class UID", "U", retain_uids="K", retain_device_identity="K"),
+    _r("00181010", "Secondary Capture Device ID", "X", retain_device_identity="K"),
+    _r("00181011", "Hardcopy Creation Device ID", "X", retain_device_identity="K"),
     _r("00181012", "Date of Secondary Capture", "X", retain_long_full_dates="K", retain_long_modified_dates="C"),
     _r("00181014", "Time of Secondary Capture", "X", retain_long_full_dates="K", retain_long_modified_dates="C"),
     _r("00181030", "Protocol Name", "X/D", clean_descriptors="C"),
@@ -350,6 +375,9 @@ ROWS: tuple[ProfileRow, ...] = (
     _r("00380400", "Patient's Institution Residence", "X"),
     _r("00380500", "Patient State", "X", retain_patient_characteristics="C", clean_descriptors="C"),
     _r("00384000", "Visit Comments", "X", clean_descriptors="C"),
+    _r("003A0020", "Multiplex Group Label", "X", clean_descriptors="C"),
+    _r("003A0203", "Channel Label", "X", clean_descriptors="C"),
+    _r("003A020C", "Channel Derivation Description", "X", clean_descriptors="C"),
     _r("003A0310", "Multiplex Group UID", "U", retain_uids="K"),
     _r("003A0314", "Impedance Measurement DateTime", "D", retain_long_full_dates="K", retain_long_modified_dates="C"),
     _r("003A0329", "Waveform Filter Description", "X", clean_descriptors="C"),
@@ -385,6 +413,7 @@ ROWS: tuple[ProfileRow, ...] = (
     _r("00400551", "Specimen Identifier", "D"),
     _r("00400554", "Specimen UID", "U", retain_uids="K"),
     _r("00400555", "Acquisition Context Sequence", "X/Z", clean_structured_content="C"),
+    _r("00400556", "Acquisition Context Description", "X", clean_descriptors="C"),
     _r("00400562", "Issuer of the Specimen Identifier Sequence", "Z"),
     _r("00400600", "Specimen Short Description", "X", clean_descriptors="C"),
     _r("00400602", "Specimen Detailed Description", "X", clean_descriptors="C"),
@@ -435,6 +464,8 @@ ROWS: tuple[ProfileRow, ...] = (
     _r("0040A030", "Verification DateTime", "D", retain_long_full_dates="K", retain_long_modified_dates="C"),
     _r("0040A032", "Observation DateTime", "X/D", retain_long_full_dates="K", retain_long_modified_dates="C"),
     _r("0040A033", "Observation Start DateTime", "X", retain_long_full_dates="K", retain_long_modified_dates="C"),
+    _r("0040A034", "Effective Start DateTime", "X", retain_long_full_dates="K", retain_long_modified_dates="C"),
+    _r("0040A035", "Effective Stop DateTime", "X", retain_long_full_dates="K", retain_long_modified_dates="C"),
     _r("0040A073", "Verifying Observer Sequence", "D"),
     _r("0040A075", "Verifying Observer Name", "D"),
     _r("0040A078", "Author Observer Sequence", "X"),
@@ -461,11 +492,17 @@ ROWS: tuple[ProfileRow, ...] = (
     _r("0040A358", "Verbal Source Identifier Code Sequence (Trial)", "X"),
     _r("0040A402", "Observation Subject UID (Trial)", "U", retain_uids="K"),
     _r("0040A730", "Content Sequence", "D", clean_structured_content="C"),
+    _r("0040B020", "Waveform Annotation Sequence", "X/D"),
+    _r("0040B034", "Annotation DateTime", "X", retain_long_full_dates="K", retain_long_modified_dates="C"),
+    _r("0040B036", "Segment Definition DateTime", "X", retain_long_full_dates="K", retain_long_modified_dates="C"),
+    _r("0040B03B", "Montage Name", "X", clean_descriptors="C"),
+    _r("0040B03F", "Montage Channel Label", "X", clean_descriptors="C"),
     _r("0040DB06", "Template Version", "X", retain_long_full_dates="K", retain_long_modified_dates="C"),
     _r("0040DB07", "Template Local Version", "X", retain_long_full_dates="K", retain_long_modified_dates="C"),
     _r("0040DB0C", "Template Extension Organization UID", "U", retain_uids="K"),
     _r("0040DB0D", "Template Extension Creator UID", "U", retain_uids="K"),
     _r("0040E004", "HL7 Document Effective Time", "X", retain_long_full_dates="K", retain_long_modified_dates="C"),
+    _r("0040E012", "Display URI", "X"),
     _r("00420011", "Encapsulated Document", "D"),
     _r("00440004", "Approval Status DateTime", "X", retain_long_full_dates="K", retain_long_modified_dates="C"),
     _r("0044000B", "Product Expiration DateTime", "X", retain_long_full_dates="K", retain_long_modified_dates="C"),
@@ -483,6 +520,7 @@ ROWS: tuple[ProfileRow, ...] = (
     _r("006A0005", "Annotation Group Label", "D", clean_descriptors="C"),
     _r("006A0006", "Annotation Group Description", "X", clean_descriptors="C"),
     _r("00700001", "Graphic Annotation Sequence", "D", clean_graphics="C"),
+    _r("00700006", "Unformatted Text Value", "D"),
     _r("00700082", "Presentation Creation Date", "X", retain_long_full_dates="K", retain_long_modified_dates="C"),
     _r("00700083", "Presentation Creation Time", "X", retain_long_full_dates="K", retain_long_modified_dates="C"),
     _r("00700084", "Content Creator's Name", "Z/D"),
@@ -539,6 +577,7 @@ ROWS: tuple[ProfileRow, ...] = (
     _r("22000005", "Barcode Value", "X/Z"),
     _r("30020121", "Position Acquisition Template Name", "X", clean_descriptors="C"),
     _r("30020123", "Position Acquisition Template Description", "X", clean_descriptors="C"),
+    _r("3004007F", "Dose Calculation Model Name", "X", clean_descriptors="C"),
     _r("30060002", "Structure Set Label", "D", clean_descriptors="C"),
     _r("30060004", "Structure Set Name", "X", clean_descriptors="C"),
     _r("30060006", "Structure Set Description", "X", clean_descriptors="C"),
@@ -576,6 +615,7 @@ ROWS: tuple[ProfileRow, ...] = (
     _r("300A000E", "Prescription Description", "X", clean_descriptors="C"),
     _r("300A0013", "Dose Reference UID", "U", retain_uids="K"),
     _r("300A0016", "Dose Reference Description", "X", clean_descriptors="C"),
+    _r("300A0054", "Table Top Position Alignment UID", "U", retain_uids="K"),
     _r("300A0072", "Fraction Group Description", "X", clean_descriptors="C"),
     _r("300A0083", "Referenced Dose Reference UID", "U", retain_uids="K"),
     _r("300A00B2", "Treatment Machine Name", "X/Z", retain_device_identity="K"),

@@ -9,15 +9,14 @@ writer copies byte for byte, so the cost of an instance is close to the cost of 
 from __future__ import annotations
 
 import io
-import re
 import struct
 import uuid
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import pydicom
-from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.filebase import DicomBytesIO
@@ -28,11 +27,13 @@ from pydicom.tag import BaseTag
 from pydicom.uid import UID
 
 from transforms.crypto import Keys
+from transforms.dicom import iod, structure
+from transforms.dicom.actions import DUMMY_VALUES, NEW_ELEMENT, Context, apply_policy  # noqa: F401 - DUMMY_VALUES re-exported
+from transforms.dicom.paths import instance_path
 from transforms.dicom.policy import (
     CODE_BASIC_PROFILE,
     CODE_CLEAN_DESCRIPTORS,
     CODE_CLEAN_PIXEL,
-    ALL_VRS,
     CONTEXT_TAGS,
     CODE_RETAIN_UIDS,
     PIXEL_DATA,
@@ -41,7 +42,6 @@ from transforms.dicom.policy import (
     Act,
     DicomPolicy,
     element_vr,
-    tag_name,
 )
 from transforms.errors import DeidentifyError
 
@@ -53,18 +53,6 @@ pydicom.config.settings.writing_validation_mode = pydicom.config.IGNORE
 IMPLEMENTATION_CLASS_UID = "2.25." + str(uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/deidflow/deidflow").int)
 IMPLEMENTATION_VERSION_NAME = "DEIDFLOW_01"
 DEFLATED = "1.2.840.10008.1.2.1.99"
-
-_DUMMY_BINARY = b"\x00" * 8  # OB/OW/OF/OD/OL/OV/UN: eight zero bytes fit every binary VR's length rule
-# Placeholder values for resetTag / PS3.15 "D": valid for the VR, carrying nothing about the patient.
-_DUMMY_TEXT = "ANONYMIZED"
-DUMMY_VALUES: dict[str, Any] = {
-    "AE": _DUMMY_TEXT, "CS": _DUMMY_TEXT, "LO": _DUMMY_TEXT, "LT": _DUMMY_TEXT, "PN": _DUMMY_TEXT,
-    "SH": _DUMMY_TEXT, "ST": _DUMMY_TEXT, "UC": _DUMMY_TEXT, "UT": _DUMMY_TEXT,
-    "AS": "000Y", "DA": "19000101", "DT": "19000101000000", "TM": "000000",
-    "DS": "0", "IS": "0", "UR": "urn:anonymized",
-    "US": 0, "SS": 0, "UL": 0, "SL": 0, "FL": 0.0, "FD": 0.0, "SV": 0, "UV": 0, "AT": 0,
-}
-
 
 @dataclass(frozen=True)
 class DeidentifiedInstance:
@@ -81,46 +69,11 @@ class DeidentifiedInstance:
 
     @property
     def store_path(self) -> str:
-        return f"{self.study_uid}/{self.series_uid}/{self.sop_uid}.dcm"
+        return instance_path(self.study_uid, self.series_uid, self.sop_uid)
 
 
-@dataclass
-class _Context:
-    policy: DicomPolicy
-    keys: Keys
-    text_cleaner: Optional[Callable[[str, str], str]] = None
-    encoding: tuple[bool, bool] = (False, True)  # (implicit VR, little endian) of the source dataset
-    tally: dict = field(default_factory=dict)  # (tag, Act) -> elements, for the run report
-
-
-_FIXED_SIZE = {"US": 2, "SS": 2, "UL": 4, "SL": 4, "FL": 4, "AT": 4, "FD": 8, "SV": 8, "UV": 8, "OW": 2, "OF": 4,
-               "OL": 4, "OD": 8, "OV": 8}
-_PACK = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "SV": "q", "UV": "Q"}
-NEW_ELEMENT = -1  # value_tell of elements we encoded ourselves (no position in the source bytes)
-
-
-def _encode(vr: str, value: Any, little: bool) -> bytes:
-    """A replacement value's bytes in the dataset's encoding, padded to even length as PS3.5 requires."""
-    if value is None or value == "":
-        return b""
-    if isinstance(value, bytes):
-        data = value
-    elif vr in _PACK:
-        data = struct.pack(("<" if little else ">") + _PACK[vr], value)
-    elif vr == "AT":
-        data = struct.pack("<HH" if little else ">HH", value >> 16, value & 0xFFFF)
-    else:  # placeholders and UIDs are ASCII
-        data = str(value).encode("ascii")
-    if len(data) % 2:
-        data += b"\x00" if vr in ("UI", "OB", "UN") else b" "
-    return data
-
-
-def _set(ds: Dataset, tag: int, vr: str, value: Any, ctx: _Context) -> None:
-    """Replace an element with one we encode directly (cheaper than a pydicom DataElement round trip)."""
-    implicit, little = ctx.encoding
-    data = _encode(vr, value, little)
-    ds[tag] = RawDataElement(BaseTag(tag), vr, len(data), data, NEW_ELEMENT, implicit, little)
+_Context = Context  # the names the tests and older callers use
+_apply = apply_policy
 
 
 def _context_values(ds: Dataset) -> list[str]:
@@ -157,129 +110,6 @@ def _text_cleaner(ds: Dataset, policy: DicomPolicy, keys: Keys) -> Callable[[str
         return clean_dicom_value(value, vr, text_policy, keys, patient=patient, context=context)
 
     return clean
-
-
-# --- element handlers ------------------------------------------------------------------------------------
-
-
-def _raw_text(raw: Any) -> str:
-    if isinstance(raw, bytes):
-        return raw.decode("ascii", errors="strict").rstrip("\x00 ")
-    return str(raw)
-
-
-def _uid_values(elem: Any) -> list[str]:
-    value = elem.value
-    if isinstance(value, bytes):
-        text = _raw_text(value)
-        return [v.strip("\x00 ") for v in text.split("\\")] if text else []
-    if value is None or value == "":
-        return []
-    if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
-        return [str(v) for v in value]
-    return [str(value)]
-
-
-def _regen_uid(ds: Dataset, tag: int, elem: Any, ctx: _Context) -> None:
-    try:
-        values = _uid_values(elem)
-    except UnicodeDecodeError:
-        raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} is not a valid UID value") from None
-    keys = ctx.keys
-    _set(ds, tag, "UI", "\\".join(keys.uid(v) if v else "" for v in values), ctx)
-
-
-def _concrete_vr(tag: int, vr: str) -> str:
-    return element_vr(tag) if vr in ("UN", "") else vr
-
-
-# Control characters a short-string VR never holds (ESC is allowed: ISO 2022 code extensions). Finding one in a
-# kept value means the file is corrupt (a wrong length swallowed the next elements): keeping it could keep PHI.
-_BAD_SHORT_TEXT = re.compile(rb"[\x00-\x08\x0a-\x1a\x1c-\x1f]")
-_SHORT_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "PN", "SH", "TM", "UI"})
-
-
-_STRICT_CHARS = {
-    "DS": re.compile(rb"[^0-9+\-.eE \\]"),
-    "IS": re.compile(rb"[^0-9+\- \\]"),
-    "DA": re.compile(rb"[^0-9\-\\ ]"),
-    "TM": re.compile(rb"[^0-9.:\-\\ ]"),
-    "DT": re.compile(rb"[^0-9.+\-\\ ]"),
-    "UI": re.compile(rb"[^0-9.\\]"),
-}
-
-
-def _check_raw(tag: int, vr: str, elem: RawDataElement) -> None:
-    """Refuse a kept element whose bytes cannot be what its VR says (cheap checks, no decoding)."""
-    size = _FIXED_SIZE.get(vr)
-    if size and elem.length != 0xFFFFFFFF and elem.length % size:
-        raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} has a length its VR does not allow")
-    if vr in _SHORT_TEXT_VRS and _BAD_SHORT_TEXT.search(elem.value.rstrip(b"\x00 ")):
-        raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} holds characters its VR does not allow")
-
-
-def _apply(ds: Dataset, ctx: _Context) -> None:
-    """Apply the policy to every element of one dataset (and, where it says so, to nested items)."""
-    policy = ctx.policy
-    for tag in list(map(int, ds.keys())):  # plain ints: BaseTag's Python-level __eq__ costs in every dict lookup
-        elem = ds.get_item(tag)
-        vr = elem.VR or element_vr(tag)
-        if vr not in ALL_VRS:
-            raise DeidentifyError("INVALID_ARGUMENT", f"{tag_name(tag)} has an invalid value representation")
-        act = policy.action(tag, vr)
-        if act is Act.KEEP:
-            if isinstance(elem, RawDataElement) and elem.value:
-                _check_raw(tag, vr, elem)
-                strict = _STRICT_CHARS.get(vr)
-                if strict is not None and strict.search(elem.value.rstrip(b"\x00 ")):
-                    # a number, date or UID with letters in it is not what it claims: keep nothing of it
-                    _set(ds, tag, vr, None, ctx)
-            continue
-        key = (tag, act)
-        ctx.tally[key] = ctx.tally.get(key, 0) + 1
-        if act is Act.DELETE:
-            del ds[tag]
-        elif act is Act.EMPTY or (act is Act.DUMMY and vr == "SQ"):
-            _set(ds, tag, _concrete_vr(tag, vr), None, ctx)
-        elif act is Act.DUMMY:
-            vr = _concrete_vr(tag, vr)
-            if vr == "UI":
-                _regen_uid(ds, tag, elem, ctx)
-            else:
-                _set(ds, tag, vr, DUMMY_VALUES.get(vr, _DUMMY_BINARY), ctx)
-        elif act is Act.REGEN_UID:
-            _regen_uid(ds, tag, elem, ctx)
-        elif act is Act.RECURSE:
-            _recurse(ds, tag, ctx)
-        elif act is Act.CLEAN_TEXT:
-            _clean_text(ds, tag, vr, ctx)
-        elif act is Act.CLEAN_IMAGE:
-            # Only top-level PixelData is redacted (handled by the caller); nested elements revert to keep.
-            continue
-
-
-def _recurse(ds: Dataset, tag: int, ctx: _Context) -> None:
-    elem = ds[tag]  # converts the raw element; the items are datasets of raw elements
-    if elem.VR != "SQ" or not elem.value:
-        if elem.VR != "SQ":
-            del ds[tag]  # recurseTag on something that is not a sequence: nothing safe to keep
-        return
-    for item in elem.value:
-        _apply(item, ctx)
-
-
-def _clean_text(ds: Dataset, tag: int, vr: str, ctx: _Context) -> None:
-    if ctx.text_cleaner is None:  # policy compilation always sets it; kept as a guard
-        raise DeidentifyError("FAILED_PRECONDITION", f"text cleaning is not configured for {tag_name(tag)}")
-    elem = ds[tag]
-    value = elem.value
-    if value in (None, ""):
-        return
-    if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
-        value = "\\".join(str(v) for v in value)
-    vr = _concrete_vr(tag, elem.VR)
-    cleaned = ctx.text_cleaner(str(value), vr)
-    ds[tag] = DataElement(tag, vr, cleaned if cleaned else None)
 
 
 # --- parsing and writing ---------------------------------------------------------------------------------
@@ -342,6 +172,16 @@ def _read(data: bytes) -> tuple[Dataset, bytes, Optional[Dataset], bool]:
         raise DeidentifyError("UNIMPLEMENTED", "unknown transfer syntax")
     pos = fp.tell()
     implicit, little = ts.is_implicit_VR, ts.is_little_endian
+    start = structure.meta_end(data)
+    if ts == DEFLATED:
+        try:
+            body = zlib.decompress(data[start:], -zlib.MAX_WBITS)
+        except zlib.error:
+            raise DeidentifyError("DATA_LOSS", "the deflated data set is truncated or corrupt") from None
+        structure.check_whole(body, 0, False, True)
+    else:
+        as_implicit = _read_as_implicit(ds)
+        structure.check_whole(data, start, implicit if as_implicit is None else as_implicit, little)
     if ts == DEFLATED or ds.original_encoding != (implicit, little) or _read_as_implicit(ds) not in (None, implicit):
         # The in-memory dataset does not line up with the file's bytes (deflated, or encoded other than its
         # transfer syntax says): take the slow path, decoding every element so it is written in the declared one.
@@ -484,10 +324,72 @@ def deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector: 
         raise DeidentifyError("INVALID_ARGUMENT", f"the instance cannot be de-identified ({type(err).__name__})") from None
 
 
+def _raw_us(ds: Dataset, tag: int) -> Optional[int]:
+    """An US element's value without converting the element; None when absent or not one US value."""
+    elem = ds.get_item(tag)
+    if elem is None:
+        return None
+    value = elem.value
+    if isinstance(value, bytes):
+        if len(value) != 2:
+            return None
+        return struct.unpack("<H" if ds.original_encoding[1] is not False else ">H", value)[0]
+    return value if isinstance(value, int) else None
+
+
+def _check_pixels(ds: Dataset, pixel: bytes, sop_class: str) -> None:
+    """DATA_LOSS when the instance says it has pixels (its IOD or its pixel module) but PixelData is missing or
+    shorter than Rows x Columns x Samples x Frames x BitsAllocated say (native transfer syntaxes)."""
+    present = [t for t in (PIXEL_DATA, 0x7FE00008, 0x7FE00009) if t in ds]
+    rows, columns = _raw_us(ds, 0x00280010), _raw_us(ds, 0x00280011)
+    if not pixel and not present:
+        if rows or columns or (sop_class and iod.has_module(sop_class, "image-pixel")):
+            raise DeidentifyError("DATA_LOSS", "the instance describes pixels but PixelData is missing")
+        return
+    bits, samples = _raw_us(ds, 0x00280100), _raw_us(ds, 0x00280002) or 1
+    if not (rows and columns and bits):
+        return
+    frames = 1
+    frames_elem = ds.get_item(0x00280008)
+    if frames_elem is not None:
+        text = frames_elem.value.decode("ascii", "replace") if isinstance(frames_elem.value, bytes) else str(frames_elem.value)
+        try:
+            frames = max(1, int(text.strip("\x00 ") or 1))
+        except ValueError:
+            frames = 1
+    photometric = ds.get_item(0x00280004)
+    text = photometric.value if photometric is not None else b""
+    if (text if isinstance(text, bytes) else str(text).encode()).startswith((b"YBR_FULL_422", b"YBR_PARTIAL_422")):
+        samples = 2  # two chroma values shared by each pair of pixels (PS3.3 C.7.6.3.1.2)
+    expected = (rows * columns * samples * frames * bits + 7) // 8
+    if pixel:
+        implicit, little = ds.original_encoding
+        header = 8 if implicit else 12
+        (length,) = struct.unpack_from("<I" if little is not False else ">I", pixel, header - 4)
+        if length == 0xFFFFFFFF:
+            return  # encapsulated: the fragments were walked whole
+    elif PIXEL_DATA in ds:
+        value = ds.get_item(PIXEL_DATA).value
+        if not isinstance(value, bytes) or _is_encapsulated(ds):
+            return
+        length = len(value)
+    else:
+        return
+    if 0 < length < expected or (length == 0 and expected):
+        raise DeidentifyError("DATA_LOSS", "PixelData is shorter than the pixel module says")
+
+
+def _is_encapsulated(ds: Dataset) -> bool:
+    ts = UID(str(ds.file_meta.TransferSyntaxUID))
+    return ts.is_compressed
+
+
 def _deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector: Any) -> DeidentifiedInstance:
     ds, pixel, rest, raw_offsets = _read(data)
     for keyword, tag in _PLACING_UIDS:
         _required_uid(ds, keyword, tag)
+    sop_class = _uid_value(ds, SOP_CLASS_UID) or str(ds.file_meta.get("MediaStorageSOPClassUID", ""))
+    _check_pixels(ds, pixel, sop_class)
     ts = str(ds.file_meta.TransferSyntaxUID)
     boxes, ts_changed = 0, False
     if policy.image is not None and (pixel or PIXEL_DATA in ds):
@@ -503,7 +405,7 @@ def _deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector:
             ts_changed = redaction.transfer_syntax_changed
             ts = str(redaction.transfer_syntax or ts)
     ctx = _Context(policy, keys, _text_cleaner(ds, policy, keys) if policy.text is not None else None,
-                   ds.original_encoding if None not in ds.original_encoding else (False, True))
+                   ds.original_encoding if None not in ds.original_encoding else (False, True), sop_class)
     try:
         _apply(ds, ctx)
         if rest is not None:
@@ -518,8 +420,8 @@ def _deidentify_instance(data: bytes, policy: DicomPolicy, keys: Keys, detector:
         if pixel_act in (Act.DELETE, Act.EMPTY, Act.DUMMY):
             pixel = b"" if pixel_act is Act.DELETE else _empty_pixel(pixel, ds.original_encoding)
     sop, study, series = (_required_uid(ds, keyword, tag) for keyword, tag in _PLACING_UIDS)
+    instance_path(study, series, sop)  # UIDs that place the instance in a store must be valid (PS3.5 9.1)
     _mark_deidentified(ds, policy, ctx.encoding)
-    sop_class = _uid_value(ds, SOP_CLASS_UID) or str(ds.file_meta.get("MediaStorageSOPClassUID", ""))
     meta = _file_meta_bytes(sop_class, sop, ts)
     out = DicomBytesIO()
     try:

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import enum
 import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
+from pydicom.datadict import tag_for_keyword
 
 from transforms.config import DeidentifyConfig, DicomConfig, DicomTagConfig, ImageConfig
-from transforms.dicom import basic_profile
+from transforms.dicom import basic_profile, iod
+from transforms.dicom.actions import BY_CONFIG_NAME, HANDLERS, IOD_FALLBACK, TEXT_VRS, Act
+from transforms.dicom.tags import ALL_VRS, element_vr, is_known_tag, tag_name  # noqa: F401 - re-exported
 from transforms.errors import ConfigError
-
-
-class Act(enum.Enum):
-    """What happens to one element. Names follow the v1beta1 actions; codes follow PS3.15."""
-
-    KEEP = "K"
-    EMPTY = "Z"  # removeTag: zero-length value
-    DELETE = "X"  # deleteTag
-    DUMMY = "D"  # resetTag: a placeholder value valid for the VR
-    REGEN_UID = "U"  # regenUidTag: keyed pseudonym UID
-    RECURSE = "R"  # recurseTag: apply the policy to the items of a sequence
-    CLEAN_TEXT = "C"  # cleanTextTag: inspect and transform text
-    CLEAN_IMAGE = "I"  # cleanImageTag: burned-in text redaction of PixelData
 
 
 PIXEL_DATA = 0x7FE00010
@@ -35,10 +23,6 @@ SOP_CLASS_UID = 0x00080016
 MEDIA_SOP_UID = 0x00020003
 PRIMARY_IDS = (STUDY_UID, SERIES_UID, SOP_UID, MEDIA_SOP_UID)
 
-TEXT_VRS = frozenset({"AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "DA", "DT", "AS"})
-ALL_VRS = frozenset(
-    "AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split()
-)
 
 # Tags a keep list always keeps (spec §3.1, "default required tags"), plus SOPClassUID so the output stays a
 # valid Part-10 object. They may not appear in a remove list.
@@ -54,9 +38,9 @@ MANDATORY_KEYWORDS = (
 MANDATORY_TAGS = frozenset(tag_for_keyword(k) for k in MANDATORY_KEYWORDS)
 OVERLAY_DATA_MASK = (0xFF00FFFF, 0x60003000)  # (60xx,3000), added to every remove list
 
-# PS3.15 compound codes resolved without IOD type information. We pick the alternative that is always valid
-# for the IOD and never keeps the original value: D (a dummy) where D is allowed, Z where it is not.
-# X/Z/U* (reference sequences) is recursed so the UIDs inside are regenerated and stay resolvable.
+# PS3.15 codes. The compound codes X/Z, X/D, X/Z/D and Z/D are decided per instance from the attribute's type
+# in the instance's IOD (Act.BY_IOD, see deidentify._iod_act). X/Z/U* (reference sequences) is recursed so the
+# UIDs inside are regenerated and stay resolvable.
 _CODE_TO_ACT = {
     "D": Act.DUMMY,
     "Z": Act.EMPTY,
@@ -64,12 +48,13 @@ _CODE_TO_ACT = {
     "K": Act.KEEP,
     "C": Act.CLEAN_TEXT,
     "U": Act.REGEN_UID,
-    "Z/D": Act.DUMMY,
-    "X/Z": Act.EMPTY,
-    "X/D": Act.DUMMY,
-    "X/Z/D": Act.DUMMY,
+    "Z/D": Act.BY_IOD,
+    "X/Z": Act.BY_IOD,
+    "X/D": Act.BY_IOD,
+    "X/Z/D": Act.BY_IOD,
     "X/Z/U*": Act.RECURSE,
 }
+
 
 # DeidentificationMethodCodeSequence codes (PS3.16 CID 7050)
 CODE_BASIC_PROFILE = ("113100", "Basic Application Confidentiality Profile")
@@ -78,8 +63,9 @@ CODE_CLEAN_DESCRIPTORS = ("113105", "Clean Descriptors Option")
 CODE_CLEAN_PIXEL = ("113101", "Clean Pixel Data Option")
 
 
-def _basic_tables() -> tuple[dict[int, Act], tuple[tuple[int, int, Act], ...]]:
+def _basic_tables() -> tuple[dict[int, Act], tuple[tuple[int, int, Act], ...], dict[int, str]]:
     exact: dict[int, Act] = {}
+    iod_codes: dict[int, str] = {}
     masked: list[tuple[int, int, Act]] = []
     for row in basic_profile.ROWS:
         if row.tag == "GGGGEEEE":  # the private-attributes row: handled by the private rule
@@ -88,13 +74,18 @@ def _basic_tables() -> tuple[dict[int, Act], tuple[tuple[int, int, Act], ...]]:
         if "X" in row.tag:
             mask = int("".join("0" if c == "X" else "F" for c in row.tag), 16)
             value = int(row.tag.replace("X", "0"), 16)
+            if act is Act.BY_IOD:  # no such row today; the fallback keeps a masked compound row safe
+                act = IOD_FALLBACK[row.basic]
             masked.append((mask, value, act))
         else:
             exact[int(row.tag, 16)] = act
-    return exact, tuple(masked)
+            if act is Act.BY_IOD:
+                iod_codes[int(row.tag, 16)] = row.basic
+    return exact, tuple(masked), iod_codes
 
 
-_BASIC_EXACT, _BASIC_MASKED = _basic_tables()
+_BASIC_EXACT, _BASIC_MASKED, IOD_CODES = _basic_tables()
+iod.prepare(IOD_CODES)  # the IOD tables, read on first use, keep the rows of these attributes
 
 # The Clean Descriptors Option (PS3.15 E.3.5): rows whose option column says C are free-text descriptors that
 # are cleaned instead of removed.
@@ -120,24 +111,6 @@ def _context_tags() -> frozenset[int]:
         if element_vr(tag) in _CONTEXT_VRS:
             tags.add(tag)
     return frozenset(tags)
-
-
-def is_known_tag(tag: int) -> bool:
-    """Whether the DICOM data dictionary (repeating groups included) has this tag."""
-    try:
-        dictionary_VR(tag)
-    except KeyError:
-        return False
-    return True
-
-
-def element_vr(tag: int) -> str:
-    """The dictionary VR of a tag ('UN' when unknown; first choice of ambiguous VRs such as 'US or SS')."""
-    try:
-        vr = dictionary_VR(tag)
-    except KeyError:
-        return "UN"
-    return vr.split(" or ")[0]
 
 
 CONTEXT_TAGS: frozenset[int] = frozenset()  # filled below, once element_vr exists
@@ -168,6 +141,7 @@ class DicomPolicy:
     vr_actions: dict[str, tuple[int, Act]] = field(default_factory=dict)
     image: Any = None  # compiled ImageRedactor when PixelData is to be cleaned of burned-in text
     text: Any = None  # compiled text policy when text cleaning is configured
+    iod_codes: dict[int, str] = field(default_factory=dict)  # tag -> compound PS3.15 code, for Act.BY_IOD
     clean_descriptors: bool = False
     description: str = ""
 
@@ -183,6 +157,11 @@ class DicomPolicy:
         self.__dict__.update(state)
         object.__setattr__(self, "_memo", {})
 
+    @property
+    def edition(self) -> str:
+        """The PS3.15 edition whose Table E.1-1 this policy applies ("" when it applies none), for run records."""
+        return basic_profile.EDITION if self.profile == "BASIC" or self.clean_descriptors else ""
+
     def action(self, tag: int, vr: str) -> Act:
         """The action for an element; one dict lookup once a (tag, VR) pair has been seen."""
         key = (tag, vr)
@@ -196,9 +175,10 @@ class DicomPolicy:
         by_tag = self.tag_actions.get(tag)
         by_vr = self.vr_actions.get(vr)
         if by_tag or by_vr:  # actions: the later one wins
-            return _fit_vr(max((a for a in (by_tag, by_vr) if a), key=lambda a: a[0])[1], vr)
+            act = max((a for a in (by_tag, by_vr) if a), key=lambda a: a[0])[1]
+            return HANDLERS[act].fit(vr, configured=True)
         if tag in self.options:
-            return _fit_vr(self.options[tag], vr)
+            return HANDLERS[self.options[tag]].fit(vr, configured=True)
         return self._profile_action(tag, vr)
 
     def _profile_action(self, tag: int, vr: str) -> Act:
@@ -220,25 +200,7 @@ class DicomPolicy:
                 # value is safe, so profiles that remove private data remove it too.
                 return Act.DELETE
             return self.default_sq if vr == "SQ" else self.default
-        if act is Act.CLEAN_TEXT:
-            return _fit_vr(act, vr)
-        if vr == "SQ":
-            # A dummy sequence would keep whatever its items hold that the table does not list (code meanings
-            # naming an institution, ...): D-coded sequences are emptied instead. U-coded ones are recursed.
-            if act in (Act.DUMMY, Act.CLEAN_TEXT):
-                return Act.EMPTY
-            if act is Act.REGEN_UID:
-                return Act.RECURSE
-        elif act is Act.RECURSE:
-            return Act.REGEN_UID if vr == "UI" else Act.DELETE
-        return act
-
-
-def _fit_vr(act: Act, vr: str) -> Act:
-    """Text cleaning only reads text: a sequence is cleaned item by item, any other VR is removed."""
-    if act is Act.CLEAN_TEXT and vr not in TEXT_VRS:
-        return Act.RECURSE if vr == "SQ" else Act.DELETE
-    return act
+        return HANDLERS[act].fit(vr, configured=False)
 
 
 # --- compiling a config ----------------------------------------------------------------------------------
@@ -260,7 +222,7 @@ def _tag_list(tags: tuple[str, ...], path: str) -> list[int]:
 def _profile_fields(name: str) -> dict[str, Any]:
     if name == "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE":
         return dict(profile="BASIC", exact=dict(_BASIC_EXACT), masked=_BASIC_MASKED, default_sq=Act.RECURSE,
-                    private=Act.DELETE)
+                    private=Act.DELETE, iod_codes=dict(IOD_CODES))
     if name == "MINIMAL_KEEP_LIST_PROFILE":
         return dict(profile="MINIMAL", exact={t: Act.KEEP for t in MANDATORY_TAGS}, default=Act.DELETE,
                     default_sq=Act.DELETE, private=Act.DELETE)
@@ -303,42 +265,17 @@ def _query_matcher(query: str, path: str) -> tuple[str, Any]:
     return "tag", parse_tag(query, path)
 
 
-# Which elements each v1beta1 action may target (spec §2.8).
-_ACTION_SUPPORT = {
-    "regen_uid_tag": ("UI", None),
-    "recurse_tag": ("SQ", None),
-    "clean_image_tag": (None, PIXEL_DATA),
-    "clean_text_tag": (TEXT_VRS, None),
-}
-_ACTION_TO_ACT = {
-    "keep_tag": Act.KEEP,
-    "remove_tag": Act.EMPTY,
-    "delete_tag": Act.DELETE,
-    "reset_tag": Act.DUMMY,
-    "regen_uid_tag": Act.REGEN_UID,
-    "clean_text_tag": Act.CLEAN_TEXT,
-    "clean_image_tag": Act.CLEAN_IMAGE,
-    "recurse_tag": Act.RECURSE,
-}
-
-
 def _check_support(action: str, kind: str, key: Any, path: str) -> None:
-    support = _ACTION_SUPPORT.get(action)
-    if support is None:
-        return
-    vrs, only_tag = support
-    label = action.replace("_tag", "").title().replace("_", "") + "Tag"
-    label = label[0].lower() + label[1:]
-    if only_tag is not None:
-        if kind != "tag" or key != only_tag:
-            raise ConfigError(path, f"{label} applies only to PixelData (7FE00010)")
-        return
-    allowed = {vrs} if isinstance(vrs, str) else set(vrs)
-    vr = key if kind == "vr" else element_vr(key)
-    if kind == "tag" and vr == "UN":  # private or unknown tag: VR known only at run time
-        return
-    if vr not in allowed:
-        raise ConfigError(path, f"{label} is supported only for VR {', '.join(sorted(allowed))}; this query selects VR {vr}")
+    """The action's handler says whether the query selects elements it can handle (spec §2.8)."""
+    BY_CONFIG_NAME[_CONFIG_NAMES[action]].check_support(kind, key, path)
+
+
+# DicomTagConfig action field names -> the v1beta1 action names the handlers carry
+_CONFIG_NAMES = {
+    "keep_tag": "keepTag", "remove_tag": "removeTag", "delete_tag": "deleteTag", "reset_tag": "resetTag",
+    "regen_uid_tag": "regenUidTag", "clean_text_tag": "cleanTextTag", "clean_image_tag": "cleanImageTag",
+    "recurse_tag": "recurseTag",
+}
 
 
 def _from_tag_config(tag_config: DicomTagConfig, config: Optional[DeidentifyConfig], path: str) -> DicomPolicy:
@@ -372,7 +309,7 @@ def _from_tag_config(tag_config: DicomTagConfig, config: Optional[DeidentifyConf
             qpath = f"{apath}.queries[{j}]"
             kind, key = _query_matcher(query, qpath)
             _check_support(name, kind, key, qpath)
-            (vr_actions if kind == "vr" else tag_actions)[key] = (i, _ACTION_TO_ACT[name])
+            (vr_actions if kind == "vr" else tag_actions)[key] = (i, BY_CONFIG_NAME[_CONFIG_NAMES[name]].act)
     if image_actions:  # the last cleanImageTag action configures the redaction of PixelData
         i, action = image_actions[-1]
         image = _image_redactor(action.clean_image_tag, f"{path}.actions[{i}].cleanImageTag")
@@ -411,9 +348,3 @@ def _describe(profile: str, image: Any = None) -> str:
 
 
 CONTEXT_TAGS = _context_tags()
-
-
-def tag_name(tag: int) -> str:
-    """A tag as users read it in errors: keyword and (GGGG,EEEE), never the value."""
-    keyword = keyword_for_tag(tag) if not (tag >> 16) & 1 else ""
-    return f"{keyword} ({tag >> 16:04X},{tag & 0xFFFF:04X})".strip()
