@@ -345,7 +345,8 @@ def _missing(keyword: str) -> bytes:
     ds.file_meta = meta
     out = DicomBytesIO()
     dcmwrite(out, ds, enforce_file_format=False)
-    return b"\x00" * 128 + b"DICM" + out.getvalue()[132:] if out.getvalue()[128:132] == b"DICM" else out.getvalue()
+    raw = out.getvalue()  # a Part-10 file (preamble, DICM, file meta) lacking only the one UID
+    return raw if raw[128:132] == b"DICM" else b"\x00" * 128 + b"DICM" + raw
 
 
 def _no_meta() -> bytes:
@@ -376,6 +377,8 @@ def test_bad_input_raises_a_phi_free_deidentify_error(name, data, code):
     if code:
         assert err.value.code == code
     message = str(err.value)
+    if name.startswith("missing "):  # refused for the missing UID itself, not for an unrelated reason
+        assert message.endswith(f"{name.split()[1]} ({'0008,0018' if 'SOP' in name else '0020,000D'}) is missing")
     for phi in PATIENT.phi_strings() + [PATIENT.sop_uid(0, 0, 0), PATIENT.study_uid(0)]:
         assert phi not in message
 
