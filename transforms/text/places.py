@@ -12,8 +12,8 @@ a place, a law-firm list ("Lopez, Jones and Walton"), or any capitalised run aft
 
 from __future__ import annotations
 
-import importlib.resources
 import re
+from collections.abc import Iterator
 
 from transforms.text import lexicon
 from transforms.text.names import eponym_like
@@ -21,9 +21,6 @@ from transforms.text.names import eponym_like
 _Raw = tuple[int, int, str, tuple]
 _NO_PARTS: tuple = ()
 
-PLACES: frozenset[str] = frozenset(
-    importlib.resources.files("transforms.text.data").joinpath("places.txt").read_text("utf-8").splitlines()
-)
 _MAX_PLACE_WORDS = 4
 _DIGIT = re.compile(r"\d")
 
