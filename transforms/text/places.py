@@ -196,7 +196,7 @@ def _cities(text: str) -> list[_Raw]:
         while k < len(words):
             best = 0
             for n in range(min(_MAX_PLACE_WORDS, len(words) - k), 0, -1):
-                if _fold_words(words[k : k + n]) in PLACES:
+                if _fold_words(words[k : k + n]) in lexicon.PLACES:
                     best = n
                     break
             shaped = 0
@@ -242,7 +242,7 @@ def _cities(text: str) -> list[_Raw]:
             words = m.group(1).split(" ")
             for n in range(min(3, len(words)), 0, -1):
                 phrase = " ".join(words[:n])
-                if _fold_words(words[:n]) in PLACES and not all(_is_english(w) for w in words[:n]):
+                if _fold_words(words[:n]) in lexicon.PLACES and not all(_is_english(w) for w in words[:n]):
                     out.append((m.start(1), m.start(1) + len(phrase), "LOCATION", _NO_PARTS))
                     break
     if has_digit:
@@ -252,9 +252,44 @@ def _cities(text: str) -> list[_Raw]:
     return out
 
 
+# The first word of every organisation head, lower case ("urgent" of "urgent care", "l" of "L.L.C."): an _ORG match
+# holds one, so the pattern is run only near them (below).
+_HEAD_FIRST_WORDS = frozenset(
+    w
+    for alt in _ORG_HEADS.split("|")
+    for first in [re.split(r"\\s|\\\.|\\|\.", alt)[0]]
+    for w in ((first[:-2], first[:-1]) if first.endswith("s?") else (first,))
+)
+_WORD = re.compile(r"\w+")
+_CHUNK = re.compile(r"\S+")
+# An _ORG match spans at most 5 modifier words, a head of 1-2 words and an "of the X Y Z" tail (5 more), each
+# whitespace-free: it lies within the chunks from 6 before to 8 after the one holding its head's first word.
+_ORG_BEFORE, _ORG_AFTER = 6, 8
+
+
+def _org_matches(text: str) -> Iterator[re.Match[str]]:
+    """Exactly ``_ORG.finditer(text)``, but the pattern runs only in windows of whitespace-separated chunks around
+    a head word: every match lies whole in one window, and each window starts and ends next to whitespace, so the
+    look-behind and look-ahead see what they would see in the whole text (it was the slowest scan of all)."""
+    if _HEAD_FIRST_WORDS.isdisjoint(_WORD.findall(text.lower())):
+        return
+    chunks = [m.span() for m in _CHUNK.finditer(text)]
+    windows: list[list[int]] = []
+    for k, (a, b) in enumerate(chunks):
+        if _HEAD_FIRST_WORDS.isdisjoint(_WORD.findall(text[a:b].lower())):
+            continue
+        lo, hi = max(0, k - _ORG_BEFORE), min(len(chunks) - 1, k + _ORG_AFTER)
+        if windows and lo <= windows[-1][1] + 1:
+            windows[-1][1] = hi
+        else:
+            windows.append([lo, hi])
+    for lo, hi in windows:
+        yield from _ORG.finditer(text, chunks[lo][0], chunks[hi][1])
+
+
 def _organisations(text: str) -> list[_Raw]:
     out: list[_Raw] = []
-    for m in _ORG.finditer(text):
+    for m in _org_matches(text):
         words = m.group().split(" ")
         head_index = _head_index(words)
         mods = words[:head_index]
@@ -292,7 +327,7 @@ def _organisations(text: str) -> list[_Raw]:
         words = m.group().rstrip(".").split(" ")
         if len(words) == 1 and (words[0].isupper() and len(words[0]) <= 4 or _is_english(words[0])):
             continue  # "to ICU", "to Medicine": a unit or a service, not a named organisation
-        if all(_is_english(w) for w in words) or lexicon.fold(" ".join(words)) in PLACES:
+        if all(_is_english(w) for w in words) or lexicon.fold(" ".join(words)) in lexicon.PLACES:
             continue  # "from Home", "to Boston" (the city detector decides)
         out.append((m.start(), m.start() + len(" ".join(words)), "ORGANIZATION_NAME", _NO_PARTS))
     for cue in _EMPLOYMENT_WORD.finditer(text):  # the cue is rare: look for it first, then at what follows it
