@@ -11,6 +11,7 @@ from datetime import date
 import phonenumbers
 
 from transforms.text import lexicon
+from transforms.text.caseless import Caseless
 from transforms.text.context import context_findings
 from transforms.text.names import find_names
 from transforms.text.places import find_places
@@ -130,12 +131,12 @@ _PHONE_NANP = re.compile(
     r"(?<![\w+])(?:(?:\+1|001|1)[\s.-]?)?(?:\(\d{3}\)[\s.-]?|\d{3}[\s.-])\d{3}[\s.-]\d{4}"
     r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w-])"
 )
-_PHONE_CTX = re.compile(
+_PHONE_CTX = Caseless(
     r"(?i)\b(?:tel|telephone|phone|ph|cell|mobile|mob|pager|fax|call|contact|home|work)\b\.?\s*(?:no\.?|number|#)?\s*[:#]?\s*(\+?\d[\d ()./-]{6,18}\d)"
 )
 _PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}(?![\w-])")
 _PHONE_BARE = re.compile(r"(?<![\w+.-])1?[2-9]\d{2}[2-9]\d{6}(?![\w-]|\.\d)")
-_PHONE_HINT = re.compile(
+_PHONE_HINT = Caseless(
     r"(?i)\b(?:phone|tel|telephone|fax|call|contact|cell|mobile|pager|reach|room|line|desk|number)\b"
 )
 _FAX_BEFORE = re.compile(r"(?i)\bfax\b[^\n\d]{0,12}$")
@@ -176,7 +177,7 @@ _DATE_PATTERNS = [
     re.compile(r"(?<![\w/.-])(?:[0-3]?\d)(?:st|nd|rd|th)?(?:\s+of)?[\s-]" + _MON_I + r"\b\.?"),
 ]
 # MM/DD after a date word: "on 3/14", "seen 12/03", "from 1/5 to 1/9"
-_DATE_MD_CTX = re.compile(
+_DATE_MD_CTX = Caseless(
     r"(?i)(?:\b(?:on|seen|dated|since|from|until|till|through|thru|date|dos|admitted|discharged|visit"
     r"|[a-z]{2,}ed)|\d{4}\s[-–])\s+"
     r"((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))(?![\w/]|\.\d)"
@@ -184,7 +185,7 @@ _DATE_MD_CTX = re.compile(
 _MONTH_PATTERNS = frozenset(k for k, p in enumerate(_DATE_PATTERNS) if _MON in p.pattern)
 _MONTH_WORD = re.compile(r"(?i)(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
 _AGE_WORD = re.compile(r"(?i)\d[\s-]?(?:[dwmy]|yr|year|mo|month|week|day)|\d{3}[DWMY]")
-_YEAR_CTX = re.compile(
+_YEAR_CTX = Caseless(
     r"(?i)\b(?:in|since|from|during|year|until|till|by|circa|of|dated)\s+((?:19|20)\d{2})(?![\w]|[-/.]\d)"
 )
 _DOB_BEFORE = re.compile(
@@ -238,7 +239,7 @@ _LABEL_TYPES: tuple[tuple[str, str, bool], ...] = (
 )  # fmt: skip
 _QUALIFIER = r"(?:number|num\.?|no\.?|nbr\.?|nr\.?|#|id|i\.d\.|identifier|identification(?:\s+number)?|code|ref)"
 _LABEL_ALTS = "|".join(f"(?P<l{i}>{alts})" for i, (_, alts, _) in enumerate(_LABEL_TYPES))
-_LABELLED_ID = re.compile(
+_LABELLED_ID = Caseless(
     r"(?i)(?<![\w/])(?:" + _LABEL_ALTS + r")(?![\w])(?P<q>\s?" + _QUALIFIER + r"(?:\s?" + _QUALIFIER + r")?)?"
     r"(?:\s*(?:is|was|of|:|=|-|–|\.)|\s)?\s*(?:#\s?)?"
     r"(?P<v>[A-Za-z]{0,8}[-/]?\d[A-Za-z0-9/-]{1,29}|[A-Za-z]{1,8}\d?[A-Za-z][-]?\d[A-Za-z0-9-]{1,29}|\d[A-Za-z0-9-]{2,29})"

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 
 from transforms.text import lexicon
+from transforms.text.caseless import Caseless
 from transforms.text.names import eponym_like
 
 _Raw = tuple[int, int, str, tuple]
@@ -29,7 +30,7 @@ _CAPWORD = r"[" + _UP + r"][^\W\d_]*(?:['’][^\W\d_]+)?(?:-[^\W\d_]+)*\.?"
 _CAP_RUN = re.compile(_CAPWORD + r"(?: " + _CAPWORD + r"){0,3}")
 
 # Cues right before a place: "lives in", "from", "born in", "moved to", "resident of", "near".
-_PLACE_CUE = re.compile(
+_PLACE_CUE = Caseless(
     r"(?i)(?:\b(?:in|from|to|near|at|of|outside|around|into|toward|towards|via|visiting|visit|lives|living|lived"
     r"|resides|residing|resident|born|raised|moved|relocated|travel(?:l?ed)?|trip|returned|flew|drove|hometown"
     r"|city|town|village|county|home|address|located|based|outskirts|downtown|native)\b|,)\s*(?:the\s+)?$"
@@ -100,7 +101,7 @@ _ADDRESS_AFTER = re.compile(
     r",\s+(?:(?:" + "|".join(a for _, a in lexicon.US_STATES) + r")\b|" + _CAPWORD + r" (?:County|Parish|Borough))"
     r"|,?\s+\d{5}(?:-\d{4})?(?![\w-])"
 )
-_STRONG_PLACE_CUE = re.compile(
+_STRONG_PLACE_CUE = Caseless(
     r"(?i)\b(?:(?:lives|living|lived|resides|residing|born|raised|moved|located|based|grew\s+up)\b[^.;\n]{0,30}"
     r"\b(?:in|to|at|near)|from|lives\s+in|living\s+in|lived\s+in|resides\s+in|residing\s+in|resident\s+of|born\s+in"
     r"|raised\s+in|moved\s+(?:to|from)|relocated\s+to|hometown|visiting\s+from|city\s+of|town\s+of"
@@ -110,25 +111,27 @@ _AFTER_ADDRESS = re.compile(r"\d[^\d,;.]{0,30},\s*$")  # "Suite 549, Burlington"
 _LOWER_AFTER_CUE = re.compile(
     r"(?i)\b(?:in|from|to|near|visiting|lives|born|moved|resident\s+of)\s+([^\W\d_]+(?: [^\W\d_]+){0,2})"
 )
-_EMPLOYMENT_CUE = re.compile(
+_EMPLOYMENT_CUE = Caseless(
     r"(?i)\b(?:works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
     r"|driver|engineer|teacher|nurse|analyst|technician|salesman|mechanic|accountant|guard|officer|staff)"
     r"(?:\s+(?:as\s+an?\s+\w+|\w+)){0,3}\s+(?:at|for|by|from|with)\s+$"
 )
 # Cues before a care facility's or employer's own name.
-_FACILITY_CUE = re.compile(
+_FACILITY_CUE_SOURCE = (
     r"(?i)\b(?:(?:transferred|transfer|admitted|discharged|referred|sent|brought|taken|moved|returned)\s+(?:to|from)"
     r"|(?:seen|treated|followed|evaluated|imaged|scanned|performed|done|delivered|born|hospitali[sz]ed)\s+at"
     r"|outside\s+(?:hospital|facility|films?|imaging)\s+(?:from|at)?|(?:records|films|images|studies|report)\s+from"
     r"|works?\s+(?:at|for)|worked\s+(?:at|for)|employed\s+(?:at|by)|employer:?|facility:?|hospital:?|clinic:?"
     r"|institution:?|site:?)\s+(?:the\s+)?(?=[A-Z])"
 )
+# "(?i)...(?=[A-Z])": any letter follows; over lower-cased text that is [a-z]
+_FACILITY_CUE = Caseless(_FACILITY_CUE_SOURCE, _FACILITY_CUE_SOURCE[4:].replace("(?=[A-Z])", "(?=[a-z])"))
 _SAINT_WORD = re.compile(r"\b(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) ")
-_EMPLOYMENT_WORD = re.compile(
+_EMPLOYMENT_WORD = Caseless(
     r"(?i)\b(?:works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
     r"|driver|engineer|teacher|nurse|analyst|technician|salesman|mechanic|accountant|guard|officer|staff)\b"
 )
-_LOCATION_CUE_BEFORE_ORG = re.compile(
+_LOCATION_CUE_BEFORE_ORG = Caseless(
     r"(?i)\b(?:at|from|to|in|admitted|transferred|discharged|seen|resident|followed|referred)\s+(?:the\s+)?$"
 )
 _LEAD_TRIM = frozenset(
