@@ -105,13 +105,12 @@ _TLDS = (
     "com|org|net|edu|gov|mil|int|info|biz|io|ai|app|health|care|clinic|hospital|med|us|uk|ca|au|de|fr|nl|be|ch|at"
     "|it|es|pt|se|no|dk|fi|ie|nz|jp|cn|kr|br|mx|ru|pl|za|eu|co|me|ly|online|site|cloud|dev"
 )
-_HOST = re.compile(
-    r"(?<![\w@.-])(?:[a-z0-9][a-z0-9-]*\.){2,}(?:" + _TLDS + r")(?![\w-]|\.[a-z0-9])(?::\d{1,5})?"
+_HOST = Caseless(
+    r"(?i)(?<![\w@.-])(?:[a-z0-9][a-z0-9-]*\.){2,}(?:" + _TLDS + r")(?![\w-]|\.[a-z0-9])(?::\d{1,5})?"
     r"(?:/[^\s<>\"'^\\]*[^\s<>\"'^\\.,;:!?)\]])?"
     r"|(?<![\w@.-])[a-z0-9][a-z0-9-]*[a-z0-9]\.(?:com|org|net|edu|gov|health|io)(?![\w-]|\.[a-z0-9])(?::\d{1,5})?"
     r"(?:/[^\s<>\"'^\\]*[^\s<>\"'^\\.,;:!?)\]])?"
     r"|(?<![\w@.-])[a-z0-9][a-z0-9-]*\.(?:" + _TLDS + r")(?::\d{1,5})?/[^\s<>\"'^\\]*[^\s<>\"'^\\.,;:!?)\]]",
-    re.IGNORECASE,
 )
 _IPV4 = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)"
@@ -121,7 +120,7 @@ _MAC = re.compile(
     r"(?<![\w:-])(?:[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?![\w:-])"
 )
 _SSN = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w-])")
-_SSN_CTX = re.compile(
+_SSN_CTX = Caseless(
     r"(?i)\b(?:ssn|ss#|soc(?:ial)?\.?\s*sec(?:urity)?\.?(?:\s*(?:number|no\.?|#))?)\s*[:#]?\s*((?!000|666|9\d\d)\d{3}[- ]?(?!00)\d{2}[- ]?(?!0000)\d{4})\b"
 )
 _ITIN = re.compile(r"(?<![\w-])9\d{2}([- ]?)(?:5\d|6[0-5]|7\d|8[0-8]|9[0-2]|9[4-9])\1\d{4}(?![\w-])")
@@ -139,7 +138,7 @@ _PHONE_BARE = re.compile(r"(?<![\w+.-])1?[2-9]\d{2}[2-9]\d{6}(?![\w-]|\.\d)")
 _PHONE_HINT = Caseless(
     r"(?i)\b(?:phone|tel|telephone|fax|call|contact|cell|mobile|pager|reach|room|line|desk|number)\b"
 )
-_FAX_BEFORE = re.compile(r"(?i)\bfax\b[^\n\d]{0,12}$")
+_FAX_BEFORE = Caseless(r"(?i)\bfax\b[^\n\d]{0,12}$")
 
 _MONTHS = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4, "may": 5,
@@ -183,27 +182,27 @@ _DATE_MD_CTX = Caseless(
     r"((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))(?![\w/]|\.\d)"
 )
 _MONTH_PATTERNS = frozenset(k for k, p in enumerate(_DATE_PATTERNS) if _MON in p.pattern)
-_MONTH_WORD = re.compile(r"(?i)(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
+_MONTH_WORD = Caseless(r"(?i)(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
 _AGE_WORD = re.compile(r"(?i)\d[\s-]?(?:[dwmy]|yr|year|mo|month|week|day)|\d{3}[DWMY]")
 _YEAR_CTX = Caseless(
     r"(?i)\b(?:in|since|from|during|year|until|till|by|circa|of|dated)\s+((?:19|20)\d{2})(?![\w]|[-/.]\d)"
 )
-_DOB_BEFORE = re.compile(
+_DOB_BEFORE = Caseless(
     r"(?i)(?:\bdob|\bd\.o\.b\.?|\bdate of birth|\bbirth\s?date|\bborn(?:\s+on)?|\bbirthday)\W{0,4}$"
 )
 _TIME = re.compile(
     r"(?<![\w:.])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:\s?[AaPp]\.?[Mm]\.?)?(?![\w:])"
     r"|(?<![\w:.])(?:1[0-2]|0?[1-9])\s?[AaPp]\.?[Mm]\.?(?!\w)"
 )
-_AGE_PATTERNS = [
+_AGE_PATTERNS: list[re.Pattern[str] | Caseless] = [
     re.compile(r"(?<![\w])\d{3}[DWMY](?![\w])"),  # DICOM AS
-    re.compile(r"(?i)(?<![\w])\d{1,3}[\s-]?(?:years?|yrs?|y)[\s-]?(?:old|o\b\.?)"),
-    re.compile(r"(?i)(?<![\w])\d{1,3}\s?(?:yo|y/o|y\.o\.?)(?![\w])"),
-    re.compile(r"(?i)(?<![\w])\d{1,3}[\s-](?:months?|weeks?|days?|mos?)[\s-]old\b"),
+    Caseless(r"(?i)(?<![\w])\d{1,3}[\s-]?(?:years?|yrs?|y)[\s-]?(?:old|o\b\.?)"),
+    Caseless(r"(?i)(?<![\w])\d{1,3}\s?(?:yo|y/o|y\.o\.?)(?![\w])"),
+    Caseless(r"(?i)(?<![\w])\d{1,3}[\s-](?:months?|weeks?|days?|mos?)[\s-]old\b"),
 ]
-_AGE_CTX = re.compile(r"(?i)\b(?:age|aged|age at exam)\s*[:=]?\s*(\d{1,3})(?![\w])")
+_AGE_CTX = Caseless(r"(?i)\b(?:age|aged|age at exam)\s*[:=]?\s*(\d{1,3})(?![\w])")
 # "Pt is 96.", "now 101", "102y", and past 89 (HIPAA) any "Name, 94," aside
-_AGE_IS = re.compile(
+_AGE_IS = Caseless(
     r"(?i)\b(?:is|was|now|turned|turns|age|aged)\s+(9\d|1[01]\d|12[0-5])(?=\s*(?:[.,;)]|$|y\b|yo\b|yrs?\b|years?\b))"
 )
 _AGE_Y = re.compile(r"(?<![\w.])\d{1,3}[yY](?![\w])")
@@ -323,7 +322,7 @@ _CITY_STATE = re.compile(
     + "|".join(a for _, a in lexicon.US_STATES if a not in ("MD", "PA", "DO"))
     + r")(?![\w])"
 )
-_ZIP_CTX = re.compile(r"(?i)\b(?:zip|zip\s?code|postal\s?code)\s*[:#]?\s*(\d{5}(?:-\d{4})?)\b")
+_ZIP_CTX = Caseless(r"(?i)\b(?:zip|zip\s?code|postal\s?code)\s*[:#]?\s*(\d{5}(?:-\d{4})?)\b")
 # --- validators ------------------------------------------------------------------------------------------
 
 

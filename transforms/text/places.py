@@ -36,7 +36,7 @@ _PLACE_CUE = Caseless(
     r"|city|town|village|county|home|address|located|based|outskirts|downtown|native)\b|,)\s*(?:the\s+)?$"
 )
 # Place-name shapes: an English or continental place-name ending, or a prefix word before a capitalised name.
-_TOPONYM_END = re.compile(
+_TOPONYM_END = Caseless(
     r"(?i)(?:ville|ton|town|burg|burgh|borough|boro|bury|berry|field|ford|port|mouth|haven|view|side|land|shire"
     r"|chester|cester|caster|stad|stadt|furt|fort|berg|wood|dale|mont|ham|stead|worth|by|ley|bridge|brook|hurst"
     r"|ington|ingham|wick|wich|minster|pool|combe|cliff|crest|gate|grove|heim|hausen|dorf|hagen|feld|bach|au)$"
