@@ -19,7 +19,7 @@ class Caseless:
     their groups' text.
     """
 
-    __slots__ = ("pattern", "lowered")
+    __slots__ = ("source", "_pattern", "lowered")
 
     def __init__(self, source: str, lowered_body: str | None = None):
         if not source.startswith("(?i)"):
@@ -27,8 +27,15 @@ class Caseless:
         body = source[4:] if lowered_body is None else lowered_body
         if re.search(r"[A-Z]", _ESCAPE.sub("", body).replace("A-Za-z", "").replace("(?P<", "(")):
             raise ValueError("a Caseless pattern's literals and classes are lower case")
-        self.pattern = re.compile(source)
+        self.source = source
+        self._pattern: re.Pattern[str] | None = None  # the (?i) form, compiled on the first text that needs it
         self.lowered = re.compile(body)
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        if self._pattern is None:
+            self._pattern = re.compile(self.source)
+        return self._pattern
 
     def _pick(self, text: str) -> tuple[re.Pattern[str], str]:
         low = text.lower()

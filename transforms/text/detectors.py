@@ -493,7 +493,7 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
         if "LOCATION" in wanted:
             out.extend(_emit(_CSZ, text, "LOCATION"))
             out.extend(_emit(_ZIP_CTX, text, "LOCATION", 1))
-    if "LOCATION" in wanted:
+    if "LOCATION" in wanted and "," in text:  # "City, ST": no comma, no match
         out.extend(_emit(_CITY_STATE, text, "LOCATION"))
     if "US_STATE" in wanted:
         out.extend(_emit(_STATE_NAME, text, "US_STATE"))

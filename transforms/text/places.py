@@ -12,6 +12,7 @@ a place, a law-firm list ("Lopez, Jones and Walton"), or any capitalised run aft
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -145,6 +146,7 @@ def _fold_words(words: list[str]) -> str:
     return lexicon.fold(" ".join(w.rstrip(".,") for w in words))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _is_wordlike(word: str) -> bool:
     """An English, clinical or name word: such a place is found only with a cue."""
     w = lexicon.fold(word.rstrip(".")).replace("’", "'")
@@ -158,6 +160,7 @@ def _is_wordlike(word: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _is_english(word: str) -> bool:
     w = lexicon.fold(word.rstrip("."))
     return w in lexicon.COMMON_WORDS or w in lexicon.CLINICAL_VOCAB or w in lexicon.DICTIONARY_NAMES
