@@ -8,6 +8,15 @@ from collections.abc import Iterator
 _ESCAPE = re.compile(r"\\.")
 
 
+def lowered(text: str) -> str | None:
+    """``text.lower()`` when it matches, character for character, what ``re``'s IGNORECASE folds; else None
+    ("İ" lower-cases to two characters; "ſ" and "ı" are "s" and "i" to ``re`` but stay themselves in lower())."""
+    low = text.lower()
+    if len(low) != len(text) or (not text.isascii() and ("ſ" in text or "ı" in text)):
+        return None
+    return low
+
+
 class Caseless:
     """A ``(?i)`` pattern whose literals are lower case, matched case-sensitively against ``text.lower()``.
 
@@ -38,10 +47,8 @@ class Caseless:
         return self._pattern
 
     def _pick(self, text: str) -> tuple[re.Pattern[str], str]:
-        low = text.lower()
-        if len(low) != len(text) or (not text.isascii() and ("ſ" in text or "ı" in text)):
-            return self.pattern, text
-        return self.lowered, low
+        low = lowered(text)
+        return (self.pattern, text) if low is None else (self.lowered, low)
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         pattern, subject = self._pick(text)

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 
 from transforms.text import lexicon
-from transforms.text.caseless import Caseless
+from transforms.text.caseless import Caseless, lowered
 from transforms.text.names import eponym_like
 
 _Raw = tuple[int, int, str, tuple]
@@ -277,12 +277,16 @@ def _org_matches(text: str) -> Iterator[re.Match[str]]:
     """Exactly ``_ORG.finditer(text)``, but the pattern runs only in windows of whitespace-separated chunks around
     a head word: every match lies whole in one window, and each window starts and ends next to whitespace, so the
     look-behind and look-ahead see what they would see in the whole text (it was the slowest scan of all)."""
-    if _HEAD_FIRST_WORDS.isdisjoint(_WORD.findall(text.lower())):
+    low = lowered(text)
+    if low is None:  # a character re folds otherwise than lower() does: the whole text, plainly
+        yield from _ORG.finditer(text)
+        return
+    if _HEAD_FIRST_WORDS.isdisjoint(_WORD.findall(low)):
         return
     chunks = [m.span() for m in _CHUNK.finditer(text)]
     windows: list[list[int]] = []
     for k, (a, b) in enumerate(chunks):
-        if _HEAD_FIRST_WORDS.isdisjoint(_WORD.findall(text[a:b].lower())):
+        if _HEAD_FIRST_WORDS.isdisjoint(_WORD.findall(low, a, b)):
             continue
         lo, hi = max(0, k - _ORG_BEFORE), min(len(chunks) - 1, k + _ORG_AFTER)
         if windows and lo <= windows[-1][1] + 1:
