@@ -379,9 +379,8 @@ def _compact_date_ok(s: str) -> bool:
 # --- detection -------------------------------------------------------------------------------------------
 
 
-def _emit(pattern: re.Pattern[str], text: str, info_type: str, group: int = 0) -> Iterable[_Raw]:
-    for m in pattern.finditer(text):
-        yield (m.start(group), m.end(group), info_type, _NO_PARTS)
+def _emit(pattern: re.Pattern[str] | Caseless, text: str, info_type: str, group: int = 0) -> list[_Raw]:
+    return [(m.start(group), m.end(group), info_type, _NO_PARTS) for m in pattern.finditer(text)]
 
 
 def _phone_type(text: str, start: int) -> str:

@@ -194,15 +194,18 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
 def _cities(text: str) -> list[_Raw]:
     out: list[_Raw] = []
     has_digit = _DIGIT.search(text) is not None
+    places = lexicon.PLACES
     for m in _CAP_RUN.finditer(text):
         words = m.group().split(" ")
+        # each word folded once: folding is per character, so joining folded words equals _fold_words
+        folded = [lexicon.fold(w.rstrip(".,")) for w in words]
         start = m.start()
         # the longest gazetteer entry or place-shaped name starting at each word of the run
         k = 0
         while k < len(words):
             best = 0
             for n in range(min(_MAX_PLACE_WORDS, len(words) - k), 0, -1):
-                if _fold_words(words[k : k + n]) in lexicon.PLACES:
+                if " ".join(folded[k : k + n]) in places:
                     best = n
                     break
             shaped = 0
