@@ -79,3 +79,13 @@ def test_name_lists_match_their_generator() -> None:
         assert lexicon._lines(file_name) == words, file_name
     assert lexicon.TOP_SURNAMES == frozenset(built["surnames.txt"][:3000])
     assert lexicon.GIVEN_NAMES == frozenset(built["census_given.txt"]) | frozenset(built["world_given.txt"])
+
+
+def test_host_chunks_give_exactly_the_whole_text_matches() -> None:
+    # catches a chunk cut short of a host name's path or port, or a host missed in a chunk already scanned
+    rng = random.Random(3)
+    parts = ["www.", "mychart.", "Example-Health", ".org", "/visit?id=3", " ", "\n", ".", "portal", ".clinic", ".com",
+             "x@", "..", "2.5", "İ", "ſ", "a.b.c.de", ":8080", "-"]  # fmt: skip
+    for _ in range(3000):
+        text = "".join(rng.choice(parts) for _ in range(rng.randint(1, 30)))
+        assert detectors._hosts(text) == detectors._emit(detectors._HOST, text, "URL"), text

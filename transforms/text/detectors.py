@@ -11,7 +11,7 @@ from datetime import date
 import phonenumbers
 
 from transforms.text import lexicon
-from transforms.text.caseless import Caseless
+from transforms.text.caseless import Caseless, lowered
 from transforms.text.context import context_findings
 from transforms.text.names import find_names
 from transforms.text.places import find_places
@@ -383,6 +383,34 @@ def _emit(pattern: re.Pattern[str] | Caseless, text: str, info_type: str, group:
     return [(m.start(group), m.end(group), info_type, _NO_PARTS) for m in pattern.finditer(text)]
 
 
+_FIVE_DIGITS = re.compile(r"\d{5}")
+
+
+def _hosts(text: str) -> list[_Raw]:
+    """Exactly ``_emit(_HOST, text, "URL")``, run only on the whitespace-free chunks holding a "." before a letter
+    or digit (every host name has one and none spans whitespace; chunk edges are whitespace, so the look-arounds
+    see what they would see in the whole text)."""
+    low = lowered(text)
+    if low is None:
+        return _emit(_HOST, text, "URL")
+    out: list[_Raw] = []
+    size = len(low)
+    end = -1  # the end of the last chunk scanned
+    dot = low.find(".")
+    while dot >= 0:
+        if dot + 1 < size and dot >= end and (low[dot + 1].isascii() and low[dot + 1].isalnum()):
+            a = dot
+            while a > 0 and not low[a - 1].isspace():
+                a -= 1
+            b = dot + 1
+            while b < size and not low[b].isspace():
+                b += 1
+            out.extend((m.start(), m.end(), "URL", _NO_PARTS) for m in _HOST.lowered.finditer(low, a, b))
+            end = b
+        dot = low.find(".", max(dot + 1, end))
+    return out
+
+
 def _phone_type(text: str, start: int) -> str:
     return "FAX_NUMBER" if _FAX_BEFORE.search(text[max(0, start - 20) : start]) else "PHONE_NUMBER"
 
@@ -396,7 +424,7 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
     if "URL" in wanted and "." in text:
         if "://" in text or "www." in text.lower():
             out.extend(_emit(_URL, text, "URL"))
-        out.extend(_emit(_HOST, text, "URL"))
+        out.extend(_hosts(text))
     if digits:
         if "IP_ADDRESS" in wanted:
             out.extend(_emit(_IPV4, text, "IP_ADDRESS"))
@@ -489,7 +517,7 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
         if "STREET_ADDRESS" in wanted:
             out.extend(_emit(_STREET, text, "STREET_ADDRESS"))
             out.extend(_emit(_PO_BOX, text, "STREET_ADDRESS"))
-        if "LOCATION" in wanted:
+        if "LOCATION" in wanted and _FIVE_DIGITS.search(text):  # both need a ZIP code's five digits
             out.extend(_emit(_CSZ, text, "LOCATION"))
             out.extend(_emit(_ZIP_CTX, text, "LOCATION", 1))
     if "LOCATION" in wanted and "," in text:  # "City, ST": no comma, no match

@@ -25,6 +25,7 @@ _NO_PARTS: tuple = ()
 
 _MAX_PLACE_WORDS = 4
 _DIGIT = re.compile(r"\d")
+_FIVE_DIGITS = re.compile(r"\d{5}")
 
 _UP = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ"
 _CAPWORD = r"[" + _UP + r"][^\W\d_]*(?:['’][^\W\d_]+)?(?:-[^\W\d_]+)*\.?"
@@ -180,7 +181,7 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
         out.extend(_cities(text))
         for m in _AREA.finditer(text):
             out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
-        if _DIGIT.search(text):
+        if _FIVE_DIGITS.search(text):
             for m in _ZIP_AFTER_STATE.finditer(text):
                 out.append((m.start(1), m.end(1), "LOCATION", _NO_PARTS))
     if "STREET_ADDRESS" in wanted and _DIGIT.search(text):
