@@ -6,6 +6,7 @@ Run:
   python bench/text_detection.py                       # dev and eval sets, then the linear-time bench
   python bench/text_detection.py --set public_physionet  # the PhysioNet deid nursing notes (no utility labels)
   python bench/text_detection.py --faker [--sentences 3000] [--seed 7]   # the older Faker corpus
+  python bench/text_detection.py --dump before.json    # every finding on dev, eval, PhysioNet: diff a speed-up
 The black-box figures (through the CLI, DICOM ImageComments) come from bench/text_eval/score.py; this bench
 measures the detectors in process: an identifier is found when findings cover every character of it, a clinical
 term survives when no finding touches it, and precision is per reported infoType (findings overlapping any
@@ -400,6 +401,20 @@ def linear_time_bench(sizes: tuple[int, ...] = (100_000, 1_000_000)) -> bool:
     return ok
 
 
+def dump_findings(path: str, names: list[str]) -> None:
+    """Write every finding on the named sets (default set and all infoTypes) as JSON, to diff a speed-up's output
+    before and after: identical files, or only changes you can explain."""
+    policy = TextPolicy.from_config(None)
+    out = {}
+    for name in names:
+        out[name] = [
+            [[f.start, f.end, f.info_type] for f in detect(rec["text"], types)]
+            for rec in load_set(name)
+            for types in (policy.info_types, None)
+        ]
+    Path(path).write_text(json.dumps(out), encoding="utf-8")
+
+
 def faker_main(sentences: int, seed: int) -> None:
     docs, labels = build_corpus(sentences, seed)
     evaluate(docs, labels)
@@ -414,7 +429,11 @@ def main() -> None:
     parser.add_argument("--faker", action="store_true", help="the older generated corpus instead")
     parser.add_argument("--sentences", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--dump", metavar="PATH", help="only write the findings on the sets to PATH (JSON)")
     args = parser.parse_args()
+    if args.dump:
+        dump_findings(args.dump, args.set or ["dev", "eval", "public_physionet"])
+        return
     if args.faker:
         faker_main(args.sentences, args.seed)
         return

@@ -13,7 +13,8 @@ from transforms.text import INFO_TYPES as TEXT_INFO_TYPES
 from transforms.text import detect as text_detect
 
 # Spec §3.1 "Default DICOM infoTypes" (DEFAULT_DICOM_INFO_TYPES, kept by the text engine) is what
-# REDACT_SENSITIVE_TEXT looks for.
+# REDACT_SENSITIVE_TEXT looks for: §2.4 says the mode "Uses the set of Default DICOM InfoTypes", so burned-in text
+# does not take the wider HIPAA text default (DEFAULT_TEXT_INFO_TYPES); additionalInfoTypes widens it.
 # deidflow's own addition for burned-in text: the instance's tag values found in the pixels. Excludable.
 CONTEXT_INFO_TYPE = "DICOM_CONTEXT"
 # CLEAN_DESCRIPTORS mode adds this one (the API's "additional InfoType"): Basic-profile D/Z/X/U values.

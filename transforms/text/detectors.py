@@ -11,6 +11,7 @@ from datetime import date
 import phonenumbers
 
 from transforms.text import lexicon
+from transforms.text.caseless import Caseless, lowered
 from transforms.text.context import context_findings
 from transforms.text.names import find_names
 from transforms.text.places import find_places
@@ -104,13 +105,12 @@ _TLDS = (
     "com|org|net|edu|gov|mil|int|info|biz|io|ai|app|health|care|clinic|hospital|med|us|uk|ca|au|de|fr|nl|be|ch|at"
     "|it|es|pt|se|no|dk|fi|ie|nz|jp|cn|kr|br|mx|ru|pl|za|eu|co|me|ly|online|site|cloud|dev"
 )
-_HOST = re.compile(
-    r"(?<![\w@.-])(?:[a-z0-9][a-z0-9-]*\.){2,}(?:" + _TLDS + r")(?![\w-]|\.[a-z0-9])(?::\d{1,5})?"
+_HOST = Caseless(
+    r"(?i)(?<![\w@.-])(?:[a-z0-9][a-z0-9-]*\.){2,}(?:" + _TLDS + r")(?![\w-]|\.[a-z0-9])(?::\d{1,5})?"
     r"(?:/[^\s<>\"'^\\]*[^\s<>\"'^\\.,;:!?)\]])?"
     r"|(?<![\w@.-])[a-z0-9][a-z0-9-]*[a-z0-9]\.(?:com|org|net|edu|gov|health|io)(?![\w-]|\.[a-z0-9])(?::\d{1,5})?"
     r"(?:/[^\s<>\"'^\\]*[^\s<>\"'^\\.,;:!?)\]])?"
     r"|(?<![\w@.-])[a-z0-9][a-z0-9-]*\.(?:" + _TLDS + r")(?::\d{1,5})?/[^\s<>\"'^\\]*[^\s<>\"'^\\.,;:!?)\]]",
-    re.IGNORECASE,
 )
 _IPV4 = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)"
@@ -120,7 +120,7 @@ _MAC = re.compile(
     r"(?<![\w:-])(?:[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?![\w:-])"
 )
 _SSN = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w-])")
-_SSN_CTX = re.compile(
+_SSN_CTX = Caseless(
     r"(?i)\b(?:ssn|ss#|soc(?:ial)?\.?\s*sec(?:urity)?\.?(?:\s*(?:number|no\.?|#))?)\s*[:#]?\s*((?!000|666|9\d\d)\d{3}[- ]?(?!00)\d{2}[- ]?(?!0000)\d{4})\b"
 )
 _ITIN = re.compile(r"(?<![\w-])9\d{2}([- ]?)(?:5\d|6[0-5]|7\d|8[0-8]|9[0-2]|9[4-9])\1\d{4}(?![\w-])")
@@ -130,15 +130,15 @@ _PHONE_NANP = re.compile(
     r"(?<![\w+])(?:(?:\+1|001|1)[\s.-]?)?(?:\(\d{3}\)[\s.-]?|\d{3}[\s.-])\d{3}[\s.-]\d{4}"
     r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w-])"
 )
-_PHONE_CTX = re.compile(
+_PHONE_CTX = Caseless(
     r"(?i)\b(?:tel|telephone|phone|ph|cell|mobile|mob|pager|fax|call|contact|home|work)\b\.?\s*(?:no\.?|number|#)?\s*[:#]?\s*(\+?\d[\d ()./-]{6,18}\d)"
 )
 _PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}(?![\w-])")
 _PHONE_BARE = re.compile(r"(?<![\w+.-])1?[2-9]\d{2}[2-9]\d{6}(?![\w-]|\.\d)")
-_PHONE_HINT = re.compile(
+_PHONE_HINT = Caseless(
     r"(?i)\b(?:phone|tel|telephone|fax|call|contact|cell|mobile|pager|reach|room|line|desk|number)\b"
 )
-_FAX_BEFORE = re.compile(r"(?i)\bfax\b[^\n\d]{0,12}$")
+_FAX_BEFORE = Caseless(r"(?i)\bfax\b[^\n\d]{0,12}$")
 
 _MONTHS = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4, "may": 5,
@@ -176,33 +176,33 @@ _DATE_PATTERNS = [
     re.compile(r"(?<![\w/.-])(?:[0-3]?\d)(?:st|nd|rd|th)?(?:\s+of)?[\s-]" + _MON_I + r"\b\.?"),
 ]
 # MM/DD after a date word: "on 3/14", "seen 12/03", "from 1/5 to 1/9"
-_DATE_MD_CTX = re.compile(
+_DATE_MD_CTX = Caseless(
     r"(?i)(?:\b(?:on|seen|dated|since|from|until|till|through|thru|date|dos|admitted|discharged|visit"
     r"|[a-z]{2,}ed)|\d{4}\s[-–])\s+"
     r"((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))(?![\w/]|\.\d)"
 )
 _MONTH_PATTERNS = frozenset(k for k, p in enumerate(_DATE_PATTERNS) if _MON in p.pattern)
-_MONTH_WORD = re.compile(r"(?i)(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
+_MONTH_WORD = Caseless(r"(?i)(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
 _AGE_WORD = re.compile(r"(?i)\d[\s-]?(?:[dwmy]|yr|year|mo|month|week|day)|\d{3}[DWMY]")
-_YEAR_CTX = re.compile(
+_YEAR_CTX = Caseless(
     r"(?i)\b(?:in|since|from|during|year|until|till|by|circa|of|dated)\s+((?:19|20)\d{2})(?![\w]|[-/.]\d)"
 )
-_DOB_BEFORE = re.compile(
+_DOB_BEFORE = Caseless(
     r"(?i)(?:\bdob|\bd\.o\.b\.?|\bdate of birth|\bbirth\s?date|\bborn(?:\s+on)?|\bbirthday)\W{0,4}$"
 )
 _TIME = re.compile(
     r"(?<![\w:.])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:\s?[AaPp]\.?[Mm]\.?)?(?![\w:])"
     r"|(?<![\w:.])(?:1[0-2]|0?[1-9])\s?[AaPp]\.?[Mm]\.?(?!\w)"
 )
-_AGE_PATTERNS = [
+_AGE_PATTERNS: list[re.Pattern[str] | Caseless] = [
     re.compile(r"(?<![\w])\d{3}[DWMY](?![\w])"),  # DICOM AS
-    re.compile(r"(?i)(?<![\w])\d{1,3}[\s-]?(?:years?|yrs?|y)[\s-]?(?:old|o\b\.?)"),
-    re.compile(r"(?i)(?<![\w])\d{1,3}\s?(?:yo|y/o|y\.o\.?)(?![\w])"),
-    re.compile(r"(?i)(?<![\w])\d{1,3}[\s-](?:months?|weeks?|days?|mos?)[\s-]old\b"),
+    Caseless(r"(?i)(?<![\w])\d{1,3}[\s-]?(?:years?|yrs?|y)[\s-]?(?:old|o\b\.?)"),
+    Caseless(r"(?i)(?<![\w])\d{1,3}\s?(?:yo|y/o|y\.o\.?)(?![\w])"),
+    Caseless(r"(?i)(?<![\w])\d{1,3}[\s-](?:months?|weeks?|days?|mos?)[\s-]old\b"),
 ]
-_AGE_CTX = re.compile(r"(?i)\b(?:age|aged|age at exam)\s*[:=]?\s*(\d{1,3})(?![\w])")
+_AGE_CTX = Caseless(r"(?i)\b(?:age|aged|age at exam)\s*[:=]?\s*(\d{1,3})(?![\w])")
 # "Pt is 96.", "now 101", "102y", and past 89 (HIPAA) any "Name, 94," aside
-_AGE_IS = re.compile(
+_AGE_IS = Caseless(
     r"(?i)\b(?:is|was|now|turned|turns|age|aged)\s+(9\d|1[01]\d|12[0-5])(?=\s*(?:[.,;)]|$|y\b|yo\b|yrs?\b|years?\b))"
 )
 _AGE_Y = re.compile(r"(?<![\w.])\d{1,3}[yY](?![\w])")
@@ -238,7 +238,7 @@ _LABEL_TYPES: tuple[tuple[str, str, bool], ...] = (
 )  # fmt: skip
 _QUALIFIER = r"(?:number|num\.?|no\.?|nbr\.?|nr\.?|#|id|i\.d\.|identifier|identification(?:\s+number)?|code|ref)"
 _LABEL_ALTS = "|".join(f"(?P<l{i}>{alts})" for i, (_, alts, _) in enumerate(_LABEL_TYPES))
-_LABELLED_ID = re.compile(
+_LABELLED_ID = Caseless(
     r"(?i)(?<![\w/])(?:" + _LABEL_ALTS + r")(?![\w])(?P<q>\s?" + _QUALIFIER + r"(?:\s?" + _QUALIFIER + r")?)?"
     r"(?:\s*(?:is|was|of|:|=|-|–|\.)|\s)?\s*(?:#\s?)?"
     r"(?P<v>[A-Za-z]{0,8}[-/]?\d[A-Za-z0-9/-]{1,29}|[A-Za-z]{1,8}\d?[A-Za-z][-]?\d[A-Za-z0-9-]{1,29}|\d[A-Za-z0-9-]{2,29})"
@@ -322,7 +322,7 @@ _CITY_STATE = re.compile(
     + "|".join(a for _, a in lexicon.US_STATES if a not in ("MD", "PA", "DO"))
     + r")(?![\w])"
 )
-_ZIP_CTX = re.compile(r"(?i)\b(?:zip|zip\s?code|postal\s?code)\s*[:#]?\s*(\d{5}(?:-\d{4})?)\b")
+_ZIP_CTX = Caseless(r"(?i)\b(?:zip|zip\s?code|postal\s?code)\s*[:#]?\s*(\d{5}(?:-\d{4})?)\b")
 # --- validators ------------------------------------------------------------------------------------------
 
 
@@ -379,9 +379,36 @@ def _compact_date_ok(s: str) -> bool:
 # --- detection -------------------------------------------------------------------------------------------
 
 
-def _emit(pattern: re.Pattern[str], text: str, info_type: str, group: int = 0) -> Iterable[_Raw]:
-    for m in pattern.finditer(text):
-        yield (m.start(group), m.end(group), info_type, _NO_PARTS)
+def _emit(pattern: re.Pattern[str] | Caseless, text: str, info_type: str, group: int = 0) -> list[_Raw]:
+    return [(m.start(group), m.end(group), info_type, _NO_PARTS) for m in pattern.finditer(text)]
+
+
+_FIVE_DIGITS = re.compile(r"\d{5}")
+
+
+def _hosts(text: str) -> list[_Raw]:
+    """Exactly ``_emit(_HOST, text, "URL")``, run only on the whitespace-free chunks holding a "." before a letter
+    or digit (every host name has one and none spans whitespace; chunk edges are whitespace, so the look-arounds
+    see what they would see in the whole text)."""
+    low = lowered(text)
+    if low is None:
+        return _emit(_HOST, text, "URL")
+    out: list[_Raw] = []
+    size = len(low)
+    end = -1  # the end of the last chunk scanned
+    dot = low.find(".")
+    while dot >= 0:
+        if dot + 1 < size and dot >= end and (low[dot + 1].isascii() and low[dot + 1].isalnum()):
+            a = dot
+            while a > 0 and not low[a - 1].isspace():
+                a -= 1
+            b = dot + 1
+            while b < size and not low[b].isspace():
+                b += 1
+            out.extend((m.start(), m.end(), "URL", _NO_PARTS) for m in _HOST.lowered.finditer(low, a, b))
+            end = b
+        dot = low.find(".", max(dot + 1, end))
+    return out
 
 
 def _phone_type(text: str, start: int) -> str:
@@ -397,7 +424,7 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
     if "URL" in wanted and "." in text:
         if "://" in text or "www." in text.lower():
             out.extend(_emit(_URL, text, "URL"))
-        out.extend(_emit(_HOST, text, "URL"))
+        out.extend(_hosts(text))
     if digits:
         if "IP_ADDRESS" in wanted:
             out.extend(_emit(_IPV4, text, "IP_ADDRESS"))
@@ -490,10 +517,10 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
         if "STREET_ADDRESS" in wanted:
             out.extend(_emit(_STREET, text, "STREET_ADDRESS"))
             out.extend(_emit(_PO_BOX, text, "STREET_ADDRESS"))
-        if "LOCATION" in wanted:
+        if "LOCATION" in wanted and _FIVE_DIGITS.search(text):  # both need a ZIP code's five digits
             out.extend(_emit(_CSZ, text, "LOCATION"))
             out.extend(_emit(_ZIP_CTX, text, "LOCATION", 1))
-    if "LOCATION" in wanted:
+    if "LOCATION" in wanted and "," in text:  # "City, ST": no comma, no match
         out.extend(_emit(_CITY_STATE, text, "LOCATION"))
     if "US_STATE" in wanted:
         out.extend(_emit(_STATE_NAME, text, "US_STATE"))

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 
 from transforms.text import lexicon
+from transforms.text.caseless import Caseless
 
 _Parts = tuple[tuple[int, int, str], ...]
 _Raw = tuple[int, int, str, _Parts]
@@ -48,10 +49,10 @@ _ROLES = (
     r"|family\s+name|maiden\s+name|aka|alias|named|called|goes\s+by|known\s+as|(?:name|names)\s+(?:is|was|are)"
     r"|i\s+am|i'm|this\s+is|per\s+(?:dr|nurse)|mr|mrs|ms|miss|mx|dr|prof"
 )
-_STRONG_CUE = re.compile(
+_STRONG_CUE = Caseless(
     r"(?i)(?:^|[^\w])(?:" + _ROLES + r")\.?\s*(?:name)?\s*(?:\((?:s|es)\))?\s*[:#=\-–,(]{0,3}\s*[(\"'“]?\s*$"
 )
-_WEAK_CUE = re.compile(r"(?i)(?:^|[^\w])(?:with|by|per|and|or|for|to|from|via|c/o|re:?|said|says|told|asked)\s+$")
+_WEAK_CUE = Caseless(r"(?i)(?:^|[^\w])(?:with|by|per|and|or|for|to|from|via|c/o|re:?|said|says|told|asked)\s+$")
 _AFTER_CUE = re.compile(
     r"^(?:,\s*|\s+)(?:M\.?D\.?|D\.?O\.?|R\.?N\.?|N\.?P\.?|PA-C|PA|Ph\.?D\.?|DDS|DMD|FACR|FRCR|FRCP|MBBS|MBChB|CNA"
     r"|LPN|RRT|CRT|CCRN|RT(?:\(R\))?|ARRT|CRNA|FNP|DNP|APRN|MSN|BSN(?:/RN)?|LCSW|LICSW|MSW|PharmD|OD|DPM|SLP"

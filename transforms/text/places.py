@@ -12,33 +12,33 @@ a place, a law-firm list ("Lopez, Jones and Walton"), or any capitalised run aft
 
 from __future__ import annotations
 
-import importlib.resources
+import functools
 import re
+from collections.abc import Iterator
 
 from transforms.text import lexicon
+from transforms.text.caseless import Caseless, lowered
 from transforms.text.names import eponym_like
 
 _Raw = tuple[int, int, str, tuple]
 _NO_PARTS: tuple = ()
 
-PLACES: frozenset[str] = frozenset(
-    importlib.resources.files("transforms.text.data").joinpath("places.txt").read_text("utf-8").splitlines()
-)
 _MAX_PLACE_WORDS = 4
 _DIGIT = re.compile(r"\d")
+_FIVE_DIGITS = re.compile(r"\d{5}")
 
 _UP = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ"
 _CAPWORD = r"[" + _UP + r"][^\W\d_]*(?:['’][^\W\d_]+)?(?:-[^\W\d_]+)*\.?"
 _CAP_RUN = re.compile(_CAPWORD + r"(?: " + _CAPWORD + r"){0,3}")
 
 # Cues right before a place: "lives in", "from", "born in", "moved to", "resident of", "near".
-_PLACE_CUE = re.compile(
+_PLACE_CUE = Caseless(
     r"(?i)(?:\b(?:in|from|to|near|at|of|outside|around|into|toward|towards|via|visiting|visit|lives|living|lived"
     r"|resides|residing|resident|born|raised|moved|relocated|travel(?:l?ed)?|trip|returned|flew|drove|hometown"
     r"|city|town|village|county|home|address|located|based|outskirts|downtown|native)\b|,)\s*(?:the\s+)?$"
 )
 # Place-name shapes: an English or continental place-name ending, or a prefix word before a capitalised name.
-_TOPONYM_END = re.compile(
+_TOPONYM_END = Caseless(
     r"(?i)(?:ville|ton|town|burg|burgh|borough|boro|bury|berry|field|ford|port|mouth|haven|view|side|land|shire"
     r"|chester|cester|caster|stad|stadt|furt|fort|berg|wood|dale|mont|ham|stead|worth|by|ley|bridge|brook|hurst"
     r"|ington|ingham|wick|wich|minster|pool|combe|cliff|crest|gate|grove|heim|hausen|dorf|hagen|feld|bach|au)$"
@@ -103,7 +103,7 @@ _ADDRESS_AFTER = re.compile(
     r",\s+(?:(?:" + "|".join(a for _, a in lexicon.US_STATES) + r")\b|" + _CAPWORD + r" (?:County|Parish|Borough))"
     r"|,?\s+\d{5}(?:-\d{4})?(?![\w-])"
 )
-_STRONG_PLACE_CUE = re.compile(
+_STRONG_PLACE_CUE = Caseless(
     r"(?i)\b(?:(?:lives|living|lived|resides|residing|born|raised|moved|located|based|grew\s+up)\b[^.;\n]{0,30}"
     r"\b(?:in|to|at|near)|from|lives\s+in|living\s+in|lived\s+in|resides\s+in|residing\s+in|resident\s+of|born\s+in"
     r"|raised\s+in|moved\s+(?:to|from)|relocated\s+to|hometown|visiting\s+from|city\s+of|town\s+of"
@@ -113,25 +113,27 @@ _AFTER_ADDRESS = re.compile(r"\d[^\d,;.]{0,30},\s*$")  # "Suite 549, Burlington"
 _LOWER_AFTER_CUE = re.compile(
     r"(?i)\b(?:in|from|to|near|visiting|lives|born|moved|resident\s+of)\s+([^\W\d_]+(?: [^\W\d_]+){0,2})"
 )
-_EMPLOYMENT_CUE = re.compile(
+_EMPLOYMENT_CUE = Caseless(
     r"(?i)\b(?:works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
     r"|driver|engineer|teacher|nurse|analyst|technician|salesman|mechanic|accountant|guard|officer|staff)"
     r"(?:\s+(?:as\s+an?\s+\w+|\w+)){0,3}\s+(?:at|for|by|from|with)\s+$"
 )
 # Cues before a care facility's or employer's own name.
-_FACILITY_CUE = re.compile(
+_FACILITY_CUE_SOURCE = (
     r"(?i)\b(?:(?:transferred|transfer|admitted|discharged|referred|sent|brought|taken|moved|returned)\s+(?:to|from)"
     r"|(?:seen|treated|followed|evaluated|imaged|scanned|performed|done|delivered|born|hospitali[sz]ed)\s+at"
     r"|outside\s+(?:hospital|facility|films?|imaging)\s+(?:from|at)?|(?:records|films|images|studies|report)\s+from"
     r"|works?\s+(?:at|for)|worked\s+(?:at|for)|employed\s+(?:at|by)|employer:?|facility:?|hospital:?|clinic:?"
     r"|institution:?|site:?)\s+(?:the\s+)?(?=[A-Z])"
 )
+# "(?i)...(?=[A-Z])": any letter follows; over lower-cased text that is [a-z]
+_FACILITY_CUE = Caseless(_FACILITY_CUE_SOURCE, _FACILITY_CUE_SOURCE[4:].replace("(?=[A-Z])", "(?=[a-z])"))
 _SAINT_WORD = re.compile(r"\b(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) ")
-_EMPLOYMENT_WORD = re.compile(
+_EMPLOYMENT_WORD = Caseless(
     r"(?i)\b(?:works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
     r"|driver|engineer|teacher|nurse|analyst|technician|salesman|mechanic|accountant|guard|officer|staff)\b"
 )
-_LOCATION_CUE_BEFORE_ORG = re.compile(
+_LOCATION_CUE_BEFORE_ORG = Caseless(
     r"(?i)\b(?:at|from|to|in|admitted|transferred|discharged|seen|resident|followed|referred)\s+(?:the\s+)?$"
 )
 _LEAD_TRIM = frozenset(
@@ -145,6 +147,7 @@ def _fold_words(words: list[str]) -> str:
     return lexicon.fold(" ".join(w.rstrip(".,") for w in words))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _is_wordlike(word: str) -> bool:
     """An English, clinical or name word: such a place is found only with a cue."""
     w = lexicon.fold(word.rstrip(".")).replace("’", "'")
@@ -158,6 +161,7 @@ def _is_wordlike(word: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _is_english(word: str) -> bool:
     w = lexicon.fold(word.rstrip("."))
     return w in lexicon.COMMON_WORDS or w in lexicon.CLINICAL_VOCAB or w in lexicon.DICTIONARY_NAMES
@@ -177,7 +181,7 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
         out.extend(_cities(text))
         for m in _AREA.finditer(text):
             out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
-        if _DIGIT.search(text):
+        if _FIVE_DIGITS.search(text):
             for m in _ZIP_AFTER_STATE.finditer(text):
                 out.append((m.start(1), m.end(1), "LOCATION", _NO_PARTS))
     if "STREET_ADDRESS" in wanted and _DIGIT.search(text):
@@ -191,15 +195,18 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
 def _cities(text: str) -> list[_Raw]:
     out: list[_Raw] = []
     has_digit = _DIGIT.search(text) is not None
+    places = lexicon.PLACES
     for m in _CAP_RUN.finditer(text):
         words = m.group().split(" ")
+        # each word folded once: folding is per character, so joining folded words equals _fold_words
+        folded = [lexicon.fold(w.rstrip(".,")) for w in words]
         start = m.start()
         # the longest gazetteer entry or place-shaped name starting at each word of the run
         k = 0
         while k < len(words):
             best = 0
             for n in range(min(_MAX_PLACE_WORDS, len(words) - k), 0, -1):
-                if _fold_words(words[k : k + n]) in PLACES:
+                if " ".join(folded[k : k + n]) in places:
                     best = n
                     break
             shaped = 0
@@ -245,7 +252,7 @@ def _cities(text: str) -> list[_Raw]:
             words = m.group(1).split(" ")
             for n in range(min(3, len(words)), 0, -1):
                 phrase = " ".join(words[:n])
-                if _fold_words(words[:n]) in PLACES and not all(_is_english(w) for w in words[:n]):
+                if _fold_words(words[:n]) in lexicon.PLACES and not all(_is_english(w) for w in words[:n]):
                     out.append((m.start(1), m.start(1) + len(phrase), "LOCATION", _NO_PARTS))
                     break
     if has_digit:
@@ -255,9 +262,48 @@ def _cities(text: str) -> list[_Raw]:
     return out
 
 
+# The first word of every organisation head, lower case ("urgent" of "urgent care", "l" of "L.L.C."): an _ORG match
+# holds one, so the pattern is run only near them (below).
+_HEAD_FIRST_WORDS = frozenset(
+    w
+    for alt in _ORG_HEADS.split("|")
+    for first in [re.split(r"\\s|\\\.|\\|\.", alt)[0]]
+    for w in ((first[:-2], first[:-1]) if first.endswith("s?") else (first,))
+)
+_WORD = re.compile(r"\w+")
+_CHUNK = re.compile(r"\S+")
+# An _ORG match spans at most 5 modifier words, a head of 1-2 words and an "of the X Y Z" tail (5 more), each
+# whitespace-free: it lies within the chunks from 6 before to 8 after the one holding its head's first word.
+_ORG_BEFORE, _ORG_AFTER = 6, 8
+
+
+def _org_matches(text: str) -> Iterator[re.Match[str]]:
+    """Exactly ``_ORG.finditer(text)``, but the pattern runs only in windows of whitespace-separated chunks around
+    a head word: every match lies whole in one window, and each window starts and ends next to whitespace, so the
+    look-behind and look-ahead see what they would see in the whole text (it was the slowest scan of all)."""
+    low = lowered(text)
+    if low is None:  # a character re folds otherwise than lower() does: the whole text, plainly
+        yield from _ORG.finditer(text)
+        return
+    if _HEAD_FIRST_WORDS.isdisjoint(_WORD.findall(low)):
+        return
+    chunks = [m.span() for m in _CHUNK.finditer(text)]
+    windows: list[list[int]] = []
+    for k, (a, b) in enumerate(chunks):
+        if _HEAD_FIRST_WORDS.isdisjoint(_WORD.findall(low, a, b)):
+            continue
+        lo, hi = max(0, k - _ORG_BEFORE), min(len(chunks) - 1, k + _ORG_AFTER)
+        if windows and lo <= windows[-1][1] + 1:
+            windows[-1][1] = hi
+        else:
+            windows.append([lo, hi])
+    for lo, hi in windows:
+        yield from _ORG.finditer(text, chunks[lo][0], chunks[hi][1])
+
+
 def _organisations(text: str) -> list[_Raw]:
     out: list[_Raw] = []
-    for m in _ORG.finditer(text):
+    for m in _org_matches(text):
         words = m.group().split(" ")
         head_index = _head_index(words)
         mods = words[:head_index]
@@ -295,7 +341,7 @@ def _organisations(text: str) -> list[_Raw]:
         words = m.group().rstrip(".").split(" ")
         if len(words) == 1 and (words[0].isupper() and len(words[0]) <= 4 or _is_english(words[0])):
             continue  # "to ICU", "to Medicine": a unit or a service, not a named organisation
-        if all(_is_english(w) for w in words) or lexicon.fold(" ".join(words)) in PLACES:
+        if all(_is_english(w) for w in words) or lexicon.fold(" ".join(words)) in lexicon.PLACES:
             continue  # "from Home", "to Boston" (the city detector decides)
         out.append((m.start(), m.start() + len(" ".join(words)), "ORGANIZATION_NAME", _NO_PARTS))
     for cue in _EMPLOYMENT_WORD.finditer(text):  # the cue is rare: look for it first, then at what follows it
