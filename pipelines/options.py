@@ -14,6 +14,13 @@ _OPTIONS = [
         "projects/P/locations/L/datasets/D/dicomStores/S (or .../fhirStores/S). Its dataset must exist; the "
         "store is created if missing and written into if present.",
     )),
+    ("store", lambda parser: parser.add_argument(
+        "--replace-destination", "--replace_destination", dest="replace_destination", action="store_true",
+        default=False,
+        help="Store-level runs: when the destination store already holds data written with another key (its "
+        ".deidflow/store.json records the key fingerprint), delete that data first instead of refusing to launch. "
+        "Without it such a run is a launch error: two keys would leave two copies of every element.",
+    )),
     ("dataset", lambda parser: parser.add_argument(
         "--destination-dataset", "--destination_dataset", dest="destination_dataset", default=None,
         help="Dataset-level runs: the destination dataset, projects/P/locations/L/datasets/D. It must not exist.",
