@@ -192,6 +192,7 @@ def resolve_keys(config: Optional[DeidentifyConfig], key_file: Optional[str], cr
     if key_file and create_key_file and not store_root.exists(key_file):
         return Keys(generate_key()) if dry_run else create_key_file_at(key_file)
     if key_file:
+        warn_if_readable_by_others(key_file)
         try:
             text = store_root.read_bytes(key_file).decode("ascii")
         except UnicodeDecodeError:
@@ -206,6 +207,21 @@ def resolve_keys(config: Optional[DeidentifyConfig], key_file: Optional[str], cr
     if configured:
         return Keys(configured[0])
     return Keys(generate_key())
+
+
+def warn_if_readable_by_others(key_file: str) -> None:
+    """A local key file that other users may read (or write) gets a warning on stderr; the run goes on."""
+    if store_root.is_remote(key_file):
+        return
+    try:
+        mode = os.stat(key_file).st_mode
+    except OSError:
+        return  # the read that follows says what is wrong
+    if mode & 0o077:
+        import sys
+
+        print(f"deidflow: warning: --key-file: the key file is readable or writable by other users (mode "
+              f"{mode & 0o777:o}); restrict it: chmod 600 {key_file}", file=sys.stderr)
 
 
 def new_run_id() -> str:
