@@ -170,6 +170,28 @@ def check_beam_args(kind: str, beam_args) -> None:
                          f"'{COMMAND_NAMES[kind]}' nor a Beam pipeline option)")
 
 
+def beam_option_takes_value(option: str) -> bool:
+    """Whether a Beam pipeline option (``--project``) takes a value, as Beam's parser defines it."""
+    action = _beam_parser()._option_string_actions.get(option)
+    return action is not None and action.nargs != 0
+
+
+def reclaim_beam_value(args, beam_args, positional: str = "source_store") -> list:
+    """argparse hands the first bare token after an unknown option to an empty optional positional: with
+    ``--source-dicomweb URL --project p`` SOURCE_STORE became ``p`` and ``--project`` lost its value. Give the
+    token back to the first Beam option left without a value, so ``--opt value`` works like ``--opt=value``."""
+    value = getattr(args, positional, None)
+    if not value or value.startswith("projects/"):
+        return list(beam_args)
+    beam_args = list(beam_args)
+    for i, arg in enumerate(beam_args):
+        bare = i + 1 == len(beam_args) or beam_args[i + 1].startswith("--")
+        if arg.startswith("--") and "=" not in arg and bare and beam_option_takes_value(arg):
+            setattr(args, positional, None)
+            return [*beam_args[: i + 1], value, *beam_args[i + 1:]]
+    return beam_args
+
+
 def __getattr__(name: str):
     # DeidentifyOptions subclasses Beam's PipelineOptions; building it lazily keeps `deidflow --help` and launch
     # errors from paying for importing Beam.

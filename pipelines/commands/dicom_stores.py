@@ -27,6 +27,10 @@ def register(groups) -> None:
 
 
 def run_dicom_store_deidentify(args, beam_args: Sequence[str]) -> int:
+    if getattr(args, "source_dicomweb", None):  # "--project p" after --source-dicomweb: p is --project's value
+        from pipelines.options import reclaim_beam_value
+
+        beam_args = reclaim_beam_value(args, beam_args)
     return deidentify(plan_dicom_store_run(args, beam_args), args, beam_args)
 
 
