@@ -140,9 +140,11 @@ def deidentify(run: DeidentifyRun, args, beam_args: Sequence[str]) -> int:
                   for s in run.stores]
     if dry_run:
         from pipelines.dry_run import report_dry_run, store_plan
+        from transforms.beam import redact_credentials
 
         return report_dry_run(run.kind, [
-            store_plan(s.source, str(s.source_path), s.destination, str(s.destination_path), s.create,
+            store_plan(redact_credentials(s.source), _shown(s.source_path), redact_credentials(s.destination),
+                       _shown(s.destination_path), s.create,
                        "uncounted" if n is None else n, s.kind) for s, n in zip(run.stores, counts)],
             run.run_dir, run.dry_run_details)
     import apache_beam as beam
@@ -163,6 +165,13 @@ def deidentify(run: DeidentifyRun, args, beam_args: Sequence[str]) -> int:
                           destination_path=run.destination_path,
                           outputs=[(label, s.kind, s.destination_path) for label, s in zip(run.labels, run.stores)]
                           if len(run.labels) == len(run.stores) else [])
+
+
+def _shown(where: object) -> str:
+    """A store folder, or a DICOMweb endpoint's URL, as a plan shows it: without URL credentials."""
+    from transforms.beam import redact_credentials
+
+    return redact_credentials(str(getattr(where, "url", where)))
 
 
 def write_run_reports(summary: dict, run_dir: str, extra_run_dirs: Sequence[str], counters: dict) -> None:
