@@ -114,6 +114,7 @@ class DeidentifyRun:
     prepare: Optional[Callable[[], None]] = None  # the writes before the run (a new dataset, store settings)
     extra_run_dirs: Sequence[str] = field(default_factory=tuple)
     destination_path: Optional[str] = None  # for the progress line's written-file count
+    finish: Optional[Callable[[], None]] = None  # after the run is recorded (a dataset's incomplete marker removed)
 
 
 def store_run_details(plan, config_file: Optional[str]) -> dict:
@@ -159,12 +160,15 @@ def deidentify(run: DeidentifyRun, args, beam_args: Sequence[str]) -> int:
     if run.prepare is not None:
         run.prepare()
     total = None if counts is None or None in counts else sum(counts)
-    return run_and_record(pipeline, kind=run.kind, run_id=run.run_id, run_dir=run.run_dir,
+    code = run_and_record(pipeline, kind=run.kind, run_id=run.run_id, run_dir=run.run_dir,
                           create_time=run.create_time, labels=list(run.labels), details=run.details,
                           extra_run_dirs=run.extra_run_dirs, total=total, quiet=quiet,
                           destination_path=run.destination_path,
                           outputs=[(label, s.kind, s.destination_path) for label, s in zip(run.labels, run.stores)]
                           if len(run.labels) == len(run.stores) else [])
+    if run.finish is not None:
+        run.finish()
+    return code
 
 
 def _shown(where: object) -> str:
