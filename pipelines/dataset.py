@@ -67,7 +67,8 @@ def _child_folders(folder: str) -> list[str]:
         if not os.path.isdir(folder):
             return []
         # ".mr" is a valid store id: only deidflow's own folder is not a store (issue 18)
-        return sorted(n for n in os.listdir(folder) if os.path.isdir(os.path.join(folder, n)) and n != store_root.META_DIR)
+        return sorted(n for n in os.listdir(folder)
+                      if os.path.isdir(os.path.join(folder, n)) and n != store_root.META_DIR)
     from apache_beam.io.filesystems import FileSystems
 
     pattern = folder.rstrip("/") + f"/*/{store_root.META_DIR}/{store_root.STORE_META}"

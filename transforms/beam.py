@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import re
 import json
 import logging
 import os
+import re
 import sys
 
 import apache_beam as beam

@@ -21,7 +21,8 @@ OUT = "projects/p1/locations/us/datasets/out"
 
 
 def data_files(store):
-    return sorted(str(p.relative_to(store)) for p in store.rglob("*.dcm") if p.relative_to(store).parts[0] != ".deidflow")
+    return sorted(str(p.relative_to(store)) for p in store.rglob("*.dcm")
+                  if p.relative_to(store).parts[0] != ".deidflow")
 
 
 def spawn(*args):
