@@ -212,9 +212,10 @@ def list_files(folder: str, skip_meta: bool = True) -> Iterator[str]:
 
 
 def open_bytes(path: str):
-    """A binary handle on a file, its bytes as stored (no decompression)."""
+    """A binary handle on a file, its bytes as stored (no decompression); a local file must be a regular file
+    within the size limit (check_regular), so a FIFO or device raises UnreadableFile instead of hanging."""
     if not is_remote(path):
-        return open(path, "rb")
+        return open(check_regular(path), "rb")
     FileSystems, _ = _filesystems()
     return FileSystems.open(path, compression_type="uncompressed")
 
@@ -225,9 +226,12 @@ def read_bytes(path: str) -> bytes:
 
 
 def open_read(path: str):
-    """A seekable binary handle on a file, decompressed by its extension (``.gz``, ``.bz2``, ...)."""
+    """A seekable binary handle on a file, decompressed by its extension (``.gz``, ``.bz2``, ...); a local file
+    must be a regular file within the size limit (check_regular)."""
     from apache_beam.io.filesystem import CompressionTypes
 
+    if not is_remote(path):
+        check_regular(path)
     FileSystems, _ = _filesystems()
     return FileSystems.open(path, compression_type=CompressionTypes.AUTO)
 

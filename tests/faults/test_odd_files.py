@@ -66,3 +66,15 @@ def test_a_store_named_dot_mr_is_deidentified_at_dataset_level(tmp_path):
     assert summary_from_stdout(proc.stdout)["metadata"]["counter"] == {"success": "2", "failure": "0"}
     out = root / "projects/p1/locations/us/datasets/out/dicomStores/.mr"
     assert len([p for p in out.rglob("*.dcm") if p.relative_to(out).parts[0] != ".deidflow"]) == 2
+
+
+def test_fhir_store_fifo_and_device_are_error_records_not_a_hang(tmp_path):
+    root = tmp_path / "stores"
+    src = write_store(root, f"{DATASET}/fhirStores/src",
+                      {"Patient.ndjson": b'{"resourceType":"Patient","id":"a","name":[{"family":"Doe"}]}\n'})
+    os.mkfifo(src / "fifo.ndjson")
+    (src / "zero.ndjson").symlink_to("/dev/zero")
+    proc = run_cli("fhir-stores", "deidentify", f"{DATASET}/fhirStores/src", "--destination-store",
+                   f"{DATASET}/fhirStores/dst", "--store-root", str(root), "--quiet", timeout=400)
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    assert summary_from_stdout(proc.stdout)["metadata"]["counter"] == {"success": "1", "failure": "2"}
