@@ -95,7 +95,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_BAD_LAUNCH
     except (ConfigError, LaunchError) as err:
         kind = "config" if isinstance(err, ConfigError) else "launch"
-        print(f"deidflow: {kind} error: {err}", file=sys.stderr)
+        from transforms.beam import redact_credentials
+
+        print(f"deidflow: {kind} error: {redact_credentials(str(err))}", file=sys.stderr)
         print("nothing was written.", file=sys.stderr)
         return EXIT_BAD_LAUNCH
     except KeyboardInterrupt:

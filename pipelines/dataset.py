@@ -66,7 +66,9 @@ def _child_folders(folder: str) -> list[str]:
     if not store_root.is_remote(folder):
         if not os.path.isdir(folder):
             return []
-        return sorted(n for n in os.listdir(folder) if os.path.isdir(os.path.join(folder, n)) and not n.startswith("."))
+        # ".mr" is a valid store id: only deidflow's own folder is not a store (issue 18)
+        return sorted(n for n in os.listdir(folder)
+                      if os.path.isdir(os.path.join(folder, n)) and n != store_root.META_DIR)
     from apache_beam.io.filesystems import FileSystems
 
     pattern = folder.rstrip("/") + f"/*/{store_root.META_DIR}/{store_root.STORE_META}"
@@ -198,11 +200,15 @@ def plan_dataset_deidentify(
     root = store_root.normalize_root(root)
     if not dataset_exists(root, src):
         raise LaunchError(f"SOURCE_DATASET: dataset '{src.dataset_name}' does not exist under store root '{root}'")
-    if dataset_exists(root, dst):
+    interrupted = incomplete_marker(root, dst) if dataset_exists(root, dst) else None
+    if dataset_exists(root, dst) and interrupted is None:
         raise LaunchError(
             f"--destination-dataset: ALREADY_EXISTS: dataset '{dst.dataset_name}' already exists; "
             "a dataset-level run always creates a new dataset"
         )
+    if interrupted is not None and create_key_file and key_file and not store_root.exists(key_file):
+        raise LaunchError("--destination-dataset: an interrupted run into it can only be resumed with its key; "
+                          "--create-key-file would make a new one")
     if available_kinds is None:
         available_kinds = {kind for kind, builder in branch_builders().items() if builder is not None}
     run_id = launch.new_run_id()
@@ -239,6 +245,11 @@ def plan_dataset_deidentify(
         )
     policies = compile_policies({s.kind for s in stores}) if compile_policies else {}
     keys = launch.resolve_keys(config, key_file, create_key_file, dry_run)
+    if interrupted is not None and interrupted.get(launch.KEY_FINGERPRINT) != keys.fingerprint:
+        raise LaunchError(
+            f"--destination-dataset: ALREADY_EXISTS: dataset '{dst.dataset_name}' holds an interrupted run "
+            f"(marked incomplete) written with key {interrupted.get(launch.KEY_FINGERPRINT)}; rerun with that "
+            "--key-file to resume it, or delete the dataset")
     dst_path = dataset_path(root, dst)
     return DatasetLaunch(
         src,
@@ -253,11 +264,37 @@ def plan_dataset_deidentify(
     )
 
 
+INCOMPLETE = "INCOMPLETE.json"  # .deidflow/ of a destination dataset while a run into it has not completed
+
+
+def incomplete_marker(root: str, dataset: ResourceName) -> dict | None:
+    """The marker of an interrupted run into a destination dataset ({runId, keyFingerprint}), else None."""
+    path = store_root.join(dataset_path(root, dataset), store_root.META_DIR, INCOMPLETE)
+    if not store_root.exists(path):
+        return None
+    try:
+        return store_root.read_json(path)
+    except Exception:  # noqa: BLE001 - a marker cut short: still interrupted, key unknown
+        return {}
+
+
 def create_destination(root: str, plan: DatasetLaunch) -> None:
-    """Create the destination dataset and its stores (the only writes before the pipeline runs)."""
-    create_dataset(store_root.normalize_root(root), plan.destination)
+    """Create the destination dataset and its stores (the only writes before the pipeline runs), marked
+    incomplete until the run completes (``mark_complete``): a killed run leaves the marker, and a rerun with the
+    same key resumes into the dataset (same key, same names: no second copy) instead of ALREADY_EXISTS."""
+    root = store_root.normalize_root(root)
+    path = dataset_path(root, plan.destination)
+    store_root.write_json(store_root.join(path, store_root.META_DIR, INCOMPLETE),
+                          {"runId": plan.run_id, launch.KEY_FINGERPRINT: plan.keys.fingerprint})
+    create_dataset(root, plan.destination)
     for store in plan.stores:
-        launch.create_store(store.destination_path, store.kind, dict(store.settings))
+        launch.create_store(store.destination_path, store.kind,
+                            {**store.settings, launch.KEY_FINGERPRINT: plan.keys.fingerprint})
+
+
+def mark_complete(root: str, plan: DatasetLaunch) -> None:
+    path = dataset_path(store_root.normalize_root(root), plan.destination)
+    store_root.delete(store_root.join(path, store_root.META_DIR, INCOMPLETE))
 
 
 # --- build -----------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from transforms.crypto import Keys, decode_key_text, generate_key
 from transforms.errors import ConfigError, LaunchError, NotSupportedYet
 
 _ID = r"[A-Za-z0-9_.\-]+"
+MAX_ID_LENGTH = 255  # one folder name below the store root (NAME_MAX); the API allows 1-256 characters
 STORE_KINDS = {"dicomStores": "DICOM store", "fhirStores": "FHIR store"}
 
 
@@ -57,6 +58,8 @@ class ResourceName:
         match = re.fullmatch(pattern, text)
         if not match or any(part in (".", "..") for part in match.groups()):
             raise LaunchError(f"{argument}: not a valid resource name; expected {expected}")
+        if any(len(part) > MAX_ID_LENGTH for part in match.groups()):
+            raise LaunchError(f"{argument}: a name in it is longer than {MAX_ID_LENGTH} characters")
         return cls(*match.groups()) if kind is None else cls(*match.groups()[:3], kind, match.group(4))
 
     def store_in(self, dataset: "ResourceName", kind: str, store: str) -> "ResourceName":
@@ -110,6 +113,23 @@ def require_runner_installed(beam_args: Sequence[str]) -> None:
         if not found:
             raise LaunchError(f"--runner {runner} needs Beam's Google Cloud libraries, which are not installed: "
                               "pip install 'deidflow[gcp]'")
+    require_runner_resolvable(runner)
+
+
+def require_runner_resolvable(runner: Optional[str]) -> None:
+    """A runner Beam cannot resolve (``--runner DaskRunner`` by short name, a typo) is a launch error here,
+    before any store is created, not a crash inside ``beam.Pipeline()``."""
+    from pipelines.local_runner import DIRECT_RUNNER_NAMES, RUNNER_PATH
+
+    if not runner or runner.lower() in DIRECT_RUNNER_NAMES or runner == RUNNER_PATH:
+        return
+    from apache_beam.runners.runner import create_runner
+
+    try:
+        create_runner(runner)
+    except Exception as err:  # noqa: BLE001 - ValueError (unknown name), ImportError (module missing), ...
+        raise LaunchError(f"--runner {runner}: Beam cannot resolve this runner ({type(err).__name__}); give one "
+                          "of Beam's runner names or the fully qualified name of a PipelineRunner class") from None
 
 
 def resource_path(root: str, resource: ResourceName) -> str:
@@ -172,6 +192,7 @@ def resolve_keys(config: Optional[DeidentifyConfig], key_file: Optional[str], cr
     if key_file and create_key_file and not store_root.exists(key_file):
         return Keys(generate_key()) if dry_run else create_key_file_at(key_file)
     if key_file:
+        warn_if_readable_by_others(key_file)
         try:
             text = store_root.read_bytes(key_file).decode("ascii")
         except UnicodeDecodeError:
@@ -186,6 +207,21 @@ def resolve_keys(config: Optional[DeidentifyConfig], key_file: Optional[str], cr
     if configured:
         return Keys(configured[0])
     return Keys(generate_key())
+
+
+def warn_if_readable_by_others(key_file: str) -> None:
+    """A local key file that other users may read (or write) gets a warning on stderr; the run goes on."""
+    if store_root.is_remote(key_file):
+        return
+    try:
+        mode = os.stat(key_file).st_mode
+    except OSError:
+        return  # the read that follows says what is wrong
+    if mode & 0o077:
+        import sys
+
+        print(f"deidflow: warning: --key-file: the key file is readable or writable by other users (mode "
+              f"{mode & 0o777:o}); restrict it: chmod 600 {key_file}", file=sys.stderr)
 
 
 def new_run_id() -> str:
@@ -239,6 +275,7 @@ def plan_store_deidentify(
     source_url: Optional[str] = None,
     destination_url: Optional[str] = None,
     batch_size: int = 20,
+    replace_destination: bool = False,
 ) -> StoreLaunch:
     """Check the store-level launch rules; create the destination store if missing (never on a dry run).
 
@@ -268,6 +305,8 @@ def plan_store_deidentify(
         src_path = resource_path(root, src)
         if not store_root.exists(src_path):
             raise LaunchError(f"SOURCE_STORE: {what} '{src}' does not exist under store root '{root}'")
+        require_folder(src_path, "SOURCE_STORE", f"{what} '{src}'")
+        require_inside_location(src_path, "SOURCE_STORE", f"{what} '{src}'")
     else:
         check_reachable(src_endpoint, "--source-dicomweb")
         src_path = src_endpoint
@@ -275,21 +314,103 @@ def plan_store_deidentify(
         dst_dataset_path = store_root.join(root, *dst.dataset_name.split("/"))
         if not store_root.exists(dst_dataset_path):
             raise LaunchError(f"--destination-store: destination dataset '{dst.dataset_name}' does not exist")
+        require_folder(dst_dataset_path, "--destination-store", f"destination dataset '{dst.dataset_name}'")
+        dst_path = resource_path(root, dst)
+        if store_root.exists(dst_path):
+            require_folder(dst_path, "--destination-store", f"{what} '{dst}'")
+        require_inside_location(dst_path, "--destination-store", f"{what} '{dst}'")
+        if src:
+            require_apart(src_path, dst_path)
     else:
         check_reachable(dst_endpoint, "--destination-dicomweb")
+        dst_path = dst_endpoint
     keys = resolve_keys(config, key_file, create_key_file, dry_run)
     created = False
     if dst:
-        dst_path = resource_path(root, dst)
         created = not store_root.exists(dst_path)
-        if created and not dry_run:
-            create_store(dst_path, kind)
-    else:
-        dst_path = dst_endpoint
+        clear = check_destination_key(dst_path, keys, replace_destination, created)
+        if not dry_run:
+            if created:
+                create_store(dst_path, kind, {KEY_FINGERPRINT: keys.fingerprint})
+            else:
+                if clear:
+                    clear_store_data(dst_path)
+                record_key_fingerprint(dst_path, keys)
     run_id = new_run_id()
     run_dir = store_root.join(dst_path if dst else root, store_root.META_DIR, "runs", run_id)
-    return StoreLaunch(src.name if src else src_endpoint.url, dst.name if dst else dst_endpoint.url,
+    from pipelines.stores.dicomweb import redact_url
+
+    return StoreLaunch(src.name if src else redact_url(src_endpoint.url),
+                       dst.name if dst else redact_url(dst_endpoint.url),
                        src_path, dst_path, run_id, run_dir, config, keys, created)
+
+
+KEY_FINGERPRINT = "keyFingerprint"  # store.json: the fingerprint of the key the store's data was written with
+
+
+def require_folder(path: str, argument: str, what: str) -> None:
+    """A store or dataset that is a file (not a folder) is a launch error, not a run over nothing."""
+    if not store_root.is_remote(path) and os.path.exists(path) and not os.path.isdir(path):
+        raise LaunchError(f"{argument}: {what} is a file, not a store folder")
+
+
+def require_inside_location(path: str, argument: str, what: str) -> None:
+    """A store folder reached through a symlink must resolve inside its own project and location."""
+    area = store_root.location_area(path)
+    if area is not None and not store_root.is_within(store_root.real(path), area):
+        raise LaunchError(f"{argument}: {what} resolves (through a symlink) outside its project and location; "
+                          "de-identifying across projects or locations is not supported")
+
+
+def require_apart(source_path: str, destination_path: str) -> None:
+    """Real paths decide identity: a destination that is, contains or is inside the source (however spelled,
+    through symlinked datasets or stores) is a launch error."""
+    src, dst = store_root.real(source_path), store_root.real(destination_path)
+    if store_root.is_within(dst, src) or store_root.is_within(src, dst):
+        raise LaunchError("--destination-store: the destination is, contains or is inside the source store once "
+                          "symlinks are resolved; it must be a separate store")
+
+
+def has_store_data(path: str) -> bool:
+    return next(iter(store_root.list_files(path)), None) is not None
+
+
+def check_destination_key(dst_path: str, keys: Keys, replace: bool, created: bool) -> bool:
+    """Whether the destination's data must be cleared first. A destination holding data written with another
+    key (or an unknown one) is a launch error unless ``replace``: mixing keys leaves two copies of everything."""
+    if created or not has_store_data(dst_path):
+        return False
+    recorded = store_meta(dst_path).get(KEY_FINGERPRINT)
+    if recorded == keys.fingerprint:
+        return False
+    if replace:
+        return True
+    which = f"key {recorded}" if recorded else "an unrecorded key"
+    raise LaunchError(f"--destination-store: the destination already holds data written with {which}, not this "
+                      f"run's key {keys.fingerprint} (a generated key, without --key-file, differs every run); "
+                      "use the same --key-file, an empty destination, or --replace-destination to delete its "
+                      "data first")
+
+
+def store_meta(path: str) -> dict:
+    meta_path = store_root.join(path, store_root.META_DIR, store_root.STORE_META)
+    try:
+        return store_root.read_json(meta_path) if store_root.exists(meta_path) else {}
+    except Exception:  # noqa: BLE001 - unreadable metadata: treated as none recorded
+        return {}
+
+
+def record_key_fingerprint(path: str, keys: Keys) -> None:
+    meta = store_meta(path)
+    if meta.get(KEY_FINGERPRINT) != keys.fingerprint:
+        meta[KEY_FINGERPRINT] = keys.fingerprint
+        store_root.write_json(store_root.join(path, store_root.META_DIR, store_root.STORE_META), meta)
+
+
+def clear_store_data(path: str) -> None:
+    """--replace-destination: delete the store's data files (its run records stay)."""
+    for file_path in list(store_root.list_files(path)):
+        store_root.delete(file_path)
 
 
 FHIR_VERSION_KEY = "version"  # as the API's FhirStore resource names it

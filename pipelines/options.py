@@ -14,6 +14,13 @@ _OPTIONS = [
         "projects/P/locations/L/datasets/D/dicomStores/S (or .../fhirStores/S). Its dataset must exist; the "
         "store is created if missing and written into if present.",
     )),
+    ("store", lambda parser: parser.add_argument(
+        "--replace-destination", "--replace_destination", dest="replace_destination", action="store_true",
+        default=False,
+        help="Store-level runs: when the destination store already holds data written with another key (its "
+        ".deidflow/store.json records the key fingerprint), delete that data first instead of refusing to launch. "
+        "Without it such a run is a launch error: two keys would leave two copies of every element.",
+    )),
     ("dataset", lambda parser: parser.add_argument(
         "--destination-dataset", "--destination_dataset", dest="destination_dataset", default=None,
         help="Dataset-level runs: the destination dataset, projects/P/locations/L/datasets/D. It must not exist.",
@@ -161,6 +168,28 @@ def check_beam_args(kind: str, beam_args) -> None:
     if unknown:
         raise UsageError(f"unrecognized arguments: {' '.join(unknown)} (neither a deidflow option of "
                          f"'{COMMAND_NAMES[kind]}' nor a Beam pipeline option)")
+
+
+def beam_option_takes_value(option: str) -> bool:
+    """Whether a Beam pipeline option (``--project``) takes a value, as Beam's parser defines it."""
+    action = _beam_parser()._option_string_actions.get(option)
+    return action is not None and action.nargs != 0
+
+
+def reclaim_beam_value(args, beam_args, positional: str = "source_store") -> list:
+    """argparse hands the first bare token after an unknown option to an empty optional positional: with
+    ``--source-dicomweb URL --project p`` SOURCE_STORE became ``p`` and ``--project`` lost its value. Give the
+    token back to the first Beam option left without a value, so ``--opt value`` works like ``--opt=value``."""
+    value = getattr(args, positional, None)
+    if not value or value.startswith("projects/"):
+        return list(beam_args)
+    beam_args = list(beam_args)
+    for i, arg in enumerate(beam_args):
+        bare = i + 1 == len(beam_args) or beam_args[i + 1].startswith("--")
+        if arg.startswith("--") and "=" not in arg and bare and beam_option_takes_value(arg):
+            setattr(args, positional, None)
+            return [*beam_args[: i + 1], value, *beam_args[i + 1:]]
+    return beam_args
 
 
 def __getattr__(name: str):

@@ -113,7 +113,7 @@ def count_new_files(folder: Optional[str], since: float) -> int:
     for base, dirs, files in os.walk(folder):
         dirs[:] = [d for d in dirs if d != ".deidflow"]
         for name in files:
-            if name.startswith(store_root.TMP_PREFIX):
+            if store_root.is_temp_leftover(name):
                 continue
             try:
                 if os.stat(os.path.join(base, name)).st_mtime >= since:

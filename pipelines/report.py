@@ -14,6 +14,24 @@ from collections import Counter
 from typing import Iterable, Optional, Sequence
 
 from pipelines.stores import store_root
+from transforms.beam import redact_credentials
+
+# Modality (0008,0060) defined terms, PS3.3 C.7.3.1.1.1 (DICOM 2024b): the only values a report names; any other
+# value (free text, possibly PHI) is counted as "other".
+MODALITY_TERMS = frozenset("""
+AR ASMT AU BDUS BI BMD CFM CT CTPROTOCOL DG DMS DOC DX ECG EEG EMG EOG EPS ES FID GM HC HD IO IOL IVOCT IVUS KER KO
+LEN LS M3D MG MR NM OAM OCT OP OPM OPT OPTBSV OPTENF OPV OSS OT PA PLAN POS PR PT PX REG RESP RF RG RTDOSE RTIMAGE
+RTINTENT RTPLAN RTRAD RTRECORD RTSEGANN RTSTRUCT RWV SEG SM SMR SR SRF STAIN TEXTUREMAP TG US VA XA XAPROTOCOL XC
+""".split())
+
+
+def modality_label(value: object) -> str:
+    """A Modality value as a report may show it: a defined term, "unknown" when absent, else "other"."""
+    text = str(value or "").strip().upper()
+    if not text or text == "UNKNOWN":
+        return "unknown"
+    return text if text in MODALITY_TERMS else "other"
+
 
 MAX_ROWS = 200  # longest table; the rest is counted, and is in the NDJSON records
 _COLORS = ("#2b6cb0", "#c05621", "#2f855a", "#6b46c1", "#b7791f", "#c53030", "#319795", "#4a5568")
@@ -102,9 +120,9 @@ def _run_facts(summary: dict, elements: int) -> list[tuple[str, object]]:
         facts.append(("duration", f"{seconds:.1f} s"))
         if seconds > 0:
             facts.append(("throughput", f"{elements / seconds:,.1f} elements/s"))
-    for key in ("source", "destination", "profile", "profileEdition", "configDigest", "keyFingerprint", "runDir"):
+    for key in ("source", "destination", "profile", "profileEdition", "configDigest", "keyFingerprint"):  # no paths
         if key in details:
-            facts.append((key, details[key]))
+            facts.append((key, redact_credentials(details[key])))
     return facts
 
 
@@ -132,7 +150,10 @@ def run_report(summary: dict, errors: Sequence[dict] = (), extra_counters: Optio
         body.append(table(["store", "de-identified", "failed"],
                           [(details.get("destination", ""), success, failure)], numeric=(1, 2)))
     extra = extra_counters or {}
-    kinds = Counter({name.split("/")[-1]: value for name, value in extra.items() if name.startswith("modality/")})
+    kinds: Counter = Counter()
+    for name, value in extra.items():
+        if name.startswith("modality/"):
+            kinds[modality_label(name.split("/")[-1])] += value
     types = Counter({name.split("/")[-1]: value for name, value in extra.items() if name.startswith("resourceType/")})
     for heading, counts in (("Counts per modality", kinds), ("Counts per resource type", types)):
         if counts:
@@ -157,10 +178,19 @@ def _failures(errors: Sequence[dict]) -> str:
     if not errors:
         return '<h2>Failures</h2><p class="ok">No element failed.</p>'
     codes = Counter(e.get("error", {}).get("code", "UNKNOWN") for e in errors)
-    rows = [(e.get("error", {}).get("code", ""), e.get("resource_name", ""), e.get("error", {}).get("message", ""))
-            for e in errors]
+    rows = [(e.get("error", {}).get("code", ""), _shown_name(e.get("resource_name", "")),
+             redact_credentials(e.get("error", {}).get("message", ""))) for e in errors]
     return ("<h2>Failures by error code</h2>" + bar_chart(codes.most_common(), "failures by code")
             + table(["code", "resource", "message"], sorted(rows)))
+
+
+def _shown_name(name: object) -> str:
+    """A resource name as the report shows it: credentials removed, and never an absolute local path (records
+    written before names were store-relative keep only their last two parts)."""
+    text = redact_credentials(str(name))
+    if text.startswith("/") or (len(text) > 2 and text[1] == ":" and text[2] in "\\/"):
+        return ".../" + "/".join(text.replace("\\", "/").rsplit("/", 2)[-2:])
+    return text
 
 
 def verify_report(summary: dict, findings: Sequence[dict]) -> str:

@@ -10,7 +10,7 @@ from typing import Optional
 from apache_beam.metrics.metric import MetricsFilter
 
 from pipelines.stores import store_root
-from transforms.beam import NAMESPACE
+from transforms.beam import NAMESPACE, redact_credentials
 
 _HC = "google.cloud.healthcare.v1"
 # Operation kind -> (the API method the run stands for, the @type of its response): one table for every
@@ -46,6 +46,38 @@ def counters(result) -> dict[str, int]:
     for counter in query["counters"]:
         value = counter.committed if counter.committed is not None else counter.attempted
         values[counter.key.metric.name] = values.get(counter.key.metric.name, 0) + int(value or 0)
+    return values
+
+
+def counters_from_outputs(run_dir: str, labels, outputs) -> dict[str, int]:
+    """Counters rebuilt from what a run wrote, for runners whose results have no metrics: ``failure/<label>``
+    from the error records in ``run_dir`` (``errors*.ndjson`` for a one-store run; ``errors-<kind>-<store>*`` per
+    store of a dataset run), ``success/<label>`` from the destination folder's data (DICOM: files; FHIR: NDJSON
+    lines). ``outputs``: (label, kind, destination folder or None) per store."""
+    labels = list(labels)
+    lines: dict[str, int] = {}
+    if store_root.exists(run_dir):
+        for path in store_root.list_files(run_dir, skip_meta=False):
+            name = path.replace("\\", "/").rsplit("/", 1)[-1]
+            if name.startswith("errors") and name.endswith(".ndjson"):
+                lines[name] = sum(1 for line in store_root.read_bytes(path).splitlines() if line.strip())
+    values: dict[str, int] = {}
+    for label in labels:
+        if len(labels) == 1:
+            failed = sum(lines.values())
+        else:
+            prefix = "errors-" + label.replace("/", "-") + "-"
+            failed = sum(n for name, n in lines.items() if name.startswith(prefix))
+        values[f"failure/{label}"] = failed
+    for label, kind, destination in outputs:
+        if not isinstance(destination, str) or not store_root.exists(destination):
+            continue
+        files = list(store_root.list_files(destination))
+        if kind == "fhirStores":
+            values[f"success/{label}"] = sum(
+                sum(1 for line in store_root.read_bytes(p).splitlines() if line.strip()) for p in files)
+        else:
+            values[f"success/{label}"] = len(files)
     return values
 
 
@@ -91,6 +123,7 @@ def summarize(kind: str, counters: dict, run_id: str, create_time: str, run_dir:
             for label, count in skipped.items():
                 details["stores"][label]["skipped"] = str(count)
     details["runDir"] = run_dir
+    details = {key: redact_credentials(value) for key, value in details.items()}  # a DICOMweb URL's user:password
     return build_summary(kind, run_id, create_time, now(), success, failure,
                          store_root.join(run_dir, "errors*.ndjson"), details)
 

@@ -96,7 +96,7 @@ def _is_record_file(path: str, root: str, exclude: str) -> bool:
     parts = store_root.relative(path, root).replace("\\", "/").split("/")
     if exclude and path.startswith(exclude.rstrip("/") + "/"):
         return False
-    return store_root.META_DIR in parts[:-1] and not parts[-1].startswith(store_root.TMP_PREFIX) and "/progress/" not in path
+    return store_root.META_DIR in parts[:-1] and not store_root.is_temp_leftover(path) and "/progress/" not in path
 
 
 class MatchStoreFiles(beam.PTransform):

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sys
 
 import apache_beam as beam
@@ -118,9 +119,19 @@ def failure_counter(label: str) -> str:
     return f"failure/{label}"
 
 
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/@\s]*@")
+
+
+def redact_credentials(text):
+    """Text without URL credentials: ``http://user:password@host`` -> ``http://***@host``; non-text unchanged."""
+    return _USERINFO.sub(r"\1***@", text) if isinstance(text, str) else text
+
+
 def error_record(resource_name: str, code: str, message: str) -> dict:
-    """One dead letter, shaped like the API's DeidentifyLogEntry: names the resource, never its values."""
-    return {"resource_name": resource_name, "error": {"code": code, "message": message}}
+    """One dead letter, shaped like the API's DeidentifyLogEntry: names the resource, never its values (nor
+    credentials of a URL naming it)."""
+    return {"resource_name": redact_credentials(resource_name),
+            "error": {"code": code, "message": redact_credentials(message)}}
 
 
 def error_from_exception(resource_name: str, err: BaseException) -> dict:

@@ -52,13 +52,15 @@ def _staged_as_template(pipeline) -> bool:
 
 def run_and_record(pipeline, *, kind: str, run_id: str, run_dir: str, create_time: str, labels: Sequence[str],
                    details: dict, extra_run_dirs: Sequence[str] = (), total: Optional[int] = None,
-                   quiet: bool = False, destination_path: Optional[str] = None) -> int:
+                   quiet: bool = False, destination_path: Optional[str] = None,
+                   outputs: Sequence[tuple] = ()) -> int:
     """Run a built pipeline, write the run summary (to ``run_dir`` and any extra run folders), print it.
 
     Counters are read per label (one label per store branch) and summed for the overall counter.
     Returns the exit code: 0 all succeeded, 3 some elements failed. While it runs, progress is shown (issue 10:
     ``total`` source elements, ``quiet``, ``destination_path`` to count written files); report.html is written
-    beside each summary.json.
+    beside each summary.json. On a runner whose result has no metrics, the counts come from the outputs
+    (``outputs``: (label, kind, destination folder) per store; run_record.counters_from_outputs).
     """
     from pipelines import run_record
     from pipelines.progress import ProgressDisplay
@@ -72,7 +74,10 @@ def run_and_record(pipeline, *, kind: str, run_id: str, run_dir: str, create_tim
         print(f"staged run {run_id} as a Dataflow job; its error records go to {run_dir} (no summary.json: "
               "the counts are in the Dataflow job's counters)")
         return EXIT_OK
-    values = run_record.counters(result)
+    try:
+        values = run_record.counters(result)
+    except NotImplementedError:  # a runner without metrics (Beam's DaskRunner): count what was written
+        values = run_record.counters_from_outputs(run_dir, labels, outputs)
     summary = run_record.summarize(kind, values, run_id, create_time, run_dir, labels, details)
     for folder in (run_dir, *extra_run_dirs):
         run_record.write_summary(folder, summary)
@@ -109,6 +114,7 @@ class DeidentifyRun:
     prepare: Optional[Callable[[], None]] = None  # the writes before the run (a new dataset, store settings)
     extra_run_dirs: Sequence[str] = field(default_factory=tuple)
     destination_path: Optional[str] = None  # for the progress line's written-file count
+    finish: Optional[Callable[[], None]] = None  # after the run is recorded (a dataset's incomplete marker removed)
 
 
 def store_run_details(plan, config_file: Optional[str]) -> dict:
@@ -135,9 +141,11 @@ def deidentify(run: DeidentifyRun, args, beam_args: Sequence[str]) -> int:
                   for s in run.stores]
     if dry_run:
         from pipelines.dry_run import report_dry_run, store_plan
+        from transforms.beam import redact_credentials
 
         return report_dry_run(run.kind, [
-            store_plan(s.source, str(s.source_path), s.destination, str(s.destination_path), s.create,
+            store_plan(redact_credentials(s.source), _shown(s.source_path), redact_credentials(s.destination),
+                       _shown(s.destination_path), s.create,
                        "uncounted" if n is None else n, s.kind) for s, n in zip(run.stores, counts)],
             run.run_dir, run.dry_run_details)
     import apache_beam as beam
@@ -152,10 +160,22 @@ def deidentify(run: DeidentifyRun, args, beam_args: Sequence[str]) -> int:
     if run.prepare is not None:
         run.prepare()
     total = None if counts is None or None in counts else sum(counts)
-    return run_and_record(pipeline, kind=run.kind, run_id=run.run_id, run_dir=run.run_dir,
+    code = run_and_record(pipeline, kind=run.kind, run_id=run.run_id, run_dir=run.run_dir,
                           create_time=run.create_time, labels=list(run.labels), details=run.details,
                           extra_run_dirs=run.extra_run_dirs, total=total, quiet=quiet,
-                          destination_path=run.destination_path)
+                          destination_path=run.destination_path,
+                          outputs=[(label, s.kind, s.destination_path) for label, s in zip(run.labels, run.stores)]
+                          if len(run.labels) == len(run.stores) else [])
+    if run.finish is not None:
+        run.finish()
+    return code
+
+
+def _shown(where: object) -> str:
+    """A store folder, or a DICOMweb endpoint's URL, as a plan shows it: without URL credentials."""
+    from transforms.beam import redact_credentials
+
+    return redact_credentials(str(getattr(where, "url", where)))
 
 
 def write_run_reports(summary: dict, run_dir: str, extra_run_dirs: Sequence[str], counters: dict) -> None:

@@ -112,5 +112,6 @@ def plan_dataset_run(args, beam_args: Sequence[str]) -> DeidentifyRun:
                          "skippedStores": skipped, "keyFingerprint": plan.keys.fingerprint,
                          "referenceDate": reference_date.isoformat()},
         prepare=lambda: dataset.create_destination(args.store_root, plan),
+        finish=lambda: dataset.mark_complete(args.store_root, plan),
         extra_run_dirs=[s.run_dir for s in plan.stores], destination_path=plan.destination_path,
     )

@@ -27,6 +27,10 @@ def register(groups) -> None:
 
 
 def run_dicom_store_deidentify(args, beam_args: Sequence[str]) -> int:
+    if getattr(args, "source_dicomweb", None):  # "--project p" after --source-dicomweb: p is --project's value
+        from pipelines.options import reclaim_beam_value
+
+        beam_args = reclaim_beam_value(args, beam_args)
     return deidentify(plan_dicom_store_run(args, beam_args), args, beam_args)
 
 
@@ -62,7 +66,8 @@ def plan_dicom_store_run(args, beam_args: Sequence[str]) -> DeidentifyRun:
     plan = launch.plan_store_deidentify(
         "dicomStores", args.source_store, args.destination_store, args.store_root, config, args.key_file,
         dry_run=bool(getattr(args, "dry_run", False)), create_key_file=bool(getattr(args, "create_key_file", False)),
-        source_url=source_url, destination_url=destination_url, batch_size=batch_size)
+        source_url=source_url, destination_url=destination_url, batch_size=batch_size,
+        replace_destination=bool(getattr(args, "replace_destination", False)))
 
     def build(pipeline):
         from pipelines.dicom.branch import add_dicom_store_branch

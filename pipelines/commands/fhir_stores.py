@@ -97,7 +97,8 @@ def plan_fhir_store_run(args, beam_args: Sequence[str]) -> DeidentifyRun:
     plan = launch_rules.plan_store_deidentify("fhirStores", args.source_store, args.destination_store,
                                               args.store_root, config, args.key_file,
                                               dry_run=bool(getattr(args, "dry_run", False)),
-                                              create_key_file=bool(getattr(args, "create_key_file", False)))
+                                              create_key_file=bool(getattr(args, "create_key_file", False)),
+                                              replace_destination=bool(getattr(args, "replace_destination", False)))
     incremental = bool(getattr(args, "incremental", False))
     join = getattr(args, "patient_join", "side")
 

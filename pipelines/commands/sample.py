@@ -54,12 +54,17 @@ def run_sample_dicom(args, beam_args: Sequence[str]) -> int:
 
 def run_demo(args, beam_args: Sequence[str]) -> int:
     from pipelines.commands.dicom_stores import run_dicom_store_deidentify
+    from pipelines.stores import store_root
 
     sample_args = argparse.Namespace(store=DEMO_SOURCE, store_root=args.store_root, patients=3, studies=1, series=2,
                                      instances=3, rows=64, columns=64, seed=0)
     run_sample_dicom(sample_args, [])
+    # One key per store root, created on the first demo (mode 0600, never printed): a second demo writes the same
+    # de-identified instances under the same names instead of a second copy under a new key.
+    root = store_root.normalize_root(args.store_root)
+    key_file = store_root.join(root, store_root.META_DIR, "demo.key")
     deid_args = argparse.Namespace(source_store=DEMO_SOURCE, destination_store=DEMO_DESTINATION,
                                    destination_dataset=None, config_file=None, store_root=args.store_root,
-                                   key_file=None)
+                                   key_file=key_file, create_key_file=True)
     print(f"de-identifying {DEMO_SOURCE} into {DEMO_DESTINATION} with the DirectRunner ...")
     return run_dicom_store_deidentify(deid_args, list(beam_args))

@@ -33,5 +33,15 @@ def add_dicom_store_branch(pipeline, source, destination, run_dir: str, policy: 
     result = locations | f"De-identify {label}" >> DeidentifyDicomStore(policy, keys, source, destination,
                                                                         staging_dir, label)
     errors = (listing.errors, result.errors) | f"All errors {label}" >> beam.Flatten()
+    if isinstance(source, FolderDicomStore):  # records name files store-relative: no absolute path, no root
+        errors = errors | f"Store-relative names {label}" >> beam.Map(store_relative_record, source.root)
     errors | f"Write errors {label}" >> WriteErrorRecords(run_dir, error_prefix)
     return DeidentifyDicomResult(result.written, errors)
+
+
+def store_relative_record(record: dict, root: str) -> dict:
+    """An error record whose resource name is a path below the source store folder, made store-relative."""
+    name = record.get("resource_name")
+    if isinstance(name, str) and store_root.is_within(name, root.rstrip("/\\")) and name != root:
+        return {**record, "resource_name": store_root.relative(name, root).replace("\\", "/")}
+    return record

@@ -16,6 +16,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from pipelines.dicom.write import WriteDicomInstances
+from pipelines.report import modality_label
 from pipelines.stores import store_root
 from pipelines.stores.dicom import (DicomStore, FolderDicomStore, StagedInstance, dicom_store, discard, instance_path,
                                     stage)
@@ -52,6 +53,8 @@ class DeidentifyDicomInstances(beam.DoFn):
         """Raises DeidentifyError (or an unexpected error) when the instance cannot be done."""
         try:
             data = self._source.read(location)
+        except DeidentifyError:
+            raise
         except Exception as err:
             raise DeidentifyError("UNAVAILABLE", f"the source file cannot be read ({type(err).__name__})") from None
         result = deidentify_instance(data, self._policy, self._keys, self._detector)
@@ -61,7 +64,7 @@ class DeidentifyDicomInstances(beam.DoFn):
             self._ts_changed.inc()
         for tag, action, count in result.actions:
             self._tally.add(f"action/{self._label}/{tag_name(tag)}/{action}", count)
-        self._tally.add(f"modality/{self._label}/{result.modality or 'unknown'}")
+        self._tally.add(f"modality/{self._label}/{modality_label(result.modality)}")  # never a free-text value
         store_path = instance_path(result.study_uid, result.series_uid, result.sop_uid)  # valid UIDs or an error
         try:
             staged = stage(self._staging_dir, location, result.data)

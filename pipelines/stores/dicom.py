@@ -83,6 +83,7 @@ def read_uids(path: str, base: str) -> tuple[Optional[Uids], bool]:
     if uids is not None:
         return uids, False
     try:
+        store_root.check_regular(path, store_root.location_area(base))  # a FIFO never blocks the filter
         with store_root.open_bytes(path) as handle:
             return uids_from_header(handle), True
     except Exception:  # noqa: BLE001 - unreadable now: the de-identify step records the error
@@ -141,7 +142,12 @@ class FolderDicomStore:
         return store_root.exists(self.root)
 
     def read(self, path: str) -> bytes:
-        return store_root.read_bytes(path)
+        """A source file's bytes: only a regular file within the size limit that resolves inside the store's
+        project and location (store_root.check_regular); anything else is a DeidentifyError, never a hang."""
+        try:
+            return store_root.read_store_file(path, store_root.location_area(self.root))
+        except store_root.UnreadableFile as err:
+            raise DeidentifyError("FAILED_PRECONDITION", f"the source file is {err}") from None
 
     def write(self, batch: Sequence[StagedInstance]) -> dict[str, Exception]:
         failures: dict[str, Exception] = {}
@@ -247,12 +253,14 @@ class _ListFolder(beam.PTransform):
 
     def expand(self, pbegin):
         root, label = self._root, self._label
-        paths = (
-            pbegin
-            | "Match" >> fileio.MatchFiles(root.rstrip("/") + "/**", empty_match_treatment=EmptyMatchTreatment.ALLOW)
-            | "Paths" >> beam.Map(lambda metadata: metadata.path)
-            | "Skip run records" >> beam.Filter(store_root.is_store_data, root)
-        )
+        if store_root.is_remote(root):
+            found = (pbegin
+                     | "Match" >> fileio.MatchFiles(root.rstrip("/") + "/**",
+                                                    empty_match_treatment=EmptyMatchTreatment.ALLOW)
+                     | "Paths" >> beam.Map(lambda metadata: metadata.path))
+        else:  # every entry, symlinked folders followed: odd ones become error records when read
+            found = pbegin | "Root" >> beam.Create([root]) | "Walk" >> beam.FlatMap(store_root.list_files)
+        paths = found | "Skip run records" >> beam.Filter(store_root.is_store_data, root)
         if self._relative:
             return paths | "Relative" >> beam.Map(lambda p: store_root.relative(p, root).replace("\\", "/"))
         if self._filter is not None:

@@ -47,6 +47,14 @@ _sessions_lock = threading.Lock()
 # --- endpoints and HTTP ---------------------------------------------------------------------------------------
 
 
+def redact_url(text: str) -> str:
+    """A URL (or any text holding URLs) without its credentials: ``http://user:password@host`` ->
+    ``http://***@host`` (transforms.beam.redact_credentials). Every URL deidflow shows goes through it."""
+    from transforms.beam import redact_credentials
+
+    return redact_credentials(text)
+
+
 @dataclass(frozen=True)
 class DicomWebEndpoint:
     """A DICOMweb service base URL, with the retry policy used for every request to it."""

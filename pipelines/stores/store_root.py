@@ -5,13 +5,32 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
+import stat
 import tempfile
-from typing import Iterator
+from typing import Iterator, Optional
 
 
 META_DIR = ".deidflow"  # per-store (and per-dataset) records: metadata and run records, never source data
 STORE_META = "store.json"
 TMP_PREFIX = ".tmp-"  # a local write in progress (write_bytes), renamed into place when complete
+# Exactly the names write_bytes' tempfile.mkstemp gives (prefix + 8 characters of its alphabet): a crash leftover.
+# A source file merely starting with ".tmp-" is data like any other.
+_TMP_NAME = re.compile(re.escape(TMP_PREFIX) + r"[a-z0-9_]{8}")
+# The largest file a store read accepts (bytes); DEIDFLOW_MAX_FILE_BYTES lowers or raises it.
+MAX_FILE_BYTES_DEFAULT = 2 * 1024 ** 3
+
+
+class UnreadableFile(Exception):
+    """A store file that is not read: not a regular file, too large, or reached outside its project and location.
+    The message is PHI-free (it names the kind of problem, never the path)."""
+
+
+def max_file_bytes() -> int:
+    try:
+        return int(os.environ.get("DEIDFLOW_MAX_FILE_BYTES", MAX_FILE_BYTES_DEFAULT))
+    except ValueError:
+        return MAX_FILE_BYTES_DEFAULT
 
 
 def _filesystems():
@@ -27,6 +46,30 @@ def _filesystems():
 
 def is_remote(path: str) -> bool:
     return "://" in path
+
+
+def real(path: str) -> str:
+    """The real path of a local path (every symlink resolved); URIs unchanged. Identity is decided on these."""
+    return path if is_remote(path) else os.path.realpath(path)
+
+
+def is_within(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or below it (both compared as given: pass real paths)."""
+    folder = folder.rstrip("/\\")
+    return path == folder or path.startswith(folder + ("/" if is_remote(folder) else os.sep))
+
+
+def location_area(store_path: str) -> Optional[str]:
+    """The real folder of the project and location a store folder belongs to
+    (``real(<root>)/projects/P/locations/L`` for ``<root>/projects/P/locations/L/datasets/D/<kind>/S``), or None
+    when the path does not have that shape. A local file of the store must resolve inside it."""
+    if is_remote(store_path):
+        return None
+    parts = os.path.normpath(store_path).split(os.sep)
+    if len(parts) < 9 or parts[-8] != "projects" or parts[-6] != "locations" or parts[-4] != "datasets":
+        return None
+    root = os.sep.join(parts[:-8]) or os.sep
+    return os.path.join(os.path.realpath(root), *parts[-8:-4])
 
 
 def normalize_root(root: str) -> str:
@@ -52,7 +95,89 @@ def is_store_data(path: str, base: str) -> bool:
     ``.deidflow/``) and not a temporary file of a write in progress (``.tmp-*``). The one rule every reader of a
     store folder (de-identify, verify, dry run, import/export) applies."""
     parts = relative(path, base).replace("\\", "/").split("/")
-    return bool(parts[-1]) and META_DIR not in parts[:-1] and not parts[-1].startswith(TMP_PREFIX)
+    return bool(parts[-1]) and not (len(parts) > 1 and parts[0] == META_DIR) and not is_temp_leftover(path)
+
+
+def is_temp_leftover(path: str) -> bool:
+    """Whether a file is a temporary file of write_bytes (in progress, or left by a killed run)."""
+    return bool(_TMP_NAME.fullmatch(path.replace("\\", "/").rsplit("/", 1)[-1]))
+
+
+def walk_local(folder: str, enter_meta: bool = False) -> Iterator[str]:
+    """Every entry below a local folder that is not a folder, sorted; folder symlinks are followed once (a folder
+    reached again, a loop, is given as an entry, so its reader records it). Dangling symlinks, FIFOs, devices and
+    sockets are given too: their reader records them (``check_regular``), nothing is skipped silently. The
+    store's own ``.deidflow/`` is not entered."""
+    seen = {os.path.realpath(folder)}
+    stack = [folder]
+    out = []
+    while stack:
+        current = stack.pop()
+        try:
+            entries = list(os.scandir(current))
+        except OSError:
+            out.append(current)  # unreadable folder: its reader records it
+            continue
+        for entry in entries:
+            path = entry.path
+            if current == folder and entry.name == META_DIR and not enter_meta:
+                continue
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+            except OSError:
+                is_dir = False  # a loop of symlinks: ELOOP
+            if is_dir:
+                if entry.is_symlink():
+                    target = os.path.realpath(path)
+                    if target in seen:
+                        out.append(path)
+                        continue
+                    seen.add(target)
+                stack.append(path)
+            else:
+                out.append(path)
+    return iter(sorted(out))
+
+
+def check_regular(path: str, area: Optional[str] = None) -> str:
+    """The real path of a local store file that may be read, else UnreadableFile: it must be a regular file (not
+    a FIFO, device, socket, folder or dangling symlink), at most ``max_file_bytes()``, and, with ``area``, resolve
+    inside that real folder (its project and location). URIs are returned unchanged."""
+    if is_remote(path):
+        return path
+    try:
+        target = os.path.realpath(path, strict=True)
+        info = os.stat(target)
+    except FileNotFoundError:
+        raise UnreadableFile("a dangling symlink (its target does not exist)") from None
+    except OSError as err:
+        raise UnreadableFile(f"cannot be resolved ({type(err).__name__}: a symlink loop?)") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise UnreadableFile("a folder reached again through a symlink (a loop)")
+    if not stat.S_ISREG(info.st_mode):
+        raise UnreadableFile("not a regular file (a FIFO, device or socket); not read")
+    if area is not None and not is_within(target, area):
+        raise UnreadableFile("resolves (through a symlink) outside the store's project and location; not read")
+    if info.st_size > max_file_bytes():
+        raise UnreadableFile(f"larger than the {max_file_bytes()}-byte limit; not read")
+    return target
+
+
+def read_store_file(path: str, area: Optional[str] = None) -> bytes:
+    """A store file's bytes after ``check_regular``; opened non-blocking and read up to the size limit, so a file
+    swapped for a FIFO or grown after the check can neither hang nor exhaust memory."""
+    if is_remote(path):
+        return read_bytes(path)
+    target = check_regular(path, area)
+    limit = max_file_bytes()
+    fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise UnreadableFile("not a regular file (a FIFO, device or socket); not read")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise UnreadableFile(f"larger than the {limit}-byte limit; not read")
+    return data
 
 
 def exists(path: str) -> bool:
@@ -70,7 +195,13 @@ def exists(path: str) -> bool:
 
 
 def list_files(folder: str, skip_meta: bool = True) -> Iterator[str]:
-    """Every file below a folder, recursively, sorted; with ``skip_meta`` only store data (``is_store_data``)."""
+    """Every file below a folder, recursively, sorted; with ``skip_meta`` only store data (``is_store_data``).
+    Local folders are walked by ``walk_local`` (folder symlinks followed; odd entries given, for their reader to
+    record)."""
+    if not is_remote(folder):
+        if not os.path.isdir(folder):
+            return iter(())
+        return iter(p for p in walk_local(folder, not skip_meta) if not skip_meta or is_store_data(p, folder))
     FileSystems, BeamIOError = _filesystems()
     try:
         result = FileSystems.match([folder.rstrip("/") + "/**"])[0]
@@ -81,9 +212,10 @@ def list_files(folder: str, skip_meta: bool = True) -> Iterator[str]:
 
 
 def open_bytes(path: str):
-    """A binary handle on a file, its bytes as stored (no decompression)."""
+    """A binary handle on a file, its bytes as stored (no decompression); a local file must be a regular file
+    within the size limit (check_regular), so a FIFO or device raises UnreadableFile instead of hanging."""
     if not is_remote(path):
-        return open(path, "rb")
+        return open(check_regular(path), "rb")
     FileSystems, _ = _filesystems()
     return FileSystems.open(path, compression_type="uncompressed")
 
@@ -94,9 +226,12 @@ def read_bytes(path: str) -> bytes:
 
 
 def open_read(path: str):
-    """A seekable binary handle on a file, decompressed by its extension (``.gz``, ``.bz2``, ...)."""
+    """A seekable binary handle on a file, decompressed by its extension (``.gz``, ``.bz2``, ...); a local file
+    must be a regular file within the size limit (check_regular)."""
     from apache_beam.io.filesystem import CompressionTypes
 
+    if not is_remote(path):
+        check_regular(path)
     FileSystems, _ = _filesystems()
     return FileSystems.open(path, compression_type=CompressionTypes.AUTO)
 

@@ -53,7 +53,8 @@ def _write(folder, fmt: str):
     folder.mkdir(parents=True)
     (folder / ".deidflow" / "runs" / "r0").mkdir(parents=True)
     (folder / ".deidflow" / "runs" / "r0" / "errors-00000-of-00001.ndjson").write_bytes(b'{"resource_name":"x"}\n')
-    (folder / ".tmp-half").write_bytes(b'{"resourceType":"Patient"')
+    # a write_bytes leftover (mkstemp's name: ".tmp-" + 8 characters); ".tmp-half" would be data (issue 18)
+    (folder / ".tmp-h4lf0000").write_bytes(b'{"resourceType":"Patient"')
     resources = _resources()
     if fmt in ("ndjson", "gzip"):
         by_type: dict[str, list[bytes]] = {}

@@ -13,8 +13,11 @@ from transforms.dicom.sample import SamplePatient, sample_instance
 
 @pytest.mark.parametrize("relative,data", [
     ("1.2/1.3/1.4.dcm", True), ("a/b", True), ("x.dcm", True),
-    (".deidflow/runs/1/errors-1.ndjson", False), ("1.2/.deidflow/store.json", False), ("1.2/.tmp-abc", False),
-    ("1.2/", False),
+    (".deidflow/runs/1/errors-1.ndjson", False), ("1.2/", False),
+    # issue 18 item 7: only the store's own .deidflow/ is metadata, and only write_bytes' own temporary names
+    # (mkstemp: ".tmp-" + 8 characters) are leftovers; a nested ".deidflow/" or a ".tmp-" file name is data
+    ("1.2/.deidflow/store.json", True), ("1.2/.tmp-abc", True), ("1.2/.tmp-abcd_123", False),
+    (".tmp-k2j4h5g6", False),
 ])
 def test_store_data_leaves_out_run_records_and_temporary_files(relative, data):
     assert store_root.is_store_data("/root/store/" + relative, "/root/store") is data

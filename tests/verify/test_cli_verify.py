@@ -114,8 +114,11 @@ def store(tmp_path):
 
 def test_dry_run_writes_nothing_and_every_run_writes_a_report(store):
     dest = store / "projects/p1/locations/us/datasets/ds/dicomStores/dst"
+    key = store.parent / "run.key"  # one key: a later run (or dry run) into dst with another key is refused
+    key.write_text(base64.b64encode(b"V" * 32).decode() + "\n")
     args = ("dicom-stores", "deidentify", "projects/p1/locations/us/datasets/ds/dicomStores/src",
-            "--destination-store", "projects/p1/locations/us/datasets/ds/dicomStores/dst", "--store-root", str(store))
+            "--destination-store", "projects/p1/locations/us/datasets/ds/dicomStores/dst", "--store-root", str(store),
+            "--key-file", str(key))
     proc = run_cli(*args, "--dry-run")
     assert proc.returncode == 0, proc.stderr
     plan = json.loads(proc.stdout)
