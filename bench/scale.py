@@ -89,8 +89,9 @@ def _hwm_kb(pid: int) -> int:
     return 0
 
 
-def measure(cmd: list[str], env: dict, cwd: str) -> tuple[float, int, int, str]:
-    """(wall s, peak RSS of the largest process in MB, processes seen, stdout tail) of one command."""
+def measure(cmd: list[str], env: dict, cwd: str) -> tuple[float, int, int, int]:
+    """(wall s, peak RSS of the largest process in MB, processes seen, peak RSS of the launching process in MB)
+    of one command."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     peaks: dict[int, int] = {}
@@ -110,7 +111,7 @@ def measure(cmd: list[str], env: dict, cwd: str) -> tuple[float, int, int, str]:
     output = b"".join(chunks).decode(errors="replace")
     if proc.returncode not in (0, 3):
         raise RuntimeError(f"{cmd[:4]} exited {proc.returncode}:\n{output[-3000:]}")
-    return wall, max(peaks.values(), default=0) // 1024, len(peaks), output.strip().splitlines()[-1:]
+    return wall, max(peaks.values(), default=0) // 1024, len(peaks), peaks.get(proc.pid, 0) // 1024
 
 
 def env_for(tree: str) -> dict:
@@ -181,12 +182,13 @@ def main() -> None:
         shutil.rmtree(os.path.join(root, dest), ignore_errors=True)
 
     print(f"store root {root}; trees {trees}", flush=True)
-    print(f"{'run':<34}{'tree':<22}{'items':>8}{'wall s':>9}{'peak MB':>9}{'procs':>6}", flush=True)
+    print(f"{'run':<34}{'tree':<22}{'items':>8}{'wall s':>9}{'peak MB':>9}{'launcher':>9}{'procs':>6}", flush=True)
 
-    def report(kind, size, what, tree, wall, mb, procs, items):
+    def report(kind, size, what, tree, wall, mb, procs, items, launcher=0):
         rows.append((kind, size, what, tree, wall, mb, procs, items))
         label = f"{kind} {size} {what}"
-        print(f"{label:<34}{os.path.basename(tree) or tree:<22}{items:>8}{wall:>9.1f}{mb:>9}{procs:>6}", flush=True)
+        print(f"{label:<34}{os.path.basename(tree) or tree:<22}{items:>8}{wall:>9.1f}{mb:>9}{launcher:>9}{procs:>6}",
+              flush=True)
 
     for n in fhir_sizes:
         src = os.path.join(root, FHIR_SOURCE.format(n=n))
@@ -199,8 +201,8 @@ def main() -> None:
                 cmd = [*deidflow(tree), "fhir-stores", "deidentify", FHIR_SOURCE.format(n=n), "--destination-store",
                        FHIR_DEST, "--store-root", root, "--key-file", key, "--reference-date", "2026-01-01",
                        "--patient-join", join, "--quiet", *beam]
-                wall, mb, procs, _ = measure(cmd, env_for(tree), root)
-                report("fhir", n, f"deidentify {join}", tree, wall, mb, procs, items)
+                wall, mb, procs, launcher = measure(cmd, env_for(tree), root)
+                report("fhir", n, f"deidentify {join}", tree, wall, mb, procs, items, launcher)
     for n in dicom_sizes:
         src = os.path.join(root, DICOM_SOURCE.format(n=n))
         items = count_files(src, ".dcm")
@@ -210,8 +212,8 @@ def main() -> None:
             dest_clean(DICOM_DEST)
             cmd = [*deidflow(tree), "dicom-stores", "deidentify", DICOM_SOURCE.format(n=n), "--destination-store",
                    DICOM_DEST, "--store-root", root, "--key-file", key, "--quiet", *beam]
-            wall, mb, procs, _ = measure(cmd, env_for(tree), root)
-            report("dicom", n, "deidentify", tree, wall, mb, procs, items)
+            wall, mb, procs, launcher = measure(cmd, env_for(tree), root)
+            report("dicom", n, "deidentify", tree, wall, mb, procs, items, launcher)
 
     print("\nsummary (per tree): peak RSS growth at the larger store, whole command vs plain loop")
     by = {(r[0], r[1], r[2], r[3]): r for r in rows}
