@@ -1,4 +1,5 @@
-"""FHIR shards: output lines packed per (type, shard) for the shuffle, written as one sorted NDJSON file a shard.
+"""FHIR shards: output lines packed per (type, shard), written by each worker as sorted runs, merged per shard into
+one sorted NDJSON file a shard.
 
 The layout (shard names, a resource's shard, shard counts) is the FHIR store's (``pipelines.stores.fhir``).
 """
@@ -24,6 +25,7 @@ from transforms.beam import ERRORS, Tally, error_record, failure_counter, freeze
 # source NDJSON line, a Bundle entry, or a line kept from the destination by an incremental run (it counts
 # neither as success nor as failure).
 LINE, ENTRY, EXISTING = 0, 1, 2
+RUN_READ_BYTES = 64 << 10  # a shard's merge reads each of its runs this much at a time (memory: runs x this)
 Row = tuple  # (new id, file, index, kind, line)
 
 
@@ -92,7 +94,7 @@ def read_run(path: str) -> Iterator[Row]:
         rest = b""
         head = None
         while True:
-            chunk = handle.read(1 << 20)
+            chunk = handle.read(RUN_READ_BYTES)
             if not chunk:
                 break
             lines = (rest + chunk).split(b"\n")
