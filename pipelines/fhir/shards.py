@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import os
+import re
 import uuid
 from collections.abc import Iterable, Iterator
 from operator import itemgetter
@@ -17,7 +18,7 @@ import apache_beam as beam
 import orjson
 
 from pipelines.stores import store_root
-from pipelines.stores.fhir import RawResource, list_own_shards, shard_name
+from pipelines.stores.fhir import RawResource, list_own_shards, shard_name, source_tag
 from transforms.beam import ERRORS, Tally, error_record, failure_counter, freeze_startup_heap, success_counter
 
 # ...]`` as JSON, a newline, then the output lines joined by newlines (compact JSON has no raw newline). A few
@@ -27,6 +28,17 @@ from transforms.beam import ERRORS, Tally, error_record, failure_counter, freeze
 LINE, ENTRY, EXISTING = 0, 1, 2
 RUN_READ_BYTES = 64 << 10  # a shard's merge reads each of its runs this much at a time (memory: runs x this)
 Row = tuple  # (new id, file, index, kind, line)
+
+
+FHIR_STORE_NAME = re.compile(r"(?:\A|/)(projects/[^/]+/locations/[^/]+/datasets/[^/]+/fhirStores/[^/]+)/*\Z")
+
+
+def shard_tag(source: str) -> str:
+    """The tag in a source's shard names, from its resource name (``projects/.../fhirStores/S``, the path below
+    the store root), so every spelling of the store root (a symlink, a relative path, a trailing slash) names
+    the same shard set; a source that is not a named store (a plain export folder) is tagged by its path."""
+    match = FHIR_STORE_NAME.search(source)
+    return source_tag(match.group(1) if match else source)
 
 
 def pack_lines(rows: list[Row]) -> bytes:
@@ -239,10 +251,11 @@ class WriteFhirShards(beam.PTransform):
     """
 
     def __init__(self, destination: str, tag: str, label: str, shard_counts, p: str = "",
-                 token: str | None = None):
+                 token: str | None = None, legacy_tags: tuple[str, ...] = ()):
         super().__init__()
         self._destination = destination
         self._tag = tag
+        self._legacy = tuple(t for t in legacy_tags if t != tag)
         self._label = label
         self._counts = shard_counts
         self._p = p
@@ -261,7 +274,8 @@ class WriteFhirShards(beam.PTransform):
                                                self._counts).with_outputs(ERRORS, main="paths")
         )
         done = written["paths"] | f"{p}All written" >> beam.combiners.ToList()
-        _ = done | f"{p}Delete stale shards" >> beam.ParDo(DeleteStaleShards(self._destination, self._tag))
+        _ = done | f"{p}Delete stale shards" >> beam.ParDo(DeleteStaleShards(self._destination, self._tag,
+                                                                              self._legacy))
         _ = done | f"{p}Delete runs" >> beam.ParDo(DeleteRuns(self._folder))
         return written
 
@@ -312,16 +326,18 @@ def sorted_rows(rows: list[Row]) -> list[Row]:
 
 
 class DeleteStaleShards(beam.DoFn):
-    """After every write: delete this source's shards (same tag) that this run did not write."""
+    """After every write: delete this source's shards (same tag) that this run did not write, and every shard of
+    its ``legacy`` tags (what earlier versions named this source's shards: its path's hash)."""
 
-    def __init__(self, destination: str, tag: str):
+    def __init__(self, destination: str, tag: str, legacy: tuple[str, ...] = ()):
         self._destination = destination
         self._tag = tag
+        self._legacy = legacy
 
     def process(self, written: list) -> Iterable[str]:
         keep = set(written)
-        for path in list_own_shards(self._destination, self._tag):
-            if path not in keep:
-                store_root.delete(path)
-                yield path
-
+        for tag in (self._tag, *getattr(self, "_legacy", ())):
+            for path in list_own_shards(self._destination, tag):
+                if path not in keep:
+                    store_root.delete(path)
+                    yield path

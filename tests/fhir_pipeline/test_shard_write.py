@@ -55,7 +55,7 @@ def reference_shard(rtype: str, shard: int, shards: int, values: list[bytes]) ->
 class ReferenceWrite(beam.PTransform):
     """The old write: GroupByKey of every packed line by shard, one sorted file a shard, stale shards deleted."""
 
-    def __init__(self, destination, tag, label, counts, p=""):
+    def __init__(self, destination, tag, label, counts, p="", **_):
         super().__init__()
         self.args = destination, tag, counts, p
 
