@@ -111,6 +111,8 @@ def measure(cmd: list[str], env: dict, cwd: str) -> tuple[float, int, int, int]:
     output = b"".join(chunks).decode(errors="replace")
     if proc.returncode not in (0, 3):
         raise RuntimeError(f"{cmd[:4]} exited {proc.returncode}:\n{output[-3000:]}")
+    if os.environ.get("SCALE_VERBOSE"):
+        print("    peaks MB:", sorted((v // 1024 for v in peaks.values()), reverse=True), flush=True)
     return wall, max(peaks.values(), default=0) // 1024, len(peaks), peaks.get(proc.pid, 0) // 1024
 
 

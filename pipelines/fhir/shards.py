@@ -97,7 +97,7 @@ def write_run(path: str, rows: list[Row]) -> None:
     """One sorted run of a shard's rows: per row its head ``[id, file, index, kind]`` as JSON on one line and
     its output line on the next (compact JSON has no raw newline)."""
     rows.sort(key=row_order)
-    store_root.write_bytes(path, b"".join(orjson.dumps(row[:4]) + b"\n" + row[4] + b"\n" for row in rows))
+    store_root.write_chunks(path, _batched(orjson.dumps(row[:4]) + b"\n" + row[4] + b"\n" for row in rows))
 
 
 def read_run(path: str) -> Iterator[Row]:
