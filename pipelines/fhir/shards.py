@@ -205,9 +205,11 @@ class MergeShards(beam.DoFn):
         try:
             store_root.write_chunks(path, _batched(kept_lines()))
         except Exception as err:  # noqa: BLE001
-            yield from self._duplicates(rtype, duplicates)
-            for row, duplicate in resolve_duplicates(merged_rows(paths)):
-                if duplicate or row[3] == EXISTING:
+            for row, duplicate in resolve_duplicates(merged_rows(paths)):  # again from the start: all of them
+                if row[3] == EXISTING:
+                    continue
+                if duplicate:
+                    yield from self._duplicates(rtype, [row])
                     continue
                 self._tally.add(self._ok_name, -1)
                 self._tally.add(self._failed_name)

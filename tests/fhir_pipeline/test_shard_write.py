@@ -152,6 +152,37 @@ def test_merged_runs_equal_the_shuffle_write(tmp_path, seed, retry):
         if os.path.exists(os.path.join(destination, shard_name("Observation", tag, s, shards))))
 
 
+def test_a_failed_write_reports_every_duplicate_and_every_kept_resource(tmp_path, monkeypatch):
+    from pipelines.stores import store_root
+
+    rng = random.Random(5)
+    values = _random_values(rng, "Observation", 0)
+    _, duplicates = reference_shard("Observation", 0, 1, values)
+    rows = sorted_rows([row for value in values if value for row in unpack_lines(value)])
+    kept = [(row[1], row[2], row[3]) for i, row in enumerate(rows)
+            if row[3] != EXISTING and (i == 0 or rows[i - 1][0] != row[0])]
+    folder = run_folder(str(tmp_path), "00000000", "x")
+    runs = WriteRuns(folder)
+    paths = [path for value in values for _, path in runs.process((("Observation", 0), value))]
+
+    def fail_midway(path, chunks):
+        next(iter(chunks))
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store_root, "write_chunks", fail_midway)
+    merge = MergeShards(str(tmp_path), "00000000")
+    merge.setup()
+    out = list(merge.process((("Observation", 0), paths), {"Observation": 1}))
+    assert all(not isinstance(o, str) for o in out)
+
+    def name(file, index, kind):
+        return f"{file}#entry[{index}]" if kind == ENTRY else f"{file}:{index}"
+
+    assert sorted((o.value["resource_name"], o.value["error"]["code"]) for o in out) == sorted(
+        [(name(*d), "ALREADY_EXISTS") for d in duplicates] + [(name(*k), "UNAVAILABLE") for k in kept])
+    assert duplicates and kept
+
+
 def test_a_shard_with_only_markers_is_an_empty_file_of_a_set_or_no_file(tmp_path):
     destination = str(tmp_path)
     merge = MergeShards(destination, "00000000")
