@@ -165,11 +165,10 @@ def test_a_failed_write_reports_every_duplicate_and_every_kept_resource(tmp_path
     runs = WriteRuns(folder)
     paths = [path for value in values for _, path in runs.process((("Observation", 0), value))]
 
-    def fail_midway(path, chunks):
-        next(iter(chunks))
-        raise OSError("disk full")
+    def cannot_write(path, chunks):  # e.g. the folder is read-only: nothing of the merge consumed
+        raise OSError("read-only")
 
-    monkeypatch.setattr(store_root, "write_chunks", fail_midway)
+    monkeypatch.setattr(store_root, "write_chunks", cannot_write)
     merge = MergeShards(str(tmp_path), "00000000")
     merge.setup()
     out = list(merge.process((("Observation", 0), paths), {"Observation": 1}))
