@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import os
+import posixpath
 import re
 import uuid
 from collections.abc import Iterable, Iterator
@@ -288,7 +289,8 @@ def run_folder(destination: str, tag: str, token: str) -> str:
 
 
 class DeleteRuns(beam.DoFn):
-    """After every shard is written: delete this write's temporary runs (those of failed attempts too)."""
+    """After every shard is written: delete this write's temporary runs (those of failed attempts too), and those
+    an earlier, crashed run of the same source left behind."""
 
     def __init__(self, folder: str):
         self._folder = folder
@@ -299,11 +301,19 @@ class DeleteRuns(beam.DoFn):
 
 
 def delete_runs(folder: str) -> None:
-    if store_root.exists(folder):
-        for path in store_root.list_files(folder, skip_meta=False):
-            store_root.delete(path)
-    store_root.remove_empty_folder(folder)
-    store_root.remove_empty_folder(os.path.dirname(folder))
+    """Delete a write's run folder and every other run folder of the same source tag (``<tag>-<token>``)."""
+    parent = posixpath.dirname(folder) if store_root.is_remote(folder) else os.path.dirname(folder)
+    tag = folder.rstrip("/").rsplit("/", 1)[-1].split("-", 1)[0]
+    folders = set()
+    if store_root.exists(parent):
+        for path in store_root.list_files(parent, skip_meta=False):
+            first = store_root.relative(path, parent).split("/", 1)[0]
+            if first.startswith(f"{tag}-"):
+                store_root.delete(path)
+                folders.add(store_root.join(parent, first))
+    for each in sorted(folders | {folder}):
+        store_root.remove_empty_folder(each)
+    store_root.remove_empty_folder(parent)
 
 
 def _row_name(row: Row) -> str:

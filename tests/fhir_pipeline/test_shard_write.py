@@ -182,6 +182,16 @@ def test_a_failed_write_reports_every_duplicate_and_every_kept_resource(tmp_path
     assert duplicates and kept
 
 
+def test_runs_of_a_crashed_earlier_write_of_the_source_are_deleted_too(tmp_path):
+    crashed = run_folder(str(tmp_path), "0badc0de", "crashed")
+    other = run_folder(str(tmp_path), "feedbeef", "running")  # another source's write: left alone
+    current = run_folder(str(tmp_path), "0badc0de", "now")
+    for folder in (crashed, other, current):
+        list(WriteRuns(folder).process((("Patient", 0), pack_lines([("a", "f", 1, LINE, b"{}")]))))
+    delete_runs(current)
+    assert not os.path.exists(crashed) and not os.path.exists(current) and len(os.listdir(other)) == 1
+
+
 def test_a_shard_with_only_markers_is_an_empty_file_of_a_set_or_no_file(tmp_path):
     destination = str(tmp_path)
     merge = MergeShards(destination, "00000000")
