@@ -10,8 +10,9 @@ Shape (one branch per store, default ``join="side"``)::
       -> Reshuffle               the batches spread evenly over the workers
       -> DeidentifyWithSideInput (Patient join info, shard counts, [kept ids] as side inputs)
                                  errors | ((type, shard), packed lines of a bundle) | ((type, shard), b"") markers
-      -> GroupByKey -> WriteShards                              <Type>-<tag>-SSSSS-of-NNNNN.ndjson, sorted by id
-      -> DeleteStaleShards                                      an earlier run's shards of this source, not rewritten
+      -> WriteFhirShards         sorted temporary runs written by each worker; only their paths grouped by shard;
+                                 each shard's runs merged into <Type>-<tag>-SSSSS-of-NNNNN.ndjson, sorted by id;
+                                 then an earlier run's shards of this source not rewritten, and the runs, deleted
 
 Beam carries batches, not resources: a Beam element costs tens of microseconds of DoFn calls, encoding and the
 runner's shuffle, as much as de-identifying a small resource. The read emits batches of a few hundred lines, the
@@ -36,7 +37,8 @@ GroupByKey instead (no per-worker Patient table, one more shuffle of every resou
 
 Output is deterministic: shard counts come from the input's sizes per type, a resource's shard from a hash of
 its new id, and lines are sorted by new id within a shard, so runs and worker counts agree byte for byte.
-Shard names carry a tag derived from the source path, so de-identifying two sources into one store does not
+Shard names carry a tag derived from the source's resource name (``shard_tag``: not its path, so a symlinked or
+differently spelled store root names the same shards), so de-identifying two sources into one store does not
 overwrite the other's shards, and a rerun replaces its own (stale shards of the same tag are deleted).
 ``incremental=True`` re-emits this source's existing destination lines into the same shard shuffle and skips
 source resources whose destination ``Type/<new id>`` is among them (``add_incremental_inputs``).
@@ -57,7 +59,7 @@ from pipelines.fhir.incremental import add_incremental_inputs, reshard_existing
 from pipelines.fhir.join import DeidentifyFhirResources, DeidentifyWithSideInput, pack_patients
 from pipelines.fhir.parse import PATIENTS, SIZES, ParseResources
 from pipelines.fhir.read import ReadFhirStore
-from pipelines.fhir.shards import DeleteStaleShards, WriteShards
+from pipelines.fhir.shards import WriteFhirShards, shard_tag
 from pipelines.stores.fhir import MAX_RESOURCE_BYTES, shard_count, source_tag
 from transforms.beam import ERRORS, WriteErrorRecords
 from transforms.crypto import Keys
@@ -96,7 +98,7 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     see ``add_incremental_inputs``.
     """
     p = f"{label}: " if label != "fhir" else ""
-    tag = source_tag(source)
+    tag = shard_tag(source)
     read = pipeline | f"{p}Read FHIR store" >> ReadFhirStore(source, label, max_resource_bytes)
     parsed = read["raw"] | f"{p}Parse" >> beam.ParDo(
         ParseResources(policy, keys, label, resource_filter, deidentify_patients=not validate,
@@ -135,18 +137,9 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     lines = deid["ok"]
     if existing_lines is not None:
         kept = existing_lines | f"{p}Shard kept lines" >> beam.Map(reshard_existing, counts_view)
-        lines = (lines, kept) | f"{p}Lines and kept lines" >> beam.Flatten()
-    written = (
-        lines
-        | f"{p}By shard" >> beam.GroupByKey()
-        | f"{p}Write shards" >> beam.ParDo(WriteShards(destination, tag, label), counts_view).with_outputs(
-            ERRORS, main="paths")
-    )
-    _ = (
-        written["paths"]
-        | f"{p}All written" >> beam.combiners.ToList()
-        | f"{p}Delete stale shards" >> beam.ParDo(DeleteStaleShards(destination, tag))
-    )
+        lines = (lines, kept)
+    written = lines | f"{p}Write" >> WriteFhirShards(destination, tag, label, counts_view, p,
+                                                     legacy_tags=(source_tag(source),))
     errors = (
         (read[ERRORS], parsed[ERRORS], deid[ERRORS], written[ERRORS]) | f"{p}All errors" >> beam.Flatten()
     )

@@ -238,17 +238,24 @@ def open_read(path: str):
 
 def write_bytes(path: str, data: bytes) -> None:
     """Write a whole file. Local writes go through a temporary file and a rename, so a reader never sees half."""
+    write_chunks(path, (data,))
+
+
+def write_chunks(path: str, chunks) -> None:
+    """``write_bytes`` of the concatenation of an iterable of bytes, written as it comes (never held whole)."""
     if is_remote(path):
         FileSystems, _ = _filesystems()
         with FileSystems.create(path, mime_type="application/octet-stream", compression_type="uncompressed") as out:
-            out.write(data)
+            for chunk in chunks:
+                out.write(chunk)
         return
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX)
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            for chunk in chunks:
+                out.write(chunk)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
