@@ -51,7 +51,7 @@ _DICOM_UID_SYSTEM = "urn:dicom:uid"
 class _Plan:
     """What to do at one element path."""
 
-    __slots__ = ("model", "field", "steps", "rule", "op", "special", "children", "where", "type_name")
+    __slots__ = ("model", "field", "steps", "rule", "op", "special", "children", "where", "type_name", "required")
 
     def __init__(self, model, field, steps, rule, op, special, where, type_name):
         self.model: str | None = model
@@ -63,6 +63,7 @@ class _Plan:
         self.children: dict[str, Any] = {}
         self.where: str = where  # the element path for error messages: "Patient.address.city"
         self.type_name: str = type_name
+        self.required: tuple | None = None  # (key, Field) of the model's 1..x elements, resolved on first use
 
 
 _EXTENSION_KEYS = frozenset({"extension", "modifierExtension"})
@@ -264,6 +265,13 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
         out[key] = result
     for key in shrunk:  # a primitive's extensions go with the values they were attached to
         out.pop("_" + key, None)
+    required = plan.required
+    if required is None:
+        required = plan.required = _required_fields(plan.model)
+    if required:
+        for key, f in required:
+            if key not in out and ("_" + key) not in out and (key in obj or ("_" + key) in obj):
+                _mark_absent(out, key, f)  # an action emptied a 1..x element: keep the resource valid
     if imaging_uid is not None:
         out["value"] = imaging_uid
     if plan.type_name == "Narrative" and "div" not in out:
@@ -276,6 +284,47 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
     if not out:
         return _REMOVED
     return out
+
+
+# An element an action emptied but the definition requires (min >= 1) is kept as FHIR says a value that is
+# withheld is: the data-absent-reason extension with code "masked" (a Synthea Claim's display-only
+# ``insurance.coverage`` whose display was removed, an ExplanationOfBenefit's ``insurer``).
+DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+_MASKED = ({"url": DATA_ABSENT_REASON, "valueCode": "masked"},)
+
+
+def _required_fields(model: str | None) -> tuple:
+    if not model:
+        return ()
+    found = []
+    for key in schema.required(model):
+        f = schema.child(model, key)
+        if f is not None and not f.is_resource:
+            found.append((key, f))
+    return tuple(found)
+
+
+def _absent_element(f: schema.Field, depth: int = 0) -> dict:
+    """The smallest valid value of a complex element withheld: the masked extension, and the same for each of its
+    own required elements (a backbone element such as ``ClaimInsurance`` has 1..1 children of its own)."""
+    out: dict[str, Any] = {"extension": [dict(e) for e in _MASKED]}
+    if f.model and depth < 4:
+        for key, child in _required_fields(f.model):
+            _mark_absent(out, key, child, depth + 1)
+    return out
+
+
+def _mark_absent(out: dict, key: str, f: schema.Field, depth: int = 0) -> None:
+    if f.primitive:  # a primitive with no value and the extension: ``"_status": {"extension": [...]}``
+        holder = {"extension": [dict(e) for e in _MASKED]}
+        if f.is_list:
+            out[key] = [None]
+            out["_" + key] = [holder]
+        else:
+            out["_" + key] = holder
+        return
+    value = _absent_element(f, depth)
+    out[key] = [value] if f.is_list else value
 
 
 def _nested_resources(value: Any, plan: _Plan, ctx: _Ctx) -> Any:

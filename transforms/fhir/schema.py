@@ -156,6 +156,7 @@ def build_table() -> dict:
                 [f.key, f.name, f.choice, f.type_name, f.model, f.primitive, f.is_list, list(f.aliases), f.is_resource]
                 for f in _fields_from_model(model).values()
             ],
+            "required": list(_required_from_model(model)),
         }
         if is_resource and _resource_model_from_models(cls.__name__) == model:
             resources_by_type[cls.__name__] = model
@@ -256,6 +257,28 @@ def _fields_from_model(model: str) -> dict[str, Field]:
             key, base, choice, type_name, child_model, prim is not None, is_list, aliases, type_name == "Resource"
         )
     return out
+
+
+@functools.cache
+def required(model: str) -> tuple[str, ...]:
+    """The JSON keys of a model's elements with minimum cardinality 1 (choice groups left out), e.g. a
+    ClaimInsurance's ``sequence``, ``focal``, ``coverage``: what the walk must not leave out when the input had it."""
+    data = table()
+    if data is not None and "required" in data["models"].get(model, {}):
+        return tuple(data["models"][model]["required"])
+    return _required_from_model(model)
+
+
+def _required_from_model(model: str) -> tuple[str, ...]:
+    cls = model_class(model)
+    keys = []
+    for key, info in cls.model_fields.items():
+        extra = info.json_schema_extra or {}
+        if not isinstance(extra, dict) or not extra.get("element_property", False) or extra.get("one_of_many"):
+            continue
+        if info.is_required() or extra.get("element_required"):
+            keys.append(info.alias or key)
+    return tuple(keys)
 
 
 def child(model: str, key: str) -> Field | None:
