@@ -160,6 +160,13 @@ def build_table() -> dict:
         }
         if is_resource and _resource_model_from_models(cls.__name__) == model:
             resources_by_type[cls.__name__] = model
+    from transforms.fhir.r4_only import r4_only_models
+
+    r4_models, r4_resources = r4_only_models(models, resources_by_type)  # R4 types R4B removed (fhirclient)
+    if not r4_resources:
+        raise RuntimeError("regenerating the table needs fhirclient==4.4.0 (the R4 4.0.1 models)")
+    models.update(r4_models)
+    resources_by_type.update(r4_resources)
     return {"fhirResourcesVersion": _installed_version(), "models": models, "resources": resources_by_type}
 
 
