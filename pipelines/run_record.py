@@ -90,6 +90,9 @@ def summarize(kind: str, counters: dict, run_id: str, create_time: str, run_dir:
         if len(labels) > 1:
             for label, count in skipped.items():
                 details["stores"][label]["skipped"] = str(count)
+    collapsed = sum(counters.get(f"collapsed/{label}", 0) for label in labels)
+    if collapsed:  # FHIR: copies of a resource (same type and id) stored once, counted as successes
+        details["collapsedCopies"] = str(collapsed)
     details["runDir"] = run_dir
     return build_summary(kind, run_id, create_time, now(), success, failure,
                          store_root.join(run_dir, "errors*.ndjson"), details)

@@ -71,10 +71,11 @@ class ShardBuffer:
 
 class WriteShards(beam.DoFn):
     """((type, shard), packed batches of lines) -> one NDJSON file, lines sorted by new id; duplicate ids keep the
-    first (a line kept from the destination sorts before any source resource).
+    first (a line kept from the destination sorts before any source resource), the others are counted as
+    ``collapsed/<label>`` (successes, like the API's import of copies), never errors.
 
-    Main output: the path written. ERRORS: ALREADY_EXISTS for each duplicate, UNAVAILABLE when the file cannot
-    be written (its resources then count as failed).
+    Main output: the path written. ERRORS: UNAVAILABLE when the file cannot be written (its resources then count
+    as failed).
     """
 
     def __init__(self, destination: str, tag: str, label: str = "fhir"):
@@ -87,6 +88,7 @@ class WriteShards(beam.DoFn):
         self._tally = Tally()
         self._ok_name = success_counter(self._label)
         self._failed_name = failure_counter(self._label)
+        self._collapsed_name = f"collapsed/{self._label}"
 
     def finish_bundle(self) -> None:
         self._tally.flush()
@@ -99,13 +101,11 @@ class WriteShards(beam.DoFn):
         last = None
         for row in rows:
             if row[0] == last:
-                if row[3] == EXISTING:
-                    continue  # the destination itself held the id twice: keep one line
-                self._tally.add(self._ok_name, -1)
-                self._tally.add(self._failed_name)
-                yield beam.pvalue.TaggedOutput(ERRORS, error_record(
-                    _row_name(row), "ALREADY_EXISTS",
-                    f"duplicate {rtype} id: another source resource has the same id"))
+                # One resource per type and id, as a FHIR store holds them (the API's import counts such copies as
+                # successes): a copy, identical or not, is a success that is not written; the first by source
+                # location (sorted_rows) stays. Counted as collapsed/<label> for the summary, never a failure.
+                if row[3] != EXISTING:
+                    self._tally.add(self._collapsed_name)
                 continue
             last = row[0]
             kept.append(row)
