@@ -93,6 +93,9 @@ def summarize(kind: str, counters: dict, run_id: str, create_time: str, run_dir:
     collapsed = sum(counters.get(f"collapsed/{label}", 0) for label in labels)
     if collapsed:  # FHIR: copies of a resource (same type and id) stored once, counted as successes
         details["collapsedCopies"] = str(collapsed)
+    unresolved = sum(counters.get(f"unresolved/{label}", 0) for label in labels)
+    if unresolved:  # FHIR: urn:uuid: / conditional references naming no resource of the store
+        details["unresolvedReferences"] = str(unresolved)
     details["runDir"] = run_dir
     return build_summary(kind, run_id, create_time, now(), success, failure,
                          store_root.join(run_dir, "errors*.ndjson"), details)

@@ -16,7 +16,7 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipelines.fhir.incremental import predicted_id
-from pipelines.fhir.parse import DEIDENTIFIED, PATIENT, RESOURCE, with_id
+from pipelines.fhir.parse import DEIDENTIFIED, PATIENT, RESOURCE, resolution_table, with_id
 from pipelines.fhir.read import BatchRef, SourceChanged, read_batch_lines
 from pipelines.fhir.shards import ENTRY, LINE, ShardBuffer
 from pipelines.stores.fhir import RawResource, shard_of
@@ -65,6 +65,18 @@ class DeidentifyFhirResources(beam.DoFn):
         self._ok_name = success_counter(self._label)
         self._failed_name = failure_counter(self._label)
         self._skipped_name = f"skipped/{self._label}"
+        self._unresolved_name = f"unresolved/{self._label}"
+        self._targets_lists: tuple = ()
+        self._targets: dict = {}
+        self._resolved: dict = {}
+
+    def targets(self, lists) -> dict:
+        """The store-wide reference resolution table (side input of batches), merged once a worker."""
+        lists = tuple(lists or ())
+        if lists != self._targets_lists:
+            self._targets = resolution_table(lists)
+            self._targets_lists = lists
+        return self._targets
 
     def start_bundle(self) -> None:
         self._buffer = ShardBuffer(self._flush_bytes)
@@ -85,8 +97,9 @@ class DeidentifyFhirResources(beam.DoFn):
         for key, value in self._buffer.drain():
             yield WindowedValue((key, value), MIN_TIMESTAMP, (GlobalWindow(),))
 
-    def process(self, element, shard_counts: dict, existing=None) -> Iterable:
+    def process(self, element, shard_counts: dict, existing=None, targets=()) -> Iterable:
         yield from self.shard_markers(shard_counts)
+        self._resolved = self.targets(targets)
         _, values = element
         patient = None
         for value in values:
@@ -107,7 +120,11 @@ class DeidentifyFhirResources(beam.DoFn):
                 resource = parse_resource(data)
             if self.already_written(data, existing, resource):
                 return
-            out = deidentify_resource(resource, self._policy, self._keys, patient=shift_key, context=context)
+            stats: dict = {}
+            out = deidentify_resource(resource, self._policy, self._keys, patient=shift_key, context=context,
+                                      targets=self._resolved, stats=stats)
+            if stats:
+                self._tally.add(self._unresolved_name, stats.get("unresolved", 0))
             rid, out = with_id(out, data, self._keys)
             if self._validate:
                 from transforms.fhir.validate import check_r4
@@ -171,9 +188,10 @@ class DeidentifyWithSideInput(DeidentifyFhirResources):
             self._blobs = blobs
         return self._patients
 
-    def process(self, batch, shard_counts: dict, patient_batches, existing=None) -> Iterable:
+    def process(self, batch, shard_counts: dict, patient_batches, existing=None, targets=()) -> Iterable:
         yield from self.shard_markers(shard_counts)
         patients = self.patients(patient_batches)
+        self._resolved = self.targets(targets)
         if batch.__class__ is BatchRef:
             yield from self.reread(batch, patients, shard_counts, existing)
             return

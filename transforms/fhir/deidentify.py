@@ -168,6 +168,8 @@ class _Ctx:
     removed_late: bool = False
     bundle_patients: dict[str, str] | None = None
     bundle_context: dict[str, tuple[str, ...]] | None = None
+    targets: Any = None  # store-wide resolution of urn:uuid: and conditional references -> Type/id
+    stats: dict | None = None  # counts for the caller: "unresolved" references
     _shift: int | None = None
 
     def shift_days(self) -> int:
@@ -181,6 +183,12 @@ def _leaf(value: Any, plan: _Plan, parent: dict, ctx: _Ctx) -> Any:
     op = plan.op
     if special is not None and op != REMOVE and isinstance(value, str):
         if special == "reference":
+            if plan.field.key == "reference" and ids.needs_resolution(value):
+                target = ctx.targets.get(ids.resolution_key(value)) if ctx.targets else None
+                if target is not None:
+                    value = target
+                elif ctx.stats is not None:
+                    ctx.stats["unresolved"] = ctx.stats.get("unresolved", 0) + 1
             return ids.rewrite_reference(ctx.keys, value)
         if special == "resource_id":
             return ids.new_id(ctx.keys, value)
@@ -349,7 +357,7 @@ def _resource(resource: Any, parent: _Ctx, nested: bool) -> dict:
         patient = patient or _default_shift_key(resource)
         if parent.bundle_context is not None and owner in parent.bundle_context:
             context += parent.bundle_context[owner]
-    ctx = _Ctx(parent.policy, parent.keys, patient, context)
+    ctx = _Ctx(parent.policy, parent.keys, patient, context, targets=parent.targets, stats=parent.stats)
     return _run(resource, rtype, ctx)
 
 
@@ -465,6 +473,8 @@ def deidentify_resource(
     *,
     patient: str | None = None,
     context: Sequence[str] = (),
+    targets: Any = None,
+    stats: dict | None = None,
 ) -> dict[str, Any]:
     """De-identify one FHIR R4 resource (a Bundle's entries included); the input is not modified.
 
@@ -472,6 +482,9 @@ def deidentify_resource(
     Patient, which the pipeline joins in by ``patient_reference``); without it a Patient uses its own key,
     another resource its patient reference, a resource with no patient its own ``Type/id``. ``context`` adds
     phrases (e.g. the patient's name, from ``patient_context``) that cleaned text replaces with ``[CTX]``.
+    ``targets`` maps ``ids.resolution_key`` of a ``urn:uuid:`` or conditional (``Type?identifier=s|v``) reference to
+    the ``Type/id`` it names elsewhere in the store (the pipeline builds it store-wide); such a reference not in it
+    is counted in ``stats["unresolved"]`` (then hashed into an opaque id, as before).
     Raises DeidentifyError (INVALID_ARGUMENT) naming the element path, never a value, for input that is not R4.
     """
     if not isinstance(resource, dict):
@@ -479,7 +492,7 @@ def deidentify_resource(
     rtype = resource.get("resourceType")
     if not isinstance(rtype, str) or not rtype:
         raise DeidentifyError("INVALID_ARGUMENT", "resourceType: missing")
-    ctx = _Ctx(policy, keys, patient or _default_shift_key(resource), list(context))
+    ctx = _Ctx(policy, keys, patient or _default_shift_key(resource), list(context), targets=targets, stats=stats)
     try:
         return _run(resource, rtype, ctx)
     except RecursionError:

@@ -58,6 +58,62 @@ def rewrite_reference(keys: Keys, reference: str) -> str:
     return new_id(keys, reference)
 
 
+def needs_resolution(reference: str) -> bool:
+    """A reference that names its target by something other than its id: ``urn:uuid:`` (a Bundle's fullUrl) or a
+    conditional reference (``Type?identifier=system|value``)."""
+    return reference.startswith("urn:uuid:") or ("?" in reference and _CONDITIONAL.match(reference) is not None)
+
+
+def resolution_key(reference: str) -> str:
+    """The key a reference needing resolution is looked up by: ``urn:uuid:<x>``, or ``Type?identifier=s|v``
+    (base URL dropped, percent-escapes decoded)."""
+    if reference.startswith("urn:uuid:"):
+        return reference
+    from urllib.parse import unquote
+
+    match = _CONDITIONAL.match(reference)
+    return unquote(reference[match.end("base"):]) if match else reference
+
+
+def offered_keys(resource: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (resolution key, ``Type/id``) pairs naming a stored resource: ``urn:uuid:<id>`` (fullUrls name entries so;
+    an entry without an id took its fullUrl's) and ``Type?identifier=system|value`` (and ``=value``) per identifier."""
+    rtype = resource.get("resourceType")
+    rid = resource.get("id")
+    if not isinstance(rtype, str) or not isinstance(rid, str) or not rid:
+        return []
+    target = f"{rtype}/{rid}"
+    out = [("urn:uuid:" + rid, target)]
+    identifiers = resource.get("identifier")
+    if isinstance(identifiers, dict):
+        identifiers = [identifiers]
+    if isinstance(identifiers, list):
+        for ident in identifiers:
+            if isinstance(ident, dict) and isinstance(ident.get("value"), str):
+                value = ident["value"]
+                system = ident.get("system")
+                if isinstance(system, str):
+                    out.append((f"{rtype}?identifier={system}|{value}", target))
+                out.append((f"{rtype}?identifier={value}", target))
+    return out
+
+
+def wanted_keys(value: Any) -> list[str]:
+    """The resolution keys of every reference needing resolution inside a resource."""
+    out: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            ref = item.get("reference")
+            if isinstance(ref, str) and needs_resolution(ref):
+                out.append(resolution_key(ref))
+            stack.extend(v for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, (dict, list)))
+    return out
+
+
 def reference_key(reference: str) -> str | None:
     """A reference in a canonical form for joins: ``Type/id`` for relative and absolute forms, else as given."""
     match = _REFERENCE.match(reference)
