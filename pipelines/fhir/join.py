@@ -16,7 +16,7 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipelines.fhir.incremental import predicted_id
-from pipelines.fhir.parse import DEIDENTIFIED, PATIENT, RESOURCE, resolution_table, with_id
+from pipelines.fhir.parse import COMPARTMENT, DEIDENTIFIED, PATIENT, RESOURCE, resolution_table, with_id
 from pipelines.fhir.read import BatchRef, SourceChanged, read_batch_lines
 from pipelines.fhir.shards import ENTRY, LINE, ShardBuffer
 from pipelines.stores.fhir import RawResource, shard_of
@@ -102,9 +102,14 @@ class DeidentifyFhirResources(beam.DoFn):
         self._resolved = self.targets(targets)
         _, values = element
         patient = None
+        extra: list = []
         for value in values:
             if value[0] == PATIENT and (patient is None or value[1:3] < patient[1:3]):
                 patient = value
+            elif value[0] == COMPARTMENT:
+                extra += value[1]
+        if extra:
+            patient = with_compartment(patient, extra)
         shift_key, context = (patient[3], patient[4]) if patient is not None else (None, ())
         for value in values:
             if value[0] == RESOURCE:
@@ -148,7 +153,7 @@ class DeidentifyFhirResources(beam.DoFn):
         """A Patient the parse step de-identified (``DEIDENTIFIED``): its line placed as it is when its join
         info is its own (the first Patient of its id), else de-identified again with the first one's."""
         _, file, index, entry, data, rid, line = value
-        if patient is None or patient[1:3] != (file, index) or self._validate:
+        if patient is None or patient[1:3] != (file, index) or len(patient) > 5 or self._validate:
             shift_key, context = (patient[3], patient[4]) if patient is not None else (None, ())
             yield from self.deidentify((RESOURCE, file, index, entry, data), shift_key, context, shard_counts,
                                        existing)
@@ -247,9 +252,25 @@ def first_patients(batches: Iterable[list]) -> dict:
     """Batches of (Patient/<id>, join info) -> one dict, the first Patient by source location when an id repeats
     (join info starts with the source file and index, so the result does not depend on the batches' order)."""
     patients: dict = {}
+    extra: dict = {}
     for batch in batches:
         for key, info in batch:
+            if info[0] == COMPARTMENT:
+                extra.setdefault(key, []).extend(info[1])
+                continue
             known = patients.get(key)
             if known is None or info < known:
                 patients[key] = info
+    for key, phrases in extra.items():
+        patients[key] = with_compartment(patients.get(key), phrases)
     return patients
+
+
+def with_compartment(patient: tuple | None, phrases: list) -> tuple:
+    """A Patient's join info with the identifier values of its compartment's other resources added to its context
+    phrases (sorted: the same whatever the batches' order); a 6th item marks it (its Patient, de-identified by
+    the parse step without them, is de-identified again). No Patient in the store: no shift key, the phrases."""
+    phrases = tuple(sorted(set(phrases)))
+    if patient is None:
+        return (PATIENT, "\uffff", 0, None, phrases, True)
+    return patient[:4] + (tuple(dict.fromkeys(tuple(patient[4]) + phrases)), True)

@@ -24,7 +24,21 @@ from transforms.fhir.ids import offered_keys, wanted_keys
 from transforms.fhir.codec import dumps, parse_resource
 from transforms.fhir.policy import FhirPolicy
 
-RESOURCE, PATIENT, DEIDENTIFIED = 0, 1, 2
+RESOURCE, PATIENT, DEIDENTIFIED, COMPARTMENT = 0, 1, 2, 3
+MIN_IDENTIFIER_PHRASE = 4  # shorter identifier values ("1", "A") are not context phrases: they would hit any text
+
+
+def compartment_phrases(resource: dict) -> tuple[str, ...]:
+    """The identifier values of a resource (an ImagingStudy's accession number, a ServiceRequest's placer number):
+    context phrases for every text of its patient's compartment."""
+    identifiers = resource.get("identifier")
+    if isinstance(identifiers, dict):
+        identifiers = [identifiers]
+    if not isinstance(identifiers, list):
+        return ()
+    return tuple(dict.fromkeys(
+        i["value"] for i in identifiers
+        if isinstance(i, dict) and isinstance(i.get("value"), str) and len(i["value"]) >= MIN_IDENTIFIER_PHRASE))
 PATIENTS, SIZES = "patients", "sizes"
 OFFERS, WANTED = "offers", "wanted"  # store-wide reference resolution: what names each resource, what is looked up
 _NEEDS_RESOLUTION = (b"urn:uuid:", b"?identifier=", b"%3Fidentifier")
@@ -145,10 +159,15 @@ class ParseResources(beam.DoFn):
                 tally = sizes[rtype] = [0, 0]
             tally[0] += 1
             tally[1] += len(raw.data)
+            key = join_key(resource, raw)
+            if rtype != "Patient" and key.startswith("Patient/") and "identifier" in resource:
+                phrases = compartment_phrases(resource)
+                if phrases:
+                    patients.append((key, (COMPARTMENT, phrases)))
             value = (RESOURCE, raw.file, raw.index, raw.entry, raw.data)
             if done is not None:  # a Patient already de-identified: its new id and line ride along
                 value = (DEIDENTIFIED,) + value[1:] + done[1]
-            resources.append((join_key(resource, raw), value))
+            resources.append((key, value))
         if patients:
             yield beam.pvalue.TaggedOutput(PATIENTS, patients)
         if offers:
