@@ -387,8 +387,8 @@ def _finish(ctx: _Ctx) -> None:
     for container, key, item in ctx.pending:
         if item is None:  # an Attachment whose data changed: size and hash follow the new content
             continue
-        if item.kind == "xhtml":
-            result: Any = narrative.transform_div(item.value, clean)
+        if item.kind == "xhtml":  # ids and references in a narrative are rewritten as the elements are
+            result: Any = narrative.transform_div(item.value, lambda text: clean(_rewrite_text_ids(text, keys)))
         elif item.kind == "base64":
             cleaned = clean(item.value)
             result = base64.b64encode(cleaned.encode("utf-8")).decode("ascii")
@@ -403,6 +403,25 @@ def _finish(ctx: _Ctx) -> None:
             container["size"] = len(raw)
             container["hash"] = base64.b64encode(hashlib.sha1(raw).digest()).decode("ascii")
     ctx.pending.clear()
+
+
+_TEXT_REFERENCE = re.compile(r"(?<![A-Za-z0-9/])([A-Z][A-Za-z]{2,63})/([A-Za-z0-9\-.]{1,64})")
+_TEXT_UUID = re.compile(r"urn:uuid:([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})")
+
+
+def _rewrite_text_ids(text: str, keys: Keys) -> str:
+    """``Type/id`` (an R4 resource type) and ``urn:uuid:`` references in narrative text -> their rewritten forms,
+    so a narrative does not keep the original ids the elements no longer show."""
+    if "/" not in text and "urn:uuid:" not in text:
+        return text
+
+    def reference(match: re.Match) -> str:
+        if schema.resource_model(match.group(1)) is None:
+            return match.group(0)
+        return f"{match.group(1)}/{ids.new_id(keys, match.group(2))}"
+
+    text = _TEXT_UUID.sub(lambda m: "urn:uuid:" + ids.new_id(keys, m.group(1)), text)
+    return _TEXT_REFERENCE.sub(reference, text)
 
 
 def _prune(value: Any) -> Any:
