@@ -30,3 +30,14 @@ def test_account_name_is_removed_and_group_name_cleaned(default_policy, keys):
     group = {"resourceType": "Group", "id": "g", "type": "person", "actual": True, "name": "Zebediah Quackenbush"}
     out = deidentify_resource(group, default_policy, keys, context=("Zebediah", "Quackenbush"))
     assert "Zebediah" not in str(out) and "Quackenbush" not in str(out)
+
+
+def test_r4_default_free_text_paths_are_cleaned(default_policy, keys):
+    # broken code caught: a default config without the R4 default's free-text paths (Condition.OnsetX.string, ...)
+    condition = {"resourceType": "Condition", "id": "c", "subject": {"reference": "Patient/p"},
+                 "onsetString": "when Zebediah Quackenbush fell", "code": {"text": "x"}}
+    out = deidentify_resource(condition, default_policy, keys, context=("Zebediah", "Quackenbush"))
+    assert out["onsetString"] == "when [CTX] fell"  # the phrases are merged into one match
+    audit = {"resourceType": "AuditEvent", "id": "a", "type": {"code": "x"}, "recorded": "2020-01-01T00:00:00Z",
+             "agent": [{"requestor": True, "altId": "u-12345"}], "source": {"observer": {"reference": "Device/1"}}}
+    assert deidentify_resource(audit, default_policy, keys)["agent"][0]["altId"] != "u-12345"
