@@ -42,7 +42,8 @@ def test_valid_surrogate_pairs_and_escaped_backslashes_still_parse():
 def test_a_run_with_bad_strings_goes_on(tmp_path):
     # broken code caught: the run crashing in the coder (exit 1, no summary) on one bad string
     root = tmp_path / "stores"
-    good = b'{"resourceType":"Observation","id":"o3","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p2"}}'
+    good = (b'{"resourceType":"Observation","id":"o3","status":"final","code":{"text":"x"},'
+            b'"subject":{"reference":"Patient/p2"}}')
     bundle = (b'{"resourceType":"Bundle","type":"collection","entry":[{"resource":'
               + LONE_HIGH.replace(b'"p1"', b'"p9"') + b'},{"resource":' + PAIR.replace(b'"p2"', b'"p8"') + b'}]}')
     write_store(root, SOURCE, {

@@ -58,7 +58,8 @@ def _store() -> dict[str, bytes]:
              "insurance": [{"sequence": 1, "focal": True, "coverage": {"display": "Cigna Health"}}]}
     eob = {"resourceType": "ExplanationOfBenefit", "id": "eob1", "status": "active", "type": {"text": "x"},
            "use": "claim", "patient": {"reference": f"urn:uuid:{P1}"}, "created": "2020-03-10",
-           "insurer": {"display": "Cigna Health"}, "provider": {"reference": f"Organization?identifier={SYNTHEA}|org-1"},
+           "insurer": {"display": "Cigna Health"},
+           "provider": {"reference": f"Organization?identifier={SYNTHEA}|org-1"},
            "outcome": "complete", "insurance": [{"focal": True, "coverage": {"reference": "#cov"}}],
            "contained": [{"resourceType": "Coverage", "id": "cov", "status": "active",
                           "beneficiary": {"reference": f"urn:uuid:{P1}"}, "payor": [{"display": "Cigna Health"}]}]}

@@ -24,7 +24,8 @@ def test_third_party_r4_resources_deidentify_valid_and_clean(tmp_path):
     # (subject 0..*) not linked to Patient/example (item 4)
     inputs = {p.name: json.loads(p.read_text()) for p in sorted(DATA.glob("*.json"))}
     assert {n: r4_errors(r) for n, r in inputs.items()} == {n: [] for n in inputs}
-    patient = {"resourceType": "Patient", "id": "example", "name": [{"family": "Chalmers", "given": ["Peter", "James"]}]}
+    patient = {"resourceType": "Patient", "id": "example",
+               "name": [{"family": "Chalmers", "given": ["Peter", "James"]}]}
     ndjson = b"".join(json.dumps(r).encode() + b"\n" for r in [patient, *inputs.values()])
     root = tmp_path / "stores"
     write_store(root, SOURCE, {"all.ndjson": ndjson})

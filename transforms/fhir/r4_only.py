@@ -17,7 +17,8 @@ from typing import Any
 R4_PREFIX = "r4."  # model paths of R4-only backbone elements and resources: r4.<module>.<Class>
 _PRIMITIVES = {"str": "String", "int": "Integer", "float": "Decimal", "bool": "Boolean", "FHIRDate": "Date",
                "FHIRDateTime": "DateTime", "FHIRInstant": "Instant", "FHIRTime": "Time"}
-_SPECIAL = {"FHIRReference": "fhir.resources.R4B.reference.Reference", "Resource": "fhir.resources.R4B.resource.Resource"}
+_SPECIAL = {"FHIRReference": "fhir.resources.R4B.reference.Reference",
+            "Resource": "fhir.resources.R4B.resource.Resource"}
 
 
 def r4_only_models(r4b_models: dict, r4b_resources: dict) -> tuple[dict, dict]:
