@@ -26,6 +26,12 @@ from transforms.fhir.policy import FhirPolicy
 
 RESOURCE, PATIENT, DEIDENTIFIED, COMPARTMENT = 0, 1, 2, 3
 MIN_IDENTIFIER_PHRASE = 4  # shorter identifier values ("1", "A") are not context phrases: they would hit any text
+# The resources whose identifiers are order, study and member numbers people copy into text (accession, placer,
+# filler, specimen, member ids). Every text of the compartment is matched against every phrase, so identifiers
+# no one writes in prose (an Observation's or a Claim's system-generated ids, hundreds a patient) stay out.
+COMPARTMENT_IDENTIFIER_TYPES = frozenset({
+    "ImagingStudy", "DiagnosticReport", "ServiceRequest", "Specimen", "DocumentReference", "Media", "Coverage",
+    "Account", "RelatedPerson", "EpisodeOfCare", "DeviceRequest", "Procedure", "Task"})
 
 
 def compartment_phrases(resource: dict) -> tuple[str, ...]:
@@ -160,7 +166,7 @@ class ParseResources(beam.DoFn):
             tally[0] += 1
             tally[1] += len(raw.data)
             key = join_key(resource, raw)
-            if rtype != "Patient" and key.startswith("Patient/") and "identifier" in resource:
+            if rtype in COMPARTMENT_IDENTIFIER_TYPES and "identifier" in resource and key.startswith("Patient/"):
                 phrases = compartment_phrases(resource)
                 if phrases:
                     patients.append((key, (COMPARTMENT, phrases)))

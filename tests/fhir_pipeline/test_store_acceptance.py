@@ -31,8 +31,8 @@ def _div(text: str) -> dict:
     return {"status": "generated", "div": f'<div xmlns="{XHTML}">{text}</div>'}
 
 
-def _patient(pid: str, given: str, family: str, mrn: str) -> dict:
-    return {"resourceType": "Patient", "id": pid, "text": _div(f"{given} {family}, MRN {mrn}"),
+def _patient(pid: str, given: str, family: str, mrn: str, note: str = "") -> dict:
+    return {"resourceType": "Patient", "id": pid, "text": _div(f"{given} {family}, MRN {mrn}{note}"),
             "identifier": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
                                                   "code": "MR"}]}, "system": "urn:mrn", "value": mrn}],
             "name": [{"family": family, "given": [given]}], "telecom": [{"system": "phone", "value": "555-0199"}],
@@ -48,7 +48,7 @@ def _store() -> dict[str, bytes]:
     org = {"resourceType": "Organization", "id": ORG, "name": "General Hospital",
            "identifier": [{"system": SYNTHEA, "value": "org-1"}]}
     hospital = {"resourceType": "Bundle", "type": "transaction", "entry": [_entry(org)]}
-    p1 = _patient(P1, "Zebediah", "Quackenbush", "QX-88120-MRN")
+    p1 = _patient(P1, "Zebediah", "Quackenbush", "QX-88120-MRN", "; last study ZRQ-4471-ACC")
     enc = {"resourceType": "Encounter", "id": "e1", "status": "finished", "class": {"code": "AMB"},
            "subject": {"reference": f"urn:uuid:{P1}"}, "period": {"start": "2020-03-10T10:00:00Z"},
            "serviceProvider": {"reference": f"Organization?identifier={SYNTHEA}|org-1", "display": "General Hospital"}}
