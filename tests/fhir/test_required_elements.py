@@ -68,3 +68,12 @@ def test_optional_elements_are_still_dropped(default_policy, keys):
            "performer": [{"display": "Dr Alice Example"}]}
     out = deidentify_resource(obs, default_policy, keys)
     assert "performer" not in out and "extension" not in str(out)
+
+
+def test_required_choice_group_keeps_the_inputs_choice(default_policy, keys):
+    # broken code caught: a display-only medicationReference (medication[x] 1..1) dropped, or every choice masked
+    request = {"resourceType": "MedicationRequest", "id": "m", "status": "active", "intent": "order",
+               "subject": {"reference": "Patient/p"}, "medicationReference": {"display": "Aspirin for Zebediah"}}
+    out = deidentify_resource(request, default_policy, keys)
+    assert out["medicationReference"] == MASKED and "medicationCodeableConcept" not in out
+    assert r4_errors(out) == []

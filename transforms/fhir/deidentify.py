@@ -317,7 +317,12 @@ def _absent_element(f: schema.Field, depth: int = 0) -> dict:
     own required elements (a backbone element such as ``ClaimInsurance`` has 1..1 children of its own)."""
     out: dict[str, Any] = {"extension": [dict(e) for e in _MASKED]}
     if f.model and depth < 4:
+        groups: set[str] = set()
         for key, child in _required_fields(f.model):
+            if child.choice:  # a required choice group: one of its keys
+                if child.name in groups:
+                    continue
+                groups.add(child.name)
             _mark_absent(out, key, child, depth + 1)
     return out
 

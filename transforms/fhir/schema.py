@@ -268,8 +268,9 @@ def _fields_from_model(model: str) -> dict[str, Field]:
 
 @functools.cache
 def required(model: str) -> tuple[str, ...]:
-    """The JSON keys of a model's elements with minimum cardinality 1 (choice groups left out), e.g. a
-    ClaimInsurance's ``sequence``, ``focal``, ``coverage``: what the walk must not leave out when the input had it."""
+    """The JSON keys of a model's elements with minimum cardinality 1, e.g. a ClaimInsurance's ``sequence``,
+    ``focal``, ``coverage``: what the walk must not leave out when the input had it. A required choice group
+    (``MedicationRequest.medication[x]``) gives every key of the group: the input holds one of them."""
     data = table()
     if data is not None and "required" in data["models"].get(model, {}):
         return tuple(data["models"][model]["required"])
@@ -281,7 +282,11 @@ def _required_from_model(model: str) -> tuple[str, ...]:
     keys = []
     for key, info in cls.model_fields.items():
         extra = info.json_schema_extra or {}
-        if not isinstance(extra, dict) or not extra.get("element_property", False) or extra.get("one_of_many"):
+        if not isinstance(extra, dict) or not extra.get("element_property", False):
+            continue
+        if extra.get("one_of_many"):  # a required choice group: each of its keys (only the input's is checked)
+            if extra.get("one_of_many_required"):
+                keys.append(info.alias or key)
             continue
         if info.is_required() or extra.get("element_required"):
             keys.append(info.alias or key)
