@@ -122,6 +122,12 @@ def summarize(kind: str, counters: dict, run_id: str, create_time: str, run_dir:
         if len(labels) > 1:
             for label, count in skipped.items():
                 details["stores"][label]["skipped"] = str(count)
+    collapsed = sum(counters.get(f"collapsed/{label}", 0) for label in labels)
+    if collapsed:  # FHIR: copies of a resource (same type and id) stored once, counted as successes
+        details["collapsedCopies"] = str(collapsed)
+    unresolved = sum(counters.get(f"unresolved/{label}", 0) for label in labels)
+    if unresolved:  # FHIR: urn:uuid: / conditional references naming no resource of the store
+        details["unresolvedReferences"] = str(unresolved)
     details["runDir"] = run_dir
     details = {key: redact_credentials(value) for key, value in details.items()}  # a DICOMweb URL's user:password
     return build_summary(kind, run_id, create_time, now(), success, failure,

@@ -57,7 +57,7 @@ import apache_beam as beam
 
 from pipelines.fhir.incremental import add_incremental_inputs, reshard_existing
 from pipelines.fhir.join import DeidentifyFhirResources, DeidentifyWithSideInput, pack_patients
-from pipelines.fhir.parse import PATIENTS, SIZES, ParseResources
+from pipelines.fhir.parse import OFFERS, PATIENTS, SIZES, WANTED, KeepWanted, ParseResources
 from pipelines.fhir.read import ReadFhirStore
 from pipelines.fhir.shards import WriteFhirShards, shard_tag
 from pipelines.stores.fhir import MAX_RESOURCE_BYTES, shard_count, source_tag
@@ -102,7 +102,8 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     read = pipeline | f"{p}Read FHIR store" >> ReadFhirStore(source, label, max_resource_bytes)
     parsed = read["raw"] | f"{p}Parse" >> beam.ParDo(
         ParseResources(policy, keys, label, resource_filter, deidentify_patients=not validate,
-                       by_reference=join in ("side", "none"))).with_outputs(ERRORS, PATIENTS, SIZES, main="resources")
+                       by_reference=join in ("side", "none"))).with_outputs(ERRORS, PATIENTS, SIZES, OFFERS, WANTED,
+                                                                       main="resources")
     shard_counts = (
         parsed[SIZES]
         | f"{p}Size per type" >> beam.CombinePerKey(_sum_pairs)
@@ -113,6 +114,10 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     if incremental:
         existing_lines, existing_view = add_incremental_inputs(pipeline, destination, tag, p)
     extra = (existing_view,) if existing_view is not None else ()
+    # Store-wide reference resolution: urn:uuid: references a Bundle could not link (the target is in another
+    # file) and conditional references, looked up among what names every resource of the store.
+    resolved = parsed[OFFERS] | f"{p}Resolve references" >> beam.ParDo(KeepWanted(), beam.pvalue.AsList(parsed[WANTED]))
+    targets = {"targets": beam.pvalue.AsList(resolved)}
     if join == "keyed":
         grouped = (
             (parsed["resources"], parsed[PATIENTS])
@@ -122,7 +127,7 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
         )
         deid = grouped | f"{p}De-identify" >> beam.ParDo(
             DeidentifyFhirResources(policy, keys, label, validate, incremental), counts_view,
-            *extra).with_outputs(ERRORS, main="ok")
+            *extra, **targets).with_outputs(ERRORS, main="ok")
     elif join in ("side", "none"):
         patients = (
             parsed[PATIENTS]
@@ -131,7 +136,7 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
         ) | f"{p}Patients as values" >> beam.Map(pack_patients)
         deid = parsed["resources"] | f"{p}Spread batches" >> beam.Reshuffle() | f"{p}De-identify" >> beam.ParDo(
             DeidentifyWithSideInput(policy, keys, label, validate, incremental), counts_view,
-            beam.pvalue.AsList(patients), *extra).with_outputs(ERRORS, main="ok")
+            beam.pvalue.AsList(patients), *extra, **targets).with_outputs(ERRORS, main="ok")
     else:
         raise ValueError(f"join: {join!r}")
     lines = deid["ok"]

@@ -16,7 +16,7 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipelines.fhir.incremental import predicted_id
-from pipelines.fhir.parse import DEIDENTIFIED, PATIENT, RESOURCE, with_id
+from pipelines.fhir.parse import COMPARTMENT, DEIDENTIFIED, PATIENT, RESOURCE, resolution_table, with_id
 from pipelines.fhir.read import BatchRef, SourceChanged, read_batch_lines
 from pipelines.fhir.shards import ENTRY, LINE, ShardBuffer
 from pipelines.stores.fhir import RawResource, shard_of
@@ -65,6 +65,18 @@ class DeidentifyFhirResources(beam.DoFn):
         self._ok_name = success_counter(self._label)
         self._failed_name = failure_counter(self._label)
         self._skipped_name = f"skipped/{self._label}"
+        self._unresolved_name = f"unresolved/{self._label}"
+        self._targets_lists: tuple = ()
+        self._targets: dict = {}
+        self._resolved: dict = {}
+
+    def targets(self, lists) -> dict:
+        """The store-wide reference resolution table (side input of batches), merged once a worker."""
+        lists = tuple(lists or ())
+        if lists != self._targets_lists:
+            self._targets = resolution_table(lists)
+            self._targets_lists = lists
+        return self._targets
 
     def start_bundle(self) -> None:
         self._buffer = ShardBuffer(self._flush_bytes)
@@ -85,13 +97,19 @@ class DeidentifyFhirResources(beam.DoFn):
         for key, value in self._buffer.drain():
             yield WindowedValue((key, value), MIN_TIMESTAMP, (GlobalWindow(),))
 
-    def process(self, element, shard_counts: dict, existing=None) -> Iterable:
+    def process(self, element, shard_counts: dict, existing=None, targets=()) -> Iterable:
         yield from self.shard_markers(shard_counts)
+        self._resolved = self.targets(targets)
         _, values = element
         patient = None
+        extra: list = []
         for value in values:
             if value[0] == PATIENT and (patient is None or value[1:3] < patient[1:3]):
                 patient = value
+            elif value[0] == COMPARTMENT:
+                extra += value[1]
+        if extra:
+            patient = with_compartment(patient, extra)
         shift_key, context = (patient[3], patient[4]) if patient is not None else (None, ())
         for value in values:
             if value[0] == RESOURCE:
@@ -107,7 +125,11 @@ class DeidentifyFhirResources(beam.DoFn):
                 resource = parse_resource(data)
             if self.already_written(data, existing, resource):
                 return
-            out = deidentify_resource(resource, self._policy, self._keys, patient=shift_key, context=context)
+            stats: dict = {}
+            out = deidentify_resource(resource, self._policy, self._keys, patient=shift_key, context=context,
+                                      targets=self._resolved, stats=stats)
+            if stats:
+                self._tally.add(self._unresolved_name, stats.get("unresolved", 0))
             rid, out = with_id(out, data, self._keys)
             if self._validate:
                 from transforms.fhir.validate import check_r4
@@ -131,7 +153,7 @@ class DeidentifyFhirResources(beam.DoFn):
         """A Patient the parse step de-identified (``DEIDENTIFIED``): its line placed as it is when its join
         info is its own (the first Patient of its id), else de-identified again with the first one's."""
         _, file, index, entry, data, rid, line = value
-        if patient is None or patient[1:3] != (file, index) or self._validate:
+        if patient is None or patient[1:3] != (file, index) or len(patient) > 5 or self._validate:
             shift_key, context = (patient[3], patient[4]) if patient is not None else (None, ())
             yield from self.deidentify((RESOURCE, file, index, entry, data), shift_key, context, shard_counts,
                                        existing)
@@ -171,9 +193,10 @@ class DeidentifyWithSideInput(DeidentifyFhirResources):
             self._blobs = blobs
         return self._patients
 
-    def process(self, batch, shard_counts: dict, patient_batches, existing=None) -> Iterable:
+    def process(self, batch, shard_counts: dict, patient_batches, existing=None, targets=()) -> Iterable:
         yield from self.shard_markers(shard_counts)
         patients = self.patients(patient_batches)
+        self._resolved = self.targets(targets)
         if batch.__class__ is BatchRef:
             yield from self.reread(batch, patients, shard_counts, existing)
             return
@@ -229,9 +252,25 @@ def first_patients(batches: Iterable[list]) -> dict:
     """Batches of (Patient/<id>, join info) -> one dict, the first Patient by source location when an id repeats
     (join info starts with the source file and index, so the result does not depend on the batches' order)."""
     patients: dict = {}
+    extra: dict = {}
     for batch in batches:
         for key, info in batch:
+            if info[0] == COMPARTMENT:
+                extra.setdefault(key, []).extend(info[1])
+                continue
             known = patients.get(key)
             if known is None or info < known:
                 patients[key] = info
+    for key, phrases in extra.items():
+        patients[key] = with_compartment(patients.get(key), phrases)
     return patients
+
+
+def with_compartment(patient: tuple | None, phrases: list) -> tuple:
+    """A Patient's join info with the identifier values of its compartment's other resources added to its context
+    phrases (sorted: the same whatever the batches' order); a 6th item marks it (its Patient, de-identified by
+    the parse step without them, is de-identified again). No Patient in the store: no shift key, the phrases."""
+    phrases = tuple(sorted(set(phrases)))
+    if patient is None:
+        return (PATIENT, "\uffff", 0, None, phrases, True)
+    return patient[:4] + (tuple(dict.fromkeys(tuple(patient[4]) + phrases)), True)

@@ -20,17 +20,76 @@ from pipelines.stores.fhir import RawResource
 from transforms.beam import ERRORS, Tally, error_from_exception, failure_counter, freeze_startup_heap
 from transforms.crypto import Keys
 from transforms.fhir import deidentify_patient, new_id, patient_context, patient_reference, patient_shift_key
+from transforms.fhir.ids import offered_keys, wanted_keys
 from transforms.fhir.codec import dumps, parse_resource
 from transforms.fhir.policy import FhirPolicy
 
-RESOURCE, PATIENT, DEIDENTIFIED = 0, 1, 2
+RESOURCE, PATIENT, DEIDENTIFIED, COMPARTMENT = 0, 1, 2, 3
+MIN_IDENTIFIER_PHRASE = 4  # shorter identifier values ("1", "A") are not context phrases: they would hit any text
+# The resources whose identifiers are order, study and member numbers people copy into text (accession, placer,
+# filler, specimen, member ids). Every text of the compartment is matched against every phrase, so identifiers
+# no one writes in prose (an Observation's or a Claim's system-generated ids, hundreds a patient) stay out.
+COMPARTMENT_IDENTIFIER_TYPES = frozenset({
+    "ImagingStudy", "DiagnosticReport", "ServiceRequest", "Specimen", "DocumentReference", "Media", "Coverage",
+    "Account", "RelatedPerson", "EpisodeOfCare", "DeviceRequest", "Procedure", "Task"})
+
+
+def compartment_phrases(resource: dict) -> tuple[str, ...]:
+    """The identifier values of a resource (an ImagingStudy's accession number, a ServiceRequest's placer number):
+    context phrases for every text of its patient's compartment."""
+    identifiers = resource.get("identifier")
+    if isinstance(identifiers, dict):
+        identifiers = [identifiers]
+    if not isinstance(identifiers, list):
+        return ()
+    return tuple(dict.fromkeys(
+        i["value"] for i in identifiers
+        if isinstance(i, dict) and isinstance(i.get("value"), str) and len(i["value"]) >= MIN_IDENTIFIER_PHRASE))
 PATIENTS, SIZES = "patients", "sizes"
+OFFERS, WANTED = "offers", "wanted"  # store-wide reference resolution: what names each resource, what is looked up
+_NEEDS_RESOLUTION = (b"urn:uuid:", b"?identifier=", b"%3Fidentifier")
 
 
 def join_key(resource: dict, raw: RawResource) -> str:
     """The group a resource is de-identified in: its patient (``Patient/<id>``), else a key of its own."""
     owner = patient_reference(resource)
     return owner if owner else "\x00" + raw.name
+
+
+class KeepWanted(beam.DoFn):
+    """A batch of OFFERS -> the (key, Type/id) pairs some reference of the store looks up (the WANTED side input,
+    small: only references a Bundle could not link), so the de-identify step's resolution table stays small."""
+
+    _lists: tuple = ()
+    _wanted: frozenset = frozenset()
+
+    def process(self, offers: list, wanted_lists) -> Iterable:
+        lists = tuple(wanted_lists)
+        if not lists:
+            return
+        if lists != self._lists:
+            self._wanted = frozenset(key for keys in lists for key in keys)
+            self._lists = lists
+        wanted = self._wanted
+        found = [pair for pair in offers if pair[0] in wanted]
+        if found:
+            yield found
+
+
+def resolution_table(batches: Iterable[list]) -> dict[str, str]:
+    """Batches of (key, Type/id) -> one dict; a key naming two different resources (an identifier two resources
+    share) resolves to neither."""
+    table: dict[str, str] = {}
+    ambiguous: set[str] = set()
+    for batch in batches:
+        for key, target in batch:
+            known = table.get(key)
+            if known is None and key not in ambiguous:
+                table[key] = target
+            elif known is not None and known != target:
+                del table[key]
+                ambiguous.add(key)
+    return table
 
 
 class ParseResources(beam.DoFn):
@@ -40,7 +99,8 @@ class ParseResources(beam.DoFn):
     Main output: a list of (key, (RESOURCE, file, index, entry, data)). PATIENTS: a list of (Patient/<id>,
     (PATIENT, file, index, shift key, context phrases)) — every Patient, filtered or not, so its resources still
     shift with it. SIZES: (resourceType, (count, bytes)) once a type a bundle. ERRORS: error records, one a
-    resource.
+    resource. OFFERS: a list of (resolution key, Type/id) naming the batch's resources (``offered_keys``); WANTED:
+    a list of the resolution keys of its ``urn:uuid:`` and conditional references (``wanted_keys``).
     """
 
     def __init__(self, policy: FhirPolicy, keys: Keys, label: str = "fhir", resource_filter=None,
@@ -72,15 +132,23 @@ class ParseResources(beam.DoFn):
         located = batch if batch.__class__ is LineBatch else None
         resources: list[tuple] = []
         patients: list[tuple] = []
+        offers: list[tuple[str, str]] = []
+        wanted: list[str] = []
         sizes = self._sizes
         for raw in located.raws if located is not None else batch:
             try:
                 resource = parse_resource(raw.data, exact=False)  # routing only: the de-identify step parses exactly
                 rtype = resource["resourceType"]
                 done = None
+                offers += offered_keys(resource)
+                data = raw.data
+                unresolved = any(marker in data for marker in _NEEDS_RESOLUTION)
+                if unresolved:
+                    wanted += wanted_keys(resource)
                 if rtype == "Patient":
                     exact = parse_resource(raw.data)
-                    done = self.deidentify_patient(exact, raw) if self._deidentify_patients else None
+                    done = (self.deidentify_patient(exact, raw) if self._deidentify_patients and not unresolved
+                            else None)
                     info = done[0] if done is not None else self.patient_info(exact)
                     if info is not None:
                         patients.append((info[0], (PATIENT, raw.file, raw.index) + info[1:]))
@@ -97,12 +165,21 @@ class ParseResources(beam.DoFn):
                 tally = sizes[rtype] = [0, 0]
             tally[0] += 1
             tally[1] += len(raw.data)
+            key = join_key(resource, raw)
+            if rtype in COMPARTMENT_IDENTIFIER_TYPES and "identifier" in resource and key.startswith("Patient/"):
+                phrases = compartment_phrases(resource)
+                if phrases:
+                    patients.append((key, (COMPARTMENT, phrases)))
             value = (RESOURCE, raw.file, raw.index, raw.entry, raw.data)
             if done is not None:  # a Patient already de-identified: its new id and line ride along
                 value = (DEIDENTIFIED,) + value[1:] + done[1]
-            resources.append((join_key(resource, raw), value))
+            resources.append((key, value))
         if patients:
             yield beam.pvalue.TaggedOutput(PATIENTS, patients)
+        if offers:
+            yield beam.pvalue.TaggedOutput(OFFERS, offers)
+        if wanted:
+            yield beam.pvalue.TaggedOutput(WANTED, wanted)
         if located is not None and self._by_reference:
             if resources:
                 yield batch_ref(located, resources)

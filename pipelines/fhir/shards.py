@@ -165,10 +165,12 @@ class MergeShards(beam.DoFn):
     """((type, shard), run paths) -> one NDJSON file, lines sorted by new id; duplicate ids keep the first (a
     line kept from the destination sorts before any source resource). The runs are merged as they are read and
     the file written as it is merged, so memory holds one row a run, whatever the shard's size. Rerunning it
-    on the same runs writes the same bytes (runs are deleted only once every shard is written).
+    on the same runs writes the same bytes (runs are deleted only once every shard is written). One resource per
+    type and id, as a FHIR store holds them: a later source copy of an id, identical or not, is a success that is
+    not written (the API's import counts such copies as successes), counted as ``collapsed/<label>``.
 
-    Main output: the path written. ERRORS: ALREADY_EXISTS for each duplicate, UNAVAILABLE when the file cannot
-    be written (its resources then count as failed).
+    Main output: the path written. ERRORS: UNAVAILABLE when the file cannot be written (its resources then count
+    as failed).
     """
 
     def __init__(self, destination: str, tag: str, label: str = "fhir"):
@@ -181,6 +183,7 @@ class MergeShards(beam.DoFn):
         self._tally = Tally()
         self._ok_name = success_counter(self._label)
         self._failed_name = failure_counter(self._label)
+        self._collapsed_name = f"collapsed/{self._label}"
 
     def finish_bundle(self) -> None:
         self._tally.flush()
@@ -193,14 +196,14 @@ class MergeShards(beam.DoFn):
         first = next(rows, None)
         if first is None and shards <= 1:
             return  # nothing of this type was de-identified: no file (a stale one is deleted)
-        duplicates: list[Row] = []
+        collapsed = [0]
 
         def kept_lines() -> Iterator[bytes]:
             for row, duplicate in itertools.chain((first,) if first is not None else (), rows):
                 if not duplicate:
                     yield row[4] + b"\n"
-                elif row[3] != EXISTING:  # the destination itself holding an id twice: one line kept, no error
-                    duplicates.append(row)
+                elif row[3] != EXISTING:  # a source copy of an id already kept (the destination's own: no count)
+                    collapsed[0] += 1
 
         path = store_root.join(self._destination, shard_name(rtype, self._tag, shard, shards))
         try:
@@ -209,23 +212,14 @@ class MergeShards(beam.DoFn):
             for row, duplicate in resolve_duplicates(merged_rows(paths)):  # again from the start: all of them
                 if row[3] == EXISTING:
                     continue
-                if duplicate:
-                    yield from self._duplicates(rtype, [row])
-                    continue
                 self._tally.add(self._ok_name, -1)
                 self._tally.add(self._failed_name)
                 yield beam.pvalue.TaggedOutput(ERRORS, error_record(
                     _row_name(row), "UNAVAILABLE", f"the destination cannot be written ({type(err).__name__})"))
         else:
-            yield from self._duplicates(rtype, duplicates)
+            if collapsed[0]:
+                self._tally.add(self._collapsed_name, collapsed[0])
             yield path
-
-    def _duplicates(self, rtype: str, rows: list[Row]) -> Iterator:
-        for row in rows:
-            self._tally.add(self._ok_name, -1)
-            self._tally.add(self._failed_name)
-            yield beam.pvalue.TaggedOutput(ERRORS, error_record(
-                _row_name(row), "ALREADY_EXISTS", f"duplicate {rtype} id: another source resource has the same id"))
 
 
 def _batched(lines: Iterable[bytes], size: int = 1 << 20) -> Iterator[bytes]:

@@ -127,6 +127,24 @@ def _relink(value: Any, targets: dict[str, str]) -> Any:
 
 
 _TYPE_NAME = re.compile(r"[A-Z][A-Za-z]{1,63}")
+# A JSON escape of a UTF-16 surrogate: valid only as a high+low pair (one character outside the BMP); a lone one
+# parses into a str that no UTF-8 coder can write (Beam's included), so such input is rejected here.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether any string (key or value) of a parsed document holds a lone surrogate."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
 _KNOWN_TYPES: dict[str, bool] = {}
 
 
@@ -156,6 +174,9 @@ def parse_resource(data: bytes, exact: bool = True) -> dict:
         raise DeidentifyError("INVALID_ARGUMENT", "not valid JSON") from None
     if not isinstance(resource, dict):
         raise DeidentifyError("INVALID_ARGUMENT", "not a JSON object")
+    if _SURROGATE_ESCAPE.search(data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")) \
+            and _has_lone_surrogate(resource):
+        raise DeidentifyError("INVALID_ARGUMENT", "not valid JSON: a string holds a lone UTF-16 surrogate escape")
     rtype = resource.get("resourceType")
     if not isinstance(rtype, str) or not rtype:
         raise DeidentifyError("INVALID_ARGUMENT", "resourceType: missing")

@@ -52,7 +52,7 @@ _DICOM_UID_SYSTEM = "urn:dicom:uid"
 class _Plan:
     """What to do at one element path."""
 
-    __slots__ = ("model", "field", "steps", "rule", "op", "special", "children", "where", "type_name")
+    __slots__ = ("model", "field", "steps", "rule", "op", "special", "children", "where", "type_name", "required")
 
     def __init__(self, model, field, steps, rule, op, special, where, type_name):
         self.model: str | None = model
@@ -64,6 +64,7 @@ class _Plan:
         self.children: dict[str, Any] = {}
         self.where: str = where  # the element path for error messages: "Patient.address.city"
         self.type_name: str = type_name
+        self.required: tuple | None = None  # (key, Field) of the model's 1..x elements, resolved on first use
 
 
 _EXTENSION_KEYS = frozenset({"extension", "modifierExtension"})
@@ -168,6 +169,8 @@ class _Ctx:
     removed_late: bool = False
     bundle_patients: dict[str, str] | None = None
     bundle_context: dict[str, tuple[str, ...]] | None = None
+    targets: Any = None  # store-wide resolution of urn:uuid: and conditional references -> Type/id
+    stats: dict | None = None  # counts for the caller: "unresolved" references
     _shift: int | None = None
 
     def shift_days(self) -> int:
@@ -181,6 +184,12 @@ def _leaf(value: Any, plan: _Plan, parent: dict, ctx: _Ctx) -> Any:
     op = plan.op
     if special is not None and op != REMOVE and isinstance(value, str):
         if special == "reference":
+            if plan.field.key == "reference" and ids.needs_resolution(value):
+                target = ctx.targets.get(ids.resolution_key(value)) if ctx.targets else None
+                if target is not None:
+                    value = target
+                elif ctx.stats is not None:
+                    ctx.stats["unresolved"] = ctx.stats.get("unresolved", 0) + 1
             return ids.rewrite_reference(ctx.keys, value)
         if special == "resource_id":
             return ids.new_id(ctx.keys, value)
@@ -265,6 +274,13 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
         out[key] = result
     for key in shrunk:  # a primitive's extensions go with the values they were attached to
         out.pop("_" + key, None)
+    required = plan.required
+    if required is None:
+        required = plan.required = _required_fields(plan.model)
+    if required:
+        for key, f in required:
+            if key not in out and ("_" + key) not in out and (key in obj or ("_" + key) in obj):
+                _mark_absent(out, key, f)  # an action emptied a 1..x element: keep the resource valid
     if imaging_uid is not None:
         out["value"] = imaging_uid
     if plan.type_name == "Narrative" and "div" not in out:
@@ -277,6 +293,52 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
     if not out:
         return _REMOVED
     return out
+
+
+# An element an action emptied but the definition requires (min >= 1) is kept as FHIR says a value that is
+# withheld is: the data-absent-reason extension with code "masked" (a Synthea Claim's display-only
+# ``insurance.coverage`` whose display was removed, an ExplanationOfBenefit's ``insurer``).
+DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+_MASKED = ({"url": DATA_ABSENT_REASON, "valueCode": "masked"},)
+
+
+def _required_fields(model: str | None) -> tuple:
+    if not model:
+        return ()
+    found = []
+    for key in schema.required(model):
+        f = schema.child(model, key)
+        if f is not None and not f.is_resource:
+            found.append((key, f))
+    return tuple(found)
+
+
+def _absent_element(f: schema.Field, depth: int = 0) -> dict:
+    """The smallest valid value of a complex element withheld: the masked extension, and the same for each of its
+    own required elements (a backbone element such as ``ClaimInsurance`` has 1..1 children of its own)."""
+    out: dict[str, Any] = {"extension": [dict(e) for e in _MASKED]}
+    if f.model and depth < 4:
+        groups: set[str] = set()
+        for key, child in _required_fields(f.model):
+            if child.choice:  # a required choice group: one of its keys
+                if child.name in groups:
+                    continue
+                groups.add(child.name)
+            _mark_absent(out, key, child, depth + 1)
+    return out
+
+
+def _mark_absent(out: dict, key: str, f: schema.Field, depth: int = 0) -> None:
+    if f.primitive:  # a primitive with no value and the extension: ``"_status": {"extension": [...]}``
+        holder = {"extension": [dict(e) for e in _MASKED]}
+        if f.is_list:
+            out[key] = [None]
+            out["_" + key] = [holder]
+        else:
+            out["_" + key] = holder
+        return
+    value = _absent_element(f, depth)
+    out[key] = [value] if f.is_list else value
 
 
 def _nested_resources(value: Any, plan: _Plan, ctx: _Ctx) -> Any:
@@ -301,7 +363,7 @@ def _resource(resource: Any, parent: _Ctx, nested: bool) -> dict:
         patient = patient or _default_shift_key(resource)
         if parent.bundle_context is not None and owner in parent.bundle_context:
             context += parent.bundle_context[owner]
-    ctx = _Ctx(parent.policy, parent.keys, patient, context)
+    ctx = _Ctx(parent.policy, parent.keys, patient, context, targets=parent.targets, stats=parent.stats)
     return _run(resource, rtype, ctx)
 
 
@@ -333,8 +395,8 @@ def _finish(ctx: _Ctx) -> None:
             continue
         if key == "text" and coded_text(item.value, container):
             result: Any = item.value  # CodeableConcept.text saying what its codings' displays say: clinical
-        elif item.kind == "xhtml":
-            result = narrative.transform_div(item.value, clean)
+        elif item.kind == "xhtml":  # ids and references in a narrative are rewritten as the elements are
+            result = narrative.transform_div(item.value, lambda text: clean(_rewrite_text_ids(text, keys)))
         elif item.kind == "base64":
             cleaned = clean(item.value)
             result = base64.b64encode(cleaned.encode("utf-8")).decode("ascii")
@@ -349,6 +411,25 @@ def _finish(ctx: _Ctx) -> None:
             container["size"] = len(raw)
             container["hash"] = base64.b64encode(hashlib.sha1(raw).digest()).decode("ascii")
     ctx.pending.clear()
+
+
+_TEXT_REFERENCE = re.compile(r"(?<![A-Za-z0-9/])([A-Z][A-Za-z]{2,63})/([A-Za-z0-9\-.]{1,64})")
+_TEXT_UUID = re.compile(r"urn:uuid:([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})")
+
+
+def _rewrite_text_ids(text: str, keys: Keys) -> str:
+    """``Type/id`` (an R4 resource type) and ``urn:uuid:`` references in narrative text -> their rewritten forms,
+    so a narrative does not keep the original ids the elements no longer show."""
+    if "/" not in text and "urn:uuid:" not in text:
+        return text
+
+    def reference(match: re.Match) -> str:
+        if schema.resource_model(match.group(1)) is None:
+            return match.group(0)
+        return f"{match.group(1)}/{ids.new_id(keys, match.group(2))}"
+
+    text = _TEXT_UUID.sub(lambda m: "urn:uuid:" + ids.new_id(keys, m.group(1)), text)
+    return _TEXT_REFERENCE.sub(reference, text)
 
 
 def _prune(value: Any) -> Any:
@@ -419,6 +500,8 @@ def deidentify_resource(
     *,
     patient: str | None = None,
     context: Sequence[str] = (),
+    targets: Any = None,
+    stats: dict | None = None,
 ) -> dict[str, Any]:
     """De-identify one FHIR R4 resource (a Bundle's entries included); the input is not modified.
 
@@ -426,6 +509,9 @@ def deidentify_resource(
     Patient, which the pipeline joins in by ``patient_reference``); without it a Patient uses its own key,
     another resource its patient reference, a resource with no patient its own ``Type/id``. ``context`` adds
     phrases (e.g. the patient's name, from ``patient_context``) that cleaned text replaces with ``[CTX]``.
+    ``targets`` maps ``ids.resolution_key`` of a ``urn:uuid:`` or conditional (``Type?identifier=s|v``) reference to
+    the ``Type/id`` it names elsewhere in the store (the pipeline builds it store-wide); such a reference not in it
+    is counted in ``stats["unresolved"]`` (then hashed into an opaque id, as before).
     Raises DeidentifyError (INVALID_ARGUMENT) naming the element path, never a value, for input that is not R4.
     """
     if not isinstance(resource, dict):
@@ -433,7 +519,7 @@ def deidentify_resource(
     rtype = resource.get("resourceType")
     if not isinstance(rtype, str) or not rtype:
         raise DeidentifyError("INVALID_ARGUMENT", "resourceType: missing")
-    ctx = _Ctx(policy, keys, patient or _default_shift_key(resource), list(context))
+    ctx = _Ctx(policy, keys, patient or _default_shift_key(resource), list(context), targets=targets, stats=stats)
     try:
         return _run(resource, rtype, ctx)
     except RecursionError:

@@ -58,6 +58,62 @@ def rewrite_reference(keys: Keys, reference: str) -> str:
     return new_id(keys, reference)
 
 
+def needs_resolution(reference: str) -> bool:
+    """A reference that names its target by something other than its id: ``urn:uuid:`` (a Bundle's fullUrl) or a
+    conditional reference (``Type?identifier=system|value``)."""
+    return reference.startswith("urn:uuid:") or ("?" in reference and _CONDITIONAL.match(reference) is not None)
+
+
+def resolution_key(reference: str) -> str:
+    """The key a reference needing resolution is looked up by: ``urn:uuid:<x>``, or ``Type?identifier=s|v``
+    (base URL dropped, percent-escapes decoded)."""
+    if reference.startswith("urn:uuid:"):
+        return reference
+    from urllib.parse import unquote
+
+    match = _CONDITIONAL.match(reference)
+    return unquote(reference[match.end("base"):]) if match else reference
+
+
+def offered_keys(resource: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (resolution key, ``Type/id``) pairs naming a stored resource: ``urn:uuid:<id>`` (fullUrls name entries so;
+    an entry without an id took its fullUrl's) and ``Type?identifier=system|value`` (and ``=value``) per identifier."""
+    rtype = resource.get("resourceType")
+    rid = resource.get("id")
+    if not isinstance(rtype, str) or not isinstance(rid, str) or not rid:
+        return []
+    target = f"{rtype}/{rid}"
+    out = [("urn:uuid:" + rid, target)]
+    identifiers = resource.get("identifier")
+    if isinstance(identifiers, dict):
+        identifiers = [identifiers]
+    if isinstance(identifiers, list):
+        for ident in identifiers:
+            if isinstance(ident, dict) and isinstance(ident.get("value"), str):
+                value = ident["value"]
+                system = ident.get("system")
+                if isinstance(system, str):
+                    out.append((f"{rtype}?identifier={system}|{value}", target))
+                out.append((f"{rtype}?identifier={value}", target))
+    return out
+
+
+def wanted_keys(value: Any) -> list[str]:
+    """The resolution keys of every reference needing resolution inside a resource."""
+    out: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            ref = item.get("reference")
+            if isinstance(ref, str) and needs_resolution(ref):
+                out.append(resolution_key(ref))
+            stack.extend(v for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, (dict, list)))
+    return out
+
+
 def reference_key(reference: str) -> str | None:
     """A reference in a canonical form for joins: ``Type/id`` for relative and absolute forms, else as given."""
     match = _REFERENCE.match(reference)
@@ -66,25 +122,79 @@ def reference_key(reference: str) -> str | None:
     return reference or None
 
 
+# Where each resource type names its patient, after the R4 patient CompartmentDefinition (4.0.1): the compartment
+# parameters as element paths, lists included (Account.subject 0..*, Group.member.entity, Schedule.actor), tried in
+# order; the first Patient reference found owns the resource. Types not listed use PATIENT_FIELDS.
+COMPARTMENT_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
+    rtype: tuple(tuple(p.split(".")) for p in spec.split()) for rtype, spec in {
+        "Account": "subject", "AdverseEvent": "subject", "AllergyIntolerance": "patient recorder asserter",
+        "Appointment": "participant.actor", "AppointmentResponse": "actor", "AuditEvent": "agent.who entity.what",
+        "Basic": "subject author", "BodyStructure": "patient", "CarePlan": "subject", "CareTeam":
+        "subject participant.member", "ChargeItem": "subject enterer performer.actor", "Claim": "patient payee.party",
+        "ClaimResponse": "patient", "ClinicalImpression": "subject", "Communication": "subject sender recipient",
+        "CommunicationRequest": "subject sender recipient requester", "Composition": "subject author attester.party",
+        "Condition": "subject asserter", "Consent": "patient", "Coverage": "beneficiary subscriber policyHolder payor",
+        "CoverageEligibilityRequest": "patient", "CoverageEligibilityResponse": "patient", "DetectedIssue": "patient",
+        "Device": "patient", "DeviceRequest": "subject performer", "DeviceUseStatement": "subject",
+        "DiagnosticReport": "subject", "DocumentManifest": "subject author recipient", "DocumentReference":
+        "subject author", "Encounter": "subject", "EnrollmentRequest": "candidate", "EpisodeOfCare": "patient",
+        "ExplanationOfBenefit": "patient payee.party", "FamilyMemberHistory": "patient", "Flag": "subject",
+        "Goal": "subject", "Group": "member.entity", "ImagingStudy": "subject", "Immunization": "patient",
+        "ImmunizationEvaluation": "patient", "ImmunizationRecommendation": "patient", "Invoice": "subject recipient",
+        "List": "subject source", "MeasureReport": "subject", "Media": "subject", "MedicationAdministration":
+        "subject performer.actor", "MedicationDispense": "subject receiver", "MedicationRequest": "subject",
+        "MedicationStatement": "subject", "MolecularSequence": "patient", "NutritionOrder": "patient",
+        "Observation": "subject performer", "Person": "link.target", "Procedure": "subject performer.actor",
+        "Provenance": "target agent.who", "QuestionnaireResponse": "subject author", "RelatedPerson": "patient",
+        "RequestGroup": "subject", "ResearchSubject": "individual", "RiskAssessment": "subject", "Schedule": "actor",
+        "ServiceRequest": "subject performer", "Specimen": "subject", "SupplyDelivery": "patient",
+        "Task": "for owner requester", "VisionPrescription": "patient",
+    }.items()
+}
+_DEFAULT_PATHS = tuple((name,) for name in PATIENT_FIELDS)
+
+
+def _references_at(value: Any, steps: tuple[str, ...]) -> Any:
+    """The ``reference`` strings at an element path (lists at any step)."""
+    if isinstance(value, list):
+        for item in value:
+            yield from _references_at(item, steps)
+        return
+    if not isinstance(value, dict):
+        return
+    if not steps:
+        target = value.get("reference")
+        if isinstance(target, str):
+            yield target
+        return
+    yield from _references_at(value.get(steps[0]), steps[1:])
+
+
 def patient_reference(resource: dict[str, Any]) -> str | None:
     """The patient compartment owner of a resource as ``Patient/<id>`` (or a bundle's ``urn:uuid:``), or None.
 
-    A Patient owns itself; other resources name their patient in subject / patient / beneficiary / individual.
+    A Patient owns itself; other resources name their patient where the R4 patient compartment says
+    (``COMPARTMENT_PATHS``: lists included), else in subject / patient / beneficiary / individual. A ``urn:uuid:``
+    (a Bundle entry not yet linked) counts only in a single-valued top-level field, as it may name any type.
     """
     rtype = resource.get("resourceType")
     if rtype == "Patient":
         rid = resource.get("id")
         return f"Patient/{rid}" if isinstance(rid, str) and rid else None
-    for name in PATIENT_FIELDS:
-        ref = resource.get(name)
-        if isinstance(ref, list):  # e.g. Group.member is not a compartment link; lists are not owners
+    for steps in COMPARTMENT_PATHS.get(rtype, _DEFAULT_PATHS):
+        value = resource.get(steps[0])
+        if value is None:
             continue
-        if isinstance(ref, dict):
-            target = ref.get("reference")
-            if not isinstance(target, str):
-                continue
-            if target.startswith("urn:uuid:"):
-                return target
+        if len(steps) == 1 and isinstance(value, dict):  # the common case: subject / patient
+            target = value.get("reference")
+            if isinstance(target, str):
+                if target.startswith("urn:uuid:"):
+                    return target
+                key = reference_key(target)
+                if key and key.startswith("Patient/"):
+                    return key
+            continue
+        for target in _references_at(value, steps[1:]):
             key = reference_key(target)
             if key and key.startswith("Patient/"):
                 return key

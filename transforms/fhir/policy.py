@@ -250,6 +250,10 @@ def compile_fhir_policy(config: DeidentifyConfig | None, *, reference_date: date
     default = default_config()
     if config is None:
         config = default
+    metadata = config.operation_metadata
+    if metadata is not None and metadata.fhir_output is not None:  # never silently ignored (DESIGN: launch rules)
+        raise ConfigError("operationMetadata.fhirOutput", "not supported: deidflow writes no Provenance resources; "
+                          "remove the field")
     if config.fhir is None and config.fhir_field_config is None:
         config = DeidentifyConfig(fhir_field_config=default.fhir_field_config, text=config.text or default.text)
     text_methods = _text_methods(config.text)

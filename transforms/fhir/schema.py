@@ -156,9 +156,17 @@ def build_table() -> dict:
                 [f.key, f.name, f.choice, f.type_name, f.model, f.primitive, f.is_list, list(f.aliases), f.is_resource]
                 for f in _fields_from_model(model).values()
             ],
+            "required": list(_required_from_model(model)),
         }
         if is_resource and _resource_model_from_models(cls.__name__) == model:
             resources_by_type[cls.__name__] = model
+    from transforms.fhir.r4_only import r4_only_models
+
+    r4_models, r4_resources = r4_only_models(models, resources_by_type)  # R4 types R4B removed (fhirclient)
+    if not r4_resources:
+        raise RuntimeError("regenerating the table needs fhirclient==4.4.0 (the R4 4.0.1 models)")
+    models.update(r4_models)
+    resources_by_type.update(r4_resources)
     return {"fhirResourcesVersion": _installed_version(), "models": models, "resources": resources_by_type}
 
 
@@ -256,6 +264,33 @@ def _fields_from_model(model: str) -> dict[str, Field]:
             key, base, choice, type_name, child_model, prim is not None, is_list, aliases, type_name == "Resource"
         )
     return out
+
+
+@functools.cache
+def required(model: str) -> tuple[str, ...]:
+    """The JSON keys of a model's elements with minimum cardinality 1, e.g. a ClaimInsurance's ``sequence``,
+    ``focal``, ``coverage``: what the walk must not leave out when the input had it. A required choice group
+    (``MedicationRequest.medication[x]``) gives every key of the group: the input holds one of them."""
+    data = table()
+    if data is not None and "required" in data["models"].get(model, {}):
+        return tuple(data["models"][model]["required"])
+    return _required_from_model(model)
+
+
+def _required_from_model(model: str) -> tuple[str, ...]:
+    cls = model_class(model)
+    keys = []
+    for key, info in cls.model_fields.items():
+        extra = info.json_schema_extra or {}
+        if not isinstance(extra, dict) or not extra.get("element_property", False):
+            continue
+        if extra.get("one_of_many"):  # a required choice group: each of its keys (only the input's is checked)
+            if extra.get("one_of_many_required"):
+                keys.append(info.alias or key)
+            continue
+        if info.is_required() or extra.get("element_required"):
+            keys.append(info.alias or key)
+    return tuple(keys)
 
 
 def child(model: str, key: str) -> Field | None:
