@@ -209,7 +209,7 @@ class MergeShards(beam.DoFn):
         try:
             store_root.write_chunks(path, _batched(kept_lines()))
         except Exception as err:  # noqa: BLE001
-            for row, duplicate in resolve_duplicates(merged_rows(paths)):  # again from the start: all of them
+            for row in merged_rows(paths):  # again from the start: every source row, copies included, failed
                 if row[3] == EXISTING:
                     continue
                 self._tally.add(self._ok_name, -1)
