@@ -23,6 +23,15 @@ SRC_DS = "projects/p1/locations/us/datasets/src"
 DST_DS = "projects/p1/locations/us/datasets/dst"
 
 
+def _plant_in_first_patient(root, text: str) -> None:
+    """Residue planted in the destination: an extension string on its first Patient."""
+    patients_file = root / DST_DS / "fhirStores" / "ehr" / "Patient.ndjson"
+    lines = patients_file.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["extension"] = [{"url": "http://example.org/x", "valueString": text}]
+    patients_file.write_text("\n".join([json.dumps(first)] + lines[1:]) + "\n")
+
+
 @pytest.fixture
 def dataset(tmp_path):
     """A source dataset (DICOM + FHIR store) and its de-identified copy made with the default configs."""
@@ -80,11 +89,7 @@ def test_planted_leaks_are_found_located_and_exit_1(dataset):
         json.dumps({"resource_name": "x", "error": {"code": "INTERNAL", "message": f"id {patient.patient_id}"}}) + "\n")
     fhir_patient = next(r for r in sample.resources if r["resourceType"] == "Patient")
     mrn = fhir_patient["identifier"][0]["value"]
-    patients_file = root / DST_DS / "fhirStores" / "ehr" / "Patient.ndjson"
-    lines = patients_file.read_text().splitlines()
-    first = json.loads(lines[0])
-    first["extension"] = [{"url": "http://example.org/x", "valueString": f"legacy {mrn}"}]
-    patients_file.write_text("\n".join([json.dumps(first)] + lines[1:]) + "\n")
+    _plant_in_first_patient(root, f"legacy {mrn}")
     proc = verify(root, key_file)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     summary = summary_from_stdout(proc.stdout[: proc.stdout.rindex("}") + 1])
@@ -263,11 +268,7 @@ def test_every_fhir_source_format_is_read(dataset):
     proc = verify(root, key_file)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     family = next(r for r in extra.resources if r["resourceType"] == "Patient")["name"][0]["family"]
-    patients_file = root / DST_DS / "fhirStores" / "ehr" / "Patient.ndjson"
-    lines = patients_file.read_text().splitlines()
-    first = json.loads(lines[0])
-    first["extension"] = [{"url": "http://example.org/x", "valueString": f"was {family}"}]
-    patients_file.write_text("\n".join([json.dumps(first)] + lines[1:]) + "\n")
+    _plant_in_first_patient(root, f"was {family}")
     proc = verify(root, key_file)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     summary = summary_from_stdout(proc.stdout[: proc.stdout.rindex("}") + 1])
