@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import re
 from typing import Optional
 
 from apache_beam.metrics.metric import MetricsFilter
@@ -65,9 +66,9 @@ def counters_from_outputs(run_dir: str, labels, outputs) -> dict[str, int]:
     for label in labels:
         if len(labels) == 1:
             failed = sum(lines.values())
-        else:
-            prefix = "errors-" + label.replace("/", "-") + "-"
-            failed = sum(n for name, n in lines.items() if name.startswith(prefix))
+        else:  # the whole name: store ``src``'s prefix is also the start of store ``src-a``'s files
+            name_re = store_error_file(label)
+            failed = sum(n for name, n in lines.items() if name_re.fullmatch(name))
         values[f"failure/{label}"] = failed
     for label, kind, destination in outputs:
         if not isinstance(destination, str) or not store_root.exists(destination):
@@ -79,6 +80,12 @@ def counters_from_outputs(run_dir: str, labels, outputs) -> dict[str, int]:
         else:
             values[f"success/{label}"] = len(files)
     return values
+
+
+def store_error_file(label: str) -> "re.Pattern[str]":
+    """The names of a dataset run's error files of one store (label ``<kind>/<store id>``): exactly
+    ``errors-<kind>-<store id>-<16 hex digits>.ndjson`` (``error_file_name``), so no other store's match."""
+    return re.compile(re.escape("errors-" + label.replace("/", "-") + "-") + r"[0-9a-f]{16}\.ndjson")
 
 
 def config_digest(config_text: Optional[str]) -> str:
