@@ -38,6 +38,9 @@ STORAGE_REQUIRES = [  # DICOMweb and Cloud Storage (pipelines/stores); Beam's gc
 ]
 DATASET_REQUIRES = ["protobuf==6.33.6"]  # text-format DeidentifyConfig (transforms/config_textproto.py); Beam brings it too
 
+# Only to regenerate transforms/fhir/r4b_schema.json (python -m transforms.fhir.schema): its R4-only resource types
+# (MedicinalProduct*, ... which R4B removed) are read from fhirclient's FHIR 4.0.1 models (transforms/fhir/r4_only.py).
+SCHEMA_REQUIRES = ["fhirclient==4.4.0"]
 GCP_REQUIRES = ["apache-beam[gcp]==2.77.0"]  # --runner DataflowRunner and Flex Templates: Beam's Google Cloud clients
 
 TEST_REQUIRES = [
@@ -63,6 +66,7 @@ setup(
     include_package_data=True,
     install_requires=CORE_REQUIRES + TEXT_REQUIRES + FHIR_REQUIRES + IMAGE_REQUIRES + STORAGE_REQUIRES + VERIFY_REQUIRES
     + DATASET_REQUIRES,
-    extras_require={"test": TEST_REQUIRES, "gcp": GCP_REQUIRES, "text-data": TEXT_DATA_REQUIRES},
+    extras_require={"test": TEST_REQUIRES, "gcp": GCP_REQUIRES, "text-data": TEXT_DATA_REQUIRES,
+                    "schema": SCHEMA_REQUIRES},
     entry_points={"console_scripts": ["deidflow=pipelines.cli:main"]},
 )
