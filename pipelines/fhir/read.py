@@ -189,7 +189,7 @@ class ReadFhirFiles(beam.DoFn):
         raws: list[RawResource] = []
         size = crc = 0
         try:
-            with store_root.open_read(source.path) as handle:
+            with stores_fhir.open_source(source.path, source.relative) as handle:
                 if source.start:
                     handle.seek(source.start)
                 length = None if source.end is None else source.end - source.start
@@ -220,8 +220,8 @@ class ReadFhirFiles(beam.DoFn):
             yield LineBatch(source.path, batch_start, last_end, first, crc, raws)
 
     def _bundle(self, source: SourceFile) -> Iterator[RawResource | ReadError]:
-        with store_root.open_read(source.path) as handle:
-            data = handle.read()
+        with stores_fhir.open_source(source.path, source.relative) as handle:
+            data = handle.read()  # at most the file size cap, else TooLarge: an error record for the file
         return bundle_items(source.relative, data, source.mtime, self._limit)
 
 

@@ -78,6 +78,8 @@ def oversize(name: str, limit: int) -> ReadError:
 
 
 def unreadable(name: str, err: BaseException) -> ReadError:
+    if isinstance(err, TooLarge):
+        return ReadError(name, "RESOURCE_EXHAUSTED", f"the source file is {err}; the rest of it is not read")
     return ReadError(name, "UNAVAILABLE", f"the source file cannot be read ({type(err).__name__})")
 
 
@@ -114,6 +116,60 @@ exists = store_root.exists
 
 
 # --- the reader ---------------------------------------------------------------------------------------------
+
+
+class TooLarge(Exception):
+    """A store file whose content (decompressed, for ``.gz``) passes the size cap: PHI-free, names the cap only."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"larger than the {limit}-byte limit once decompressed (DEIDFLOW_MAX_FILE_BYTES)")
+
+
+class Bounded:
+    """A binary handle that gives at most ``limit`` bytes in all and raises TooLarge past them: a 1 MB gzip that
+    expands to 1 GB is read (and decompressed) a chunk at a time and stopped at the cap, never held whole."""
+
+    def __init__(self, handle, limit: int, *closing):
+        self._handle = handle
+        self._limit = limit
+        self._read = 0
+        self._closing = (handle, *closing)
+
+    def read(self, size: int = -1) -> bytes:
+        left = self._limit + 1 - self._read
+        data = self._handle.read(left if size is None or size < 0 else min(size, left))
+        self._read += len(data)
+        if self._read > self._limit:
+            raise TooLarge(self._limit)
+        return data
+
+    def seek(self, offset: int) -> None:  # plain files only: a range read counts from its start
+        self._handle.seek(offset)
+
+    def close(self) -> None:
+        for handle in self._closing:
+            handle.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_source(path: str, relative: str | None = None, limit: int | None = None) -> Bounded:
+    """A store file's content as a binary handle, decompressed when its name ends in ``.gz``, bounded at
+    ``limit`` bytes of content (default ``store_root.max_file_bytes()``, the cap on files read from a store,
+    2 GiB unless DEIDFLOW_MAX_FILE_BYTES says otherwise): past it, reads raise TooLarge, which the readers record
+    as a RESOURCE_EXHAUSTED error record for the file. Decompression is Python's ``gzip`` (``max_length`` per
+    read: memory stays at about the size asked for), not Beam's, which inflates a whole compressed buffer at
+    once."""
+    limit = store_root.max_file_bytes() if limit is None else limit
+    if (relative or path).lower().endswith(".gz"):
+        raw = store_root.open_bytes(path)
+        return Bounded(gzip.GzipFile(fileobj=raw, mode="rb"), limit, raw)
+    return Bounded(store_root.open_read(path), limit)
+
 
 
 def split_lines(handle, limit: int, first: int = 1) -> Iterator[tuple[int, bytes | None]]:
@@ -229,7 +285,10 @@ def bundle_items(relative: str, data: bytes, mtime: float | None,
         yield ReadError(relative, "INVALID_ARGUMENT", "not a JSON object")
         return
     if document.get("resourceType") != "Bundle" or document.get("type") not in EXPLODED_BUNDLE_TYPES:
-        yield RawResource(relative, 0, data, mtime, entry=False)  # one resource (a document Bundle)
+        if len(data) > limit:  # one resource (a document Bundle): bounded like a line
+            yield oversize(relative, limit)
+            return
+        yield RawResource(relative, 0, data, mtime, entry=False)
         return
     for index, resource in bundle_resources(document):
         name = f"{relative}#entry[{index}]"
@@ -270,13 +329,14 @@ def resources_of(relative: str, opener: Callable[[], object], mtime: float | Non
 
 def read_resources(source: SourceFile, limit: int = MAX_RESOURCE_BYTES) -> Iterator[RawResource | ReadError]:
     """The one reader: every resource of a store file (NDJSON, gzipped NDJSON, Bundle or resource JSON)."""
-    return resources_of(source.relative, lambda: store_root.open_read(source.path), source.mtime, limit)
+    return resources_of(source.relative, lambda: open_source(source.path, source.relative), source.mtime, limit)
 
 
 def resources_of_bytes(relative: str, data: bytes, limit: int = MAX_RESOURCE_BYTES) -> Iterator[RawResource | ReadError]:
-    """``read_resources`` of a file already in memory (``.gz`` names are decompressed)."""
+    """``read_resources`` of a file already in memory (``.gz`` names are decompressed, bounded as ``open_source``)."""
     if relative.lower().endswith(".gz"):
-        return resources_of(relative, lambda: gzip.GzipFile(fileobj=io.BytesIO(data)), None, limit)
+        return resources_of(relative, lambda: Bounded(gzip.GzipFile(fileobj=io.BytesIO(data)),
+                                                      store_root.max_file_bytes()), None, limit)
     return resources_of(relative, lambda: io.BytesIO(data), None, limit)
 
 
