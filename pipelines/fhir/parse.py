@@ -141,6 +141,8 @@ class ParseResources(beam.DoFn):
                 rtype = resource["resourceType"]
                 done = None
                 offers += offered_keys(resource)
+                if raw.alias is not None:  # a Bundle entry's urn:uuid: fullUrl other than its id (stores/fhir.py)
+                    offers.append((raw.alias, f"{rtype}/{resource['id']}"))
                 data = raw.data
                 unresolved = any(marker in data for marker in _NEEDS_RESOLUTION)
                 if unresolved:

@@ -59,6 +59,10 @@ class RawResource(NamedTuple):
     data: bytes
     mtime: float | None
     entry: bool = False  # a Bundle entry
+    # A Bundle entry's ``urn:uuid:`` fullUrl when it is not ``urn:uuid:<its id>``: references from other files of
+    # the store name the resource so, and the store-wide reference index must know it (``offered_keys`` offers
+    # only ``urn:uuid:<id>``).
+    alias: str | None = None
 
     @property
     def name(self) -> str:
@@ -290,6 +294,7 @@ def bundle_items(relative: str, data: bytes, mtime: float | None,
             return
         yield RawResource(relative, 0, data, mtime, entry=False)
         return
+    entries = document.get("entry")
     for index, resource in bundle_resources(document):
         name = f"{relative}#entry[{index}]"
         if resource is None:
@@ -303,7 +308,17 @@ def bundle_items(relative: str, data: bytes, mtime: float | None,
         if len(encoded) > limit:
             yield oversize(name, limit)
             continue
-        yield RawResource(relative, index, encoded, mtime, entry=True)
+        yield RawResource(relative, index, encoded, mtime, True, entry_alias(entries[index], resource))
+
+
+def entry_alias(entry: dict, resource: dict) -> str | None:
+    """An entry's ``urn:uuid:`` fullUrl when it differs from ``urn:uuid:<resource id>`` (else None)."""
+    full_url = entry.get("fullUrl")
+    rid = resource.get("id")
+    if isinstance(full_url, str) and full_url.startswith("urn:uuid:") and len(full_url) > 9 and isinstance(rid, str) \
+            and full_url != "urn:uuid:" + rid:
+        return full_url
+    return None
 
 
 def resources_of(relative: str, opener: Callable[[], object], mtime: float | None = None,
