@@ -12,6 +12,14 @@ patient's pseudonyms and date shift agree across every store. Branch builders ar
 ``add_fhir_store_branch(pipeline, source, destination, run_dir, policy, keys, label=..., resource_filter=...)``.
 Each branch counts ``success/<label>`` and ``failure/<label>`` with label ``<kind>/<store id>``.
 
+DICOM identifiers are FHIR context (issue 17): in a run with DICOM and FHIR stores, the AccessionNumber, PatientID
+and OtherPatientIDs of every DICOM instance (headers only: ``dicom_identifiers``) are gathered per DICOM PatientID
+(``DicomIdentifiers``) and linked to FHIR patients where a hospital links them (``LinkDicomContext``): a DICOM
+PatientID or other id equal to a FHIR Patient's identifier value or id, or an AccessionNumber equal to an identifier
+of an ImagingStudy / ServiceRequest / ... of a patient's compartment. The linked patient's texts, narrative and text
+attachments then get those values as ``[CTX]`` phrases, like its compartment's own identifiers
+(``pipelines.dataset_context``).
+
 Run records: the summary is written to ``<destination dataset>/.deidflow/runs/<run-id>/`` and to the same run
 folder under each destination store; each store's error records go to its own run folder, and a copy of all of
 them to the dataset's run folder (``errors-<kind>-<store>-*.ndjson``).
@@ -307,6 +315,7 @@ def add_dataset_branches(
     """One branch per store, all with the plan's keys and policies; returns the counter labels, in store order."""
     builders = builders or branch_builders()
     policies = plan.policies
+    context = _dicom_context(pipeline, plan)
     for store in plan.stores:
         label = store.label
         prefix = f"errors-{store.kind}-{store.store_id}"
@@ -315,6 +324,8 @@ def add_dataset_branches(
             result = _add_dicom_branch(pipeline, builders["dicomStores"], store, policy, plan.keys, dicom_filter)
         else:
             extra = {"resource_filter": fhir_filter} if fhir_filter is not None else {}
+            if context is not None:
+                extra["patient_context"] = context
             result = builders[store.kind](
                 pipeline,
                 store.source_path,
@@ -332,6 +343,18 @@ def add_dataset_branches(
 
             errors | f"Write dataset errors {label}" >> WriteErrorRecords(plan.run_dir, prefix)
     return plan.labels
+
+
+def _dicom_context(pipeline, plan: DatasetLaunch):
+    """The DICOM identifiers of the dataset as FHIR context (``pipelines.dataset_context``): a transform each FHIR
+    branch applies, or None when the run has no DICOM store or no FHIR store (nothing to link)."""
+    dicom = plan.stores_of("dicomStores")
+    if not dicom or not plan.stores_of("fhirStores"):
+        return None
+    from pipelines.dataset_context import DicomIdentifiers, LinkDicomContext
+
+    links = pipeline | "DICOM identifiers" >> DicomIdentifiers([s.source_path for s in dicom])
+    return LinkDicomContext(links)
 
 
 def _add_dicom_branch(pipeline, builder, store: StoreRun, policy, keys: Keys, dicom_filter):

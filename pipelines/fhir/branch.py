@@ -82,7 +82,8 @@ def _sum_pairs(pairs: Iterable[tuple[int, int]]) -> tuple[int, int]:
 def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str, policy: FhirPolicy, keys: Keys,
                           label: str = "fhir", error_prefix: str = "errors", resource_filter=None,
                           validate: bool = False, max_resource_bytes: int = MAX_RESOURCE_BYTES,
-                          join: str = "side", incremental: bool = False) -> FhirStoreResult:
+                          join: str = "side", incremental: bool = False,
+                          patient_context: beam.PTransform | None = None) -> FhirStoreResult:
     """Add one FHIR store's read -> join -> de-identify -> write branch (and its error records) to a pipeline.
 
     ``resource_filter``: an object with ``keeps(resource, file_mtime) -> bool`` (pipelines.filters.FhirFilter).
@@ -96,6 +97,8 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     ``incremental``: keep what the destination holds from this source and de-identify only source resources
     whose destination resource (``Type/<new id>``, a function of the source id and key) is not there yet;
     see ``add_incremental_inputs``.
+    ``patient_context``: a PTransform of (OFFERS, PATIENTS) giving more Patient join info (COMPARTMENT phrases),
+    joined like the parse step's (a dataset run's DICOM identifiers: ``pipelines.dataset_context``).
     """
     p = f"{label}: " if label != "fhir" else ""
     tag = shard_tag(source)
@@ -118,9 +121,13 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     # file) and conditional references, looked up among what names every resource of the store.
     resolved = parsed[OFFERS] | f"{p}Resolve references" >> beam.ParDo(KeepWanted(), beam.pvalue.AsList(parsed[WANTED]))
     targets = {"targets": beam.pvalue.AsList(resolved)}
+    patient_info = parsed[PATIENTS]
+    if patient_context is not None:
+        extra_info = (parsed[OFFERS], parsed[PATIENTS]) | f"{p}Patient context" >> patient_context
+        patient_info = (parsed[PATIENTS], extra_info) | f"{p}All patient info" >> beam.Flatten()
     if join == "keyed":
         grouped = (
-            (parsed["resources"], parsed[PATIENTS])
+            (parsed["resources"], patient_info)
             | f"{p}Resources and patients" >> beam.Flatten()
             | f"{p}One a resource" >> beam.FlatMap(lambda batch: batch)
             | f"{p}Join patients" >> beam.GroupByKey()
@@ -130,7 +137,7 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
             *extra, **targets).with_outputs(ERRORS, main="ok")
     elif join in ("side", "none"):
         patients = (
-            parsed[PATIENTS]
+            patient_info
             if join == "side"
             else parsed[PATIENTS] | f"{p}No patients" >> beam.Filter(lambda _: False)
         ) | f"{p}Patients as values" >> beam.Map(pack_patients)
