@@ -345,13 +345,12 @@ def vocabulary() -> tuple[frozenset[str], frozenset[str]]:
 
 
 if __name__ == "__main__":  # regenerate the packaged table after upgrading fhir.resources
+    import importlib.util
     import json
     import os
     import sys
 
-    try:  # the R4-only rows (transforms/fhir/r4_only.py): without it they would silently go missing
-        import fhirclient  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("fhirclient") is None:  # the R4-only rows (r4_only.py) would silently go missing
         sys.exit("the R4-only types need fhirclient==4.4.0: pip install -e '.[schema]' (setup.py SCHEMA_REQUIRES)")
 
     target = os.path.join(os.path.dirname(os.path.abspath(__file__)), TABLE_FILE)
