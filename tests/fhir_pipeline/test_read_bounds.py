@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import gzip
 import json
+import struct
 import tracemalloc
 import zlib
 
@@ -26,15 +27,22 @@ PATIENT = b'{"resourceType":"Patient","id":"p1","gender":"female"}'
 
 
 def _bomb(path, decompressed_mib: int, head: bytes = b"") -> int:
-    """A gzip file of ``head`` then ``decompressed_mib`` MiB of spaces on one line: a member of ``head`` and one of
-    16 MiB of spaces compressed once and written again and again (gzip members concatenate into one stream), so
-    the test never holds the content either and writes it in no time; returns the compressed size."""
+    """A one-member gzip file of ``head`` then ``decompressed_mib`` MiB of spaces on one line, written without
+    compressing (or holding) the spaces more than once: 16 MiB of them compressed after a full flush is a deflate
+    segment that references nothing before it, so it is written again and again; then an empty final block and
+    the trailer (CRC-32 and size of the whole content). Returns the compressed size."""
+    chunk = b" " * (16 * MIB)
     z = zlib.compressobj(9, zlib.DEFLATED, 31)
-    member = z.compress(b" " * (16 * MIB)) + z.flush()
+    start = z.compress(head) + z.flush(zlib.Z_FULL_FLUSH)  # the gzip header and ``head``
+    segment = z.compress(chunk) + z.flush(zlib.Z_FULL_FLUSH)
+    crc = zlib.crc32(head)
     with open(path, "wb") as out:
-        out.write(gzip.compress(head))
+        out.write(start)
         for _ in range(decompressed_mib // 16):
-            out.write(member)
+            out.write(segment)
+            crc = zlib.crc32(chunk, crc)
+        size = len(head) + decompressed_mib // 16 * len(chunk)
+        out.write(b"\x03\x00" + struct.pack("<II", crc, size & 0xFFFFFFFF))  # final empty fixed block, trailer
     return path.stat().st_size
 
 
