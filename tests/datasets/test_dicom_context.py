@@ -94,3 +94,32 @@ def test_dicom_identifiers_are_context_for_their_fhir_patients_texts(tmp_path):
         "Also seen: XR4471Q. Old ids [CTX] and [CTX], order [CTX].",
         "Compared with prior study [CTX]; outside id [CTX], no change.",
     ]
+
+
+@pytest.mark.parametrize("join", ["side", "keyed"])
+def test_both_joins_add_the_linked_dicom_phrases(tmp_path, join):
+    # broken code caught: the DICOM phrases joined in one join mode only (the keyed join flattens the Patient
+    # join info with the resources; the side join packs it into the side input)
+    import datetime
+
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+
+    from pipelines.dataset_context import LinkDicomContext
+    from pipelines.fhir.branch import add_fhir_store_branch
+    from transforms.crypto import Keys
+    from transforms.fhir import compile_fhir_policy
+
+    src = write_store(tmp_path, "src", {"all.ndjson": _ndjson(
+        {"resourceType": "Patient", "id": "p1", "identifier": [{"value": "QX-88120-MRN"}]},
+        _report("r1", "p1", "Prior XR4471Q."), _report("r2", "p9", "Prior XR4471Q."))})
+    dest = tmp_path / f"dst-{join}"
+    dest.mkdir()
+    policy = compile_fhir_policy(None, reference_date=datetime.date(2025, 6, 1))
+    with TestPipeline() as p:
+        links = p | beam.Create([("QX-88120-MRN", ("QX-88120-MRN", "XR4471Q")), ("XR4471Q", ("XR4471Q",))])
+        add_fhir_store_branch(p, str(src), str(dest), str(dest / ".deidflow" / "runs" / "r"), policy,
+                              Keys(b"j" * 32), join=join, patient_context=LinkDicomContext(links))
+    out = [json.loads(line) for data in store_files(dest).values() for line in data.splitlines()]
+    assert sorted(r["conclusion"] for r in out if r["resourceType"] == "DiagnosticReport") == [
+        "Prior XR4471Q.", "Prior [CTX]."]
