@@ -175,7 +175,6 @@ def open_source(path: str, relative: str | None = None, limit: int | None = None
     return Bounded(store_root.open_read(path), limit)
 
 
-
 def split_lines(handle, limit: int, first: int = 1) -> Iterator[tuple[int, bytes | None]]:
     """(line number, bytes) of each non-blank line; bytes None for a line over ``limit`` (never held whole).
 
