@@ -213,7 +213,10 @@ def check_fhir_resource(resource: object, validate_r4: bool) -> tuple[str, str]:
     if not isinstance(rtype, str) or not _FHIR_TYPE.fullmatch(rtype):
         raise DeidentifyError("INVALID_ARGUMENT", "resourceType is missing or not a resource type")
     if not isinstance(rid, str) or not _FHIR_ID.fullmatch(rid):
-        raise DeidentifyError("INVALID_ARGUMENT", f"{rtype}.id is missing or not a FHIR id")
+        from transforms.fhir import schema  # a type R4 does not know is data: not shown (issue 18)
+
+        shown = rtype if schema.resource_model(rtype) else "resource"
+        raise DeidentifyError("INVALID_ARGUMENT", f"{shown}.id is missing or not a FHIR id")
     if validate_r4:
         from transforms.fhir.validate import check_r4
 
