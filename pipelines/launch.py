@@ -419,19 +419,33 @@ def claim_destination(path: str, kind: str, keys: Keys, replace: bool) -> None:
     run creates ``.deidflow/key.json`` (create_exclusive); a run that finds it there proceeds only with the same
     key, else LaunchError having written nothing (two runs of different keys at the same instant: one runs).
     ``replace`` (--replace-destination, checked by check_destination_key) deletes the data and rebinds."""
-    claim = store_root.join(path, store_root.META_DIR, KEY_CLAIM)
-    data = (json.dumps({KEY_FINGERPRINT: keys.fingerprint}, sort_keys=True) + "\n").encode("utf-8")
     if replace:
         clear_store_data(path)
-        store_root.write_bytes(claim, data)
-    elif not store_root.create_exclusive(claim, data):
-        recorded = recorded_fingerprint(path)
-        if recorded != keys.fingerprint:
-            raise _another_key(recorded, keys)
+        store_root.write_bytes(store_root.join(path, store_root.META_DIR, KEY_CLAIM), _claim_bytes(keys.fingerprint))
+    else:
+        try:
+            claim_key(path, keys.fingerprint)
+        except LaunchError:
+            raise _another_key(recorded_fingerprint(path), keys) from None
     if not store_root.exists(store_root.join(path, store_root.META_DIR, store_root.STORE_META)):
         create_store(path, kind, {KEY_FINGERPRINT: keys.fingerprint})
     else:
         record_key_fingerprint(path, keys)
+
+
+def _claim_bytes(fingerprint: str) -> bytes:
+    return (json.dumps({KEY_FINGERPRINT: fingerprint}, sort_keys=True) + "\n").encode("utf-8")
+
+
+def claim_key(path: str, fingerprint: str) -> None:
+    """Create the store's key claim if none is there (atomically); LaunchError when it names another key."""
+    if not store_root.create_exclusive(store_root.join(path, store_root.META_DIR, KEY_CLAIM),
+                                       _claim_bytes(fingerprint)):
+        recorded = recorded_fingerprint(path)
+        if recorded != fingerprint:
+            which = f"key {recorded}" if recorded else "an unrecorded key"
+            raise LaunchError(f"the destination store is bound to data of {which}, not this run's key "
+                              f"{fingerprint}: another run with another key claimed it first")
 
 
 def store_meta(path: str) -> dict:
@@ -465,7 +479,11 @@ def fhir_version_of(meta: dict) -> Optional[str]:
 
 
 def create_store(path: str, kind: str, extra: Optional[dict] = None) -> None:
-    """A store is a folder with a small metadata file (type, creation time) beside its data."""
+    """A store is a folder with a small metadata file (type, creation time) beside its data. With a key
+    fingerprint in ``extra`` the store is first bound to that key (``claim_key``: a LaunchError, nothing written,
+    when another run bound it to another key)."""
+    if extra and extra.get(KEY_FINGERPRINT):
+        claim_key(path, extra[KEY_FINGERPRINT])
     store_root.mkdirs(path)
     meta = {"type": kind, "createTime": datetime.datetime.now(datetime.timezone.utc).isoformat()}
     meta.update(extra or {})

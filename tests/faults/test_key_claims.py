@@ -17,9 +17,8 @@ import pytest
 
 from pipelines import launch
 from pipelines.stores import store_root
-from tests.conftest import DEST, REPO, SOURCE, run_cli, summary_from_stdout
+from tests.conftest import DATASET, DEST, REPO, SOURCE, run_cli, summary_from_stdout
 from tests.faults.conftest import tree
-from tests.storage.conftest import gcs, gcs_emulator, orthanc_factory  # noqa: F401 - fixtures
 from transforms.errors import LaunchError
 
 pytestmark = pytest.mark.pipeline
@@ -30,6 +29,7 @@ def key_files(tmp_path, *letters: str):
     for letter in letters:
         path = tmp_path / f"{letter}.key"
         path.write_text(base64.b64encode(letter.encode() * 32).decode() + "\n")
+        path.chmod(0o600)
         out.append(path)
     return out
 
@@ -100,7 +100,26 @@ def test_a_bound_destination_refuses_another_key_before_any_data(root, tmp_path)
     assert launch.recorded_fingerprint(str(root / DEST)) == fingerprint
 
 
-def test_gcs_claim_is_conditional(gcs):  # noqa: F811
+def test_two_dataset_runs_of_different_keys_into_one_new_dataset(root, tmp_path):
+    # Catches the destination dataset's marker written over (both runs passed "does not exist" before either
+    # created it): the second run would go on writing its copy into the first one's stores.
+    from pipelines import dataset
+
+    first, second = key_files(tmp_path, "A", "B")
+    out = "projects/p1/locations/us/datasets/out"
+    plans = [dataset.plan_dataset_deidentify(DATASET, out, str(root), None, str(key)) for key in (first, second)]
+    dataset.create_destination(str(root), plans[0])
+    before = tree(root)
+    with pytest.raises(LaunchError, match="ALREADY_EXISTS"):
+        dataset.create_destination(str(root), plans[1])
+    assert tree(root) == before
+    store = str(root / out / "dicomStores" / "src")
+    assert launch.recorded_fingerprint(store) == plans[0].keys.fingerprint
+    with pytest.raises(LaunchError, match="bound to"):  # a store claimed by one run refuses the other's key
+        launch.create_store(store, "dicomStores", {launch.KEY_FINGERPRINT: plans[1].keys.fingerprint})
+
+
+def test_gcs_claim_is_conditional(gcs):
     # Catches a gs:// claim written without a precondition. The emulator ignores ifGenerationMatch, so the second
     # writer is refused here by the existence check; on Cloud Storage the precondition settles a true race.
     path = gcs.uri("root", "store", ".deidflow", "key.json")
@@ -136,7 +155,7 @@ def test_gcs_claim_is_conditional(gcs):  # noqa: F811
         gcs_module.storage_client = real
 
 
-def test_dicomweb_destination_refuses_another_key(orthanc_factory, root, tmp_path):  # noqa: F811
+def test_dicomweb_destination_refuses_another_key(orthanc_factory, root, tmp_path):
     # Catches a DICOMweb destination with no key check: a second key stored a second copy of every instance.
     server = orthanc_factory()
     first, second = key_files(tmp_path, "A", "B")
@@ -153,13 +172,13 @@ def test_dicomweb_destination_refuses_another_key(orthanc_factory, root, tmp_pat
 
     assert deid(first).returncode == 0
     assert stored() == 4
-    records = list((root / ".deidflow" / "dicomweb-destinations").iterdir())
-    assert len(records) == 1 and "secret" not in records[0].read_text()
     before = tree(root)
     refused = deid(second, url_with_credentials)  # the same destination, however spelled
     assert refused.returncode == 2 and "--replace-destination" in refused.stderr, refused.stderr[-1500:]
     assert "secret" not in refused.stderr
     assert tree(root) == before and stored() == 4
+    records = list((root / ".deidflow" / "dicomweb-destinations").iterdir())
+    assert len(records) == 1 and "secret" not in records[0].read_text()
     assert deid(first, url_with_credentials).returncode == 0 and stored() == 4  # same key: same instances
     replaced = deid(second, server.url, "--replace-destination")
     assert replaced.returncode == 0, replaced.stderr[-1500:]
