@@ -118,7 +118,18 @@ class _StoreTransform(beam.PTransform):
         for group, name, dofn in grouped:
             out = out[OK] | group >> beam.GroupByKey() | name >> beam.ParDo(dofn).with_outputs(ERRORS, main=OK)
             errors.append(out[ERRORS])
-        return ImportExportResult(out[OK], tuple(errors) | "All errors" >> beam.Flatten())
+        all_errors = tuple(errors) | "All errors" >> beam.Flatten()
+        named = all_errors | "Relative names" >> beam.Map(relative_record, pattern_base(pattern))
+        return ImportExportResult(out[OK], named)
+
+
+def relative_record(record: dict, base: str) -> dict:
+    """An error record naming its file relative to the source folder, never by an absolute local path (issue 18);
+    URIs (gs://, a DICOMweb URL) are kept whole."""
+    name = str(record.get("resource_name", ""))
+    if base and not store_root.is_remote(name) and name.startswith(base.rstrip("/") + "/"):
+        return {**record, "resource_name": name[len(base.rstrip("/")) + 1:]}
+    return record
 
 
 # --- DICOM ---------------------------------------------------------------------------------------------------

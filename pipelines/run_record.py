@@ -100,6 +100,12 @@ def shown_run_dir(run_dir: str) -> str:
     return match.group(1) if match else run_dir.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
 
 
+def shown_outside_path(path: str) -> str:
+    """A file or folder outside the store root (an import source, an export destination) as records name it: a
+    URI whole (credentials removed), a local path not at all (``(local path)``): any part of it may be PHI."""
+    return redact_credentials(path) if store_root.is_remote(path) else "(local path)"
+
+
 def config_digest(config_text: Optional[str]) -> str:
     return hashlib.sha256((config_text or "").encode("utf-8")).hexdigest()[:16]
 

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.pipeline
 EHR = f"{DATASET}/fhirStores/ehr"
 EHR_DEID = f"{DATASET}/fhirStores/ehr-deid"
 OUT = "projects/p1/locations/us/datasets/out"
+IMPORTED = f"{DATASET}/dicomStores/imported"
 PLANTED_KEY = "Doe_Jane_MRN555"  # a key of a FHIR resource, PHI-like: no element of R4
 
 
@@ -59,6 +60,12 @@ def test_run_records_hold_no_absolute_path_and_no_unknown_key(tmp_path, key_file
     files["in/not-dicom.dcm"] = b"not a DICOM file"  # one error record
     write_store(root, SOURCE, files)
     _fhir_store(root)
+    incoming = tmp_path / "MRN1234567"  # an import source outside the store root, PHI in its path
+    incoming.mkdir()
+    (incoming / "Smith_John_19650312.dcm").write_bytes(b"not DICOM either")
+    (incoming / "ok.dcm").write_bytes(files["in/0.dcm"])
+    created = run_cli("dicom-stores", "create", IMPORTED, "--store-root", str(root))
+    assert created.returncode == 0, created.stderr
     common = ("--store-root", str(root), "--key-file", str(key_file))
     runs = [
         run_cli("dicom-stores", "deidentify", SOURCE, "--destination-store", DEST, "--quiet", *common),
@@ -66,8 +73,9 @@ def test_run_records_hold_no_absolute_path_and_no_unknown_key(tmp_path, key_file
         run_cli("datasets", "deidentify", DATASET, "--destination-dataset", OUT, "--quiet", *common),
         run_cli("verify", EHR, EHR_DEID, "--quiet", *common),
         run_cli("runs", "list", DEST, "--json", "--store-root", str(root)),
+        run_cli("dicom-stores", "import", IMPORTED, "--gcs-uri", str(incoming), "--store-root", str(root)),
     ]
-    assert [p.returncode for p in runs] == [3, 3, 3, 0, 0], [p.stderr[-1500:] for p in runs]
+    assert [p.returncode for p in runs] == [3, 3, 3, 0, 0, 3], [p.stderr[-1500:] for p in runs]
 
     summary = summary_from_stdout(runs[0].stdout)
     run_dir = summary["deidflow"]["runDir"]
@@ -85,6 +93,7 @@ def test_run_records_hold_no_absolute_path_and_no_unknown_key(tmp_path, key_file
     for absolute in {str(tmp_path), os.path.realpath(tmp_path), str(REPO)}:
         assert [name for name, data in written.items() if absolute.encode() in data] == []
     for name, data in written.items():
-        assert PLANTED_KEY.encode() not in data, name
+        # the import source's folder is outside the store root: named nowhere (its files: source-relative)
+        assert PLANTED_KEY.encode() not in data and b"MRN1234567" not in data, name
     for proc in runs:
         assert PLANTED_KEY not in proc.stdout + proc.stderr
