@@ -1,7 +1,8 @@
 """Launch-time rules: resource names, same project and location, destinations, config and key material.
 
 Everything here runs before a pipeline is built. A failure raises LaunchError or ConfigError (exit code 2) and
-writes nothing; the only write, creating a missing destination store, happens after every check has passed.
+writes nothing. The writes, after every check has passed: the destination's key claim first (``claim_destination``:
+created atomically, so of two runs with different keys only one gets past it), then a missing destination store.
 """
 
 from __future__ import annotations
