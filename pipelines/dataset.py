@@ -28,6 +28,7 @@ them to the dataset's run folder (``errors-<kind>-<store>-*.ndjson``).
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -292,8 +293,15 @@ def create_destination(root: str, plan: DatasetLaunch) -> None:
     same key resumes into the dataset (same key, same names: no second copy) instead of ALREADY_EXISTS."""
     root = store_root.normalize_root(root)
     path = dataset_path(root, plan.destination)
-    store_root.write_json(store_root.join(path, store_root.META_DIR, INCOMPLETE),
-                          {"runId": plan.run_id, launch.KEY_FINGERPRINT: plan.keys.fingerprint})
+    # claimed atomically (issue 18): of two runs of different keys into one new dataset, the second stops here
+    marker = {"runId": plan.run_id, launch.KEY_FINGERPRINT: plan.keys.fingerprint}
+    if not store_root.create_exclusive(store_root.join(path, store_root.META_DIR, INCOMPLETE),
+                                       (json.dumps(marker, indent=2, sort_keys=True) + "\n").encode("utf-8")):
+        found = incomplete_marker(root, plan.destination) or {}
+        if found.get(launch.KEY_FINGERPRINT) != plan.keys.fingerprint:
+            raise LaunchError(f"--destination-dataset: ALREADY_EXISTS: another run with key "
+                              f"{found.get(launch.KEY_FINGERPRINT)} is writing dataset "
+                              f"'{plan.destination.dataset_name}'")
     create_dataset(root, plan.destination)
     for store in plan.stores:
         launch.create_store(store.destination_path, store.kind,

@@ -118,7 +118,18 @@ class _StoreTransform(beam.PTransform):
         for group, name, dofn in grouped:
             out = out[OK] | group >> beam.GroupByKey() | name >> beam.ParDo(dofn).with_outputs(ERRORS, main=OK)
             errors.append(out[ERRORS])
-        return ImportExportResult(out[OK], tuple(errors) | "All errors" >> beam.Flatten())
+        all_errors = tuple(errors) | "All errors" >> beam.Flatten()
+        named = all_errors | "Relative names" >> beam.Map(relative_record, pattern_base(pattern))
+        return ImportExportResult(out[OK], named)
+
+
+def relative_record(record: dict, base: str) -> dict:
+    """An error record naming its file relative to the source folder, never by an absolute local path (issue 18);
+    URIs (gs://, a DICOMweb URL) are kept whole."""
+    name = str(record.get("resource_name", ""))
+    if base and not store_root.is_remote(name) and name.startswith(base.rstrip("/") + "/"):
+        return {**record, "resource_name": name[len(base.rstrip("/")) + 1:]}
+    return record
 
 
 # --- DICOM ---------------------------------------------------------------------------------------------------
@@ -213,7 +224,10 @@ def check_fhir_resource(resource: object, validate_r4: bool) -> tuple[str, str]:
     if not isinstance(rtype, str) or not _FHIR_TYPE.fullmatch(rtype):
         raise DeidentifyError("INVALID_ARGUMENT", "resourceType is missing or not a resource type")
     if not isinstance(rid, str) or not _FHIR_ID.fullmatch(rid):
-        raise DeidentifyError("INVALID_ARGUMENT", f"{rtype}.id is missing or not a FHIR id")
+        from transforms.fhir import schema  # a type R4 does not know is data: not shown (issue 18)
+
+        shown = rtype if schema.resource_model(rtype) else "resource"
+        raise DeidentifyError("INVALID_ARGUMENT", f"{shown}.id is missing or not a FHIR id")
     if validate_r4:
         from transforms.fhir.validate import check_r4
 

@@ -1,12 +1,14 @@
 """Launch-time rules: resource names, same project and location, destinations, config and key material.
 
 Everything here runs before a pipeline is built. A failure raises LaunchError or ConfigError (exit code 2) and
-writes nothing; the only write, creating a missing destination store, happens after every check has passed.
+writes nothing. The writes, after every check has passed: the destination's key claim first (``claim_destination``:
+created atomically, so of two runs with different keys only one gets past it), then a missing destination store.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import re
 import secrets
@@ -330,12 +332,11 @@ def plan_store_deidentify(
         created = not store_root.exists(dst_path)
         clear = check_destination_key(dst_path, keys, replace_destination, created)
         if not dry_run:
-            if created:
-                create_store(dst_path, kind, {KEY_FINGERPRINT: keys.fingerprint})
-            else:
-                if clear:
-                    clear_store_data(dst_path)
-                record_key_fingerprint(dst_path, keys)
+            claim_destination(dst_path, kind, keys, clear)
+    else:
+        from pipelines.stores.dicomweb import claim_dicomweb_destination
+
+        claim_dicomweb_destination(root, dst_endpoint, keys, replace_destination, dry_run)
     run_id = new_run_id()
     run_dir = store_root.join(dst_path if dst else root, store_root.META_DIR, "runs", run_id)
     from pipelines.stores.dicomweb import redact_url
@@ -346,6 +347,11 @@ def plan_store_deidentify(
 
 
 KEY_FINGERPRINT = "keyFingerprint"  # store.json: the fingerprint of the key the store's data was written with
+# .deidflow/key.json of a destination store: {"keyFingerprint": ...}, created once, atomically
+# (store_root.create_exclusive), by the first run into the store, before that run writes anything else. It binds
+# the store to that key: a run with another key is a launch error (unless --replace-destination), even before any
+# data is there — the first run may still be writing it (issue 18: two keys at the same instant).
+KEY_CLAIM = "key.json"
 
 
 def require_folder(path: str, argument: str, what: str) -> None:
@@ -376,20 +382,71 @@ def has_store_data(path: str) -> bool:
 
 
 def check_destination_key(dst_path: str, keys: Keys, replace: bool, created: bool) -> bool:
-    """Whether the destination's data must be cleared first. A destination holding data written with another
-    key (or an unknown one) is a launch error unless ``replace``: mixing keys leaves two copies of everything."""
-    if created or not has_store_data(dst_path):
+    """Whether the destination must be cleared and bound to this run's key first. A destination bound to another
+    key (``recorded_fingerprint``: its first run's key, whether or not data is there yet) or holding data of an
+    unknown key is a launch error unless ``replace``: mixing keys leaves two copies of everything. Reads only."""
+    if created:
         return False
-    recorded = store_meta(dst_path).get(KEY_FINGERPRINT)
-    if recorded == keys.fingerprint:
+    recorded = recorded_fingerprint(dst_path)
+    if recorded == keys.fingerprint or (recorded is None and not has_store_data(dst_path)):
         return False
     if replace:
         return True
+    raise _another_key(recorded, keys)
+
+
+def _another_key(recorded: Optional[str], keys: Keys) -> LaunchError:
     which = f"key {recorded}" if recorded else "an unrecorded key"
-    raise LaunchError(f"--destination-store: the destination already holds data written with {which}, not this "
-                      f"run's key {keys.fingerprint} (a generated key, without --key-file, differs every run); "
-                      "use the same --key-file, an empty destination, or --replace-destination to delete its "
-                      "data first")
+    return LaunchError(f"--destination-store: the destination is bound to (holds or is being written with) data "
+                       f"of {which}, not this run's key {keys.fingerprint} (a generated key, without --key-file, "
+                       "differs every run); use the same --key-file, another destination, or --replace-destination "
+                       "to delete its data first")
+
+
+def recorded_fingerprint(path: str) -> Optional[str]:
+    """The key fingerprint a store is bound to: its claim (``.deidflow/key.json``), else the one store.json
+    records (stores written before claims), else None."""
+    claim = store_root.join(path, store_root.META_DIR, KEY_CLAIM)
+    try:
+        if store_root.exists(claim):
+            return str(store_root.read_json(claim).get(KEY_FINGERPRINT) or "") or None
+    except Exception:  # noqa: BLE001 - an unreadable claim: the store.json record decides
+        pass
+    return store_meta(path).get(KEY_FINGERPRINT)
+
+
+def claim_destination(path: str, kind: str, keys: Keys, replace: bool) -> None:
+    """Bind a destination store to this run's key, atomically, before anything else is written to it: the first
+    run creates ``.deidflow/key.json`` (create_exclusive); a run that finds it there proceeds only with the same
+    key, else LaunchError having written nothing (two runs of different keys at the same instant: one runs).
+    ``replace`` (--replace-destination, checked by check_destination_key) deletes the data and rebinds."""
+    if replace:
+        clear_store_data(path)
+        store_root.write_bytes(store_root.join(path, store_root.META_DIR, KEY_CLAIM), _claim_bytes(keys.fingerprint))
+    else:
+        try:
+            claim_key(path, keys.fingerprint)
+        except LaunchError:
+            raise _another_key(recorded_fingerprint(path), keys) from None
+    if not store_root.exists(store_root.join(path, store_root.META_DIR, store_root.STORE_META)):
+        create_store(path, kind, {KEY_FINGERPRINT: keys.fingerprint})
+    else:
+        record_key_fingerprint(path, keys)
+
+
+def _claim_bytes(fingerprint: str) -> bytes:
+    return (json.dumps({KEY_FINGERPRINT: fingerprint}, sort_keys=True) + "\n").encode("utf-8")
+
+
+def claim_key(path: str, fingerprint: str) -> None:
+    """Create the store's key claim if none is there (atomically); LaunchError when it names another key."""
+    if not store_root.create_exclusive(store_root.join(path, store_root.META_DIR, KEY_CLAIM),
+                                       _claim_bytes(fingerprint)):
+        recorded = recorded_fingerprint(path)
+        if recorded != fingerprint:
+            which = f"key {recorded}" if recorded else "an unrecorded key"
+            raise LaunchError(f"the destination store is bound to data of {which}, not this run's key "
+                              f"{fingerprint}: another run with another key claimed it first")
 
 
 def store_meta(path: str) -> dict:
@@ -423,7 +480,11 @@ def fhir_version_of(meta: dict) -> Optional[str]:
 
 
 def create_store(path: str, kind: str, extra: Optional[dict] = None) -> None:
-    """A store is a folder with a small metadata file (type, creation time) beside its data."""
+    """A store is a folder with a small metadata file (type, creation time) beside its data. With a key
+    fingerprint in ``extra`` the store is first bound to that key (``claim_key``: a LaunchError, nothing written,
+    when another run bound it to another key)."""
+    if extra and extra.get(KEY_FINGERPRINT):
+        claim_key(path, extra[KEY_FINGERPRINT])
     store_root.mkdirs(path)
     meta = {"type": kind, "createTime": datetime.datetime.now(datetime.timezone.utc).isoformat()}
     meta.update(extra or {})

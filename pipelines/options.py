@@ -17,9 +17,11 @@ _OPTIONS = [
     ("store", lambda parser: parser.add_argument(
         "--replace-destination", "--replace_destination", dest="replace_destination", action="store_true",
         default=False,
-        help="Store-level runs: when the destination store already holds data written with another key (its "
-        ".deidflow/store.json records the key fingerprint), delete that data first instead of refusing to launch. "
-        "Without it such a run is a launch error: two keys would leave two copies of every element.",
+        help="Store-level runs: when the destination store is bound to another key (its .deidflow/key.json, "
+        "written by its first run, records the key fingerprint) or holds data of an unrecorded one, delete that data "
+        "first and bind it to this run's key instead of refusing to launch. Without it such a run is a launch "
+        "error: two keys would leave two copies of every element. A DICOMweb destination: records the new key "
+        "under the store root and deletes nothing on the server.",
     )),
     ("dataset", lambda parser: parser.add_argument(
         "--destination-dataset", "--destination_dataset", dest="destination_dataset", default=None,

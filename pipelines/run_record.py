@@ -88,6 +88,30 @@ def store_error_file(label: str) -> "re.Pattern[str]":
     return re.compile(re.escape("errors-" + label.replace("/", "-") + "-") + r"[0-9a-f]{16}\.ndjson")
 
 
+# The tail every run folder has: <store or dataset>/.deidflow/runs/<run id>, or <store root>/.deidflow/runs/<run id>
+# (DICOMweb destinations); the part before it is the store root, a local path records never show.
+_RUN_FOLDER = re.compile(
+    r"(?:^|/)((?:projects/[^/]+/locations/[^/]+/datasets/[^/]+(?:/(?:dicomStores|fhirStores)/[^/]+)?/)?"
+    + re.escape(store_root.META_DIR) + r"/runs/[^/]+)/*$")
+
+
+def shown_run_dir(run_dir: str) -> str:
+    """A run folder as records and reports name it: relative to the store root
+    (``projects/P/locations/L/datasets/D/dicomStores/S/.deidflow/runs/<id>``; ``.deidflow/runs/<id>`` for a run
+    recorded at the root), never an absolute local path. A gs:// URI is kept whole: it names a bucket, not a
+    machine's folders."""
+    if store_root.is_remote(run_dir):
+        return run_dir.rstrip("/")
+    match = _RUN_FOLDER.search(run_dir.replace("\\", "/"))
+    return match.group(1) if match else run_dir.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
+def shown_outside_path(path: str) -> str:
+    """A file or folder outside the store root (an import source, an export destination) as records name it: a
+    URI whole (credentials removed), a local path not at all (``(local path)``): any part of it may be PHI."""
+    return redact_credentials(path) if store_root.is_remote(path) else "(local path)"
+
+
 def config_digest(config_text: Optional[str]) -> str:
     return hashlib.sha256((config_text or "").encode("utf-8")).hexdigest()[:16]
 
@@ -135,10 +159,10 @@ def summarize(kind: str, counters: dict, run_id: str, create_time: str, run_dir:
     unresolved = sum(counters.get(f"unresolved/{label}", 0) for label in labels)
     if unresolved:  # FHIR: urn:uuid: / conditional references naming no resource of the store
         details["unresolvedReferences"] = str(unresolved)
-    details["runDir"] = run_dir
+    shown = shown_run_dir(run_dir)  # below the store root: records carry no absolute path (issue 18)
+    details["runDir"] = shown
     details = {key: redact_credentials(value) for key, value in details.items()}  # a DICOMweb URL's user:password
-    return build_summary(kind, run_id, create_time, now(), success, failure,
-                         store_root.join(run_dir, "errors*.ndjson"), details)
+    return build_summary(kind, run_id, create_time, now(), success, failure, shown + "/errors*.ndjson", details)
 
 
 def failures(summary: dict) -> int:

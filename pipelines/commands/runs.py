@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pipelines.commands import EXIT_OK, UsageError
+from pipelines.run_record import shown_run_dir
 
 RUNS = "runs"
 _KINDS = {"DeidentifyDicomStore": "dicomStores", "DeidentifyFhirStore": "fhirStores", "DeidentifyDataset": "datasets"}
@@ -78,7 +79,7 @@ class RunRecord:
             "destination": self.details.get("destination"),
             "configDigest": self.details.get("configDigest"),
             "keyFingerprint": self.details.get("keyFingerprint"),
-            "runDir": self.folder,
+            "runDir": shown_run_dir(self.folder),  # below the store root, as summary.json names it
         }
 
 

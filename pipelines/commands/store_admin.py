@@ -375,7 +375,7 @@ def run_store_import(args, beam_args: Sequence[str]) -> int:
         run_id,
         run_dir,
         create_time,
-        {"store": name.name, "source": args.source},
+        {"store": name.name, "source": run_record.shown_outside_path(args.source)},  # no absolute path
     )
 
 
@@ -410,5 +410,5 @@ def run_store_export(args, beam_args: Sequence[str]) -> int:
         run_id,
         run_dir,
         create_time,
-        {"store": name.name, "destination": args.destination},
+        {"store": name.name, "destination": run_record.shown_outside_path(args.destination)},
     )

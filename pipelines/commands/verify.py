@@ -140,7 +140,7 @@ def run_verify(args, beam_args: Sequence[str]) -> int:
             "findingsByStore": dict(sorted(_count(findings, "store").items())),
             "keyFingerprint": keys.fingerprint if keys is not None else "",
             "datesMatchedPerPatient": keys is not None,
-            "runDir": run_dir,
+            "runDir": run_record.shown_run_dir(run_dir),  # below the store root: no absolute path in records
             "findings": findings[:PRINTED_FINDINGS],
         },
     }

@@ -206,6 +206,73 @@ def check_reachable(endpoint: DicomWebEndpoint, argument: str) -> None:
                           f"HTTP {response.status_code}")
 
 
+# --- the key a DICOMweb destination was written with ------------------------------------------------------------
+
+DESTINATIONS_DIR = "dicomweb-destinations"  # <store root>/.deidflow/<this>/<digest of the URL>.json
+
+
+def destination_id(url: str) -> str:
+    """A DICOMweb destination as its key record names it: the base URL without credentials, scheme and host in
+    lower case, no trailing slash (``http://u:p@PACS:8042/dicom-web/`` and ``http://pacs:8042/dicom-web`` are one
+    destination)."""
+    text = redact_url(url.strip()).rstrip("/")
+    match = re.match(r"([A-Za-z][A-Za-z0-9+.\-]*://)(?:\*\*\*@)?([^/]*)(.*)", text)
+    return (match.group(1).lower() + match.group(2).lower() + match.group(3)) if match else text
+
+
+def destination_record_path(root: str, url: str) -> str:
+    import hashlib
+
+    from pipelines.stores import store_root
+
+    digest = hashlib.sha256(destination_id(url).encode("utf-8")).hexdigest()[:16]
+    return store_root.join(root, store_root.META_DIR, DESTINATIONS_DIR, f"{digest}.json")
+
+
+def claim_dicomweb_destination(root: str, endpoint: DicomWebEndpoint, keys, replace: bool, dry_run: bool) -> None:
+    """Launch check for a DICOMweb destination, whose server records no key: the store root keeps one record per
+    destination URL (``destination_record_path``: its id and the key fingerprint of the first run into it),
+    created atomically (store_root.create_exclusive) before that run writes anything. A run with another key into
+    a recorded destination is a LaunchError unless ``replace`` (--replace-destination), which records the new key
+    but deletes nothing on the server. Runs through other store roots, and instances the server held before, are
+    not seen (README: DICOMweb destinations). A dry run only reads."""
+    import json
+
+    from pipelines.stores import store_root
+
+    path = destination_record_path(root, endpoint.url)
+    record = {"destination": destination_id(endpoint.url), "keyFingerprint": keys.fingerprint}
+    data = (json.dumps(record, sort_keys=True) + "\n").encode("utf-8")
+    recorded = _recorded_key(path)
+    if recorded is not None and recorded != keys.fingerprint and not replace:
+        raise _another_key(recorded, keys)
+    if dry_run:
+        return
+    if recorded is not None and recorded != keys.fingerprint:  # replace: the new key from now on
+        store_root.write_bytes(path, data)
+    elif not store_root.create_exclusive(path, data):
+        recorded = _recorded_key(path)
+        if recorded != keys.fingerprint:
+            raise _another_key(recorded, keys)
+
+
+def _recorded_key(path: str) -> Optional[str]:
+    from pipelines.stores import store_root
+
+    try:
+        return str(store_root.read_json(path).get("keyFingerprint") or "") or None if store_root.exists(path) else None
+    except Exception:  # noqa: BLE001 - a damaged record: an unknown key
+        return ""
+
+
+def _another_key(recorded: Optional[str], keys) -> LaunchError:
+    which = f"key {recorded}" if recorded else "an unrecorded key"
+    return LaunchError(f"--destination-dicomweb: this store root records that the destination was written with "
+                       f"{which}, not this run's key {keys.fingerprint} (a generated key, without --key-file, "
+                       "differs every run); use the same --key-file, another destination, or --replace-destination "
+                       "(records the new key; deletes nothing on the server, so clear it first)")
+
+
 # --- WADO-RS --------------------------------------------------------------------------------------------------
 
 

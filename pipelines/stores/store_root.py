@@ -263,6 +263,57 @@ def write_chunks(path: str, chunks) -> None:
         raise
 
 
+def create_exclusive(path: str, data: bytes) -> bool:
+    """Create a whole file only if nothing is at ``path``, atomically: True when this call created it, False when
+    the file was already there (another writer won). Local: a complete temporary file hard-linked into place (the
+    link fails when the name exists; readers never see half a file). gs://: an upload with the precondition
+    ``ifGenerationMatch=0``, which Cloud Storage refuses (412) once the object exists. Other URIs: an existence
+    check, then a write (not atomic)."""
+    if is_remote(path):
+        if path.startswith("gs://"):
+            return _gcs_create_exclusive(path, data)
+        if exists(path):
+            return False
+        write_bytes(path, data)
+        return True
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        except OSError:  # a file system without hard links: O_EXCL (a reader may then see the file being written)
+            try:
+                excl = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                return False
+            with os.fdopen(excl, "wb") as out:
+                out.write(data)
+        return True
+    finally:
+        os.unlink(tmp)
+
+
+def _gcs_create_exclusive(path: str, data: bytes) -> bool:
+    from google.api_core.exceptions import PreconditionFailed
+
+    from pipelines.stores.gcs import storage_client
+
+    bucket, _, name = path[len("gs://"):].partition("/")
+    blob = storage_client().bucket(bucket).blob(name)
+    if blob.exists():  # also where the precondition is not enforced (the storage emulator ignores it)
+        return False
+    try:
+        blob.upload_from_string(data, content_type="application/octet-stream", if_generation_match=0)
+    except PreconditionFailed:
+        return False
+    return True
+
+
 def move(source: str, destination: str) -> None:
     """Move a file to another path of the same root (local: an atomic rename; gs://: a server-side copy, then
     the source deleted), replacing what is there."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import SOURCE, write_store
+from tests.storage.conftest import gcs, gcs_emulator, orthanc_factory  # noqa: F401 - the storage tests' services
 from transforms.dicom.sample import sample_store_files
 
 

@@ -69,7 +69,7 @@ def test_clean_dataset_passes_and_writes_a_phi_free_report(dataset):
     assert summary["metadata"]["counter"]["findings"] == "0"
     assert int(summary["metadata"]["counter"]["scanned"]) == len(files) + len(sample.resources)
     assert int(summary["metadata"]["counter"]["identifiers"]) > 100
-    run_dir = summary["deidflow"]["runDir"]
+    run_dir = root / summary["deidflow"]["runDir"]  # below the store root
     page = open(os.path.join(run_dir, "report.html"), encoding="utf-8").read()
     assert "clean" in page and "<svg" not in page.split("<h2>Residue")[0][:0]  # a page, self-contained
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
@@ -97,7 +97,7 @@ def test_planted_leaks_are_found_located_and_exit_1(dataset):
     assert ("PERSON_NAME", "(0011,1001)") in located
     assert ("ID", "line 1") in located
     assert any(cat == "ID" and loc.endswith("extension[0].valueString") for cat, loc in located)
-    page = open(os.path.join(summary["deidflow"]["runDir"], "report.html"), encoding="utf-8").read()
+    page = open(os.path.join(root, summary["deidflow"]["runDir"], "report.html"), encoding="utf-8").read()
     assert "(0011,1001)" in page and "residue found" in page
     for value in all_phi(files, sample):
         assert value not in page and value not in proc.stdout
@@ -133,7 +133,7 @@ def test_dry_run_writes_nothing_and_every_run_writes_a_report(store):
     proc = run_cli(*args, "--quiet")
     assert proc.returncode == 0, proc.stderr
     summary = summary_from_stdout(proc.stdout)  # every run writes report.html beside its summary
-    page = open(os.path.join(summary["deidflow"]["runDir"], "report.html"), encoding="utf-8").read()
+    page = open(os.path.join(store, summary["deidflow"]["runDir"], "report.html"), encoding="utf-8").read()
     details = summary["deidflow"]
     assert ">4<" in page and details["configDigest"] in page and details["keyFingerprint"] in page
     assert "<svg" in page and "No element failed" in page
@@ -223,7 +223,7 @@ def test_residue_is_caught_in_every_hiding_place(dataset):
     run_dir = summary_from_stdout(proc.stdout[: proc.stdout.rindex("}") + 1])["deidflow"]["runDir"]
     from pipelines.verify import read_findings
 
-    located = {(f["category"], f["location"]) for f in read_findings(run_dir)}
+    located = {(f["category"], f["location"]) for f in read_findings(str(root / run_dir))}
     nested = "ContentSequence (0040,A730)[0] > ConceptNameCodeSequence (0040,A043)[0] > CodeMeaning (0008,0104)"
     assert ("ID", nested) in located
     assert ("PERSON_NAME", "(0011,1001)") in located
@@ -249,7 +249,7 @@ def test_source_files_verify_cannot_read_are_counted_and_exit_4(dataset):
     assert summary["metadata"]["counter"]["unreadableSources"] == "3"
     assert [p["unreadableSources"] for p in summary["deidflow"]["pairs"]] == ["1", "2"]  # DICOM, FHIR
     assert "could not be read" in proc.stderr
-    page = open(os.path.join(summary["deidflow"]["runDir"], "report.html"), encoding="utf-8").read()
+    page = open(os.path.join(root, summary["deidflow"]["runDir"], "report.html"), encoding="utf-8").read()
     assert "incomplete: 3 sources unreadable" in page and ">clean<" not in page
 
 

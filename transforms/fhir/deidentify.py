@@ -27,7 +27,6 @@ from transforms.fhir.processors import Deferred as _Deferred
 from transforms.fhir.processors import note as _note
 from transforms.fhir.textclean import coded_text
 
-_SAFE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 
 # Elements whose values are ids or references, rewritten with the one id function (ids.py).
 _REFERENCE_FIELDS = {
@@ -129,9 +128,10 @@ def _child_plan(policy: FhirPolicy, parent: _Plan, key: str) -> Any:
 
 def _make_plan(policy: FhirPolicy, parent: _Plan, key: str) -> _Plan:
     f = schema.child(parent.model, key) if parent.model else None
-    where = f"{parent.where}.{key}" if _SAFE_KEY.match(key) else f"{parent.where}.<unknown>"
-    if f is None:
-        raise DeidentifyError("INVALID_ARGUMENT", f"{where}: not a FHIR R4 element")
+    if f is None:  # the key is data, not an element name: never shown, whatever it looks like (issue 18)
+        raise DeidentifyError("INVALID_ARGUMENT", f"{parent.where}: an unknown element (not a FHIR R4 element of "
+                              f"{parent.type_name}; its name is not shown)")
+    where = f"{parent.where}.{key}"
     steps = parent.steps + (paths.field_step(f),)
     own = paths.first_match(policy.rules, steps)
     rule = _earlier(parent.rule, own, policy)

@@ -28,8 +28,25 @@ def r4_errors(resource: dict[str, Any]) -> list[str]:
     try:
         model.model_validate(resource)
     except ValidationError as err:
-        return [".".join(str(p) for p in e["loc"]) + ": " + e["type"] for e in err.errors()]
+        return [_shown_location(e["loc"]) + ": " + e["type"] for e in err.errors()]
     return []
+
+
+def _shown_location(parts) -> str:
+    """A location as problems name it: list indexes and names R4 knows (elements, types); any other key is data
+    (an unknown key may be PHI) and is shown as ``<unknown element>``, never spelled out (issue 18)."""
+    from transforms.fhir import schema
+
+    names, types = schema.vocabulary()
+
+    def shown(part) -> str:
+        if isinstance(part, int) or part in names or part in types:
+            return str(part)
+        if isinstance(part, str) and part.startswith("_") and part[1:] in names:
+            return part
+        return "<unknown element>"
+
+    return ".".join(shown(p) for p in parts)
 
 
 def _structural_errors(value: Any, model: str, where: str, top: bool = False) -> list[str]:
@@ -43,7 +60,7 @@ def _structural_errors(value: Any, model: str, where: str, top: bool = False) ->
         try:
             schema.model_class(model).model_validate(value)
         except ValidationError as err:
-            return [f"{where}." + ".".join(str(p) for p in e["loc"]) + ": " + e["type"] for e in err.errors()]
+            return [f"{where}." + _shown_location(e["loc"]) + ": " + e["type"] for e in err.errors()]
         return []
     problems: list[str] = []
     for key, item in value.items():
@@ -51,7 +68,7 @@ def _structural_errors(value: Any, model: str, where: str, top: bool = False) ->
             continue
         f = schema.child(model, key[1:] if key.startswith("_") else key)
         if f is None or (key.startswith("_") and not f.primitive):
-            problems.append(f"{where}.{key}: extra_forbidden")
+            problems.append(f"{where}.<unknown element>: extra_forbidden")  # the key is data: never shown
             continue
         if f.is_list != isinstance(item, list):
             problems.append(f"{where}.{key}: list_type" if f.is_list else f"{where}.{key}: not_a_list")
