@@ -151,7 +151,8 @@ _INFLECTIONS = (
 class _Word:
     """What the lexicons say about one word token."""
 
-    __slots__ = ("short", "role", "common", "clinical", "given", "surname", "top", "particle", "initial", "cap", "upper", "title")
+    __slots__ = ("short", "role", "common", "clinical", "given", "surname", "top", "particle", "initial", "cap", "upper",
+                 "title", "scores", "inert")
 
     def __init__(self, word: str):
         parts = _parts(word)
@@ -171,9 +172,17 @@ class _Word:
         self.top = all(p in lexicon.TOP_SURNAMES or p in lexicon.CENSUS_GIVEN for p in parts)
         self.cap = word[0].isupper()
         self.upper = word.isupper() and len(word.rstrip(".")) > 1
+        self.scores = (self._score(False), self._score(True))  # a word's score is looked up many times
+        # no name word, and nothing that could start a name (a title, a particle, capitals that may be initials)
+        self.inert = tuple(
+            sc == 0.0 and not (self.title or self.particle or (self.upper and self.short)) for sc in self.scores
+        )
 
     def score(self, mixed_case: bool) -> float:
         """How much this word alone says "a name" (0: it is no name word and ends a run)."""
+        return self.scores[mixed_case]
+
+    def _score(self, mixed_case: bool) -> float:
         if self.role:
             return 0.0
         if self.initial:
@@ -324,7 +333,7 @@ def _name_parts(tokens: Sequence[tuple[int, int, str]], inverted: bool = False) 
     """Split a name's tokens into FIRST_NAME / LAST_NAME parts (initials count as first names)."""
     if len(tokens) == 1:
         s, e, w = tokens[0]
-        info = _Word(w)
+        info = _word_info(w)
         return ((s, e, "FIRST_NAME" if info.given and not info.surname else "LAST_NAME"),)
     last_index = 0 if inverted else len(tokens) - 1
     return tuple((s, e, "LAST_NAME" if i == last_index else "FIRST_NAME") for i, (s, e, _) in enumerate(tokens))
@@ -383,15 +392,18 @@ def find_names(text: str) -> list[_Raw]:
     i = 0
     last_name_end = -1
     while i < n:
-        s, e, w = tokens[i]
         info = infos[i]
+        if info.inert[mixed_case]:
+            i += 1
+            continue  # the common case, decided without the checks below (they would skip it too)
+        s, e, w = tokens[i]
         titled = False
         if (
             info.title
             and i + 1 < n
             and text[e : tokens[i + 1][0]] in (" ", "  ", ". ", ".", "")
             and (
-                infos[i + 1].score(mixed_case) > 0
+                infos[i + 1].scores[mixed_case] > 0
                 or (infos[i + 1].cap and not infos[i + 1].upper)
                 or (
                     _plain(w) in ("dr", "drs", "mr", "mrs", "ms", "prof")

@@ -12,6 +12,7 @@ a place, a law-firm list ("Lopez, Jones and Walton"), or any capitalised run aft
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Iterator
@@ -64,6 +65,24 @@ _EURO_STREET = re.compile(
     r"\s(?:(?:de|del|della|des|du|da|do|la|le|los|las)\s){0,2}" + _CAPWORD + r"(?:\s" + _CAPWORD + r")?,?\s\d{1,4}"
     r"[a-z]?(?![\w])"
 )
+# What every _AREA and _EURO_STREET match holds, found by scans that skip on a keyword's first letter.
+_AREA_HEAD = re.compile(
+    r"(?:County|Parish|Borough|Township|Municipality|District|Province|Prefecture|Canton|Shire|COUNTY|PARISH|BOROUGH"
+    r"|TOWNSHIP)(?![\w])"
+)
+_EURO_SUFFIX_NUMBER = re.compile(
+    r"(?:straße|strasse|str\.|ring|weg|gasse|platz|allee|damm|ufer|chaussee|steig|pfad|markt|laan|straat|gracht|plein"
+    r"|kade|vej|gade|gatan|gata|vägen|katu|tie|utca|ulica|ul\.)\s\d"
+)
+_EURO_STREET_WORD = re.compile(
+    r"(?:Rue|Avenue|Boulevard|Via|Viale|Piazza|Corso|Calle|Avenida|Rua|Praça|Plaza|Paseo|Carrer|Place)\s"
+)
+
+
+def _euro_street_possible(text: str) -> bool:
+    low = lowered(text)
+    return low is None or bool(_EURO_SUFFIX_NUMBER.search(low)) or bool(_EURO_STREET_WORD.search(text))
+
 
 # Organisation heads: the last word of an organisation's name.
 _ORG_HEADS = (
@@ -167,6 +186,26 @@ def _is_english(word: str) -> bool:
     return w in lexicon.COMMON_WORDS or w in lexicon.CLINICAL_VOCAB or w in lexicon.DICTIONARY_NAMES
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _word_facts(word: str) -> tuple[str, bool, bool, bool]:
+    """What _cities asks of one word of a capitalised run: its folded form, whether it is a place-name prefix
+    ("Port", "West"), whether it ends a name after such a prefix, and whether it is place-shaped alone (the
+    answers of _toponym_shaped, per word)."""
+    last = word.rstrip(".")
+    return (
+        lexicon.fold(word.rstrip(".,")),
+        lexicon.fold(last) in _TOPONYM_PREFIX,
+        not _is_wordlike(word) or bool(_TOPONYM_END.search(word)),
+        len(last) >= 6 and bool(_TOPONYM_END.search(last)) and not _is_wordlike(last),
+    )
+
+
+@functools.cache
+def _multi_word_firsts() -> frozenset[str]:
+    """The first word of every gazetteer entry of two or more words ("new" of "new haven")."""
+    return frozenset(p.split(" ", 1)[0] for p in lexicon.PLACES if " " in p)
+
+
 def _toponym_shaped(words: list[str]) -> bool:
     if len(words) >= 2 and lexicon.fold(words[0].rstrip(".")) in _TOPONYM_PREFIX:
         return not _is_wordlike(words[-1]) or bool(_TOPONYM_END.search(words[-1]))
@@ -179,12 +218,13 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
     out: list[_Raw] = []
     if "LOCATION" in wanted:
         out.extend(_cities(text))
-        for m in _AREA.finditer(text):
-            out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
+        if _AREA_HEAD.search(text):
+            for m in _AREA.finditer(text):
+                out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
         if _FIVE_DIGITS.search(text):
             for m in _ZIP_AFTER_STATE.finditer(text):
                 out.append((m.start(1), m.end(1), "LOCATION", _NO_PARTS))
-    if "STREET_ADDRESS" in wanted and _DIGIT.search(text):
+    if "STREET_ADDRESS" in wanted and _DIGIT.search(text) and _euro_street_possible(text):
         for m in _EURO_STREET.finditer(text):
             out.append((m.start(), m.end(), "STREET_ADDRESS", _NO_PARTS))
     if "ORGANIZATION_NAME" in wanted:
@@ -196,23 +236,29 @@ def _cities(text: str) -> list[_Raw]:
     out: list[_Raw] = []
     has_digit = _DIGIT.search(text) is not None
     places = lexicon.PLACES
+    firsts = _multi_word_firsts()
     for m in _CAP_RUN.finditer(text):
         words = m.group().split(" ")
         # each word folded once: folding is per character, so joining folded words equals _fold_words
-        folded = [lexicon.fold(w.rstrip(".,")) for w in words]
+        facts = [_word_facts(w) for w in words]
+        folded = [f[0] for f in facts]
         start = m.start()
         # the longest gazetteer entry or place-shaped name starting at each word of the run
         k = 0
         while k < len(words):
             best = 0
-            for n in range(min(_MAX_PLACE_WORDS, len(words) - k), 0, -1):
-                if " ".join(folded[k : k + n]) in places:
-                    best = n
-                    break
+            if folded[k] in firsts:
+                for n in range(min(_MAX_PLACE_WORDS, len(words) - k), 0, -1):
+                    if " ".join(folded[k : k + n]) in places:
+                        best = n
+                        break
+            elif folded[k] in places:
+                best = 1
             shaped = 0
-            if not best:
+            if not best:  # _toponym_shaped(words[k : k + n]) for n = 3, 2, 1, from each word's facts
+                prefix = facts[k][1]
                 for n in range(min(3, len(words) - k), 0, -1):
-                    if _toponym_shaped(words[k : k + n]):
+                    if facts[k + n - 1][2] if n >= 2 and prefix else facts[k + n - 1][3]:
                         shaped = n
                         break
             size = best or shaped
@@ -270,7 +316,8 @@ _HEAD_FIRST_WORDS = frozenset(
     for first in [re.split(r"\\s|\\\.|\\|\.", alt)[0]]
     for w in ((first[:-2], first[:-1]) if first.endswith("s?") else (first,))
 )
-_WORD = re.compile(r"\w+")
+# A head's first word as a whole \w+ word of the lower-cased text (one scan, the keywords skipped on their first letter)
+_HEAD_WORD = re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, _HEAD_FIRST_WORDS), key=len, reverse=True)) + r")(?!\w)")
 _CHUNK = re.compile(r"\S+")
 # An _ORG match spans at most 5 modifier words, a head of 1-2 words and an "of the X Y Z" tail (5 more), each
 # whitespace-free: it lies within the chunks from 6 before to 8 after the one holding its head's first word.
@@ -285,13 +332,13 @@ def _org_matches(text: str) -> Iterator[re.Match[str]]:
     if low is None:  # a character re folds otherwise than lower() does: the whole text, plainly
         yield from _ORG.finditer(text)
         return
-    if _HEAD_FIRST_WORDS.isdisjoint(_WORD.findall(low)):
+    heads = [m.start() for m in _HEAD_WORD.finditer(low)]
+    if not heads:
         return
     chunks = [m.span() for m in _CHUNK.finditer(text)]
+    starts = [a for a, _ in chunks]
     windows: list[list[int]] = []
-    for k, (a, b) in enumerate(chunks):
-        if _HEAD_FIRST_WORDS.isdisjoint(_WORD.findall(low, a, b)):
-            continue
+    for k in sorted({bisect.bisect_right(starts, h) - 1 for h in heads}):
         lo, hi = max(0, k - _ORG_BEFORE), min(len(chunks) - 1, k + _ORG_AFTER)
         if windows and lo <= windows[-1][1] + 1:
             windows[-1][1] = hi
