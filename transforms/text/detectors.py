@@ -182,6 +182,12 @@ _DATE_MD_CTX = Caseless(
     r"((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))(?![\w/]|\.\d)"
 )
 _MONTH_PATTERNS = frozenset(k for k, p in enumerate(_DATE_PATTERNS) if _MON in p.pattern)
+# The patterns without a month name that need a digit, a separator and a digit ("3/14/2021", "2021-03", "12/2019");
+# the compact DICOM date needs eight digits in a row. Texts without them skip those scans.
+_SEPARATED_PATTERNS = frozenset({1, 2, 6, 8})
+_NUMBER_SEP = re.compile(r"\d[/.-]\d")
+_EIGHT_DIGITS = re.compile(r"\d{8}")
+_DIGIT = re.compile(r"\d")
 _MONTH_WORD = Caseless(r"(?i)(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
 _AGE_WORD = re.compile(r"(?i)\d[\s-]?(?:[dwmy]|yr|year|mo|month|week|day)|\d{3}[DWMY]")
 _YEAR_CTX = Caseless(
@@ -257,9 +263,13 @@ _DIGIT_RUN = re.compile(r"\d+")
 
 
 def _bare_ids(text: str) -> Iterable[_Raw]:
+    if not _FIVE_DIGITS.search(text):
+        return  # every token taken holds a run of five digits or more (below)
     for m in _ID_TOKEN.finditer(text):
         tok = m.group()
-        digits = sum(ch.isdigit() for ch in tok)
+        if len(tok) < 6:
+            continue
+        digits = sum(map(str.isdigit, tok))
         if digits < 6:
             continue
         longest = max(len(r) for r in _DIGIT_RUN.findall(tok))
@@ -270,9 +280,11 @@ def _bare_ids(text: str) -> Iterable[_Raw]:
             yield (m.start(), m.end(), "GENERIC_ID", _NO_PARTS)
 
 
+_SWIFT_WORD = re.compile(r"(?i:swift|bic)")
 _SWIFT = re.compile(r"(?i:\b(?:swift|bic)(?:\s?code)?)\s*[:#]?\s*([A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b")
 
 
+_PLATE_WORD = re.compile(r"(?i:plate|tag|registration)")
 # A licence plate after its label, also written with a space ("registration ZAE 710", "plate 7 ABC 123").
 _PLATE = re.compile(
     r"(?i)\b(?:licen[cs]e\s+plates?|plates?|tags?|registration)\s*(?:no\.?|number|#)?\s*[:#]?\s*"
@@ -418,7 +430,7 @@ def _phone_type(text: str, start: int) -> str:
 def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
     """All detections for the raw infoTypes in ``wanted`` (already expanded to children)."""
     out: list[_Raw] = []
-    digits = any(ch.isdigit() for ch in text)
+    digits = _DIGIT.search(text) is not None or (not text.isascii() and any(ch.isdigit() for ch in text))
     if "EMAIL_ADDRESS" in wanted and "@" in text:
         out.extend(_emit(_EMAIL, text, "EMAIL_ADDRESS"))
     if "URL" in wanted and "." in text:
@@ -473,9 +485,13 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                         out.append((m.start(), m.end(), _phone_type(text, m.start()), _NO_PARTS))
         if wanted & {"DATE", "DATE_OF_BIRTH"}:
             has_month = _MONTH_WORD.search(text) is not None
+            has_sep = _NUMBER_SEP.search(text) is not None
+            has_eight = _EIGHT_DIGITS.search(text) is not None
             for k, pattern in enumerate(_DATE_PATTERNS):
                 if k in _MONTH_PATTERNS and not has_month:
                     continue  # no month name in the text: the patterns that need one cannot match
+                if (k in _SEPARATED_PATTERNS and not has_sep) or (k == 0 and not has_eight):
+                    continue  # nor a digit, a separator and a digit, nor eight digits in a row
                 for m in pattern.finditer(text):
                     s = m.group()
                     if k == 0 and not _compact_date_ok(s):
@@ -483,8 +499,9 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                     if k in (1, 2) and not _numeric_date_ok(s.split("T")[0]):
                         continue
                     out.append((m.start(), m.end(), _date_type(text, m.start()), _NO_PARTS))
-            for m in _DATE_MD_CTX.finditer(text):
-                out.append((m.start(1), m.end(1), _date_type(text, m.start(1)), _NO_PARTS))
+            if "/" in text:
+                for m in _DATE_MD_CTX.finditer(text):
+                    out.append((m.start(1), m.end(1), _date_type(text, m.start(1)), _NO_PARTS))
             for m in _YEAR_CTX.finditer(text):
                 out.append((m.start(1), m.end(1), _date_type(text, m.start(1)), _NO_PARTS))
         if "TIME" in wanted and (":" in text or "m" in text.lower()):
@@ -498,14 +515,14 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             out.extend(_emit(_AGE_Y, text, "AGE"))
             out.extend(_emit(_AGE_ASIDE, text, "AGE", 1))
         out.extend(_labelled_ids(text, wanted))
-        if "SWIFT_CODE" in wanted:
+        if "SWIFT_CODE" in wanted and _SWIFT_WORD.search(text):
             out.extend(_emit(_SWIFT, text, "SWIFT_CODE", 1))
         if "US_MEDICARE_BENEFICIARY_ID_NUMBER" in wanted:
             out.extend(_emit(_MBI, text, "US_MEDICARE_BENEFICIARY_ID_NUMBER"))
         if "GENERIC_ID" in wanted:
             out.extend(_bare_ids(text))
         if "US_VEHICLE_IDENTIFICATION_NUMBER" in wanted:
-            for m in _PLATE.finditer(text):
+            for m in _PLATE.finditer(text) if _PLATE_WORD.search(text) else ():
                 if _plate_ok(m.group(1)):
                     out.append((m.start(1), m.end(1), "US_VEHICLE_IDENTIFICATION_NUMBER", _NO_PARTS))
             for m in _VIN.finditer(text):
