@@ -212,6 +212,8 @@ _AGE_IS = Caseless(
     r"(?i)\b(?:is|was|now|turned|turns|age|aged)\s+(9\d|1[01]\d|12[0-5])(?=\s*(?:[.,;)]|$|y\b|yo\b|yrs?\b|years?\b))"
 )
 _AGE_Y = re.compile(r"(?<![\w.])\d{1,3}[yY](?![\w])")
+_AGE_NUMBER = re.compile(r"(?<!\d)(?:9\d|1[01]\d|12[0-5])(?!\d)")
+_DIGIT_Y = re.compile(r"\d[yY]")
 _AGE_ASIDE = re.compile(r"(?<=[^\W\d_]), (9\d|1[01]\d|12[0-5])(?=[,;)])")
 
 # Labelled identifiers: LABEL [QUALIFIER] [SEPARATOR] VALUE, whatever the label's spelling ("MRN", "M.R.N.",
@@ -311,6 +313,7 @@ _STATE_NAMES = "|".join(sorted((re.escape(n) for n, _ in lexicon.US_STATES), key
 # In addresses also the freely associated states and military "states" (USPS): FM, MH, PW, AA, AE, AP.
 _STATE_ABBRS = "|".join([a for _, a in lexicon.US_STATES] + ["FM", "MH", "PW", "AA", "AE", "AP"])
 _STATE_NAME = re.compile(r"(?<![\w])(?:" + _STATE_NAMES + r"|" + _STATE_NAMES.upper() + r")(?![\w])")
+_STATE_NAME_LOWER = re.compile(_STATE_NAMES.lower())  # a fast first look in lower-cased text
 _SUFFIX = "|".join(sorted(lexicon.STREET_SUFFIXES, key=len, reverse=True))
 _CITY = r"[A-Z][A-Za-z.'-]+(?:\s[A-Z][A-Za-z.'-]+){0,3}"
 _CITY_STATE_ZIP = (
@@ -510,10 +513,15 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             if _AGE_WORD.search(text):
                 for pattern in _AGE_PATTERNS:
                     out.extend(_emit(pattern, text, "AGE"))
-            out.extend(_emit(_AGE_CTX, text, "AGE", 1))
-            out.extend(_emit(_AGE_IS, text, "AGE", 1))
-            out.extend(_emit(_AGE_Y, text, "AGE"))
-            out.extend(_emit(_AGE_ASIDE, text, "AGE", 1))
+            low = lowered(text)
+            if low is None or "age" in low:
+                out.extend(_emit(_AGE_CTX, text, "AGE", 1))
+            if _AGE_NUMBER.search(text):  # what _AGE_IS and _AGE_ASIDE take: 90 to 125
+                out.extend(_emit(_AGE_IS, text, "AGE", 1))
+                if ", " in text:
+                    out.extend(_emit(_AGE_ASIDE, text, "AGE", 1))
+            if _DIGIT_Y.search(text):
+                out.extend(_emit(_AGE_Y, text, "AGE"))
         out.extend(_labelled_ids(text, wanted))
         if "SWIFT_CODE" in wanted and _SWIFT_WORD.search(text):
             out.extend(_emit(_SWIFT, text, "SWIFT_CODE", 1))
@@ -540,7 +548,9 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
     if "LOCATION" in wanted and "," in text:  # "City, ST": no comma, no match
         out.extend(_emit(_CITY_STATE, text, "LOCATION"))
     if "US_STATE" in wanted:
-        out.extend(_emit(_STATE_NAME, text, "US_STATE"))
+        low = lowered(text)
+        if low is None or _STATE_NAME_LOWER.search(low):
+            out.extend(_emit(_STATE_NAME, text, "US_STATE"))
     if wanted & {"LOCATION", "STREET_ADDRESS", "ORGANIZATION_NAME"}:
         out.extend(find_places(text, wanted))
     if wanted & {"PERSON_NAME", "FIRST_NAME", "LAST_NAME"}:
