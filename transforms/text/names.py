@@ -137,14 +137,37 @@ def _is_common(word: str) -> bool:
     for suffix, repl in _INFLECTIONS:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             base = word[: len(word) - len(suffix)] + repl
+            if not _inflects_to(base, suffix, repl):
+                continue  # "nun" + "es", "hub" + "er": English spells those "nuns", "hubber" (so "Nunes", "Huber")
             if base in lexicon.COMMON_WORDS or base in lexicon.CLINICAL_VOCAB:
                 return True
     return False
 
 
+_VOWEL_GROUP = re.compile(r"[aeiouy]+")
+
+
+def _inflects_to(base: str, suffix: str, repl: str) -> bool:
+    """Whether English spelling makes ``base`` + ``suffix`` (minus ``repl``) a form of ``base``: "-es" only after
+    s, x, z, ch, sh and o ("boxes", "goes"); an undoubled "-ed", "-ing", "-er", "-est" not after a one-syllable
+    word ending consonant-vowel-consonant (which doubles: "hopped", "runner", "biggest")."""
+    if suffix == "es":
+        return base.endswith(("s", "x", "z", "ch", "sh", "o"))
+    if suffix in ("ed", "ing", "er", "est") and not repl:
+        vowels = "aeiou"
+        cvc = (
+            len(base) >= 3
+            and base[-1] not in vowels + "wxy"
+            and base[-2] in vowels
+            and base[-3] not in vowels
+        )
+        return not (cvc and len(_VOWEL_GROUP.findall(base)) == 1)
+    return True
+
+
 _INFLECTIONS = (
     ("ies", "y"), ("ied", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"),
-    ("ly", ""), ("er", ""), ("est", ""),
+    ("ly", ""), ("er", ""), ("er", "e"), ("est", ""), ("est", "e"),
 )
 
 
