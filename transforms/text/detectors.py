@@ -181,6 +181,9 @@ _DATE_MD_CTX = Caseless(
     r"|[a-z]{2,}ed)|\d{4}\s[-–])\s+"
     r"((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))(?![\w/]|\.\d)"
 )
+# MM/DD on its own when the second number can only be a day (13-31): "cx 10/16", "CABG 3/23" (fractions,
+# strengths and scales stay below 13: "5/5", "2/6 murmur", "8/10 pain"; "120/80" has no month)
+_DATE_MD_BARE = re.compile(r"(?<![\w./-])(?:0?[1-9]|1[0-2])/(?:1[3-9]|2\d|3[01])(?![\w/]|[.,]\d)")
 _MONTH_PATTERNS = frozenset(k for k, p in enumerate(_DATE_PATTERNS) if _MON in p.pattern)
 # The patterns without a month name that need a digit, a separator and a digit ("3/14/2021", "2021-03", "12/2019");
 # the compact DICOM date needs eight digits in a row. Texts without them skip those scans.
@@ -505,6 +508,8 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             if "/" in text:
                 for m in _DATE_MD_CTX.finditer(text):
                     out.append((m.start(1), m.end(1), _date_type(text, m.start(1)), _NO_PARTS))
+                for m in _DATE_MD_BARE.finditer(text):
+                    out.append((m.start(), m.end(), _date_type(text, m.start()), _NO_PARTS))
             for m in _YEAR_CTX.finditer(text):
                 out.append((m.start(1), m.end(1), _date_type(text, m.start(1)), _NO_PARTS))
         if "TIME" in wanted and (":" in text or "m" in text.lower()):
