@@ -144,6 +144,9 @@ def _is_common(word: str) -> bool:
     return False
 
 
+# Endings of English verbs and abstract nouns that no name in the lists has once the lists are asked first
+# ("Mohamed", "Browning" are in them): an unknown word ending so is a misspelt or rare word, not a name.
+_WORD_ENDING = re.compile(r"(?:[^e]ed|ated|ized|ised|tion|sion|ment|ity|ous|ive|ably|ibly|ism|ology)$")
 _VOWEL_GROUP = re.compile(r"[aeiouy]+")
 
 
@@ -175,7 +178,7 @@ class _Word:
     """What the lexicons say about one word token."""
 
     __slots__ = ("short", "role", "common", "clinical", "given", "surname", "top", "particle", "initial", "cap", "upper",
-                 "title", "scores", "inert")
+                 "title", "word_ending", "scores", "inert")
 
     def __init__(self, word: str):
         parts = _parts(word)
@@ -195,6 +198,7 @@ class _Word:
         self.top = all(p in lexicon.TOP_SURNAMES or p in lexicon.CENSUS_GIVEN for p in parts)
         self.cap = word[0].isupper()
         self.upper = word.isupper() and len(word.rstrip(".")) > 1
+        self.word_ending = bool(_WORD_ENDING.search(_plain(word)))
         self.scores = (self._score(False), self._score(True))  # a word's score is looked up many times
         # no name word, and nothing that could start a name (a title, a particle, capitals that may be initials)
         self.inert = tuple(
@@ -228,6 +232,8 @@ class _Word:
         if lex and self.top:
             return 0.25  # "smith", "white": a name only next to a stronger name word
         if not lex and self.cap and not self.common and not self.clinical:
+            if self.word_ending:
+                return 0.0  # "EXTUBATED", "Sxned", "Ambulation": shaped like an English verb or noun, in no name list
             if self.upper:
                 # an unknown word in capitals: an acronym ("GCS", "MRCP", "TOF") unless long, and then weak evidence
                 return 0.0 if self.short else (0.75 if mixed_case else 1.0)
