@@ -280,6 +280,24 @@ def _clinical_neighbours(text: str, start: int, after: str, lone: bool) -> bool:
     return False
 
 
+# A relative or a nurse, then a census first name in any case: "son bill", "wife, rose,", "NP grace", "SISTER MARY"
+_KIN_NAME = Caseless(
+    r"(?i)(?<![\w'’])(?:son|daughter|dtr|wife|husband|spouse|mother|father|mom|dad|brother|bro|sister|sis|niece"
+    r"|nephew|aunt|uncle|cousin|friend|partner|boyfriend|girlfriend|fianc[eé]e?|grandson|granddaughter|grandmother"
+    r"|grandfather|np|rn)[ ,:]{1,3}([^\W\d_]{2,})(?![\w'’-])"
+)
+
+
+def _kin_names(text: str) -> list[_Raw]:
+    out: list[_Raw] = []
+    for m in _KIN_NAME.finditer(text):
+        a, b = m.span(1)
+        word = lexicon.fold(text[a:b])
+        if word in lexicon.CENSUS_GIVEN and word not in _FUNCTION_WORDS and word not in _NOT_NAME:
+            out.append((a, b, "PERSON_NAME", ((a, b, "FIRST_NAME"),)))
+    return out
+
+
 _BARE_TITLE = re.compile(r"(?i)(?:^|[^\w])(?:mr|mrs|ms|dr|miss|prof)\.?\s*$")
 # a number that may be an identifier or a date (5+ digits, dashes and slashes allowed; no decimals)
 _LAST_AFTER_NUMBER = re.compile(r"(?:^|\s)\d[\d/-]{4,}\s+$")
@@ -487,6 +505,11 @@ def find_names(text: str) -> list[_Raw]:
             if sc == 0.0 and not (wj.particle and _particle_chain_ends_in_name(infos, j + 1, mixed_case)):
                 if titled and j == i and (wj.cap or wj.surname or wj.given or _unknown_word(wj, tokens[j][2])):
                     sc = 1.0  # "Dr. Parkinson", "Dr. Bell": after a title any capitalised word is a name
+                elif (
+                    titled and j == i + 1 and mixed_case and wj.cap and not wj.upper
+                    and not (wj.clinical or wj.role or wj.title)
+                ):
+                    sc = 1.0  # "Dr Ferdinand Halfpenny": the second capitalised word after a title, if no clinical one
                 else:
                     break
             total += sc
@@ -496,6 +519,8 @@ def find_names(text: str) -> list[_Raw]:
         while run and (infos[run[-1]].particle or (
             len(run) > 1 and not infos[run[-1]].cap and infos[run[-1]].score(mixed_case) < 1.0
             and not (infos[run[-1]].top and infos[run[-2]].given and not infos[run[-2]].common)  # "john smith"
+            and not (titled and len(run) == 2 and infos[run[-1]].surname and not infos[run[-1]].common
+                     and infos[run[-2]].given)  # "dr. bob culhane"
         )):
             run.pop()  # no particle or weak lower-case word at the end: "Bernardo will" is "Bernardo"
         while len(run) > 1 and not titled and (infos[run[-1]].common or infos[run[-1]].clinical) and not (
@@ -555,6 +580,7 @@ def find_names(text: str) -> list[_Raw]:
             last_name_end = end
         i = j if j > i else i + 1
     found.extend(_inverted(text, mixed_case, cache))
+    found.extend(_kin_names(text))
     return found
 
 
