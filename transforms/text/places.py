@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 from transforms.text import lexicon
 from transforms.text.caseless import Caseless, lowered
+from transforms.text.names import _is_common as is_everyday_word
 from transforms.text.names import eponym_like
 
 _Raw = tuple[int, int, str, tuple]
@@ -348,8 +349,88 @@ def _org_matches(text: str) -> Iterator[re.Match[str]]:
         yield from _ORG.finditer(text, chunks[lo][0], chunks[hi][1])
 
 
+# Legal forms of companies, written as registered (case-sensitive: "AB", "SA", "Oy" are also words or
+# abbreviations in lower or other case): German, French, Italian, Spanish, Portuguese, Dutch, Nordic, Polish,
+# Japanese and Commonwealth forms, and the family firms' "et Fils", "e Figli", "e Hijos", "& Söhne".
+_LEGAL_FORM = (
+    r"(?:GmbH|AG|KGaA|KG|OHG|GbR|UG|mbH|e\.\s?V\.|e\.\s?G\.|eG|Stiftung|SARL|S\.A\.R\.L\.|SAS|S\.A\.S\.|SA|S\.A\.|S\.L\.L?\.?|SL"
+    r"|S\.r\.l\.|s\.r\.l\.|Srl|SRL|S\.p\.A\.|SpA|SPA|S\.C\.|S/A|Ltda\.?|LTDA|EIRELI|B\.V\.|BV|N\.V\.|NV|V\.O\.F\.|VOF"
+    r"|A/S|ApS|AB|Oy|Oyj|ASA|sp\.\s?z\s?o\.\s?o\.|Sp\.\s?z\s?o\.\s?o\.|sp\.\s?[jkp]\.|S\.C\.|K\.K\.|Pty\.?(?:\s+Ltd\.?)?"
+    r"|Pvt\.?\s+Ltd\.?|LLP|LP|L\.P\.|PC|P\.C\.|PLLC|P\.A\.|(?:et|e|y|und|&)\s+(?:Fils|Figli|Hijos|Filhos|Söhne|Zonen|Zn\.|Cie\.?))"
+)
+_LEGAL_ORG = re.compile(
+    r"(?<![\w-])" + _CAPWORD + r"(?:[ -]" + _CAPWORD + r"){0,2}(?: (?:&|und|and|y|et|e) " + _CAPWORD + r")?"
+    r"(?:,)? (?:(?:GmbH|AG|Stiftung|KG|SE) (?:&|und) Co\.? )?" + _LEGAL_FORM + r"(?![\w/])"
+)
+_LEGAL_HINT = re.compile(r" (?:" + _LEGAL_FORM + r")(?![\w/])")
+
+
+# A care facility written in lower case, as nurses do: "sacred heart hospital", "holy cross hosp", "mercy medical
+# center". The words before the head name it when one of them is no everyday or clinical word (a place, a surname,
+# an unknown word), a saint, or a word that US hospitals are commonly named by.
+_LOWER_FACILITY = re.compile(
+    r"(?<![\w'’-])((?:[a-z][a-z'’-]*\.? ){1,3})(?:hospital|hosp\.?|medical cent(?:er|re)|med\.? ctr\.?|clinic|health cent(?:er|re)"
+    r"|nursing home|rehab(?:ilitation)? (?:center|hospital)|infirmary)(?![\w])"
+)
+_FACILITY_NAME_WORDS = frozenset(
+    """sacred heart holy cross good samaritan mercy providence baptist methodist presbyterian lutheran adventist christ
+    trinity shepherd redeemer angels st saint mt mount our lady""".split()
+)
+_GENERIC_FACILITY = frozenset(
+    """outside other local community general regional memorial university county state city veterans va children's
+    childrens women's womens psychiatric psych rehab rehabilitation teaching private public nearby referring same
+    another previous prior new old main""".split()
+)
+
+
+def _lower_facilities(text: str) -> list[_Raw]:
+    out: list[_Raw] = []
+    for m in _LOWER_FACILITY.finditer(text):
+        words = m.group(1).split()
+        k = len(words)  # the words right before the head that name it, walking back
+        named = False
+        while k > 0:
+            w = lexicon.fold(words[k - 1].rstrip(".").replace("’", "'"))
+            if w in _GENERIC_FACILITY or (w == "of" and k < len(words)):
+                k -= 1
+            elif w in _LEAD_TRIM or "'" in w or "/" in w:
+                break
+            elif (
+                w in _FACILITY_NAME_WORDS or w in lexicon.PLACES
+                or (w in lexicon.SURNAMES and not is_everyday_word(w))
+                or not (_is_english(w) or is_everyday_word(w))
+            ):
+                k -= 1
+                named = True
+            else:
+                break
+        while k < len(words) and lexicon.fold(words[k]) == "of":
+            k += 1
+        if named:
+            start = m.start(1) + len(" ".join(words[:k])) + (1 if k else 0)
+            out.append((start, m.end(), "ORGANIZATION_NAME", _NO_PARTS))
+    return out
+
+
 def _organisations(text: str) -> list[_Raw]:
     out: list[_Raw] = []
+    if "hosp" in text or "cent" in text or "ctr" in text or "clinic" in text or "home" in text or "infirm" in text:
+        out.extend(_lower_facilities(text))
+    if _LEGAL_HINT.search(text):  # "Müller GmbH & Co. KG", "Rossi S.p.A.", "Dupont et Fils", "Nielsen A/S"
+        for m in _LEGAL_ORG.finditer(text):
+            words = m.group().split(" ")
+            lead = 0
+            while lead < len(words) - 1 and lexicon.fold(words[lead].rstrip(".")) in _LEAD_TRIM:
+                lead += 1
+            mods = [w for w in words[lead:-1] if w[:1].isupper()]
+            if (
+                lead < len(words) - 1
+                and not _is_english(words[lead])
+                and not any(_plain(w) in lexicon.CLINICAL_VOCAB for w in mods)
+                and not all(w.isupper() for w in mods)  # in capitals, "PRESSORS AS", "CT SA": words
+            ):
+                start = m.start() + len(" ".join(words[:lead])) + (1 if lead else 0)
+                out.append((start, m.end(), "ORGANIZATION_NAME", _NO_PARTS))
     for m in _org_matches(text):
         words = m.group().split(" ")
         head_index = _head_index(words)
