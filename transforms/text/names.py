@@ -185,7 +185,8 @@ class _Word:
         self.initial = _is_initial(word) and word[0].isupper()
         self.role = _plain(word) in _NOT_NAME and not (len(word.rstrip(".")) == 1 and word[0].isupper())
         self.short = len(word.rstrip(".")) <= 4
-        self.particle = _plain(word) in lexicon.PARTICLES
+        # "Lê", "Dê" are Vietnamese surnames, not the particle "le"
+        self.particle = _plain(word) in lexicon.PARTICLES and (word.isascii() or len(word.rstrip(".")) == 1)
         self.title = _plain(word) in lexicon.TITLES or word.lower() in lexicon.TITLES
         long_parts = [p for p in parts if len(p) > 1]
         # a compound is everyday English when its first real part is ("X-ray", "Hill-Sachs"), not "Stord-Painter"
@@ -286,6 +287,26 @@ _KIN_NAME = Caseless(
     r"|nephew|aunt|uncle|cousin|friend|partner|boyfriend|girlfriend|fianc[eé]e?|grandson|granddaughter|grandmother"
     r"|grandfather|np|rn)[ ,:]{1,3}([^\W\d_]{2,})(?![\w'’-])"
 )
+
+
+# Words in a script without capital letters (Han, Kana, Hangul, Arabic, Hebrew, Thai, Devanagari) inside a text
+# written mostly in Latin letters: in a clinical note in English or another European language such a run is a
+# name ("Spoke with 直樹 林", "Pt זהבה כהן"), written as its owner writes it. Up to six words.
+_CASELESS_SCRIPT = (
+    "\u0590-\u05ff\u0600-\u06ff\u0750-\u077f\u0900-\u097f\u0e00-\u0e7f\u1100-\u11ff\u3040-\u30ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+)
+_OTHER_SCRIPT_RUN = re.compile(
+    "[" + _CASELESS_SCRIPT + "]+(?:[ \u3000\u30fb\u00b7]?[(（]?[" + _CASELESS_SCRIPT + "]+[)）]?){0,5}"
+)
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
+
+
+def _other_script_names(text: str) -> list[_Raw]:
+    runs = list(_OTHER_SCRIPT_RUN.finditer(text))
+    if not runs or sum(m.end() - m.start() for m in runs) >= len(_LATIN_LETTER.findall(text)):
+        return []  # a note written in that script: its words are not names by their script alone
+    return [(m.start(), m.end(), "PERSON_NAME", ()) for m in runs]
 
 
 def _kin_names(text: str) -> list[_Raw]:
@@ -581,6 +602,8 @@ def find_names(text: str) -> list[_Raw]:
         i = j if j > i else i + 1
     found.extend(_inverted(text, mixed_case, cache))
     found.extend(_kin_names(text))
+    if not text.isascii():
+        found.extend(_other_script_names(text))
     return found
 
 
