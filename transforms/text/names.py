@@ -304,7 +304,7 @@ _LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
 
 def _other_script_names(text: str) -> list[_Raw]:
     runs = list(_OTHER_SCRIPT_RUN.finditer(text))
-    if not runs or sum(m.end() - m.start() for m in runs) >= len(_LATIN_LETTER.findall(text)):
+    if not runs or sum(m.end() - m.start() for m in runs) >= 2 * len(_LATIN_LETTER.findall(text)):
         return []  # a note written in that script: its words are not names by their script alone
     return [(m.start(), m.end(), "PERSON_NAME", ()) for m in runs]
 
