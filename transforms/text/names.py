@@ -319,6 +319,12 @@ def _kin_names(text: str) -> list[_Raw]:
     return out
 
 
+# Initials after a surname, Vancouver style ("Williams AP.", "Foot T,"), at the end of a clause
+_INITIALS_AFTER = re.compile(r" ([A-Z]{1,3})(?=$|[.,;:)\]]|\n)")
+_NOT_INITIALS = frozenset(
+    """MD DO RN NP PA PT OT RT LPN CNA PHD DDS DMD JR SR II III IV CT MR MRI US XR PET NM ED ER OR ICU CCU MICU SICU
+    AM PM""".split()
+)
 _BARE_TITLE = re.compile(r"(?i)(?:^|[^\w])(?:mr|mrs|ms|dr|miss|prof)\.?\s*$")
 # a number that may be an identifier or a date (5+ digits, dashes and slashes allowed; no decimals)
 _LAST_AFTER_NUMBER = re.compile(r"(?:^|\s)\d[\d/-]{4,}\s+$")
@@ -597,7 +603,12 @@ def find_names(text: str) -> list[_Raw]:
             total = 0.0  # a note in capitals: unknown words ("CAREVUE FLOWSHEET") need a lexicon name or a cue
         if total > 0.0 and total + cue >= 3.0:
             toks = [(a, _span_end(text, a, b), w) for a, b, w in words]
-            found.append((start, end, "PERSON_NAME", _name_parts(toks)))
+            parts = _name_parts(toks)
+            initials = _INITIALS_AFTER.match(text, end) if mixed_case else None
+            if initials and initials.group(1) not in _NOT_INITIALS:
+                parts += ((initials.start(1), initials.end(1), "FIRST_NAME"),)  # "Williams AP."
+                end = initials.end(1)
+            found.append((start, end, "PERSON_NAME", parts))
             last_name_end = end
         i = j if j > i else i + 1
     found.extend(_inverted(text, mixed_case, cache))
