@@ -294,7 +294,7 @@ def _cities(text: str) -> list[_Raw]:
                             out.append((z.start(1), z.end(1), "LOCATION", _NO_PARTS))
             start += len(phrase) + 1
             k += size
-    if any(ch.islower() for ch in text):
+    if not text.isupper() and any(ch.islower() for ch in text):  # a text in capitals: no scan at all
         for m in _LOWER_AFTER_CUE.finditer(text):
             words = m.group(1).split(" ")
             for n in range(min(3, len(words)), 0, -1):
