@@ -359,9 +359,10 @@ _LEGAL_FORM = (
     r"|Pvt\.?\s+Ltd\.?|LLP|LP|L\.P\.|PC|P\.C\.|PLLC|P\.A\.|(?:et|e|y|und|&)\s+(?:Fils|Figli|Hijos|Filhos|Söhne|Zonen|Zn\.|Cie\.?))"
 )
 _LEGAL_ORG = re.compile(
-    r"(?<![\w-])" + _CAPWORD + r"(?:[ -]" + _CAPWORD + r"){0,2}(?: (?:&|und|and|y|et|e) " + _CAPWORD + r")?"
+    r"(?<![\w-])(?P<name>" + _CAPWORD + r"(?:[ -]" + _CAPWORD + r"){0,2}(?: (?:&|und|and|y|et|e) " + _CAPWORD + r")?)"
     r"(?:,)? (?:(?:GmbH|AG|Stiftung|KG|SE) (?:&|und) Co\.? )?" + _LEGAL_FORM + r"(?![\w/])"
 )
+_LEGAL_WORD = re.compile(_LEGAL_FORM + r"|Co\.?|Cie\.?")
 _LEGAL_HINT = re.compile(r" (?:" + _LEGAL_FORM + r")(?![\w/])")
 
 
@@ -418,14 +419,13 @@ def _organisations(text: str) -> list[_Raw]:
         out.extend(_lower_facilities(text))
     if _LEGAL_HINT.search(text):  # "Müller GmbH & Co. KG", "Rossi S.p.A.", "Dupont et Fils", "Nielsen A/S"
         for m in _LEGAL_ORG.finditer(text):
-            words = m.group().split(" ")
+            words = m.group("name").split(" ")
             lead = 0
             while lead < len(words) - 1 and lexicon.fold(words[lead].rstrip(".")) in _LEAD_TRIM:
                 lead += 1
-            mods = [w for w in words[lead:-1] if w[:1].isupper()]
+            mods = [w for w in words[lead:] if w[:1].isupper() and not _LEGAL_WORD.fullmatch(w)]
             if (
-                lead < len(words) - 1
-                and not _is_english(words[lead])
+                mods
                 and not any(_plain(w) in lexicon.CLINICAL_VOCAB for w in mods)
                 and not all(w.isupper() for w in mods)  # in capitals, "PRESSORS AS", "CT SA": words
             ):
