@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
@@ -445,7 +446,8 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
         out.extend(_hosts(text))
     if digits:
         if "IP_ADDRESS" in wanted:
-            out.extend(_emit(_IPV4, text, "IP_ADDRESS"))
+            if text.count(".") >= 3:  # an IPv4 address has three
+                out.extend(_emit(_IPV4, text, "IP_ADDRESS"))
             if ":" in text:
                 for m in _IPV6.finditer(text):
                     value = m.group()
@@ -460,9 +462,12 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             out.extend(_emit(_MAC, text, "MAC_ADDRESS"))
         if "US_SOCIAL_SECURITY_NUMBER" in wanted:
             out.extend(_emit(_SSN, text, "US_SOCIAL_SECURITY_NUMBER"))
-            out.extend(_emit(_SSN_CTX, text, "US_SOCIAL_SECURITY_NUMBER", 1))
+            low = lowered(text)
+            if low is None or "ss" in low or "soc" in low:  # its labels: "SSN", "SS#", "Soc Sec"
+                out.extend(_emit(_SSN_CTX, text, "US_SOCIAL_SECURITY_NUMBER", 1))
         if "US_INDIVIDUAL_TAXPAYER_IDENTIFICATION_NUMBER" in wanted:
-            out.extend(_emit(_ITIN, text, "US_INDIVIDUAL_TAXPAYER_IDENTIFICATION_NUMBER"))
+            if "9" in text:  # an ITIN starts with 9
+                out.extend(_emit(_ITIN, text, "US_INDIVIDUAL_TAXPAYER_IDENTIFICATION_NUMBER"))
         if "CREDIT_CARD_NUMBER" in wanted:
             for m in _CARD.finditer(text):
                 d = re.sub(r"\D", "", m.group())
@@ -623,6 +628,17 @@ def _date_type(text: str, start: int) -> str:
 
 def expand(info_types: Iterable[str]) -> frozenset[str]:
     """The raw infoTypes to run for a selection: each type and every descendant of it."""
+    if isinstance(info_types, frozenset):
+        return _expand_set(info_types)
+    return _expand(info_types)
+
+
+@functools.lru_cache(maxsize=256)
+def _expand_set(info_types: frozenset[str]) -> frozenset[str]:
+    return _expand(info_types)  # a policy's selection is one frozenset, expanded once
+
+
+def _expand(info_types: Iterable[str]) -> frozenset[str]:
     selected = set(info_types)
     changed = True
     while changed:
