@@ -4,7 +4,9 @@ A run of name-like words is scored: each word by what the lexicons say of it (a 
 census surname, a capitalised word no dictionary knows, an initial), the run by its cues (a title, a role or
 relation label, "name is", a signature suffix such as ", MD"), less its negative evidence (everyday English,
 ICD-10-CM and drug vocabulary, an eponym's trigger word after it). Case does not decide alone: "jane doe",
-"JANE DOE" and "Jane Doe" are all names, "Knee X-ray" and "Mental health" are not. Every step is linear in the text.
+"JANE DOE" and "Jane Doe" are all names, "Knee X-ray" and "Mental health" are not. A census first name right
+after a relative ("son bill"), initials after a surname ("Williams AP."), and words in a script without capitals
+inside a Latin-script note ("直樹 林") are names too. Every step is linear in the text.
 """
 
 from __future__ import annotations
@@ -177,8 +179,10 @@ _INFLECTIONS = (
 class _Word:
     """What the lexicons say about one word token."""
 
-    __slots__ = ("short", "role", "common", "clinical", "given", "surname", "top", "particle", "initial", "cap", "upper",
-                 "title", "word_ending", "scores", "inert")
+    __slots__ = (
+        "short", "role", "common", "clinical", "given", "surname", "top", "particle", "initial", "cap", "upper",
+        "title", "word_ending", "scores", "inert",
+    )  # fmt: skip
 
     def __init__(self, word: str):
         parts = _parts(word)

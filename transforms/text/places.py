@@ -7,7 +7,9 @@ shaped like places ("Blackburgh", "West Brandonchester", "Port Christopher") cou
 address. Counties, parishes and boroughs by their head word; ZIP codes after a city or a state; street
 addresses written the European way ("Schaafstraße 59/19"). Organisations are a run of capitalised words ending in
 an organisation head ("Valley Endoscopy Center", "Fidelity Investments", "Acme Corporation"), optionally "of"
-a place, a law-firm list ("Lopez, Jones and Walton"), or any capitalised run after an employment cue.
+a place, a law-firm list ("Lopez, Jones and Walton"), a name before a registered legal form ("Müller GmbH & Co.
+KG", "Rossi S.p.A."), a care facility written in lower case ("sacred heart hospital"), or any capitalised run
+after an employment cue.
 """
 
 from __future__ import annotations
@@ -318,7 +320,9 @@ _HEAD_FIRST_WORDS = frozenset(
     for w in ((first[:-2], first[:-1]) if first.endswith("s?") else (first,))
 )
 # A head's first word as a whole \w+ word of the lower-cased text (one scan, the keywords skipped on their first letter)
-_HEAD_WORD = re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, _HEAD_FIRST_WORDS), key=len, reverse=True)) + r")(?!\w)")
+_HEAD_WORD = re.compile(
+    r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, _HEAD_FIRST_WORDS), key=len, reverse=True)) + r")(?!\w)"
+)
 _CHUNK = re.compile(r"\S+")
 # An _ORG match spans at most 5 modifier words, a head of 1-2 words and an "of the X Y Z" tail (5 more), each
 # whitespace-free: it lies within the chunks from 6 before to 8 after the one holding its head's first word.
@@ -353,10 +357,13 @@ def _org_matches(text: str) -> Iterator[re.Match[str]]:
 # abbreviations in lower or other case): German, French, Italian, Spanish, Portuguese, Dutch, Nordic, Polish,
 # Japanese and Commonwealth forms, and the family firms' "et Fils", "e Figli", "e Hijos", "& Söhne".
 _LEGAL_FORM = (
-    r"(?:GmbH|AG|KGaA|KG|OHG|GbR|UG|mbH|e\.\s?V\.|e\.\s?G\.|eG|Stiftung|SARL|S\.A\.R\.L\.|SAS|S\.A\.S\.|SA|S\.A\.|S\.L\.L?\.?|SL"
+    r"(?:GmbH|AG|KGaA|KG|OHG|GbR|UG|mbH|e\.\s?V\.|e\.\s?G\.|eG|Stiftung|SARL|S\.A\.R\.L\.|SAS|S\.A\.S\.|SA|S\.A\."
+    r"|S\.L\.L?\.?|SL"
     r"|S\.r\.l\.|s\.r\.l\.|Srl|SRL|S\.p\.A\.|SpA|SPA|S\.C\.|S/A|Ltda\.?|LTDA|EIRELI|B\.V\.|BV|N\.V\.|NV|V\.O\.F\.|VOF"
-    r"|A/S|ApS|AB|Oy|Oyj|ASA|sp\.\s?z\s?o\.\s?o\.|Sp\.\s?z\s?o\.\s?o\.|sp\.\s?[jkp]\.|S\.C\.|K\.K\.|Pty\.?(?:\s+Ltd\.?)?"
-    r"|Pvt\.?\s+Ltd\.?|LLP|LP|L\.P\.|PC|P\.C\.|PLLC|P\.A\.|(?:et|e|y|und|&)\s+(?:Fils|Figli|Hijos|Filhos|Söhne|Zonen|Zn\.|Cie\.?))"
+    r"|A/S|ApS|AB|Oy|Oyj|ASA|sp\.\s?z\s?o\.\s?o\.|Sp\.\s?z\s?o\.\s?o\.|sp\.\s?[jkp]\.|S\.C\.|K\.K\."
+    r"|Pty\.?(?:\s+Ltd\.?)?"
+    r"|Pvt\.?\s+Ltd\.?|LLP|LP|L\.P\.|PC|P\.C\.|PLLC|P\.A\."
+    r"|(?:et|e|y|und|&)\s+(?:Fils|Figli|Hijos|Filhos|Söhne|Zonen|Zn\.|Cie\.?))"
 )
 _LEGAL_ORG = re.compile(
     r"(?<![\w-])(?P<name>" + _CAPWORD + r"(?:[ -]" + _CAPWORD + r"){0,2}(?: (?:&|und|and|y|et|e) " + _CAPWORD + r")?)"
@@ -370,7 +377,8 @@ _LEGAL_HINT = re.compile(r" (?:" + _LEGAL_FORM + r")(?![\w/])")
 # center". The words before the head name it when one of them is no everyday or clinical word (a place, a surname,
 # an unknown word), a saint, or a word that US hospitals are commonly named by.
 _LOWER_FACILITY = re.compile(
-    r"(?<![\w'’-])((?:[a-z][a-z'’-]*\.? ){1,3})(?:hospital|hosp\.?|medical cent(?:er|re)|med\.? ctr\.?|clinic|health cent(?:er|re)"
+    r"(?<![\w'’-])((?:[a-z][a-z'’-]*\.? ){1,3})"
+    r"(?:hospital|hosp\.?|medical cent(?:er|re)|med\.? ctr\.?|clinic|health cent(?:er|re)"
     r"|nursing home|rehab(?:ilitation)? (?:center|hospital)|infirmary)(?![\w])"
 )
 _FACILITY_NAME_WORDS = frozenset(
