@@ -8,12 +8,22 @@ from collections.abc import Iterator
 _ESCAPE = re.compile(r"\\.")
 
 
+# The last text lowered and its result: the detectors lower the same text for dozens of patterns in a row.
+# One tuple, replaced whole: threads never see a text paired with another's lower case.
+_LAST: tuple[str | None, str | None] = (None, None)
+
+
 def lowered(text: str) -> str | None:
     """``text.lower()`` when it matches, character for character, what ``re``'s IGNORECASE folds; else None
     ("İ" lower-cases to two characters; "ſ" and "ı" are "s" and "i" to ``re`` but stay themselves in lower())."""
+    global _LAST
+    last_text, last_low = _LAST
+    if last_text is text:
+        return last_low
     low = text.lower()
     if len(low) != len(text) or (not text.isascii() and ("ſ" in text or "ı" in text)):
-        return None
+        low = None
+    _LAST = (text, low)
     return low
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
@@ -181,7 +182,16 @@ _DATE_MD_CTX = Caseless(
     r"|[a-z]{2,}ed)|\d{4}\s[-–])\s+"
     r"((?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))(?![\w/]|\.\d)"
 )
+# MM/DD on its own when the second number can only be a day (13-31): "cx 10/16", "CABG 3/23" (fractions,
+# strengths and scales stay below 13: "5/5", "2/6 murmur", "8/10 pain"; "120/80" has no month)
+_DATE_MD_BARE = re.compile(r"(?<![\w./-])(?:0?[1-9]|1[0-2])/(?:1[3-9]|2\d|3[01])(?![\w/]|[.,]\d)")
 _MONTH_PATTERNS = frozenset(k for k, p in enumerate(_DATE_PATTERNS) if _MON in p.pattern)
+# The patterns without a month name that need a digit, a separator and a digit ("3/14/2021", "2021-03", "12/2019");
+# the compact DICOM date needs eight digits in a row. Texts without them skip those scans.
+_SEPARATED_PATTERNS = frozenset({1, 2, 6, 8})
+_NUMBER_SEP = re.compile(r"\d[/.-]\d")
+_EIGHT_DIGITS = re.compile(r"\d{8}")
+_DIGIT = re.compile(r"\d")
 _MONTH_WORD = Caseless(r"(?i)(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
 _AGE_WORD = re.compile(r"(?i)\d[\s-]?(?:[dwmy]|yr|year|mo|month|week|day)|\d{3}[DWMY]")
 _YEAR_CTX = Caseless(
@@ -206,6 +216,8 @@ _AGE_IS = Caseless(
     r"(?i)\b(?:is|was|now|turned|turns|age|aged)\s+(9\d|1[01]\d|12[0-5])(?=\s*(?:[.,;)]|$|y\b|yo\b|yrs?\b|years?\b))"
 )
 _AGE_Y = re.compile(r"(?<![\w.])\d{1,3}[yY](?![\w])")
+_AGE_NUMBER = re.compile(r"(?<!\d)(?:9\d|1[01]\d|12[0-5])(?!\d)")
+_DIGIT_Y = re.compile(r"\d[yY]")
 _AGE_ASIDE = re.compile(r"(?<=[^\W\d_]), (9\d|1[01]\d|12[0-5])(?=[,;)])")
 
 # Labelled identifiers: LABEL [QUALIFIER] [SEPARATOR] VALUE, whatever the label's spelling ("MRN", "M.R.N.",
@@ -257,9 +269,13 @@ _DIGIT_RUN = re.compile(r"\d+")
 
 
 def _bare_ids(text: str) -> Iterable[_Raw]:
+    if not _FIVE_DIGITS.search(text):
+        return  # every token taken holds a run of five digits or more (below)
     for m in _ID_TOKEN.finditer(text):
         tok = m.group()
-        digits = sum(ch.isdigit() for ch in tok)
+        if len(tok) < 6:
+            continue
+        digits = sum(map(str.isdigit, tok))
         if digits < 6:
             continue
         longest = max(len(r) for r in _DIGIT_RUN.findall(tok))
@@ -270,9 +286,11 @@ def _bare_ids(text: str) -> Iterable[_Raw]:
             yield (m.start(), m.end(), "GENERIC_ID", _NO_PARTS)
 
 
+_SWIFT_WORD = re.compile(r"(?i:swift|bic)")
 _SWIFT = re.compile(r"(?i:\b(?:swift|bic)(?:\s?code)?)\s*[:#]?\s*([A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b")
 
 
+_PLATE_WORD = re.compile(r"(?i:plate|tag|registration)")
 # A licence plate after its label, also written with a space ("registration ZAE 710", "plate 7 ABC 123").
 _PLATE = re.compile(
     r"(?i)\b(?:licen[cs]e\s+plates?|plates?|tags?|registration)\s*(?:no\.?|number|#)?\s*[:#]?\s*"
@@ -299,6 +317,7 @@ _STATE_NAMES = "|".join(sorted((re.escape(n) for n, _ in lexicon.US_STATES), key
 # In addresses also the freely associated states and military "states" (USPS): FM, MH, PW, AA, AE, AP.
 _STATE_ABBRS = "|".join([a for _, a in lexicon.US_STATES] + ["FM", "MH", "PW", "AA", "AE", "AP"])
 _STATE_NAME = re.compile(r"(?<![\w])(?:" + _STATE_NAMES + r"|" + _STATE_NAMES.upper() + r")(?![\w])")
+_STATE_NAME_LOWER = re.compile(_STATE_NAMES.lower())  # a fast first look in lower-cased text
 _SUFFIX = "|".join(sorted(lexicon.STREET_SUFFIXES, key=len, reverse=True))
 _CITY = r"[A-Z][A-Za-z.'-]+(?:\s[A-Z][A-Za-z.'-]+){0,3}"
 _CITY_STATE_ZIP = (
@@ -418,7 +437,7 @@ def _phone_type(text: str, start: int) -> str:
 def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
     """All detections for the raw infoTypes in ``wanted`` (already expanded to children)."""
     out: list[_Raw] = []
-    digits = any(ch.isdigit() for ch in text)
+    digits = _DIGIT.search(text) is not None or (not text.isascii() and any(ch.isdigit() for ch in text))
     if "EMAIL_ADDRESS" in wanted and "@" in text:
         out.extend(_emit(_EMAIL, text, "EMAIL_ADDRESS"))
     if "URL" in wanted and "." in text:
@@ -427,7 +446,8 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
         out.extend(_hosts(text))
     if digits:
         if "IP_ADDRESS" in wanted:
-            out.extend(_emit(_IPV4, text, "IP_ADDRESS"))
+            if text.count(".") >= 3:  # an IPv4 address has three
+                out.extend(_emit(_IPV4, text, "IP_ADDRESS"))
             if ":" in text:
                 for m in _IPV6.finditer(text):
                     value = m.group()
@@ -442,9 +462,12 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             out.extend(_emit(_MAC, text, "MAC_ADDRESS"))
         if "US_SOCIAL_SECURITY_NUMBER" in wanted:
             out.extend(_emit(_SSN, text, "US_SOCIAL_SECURITY_NUMBER"))
-            out.extend(_emit(_SSN_CTX, text, "US_SOCIAL_SECURITY_NUMBER", 1))
+            low = lowered(text)
+            if low is None or "ss" in low or "soc" in low:  # its labels: "SSN", "SS#", "Soc Sec"
+                out.extend(_emit(_SSN_CTX, text, "US_SOCIAL_SECURITY_NUMBER", 1))
         if "US_INDIVIDUAL_TAXPAYER_IDENTIFICATION_NUMBER" in wanted:
-            out.extend(_emit(_ITIN, text, "US_INDIVIDUAL_TAXPAYER_IDENTIFICATION_NUMBER"))
+            if "9" in text:  # an ITIN starts with 9
+                out.extend(_emit(_ITIN, text, "US_INDIVIDUAL_TAXPAYER_IDENTIFICATION_NUMBER"))
         if "CREDIT_CARD_NUMBER" in wanted:
             for m in _CARD.finditer(text):
                 d = re.sub(r"\D", "", m.group())
@@ -473,9 +496,13 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                         out.append((m.start(), m.end(), _phone_type(text, m.start()), _NO_PARTS))
         if wanted & {"DATE", "DATE_OF_BIRTH"}:
             has_month = _MONTH_WORD.search(text) is not None
+            has_sep = _NUMBER_SEP.search(text) is not None
+            has_eight = _EIGHT_DIGITS.search(text) is not None
             for k, pattern in enumerate(_DATE_PATTERNS):
                 if k in _MONTH_PATTERNS and not has_month:
                     continue  # no month name in the text: the patterns that need one cannot match
+                if (k in _SEPARATED_PATTERNS and not has_sep) or (k == 0 and not has_eight):
+                    continue  # nor a digit, a separator and a digit, nor eight digits in a row
                 for m in pattern.finditer(text):
                     s = m.group()
                     if k == 0 and not _compact_date_ok(s):
@@ -483,8 +510,11 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                     if k in (1, 2) and not _numeric_date_ok(s.split("T")[0]):
                         continue
                     out.append((m.start(), m.end(), _date_type(text, m.start()), _NO_PARTS))
-            for m in _DATE_MD_CTX.finditer(text):
-                out.append((m.start(1), m.end(1), _date_type(text, m.start(1)), _NO_PARTS))
+            if "/" in text:
+                for m in _DATE_MD_CTX.finditer(text):
+                    out.append((m.start(1), m.end(1), _date_type(text, m.start(1)), _NO_PARTS))
+                for m in _DATE_MD_BARE.finditer(text):
+                    out.append((m.start(), m.end(), _date_type(text, m.start()), _NO_PARTS))
             for m in _YEAR_CTX.finditer(text):
                 out.append((m.start(1), m.end(1), _date_type(text, m.start(1)), _NO_PARTS))
         if "TIME" in wanted and (":" in text or "m" in text.lower()):
@@ -493,19 +523,24 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             if _AGE_WORD.search(text):
                 for pattern in _AGE_PATTERNS:
                     out.extend(_emit(pattern, text, "AGE"))
-            out.extend(_emit(_AGE_CTX, text, "AGE", 1))
-            out.extend(_emit(_AGE_IS, text, "AGE", 1))
-            out.extend(_emit(_AGE_Y, text, "AGE"))
-            out.extend(_emit(_AGE_ASIDE, text, "AGE", 1))
+            low = lowered(text)
+            if low is None or "age" in low:
+                out.extend(_emit(_AGE_CTX, text, "AGE", 1))
+            if _AGE_NUMBER.search(text):  # what _AGE_IS and _AGE_ASIDE take: 90 to 125
+                out.extend(_emit(_AGE_IS, text, "AGE", 1))
+                if ", " in text:
+                    out.extend(_emit(_AGE_ASIDE, text, "AGE", 1))
+            if _DIGIT_Y.search(text):
+                out.extend(_emit(_AGE_Y, text, "AGE"))
         out.extend(_labelled_ids(text, wanted))
-        if "SWIFT_CODE" in wanted:
+        if "SWIFT_CODE" in wanted and _SWIFT_WORD.search(text):
             out.extend(_emit(_SWIFT, text, "SWIFT_CODE", 1))
         if "US_MEDICARE_BENEFICIARY_ID_NUMBER" in wanted:
             out.extend(_emit(_MBI, text, "US_MEDICARE_BENEFICIARY_ID_NUMBER"))
         if "GENERIC_ID" in wanted:
             out.extend(_bare_ids(text))
         if "US_VEHICLE_IDENTIFICATION_NUMBER" in wanted:
-            for m in _PLATE.finditer(text):
+            for m in _PLATE.finditer(text) if _PLATE_WORD.search(text) else ():
                 if _plate_ok(m.group(1)):
                     out.append((m.start(1), m.end(1), "US_VEHICLE_IDENTIFICATION_NUMBER", _NO_PARTS))
             for m in _VIN.finditer(text):
@@ -523,7 +558,9 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
     if "LOCATION" in wanted and "," in text:  # "City, ST": no comma, no match
         out.extend(_emit(_CITY_STATE, text, "LOCATION"))
     if "US_STATE" in wanted:
-        out.extend(_emit(_STATE_NAME, text, "US_STATE"))
+        low = lowered(text)
+        if low is None or _STATE_NAME_LOWER.search(low):
+            out.extend(_emit(_STATE_NAME, text, "US_STATE"))
     if wanted & {"LOCATION", "STREET_ADDRESS", "ORGANIZATION_NAME"}:
         out.extend(find_places(text, wanted))
     if wanted & {"PERSON_NAME", "FIRST_NAME", "LAST_NAME"}:
@@ -591,6 +628,17 @@ def _date_type(text: str, start: int) -> str:
 
 def expand(info_types: Iterable[str]) -> frozenset[str]:
     """The raw infoTypes to run for a selection: each type and every descendant of it."""
+    if isinstance(info_types, frozenset):
+        return _expand_set(info_types)
+    return _expand(info_types)
+
+
+@functools.lru_cache(maxsize=256)
+def _expand_set(info_types: frozenset[str]) -> frozenset[str]:
+    return _expand(info_types)  # a policy's selection is one frozenset, expanded once
+
+
+def _expand(info_types: Iterable[str]) -> frozenset[str]:
     selected = set(info_types)
     changed = True
     while changed:

@@ -4,7 +4,9 @@ A run of name-like words is scored: each word by what the lexicons say of it (a 
 census surname, a capitalised word no dictionary knows, an initial), the run by its cues (a title, a role or
 relation label, "name is", a signature suffix such as ", MD"), less its negative evidence (everyday English,
 ICD-10-CM and drug vocabulary, an eponym's trigger word after it). Case does not decide alone: "jane doe",
-"JANE DOE" and "Jane Doe" are all names, "Knee X-ray" and "Mental health" are not. Every step is linear in the text.
+"JANE DOE" and "Jane Doe" are all names, "Knee X-ray" and "Mental health" are not. A census first name right
+after a relative ("son bill"), initials after a surname ("Williams AP."), and words in a script without capitals
+inside a Latin-script note ("直樹 林") are names too. Every step is linear in the text.
 """
 
 from __future__ import annotations
@@ -137,28 +139,58 @@ def _is_common(word: str) -> bool:
     for suffix, repl in _INFLECTIONS:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             base = word[: len(word) - len(suffix)] + repl
+            if not _inflects_to(base, suffix, repl):
+                continue  # "nun" + "es", "hub" + "er": English spells those "nuns", "hubber" (so "Nunes", "Huber")
             if base in lexicon.COMMON_WORDS or base in lexicon.CLINICAL_VOCAB:
                 return True
     return False
 
 
+# Endings of English verbs and abstract nouns that no name in the lists has once the lists are asked first
+# ("Mohamed", "Browning" are in them): an unknown word ending so is a misspelt or rare word, not a name.
+_WORD_ENDING = re.compile(r"(?:[^e]ed|ated|ized|ised|tion|sion|ment|ity|ous|ive|ably|ibly|ism|ology)$")
+_VOWEL_GROUP = re.compile(r"[aeiouy]+")
+
+
+def _inflects_to(base: str, suffix: str, repl: str) -> bool:
+    """Whether English spelling makes ``base`` + ``suffix`` (minus ``repl``) a form of ``base``: "-es" only after
+    s, x, z, ch, sh and o ("boxes", "goes"); an undoubled "-ed", "-ing", "-er", "-est" not after a one-syllable
+    word ending consonant-vowel-consonant (which doubles: "hopped", "runner", "biggest")."""
+    if suffix == "es":
+        return base.endswith(("s", "x", "z", "ch", "sh", "o"))
+    if suffix in ("ed", "ing", "er", "est") and not repl:
+        vowels = "aeiou"
+        cvc = (
+            len(base) >= 3
+            and base[-1] not in vowels + "wxy"
+            and base[-2] in vowels
+            and base[-3] not in vowels
+        )
+        return not (cvc and len(_VOWEL_GROUP.findall(base)) == 1)
+    return True
+
+
 _INFLECTIONS = (
     ("ies", "y"), ("ied", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"),
-    ("ly", ""), ("er", ""), ("est", ""),
+    ("ly", ""), ("er", ""), ("er", "e"), ("est", ""), ("est", "e"),
 )
 
 
 class _Word:
     """What the lexicons say about one word token."""
 
-    __slots__ = ("short", "role", "common", "clinical", "given", "surname", "top", "particle", "initial", "cap", "upper", "title")
+    __slots__ = (
+        "short", "role", "common", "clinical", "given", "surname", "top", "particle", "initial", "cap", "upper",
+        "title", "word_ending", "scores", "inert",
+    )  # fmt: skip
 
     def __init__(self, word: str):
         parts = _parts(word)
         self.initial = _is_initial(word) and word[0].isupper()
         self.role = _plain(word) in _NOT_NAME and not (len(word.rstrip(".")) == 1 and word[0].isupper())
         self.short = len(word.rstrip(".")) <= 4
-        self.particle = _plain(word) in lexicon.PARTICLES
+        # "Lê", "Dê" are Vietnamese surnames, not the particle "le"
+        self.particle = _plain(word) in lexicon.PARTICLES and (word.isascii() or len(word.rstrip(".")) == 1)
         self.title = _plain(word) in lexicon.TITLES or word.lower() in lexicon.TITLES
         long_parts = [p for p in parts if len(p) > 1]
         # a compound is everyday English when its first real part is ("X-ray", "Hill-Sachs"), not "Stord-Painter"
@@ -171,9 +203,18 @@ class _Word:
         self.top = all(p in lexicon.TOP_SURNAMES or p in lexicon.CENSUS_GIVEN for p in parts)
         self.cap = word[0].isupper()
         self.upper = word.isupper() and len(word.rstrip(".")) > 1
+        self.word_ending = bool(_WORD_ENDING.search(_plain(word)))
+        self.scores = (self._score(False), self._score(True))  # a word's score is looked up many times
+        # no name word, and nothing that could start a name (a title, a particle, capitals that may be initials)
+        self.inert = tuple(
+            sc == 0.0 and not (self.title or self.particle or (self.upper and self.short)) for sc in self.scores
+        )
 
     def score(self, mixed_case: bool) -> float:
         """How much this word alone says "a name" (0: it is no name word and ends a run)."""
+        return self.scores[mixed_case]
+
+    def _score(self, mixed_case: bool) -> float:
         if self.role:
             return 0.0
         if self.initial:
@@ -196,6 +237,8 @@ class _Word:
         if lex and self.top:
             return 0.25  # "smith", "white": a name only next to a stronger name word
         if not lex and self.cap and not self.common and not self.clinical:
+            if self.word_ending:
+                return 0.0  # "EXTUBATED", "Sxned", "Ambulation": shaped like an English verb or noun, in no name list
             if self.upper:
                 # an unknown word in capitals: an acronym ("GCS", "MRCP", "TOF") unless long, and then weak evidence
                 return 0.0 if self.short else (0.75 if mixed_case else 1.0)
@@ -242,6 +285,50 @@ def _clinical_neighbours(text: str, start: int, after: str, lone: bool) -> bool:
     return False
 
 
+# A relative or a nurse, then a census first name in any case: "son bill", "wife, rose,", "NP grace", "SISTER MARY"
+_KIN_NAME = Caseless(
+    r"(?i)(?<![\w'’])(?:son|daughter|dtr|wife|husband|spouse|mother|father|mom|dad|brother|bro|sister|sis|niece"
+    r"|nephew|aunt|uncle|cousin|friend|partner|boyfriend|girlfriend|fianc[eé]e?|grandson|granddaughter|grandmother"
+    r"|grandfather|np|rn)[ ,:]{1,3}([^\W\d_]{2,})(?![\w'’-])"
+)
+
+
+# Words in a script without capital letters (Han, Kana, Hangul, Arabic, Hebrew, Thai, Devanagari) inside a text
+# written mostly in Latin letters: in a clinical note in English or another European language such a run is a
+# name ("Spoke with 直樹 林", "Pt זהבה כהן"), written as its owner writes it. Up to six words.
+_CASELESS_SCRIPT = (
+    "\u0590-\u05ff\u0600-\u06ff\u0750-\u077f\u0900-\u097f\u0e00-\u0e7f\u1100-\u11ff\u3040-\u30ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+)
+_OTHER_SCRIPT_RUN = re.compile(
+    "[" + _CASELESS_SCRIPT + "]+(?:[ \u3000\u30fb\u00b7]?[(（]?[" + _CASELESS_SCRIPT + "]+[)）]?){0,5}"
+)
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
+
+
+def _other_script_names(text: str) -> list[_Raw]:
+    runs = list(_OTHER_SCRIPT_RUN.finditer(text))
+    if not runs or sum(m.end() - m.start() for m in runs) >= 2 * len(_LATIN_LETTER.findall(text)):
+        return []  # a note written in that script: its words are not names by their script alone
+    return [(m.start(), m.end(), "PERSON_NAME", ()) for m in runs]
+
+
+def _kin_names(text: str) -> list[_Raw]:
+    out: list[_Raw] = []
+    for m in _KIN_NAME.finditer(text):
+        a, b = m.span(1)
+        word = lexicon.fold(text[a:b])
+        if word in lexicon.CENSUS_GIVEN and word not in _FUNCTION_WORDS and word not in _NOT_NAME:
+            out.append((a, b, "PERSON_NAME", ((a, b, "FIRST_NAME"),)))
+    return out
+
+
+# Initials after a surname, Vancouver style ("Williams AP.", "Foot T,"), at the end of a clause
+_INITIALS_AFTER = re.compile(r" ([A-Z]{1,3})(?=$|[.,;:)\]]|\n)")
+_NOT_INITIALS = frozenset(
+    """MD DO RN NP PA PT OT RT LPN CNA PHD DDS DMD JR SR II III IV CT MR MRI US XR PET NM ED ER OR ICU CCU MICU SICU
+    AM PM""".split()
+)
 _BARE_TITLE = re.compile(r"(?i)(?:^|[^\w])(?:mr|mrs|ms|dr|miss|prof)\.?\s*$")
 # a number that may be an identifier or a date (5+ digits, dashes and slashes allowed; no decimals)
 _LAST_AFTER_NUMBER = re.compile(r"(?:^|\s)\d[\d/-]{4,}\s+$")
@@ -324,7 +411,7 @@ def _name_parts(tokens: Sequence[tuple[int, int, str]], inverted: bool = False) 
     """Split a name's tokens into FIRST_NAME / LAST_NAME parts (initials count as first names)."""
     if len(tokens) == 1:
         s, e, w = tokens[0]
-        info = _Word(w)
+        info = _word_info(w)
         return ((s, e, "FIRST_NAME" if info.given and not info.surname else "LAST_NAME"),)
     last_index = 0 if inverted else len(tokens) - 1
     return tuple((s, e, "LAST_NAME" if i == last_index else "FIRST_NAME") for i, (s, e, _) in enumerate(tokens))
@@ -383,15 +470,18 @@ def find_names(text: str) -> list[_Raw]:
     i = 0
     last_name_end = -1
     while i < n:
-        s, e, w = tokens[i]
         info = infos[i]
+        if info.inert[mixed_case]:
+            i += 1
+            continue  # the common case, decided without the checks below (they would skip it too)
+        s, e, w = tokens[i]
         titled = False
         if (
             info.title
             and i + 1 < n
             and text[e : tokens[i + 1][0]] in (" ", "  ", ". ", ".", "")
             and (
-                infos[i + 1].score(mixed_case) > 0
+                infos[i + 1].scores[mixed_case] > 0
                 or (infos[i + 1].cap and not infos[i + 1].upper)
                 or (
                     _plain(w) in ("dr", "drs", "mr", "mrs", "ms", "prof")
@@ -446,6 +536,11 @@ def find_names(text: str) -> list[_Raw]:
             if sc == 0.0 and not (wj.particle and _particle_chain_ends_in_name(infos, j + 1, mixed_case)):
                 if titled and j == i and (wj.cap or wj.surname or wj.given or _unknown_word(wj, tokens[j][2])):
                     sc = 1.0  # "Dr. Parkinson", "Dr. Bell": after a title any capitalised word is a name
+                elif (
+                    titled and j == i + 1 and mixed_case and wj.cap and not wj.upper
+                    and not (wj.clinical or wj.role or wj.title)
+                ):
+                    sc = 1.0  # "Dr Ferdinand Halfpenny": the second capitalised word after a title, if no clinical one
                 else:
                     break
             total += sc
@@ -455,6 +550,8 @@ def find_names(text: str) -> list[_Raw]:
         while run and (infos[run[-1]].particle or (
             len(run) > 1 and not infos[run[-1]].cap and infos[run[-1]].score(mixed_case) < 1.0
             and not (infos[run[-1]].top and infos[run[-2]].given and not infos[run[-2]].common)  # "john smith"
+            and not (titled and len(run) == 2 and infos[run[-1]].surname and not infos[run[-1]].common
+                     and infos[run[-2]].given)  # "dr. bob culhane"
         )):
             run.pop()  # no particle or weak lower-case word at the end: "Bernardo will" is "Bernardo"
         while len(run) > 1 and not titled and (infos[run[-1]].common or infos[run[-1]].clinical) and not (
@@ -510,10 +607,18 @@ def find_names(text: str) -> list[_Raw]:
             total = 0.0  # a note in capitals: unknown words ("CAREVUE FLOWSHEET") need a lexicon name or a cue
         if total > 0.0 and total + cue >= 3.0:
             toks = [(a, _span_end(text, a, b), w) for a, b, w in words]
-            found.append((start, end, "PERSON_NAME", _name_parts(toks)))
+            parts = _name_parts(toks)
+            initials = _INITIALS_AFTER.match(text, end) if mixed_case else None
+            if initials and initials.group(1) not in _NOT_INITIALS:
+                parts += ((initials.start(1), initials.end(1), "FIRST_NAME"),)  # "Williams AP."
+                end = initials.end(1)
+            found.append((start, end, "PERSON_NAME", parts))
             last_name_end = end
         i = j if j > i else i + 1
     found.extend(_inverted(text, mixed_case, cache))
+    found.extend(_kin_names(text))
+    if not text.isascii():
+        found.extend(_other_script_names(text))
     return found
 
 

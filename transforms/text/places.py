@@ -7,17 +7,21 @@ shaped like places ("Blackburgh", "West Brandonchester", "Port Christopher") cou
 address. Counties, parishes and boroughs by their head word; ZIP codes after a city or a state; street
 addresses written the European way ("Schaafstraße 59/19"). Organisations are a run of capitalised words ending in
 an organisation head ("Valley Endoscopy Center", "Fidelity Investments", "Acme Corporation"), optionally "of"
-a place, a law-firm list ("Lopez, Jones and Walton"), or any capitalised run after an employment cue.
+a place, a law-firm list ("Lopez, Jones and Walton"), a name before a registered legal form ("Müller GmbH & Co.
+KG", "Rossi S.p.A."), a care facility written in lower case ("sacred heart hospital"), or any capitalised run
+after an employment cue.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Iterator
 
 from transforms.text import lexicon
 from transforms.text.caseless import Caseless, lowered
+from transforms.text.names import _is_common as is_everyday_word
 from transforms.text.names import eponym_like
 
 _Raw = tuple[int, int, str, tuple]
@@ -64,6 +68,24 @@ _EURO_STREET = re.compile(
     r"\s(?:(?:de|del|della|des|du|da|do|la|le|los|las)\s){0,2}" + _CAPWORD + r"(?:\s" + _CAPWORD + r")?,?\s\d{1,4}"
     r"[a-z]?(?![\w])"
 )
+# What every _AREA and _EURO_STREET match holds, found by scans that skip on a keyword's first letter.
+_AREA_HEAD = re.compile(
+    r"(?:County|Parish|Borough|Township|Municipality|District|Province|Prefecture|Canton|Shire|COUNTY|PARISH|BOROUGH"
+    r"|TOWNSHIP)(?![\w])"
+)
+_EURO_SUFFIX_NUMBER = re.compile(
+    r"(?:straße|strasse|str\.|ring|weg|gasse|platz|allee|damm|ufer|chaussee|steig|pfad|markt|laan|straat|gracht|plein"
+    r"|kade|vej|gade|gatan|gata|vägen|katu|tie|utca|ulica|ul\.)\s\d"
+)
+_EURO_STREET_WORD = re.compile(
+    r"(?:Rue|Avenue|Boulevard|Via|Viale|Piazza|Corso|Calle|Avenida|Rua|Praça|Plaza|Paseo|Carrer|Place)\s"
+)
+
+
+def _euro_street_possible(text: str) -> bool:
+    low = lowered(text)
+    return low is None or bool(_EURO_SUFFIX_NUMBER.search(low)) or bool(_EURO_STREET_WORD.search(text))
+
 
 # Organisation heads: the last word of an organisation's name.
 _ORG_HEADS = (
@@ -167,6 +189,26 @@ def _is_english(word: str) -> bool:
     return w in lexicon.COMMON_WORDS or w in lexicon.CLINICAL_VOCAB or w in lexicon.DICTIONARY_NAMES
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _word_facts(word: str) -> tuple[str, bool, bool, bool]:
+    """What _cities asks of one word of a capitalised run: its folded form, whether it is a place-name prefix
+    ("Port", "West"), whether it ends a name after such a prefix, and whether it is place-shaped alone (the
+    answers of _toponym_shaped, per word)."""
+    last = word.rstrip(".")
+    return (
+        lexicon.fold(word.rstrip(".,")),
+        lexicon.fold(last) in _TOPONYM_PREFIX,
+        not _is_wordlike(word) or bool(_TOPONYM_END.search(word)),
+        len(last) >= 6 and bool(_TOPONYM_END.search(last)) and not _is_wordlike(last),
+    )
+
+
+@functools.cache
+def _multi_word_firsts() -> frozenset[str]:
+    """The first word of every gazetteer entry of two or more words ("new" of "new haven")."""
+    return frozenset(p.split(" ", 1)[0] for p in lexicon.PLACES if " " in p)
+
+
 def _toponym_shaped(words: list[str]) -> bool:
     if len(words) >= 2 and lexicon.fold(words[0].rstrip(".")) in _TOPONYM_PREFIX:
         return not _is_wordlike(words[-1]) or bool(_TOPONYM_END.search(words[-1]))
@@ -179,12 +221,13 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
     out: list[_Raw] = []
     if "LOCATION" in wanted:
         out.extend(_cities(text))
-        for m in _AREA.finditer(text):
-            out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
+        if _AREA_HEAD.search(text):
+            for m in _AREA.finditer(text):
+                out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
         if _FIVE_DIGITS.search(text):
             for m in _ZIP_AFTER_STATE.finditer(text):
                 out.append((m.start(1), m.end(1), "LOCATION", _NO_PARTS))
-    if "STREET_ADDRESS" in wanted and _DIGIT.search(text):
+    if "STREET_ADDRESS" in wanted and _DIGIT.search(text) and _euro_street_possible(text):
         for m in _EURO_STREET.finditer(text):
             out.append((m.start(), m.end(), "STREET_ADDRESS", _NO_PARTS))
     if "ORGANIZATION_NAME" in wanted:
@@ -196,23 +239,29 @@ def _cities(text: str) -> list[_Raw]:
     out: list[_Raw] = []
     has_digit = _DIGIT.search(text) is not None
     places = lexicon.PLACES
+    firsts = _multi_word_firsts()
     for m in _CAP_RUN.finditer(text):
         words = m.group().split(" ")
         # each word folded once: folding is per character, so joining folded words equals _fold_words
-        folded = [lexicon.fold(w.rstrip(".,")) for w in words]
+        facts = [_word_facts(w) for w in words]
+        folded = [f[0] for f in facts]
         start = m.start()
         # the longest gazetteer entry or place-shaped name starting at each word of the run
         k = 0
         while k < len(words):
             best = 0
-            for n in range(min(_MAX_PLACE_WORDS, len(words) - k), 0, -1):
-                if " ".join(folded[k : k + n]) in places:
-                    best = n
-                    break
+            if folded[k] in firsts:
+                for n in range(min(_MAX_PLACE_WORDS, len(words) - k), 0, -1):
+                    if " ".join(folded[k : k + n]) in places:
+                        best = n
+                        break
+            elif folded[k] in places:
+                best = 1
             shaped = 0
-            if not best:
+            if not best:  # _toponym_shaped(words[k : k + n]) for n = 3, 2, 1, from each word's facts
+                prefix = facts[k][1]
                 for n in range(min(3, len(words) - k), 0, -1):
-                    if _toponym_shaped(words[k : k + n]):
+                    if facts[k + n - 1][2] if n >= 2 and prefix else facts[k + n - 1][3]:
                         shaped = n
                         break
             size = best or shaped
@@ -247,7 +296,7 @@ def _cities(text: str) -> list[_Raw]:
                             out.append((z.start(1), z.end(1), "LOCATION", _NO_PARTS))
             start += len(phrase) + 1
             k += size
-    if any(ch.islower() for ch in text):
+    if not text.isupper() and any(ch.islower() for ch in text):  # a text in capitals: no scan at all
         for m in _LOWER_AFTER_CUE.finditer(text):
             words = m.group(1).split(" ")
             for n in range(min(3, len(words)), 0, -1):
@@ -270,7 +319,10 @@ _HEAD_FIRST_WORDS = frozenset(
     for first in [re.split(r"\\s|\\\.|\\|\.", alt)[0]]
     for w in ((first[:-2], first[:-1]) if first.endswith("s?") else (first,))
 )
-_WORD = re.compile(r"\w+")
+# A head's first word as a whole \w+ word of the lower-cased text (one scan, the keywords skipped on their first letter)
+_HEAD_WORD = re.compile(
+    r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, _HEAD_FIRST_WORDS), key=len, reverse=True)) + r")(?!\w)"
+)
 _CHUNK = re.compile(r"\S+")
 # An _ORG match spans at most 5 modifier words, a head of 1-2 words and an "of the X Y Z" tail (5 more), each
 # whitespace-free: it lies within the chunks from 6 before to 8 after the one holding its head's first word.
@@ -285,13 +337,13 @@ def _org_matches(text: str) -> Iterator[re.Match[str]]:
     if low is None:  # a character re folds otherwise than lower() does: the whole text, plainly
         yield from _ORG.finditer(text)
         return
-    if _HEAD_FIRST_WORDS.isdisjoint(_WORD.findall(low)):
+    heads = [m.start() for m in _HEAD_WORD.finditer(low)]
+    if not heads:
         return
     chunks = [m.span() for m in _CHUNK.finditer(text)]
+    starts = [a for a, _ in chunks]
     windows: list[list[int]] = []
-    for k, (a, b) in enumerate(chunks):
-        if _HEAD_FIRST_WORDS.isdisjoint(_WORD.findall(low, a, b)):
-            continue
+    for k in sorted({bisect.bisect_right(starts, h) - 1 for h in heads}):
         lo, hi = max(0, k - _ORG_BEFORE), min(len(chunks) - 1, k + _ORG_AFTER)
         if windows and lo <= windows[-1][1] + 1:
             windows[-1][1] = hi
@@ -301,8 +353,92 @@ def _org_matches(text: str) -> Iterator[re.Match[str]]:
         yield from _ORG.finditer(text, chunks[lo][0], chunks[hi][1])
 
 
+# Legal forms of companies, written as registered (case-sensitive: "AB", "SA", "Oy" are also words or
+# abbreviations in lower or other case): German, French, Italian, Spanish, Portuguese, Dutch, Nordic, Polish,
+# Japanese and Commonwealth forms, and the family firms' "et Fils", "e Figli", "e Hijos", "& Söhne".
+_LEGAL_FORM = (
+    r"(?:GmbH|AG|KGaA|KG|OHG|GbR|UG|mbH|e\.\s?V\.|e\.\s?G\.|eG|Stiftung|SARL|S\.A\.R\.L\.|SAS|S\.A\.S\.|SA|S\.A\."
+    r"|S\.L\.L?\.?|SL"
+    r"|S\.r\.l\.|s\.r\.l\.|Srl|SRL|S\.p\.A\.|SpA|SPA|S\.C\.|S/A|Ltda\.?|LTDA|EIRELI|B\.V\.|BV|N\.V\.|NV|V\.O\.F\.|VOF"
+    r"|A/S|ApS|AB|Oy|Oyj|ASA|sp\.\s?z\s?o\.\s?o\.|Sp\.\s?z\s?o\.\s?o\.|sp\.\s?[jkp]\.|S\.C\.|K\.K\."
+    r"|Pty\.?(?:\s+Ltd\.?)?"
+    r"|Pvt\.?\s+Ltd\.?|LLP|LP|L\.P\.|PC|P\.C\.|PLLC|P\.A\."
+    r"|(?:et|e|y|und|&)\s+(?:Fils|Figli|Hijos|Filhos|Söhne|Zonen|Zn\.|Cie\.?))"
+)
+_LEGAL_ORG = re.compile(
+    r"(?<![\w-])(?P<name>" + _CAPWORD + r"(?:[ -]" + _CAPWORD + r"){0,2}(?: (?:&|und|and|y|et|e) " + _CAPWORD + r")?)"
+    r"(?:,)? (?:(?:GmbH|AG|Stiftung|KG|SE) (?:&|und) Co\.? )?" + _LEGAL_FORM + r"(?![\w/])"
+)
+_LEGAL_WORD = re.compile(_LEGAL_FORM + r"|Co\.?|Cie\.?")
+_LEGAL_HINT = re.compile(r" (?:" + _LEGAL_FORM + r")(?![\w/])")
+
+
+# A care facility written in lower case, as nurses do: "sacred heart hospital", "holy cross hosp", "mercy medical
+# center". The words before the head name it when one of them is no everyday or clinical word (a place, a surname,
+# an unknown word), a saint, or a word that US hospitals are commonly named by.
+_LOWER_FACILITY = re.compile(
+    r"(?<![\w'’-])((?:[a-z][a-z'’-]*\.? ){1,3})"
+    r"(?:hospital|hosp\.?|medical cent(?:er|re)|med\.? ctr\.?|clinic|health cent(?:er|re)"
+    r"|nursing home|rehab(?:ilitation)? (?:center|hospital)|infirmary)(?![\w])"
+)
+_FACILITY_NAME_WORDS = frozenset(
+    """sacred heart holy cross good samaritan mercy providence baptist methodist presbyterian lutheran adventist christ
+    trinity shepherd redeemer angels st saint mt mount our lady""".split()
+)
+_GENERIC_FACILITY = frozenset(
+    """outside other local community general regional memorial university county state city veterans va children's
+    childrens women's womens psychiatric psych rehab rehabilitation teaching private public nearby referring same
+    another previous prior new old main""".split()
+)
+
+
+def _lower_facilities(text: str) -> list[_Raw]:
+    out: list[_Raw] = []
+    for m in _LOWER_FACILITY.finditer(text):
+        words = m.group(1).split()
+        k = len(words)  # the words right before the head that name it, walking back
+        named = False
+        while k > 0:
+            w = lexicon.fold(words[k - 1].rstrip(".").replace("’", "'"))
+            if w in _GENERIC_FACILITY or (w == "of" and k < len(words)):
+                k -= 1
+            elif w in _LEAD_TRIM or "'" in w or "/" in w:
+                break
+            elif (
+                w in _FACILITY_NAME_WORDS or w in lexicon.PLACES
+                or (w in lexicon.SURNAMES and not is_everyday_word(w))
+                or not (_is_english(w) or is_everyday_word(w))
+            ):
+                k -= 1
+                named = True
+            else:
+                break
+        while k < len(words) and lexicon.fold(words[k]) == "of":
+            k += 1
+        if named:
+            start = m.start(1) + len(" ".join(words[:k])) + (1 if k else 0)
+            out.append((start, m.end(), "ORGANIZATION_NAME", _NO_PARTS))
+    return out
+
+
 def _organisations(text: str) -> list[_Raw]:
     out: list[_Raw] = []
+    if "hosp" in text or "cent" in text or "ctr" in text or "clinic" in text or "home" in text or "infirm" in text:
+        out.extend(_lower_facilities(text))
+    if _LEGAL_HINT.search(text):  # "Müller GmbH & Co. KG", "Rossi S.p.A.", "Dupont et Fils", "Nielsen A/S"
+        for m in _LEGAL_ORG.finditer(text):
+            words = m.group("name").split(" ")
+            lead = 0
+            while lead < len(words) - 1 and lexicon.fold(words[lead].rstrip(".")) in _LEAD_TRIM:
+                lead += 1
+            mods = [w for w in words[lead:] if w[:1].isupper() and not _LEGAL_WORD.fullmatch(w)]
+            if (
+                mods
+                and not any(_plain(w) in lexicon.CLINICAL_VOCAB for w in mods)
+                and not all(w.isupper() for w in mods)  # in capitals, "PRESSORS AS", "CT SA": words
+            ):
+                start = m.start() + len(" ".join(words[:lead])) + (1 if lead else 0)
+                out.append((start, m.end(), "ORGANIZATION_NAME", _NO_PARTS))
     for m in _org_matches(text):
         words = m.group().split(" ")
         head_index = _head_index(words)
