@@ -56,8 +56,14 @@ from typing import NamedTuple
 import apache_beam as beam
 
 from pipelines.fhir.incremental import add_incremental_inputs, reshard_existing
-from pipelines.fhir.join import DeidentifyFhirResources, DeidentifyWithSideInput, pack_patients
-from pipelines.fhir.parse import OFFERS, PATIENTS, SIZES, WANTED, KeepWanted, ParseResources
+from pipelines.fhir.join import (
+    JOINED,
+    DeidentifyFhirResources,
+    DeidentifyJoinedBatches,
+    DeidentifyWithSideInput,
+    pack_patients,
+)
+from pipelines.fhir.parse import BATCHES, OFFERS, PATIENTS, SIZES, WANTED, KeepWanted, ParseResources
 from pipelines.fhir.read import ReadFhirStore
 from pipelines.fhir.shards import WriteFhirShards, shard_tag
 from pipelines.stores.fhir import MAX_RESOURCE_BYTES, shard_count, source_tag
@@ -102,8 +108,8 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     read = pipeline | f"{p}Read FHIR store" >> ReadFhirStore(source, label, max_resource_bytes)
     parsed = read["raw"] | f"{p}Parse" >> beam.ParDo(
         ParseResources(policy, keys, label, resource_filter, deidentify_patients=not validate,
-                       by_reference=join in ("side", "none"))).with_outputs(ERRORS, PATIENTS, SIZES, OFFERS, WANTED,
-                                                                       main="resources")
+                       by_reference=join in ("side", "none"), keyed_refs=join == "keyed")
+    ).with_outputs(ERRORS, PATIENTS, SIZES, OFFERS, WANTED, BATCHES, main="resources")
     shard_counts = (
         parsed[SIZES]
         | f"{p}Size per type" >> beam.CombinePerKey(_sum_pairs)
@@ -125,9 +131,19 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
             | f"{p}One a resource" >> beam.FlatMap(lambda batch: batch)
             | f"{p}Join patients" >> beam.GroupByKey()
         )
-        deid = grouped | f"{p}De-identify" >> beam.ParDo(
+        joined = grouped | f"{p}De-identify" >> beam.ParDo(
             DeidentifyFhirResources(policy, keys, label, validate, incremental), counts_view,
-            *extra, **targets).with_outputs(ERRORS, main="ok")
+            *extra, **targets).with_outputs(ERRORS, JOINED, main="ok")
+        again = (
+            (joined[JOINED], parsed[BATCHES])
+            | f"{p}Joined lines and batches" >> beam.Flatten()
+            | f"{p}Lines by batch" >> beam.GroupByKey()
+            | f"{p}De-identify joined lines" >> beam.ParDo(
+                DeidentifyJoinedBatches(policy, keys, label, validate, incremental), counts_view,
+                *extra, **targets).with_outputs(ERRORS, main="ok")
+        )
+        outputs = [joined["ok"], again["ok"]]  # each written as runs where it is made (no Flatten of lines)
+        deid_errors = [joined[ERRORS], again[ERRORS]]
     elif join in ("side", "none"):
         patients = (
             parsed[PATIENTS]
@@ -137,16 +153,15 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
         deid = parsed["resources"] | f"{p}Spread batches" >> beam.Reshuffle() | f"{p}De-identify" >> beam.ParDo(
             DeidentifyWithSideInput(policy, keys, label, validate, incremental), counts_view,
             beam.pvalue.AsList(patients), *extra, **targets).with_outputs(ERRORS, main="ok")
+        outputs, deid_errors = [deid["ok"]], [deid[ERRORS]]
     else:
         raise ValueError(f"join: {join!r}")
-    lines = deid["ok"]
     if existing_lines is not None:
-        kept = existing_lines | f"{p}Shard kept lines" >> beam.Map(reshard_existing, counts_view)
-        lines = (lines, kept)
-    written = lines | f"{p}Write" >> WriteFhirShards(destination, tag, label, counts_view, p,
-                                                     legacy_tags=(source_tag(source),))
+        outputs.append(existing_lines | f"{p}Shard kept lines" >> beam.Map(reshard_existing, counts_view))
+    written = tuple(outputs) | f"{p}Write" >> WriteFhirShards(destination, tag, label, counts_view, p,
+                                                              legacy_tags=(source_tag(source),))
     errors = (
-        (read[ERRORS], parsed[ERRORS], deid[ERRORS], written[ERRORS]) | f"{p}All errors" >> beam.Flatten()
+        (read[ERRORS], parsed[ERRORS], *deid_errors, written[ERRORS]) | f"{p}All errors" >> beam.Flatten()
     )
     errors | f"{p}Write errors" >> WriteErrorRecords(run_dir, error_prefix)
     return FhirStoreResult(written["paths"], errors)

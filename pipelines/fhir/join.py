@@ -16,7 +16,7 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipelines.fhir.incremental import predicted_id
-from pipelines.fhir.parse import COMPARTMENT, DEIDENTIFIED, PATIENT, RESOURCE, resolution_table, with_id
+from pipelines.fhir.parse import COMPARTMENT, DEIDENTIFIED, LOCATED, PATIENT, RESOURCE, resolution_table, with_id
 from pipelines.fhir.read import BatchRef, SourceChanged, read_batch_lines
 from pipelines.fhir.shards import ENTRY, LINE, ShardBuffer
 from pipelines.stores.fhir import RawResource, shard_of
@@ -35,6 +35,7 @@ from transforms.fhir.codec import dumps, parse_resource
 from transforms.fhir.policy import FhirPolicy
 
 FLUSH_BYTES = 8 << 20  # the de-identify step gathers output lines per shard up to this many bytes a worker
+JOINED = "joined"  # the keyed join's (batch key, (line number, shift key, context)) for lines read again after it
 
 
 class DeidentifyFhirResources(beam.DoFn):
@@ -48,6 +49,11 @@ class DeidentifyFhirResources(beam.DoFn):
 
     ``incremental``: a resource whose predicted destination id is in the ``existing`` side input (a dict of
     ``Type/id`` already in the destination) is skipped (``skipped/<label>``), not de-identified.
+
+    A LOCATED value (a line of an uncompressed NDJSON batch, by reference: ``ParseResources(keyed_refs=True)``)
+    is not de-identified here: JOINED gets ``(batch key, (line number, shift key, context))`` for
+    ``DeidentifyJoinedBatches``, which reads the batch again. The GroupByKey then holds a few dozen bytes a
+    resource, not the resource, so the runner's memory follows the number of resources, not their size.
     """
 
     def __init__(self, policy: FhirPolicy, keys: Keys, label: str = "fhir", validate: bool = False,
@@ -112,9 +118,12 @@ class DeidentifyFhirResources(beam.DoFn):
             patient = with_compartment(patient, extra)
         shift_key, context = (patient[3], patient[4]) if patient is not None else (None, ())
         for value in values:
-            if value[0] == RESOURCE:
+            kind = value[0]
+            if kind == LOCATED:
+                yield beam.pvalue.TaggedOutput(JOINED, (value[1], (value[2], shift_key, context)))
+            elif kind == RESOURCE:
                 yield from self.deidentify(value, shift_key, context, shard_counts, existing)
-            elif value[0] == DEIDENTIFIED:
+            elif kind == DEIDENTIFIED:
                 yield from self.deidentified(value, patient, shard_counts, existing)
 
     def deidentify(self, value: tuple, shift_key: str | None, context: tuple, shard_counts: dict,
@@ -174,6 +183,21 @@ class DeidentifyFhirResources(beam.DoFn):
         self._tally.add(self._skipped_name)
         return True
 
+    def read_again(self, ref: BatchRef):
+        """A generator returning the (number, bytes) of a BatchRef's lines, or None after yielding an error record
+        for each of its lines when they cannot be read back as they were parsed."""
+        try:
+            return read_batch_lines(ref)
+        except Exception as err:  # noqa: BLE001 - a dead letter, never a failed job
+            if isinstance(err, SourceChanged):
+                code, message = "ABORTED", "the source file changed while the run was reading it"
+            else:
+                code, message = "UNAVAILABLE", f"the source file cannot be read again ({type(err).__name__})"
+            for number in sorted(ref.lines + tuple(done[0] for done in ref.done)):
+                self._tally.add(self._failed_name)
+                yield beam.pvalue.TaggedOutput(ERRORS, error_record(f"{ref.relative}:{number}", code, message))
+            return None
+
 
 class DeidentifyWithSideInput(DeidentifyFhirResources):
     """The side-input join: batches of (key, RESOURCE value), each key looked up in a dict of Patient join info.
@@ -215,16 +239,8 @@ class DeidentifyWithSideInput(DeidentifyFhirResources):
     def reread(self, ref: BatchRef, patients: dict, shard_counts: dict, existing) -> Iterator:
         """A BatchRef's lines read again, each joined and de-identified as if it had come inline. Lines that do
         not read back as they were parsed are error records (nothing is de-identified from a changed file)."""
-        try:
-            lines = read_batch_lines(ref)
-        except Exception as err:  # noqa: BLE001 - a dead letter, never a failed job
-            if isinstance(err, SourceChanged):
-                code, message = "ABORTED", "the source file changed while the run was reading it"
-            else:
-                code, message = "UNAVAILABLE", f"the source file cannot be read again ({type(err).__name__})"
-            for number in sorted(ref.lines + tuple(done[0] for done in ref.done)):
-                self._tally.add(self._failed_name)
-                yield beam.pvalue.TaggedOutput(ERRORS, error_record(f"{ref.relative}:{number}", code, message))
+        lines = yield from self.read_again(ref)
+        if lines is None:
             return
         wanted = set(ref.lines)
         done = {number: rest for number, *rest in ref.done}
@@ -241,6 +257,35 @@ class DeidentifyWithSideInput(DeidentifyFhirResources):
                 key, rid, out = done[number]
                 yield from self.join(key, (DEIDENTIFIED, ref.relative, number, False, data, rid, out), patients,
                                      shard_counts, existing)
+
+
+class DeidentifyJoinedBatches(DeidentifyFhirResources):
+    """The keyed join's second half: (batch key, [its BatchRef, (line number, shift key, context) of each of its
+    lines]) -> the batch read again, each line de-identified with its Patient's shift key and context (what the
+    join by patient gave it); output as ``DeidentifyFhirResources``'."""
+
+    def process(self, element, shard_counts: dict, existing=None, targets=()) -> Iterable:
+        yield from self.shard_markers(shard_counts)
+        self._resolved = self.targets(targets)
+        _, values = element
+        ref = None
+        joined: dict = {}
+        for value in values:
+            if value.__class__ is BatchRef:
+                ref = value
+            else:
+                joined[value[0]] = value[1:]
+        if ref is None:  # cannot happen: every batch key comes with its BatchRef
+            raise ValueError("a joined batch without its location")
+        lines = yield from self.read_again(ref)
+        if lines is None:
+            return
+        wanted = set(ref.lines)
+        for number, data in lines:
+            if number in wanted:
+                shift_key, context = joined.get(number, (None, ()))
+                yield from self.deidentify((RESOURCE, ref.relative, number, False, data), shift_key, context,
+                                           shard_counts, existing)
 
 
 def pack_patients(batch: list) -> bytes:
