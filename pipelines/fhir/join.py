@@ -16,7 +16,15 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipelines.fhir.incremental import predicted_id
-from pipelines.fhir.parse import COMPARTMENT, DEIDENTIFIED, LOCATED, PATIENT, RESOURCE, resolution_table, with_id
+from pipelines.fhir.parse import (
+    COMPARTMENT,
+    DEIDENTIFIED,
+    PATIENT,
+    RESOURCE,
+    from_line_ref,
+    resolution_table,
+    with_id,
+)
 from pipelines.fhir.read import BatchRef, SourceChanged, read_batch_lines
 from pipelines.fhir.shards import ENTRY, LINE, ShardBuffer
 from pipelines.stores.fhir import RawResource, shard_of
@@ -50,10 +58,11 @@ class DeidentifyFhirResources(beam.DoFn):
     ``incremental``: a resource whose predicted destination id is in the ``existing`` side input (a dict of
     ``Type/id`` already in the destination) is skipped (``skipped/<label>``), not de-identified.
 
-    A LOCATED value (a line of an uncompressed NDJSON batch, by reference: ``ParseResources(keyed_refs=True)``)
-    is not de-identified here: JOINED gets ``(batch key, (line number, shift key, context))`` for
-    ``DeidentifyJoinedBatches``, which reads the batch again. The GroupByKey then holds a few dozen bytes a
-    resource, not the resource, so the runner's memory follows the number of resources, not their size.
+    A bytes value (``parse.line_ref``: a line of an uncompressed NDJSON batch, by reference,
+    ``ParseResources(keyed_refs=True)``) is not de-identified here: JOINED gets, per batch the group has lines
+    of, ``(batch key, pickled (shift key, context, line numbers))`` for ``DeidentifyJoinedBatches``, which reads
+    the batch again. The GroupByKeys then hold a few dozen bytes a resource, not the resource, so the runner's
+    memory follows the number of resources, not their size.
     """
 
     def __init__(self, policy: FhirPolicy, keys: Keys, label: str = "fhir", validate: bool = False,
@@ -109,19 +118,28 @@ class DeidentifyFhirResources(beam.DoFn):
         _, values = element
         patient = None
         extra: list = []
+        lines: dict = {}
         for value in values:
-            if value[0] == PATIENT and (patient is None or value[1:3] < patient[1:3]):
+            if value.__class__ is bytes:
+                key, number = from_line_ref(value)
+                numbers = lines.get(key)
+                if numbers is None:
+                    numbers = lines[key] = []
+                numbers.append(number)
+            elif value[0] == PATIENT and (patient is None or value[1:3] < patient[1:3]):
                 patient = value
             elif value[0] == COMPARTMENT:
                 extra += value[1]
         if extra:
             patient = with_compartment(patient, extra)
         shift_key, context = (patient[3], patient[4]) if patient is not None else (None, ())
+        for key in sorted(lines):
+            yield beam.pvalue.TaggedOutput(JOINED, (key, pack_joined(shift_key, context, lines[key])))
         for value in values:
+            if value.__class__ is bytes:
+                continue
             kind = value[0]
-            if kind == LOCATED:
-                yield beam.pvalue.TaggedOutput(JOINED, (value[1], (value[2], shift_key, context)))
-            elif kind == RESOURCE:
+            if kind == RESOURCE:
                 yield from self.deidentify(value, shift_key, context, shard_counts, existing)
             elif kind == DEIDENTIFIED:
                 yield from self.deidentified(value, patient, shard_counts, existing)
@@ -260,8 +278,8 @@ class DeidentifyWithSideInput(DeidentifyFhirResources):
 
 
 class DeidentifyJoinedBatches(DeidentifyFhirResources):
-    """The keyed join's second half: (batch key, [its BatchRef, (line number, shift key, context) of each of its
-    lines]) -> the batch read again, each line de-identified with its Patient's shift key and context (what the
+    """The keyed join's second half: (batch key, [its BatchRef, ``pack_joined`` values covering its lines]) -> the
+    batch read again, each line de-identified with its Patient's shift key and context (what the
     join by patient gave it); output as ``DeidentifyFhirResources``'."""
 
     def process(self, element, shard_counts: dict, existing=None, targets=()) -> Iterable:
@@ -274,7 +292,9 @@ class DeidentifyJoinedBatches(DeidentifyFhirResources):
             if value.__class__ is BatchRef:
                 ref = value
             else:
-                joined[value[0]] = value[1:]
+                shift_key, context, numbers = pickle.loads(value)
+                for number in numbers:
+                    joined[number] = shift_key, context
         if ref is None:  # cannot happen: every batch key comes with its BatchRef
             raise ValueError("a joined batch without its location")
         lines = yield from self.read_again(ref)
@@ -286,6 +306,12 @@ class DeidentifyJoinedBatches(DeidentifyFhirResources):
                 shift_key, context = joined.get(number, (None, ()))
                 yield from self.deidentify((RESOURCE, ref.relative, number, False, data), shift_key, context,
                                            shard_counts, existing)
+
+
+def pack_joined(shift_key: str | None, context: tuple, numbers: list) -> bytes:
+    """A Patient's shift key and context for some lines of one batch, as one bytes value (the local runner keeps
+    grouped values decoded: a tuple of strings a line would cost it several times the bytes)."""
+    return pickle.dumps((shift_key, tuple(context), tuple(numbers)), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def pack_patients(batch: list) -> bytes:

@@ -24,7 +24,7 @@ from transforms.fhir.ids import offered_keys, wanted_keys
 from transforms.fhir.codec import dumps, parse_resource
 from transforms.fhir.policy import FhirPolicy
 
-RESOURCE, PATIENT, DEIDENTIFIED, COMPARTMENT, LOCATED = 0, 1, 2, 3, 4
+RESOURCE, PATIENT, DEIDENTIFIED, COMPARTMENT = 0, 1, 2, 3
 MIN_IDENTIFIER_PHRASE = 4  # shorter identifier values ("1", "A") are not context phrases: they would hit any text
 # The resources whose identifiers are order, study and member numbers people copy into text (accession, placer,
 # filler, specimen, member ids). Every text of the compartment is matched against every phrase, so identifiers
@@ -103,8 +103,8 @@ class ParseResources(beam.DoFn):
     a list of the resolution keys of its ``urn:uuid:`` and conditional references (``wanted_keys``).
 
     ``by_reference``: a LineBatch's main output is its BatchRef (the side-input join). ``keyed_refs``: the keyed
-    join by line reference: a LineBatch's main output is a list of (join key, (LOCATED, batch key, line
-    number)), small values the join's GroupByKey holds instead of the resources, and BATCHES gets
+    join by line reference: a LineBatch's main output is a list of (join key, ``line_ref(batch key, line
+    number)``), small values the join's GroupByKey holds instead of the resources, and BATCHES gets
     (batch key, BatchRef) to read the lines again once joined (``batch_key``); its Patients are de-identified
     after the join, not here (their output lines would ride through both shuffles).
     """
@@ -194,7 +194,7 @@ class ParseResources(beam.DoFn):
                 ref = batch_ref(located, resources)
                 key = batch_key(ref)
                 yield beam.pvalue.TaggedOutput(BATCHES, (key, ref))
-                yield [(owner, (LOCATED, key, value[2])) for owner, value in resources]
+                yield [(owner, line_ref(key, value[2])) for owner, value in resources]
         elif located is not None and self._by_reference:
             if resources:
                 yield batch_ref(located, resources)
@@ -236,6 +236,19 @@ def batch_ref(batch: LineBatch, resources: list[tuple]) -> BatchRef:
 def batch_key(ref: BatchRef) -> str:
     """The key a BatchRef and the joined references to its lines meet under (one a batch: file and first byte)."""
     return f"{ref.relative}\x00{ref.start}"
+
+
+def line_ref(key: str, number: int) -> bytes:
+    """A line of a batch as the keyed join's GroupByKey holds it: one bytes value (``b"<number> <batch key>"``),
+    not a tuple of objects (the local runner keeps every grouped value decoded: a tuple of an int and a string
+    costs about twice the memory)."""
+    return b"%d %s" % (number, key.encode("utf-8", "surrogatepass"))
+
+
+def from_line_ref(value: bytes) -> tuple[str, int]:
+    """``line_ref``'s (batch key, line number)."""
+    number, _, key = value.partition(b" ")
+    return key.decode("utf-8", "surrogatepass"), int(number)
 
 
 def with_id(out: dict, data: bytes, keys: Keys) -> tuple[str, dict]:
