@@ -33,7 +33,12 @@ repeats). Because that side input depends on the whole read, every runner materi
 before the de-identify step. How it then spreads them is the runner's: the DirectRunner hands each worker
 whole chunks of the parse step's output as they arrived (10 MB each), 70/30 in a measured run, so the batches
 are reshuffled first (a GroupByKey's keys are dealt out one by one). ``join="keyed"`` does the join with a
-GroupByKey instead (no per-worker Patient table, one more shuffle of every resource; same output).
+GroupByKey instead (no per-worker Patient table; same output): for uncompressed NDJSON the GroupByKey by patient
+carries a line reference a resource (``parse.line_ref``, a few dozen bytes), not the resource, and a second
+GroupByKey by batch brings each batch's BatchRef its lines' shift keys and context, pickled once a Patient a
+batch (``join.pack_joined``); the batch is then read again as the side join reads it. The local runner keeps
+every grouped value decoded in its own process, so what it holds follows the number of resources, not their
+bytes. Bundles and gzipped files still go through the join whole (they cannot be read again by range).
 
 Output is deterministic: shard counts come from the input's sizes per type, a resource's shard from a hash of
 its new id, and lines are sorted by new id within a shard, so runs and worker counts agree byte for byte.
@@ -96,7 +101,7 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     ``join``: "side" (the default: Patient join info as a side input of pickled batches, so resources are not
     grouped by patient, and batches of uncompressed NDJSON reach the de-identify step as BatchRefs; each worker
     holds every Patient's shift key and context phrases, some 100-300 bytes a patient), "keyed" (GroupByKey by
-    patient: no per-worker patient table, every resource shuffled) or "none" (no Patient join: date shifts then
+    patient: no per-worker patient table; a line reference a resource of uncompressed NDJSON shuffled, twice) or "none" (no Patient join: date shifts then
     key on the reference, not the MRN: for measuring the join's cost only). "side" and "keyed" give the same
     output.
     ``incremental``: keep what the destination holds from this source and de-identify only source resources
