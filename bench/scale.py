@@ -6,7 +6,7 @@ Usage: python bench/scale.py [--fhir-patients 5000] [--dicom-instances 5000] [--
 
 Stores come from ``deidflow sample``. Every run is a subprocess; its process tree is polled (``/proc``, every
 50 ms) and the peak is the largest VmHWM (the kernel's own high-water mark) of any process in the tree — the
-launcher and each worker. ``--trees`` runs each command with PYTHONPATH set to each tree in turn, interleaved
+launcher and each worker; each run also prints every process's peak. ``--trees`` runs each command with PYTHONPATH set to each tree in turn, interleaved
 (old, new, old, new ...), so a loaded machine hits both alike. Prints one table row a run and, per tree, the
 memory growth 4x/1x and the whole command's rate against the plain loop's.
 Targets (issue 21): FHIR peak RSS at 4x <= 1.3x the 1x figure, both joins; FHIR >= 0.15x the plain json loop.
@@ -111,8 +111,8 @@ def measure(cmd: list[str], env: dict, cwd: str) -> tuple[float, int, int, int]:
     output = b"".join(chunks).decode(errors="replace")
     if proc.returncode not in (0, 3):
         raise RuntimeError(f"{cmd[:4]} exited {proc.returncode}:\n{output[-3000:]}")
-    if os.environ.get("SCALE_VERBOSE"):
-        print("    peaks MB:", sorted((v // 1024 for v in peaks.values()), reverse=True), flush=True)
+    every = sorted((v // 1024 for v in peaks.values() if v >= 10 << 10), reverse=True)  # Python processes only
+    print("    peak MB of every process:", every, flush=True)
     return wall, max(peaks.values(), default=0) // 1024, len(peaks), peaks.get(proc.pid, 0) // 1024
 
 

@@ -33,7 +33,12 @@ repeats). Because that side input depends on the whole read, every runner materi
 before the de-identify step. How it then spreads them is the runner's: the DirectRunner hands each worker
 whole chunks of the parse step's output as they arrived (10 MB each), 70/30 in a measured run, so the batches
 are reshuffled first (a GroupByKey's keys are dealt out one by one). ``join="keyed"`` does the join with a
-GroupByKey instead (no per-worker Patient table, one more shuffle of every resource; same output).
+GroupByKey instead (no per-worker Patient table; same output): for uncompressed NDJSON the GroupByKey by patient
+carries a line reference a resource (``parse.line_ref``, a few dozen bytes), not the resource, and a second
+GroupByKey by batch brings each batch's BatchRef its lines' shift keys and context, pickled once a Patient a
+batch (``join.pack_joined``); the batch is then read again as the side join reads it. The local runner keeps
+every grouped value decoded in its own process, so what it holds follows the number of resources, not their
+bytes. Bundles and gzipped files still go through the join whole (they cannot be read again by range).
 
 Output is deterministic: shard counts come from the input's sizes per type, a resource's shard from a hash of
 its new id, and lines are sorted by new id within a shard, so runs and worker counts agree byte for byte.
@@ -56,8 +61,14 @@ from typing import NamedTuple
 import apache_beam as beam
 
 from pipelines.fhir.incremental import add_incremental_inputs, reshard_existing
-from pipelines.fhir.join import DeidentifyFhirResources, DeidentifyWithSideInput, pack_patients
-from pipelines.fhir.parse import OFFERS, PATIENTS, SIZES, WANTED, KeepWanted, ParseResources
+from pipelines.fhir.join import (
+    JOINED,
+    DeidentifyFhirResources,
+    DeidentifyJoinedBatches,
+    DeidentifyWithSideInput,
+    pack_patients,
+)
+from pipelines.fhir.parse import BATCHES, OFFERS, PATIENTS, SIZES, WANTED, KeepWanted, ParseResources
 from pipelines.fhir.read import ReadFhirStore
 from pipelines.fhir.shards import WriteFhirShards, shard_tag
 from pipelines.stores.fhir import MAX_RESOURCE_BYTES, shard_count, source_tag
@@ -91,8 +102,9 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     ``join``: "side" (the default: Patient join info as a side input of pickled batches, so resources are not
     grouped by patient, and batches of uncompressed NDJSON reach the de-identify step as BatchRefs; each worker
     holds every Patient's shift key and context phrases, some 100-300 bytes a patient), "keyed" (GroupByKey by
-    patient: no per-worker patient table, every resource shuffled) or "none" (no Patient join: date shifts then
-    key on the reference, not the MRN: for measuring the join's cost only). "side" and "keyed" give the same
+    patient: no per-worker patient table; of uncompressed NDJSON a line reference a resource is shuffled, twice)
+    or "none" (no Patient join: date shifts then key on the reference, not the MRN: for measuring the join's cost
+    only). "side" and "keyed" give the same
     output.
     ``incremental``: keep what the destination holds from this source and de-identify only source resources
     whose destination resource (``Type/<new id>``, a function of the source id and key) is not there yet;
@@ -105,8 +117,8 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     read = pipeline | f"{p}Read FHIR store" >> ReadFhirStore(source, label, max_resource_bytes)
     parsed = read["raw"] | f"{p}Parse" >> beam.ParDo(
         ParseResources(policy, keys, label, resource_filter, deidentify_patients=not validate,
-                       by_reference=join in ("side", "none"))).with_outputs(ERRORS, PATIENTS, SIZES, OFFERS, WANTED,
-                                                                       main="resources")
+                       by_reference=join in ("side", "none"), keyed_refs=join == "keyed")
+    ).with_outputs(ERRORS, PATIENTS, SIZES, OFFERS, WANTED, BATCHES, main="resources")
     shard_counts = (
         parsed[SIZES]
         | f"{p}Size per type" >> beam.CombinePerKey(_sum_pairs)
@@ -132,9 +144,19 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
             | f"{p}One a resource" >> beam.FlatMap(lambda batch: batch)
             | f"{p}Join patients" >> beam.GroupByKey()
         )
-        deid = grouped | f"{p}De-identify" >> beam.ParDo(
+        joined = grouped | f"{p}De-identify" >> beam.ParDo(
             DeidentifyFhirResources(policy, keys, label, validate, incremental), counts_view,
-            *extra, **targets).with_outputs(ERRORS, main="ok")
+            *extra, **targets).with_outputs(ERRORS, JOINED, main="ok")
+        again = (
+            (joined[JOINED], parsed[BATCHES])
+            | f"{p}Joined lines and batches" >> beam.Flatten()
+            | f"{p}Lines by batch" >> beam.GroupByKey()
+            | f"{p}De-identify joined lines" >> beam.ParDo(
+                DeidentifyJoinedBatches(policy, keys, label, validate, incremental), counts_view,
+                *extra, **targets).with_outputs(ERRORS, main="ok")
+        )
+        outputs = [joined["ok"], again["ok"]]  # each written as runs where it is made (no Flatten of lines)
+        deid_errors = [joined[ERRORS], again[ERRORS]]
     elif join in ("side", "none"):
         patients = (
             patient_info
@@ -144,16 +166,15 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
         deid = parsed["resources"] | f"{p}Spread batches" >> beam.Reshuffle() | f"{p}De-identify" >> beam.ParDo(
             DeidentifyWithSideInput(policy, keys, label, validate, incremental), counts_view,
             beam.pvalue.AsList(patients), *extra, **targets).with_outputs(ERRORS, main="ok")
+        outputs, deid_errors = [deid["ok"]], [deid[ERRORS]]
     else:
         raise ValueError(f"join: {join!r}")
-    lines = deid["ok"]
     if existing_lines is not None:
-        kept = existing_lines | f"{p}Shard kept lines" >> beam.Map(reshard_existing, counts_view)
-        lines = (lines, kept)
-    written = lines | f"{p}Write" >> WriteFhirShards(destination, tag, label, counts_view, p,
-                                                     legacy_tags=(source_tag(source),))
+        outputs.append(existing_lines | f"{p}Shard kept lines" >> beam.Map(reshard_existing, counts_view))
+    written = tuple(outputs) | f"{p}Write" >> WriteFhirShards(destination, tag, label, counts_view, p,
+                                                              legacy_tags=(source_tag(source),))
     errors = (
-        (read[ERRORS], parsed[ERRORS], deid[ERRORS], written[ERRORS]) | f"{p}All errors" >> beam.Flatten()
+        (read[ERRORS], parsed[ERRORS], *deid_errors, written[ERRORS]) | f"{p}All errors" >> beam.Flatten()
     )
     errors | f"{p}Write errors" >> WriteErrorRecords(run_dir, error_prefix)
     return FhirStoreResult(written["paths"], errors)

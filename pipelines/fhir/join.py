@@ -16,7 +16,15 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipelines.fhir.incremental import predicted_id
-from pipelines.fhir.parse import COMPARTMENT, DEIDENTIFIED, PATIENT, RESOURCE, resolution_table, with_id
+from pipelines.fhir.parse import (
+    COMPARTMENT,
+    DEIDENTIFIED,
+    PATIENT,
+    RESOURCE,
+    from_line_ref,
+    resolution_table,
+    with_id,
+)
 from pipelines.fhir.read import BatchRef, SourceChanged, read_batch_lines
 from pipelines.fhir.shards import ENTRY, LINE, ShardBuffer
 from pipelines.stores.fhir import RawResource, shard_of
@@ -35,6 +43,7 @@ from transforms.fhir.codec import dumps, parse_resource
 from transforms.fhir.policy import FhirPolicy
 
 FLUSH_BYTES = 8 << 20  # the de-identify step gathers output lines per shard up to this many bytes a worker
+JOINED = "joined"  # the keyed join's (batch key, (line number, shift key, context)) for lines read again after it
 
 
 class DeidentifyFhirResources(beam.DoFn):
@@ -48,6 +57,12 @@ class DeidentifyFhirResources(beam.DoFn):
 
     ``incremental``: a resource whose predicted destination id is in the ``existing`` side input (a dict of
     ``Type/id`` already in the destination) is skipped (``skipped/<label>``), not de-identified.
+
+    A bytes value (``parse.line_ref``: a line of an uncompressed NDJSON batch, by reference,
+    ``ParseResources(keyed_refs=True)``) is not de-identified here: JOINED gets, per batch the group has lines
+    of, ``(batch key, pickled (shift key, context, line numbers))`` for ``DeidentifyJoinedBatches``, which reads
+    the batch again. The GroupByKeys then hold a few dozen bytes a resource, not the resource, so the runner's
+    memory follows the number of resources, not their size.
     """
 
     def __init__(self, policy: FhirPolicy, keys: Keys, label: str = "fhir", validate: bool = False,
@@ -103,18 +118,30 @@ class DeidentifyFhirResources(beam.DoFn):
         _, values = element
         patient = None
         extra: list = []
+        lines: dict = {}
         for value in values:
-            if value[0] == PATIENT and (patient is None or value[1:3] < patient[1:3]):
+            if value.__class__ is bytes:
+                key, number = from_line_ref(value)
+                numbers = lines.get(key)
+                if numbers is None:
+                    numbers = lines[key] = []
+                numbers.append(number)
+            elif value[0] == PATIENT and (patient is None or value[1:3] < patient[1:3]):
                 patient = value
             elif value[0] == COMPARTMENT:
                 extra += value[1]
         if extra:
             patient = with_compartment(patient, extra)
         shift_key, context = (patient[3], patient[4]) if patient is not None else (None, ())
+        for key in sorted(lines):
+            yield beam.pvalue.TaggedOutput(JOINED, (key, pack_joined(shift_key, context, lines[key])))
         for value in values:
-            if value[0] == RESOURCE:
+            if value.__class__ is bytes:
+                continue
+            kind = value[0]
+            if kind == RESOURCE:
                 yield from self.deidentify(value, shift_key, context, shard_counts, existing)
-            elif value[0] == DEIDENTIFIED:
+            elif kind == DEIDENTIFIED:
                 yield from self.deidentified(value, patient, shard_counts, existing)
 
     def deidentify(self, value: tuple, shift_key: str | None, context: tuple, shard_counts: dict,
@@ -174,6 +201,21 @@ class DeidentifyFhirResources(beam.DoFn):
         self._tally.add(self._skipped_name)
         return True
 
+    def read_again(self, ref: BatchRef):
+        """A generator returning the (number, bytes) of a BatchRef's lines, or None after yielding an error record
+        for each of its lines when they cannot be read back as they were parsed."""
+        try:
+            return read_batch_lines(ref)
+        except Exception as err:  # noqa: BLE001 - a dead letter, never a failed job
+            if isinstance(err, SourceChanged):
+                code, message = "ABORTED", "the source file changed while the run was reading it"
+            else:
+                code, message = "UNAVAILABLE", f"the source file cannot be read again ({type(err).__name__})"
+            for number in sorted(ref.lines + tuple(done[0] for done in ref.done)):
+                self._tally.add(self._failed_name)
+                yield beam.pvalue.TaggedOutput(ERRORS, error_record(f"{ref.relative}:{number}", code, message))
+            return None
+
 
 class DeidentifyWithSideInput(DeidentifyFhirResources):
     """The side-input join: batches of (key, RESOURCE value), each key looked up in a dict of Patient join info.
@@ -215,16 +257,8 @@ class DeidentifyWithSideInput(DeidentifyFhirResources):
     def reread(self, ref: BatchRef, patients: dict, shard_counts: dict, existing) -> Iterator:
         """A BatchRef's lines read again, each joined and de-identified as if it had come inline. Lines that do
         not read back as they were parsed are error records (nothing is de-identified from a changed file)."""
-        try:
-            lines = read_batch_lines(ref)
-        except Exception as err:  # noqa: BLE001 - a dead letter, never a failed job
-            if isinstance(err, SourceChanged):
-                code, message = "ABORTED", "the source file changed while the run was reading it"
-            else:
-                code, message = "UNAVAILABLE", f"the source file cannot be read again ({type(err).__name__})"
-            for number in sorted(ref.lines + tuple(done[0] for done in ref.done)):
-                self._tally.add(self._failed_name)
-                yield beam.pvalue.TaggedOutput(ERRORS, error_record(f"{ref.relative}:{number}", code, message))
+        lines = yield from self.read_again(ref)
+        if lines is None:
             return
         wanted = set(ref.lines)
         done = {number: rest for number, *rest in ref.done}
@@ -241,6 +275,43 @@ class DeidentifyWithSideInput(DeidentifyFhirResources):
                 key, rid, out = done[number]
                 yield from self.join(key, (DEIDENTIFIED, ref.relative, number, False, data, rid, out), patients,
                                      shard_counts, existing)
+
+
+class DeidentifyJoinedBatches(DeidentifyFhirResources):
+    """The keyed join's second half: (batch key, [its BatchRef, ``pack_joined`` values covering its lines]) -> the
+    batch read again, each line de-identified with its Patient's shift key and context (what the
+    join by patient gave it); output as ``DeidentifyFhirResources``'."""
+
+    def process(self, element, shard_counts: dict, existing=None, targets=()) -> Iterable:
+        yield from self.shard_markers(shard_counts)
+        self._resolved = self.targets(targets)
+        _, values = element
+        ref = None
+        joined: dict = {}
+        for value in values:
+            if value.__class__ is BatchRef:
+                ref = value
+            else:
+                shift_key, context, numbers = pickle.loads(value)
+                for number in numbers:
+                    joined[number] = shift_key, context
+        if ref is None:  # cannot happen: every batch key comes with its BatchRef
+            raise ValueError("a joined batch without its location")
+        lines = yield from self.read_again(ref)
+        if lines is None:
+            return
+        wanted = set(ref.lines)
+        for number, data in lines:
+            if number in wanted:
+                shift_key, context = joined.get(number, (None, ()))
+                yield from self.deidentify((RESOURCE, ref.relative, number, False, data), shift_key, context,
+                                           shard_counts, existing)
+
+
+def pack_joined(shift_key: str | None, context: tuple, numbers: list) -> bytes:
+    """A Patient's shift key and context for some lines of one batch, as one bytes value (the local runner keeps
+    grouped values decoded: a tuple of strings a line would cost it several times the bytes)."""
+    return pickle.dumps((shift_key, tuple(context), tuple(numbers)), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def pack_patients(batch: list) -> bytes:

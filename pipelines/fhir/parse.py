@@ -45,7 +45,7 @@ def compartment_phrases(resource: dict) -> tuple[str, ...]:
     return tuple(dict.fromkeys(
         i["value"] for i in identifiers
         if isinstance(i, dict) and isinstance(i.get("value"), str) and len(i["value"]) >= MIN_IDENTIFIER_PHRASE))
-PATIENTS, SIZES = "patients", "sizes"
+PATIENTS, SIZES, BATCHES = "patients", "sizes", "batches"
 OFFERS, WANTED = "offers", "wanted"  # store-wide reference resolution: what names each resource, what is looked up
 _NEEDS_RESOLUTION = (b"urn:uuid:", b"?identifier=", b"%3Fidentifier")
 
@@ -101,16 +101,23 @@ class ParseResources(beam.DoFn):
     shift with it. SIZES: (resourceType, (count, bytes)) once a type a bundle. ERRORS: error records, one a
     resource. OFFERS: a list of (resolution key, Type/id) naming the batch's resources (``offered_keys``); WANTED:
     a list of the resolution keys of its ``urn:uuid:`` and conditional references (``wanted_keys``).
+
+    ``by_reference``: a LineBatch's main output is its BatchRef (the side-input join). ``keyed_refs``: the keyed
+    join by line reference: a LineBatch's main output is a list of (join key, ``line_ref(batch key, line
+    number)``), small values the join's GroupByKey holds instead of the resources, and BATCHES gets
+    (batch key, BatchRef) to read the lines again once joined (``batch_key``); its Patients are de-identified
+    after the join, not here (their output lines would ride through both shuffles).
     """
 
     def __init__(self, policy: FhirPolicy, keys: Keys, label: str = "fhir", resource_filter=None,
-                 deidentify_patients: bool = False, by_reference: bool = False):
+                 deidentify_patients: bool = False, by_reference: bool = False, keyed_refs: bool = False):
         self._policy = policy
         self._keys = keys
         self._label = label
         self._filter = resource_filter
         self._deidentify_patients = deidentify_patients and resource_filter is None
         self._by_reference = by_reference
+        self._keyed_refs = keyed_refs
 
     def setup(self) -> None:
         freeze_startup_heap()
@@ -130,6 +137,8 @@ class ParseResources(beam.DoFn):
 
     def process(self, batch: list[RawResource] | LineBatch) -> Iterable:
         located = batch if batch.__class__ is LineBatch else None
+        by_line = located is not None and getattr(self, "_keyed_refs", False)
+        deidentify_patients = self._deidentify_patients and not by_line
         resources: list[tuple] = []
         patients: list[tuple] = []
         offers: list[tuple[str, str]] = []
@@ -149,7 +158,7 @@ class ParseResources(beam.DoFn):
                     wanted += wanted_keys(resource)
                 if rtype == "Patient":
                     exact = parse_resource(raw.data)
-                    done = (self.deidentify_patient(exact, raw) if self._deidentify_patients and not unresolved
+                    done = (self.deidentify_patient(exact, raw) if deidentify_patients and not unresolved
                             else None)
                     info = done[0] if done is not None else self.patient_info(exact)
                     if info is not None:
@@ -182,7 +191,13 @@ class ParseResources(beam.DoFn):
             yield beam.pvalue.TaggedOutput(OFFERS, offers)
         if wanted:
             yield beam.pvalue.TaggedOutput(WANTED, wanted)
-        if located is not None and self._by_reference:
+        if by_line:
+            if resources:
+                ref = batch_ref(located, resources)
+                key = batch_key(ref)
+                yield beam.pvalue.TaggedOutput(BATCHES, (key, ref))
+                yield [(owner, line_ref(key, value[2])) for owner, value in resources]
+        elif located is not None and self._by_reference:
             if resources:
                 yield batch_ref(located, resources)
         elif resources:
@@ -218,6 +233,24 @@ def batch_ref(batch: LineBatch, resources: list[tuple]) -> BatchRef:
     done = tuple((value[2], key, value[5], value[6]) for key, value in resources if value[0] == DEIDENTIFIED)
     relative = batch.raws[0].file
     return BatchRef(batch.path, relative, batch.start, batch.end, batch.first_line, batch.crc, lines, done)
+
+
+def batch_key(ref: BatchRef) -> str:
+    """The key a BatchRef and the joined references to its lines meet under (one a batch: file and first byte)."""
+    return f"{ref.relative}\x00{ref.start}"
+
+
+def line_ref(key: str, number: int) -> bytes:
+    """A line of a batch as the keyed join's GroupByKey holds it: one bytes value (``b"<number> <batch key>"``),
+    not a tuple of objects (the local runner keeps every grouped value decoded: a tuple of an int and a string
+    costs about twice the memory)."""
+    return b"%d %s" % (number, key.encode("utf-8", "surrogatepass"))
+
+
+def from_line_ref(value: bytes) -> tuple[str, int]:
+    """``line_ref``'s (batch key, line number)."""
+    number, _, key = value.partition(b" ")
+    return key.decode("utf-8", "surrogatepass"), int(number)
 
 
 def with_id(out: dict, data: bytes, keys: Keys) -> tuple[str, dict]:

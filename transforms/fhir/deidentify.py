@@ -48,10 +48,15 @@ _DICOM_UID_SYSTEM = "urn:dicom:uid"
 # --- plans -----------------------------------------------------------------------------------------------
 
 
+# What the walk does with a child element (``_Plan.kind``), resolved once a path: the walk then branches on one int.
+_PASS, _PRIMITIVE, _COMPLEX, _HOLDER, _NESTED, _SKIP_KIND, _VERBATIM_KIND = range(7)
+
+
 class _Plan:
     """What to do at one element path."""
 
-    __slots__ = ("model", "field", "steps", "rule", "op", "special", "children", "where", "type_name", "required")
+    __slots__ = ("model", "field", "steps", "rule", "op", "special", "children", "where", "type_name", "required",
+                 "kind", "plain")
 
     def __init__(self, model, field, steps, rule, op, special, where, type_name):
         self.model: str | None = model
@@ -64,11 +69,34 @@ class _Plan:
         self.where: str = where  # the element path for error messages: "Patient.address.city"
         self.type_name: str = type_name
         self.required: tuple | None = None  # (key, Field) of the model's 1..x elements, resolved on first use
+        if field is None:
+            self.kind = _HOLDER  # a primitive's extension holder (_birthDate, _given: [null, {...}])
+        elif field.is_resource:
+            self.kind = _NESTED
+        elif not field.primitive:
+            self.kind = _COMPLEX
+        elif op == KEEP and special is None:
+            self.kind = _PASS  # the common case: a primitive nothing applies to
+        else:
+            self.kind = _PRIMITIVE
+        # an element with nothing to do after its children (no AGE hook, ImagingStudy identifier, narrative or
+        # attachment rule): its required elements are checked only when one of its keys was dropped
+        self.plain: bool = (op != AGE and special != "imaging_identifier"
+                            and type_name not in ("Narrative", "Attachment"))
+
+
+class _Marker:
+    """A child plan that is not an element: drop the key (``_SKIP``) or copy its value (``_VERBATIM``)."""
+
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: int) -> None:
+        self.kind = kind
 
 
 _EXTENSION_KEYS = frozenset({"extension", "modifierExtension"})
-_SKIP = "skip"  # a child plan marker: drop the key
-_VERBATIM = "verbatim"  # a child plan marker: copy the value (resourceType)
+_SKIP = _Marker(_SKIP_KIND)  # a child plan marker: drop the key
+_VERBATIM = _Marker(_VERBATIM_KIND)  # a child plan marker: copy the value (resourceType)
 
 
 def _root_plan(policy: FhirPolicy, resource_type: str) -> _Plan:
@@ -211,85 +239,89 @@ def _leaf(value: Any, plan: _Plan, parent: dict, ctx: _Ctx) -> Any:
 
 
 def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
-    if not isinstance(obj, dict):
+    if obj.__class__ is not dict and not isinstance(obj, dict):
         raise DeidentifyError("INVALID_ARGUMENT", f"{plan.where}: expected a JSON object")
-    if plan.op == AGE:
-        obj = PROCESSORS[AGE].element(obj)
+    plain = plan.plain
     imaging_uid = None
-    if plan.special == "imaging_identifier" and obj.get("system") == _DICOM_UID_SYSTEM:
-        value = obj.get("value")
-        if isinstance(value, str) and value.startswith("urn:oid:"):
-            imaging_uid = "urn:oid:" + ctx.keys.uid(value[8:])
-    policy = ctx.policy
+    if not plain:
+        if plan.op == AGE:
+            obj = PROCESSORS[AGE].element(obj)
+        if plan.special == "imaging_identifier" and obj.get("system") == _DICOM_UID_SYSTEM:
+            value = obj.get("value")
+            if isinstance(value, str) and value.startswith("urn:oid:"):
+                imaging_uid = "urn:oid:" + ctx.keys.uid(value[8:])
     children = plan.children
     out: dict[str, Any] = {}
     shrunk: list[str] = []
+    dropped = False
     for key, value in obj.items():
         child = children.get(key)
         if child is None:
-            child = _child_plan(policy, plan, key)
-        if child is _SKIP:
-            continue
-        if child is _VERBATIM:
+            child = _child_plan(ctx.policy, plan, key)
+        kind = child.kind
+        if kind == _PASS or kind == _VERBATIM_KIND:
             out[key] = value
             continue
-        if child.op == KEEP and child.special is None and (f := child.field) is not None and f.primitive:
-            out[key] = value  # the common case: a primitive nothing applies to
+        if kind == _SKIP_KIND:
+            dropped = True
             continue
-        f = child.field
-        if f is not None and f.is_resource:
+        if kind == _COMPLEX:
+            if isinstance(value, list):
+                result = [r for r in [_walk(v, child, ctx) for v in value] if r is not _REMOVED]
+            else:
+                result = _walk(value, child, ctx)
+        elif kind == _PRIMITIVE:
+            if isinstance(value, list):
+                result = []
+                for item in value:
+                    r = _leaf(item, child, obj, ctx)
+                    if r is _REMOVED:
+                        continue
+                    if r.__class__ is _Deferred:
+                        ctx.pending.append((result, len(result), r))
+                    result.append(r)
+                if len(result) != len(value):
+                    shrunk.append(key)
+            else:
+                result = _leaf(value, child, obj, ctx)
+                if result is _REMOVED:
+                    shrunk.append(key)
+                elif result.__class__ is _Deferred:
+                    ctx.pending.append((out, key, result))
+        elif kind == _NESTED:
             result = _nested_resources(value, child, ctx)
-        elif f is None:  # a primitive's extension holder (_birthDate, _given: [null, {...}])
-            if isinstance(value, list):
-                result = [None if v is None else _walk(v, child, ctx) for v in value]
-                result = [None if r is _REMOVED else r for r in result]
-                if all(r is None for r in result):
-                    result = _REMOVED
-            else:
-                result = _walk(value, child, ctx)
-        elif not f.primitive:
-            if isinstance(value, list):
-                result = [r for r in (_walk(v, child, ctx) for v in value) if r is not _REMOVED]
-            else:
-                result = _walk(value, child, ctx)
-        elif isinstance(value, list):
-            result = []
-            for item in value:
-                r = _leaf(item, child, obj, ctx)
-                if r is _REMOVED:
-                    continue
-                if r.__class__ is _Deferred:
-                    ctx.pending.append((result, len(result), r))
-                result.append(r)
-            if len(result) != len(value):
-                shrunk.append(key)
+        elif isinstance(value, list):  # _HOLDER: a primitive's extension holder (_birthDate, _given: [null, {...}])
+            result = [None if v is None else _walk(v, child, ctx) for v in value]
+            result = [None if r is _REMOVED else r for r in result]
+            if all(r is None for r in result):
+                result = _REMOVED
         else:
-            result = _leaf(value, child, obj, ctx)
-            if result is _REMOVED:
-                shrunk.append(key)
-            elif result.__class__ is _Deferred:
-                ctx.pending.append((out, key, result))
+            result = _walk(value, child, ctx)
         if result is _REMOVED or result == [] or result == {}:
+            dropped = True
             continue
         out[key] = result
-    for key in shrunk:  # a primitive's extensions go with the values they were attached to
-        out.pop("_" + key, None)
-    required = plan.required
-    if required is None:
-        required = plan.required = _required_fields(plan.model)
-    if required:
-        for key, f in required:
-            if key not in out and ("_" + key) not in out and (key in obj or ("_" + key) in obj):
-                _mark_absent(out, key, f)  # an action emptied a 1..x element: keep the resource valid
-    if imaging_uid is not None:
-        out["value"] = imaging_uid
-    if plan.type_name == "Narrative" and "div" not in out:
-        return _REMOVED  # a narrative without its div is invalid: drop the narrative
-    if plan.type_name == "Attachment" and out.get("data") != obj.get("data"):
-        out.pop("hash", None)
-        out.pop("size", None)
-        if "data" in out:
-            ctx.pending.append((out, "\x00attachment", None))
+    if shrunk:
+        for key in shrunk:  # a primitive's extensions go with the values they were attached to
+            out.pop("_" + key, None)
+    if dropped or shrunk or len(out) != len(obj):  # an action emptied something: keep 1..x elements present
+        required = plan.required
+        if required is None:
+            required = plan.required = _required_fields(plan.model)
+        if required:
+            for key, f in required:
+                if key not in out and ("_" + key) not in out and (key in obj or ("_" + key) in obj):
+                    _mark_absent(out, key, f)  # an action emptied a 1..x element: keep the resource valid
+    if not plain:
+        if imaging_uid is not None:
+            out["value"] = imaging_uid
+        if plan.type_name == "Narrative" and "div" not in out:
+            return _REMOVED  # a narrative without its div is invalid: drop the narrative
+        if plan.type_name == "Attachment" and out.get("data") != obj.get("data"):
+            out.pop("hash", None)
+            out.pop("size", None)
+            if "data" in out:
+                ctx.pending.append((out, "\x00attachment", None))
     if not out:
         return _REMOVED
     return out

@@ -15,7 +15,13 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from fhir.resources import R4B as _R4B
+
+def _r4b() -> Any:
+    """The ``fhir.resources.R4B`` package, imported when first needed: the packaged table answers everything a
+    run asks, and importing the pydantic models costs about 0.4 s of every launch and every worker."""
+    from fhir.resources import R4B
+
+    return R4B
 
 # Marker class names (fhir_core / pydantic) -> FHIR primitive type names as the API's paths spell them.
 _PRIMITIVE_MARKERS = {
@@ -190,7 +196,7 @@ def resource_model(resource_type: str) -> str | None:
 
 def _resource_model_from_models(resource_type: str) -> str | None:
     try:
-        cls = _R4B.get_fhir_model_class(resource_type)
+        cls = _r4b().get_fhir_model_class(resource_type)
     except (KeyError, ValueError, ImportError, AttributeError):
         return None
     path = f"{cls.__module__}.{cls.__name__}"
@@ -309,11 +315,12 @@ def all_models() -> tuple[str, ...]:
 
 def _models_from_package() -> tuple[str, ...]:
     found: list[str] = []
-    for info in pkgutil.iter_modules(_R4B.__path__):
+    r4b = _r4b()
+    for info in pkgutil.iter_modules(r4b.__path__):
         if info.name.startswith("_") or info.name in ("fhirtypes", "fhirtypesvalidators", "fhirresourcemodel"):
             continue
         try:
-            module = importlib.import_module(f"{_R4B.__name__}.{info.name}")
+            module = importlib.import_module(f"{r4b.__name__}.{info.name}")
         except ImportError:  # pragma: no cover - broken install
             continue
         for name, obj in vars(module).items():
