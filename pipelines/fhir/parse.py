@@ -162,7 +162,11 @@ class ParseResources(beam.DoFn):
                             else None)
                     info = done[0] if done is not None else self.patient_info(exact)
                     if info is not None:
-                        patients.append((info[0], (PATIENT, raw.file, raw.index) + info[1:]))
+                        joined = (PATIENT, raw.file, raw.index) + info[1:]
+                        patients.append((info[0], joined))
+                        if raw.entry:  # other bundles name it by fullUrl: their resources group under that key
+                            for name in bundle_names(exact, raw):
+                                patients.append((name, joined))
                 keep = self._filter is None or self._filter.keeps(resource, raw.mtime)
             except Exception as err:  # noqa: BLE001 - a dead letter, never a failed job
                 self._tally.add(self._failed_name)
@@ -225,6 +229,16 @@ class ParseResources(beam.DoFn):
         if key is None:
             return None
         return key, patient_shift_key(patient), patient_context(patient, self._policy, self._keys)
+
+
+def bundle_names(patient: dict, raw: RawResource) -> tuple[str, ...]:
+    """The ``urn:uuid:`` keys a Bundle entry's Patient is named by from other bundles of the store (a reference
+    within its own bundle is linked to ``Patient/<id>`` when the bundle is read): ``urn:uuid:<id>`` and its
+    fullUrl when that differs. A resource whose subject is one of them is de-identified with this Patient's date
+    shift and context phrases, like one naming ``Patient/<id>``."""
+    rid = patient.get("id")
+    names = (f"urn:uuid:{rid}",) if isinstance(rid, str) and rid else ()
+    return names + ((raw.alias,) if raw.alias is not None and raw.alias not in names else ())
 
 
 def batch_ref(batch: LineBatch, resources: list[tuple]) -> BatchRef:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import json
 
+import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 
 from pipelines.fhir.branch import add_fhir_store_branch
@@ -13,6 +14,8 @@ from pipelines.stores import fhir as stores_fhir
 from transforms.crypto import Keys
 from transforms.fhir import compile_fhir_policy
 from transforms.fhir.ids import new_id
+
+from tests import oracles
 
 KEYS = Keys(b"u" * 32)
 ORG_UUID = "urn:uuid:7f3c2a10-5b1e-4c9d-8a2f-0e6d4b3c2a11"  # the fullUrl: not the Organization's id
@@ -63,3 +66,37 @@ def test_a_reference_to_another_bundles_fullurl_resolves_to_the_resource(tmp_pat
     assert out["PractitionerRole"]["organization"] == {"reference": f"Organization/{org_id}"}
     assert out["Consent"]["organization"] == [{"reference": f"Organization/{org_id}"}]
     assert not list((dest / ".deidflow" / "runs" / "r").glob("errors*"))
+
+
+@pytest.mark.parametrize("join", ["side", "keyed"])
+@pytest.mark.parametrize("full_url", [PAT_UUID, "urn:uuid:pat-b"])
+def test_a_resource_naming_another_bundles_patient_by_urn_uuid_gets_that_patients_shift_and_names(
+        tmp_path, join, full_url):
+    # broken code caught: the Observation grouped under its unlinked urn:uuid: subject, not the Patient's key, so
+    # it got no date shift of its own patient (the date kept or shifted by another key) and the patient's name in
+    # its note was not a context phrase — for a fullUrl that differs from the id and for urn:uuid:<id> alike
+    src = tmp_path / "src"
+    src.mkdir()
+    patient = {"resourceType": "Patient", "id": "pat-b", "gender": "female",
+               "identifier": [{"type": {"coding": [{"code": "MR"}]}, "value": "MRN-5521"}],
+               "name": [{"family": "Harkstall", "given": ["Quenby"]}]}
+    (src / "patients.json").write_text(json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": full_url, "resource": patient, "request": {"method": "POST", "url": "Patient"}}]}))
+    observation = {"resourceType": "Observation", "id": "obs-1", "status": "final", "code": {"text": "weight"},
+                   "subject": {"reference": full_url}, "effectiveDateTime": "2020-03-15",
+                   "note": [{"text": "Harkstall weighed after breakfast."}]}
+    (src / "observations.json").write_text(json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:3c3c3c3c-0000-4000-8000-000000000001", "resource": observation,
+         "request": {"method": "POST", "url": "Observation"}}]}))
+    dest = tmp_path / "dst"
+    dest.mkdir()
+    policy = compile_fhir_policy(None, reference_date=datetime.date(2025, 6, 1))
+    with TestPipeline() as p:
+        add_fhir_store_branch(p, str(src), str(dest), str(dest / ".deidflow" / "runs" / "r"), policy, KEYS,
+                              join=join)
+    out = {r["resourceType"]: r for f in dest.glob("*.ndjson") for r in map(json.loads, f.read_text().splitlines())}
+    obs = out["Observation"]
+    assert obs["subject"] == {"reference": f"Patient/{oracles.keyed_fhir_id(KEYS, 'pat-b')}"}
+    assert obs["effectiveDateTime"] == (datetime.date(2020, 3, 15)
+                                        + datetime.timedelta(days=oracles.days(KEYS, "MRN-5521"))).isoformat()
+    assert "Harkstall" not in json.dumps(obs)
