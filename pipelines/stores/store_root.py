@@ -172,9 +172,14 @@ def read_store_file(path: str, area: Optional[str] = None) -> bytes:
     limit = max_file_bytes()
     fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
             raise UnreadableFile("not a regular file (a FIFO, device or socket); not read")
-        data = handle.read(limit + 1)
+        # Asking for limit + 1 bytes at once makes Python allocate (and the kernel map) that much for every file:
+        # ask for the size fstat gives plus one, and only read on when the file grew since.
+        data = handle.read(min(info.st_size, limit) + 1)
+        if info.st_size < len(data) <= limit:
+            data += handle.read(limit + 1 - len(data))
     if len(data) > limit:
         raise UnreadableFile(f"larger than the {limit}-byte limit; not read")
     return data
