@@ -43,6 +43,7 @@ class DeidentifyDicomInstances(beam.DoFn):
         self._boxes = Metrics.counter(NAMESPACE, f"pixel_regions_redacted/{self._label}")
         self._ts_changed = Metrics.counter(NAMESPACE, f"transfer_syntax_changed/{self._label}")
         self._tally = Tally()  # per-tag actions and modalities
+        self._action_names: dict[tuple[int, str], str] = {}  # (tag, action) -> its counter name, built once
         self._detector = None
         if self._policy.image is not None:  # the OCR model loads once per worker, not per element
             from transforms.image import load_detector
@@ -62,8 +63,12 @@ class DeidentifyDicomInstances(beam.DoFn):
             self._boxes.inc(result.boxes_painted)
         if result.transfer_syntax_changed:
             self._ts_changed.inc()
+        names = self._action_names
         for tag, action, count in result.actions:
-            self._tally.add(f"action/{self._label}/{tag_name(tag)}/{action}", count)
+            name = names.get((tag, action))
+            if name is None:
+                name = names[(tag, action)] = f"action/{self._label}/{tag_name(tag)}/{action}"
+            self._tally.add(name, count)
         self._tally.add(f"modality/{self._label}/{modality_label(result.modality)}")  # never a free-text value
         store_path = instance_path(result.study_uid, result.series_uid, result.sop_uid)  # valid UIDs or an error
         try:

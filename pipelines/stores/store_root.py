@@ -255,8 +255,11 @@ def write_chunks(path: str, chunks) -> None:
                 out.write(chunk)
         return
     folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX)
+    except FileNotFoundError:  # the folder is created on first need, not checked for every file
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX)
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in chunks:
@@ -272,8 +275,11 @@ def move(source: str, destination: str) -> None:
     """Move a file to another path of the same root (local: an atomic rename; gs://: a server-side copy, then
     the source deleted), replacing what is there."""
     if not is_remote(source):
-        os.makedirs(os.path.dirname(destination), exist_ok=True)
-        os.replace(source, destination)
+        try:
+            os.replace(source, destination)
+        except FileNotFoundError:  # the destination's folder is created on first need (or the source is gone)
+            os.makedirs(os.path.dirname(destination), exist_ok=True)
+            os.replace(source, destination)
         return
     FileSystems, _ = _filesystems()
     FileSystems.rename([source], [destination])
