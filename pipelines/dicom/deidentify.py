@@ -23,6 +23,7 @@ from pipelines.stores.dicom import (DicomStore, FolderDicomStore, StagedInstance
 from transforms.beam import (ERRORS, NAMESPACE, OK, Tally, error_from_exception, error_record, failure_counter,
                              freeze_startup_heap)
 from transforms.crypto import Keys
+from transforms.dicom import iod
 from transforms.dicom.deidentify import deidentify_instance
 from transforms.dicom.policy import DicomPolicy, tag_name
 from transforms.errors import DeidentifyError
@@ -36,8 +37,10 @@ class DeidentifyDicomInstances(beam.DoFn):
     def __init__(self, policy: DicomPolicy, keys: Keys, source: DicomStore, staging_dir: str, label: str = "dicom"):
         self._policy, self._keys, self._source, self._label = policy, keys, source, label
         self._staging_dir = staging_dir
+        self._iod_tables = iod.snapshot()  # read once here, not by every worker process (0.1 s and 22 MB each)
 
     def setup(self) -> None:
+        iod.install(self._iod_tables)
         freeze_startup_heap()
         self._failed = Metrics.counter(NAMESPACE, failure_counter(self._label))
         self._boxes = Metrics.counter(NAMESPACE, f"pixel_regions_redacted/{self._label}")
