@@ -257,8 +257,8 @@ def write_chunks(path: str, chunks) -> None:
     folder = os.path.dirname(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX)
-    except FileNotFoundError:  # the folder is created on first need, not checked for every file
-        os.makedirs(folder, exist_ok=True)
+    except (FileNotFoundError, NotADirectoryError):  # the folder is made on first need, not checked every file
+        os.makedirs(folder, exist_ok=True)  # (and a file in its place fails here, as it always did)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -277,8 +277,8 @@ def move(source: str, destination: str) -> None:
     if not is_remote(source):
         try:
             os.replace(source, destination)
-        except FileNotFoundError:  # the destination's folder is created on first need (or the source is gone)
-            os.makedirs(os.path.dirname(destination), exist_ok=True)
+        except (FileNotFoundError, NotADirectoryError):  # its folder is made on first need (or the source is gone)
+            os.makedirs(os.path.dirname(destination), exist_ok=True)  # a file in its place fails here, as before
             os.replace(source, destination)
         return
     FileSystems, _ = _filesystems()
