@@ -22,6 +22,7 @@ A source instance's UIDs come from its path when that has the export layout (no 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import NamedTuple, Optional, Sequence, Union
@@ -145,7 +146,7 @@ class FolderDicomStore:
         """A source file's bytes: only a regular file within the size limit that resolves inside the store's
         project and location (store_root.check_regular); anything else is a DeidentifyError, never a hang."""
         try:
-            return store_root.read_store_file(path, store_root.location_area(self.root))
+            return store_root.read_store_file(path, _location_area(self.root))
         except store_root.UnreadableFile as err:
             raise DeidentifyError("FAILED_PRECONDITION", f"the source file is {err}") from None
 
@@ -227,6 +228,13 @@ class DicomWebStore:
 
     def list(self, dicom_filter=None, label: str = "dicom"):
         return _ListDicomWeb(self.endpoint, dicom_filter, label)
+
+
+@functools.lru_cache(maxsize=16)
+def _location_area(root: str) -> Optional[str]:
+    """store_root.location_area of a source store, resolved once a process rather than once a file (its
+    realpath walks every folder of the root); a file must still resolve inside it."""
+    return store_root.location_area(root)
 
 
 DicomStore = Union[FolderDicomStore, DicomWebStore]

@@ -172,9 +172,14 @@ def read_store_file(path: str, area: Optional[str] = None) -> bytes:
     limit = max_file_bytes()
     fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
             raise UnreadableFile("not a regular file (a FIFO, device or socket); not read")
-        data = handle.read(limit + 1)
+        # Asking for limit + 1 bytes at once makes Python allocate (and the kernel map) that much for every file:
+        # ask for the size fstat gives plus one, and only read on when the file grew since.
+        data = handle.read(min(info.st_size, limit) + 1)
+        if info.st_size < len(data) <= limit:
+            data += handle.read(limit + 1 - len(data))
     if len(data) > limit:
         raise UnreadableFile(f"larger than the {limit}-byte limit; not read")
     return data
@@ -250,8 +255,11 @@ def write_chunks(path: str, chunks) -> None:
                 out.write(chunk)
         return
     folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX)
+    except (FileNotFoundError, NotADirectoryError):  # the folder is made on first need, not checked every file
+        os.makedirs(folder, exist_ok=True)  # (and a file in its place fails here, as it always did)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX)
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in chunks:
@@ -318,8 +326,11 @@ def move(source: str, destination: str) -> None:
     """Move a file to another path of the same root (local: an atomic rename; gs://: a server-side copy, then
     the source deleted), replacing what is there."""
     if not is_remote(source):
-        os.makedirs(os.path.dirname(destination), exist_ok=True)
-        os.replace(source, destination)
+        try:
+            os.replace(source, destination)
+        except (FileNotFoundError, NotADirectoryError):  # its folder is made on first need (or the source is gone)
+            os.makedirs(os.path.dirname(destination), exist_ok=True)  # a file in its place fails here, as before
+            os.replace(source, destination)
         return
     FileSystems, _ = _filesystems()
     FileSystems.rename([source], [destination])
