@@ -53,6 +53,7 @@ _AREA = re.compile(
     r"|Canton|Shire|COUNTY|PARISH|BOROUGH|TOWNSHIP)(?![\w])"
 )
 _STATE_ABBR = "|".join(a for _, a in lexicon.US_STATES)
+_STATE_ABBRS = frozenset(a for _, a in lexicon.US_STATES)
 _STATE_NAME = "|".join(re.escape(n) for n, _ in lexicon.US_STATES)
 # A ZIP code after a state ("MA 02139", "Ohio 44101-2345") or right after a city in an address ("Nashua 03060").
 _ZIP_AFTER_STATE = re.compile(
@@ -132,9 +133,11 @@ _STRONG_PLACE_CUE = Caseless(
     r"|village\s+of|county\s+of|near|outside|outskirts\s+of|native\s+of|trip\s+to|travel(?:l?ed)?\s+to)\s+(?:the\s+)?$"
 )
 _AFTER_ADDRESS = re.compile(r"\d[^\d,;.]{0,30},\s*$")  # "Suite 549, Burlington", "Hill, Denver" after a number
+# Only the cue and its blank are consumed, so "lives in catonsville" tries "in" too; the words are read after it.
 _LOWER_AFTER_CUE = re.compile(
-    r"(?i)\b(?:in|from|to|near|visiting|lives|born|moved|resident\s+of)\s+([^\W\d_]+(?: [^\W\d_]+){0,2})"
+    r"(?i)\b(?:in|from|to|near|visiting|lives|born|moved|resident\s+of)\s+(?=[^\W\d_])"
 )
+_LOWER_WORDS = re.compile(r"[^\W\d_]+(?: [^\W\d_]+){0,2}")
 _EMPLOYMENT_CUE = Caseless(
     r"(?i)\b(?:works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
     r"|driver|engineer|teacher|nurse|analyst|technician|salesman|mechanic|accountant|guard|officer|staff)"
@@ -142,11 +145,13 @@ _EMPLOYMENT_CUE = Caseless(
 )
 # Cues before a care facility's or employer's own name.
 _FACILITY_CUE_SOURCE = (
-    r"(?i)\b(?:(?:transferred|transfer|admitted|discharged|referred|sent|brought|taken|moved|returned)\s+(?:to|from)"
+    r"(?i)\b(?:(?:transferr?ed|transfer|trans|admitted|adm|discharged|dc'd|referred|sent|brought|taken|moved|returned"
+    r"|med-?flighted|flighted|flown|came|went|arrived|accepted|enroute|en\s+route)\s+(?:to|from)|came\s+into"
+    r"|(?:accepted|arrived)\s+(?:at|by)"
     r"|(?:seen|treated|followed|evaluated|imaged|scanned|performed|done|delivered|born|hospitali[sz]ed)\s+at"
     r"|outside\s+(?:hospital|facility|films?|imaging)\s+(?:from|at)?|(?:records|films|images|studies|report)\s+from"
     r"|works?\s+(?:at|for)|worked\s+(?:at|for)|employed\s+(?:at|by)|employer:?|facility:?|hospital:?|clinic:?"
-    r"|institution:?|site:?)\s+(?:the\s+)?(?=[A-Z])"
+    r"|institution:?|site:)\s+(?:the\s+)?(?=[A-Z])"
 )
 # "(?i)...(?=[A-Z])": any letter follows; over lower-cased text that is [a-z]
 _FACILITY_CUE = Caseless(_FACILITY_CUE_SOURCE, _FACILITY_CUE_SOURCE[4:].replace("(?=[A-Z])", "(?=[a-z])"))
@@ -187,6 +192,11 @@ def _is_wordlike(word: str) -> bool:
 def _is_english(word: str) -> bool:
     w = lexicon.fold(word.rstrip("."))
     return w in lexicon.COMMON_WORDS or w in lexicon.CLINICAL_VOCAB or w in lexicon.DICTIONARY_NAMES
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _is_everyday(word: str) -> bool:
+    return lexicon.fold(word.rstrip(".")) in lexicon.COMMON_WORDS
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -297,12 +307,19 @@ def _cities(text: str) -> list[_Raw]:
             start += len(phrase) + 1
             k += size
     if not text.isupper() and any(ch.islower() for ch in text):  # a text in capitals: no scan at all
-        for m in _LOWER_AFTER_CUE.finditer(text):
-            words = m.group(1).split(" ")
+        for cue in _LOWER_AFTER_CUE.finditer(text):
+            m = _LOWER_WORDS.match(text, cue.end())
+            if m is None or m.group().isupper():
+                continue  # "from WARD 3": a capitalised place is the gazetteer scan's above
+            words = m.group().split(" ")
             for n in range(min(3, len(words)), 0, -1):
                 phrase = " ".join(words[:n])
-                if _fold_words(words[:n]) in lexicon.PLACES and not all(_is_english(w) for w in words[:n]):
-                    out.append((m.start(1), m.start(1) + len(phrase), "LOCATION", _NO_PARTS))
+                # one word: no English or clinical word ("in time"); several: not all everyday words ("são paulo")
+                english = _is_english if n == 1 else _is_everyday
+                if n == 1 and len(phrase) < 4 and phrase.islower():
+                    continue  # "from osh": a short lower-case word here is an abbreviation
+                if _fold_words(words[:n]) in lexicon.PLACES and not all(english(w) for w in words[:n]):
+                    out.append((m.start(), m.start() + len(phrase), "LOCATION", _NO_PARTS))
                     break
     if has_digit:
         for z in re.finditer(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2}) (\d{5}(?:-\d{4})?)(?![\w-])", text):
@@ -472,10 +489,25 @@ def _organisations(text: str) -> list[_Raw]:
                 out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
     for cue in _FACILITY_CUE.finditer(text):  # "transferred from Cedars-Sinai", "seen at Kaiser Permanente"
         m = _CAP_RUN.match(text, cue.end())
-        if m is None:
+        if m is None:  # in lower case, one word that is no English or clinical word nor a unit: "transfered to gh"
+            w = _LOWER_WORD.match(text, cue.end())
+            if w and _PATIENT_MOVE.match(cue.group()) and not (
+                _is_english(w.group()) or _is_unit(w.group()) or is_everyday_word(w.group())
+                or w.group() in lexicon.FACILITY_WORDS
+            ):
+                out.append((w.start(), w.end(), "ORGANIZATION_NAME", _NO_PARTS))
             continue
         words = m.group().rstrip(".").split(" ")
-        if len(words) == 1 and (words[0].isupper() and len(words[0]) <= 4 or _is_english(words[0])):
+        if words[0].isupper():  # in capitals every word is capitalised: the name ends before a word, a unit or a stop
+            k = 1
+            while k < len(words) and not (words[k - 1].endswith(".") or _is_english(words[k]) or _is_unit(words[k])):
+                k += 1
+            words = words[:k]
+            words[-1] = words[-1].rstrip(".")
+        if len(words) == 1 and (
+            _is_english(words[0]) or _is_unit(words[0])
+            or (words[0].isupper() and len(words[0]) <= 4 and not _PATIENT_MOVE.match(cue.group()))
+        ):
             continue  # "to ICU", "to Medicine": a unit or a service, not a named organisation
         if all(_is_english(w) for w in words) or lexicon.fold(" ".join(words)) in lexicon.PLACES:
             continue  # "from Home", "to Boston" (the city detector decides)
@@ -486,6 +518,29 @@ def _organisations(text: str) -> list[_Raw]:
             end = m.end() - (1 if m.group().endswith(".") else 0)
             out.append((m.start(), end, "ORGANIZATION_NAME", _NO_PARTS))
     return out
+
+
+# The cues of a patient's own move between facilities: a lower-case word after them may be a facility's name; after
+# "sent to", "returned to", "went to" it is a lab, a rhythm or a ventilator mode far more often.
+_PATIENT_MOVE = re.compile(
+    r"(?i)(?:transfer|trans\s|admitted|adm\s|med-?flighted|flighted|flown|came|arrived|accepted|enroute|en\s+route"
+    r"|seen|treated|followed|hospitali)"
+)
+_LOWER_WORD = re.compile(r"[a-z]{2,}(?![\w'’-])")
+# Care units, services and destinations inside a hospital or for discharge, which follow "transferred to" as a
+# facility's name does: none names an organisation.
+_UNITS = frozenset(
+    """icu micu sicu ccu cicu nicu picu cvicu csru ctic ctu tsicu ticu neuroicu nsicu ed er ew ed's or pacu tcu snf
+    ltac ltach ltc ltcf nh alf irf ipr rehab hospice cath ir ct mri mr us nm pet ekg echo ecg eeg emg floor ward unit
+    stepdown tele telemetry dialysis hd pt ot slp gi ent ob l&d ld nsy nicu cdu obs ama home vna ems ambulance
+    medflight hosp or's cath-lab pre-op preop postop post-op osh bb vicu baseline nsr afib svt simv imv cpap""".split()
+)
+_UNIT_END = re.compile(r"(?i)[a-z]{0,3}(?:icu|cu|ru)$")  # "pmicu", "nisicu", "csru": intensive and step-down units
+
+
+def _is_unit(word: str) -> bool:
+    word = word.rstrip(".,")
+    return lexicon.fold(word) in _UNITS or word.upper() in _STATE_ABBRS or bool(_UNIT_END.match(word))
 
 
 def _plain(word: str) -> str:

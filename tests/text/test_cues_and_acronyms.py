@@ -1,0 +1,75 @@
+"""Facilities named by an acronym or a lower-case word after a transfer cue, and places in lower case after a
+place cue; with the units, services and everyday words that follow the same cues and must stay.
+
+Every expected span is a literal written from general knowledge of clinical text, never computed by the detector.
+"""
+
+import pytest
+
+from transforms.text import detect
+
+DEFAULT = frozenset({"PERSON_NAME", "DATE", "LOCATION", "ORGANIZATION_NAME"})
+
+
+def spans(text, types=DEFAULT):
+    return [(text[f.start : f.end], f.info_type) for f in detect(text, types)]
+
+
+@pytest.mark.parametrize(
+    "text,org",
+    [
+        # a hospital's acronym after a transfer cue, in capitals or lower case (was: a unit such as "ICU" is)
+        ("Transferred to GH asymptomatic.", "GH"),
+        ("transfered to gh for cath.", "gh"),  # the common misspelling
+        ("TRANS TO GBMC FOR CABG.", "GBMC"),
+        ("He was med-flighted to GH and went to the cath lab.", "GH"),
+        ("She came to GH with family.", "GH"),
+        # a facility's name in lower case after the cue, when it is no English or clinical word
+        ("poss transfer to quartermain tomorrow.", "quartermain"),
+        ("she arrived from kernan for further eval.", "kernan"),
+    ],
+)
+def test_facility_after_transfer_cue(text, org):
+    assert (org, "ORGANIZATION_NAME") in spans(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "transferred to ICU",
+        "transferred to MICU",
+        "sent to icu for monitoring",
+        "transferred to floor",
+        "transferred to rehab",
+        "discharged to home",
+        "transferred to SNF",
+        "pt came in to ED",
+        "went to PT",
+        "sent to CT",
+        "went to sleep",
+        "came to see pt",
+        "transferred to MA",  # a state: Safe Harbor keeps it
+        "admitted to the CCU",
+    ],
+)
+def test_units_services_and_words_after_transfer_cue_stay(text):
+    assert spans(text) == []
+
+
+@pytest.mark.parametrize(
+    "text,place",
+    [
+        # the cue word "lives" before "in" no longer swallows the place (was: nothing found)
+        ("social--pt married, lives in catonsville, husband aware", "catonsville"),
+        ("pt also has a dtr, who lives in rome.", "rome"),
+        # a place of several words, accented, each word also a word elsewhere (was: nothing)
+        ("daughter called from são paulo, will visit", "são paulo"),
+    ],
+)
+def test_lower_case_place_after_cue(text, place):
+    assert (place, "LOCATION") in spans(text)
+
+
+@pytest.mark.parametrize("text", ["came in to see", "back in time for lunch", "from home", "went in to sleep"])
+def test_everyday_words_after_place_cue_stay(text):
+    assert spans(text) == []
