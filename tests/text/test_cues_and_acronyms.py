@@ -73,3 +73,48 @@ def test_lower_case_place_after_cue(text, place):
 @pytest.mark.parametrize("text", ["came in to see", "back in time for lunch", "from home", "went in to sleep"])
 def test_everyday_words_after_place_cue_stay(text):
     assert spans(text) == []
+
+
+@pytest.mark.parametrize(
+    "text,place",
+    [
+        # a town no gazetteer holds, after a cue of residence or origin (was: nothing)
+        ("resident of Tuusniemi", "Tuusniemi"),
+        ("Born in Kurtinig.", "Kurtinig"),
+        ("Pt lives in Impruneta with wife.", "Impruneta"),
+        ("daughter lives in clercbourg", "clercbourg"),
+        ("PT FROM SCHWABMÜNCHEN", "SCHWABMÜNCHEN"),
+        # a particle or a place prefix joins the words of the name
+        ("resident of Nogueira do Galho since 2001", "Nogueira do Galho"),
+        ("Pt lives in New Dawn with wife.", "New Dawn"),
+    ],
+)
+def test_place_after_residence_cue(text, place):
+    assert (place, "LOCATION") in spans(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pt lives in a house with wife.",
+        "lives in assisted living",
+        "Pt came from home.",
+        "PT FROM OSH",
+        "lives in an apartment with her son",
+        "patient from ED to floor",
+    ],
+)
+def test_words_states_and_units_after_residence_cue_stay(text):
+    assert spans(text) == []
+
+
+@pytest.mark.parametrize(
+    "text,city",
+    [
+        # a city right before a state and a ZIP code, whatever the gazetteer says (was: state and ZIP only)
+        ("Address: 12 Oak St, Søborg, MA 02139", "Søborg"),
+        ("Home: Tuitjenhorn NY 10001", "Tuitjenhorn NY 10001")  # one span with the state between,
+    ],
+)
+def test_city_before_state_and_zip(text, city):
+    assert (city, "LOCATION") in spans(text)

@@ -231,6 +231,15 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
     out: list[_Raw] = []
     if "LOCATION" in wanted:
         out.extend(_cities(text))
+        if _RESIDENCE_WORD.search(text):
+            out.extend(_places_after_residence_cue(text))
+        if _FIVE_DIGITS.search(text):
+            for m in _CITY_STATE_ZIP.finditer(text):
+                words = m.group(1).split(" ")
+                while words and (_is_english(words[0]) and words[0].lower() not in _TOPONYM_PREFIX or _DIGIT.search(words[0])):
+                    words = words[1:]  # "Suite Boston" -> "Boston"; "Springfield" stays
+                if words:
+                    out.append((m.end(1) - len(" ".join(words)), m.end(1), "LOCATION", _NO_PARTS))
         if _AREA_HEAD.search(text):
             for m in _AREA.finditer(text):
                 out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
@@ -243,6 +252,66 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
     if "ORGANIZATION_NAME" in wanted:
         out.extend(_organisations(text))
     return out
+
+
+# Where a person lives, comes from or was born: whatever name follows is a place, known to the gazetteer or not
+# ("resident of Tuusniemi", "born in Kurtinig", "lives in clercbourg").
+_RESIDENCE_WORD = Caseless(r"(?i)\b(?:lives?|living|lived|resides|residing|resident|born|raised|moved|relocated"
+                           r"|visiting|hometown|native|from)\b")
+_RESIDENCE_CUE = Caseless(
+    r"(?i)\b(?:(?:lives?|living|lived|resides|residing|raised|grew\s+up)\s+(?:in|near)|resident\s+of|born\s+in"
+    r"|moved\s+(?:here\s+)?(?:to|from)|relocated\s+(?:to|from)|visiting\s+from|hometown:?|native\s+of"
+    r"|(?:pt|patient|family|daughter|son|wife|husband|he|she|who|is|are|was|originally|comes|came)\s+from)\s+"
+    r"(?:the\s+)?(?=[^\W\d_])"
+)
+_PARTICLE = r"(?:de|da|do|dos|das|del|della|di|la|le|les|los|las|el|sur|am|an|der|im|upon|on|en|y|i)"
+_PLACE_WORDS_TITLE = re.compile(_CAPWORD + r"(?: (?:" + _PARTICLE + r" )?" + _CAPWORD + r"){0,3}")
+_PLACE_WORDS_LOWER = re.compile(r"[^\W\d_A-Z]+(?:[-'’][^\W\d_]+)*(?: [^\W\d_A-Z]+(?:[-'’][^\W\d_]+)*){0,3}")
+_STATE_NAMES = frozenset(lexicon.fold(n) for n, _ in lexicon.US_STATES)
+
+
+def _places_after_residence_cue(text: str) -> list[_Raw]:
+    out: list[_Raw] = []
+    for cue in _RESIDENCE_CUE.finditer(text):
+        m = _PLACE_WORDS_TITLE.match(text, cue.end()) or _PLACE_WORDS_LOWER.match(text, cue.end())
+        if m is None:
+            continue
+        words = m.group().split(" ")
+        caps = words[0].isupper()
+        keep = 0  # the words up to the first English, clinical or unit word (a particle inside the name is kept)
+        joined = False  # the word before was a particle or a place prefix: this one belongs to the name
+        for k, w in enumerate(words):
+            bare = w.rstrip(".")
+            if re.fullmatch(_PARTICLE, w) and k:
+                joined = True
+                continue
+            if joined and not caps and w[0].isupper():
+                keep, joined = k + 1, False  # "Duarte do Campo", "New Dawn"
+                continue
+            joined = False
+            if (
+                _is_english(bare) or _is_unit(bare) or lexicon.fold(bare) in lexicon.TITLES
+                or (caps and len(bare) < 4) or (w[0].islower() and len(bare) < 4)
+            ):
+                if k == 0 and lexicon.fold(bare) in _TOPONYM_PREFIX and len(words) > 1:
+                    joined = True
+                    continue  # "New", "Port", "San" before the name
+                break
+            keep = k + 1
+        if not keep:
+            continue
+        phrase = " ".join(words[:keep]).rstrip(".")
+        if lexicon.fold(phrase) in _STATE_NAMES:
+            continue  # Safe Harbor keeps states
+        out.append((m.start(), m.start() + len(phrase), "LOCATION", _NO_PARTS))
+    return out
+
+
+# A city right before a state and a ZIP code, known to the gazetteer or not: "Søborg, MA 02139", "Elmira NY 14901".
+_CITY_STATE_ZIP = re.compile(
+    r"(?<![\w])(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2}),?\s(?:" + _STATE_ABBR + r"|" + _STATE_NAME
+    + r")\.?,?\s\d{5}(?:-\d{4})?(?![\w-])"
+)
 
 
 def _cities(text: str) -> list[_Raw]:
