@@ -118,3 +118,35 @@ def test_words_states_and_units_after_residence_cue_stay(text):
 )
 def test_city_before_state_and_zip(text, city):
     assert (city, "LOCATION") in spans(text)
+
+
+@pytest.mark.parametrize(
+    "text,org",
+    [
+        # a firm's name of several surnames joined by a comma and "y", "e", "&" (was: the first words only)
+        ("Pt is an accountant with Olivárez, Quintana y Jaime.", "Olivárez, Quintana y Jaime"),
+        ("works at Nosiglia e figli as a clerk", "Nosiglia e figli"),
+        ("Referred from Porras y Amador S.Coop. for evaluation.", "Porras y Amador S.Coop"),
+        # new cues: a payer's label, outside imaging (was: nothing)
+        ("Insurance: Lecoq", "Lecoq"),
+        ("Prior imaging at Sager on file.", "Sager"),
+        ("Outside study from Mercy reviewed", "Mercy"),
+    ],
+)
+def test_company_after_cue(text, org):
+    assert (org, "ORGANIZATION_NAME") in spans(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Insurance: Medicare",
+        "Payer: Medicaid",
+        "Records from Cardiology, Pulmonary reviewed.",
+        "Records from Cardiology and Pulmonary reviewed.",
+        "Outside films from PACS reviewed.",
+        "Images from CT Chest compared.",
+    ],
+)
+def test_services_and_public_payers_after_cue_stay(text):
+    assert spans(text) == []

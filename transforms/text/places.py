@@ -149,12 +149,22 @@ _FACILITY_CUE_SOURCE = (
     r"|med-?flighted|flighted|flown|came|went|arrived|accepted|enroute|en\s+route)\s+(?:to|from)|came\s+into"
     r"|(?:accepted|arrived)\s+(?:at|by)"
     r"|(?:seen|treated|followed|evaluated|imaged|scanned|performed|done|delivered|born|hospitali[sz]ed)\s+at"
-    r"|outside\s+(?:hospital|facility|films?|imaging)\s+(?:from|at)?|(?:records|films|images|studies|report)\s+from"
+    r"|outside\s+(?:hospital|facility|films?|imaging|stud(?:y|ies)|images|exam|report|read)(?:\s+(?:from|at))?"
+    r"|(?:records|films|images|imaging|stud(?:y|ies)|report|exam)\s+(?:from|at)"
+    r"|(?:insurance|insurer|insured\s+by|payer|carrier|health\s+plan|company|firm)\s*:"
     r"|works?\s+(?:at|for)|worked\s+(?:at|for)|employed\s+(?:at|by)|employer:?|facility:?|hospital:?|clinic:?"
     r"|institution:?|site:)\s+(?:the\s+)?(?=[A-Z])"
 )
 # "(?i)...(?=[A-Z])": any letter follows; over lower-cased text that is [a-z]
 _FACILITY_CUE = Caseless(_FACILITY_CUE_SOURCE, _FACILITY_CUE_SOURCE[4:].replace("(?=[A-Z])", "(?=[a-z])"))
+# A company's name after a cue: capitalised words joined by commas, "&", "and" and its other languages' words,
+# then a registered form or a family firm's "e figli" ("Venegas, Narváez y Cruz", "Jakobsen & Dam A/S").
+_JOINERS = frozenset("& and y e et und i og och ja -".split())
+_ORG_RUN = re.compile(
+    _CAPWORD + r"(?:(?:,? (?:&|and|y|e|et|und|i|og|och|ja) |, | - | )" + _CAPWORD + r"){0,5}"
+    r"(?:,? (?:e |y |& |et |und |and )?(?:figli|hijos|fils|sons|søn|söhne|asociados|associados|associates|ry|HB|EI"
+    r"|S\.\s?Coop\.|Sp\.\s?[jkp]\.|(?:sp|Sp)\.\s?z\s?o\.\s?o\.))?"
+)
 _SAINT_WORD = re.compile(r"\b(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) ")
 _EMPLOYMENT_WORD = Caseless(
     r"(?i)\b(?:works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
@@ -558,6 +568,8 @@ def _organisations(text: str) -> list[_Raw]:
                 out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
     for cue in _FACILITY_CUE.finditer(text):  # "transferred from Cedars-Sinai", "seen at Kaiser Permanente"
         m = _CAP_RUN.match(text, cue.end())
+        if m is not None and not m.group().isupper():
+            m = _ORG_RUN.match(text, cue.end())  # "Olivárez, Quintana y Jaime", "Schmidt & Søn A/S"
         if m is None:  # in lower case, one word that is no English or clinical word nor a unit: "transfered to gh"
             w = _LOWER_WORD.match(text, cue.end())
             if w and _PATIENT_MOVE.match(cue.group()) and not (
@@ -578,11 +590,13 @@ def _organisations(text: str) -> list[_Raw]:
             or (words[0].isupper() and len(words[0]) <= 4 and not _PATIENT_MOVE.match(cue.group()))
         ):
             continue  # "to ICU", "to Medicine": a unit or a service, not a named organisation
-        if all(_is_english(w) for w in words) or lexicon.fold(" ".join(words)) in lexicon.PLACES:
+        if all(_is_english(w.rstrip(",")) or w in _JOINERS for w in words) or lexicon.fold(" ".join(words)) in lexicon.PLACES:
             continue  # "from Home", "to Boston" (the city detector decides)
         out.append((m.start(), m.start() + len(" ".join(words)), "ORGANIZATION_NAME", _NO_PARTS))
     for cue in _EMPLOYMENT_WORD.finditer(text):  # the cue is rare: look for it first, then at what follows it
         m = _CAP_RUN.search(text, cue.end(), cue.end() + 60)
+        if m and not m.group().isupper():
+            m = _ORG_RUN.match(text, m.start())
         if m and _EMPLOYMENT_CUE.search(text[max(0, m.start() - 60) : m.start()]):
             end = m.end() - (1 if m.group().endswith(".") else 0)
             out.append((m.start(), end, "ORGANIZATION_NAME", _NO_PARTS))
@@ -602,7 +616,8 @@ _UNITS = frozenset(
     """icu micu sicu ccu cicu nicu picu cvicu csru ctic ctu tsicu ticu neuroicu nsicu ed er ew ed's or pacu tcu snf
     ltac ltach ltc ltcf nh alf irf ipr rehab hospice cath ir ct mri mr us nm pet ekg echo ecg eeg emg floor ward unit
     stepdown tele telemetry dialysis hd pt ot slp gi ent ob l&d ld nsy nicu cdu obs ama home vna ems ambulance
-    medflight hosp or's cath-lab pre-op preop postop post-op osh bb vicu baseline nsr afib svt simv imv cpap""".split()
+    medflight hosp or's cath-lab pre-op preop postop post-op osh bb vicu baseline nsr afib svt simv imv cpap medicare medicaid tricare self-pay
+    selfpay""".split()
 )
 _UNIT_END = re.compile(r"(?i)[a-z]{0,3}(?:icu|cu|ru)$")  # "pmicu", "nisicu", "csru": intensive and step-down units
 
