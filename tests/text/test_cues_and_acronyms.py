@@ -150,3 +150,25 @@ def test_company_after_cue(text, org):
 )
 def test_services_and_public_payers_after_cue_stay(text):
     assert spans(text) == []
+
+
+@pytest.mark.parametrize(
+    "text,name",
+    [
+        # a world first name and the family name after a relative, in lower case (was: nothing, or the first name)
+        ("wife juhani nyman at bedside", "juhani nyman"),
+        ("wife jo smith at bedside", "jo smith"),
+        ("communication with husband milovan.", "milovan"),
+    ],
+)
+def test_relative_then_first_and_family_name(text, name):
+    assert (name, "PERSON_NAME") in spans(text)
+
+
+@pytest.mark.parametrize("text", ["wife at bedside", "daughter called", "husband will visit", "mother deceased"])
+def test_relative_then_words_stay(text):
+    assert spans(text) == []
+
+
+def test_relative_then_name_then_word():
+    assert spans("wife mary aware of plan") == [("mary", "PERSON_NAME")]  # "aware" is no family name

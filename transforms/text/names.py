@@ -313,13 +313,30 @@ def _other_script_names(text: str) -> list[_Raw]:
     return [(m.start(), m.end(), "PERSON_NAME", ()) for m in runs]
 
 
+_KIN_SURNAME = re.compile(r" ([^\W\d_]{2,}(?:-[^\W\d_]{2,})?)(?![\w'’-])")
+
+
+def _plain_word(word: str) -> bool:
+    """No everyday English or clinical word, nor a function word: a name after a relative is made of such words."""
+    return not (_is_common(word) or word in lexicon.CLINICAL_VOCAB or word in _FUNCTION_WORDS or word in _NOT_NAME)
+
+
 def _kin_names(text: str) -> list[_Raw]:
     out: list[_Raw] = []
     for m in _KIN_NAME.finditer(text):
         a, b = m.span(1)
         word = lexicon.fold(text[a:b])
-        if word in lexicon.CENSUS_GIVEN and word not in _FUNCTION_WORDS and word not in _NOT_NAME:
-            out.append((a, b, "PERSON_NAME", ((a, b, "FIRST_NAME"),)))
+        given = word in lexicon.CENSUS_GIVEN and word not in _FUNCTION_WORDS and word not in _NOT_NAME
+        if not given and not (word in lexicon.GIVEN_NAMES and _plain_word(word)):
+            continue  # a world first name ("juhani", "aage") only when it is no English word
+        parts = [(a, b, "FIRST_NAME")]
+        s = _KIN_SURNAME.match(text, b)  # the family name after it: "wife juhani nyman", "son Bill Ostrowski"
+        if s is not None:
+            last = lexicon.fold(s.group(1))
+            if all(_plain_word(w) for w in last.split("-")) or (last in lexicon.SURNAMES and not _is_common(last)):
+                parts.append((s.start(1), s.end(1), "LAST_NAME"))
+                b = s.end(1)
+        out.append((a, b, "PERSON_NAME", tuple(parts)))
     return out
 
 

@@ -606,7 +606,7 @@ def _organisations(text: str) -> list[_Raw]:
 # The cues of a patient's own move between facilities: a lower-case word after them may be a facility's name; after
 # "sent to", "returned to", "went to" it is a lab, a rhythm or a ventilator mode far more often.
 _PATIENT_MOVE = re.compile(
-    r"(?i)(?:transfer|trans\s|admitted|adm\s|med-?flighted|flighted|flown|came|arrived|accepted|enroute|en\s+route"
+    r"(?i)(?:transfer|trans\s|admitted|adm\s|med-?flighted|flighted|flown|came|arrived|accepted|enroute|en\s+route|brought"
     r"|seen|treated|followed|hospitali)"
 )
 _LOWER_WORD = re.compile(r"[a-z]{2,}(?![\w'’-])")
