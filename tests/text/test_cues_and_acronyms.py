@@ -172,3 +172,28 @@ def test_relative_then_words_stay(text):
 
 def test_relative_then_name_then_word():
     assert spans("wife mary aware of plan") == [("mary", "PERSON_NAME")]  # "aware" is no family name
+
+
+@pytest.mark.parametrize(
+    "text,found",
+    [
+        # postcodes of other countries and the city next to them (was: nothing, or the city only)
+        ("Address: 12 Oak St, Søborg 2860", "Søborg 2860"),
+        ("Rue Cler 5, 75008 Paris", "75008 Paris"),
+        ("PLZ 10115 Berlin", "10115 Berlin"),
+        ("London SW1A 1AA", "SW1A 1AA"),
+        ("Toronto, ON M5V 2T6", "M5V 2T6"),
+        # a city before a region and a code, known to the gazetteer or not
+        ("Tuusniemi, Finland 71200", "Tuusniemi"),
+    ],
+)
+def test_foreign_postcodes_and_their_cities(text, found):
+    assert (found, "LOCATION") in spans(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["L4 5SS disc bulge", "C5 6TH", "MED WITH MS04 2MG IVP", "CI 2.45, SVR 1057, CK 9914.", "Heparin 5000 Units"],
+)
+def test_spine_levels_doses_and_values_are_no_postcodes(text):
+    assert spans(text) == []

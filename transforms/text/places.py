@@ -250,6 +250,8 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
                     words = words[1:]  # "Suite Boston" -> "Boston"; "Springfield" stays
                 if words:
                     out.append((m.end(1) - len(" ".join(words)), m.end(1), "LOCATION", _NO_PARTS))
+        if _DIGIT.search(text):
+            out.extend(_foreign_postcodes(text))
         if _AREA_HEAD.search(text):
             for m in _AREA.finditer(text):
                 out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
@@ -319,9 +321,33 @@ def _places_after_residence_cue(text: str) -> list[_Raw]:
 
 # A city right before a state and a ZIP code, known to the gazetteer or not: "Søborg, MA 02139", "Elmira NY 14901".
 _CITY_STATE_ZIP = re.compile(
-    r"(?<![\w])(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2}),?\s(?:" + _STATE_ABBR + r"|" + _STATE_NAME
-    + r")\.?,?\s\d{5}(?:-\d{4})?(?![\w-])"
+    r"(?<![\w])(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2})(?:,?\s(?:" + _STATE_ABBR + r"|" + _STATE_NAME
+    + r")\.?,?\s\d{5}(?:-\d{4})?|, " + _CAPWORD + r",? \d{4,5})(?![\w-])"
 )
+# Postcodes of other countries: British ("SW1A 1AA"), Canadian ("M5V 2T6"), and a 4- or 5-digit code before a known
+# city at the start of an address part ("75008 Paris", "PLZ 10115 Berlin") or after a city in one ("Søborg 2860").
+# (no single C, T, L or S before the digit: "L4 5SS", "C5 6TH" are spine levels in a report)
+_UK_POSTCODE = re.compile(r"(?<![\w-])(?:[A-Z]{2}|[ABD-KMNO-RU-Z])[1-9][A-Z\d]? \d(?!MG|ML)[A-Z]{2}(?![\w-])")
+_CA_POSTCODE = re.compile(r"(?<![\w-])[A-Z]\d[A-Z] ?\d[A-Z]\d(?![\w-])")
+_CODE_THEN_CITY = re.compile(
+    r"(?:^|(?<=[,\n])|(?<=, )|(?<=PLZ )|(?<=CP )|(?<=CAP )|(?<=NPA )|(?<=[DFIAB]-))(\d{4,5}) (" + _CAPWORD + r")"
+)
+_CITY_THEN_CODE = re.compile(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r")?) ((?!19|20)\d{4})(?![\w-])")
+
+
+def _foreign_postcodes(text: str) -> list[_Raw]:
+    out: list[_Raw] = []
+    for pattern in (_UK_POSTCODE, _CA_POSTCODE):
+        for m in pattern.finditer(text):
+            out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
+    for m in _CODE_THEN_CITY.finditer(text):
+        if lexicon.fold(m.group(2).rstrip(".")) in lexicon.PLACES and lexicon.fold(m.group(2)) not in lexicon.CLINICAL_VOCAB:
+            out.append((m.start(1), m.end(2) - m.group(2).endswith("."), "LOCATION", _NO_PARTS))
+    for m in _CITY_THEN_CODE.finditer(text):
+        words = m.group(1).split(" ")
+        if not any(_is_english(w) or w.isupper() or len(w) < 4 for w in words):  # "SVR 1057", "CK 9914": values
+            out.append((m.start(1), m.end(2), "LOCATION", _NO_PARTS))
+    return out
 
 
 def _cities(text: str) -> list[_Raw]:
