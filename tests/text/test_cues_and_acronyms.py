@@ -197,3 +197,34 @@ def test_foreign_postcodes_and_their_cities(text, found):
 )
 def test_spine_levels_doses_and_values_are_no_postcodes(text):
     assert spans(text) == []
+
+
+@pytest.mark.parametrize(
+    "text,name",
+    [
+        # who asked for a study, and a person in brackets after a service (was: nothing, an eponym by default)
+        ("Bone age study per Hänel request. Tanner stage 4.", "Hänel"),
+        ("Repeat film at Moreau's request.", "Moreau"),
+        ("Seen by GI (Ó Rúáin). infliximab planned", "Ó Rúáin"),
+        ("consulted cardiology (Marchetti) today", "Marchetti"),
+    ],
+)
+def test_name_by_request_or_in_brackets(text, name):
+    assert (name, "PERSON_NAME") in spans(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "per Radiology request",
+        "per ED request",
+        "per patient request",
+        "per Doppler request",
+        "per Holter order",
+        "furosemide (Lasix) given",
+        "Seen by neuro (Romberg positive)",
+        "given by RN (Foley catheter placed)",
+    ],
+)
+def test_services_eponyms_and_drugs_by_request_or_in_brackets_stay(text):
+    assert spans(text) == []
