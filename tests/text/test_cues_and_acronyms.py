@@ -228,3 +228,21 @@ def test_name_by_request_or_in_brackets(text, name):
 )
 def test_services_eponyms_and_drugs_by_request_or_in_brackets_stay(text):
     assert spans(text) == []
+
+
+@pytest.mark.parametrize(
+    "text,place",
+    [
+        # particles in any case and the word after a Spanish or Portuguese place prefix belong to the name
+        ("resident of Canneto Di Caronia", "Canneto Di Caronia"),
+        ("PT FROM SIQUEIRA DAS PEDRAS", "SIQUEIRA DAS PEDRAS"),
+        ("Born in Nueva Canadá.", "Nueva Canadá"),
+    ],
+)
+def test_place_names_with_particles_and_prefixes(text, place):
+    assert (place, "LOCATION") in spans(text)
+
+
+@pytest.mark.parametrize("text", ["PT FROM ED TO FLOOR", "PT FROM HOME", "came from the OR"])
+def test_units_after_origin_cue_in_capitals_stay(text):
+    assert spans(text) == []

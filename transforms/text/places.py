@@ -47,7 +47,10 @@ _TOPONYM_END = Caseless(
     r"|chester|cester|caster|stad|stadt|furt|fort|berg|wood|dale|mont|ham|stead|worth|by|ley|bridge|brook|hurst"
     r"|ington|ingham|wick|wich|minster|pool|combe|cliff|crest|gate|grove|heim|hausen|dorf|hagen|feld|bach|au)$"
 )
-_TOPONYM_PREFIX = frozenset("north south east west new port lake fort mount mt saint st san santa la le el los las".split())
+_TOPONYM_PREFIX = frozenset(
+    """north south east west new port lake fort mount mt saint st san santa la le el los las nueva nuevo vieja viejo
+    villa vila puerto porto""".split()
+)
 _AREA = re.compile(
     r"(?<![\w])(?:" + _CAPWORD + r" ){1,3}(?:County|Parish|Borough|Township|Municipality|District|Province|Prefecture"
     r"|Canton|Shire|COUNTY|PARISH|BOROUGH|TOWNSHIP)(?![\w])"
@@ -277,6 +280,7 @@ _RESIDENCE_CUE = Caseless(
     r"(?:the\s+)?(?=[^\W\d_])"
 )
 _PARTICLE = r"(?:de|da|do|dos|das|del|della|di|la|le|les|los|las|el|sur|am|an|der|im|upon|on|en|y|i)"
+_PARTICLE_WORD = re.compile(r"(?i)" + _PARTICLE)
 _PLACE_WORDS_TITLE = re.compile(_CAPWORD + r"(?: (?:" + _PARTICLE + r" )?" + _CAPWORD + r"){0,3}")
 _PLACE_WORDS_LOWER = re.compile(r"[^\W\d_A-Z]+(?:[-'’][^\W\d_]+)*(?: [^\W\d_A-Z]+(?:[-'’][^\W\d_]+)*){0,3}")
 _STATE_NAMES = frozenset(lexicon.fold(n) for n, _ in lexicon.US_STATES)
@@ -294,10 +298,10 @@ def _places_after_residence_cue(text: str) -> list[_Raw]:
         joined = False  # the word before was a particle or a place prefix: this one belongs to the name
         for k, w in enumerate(words):
             bare = w.rstrip(".")
-            if re.fullmatch(_PARTICLE, w) and k:
+            if _PARTICLE_WORD.fullmatch(w) and k:
                 joined = True
                 continue
-            if joined and not caps and w[0].isupper():
+            if joined and w[0].isupper():
                 keep, joined = k + 1, False  # "Duarte do Campo", "New Dawn"
                 continue
             joined = False
@@ -310,6 +314,7 @@ def _places_after_residence_cue(text: str) -> list[_Raw]:
                     continue  # "New", "Port", "San" before the name
                 break
             keep = k + 1
+            joined = lexicon.fold(bare) in _TOPONYM_PREFIX  # "Nueva Canadá": the word after a prefix is the name
         if not keep:
             continue
         phrase = " ".join(words[:keep]).rstrip(".")
