@@ -246,3 +246,33 @@ def test_place_names_with_particles_and_prefixes(text, place):
 @pytest.mark.parametrize("text", ["PT FROM ED TO FLOOR", "PT FROM HOME", "came from the OR"])
 def test_units_after_origin_cue_in_capitals_stay(text):
     assert spans(text) == []
+
+
+@pytest.mark.parametrize(
+    "text,org",
+    [
+        # a practice, lab or imaging centre written in lower case, as nurses do (was: hospitals and clinics only)
+        ("report from dupré medical group", "dupré medical group"),
+        ("report from botticelli laboratories", "botticelli laboratories"),
+        ("report from st. thomas imaging", "st. thomas imaging"),
+        # a name particle opens the organisation's name (was: "Bruin Clinic")
+        ("Outside films from de Bruin Clinic.", "de Bruin Clinic"),
+    ],
+)
+def test_lower_case_practices_and_particles(text, org):
+    assert (org, "ORGANIZATION_NAME") in spans(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no acute findings on imaging",
+        "follow up with family practice",
+        "outpatient imaging center",
+        "maalox ordered- pharmacy aware.",
+        "referred to pediatric orthopedics",
+        "Seen in de Clinic",
+    ],
+)
+def test_generic_practices_stay(text):
+    assert spans(text) == []

@@ -109,7 +109,8 @@ _ORG_HEADS = (
     r"|behavioral\s+health|home\s+health|sons|brothers|bros\.|partnership|holdings|international|worldwide"
 )
 _ORG = re.compile(
-    r"(?<![\w])((?:" + _CAPWORD + r"|&|and|the|de|du|la|St\.|Mt\.) ){0,5}(?:(?i:" + _ORG_HEADS + r"))"
+    r"(?<![\w])((?:" + _CAPWORD + r"|&|and|the|de|du|la|van|von|der|den|ten|ter|di|da|del|della|le|des|dos|das|do"
+    r"|St\.|Mt\.) ){0,5}(?:(?i:" + _ORG_HEADS + r"))"
     r"(?:\s(?:of|for)\s(?:the\s)?" + _CAPWORD + r"(?:\s" + _CAPWORD + r"){0,2})?(?![\w])"
 )
 _LAW_FIRM = re.compile(
@@ -504,9 +505,15 @@ _LEGAL_HINT = re.compile(r" (?:" + _LEGAL_FORM + r")(?![\w/])")
 # center". The words before the head name it when one of them is no everyday or clinical word (a place, a surname,
 # an unknown word), a saint, or a word that US hospitals are commonly named by.
 _LOWER_FACILITY = re.compile(
-    r"(?<![\w'’-])((?:[a-z][a-z'’-]*\.? ){1,3})"
+    r"(?<![\w'’-])((?:[a-zß-öø-ÿ][a-zß-öø-ÿ'’-]*\.? ){1,3})"
     r"(?:hospital|hosp\.?|medical cent(?:er|re)|med\.? ctr\.?|clinic|health cent(?:er|re)"
-    r"|nursing home|rehab(?:ilitation)? (?:center|hospital)|infirmary)(?![\w])"
+    r"|nursing home|rehab(?:ilitation)? (?:center|hospital)|infirmary|medical group|health (?:system|partners)"
+    r"|pediatrics|imaging|urgent care|laboratories|orthopedics|radiology associates|surgical associates"
+    r"|family practice|cancer (?:institute|center)|pharmacy)(?![\w])"
+)
+_LOWER_FACILITY_HINT = re.compile(
+    r"hosp|cent|ctr|clinic|home|infirm|group|system|partners|pediatrics|imaging|urgent|laboratories|orthopedics"
+    r"|associates|practice|pharmacy"
 )
 _FACILITY_NAME_WORDS = frozenset(
     """sacred heart holy cross good samaritan mercy providence baptist methodist presbyterian lutheran adventist christ
@@ -526,7 +533,7 @@ def _lower_facilities(text: str) -> list[_Raw]:
         k = len(words)  # the words right before the head that name it, walking back
         named = False
         while k > 0:
-            w = lexicon.fold(words[k - 1].rstrip(".").replace("’", "'"))
+            w = lexicon.fold(words[k - 1].rstrip(".-").replace("’", "'"))
             if w in _GENERIC_FACILITY or (w == "of" and k < len(words)):
                 k -= 1
             elif w in _LEAD_TRIM or "'" in w or "/" in w:
@@ -550,7 +557,7 @@ def _lower_facilities(text: str) -> list[_Raw]:
 
 def _organisations(text: str) -> list[_Raw]:
     out: list[_Raw] = []
-    if "hosp" in text or "cent" in text or "ctr" in text or "clinic" in text or "home" in text or "infirm" in text:
+    if _LOWER_FACILITY_HINT.search(text):
         out.extend(_lower_facilities(text))
     if _LEGAL_HINT.search(text):  # "Müller GmbH & Co. KG", "Rossi S.p.A.", "Dupont et Fils", "Nielsen A/S"
         for m in _LEGAL_ORG.finditer(text):
@@ -572,13 +579,15 @@ def _organisations(text: str) -> list[_Raw]:
         mods = words[:head_index]
         while mods and lexicon.fold(mods[0].rstrip(".")) in _LEAD_TRIM:
             mods = mods[1:]
-        while mods and mods[0] in ("&", "and", "of", "the", "for", "de", "du", "la"):
+        while mods and mods[0] in ("&", "and", "of", "the", "for"):
             mods = mods[1:]
+        while mods and mods[0] in _NAME_PARTICLES and (len(mods) == 1 or not mods[1][0].isupper()):
+            mods = mods[1:]  # "de" of "de Bruin Clinic" stays; a particle before no name does not
         if not mods:
             continue
         head = words[head_index]
         caps_text = mods[-1].isupper() and head.isupper()
-        if not (head[0].isupper() and all(w[0].isupper() or w in ("&", "and", "of", "the", "for", "de", "du", "la") for w in mods)):
+        if not (head[0].isupper() and all(w[0].isupper() or w in _ORG_JOINERS for w in mods)):
             continue
         if caps_text and all(_plain(w) in lexicon.CLINICAL_VOCAB or len(w) <= 3 for w in mods):
             continue  # "NM CARDIOLOGY", "CT HEAD": modality and body part, no name
@@ -656,6 +665,10 @@ _UNIT_END = re.compile(r"(?i)[a-z]{0,3}(?:icu|cu|ru)$")  # "pmicu", "nisicu", "c
 def _is_unit(word: str) -> bool:
     word = word.rstrip(".,")
     return lexicon.fold(word) in _UNITS or word.upper() in _STATE_ABBRS or bool(_UNIT_END.match(word))
+
+
+_NAME_PARTICLES = frozenset("de du la van von der den ten ter di da del della le des dos das do".split())
+_ORG_JOINERS = _NAME_PARTICLES | {"&", "and", "of", "the", "for"}
 
 
 def _plain(word: str) -> str:
