@@ -276,3 +276,25 @@ def test_lower_case_practices_and_particles(text, org):
 )
 def test_generic_practices_stay(text):
     assert spans(text) == []
+
+
+@pytest.mark.parametrize(
+    "text,zip_code",
+    [
+        # more ZIP labels, 9 digits without the dash, lower-case and traditional state forms (was: kept)
+        ("Zip+4: 02139-1234", "02139-1234"),
+        ("ZIP CODE 021391234", "021391234"),
+        ("Zip/Postal: 02139", "02139"),
+        ("zip=02139", "02139"),
+        ("lives in the 02139 area", "02139"),
+        ("pt lives in somerville, ma 02144", "02144"),
+        ("Mass. 02139", "02139"),
+    ],
+)
+def test_zip_codes_by_label_and_state(text, zip_code):
+    assert (zip_code, "LOCATION") in spans(text)
+
+
+@pytest.mark.parametrize("text", ["given 10000 units, or 12345", "Ill 12345", "heparin, in 5000 units"])
+def test_numbers_after_state_like_words_stay(text):
+    assert spans(text) == []

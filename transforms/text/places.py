@@ -57,10 +57,19 @@ _AREA = re.compile(
 )
 _STATE_ABBR = "|".join(a for _, a in lexicon.US_STATES)
 _STATE_ABBRS = frozenset(a for _, a in lexicon.US_STATES)
+# State abbreviations that are also words or units in lower case ("or", "in", "me", "ct", "md")
+_WORD_STATES = frozenset("IN OR ME HI OK OH DE LA AL ID CO MO NE MS MD PA CT MT".split())
 _STATE_NAME = "|".join(re.escape(n) for n, _ in lexicon.US_STATES)
 # A ZIP code after a state ("MA 02139", "Ohio 44101-2345") or right after a city in an address ("Nashua 03060").
 _ZIP_AFTER_STATE = re.compile(
     r"(?<![\w])(?:" + _STATE_ABBR + r"|" + _STATE_NAME + r")\.?,?\s+(\d{5}(?:-\d{4})?)(?![\w-])"
+)
+# A ZIP code after a state written in lower case after a comma ("somerville, ma 02144") or in its traditional short
+# form ("Mass. 02139", "Calif 94110").
+_ZIP_AFTER_LOWER_STATE = re.compile(
+    r"(?:, (?:" + "|".join(a.lower() for a in sorted(_STATE_ABBRS - _WORD_STATES)) + r")\.?"
+    r"|(?<![\w])(?i:mass|calif|penn|fla|conn|mich|minn|wis|ariz|colo|tenn|okla|nebr|kans|ark|nev|wyo)\.?)"
+    r" (\d{5}(?:-\d{4})?)(?![\w-])"
 )
 _ZIP_AFTER_CITY = re.compile(r",? (\d{5}(?:-\d{4})?)(?![\w-]|[.,]\d)")
 # European street addresses: name + street word + number ("Schaafstraße 59/19", "Naomiring 64", "Rue Cler 5").
@@ -261,6 +270,8 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
                 out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
         if _FIVE_DIGITS.search(text):
             for m in _ZIP_AFTER_STATE.finditer(text):
+                out.append((m.start(1), m.end(1), "LOCATION", _NO_PARTS))
+            for m in _ZIP_AFTER_LOWER_STATE.finditer(text):
                 out.append((m.start(1), m.end(1), "LOCATION", _NO_PARTS))
     if "STREET_ADDRESS" in wanted and _DIGIT.search(text) and _euro_street_possible(text):
         for m in _EURO_STREET.finditer(text):
