@@ -298,3 +298,27 @@ def test_zip_codes_by_label_and_state(text, zip_code):
 @pytest.mark.parametrize("text", ["given 10000 units, or 12345", "Ill 12345", "heparin, in 5000 units"])
 def test_numbers_after_state_like_words_stay(text):
     assert spans(text) == []
+
+
+@pytest.mark.parametrize(
+    "text,org",
+    [
+        # in capitals, a common surname before a head names an organisation although also a clinical word, and the
+        # modality and body part before it are no part of it (was: nothing, "JONES" taken for the Jones criteria)
+        ("CT CHEST JONES HOSPITAL", "JONES HOSPITAL"),
+        ("MRI BRAIN WO LEWIS IMAGING", "LEWIS IMAGING"),
+        ("WILLIAMS CANCER INSTITUTE OUTSIDE READ", "WILLIAMS CANCER INSTITUTE"),
+        ("Employer: Jones Imaging", "Jones Imaging"),
+        ("Discharged to van der Veen Community Hospital.", "van der Veen Community Hospital"),
+        ("report from einaudi cancer institute", "einaudi cancer institute"),
+    ],
+)
+def test_surnames_before_organisation_heads(text, org):
+    assert (org, "ORGANIZATION_NAME") in spans(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["NM CARDIOLOGY", "CT HEAD", "PET IMAGING", "BREAST IMAGING", "HAND CLINIC", "Bone Health", "WOUND CLINIC"]
+)
+def test_departments_before_organisation_heads_stay(text):
+    assert spans(text) == []

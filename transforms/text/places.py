@@ -524,7 +524,7 @@ _LOWER_FACILITY = re.compile(
 )
 _LOWER_FACILITY_HINT = re.compile(
     r"hosp|cent|ctr|clinic|home|infirm|group|system|partners|pediatrics|imaging|urgent|laboratories|orthopedics"
-    r"|associates|practice|pharmacy"
+    r"|associates|practice|pharmacy|institute"
 )
 _FACILITY_NAME_WORDS = frozenset(
     """sacred heart holy cross good samaritan mercy providence baptist methodist presbyterian lutheran adventist christ
@@ -592,17 +592,23 @@ def _organisations(text: str) -> list[_Raw]:
             mods = mods[1:]
         while mods and mods[0] in ("&", "and", "of", "the", "for"):
             mods = mods[1:]
-        while mods and mods[0] in _NAME_PARTICLES and (len(mods) == 1 or not mods[1][0].isupper()):
-            mods = mods[1:]  # "de" of "de Bruin Clinic" stays; a particle before no name does not
+        lead = 0
+        while lead < len(mods) and mods[lead] in _NAME_PARTICLES:
+            lead += 1
+        if lead and (lead == len(mods) or not mods[lead][0].isupper()):
+            mods = mods[lead:]  # "van der" of "van der Veen Hospital" stays; particles before no name do not
         if not mods:
             continue
         head = words[head_index]
         caps_text = mods[-1].isupper() and head.isupper()
         if not (head[0].isupper() and all(w[0].isupper() or w in _ORG_JOINERS for w in mods)):
             continue
-        if caps_text and all(_plain(w) in lexicon.CLINICAL_VOCAB or len(w) <= 3 for w in mods):
-            continue  # "NM CARDIOLOGY", "CT HEAD": modality and body part, no name
-        if all(_plain(w) in lexicon.CLINICAL_VOCAB for w in mods) and _plain(head) in _SPECIALTY_HEADS:
+        if caps_text:  # "CT CHEST JONES HOSPITAL": the modality and body part before the name are no part of it
+            while len(mods) > 1 and (_clinical_mod(mods[0]) or mods[0] in _MODALITIES):
+                mods = mods[1:]
+        if caps_text and all(_clinical_mod(w) or len(w) <= 3 and _plain(w) not in lexicon.TOP_SURNAMES for w in mods):
+            continue  # "NM CARDIOLOGY", "CT HEAD": modality and body part, no name ("JONES HOSPITAL", "COX IMAGING" are)
+        if all(_clinical_mod(w) for w in mods) and _plain(head) in _SPECIALTY_HEADS:
             continue  # "Interventional Radiology", "Pediatric Cardiology": a department kind, not a name
         start = m.start() + len(" ".join(words[: head_index - len(mods)])) + (1 if head_index > len(mods) else 0)
         out.append((start, m.end(), "ORGANIZATION_NAME", _NO_PARTS))
@@ -676,6 +682,17 @@ _UNIT_END = re.compile(r"(?i)[a-z]{0,3}(?:icu|cu|ru)$")  # "pmicu", "nisicu", "c
 def _is_unit(word: str) -> bool:
     word = word.rstrip(".,")
     return lexicon.fold(word) in _UNITS or word.upper() in _STATE_ABBRS or bool(_UNIT_END.match(word))
+
+
+_MODALITIES = frozenset("CT MR MRI MRA CTA NM US XR PET CR DX MG RF XA IR SPECT DEXA DXA ECHO TEE TTE EKG ECG WO W/O W/ WWO".split())
+
+
+def _clinical_mod(word: str) -> bool:
+    """A clinical word before an organisation head, unless one of the 3,000 commonest surnames ("Jones", "Cox")."""
+    w = _plain(word)
+    return w in lexicon.CLINICAL_VOCAB and (
+        w not in lexicon.TOP_SURNAMES or w in lexicon.CLINICAL_WORDS or is_everyday_word(w)
+    )
 
 
 _NAME_PARTICLES = frozenset("de du la van von der den ten ter di da del della le des dos das do".split())
