@@ -349,6 +349,7 @@ _CA_POSTCODE = re.compile(r"(?<![\w-])[A-Z]\d[A-Z] ?\d[A-Z]\d(?![\w-])")
 _CODE_THEN_CITY = re.compile(
     r"(?:^|(?<=[,\n])|(?<=, )|(?<=PLZ )|(?<=CP )|(?<=CAP )|(?<=NPA )|(?<=[DFIAB]-))(\d{4,5}) (" + _CAPWORD + r")"
 )
+_CODE_SPACE_CAPITAL = re.compile(r"\d{4} [A-ZÀ-Þ]")  # what every _CODE_THEN_CITY match holds
 _CITY_THEN_CODE = re.compile(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r")?) ((?!19|20)\d{4})(?![\w-])")
 
 
@@ -357,7 +358,7 @@ def _foreign_postcodes(text: str) -> list[_Raw]:
     for pattern in (_UK_POSTCODE, _CA_POSTCODE):
         for m in pattern.finditer(text):
             out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
-    for m in _CODE_THEN_CITY.finditer(text):
+    for m in _CODE_THEN_CITY.finditer(text) if _CODE_SPACE_CAPITAL.search(text) else ():
         if lexicon.fold(m.group(2).rstrip(".")) in lexicon.PLACES and lexicon.fold(m.group(2)) not in lexicon.CLINICAL_VOCAB:
             out.append((m.start(1), m.end(2) - m.group(2).endswith("."), "LOCATION", _NO_PARTS))
     for m in _CITY_THEN_CODE.finditer(text):
