@@ -259,7 +259,9 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
         if _FIVE_DIGITS.search(text):
             for m in _CITY_STATE_ZIP.finditer(text):
                 words = m.group(1).split(" ")
-                while words and (_is_english(words[0]) and words[0].lower() not in _TOPONYM_PREFIX or _DIGIT.search(words[0])):
+                while words and (
+                    _is_english(words[0]) and words[0].lower() not in _TOPONYM_PREFIX or _DIGIT.search(words[0])
+                ):
                     words = words[1:]  # "Suite Boston" -> "Boston"; "Springfield" stays
                 if words:
                     out.append((m.end(1) - len(" ".join(words)), m.end(1), "LOCATION", _NO_PARTS))
@@ -359,7 +361,8 @@ def _foreign_postcodes(text: str) -> list[_Raw]:
         for m in pattern.finditer(text):
             out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
     for m in _CODE_THEN_CITY.finditer(text) if _CODE_SPACE_CAPITAL.search(text) else ():
-        if lexicon.fold(m.group(2).rstrip(".")) in lexicon.PLACES and lexicon.fold(m.group(2)) not in lexicon.CLINICAL_VOCAB:
+        city = lexicon.fold(m.group(2).rstrip("."))
+        if city in lexicon.PLACES and city not in lexicon.CLINICAL_VOCAB:
             out.append((m.start(1), m.end(2) - m.group(2).endswith("."), "LOCATION", _NO_PARTS))
     for m in _CITY_THEN_CODE.finditer(text):
         words = m.group(1).split(" ")
@@ -608,7 +611,7 @@ def _organisations(text: str) -> list[_Raw]:
             while len(mods) > 1 and (_clinical_mod(mods[0]) or mods[0] in _MODALITIES):
                 mods = mods[1:]
         if caps_text and all(_clinical_mod(w) or len(w) <= 3 and _plain(w) not in lexicon.TOP_SURNAMES for w in mods):
-            continue  # "NM CARDIOLOGY", "CT HEAD": modality and body part, no name ("JONES HOSPITAL", "COX IMAGING" are)
+            continue  # "NM CARDIOLOGY", "CT HEAD": modality and body part, no name ("JONES HOSPITAL" is one)
         if all(_clinical_mod(w) for w in mods) and _plain(head) in _SPECIALTY_HEADS:
             continue  # "Interventional Radiology", "Pediatric Cardiology": a department kind, not a name
         start = m.start() + len(" ".join(words[: head_index - len(mods)])) + (1 if head_index > len(mods) else 0)
@@ -648,7 +651,7 @@ def _organisations(text: str) -> list[_Raw]:
             or (words[0].isupper() and len(words[0]) <= 4 and not _PATIENT_MOVE.match(cue.group()))
         ):
             continue  # "to ICU", "to Medicine": a unit or a service, not a named organisation
-        if all(_is_english(w.rstrip(",")) or w in _JOINERS for w in words) or lexicon.fold(" ".join(words)) in lexicon.PLACES:
+        if all(_is_english(w.rstrip(",")) or w in _JOINERS for w in words) or _fold_words(words) in lexicon.PLACES:
             continue  # "from Home", "to Boston" (the city detector decides)
         out.append((m.start(), m.start() + len(" ".join(words)), "ORGANIZATION_NAME", _NO_PARTS))
     for cue in _EMPLOYMENT_WORD.finditer(text):  # the cue is rare: look for it first, then at what follows it
@@ -664,7 +667,8 @@ def _organisations(text: str) -> list[_Raw]:
 # The cues of a patient's own move between facilities: a lower-case word after them may be a facility's name; after
 # "sent to", "returned to", "went to" it is a lab, a rhythm or a ventilator mode far more often.
 _PATIENT_MOVE = re.compile(
-    r"(?i)(?:transfer|trans\s|admitted|adm\s|med-?flighted|flighted|flown|came|arrived|accepted|enroute|en\s+route|brought"
+    r"(?i)(?:transfer|trans\s|admitted|adm\s|med-?flighted|flighted|flown|came|arrived|accepted|enroute|en\s+route"
+    r"|brought"
     r"|seen|treated|followed|hospitali)"
 )
 _LOWER_WORD = re.compile(r"[a-z]{2,}(?![\w'’-])")
@@ -674,7 +678,8 @@ _UNITS = frozenset(
     """icu micu sicu ccu cicu nicu picu cvicu csru ctic ctu tsicu ticu neuroicu nsicu ed er ew ed's or pacu tcu snf
     ltac ltach ltc ltcf nh alf irf ipr rehab hospice cath ir ct mri mr us nm pet ekg echo ecg eeg emg floor ward unit
     stepdown tele telemetry dialysis hd pt ot slp gi ent ob l&d ld nsy nicu cdu obs ama home vna ems ambulance
-    medflight hosp or's cath-lab pre-op preop postop post-op osh bb vicu baseline nsr afib svt simv imv cpap medicare medicaid tricare self-pay
+    medflight hosp or's cath-lab pre-op preop postop post-op osh bb vicu baseline nsr afib svt simv imv cpap
+    medicare medicaid tricare self-pay
     selfpay""".split()
 )
 _UNIT_END = re.compile(r"(?i)[a-z]{0,3}(?:icu|cu|ru)$")  # "pmicu", "nisicu", "csru": intensive and step-down units
@@ -685,7 +690,9 @@ def _is_unit(word: str) -> bool:
     return lexicon.fold(word) in _UNITS or word.upper() in _STATE_ABBRS or bool(_UNIT_END.match(word))
 
 
-_MODALITIES = frozenset("CT MR MRI MRA CTA NM US XR PET CR DX MG RF XA IR SPECT DEXA DXA ECHO TEE TTE EKG ECG WO W/O W/ WWO".split())
+_MODALITIES = frozenset(
+    "CT MR MRI MRA CTA NM US XR PET CR DX MG RF XA IR SPECT DEXA DXA ECHO TEE TTE EKG ECG WO W/O W/ WWO".split()
+)
 
 
 def _clinical_mod(word: str) -> bool:
