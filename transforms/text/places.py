@@ -10,6 +10,9 @@ an organisation head ("Valley Endoscopy Center", "Fidelity Investments", "Acme C
 a place, a law-firm list ("Lopez, Jones and Walton"), a name before a registered legal form ("Müller GmbH & Co.
 KG", "Rossi S.p.A."), a care facility written in lower case ("sacred heart hospital"), or any capitalised run
 after an employment cue.
+Also: any name after a residence or origin cue ("resident of Tuusniemi"), a city before a state and ZIP, foreign
+postcodes ("SW1A 1AA", "75008 Paris"), and a facility's acronym or lower-case name after a patient's transfer cue
+("transferred to GH"), where care units, services and states are negative evidence.
 """
 
 from __future__ import annotations
