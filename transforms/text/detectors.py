@@ -341,7 +341,10 @@ _CITY_STATE = re.compile(
     + "|".join(a for _, a in lexicon.US_STATES if a not in ("MD", "PA", "DO"))
     + r")(?![\w])"
 )
-_ZIP_CTX = Caseless(r"(?i)\b(?:zip|zip\s?code|postal\s?code)\s*[:#]?\s*(\d{5}(?:-\d{4})?)\b")
+_ZIP_CTX = Caseless(
+    r"(?i)\b(?:zip(?:\+4)?|zip\s?code|postal(?:\s?code)?|post\s?code|zip/postal(?:\s?code)?)\s*[:#=]?\s*"
+    r"(\d{5}(?:-?\d{4})?)\b|\bthe\s(\d{5})\sarea\b"
+)
 # --- validators ------------------------------------------------------------------------------------------
 
 
@@ -554,7 +557,9 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             out.extend(_emit(_PO_BOX, text, "STREET_ADDRESS"))
         if "LOCATION" in wanted and _FIVE_DIGITS.search(text):  # both need a ZIP code's five digits
             out.extend(_emit(_CSZ, text, "LOCATION"))
-            out.extend(_emit(_ZIP_CTX, text, "LOCATION", 1))
+            for m in _ZIP_CTX.finditer(text):
+                group = 1 if m.group(1) else 2
+                out.append((m.start(group), m.end(group), "LOCATION", _NO_PARTS))
     if "LOCATION" in wanted and "," in text:  # "City, ST": no comma, no match
         out.extend(_emit(_CITY_STATE, text, "LOCATION"))
     if "US_STATE" in wanted:

@@ -313,13 +313,30 @@ def _other_script_names(text: str) -> list[_Raw]:
     return [(m.start(), m.end(), "PERSON_NAME", ()) for m in runs]
 
 
+_KIN_SURNAME = re.compile(r" ([^\W\d_]{2,}(?:-[^\W\d_]{2,})?)(?![\w'’-])")
+
+
+def _plain_word(word: str) -> bool:
+    """No everyday English or clinical word, nor a function word: a name after a relative is made of such words."""
+    return not (_is_common(word) or word in lexicon.CLINICAL_VOCAB or word in _FUNCTION_WORDS or word in _NOT_NAME)
+
+
 def _kin_names(text: str) -> list[_Raw]:
     out: list[_Raw] = []
     for m in _KIN_NAME.finditer(text):
         a, b = m.span(1)
         word = lexicon.fold(text[a:b])
-        if word in lexicon.CENSUS_GIVEN and word not in _FUNCTION_WORDS and word not in _NOT_NAME:
-            out.append((a, b, "PERSON_NAME", ((a, b, "FIRST_NAME"),)))
+        given = word in lexicon.CENSUS_GIVEN and word not in _FUNCTION_WORDS and word not in _NOT_NAME
+        if not given and not (word in lexicon.GIVEN_NAMES and _plain_word(word)):
+            continue  # a world first name ("juhani", "aage") only when it is no English word
+        parts = [(a, b, "FIRST_NAME")]
+        s = _KIN_SURNAME.match(text, b)  # the family name after it: "wife juhani nyman", "son Bill Ostrowski"
+        if s is not None:
+            last = lexicon.fold(s.group(1))
+            if all(_plain_word(w) for w in last.split("-")) or (last in lexicon.SURNAMES and not _is_common(last)):
+                parts.append((s.start(1), s.end(1), "LAST_NAME"))
+                b = s.end(1)
+        out.append((a, b, "PERSON_NAME", tuple(parts)))
     return out
 
 
@@ -617,9 +634,47 @@ def find_names(text: str) -> list[_Raw]:
         i = j if j > i else i + 1
     found.extend(_inverted(text, mixed_case, cache))
     found.extend(_kin_names(text))
+    if "per " in text or "(" in text or "'s request" in text or "’s request" in text:
+        found.extend(_names_by_request_or_bracket(text))
     if not text.isascii():
         found.extend(_other_script_names(text))
     return found
+
+
+_NAME_WORD = r"[A-ZÀ-ÖØ-ÞĀ-Ž][^\W\d_]*(?:['’-][^\W\d_]+)?"
+# "per Hänel request", "at Moreau's request": who asked for a study is a person (an eponym asks for nothing)
+_REQUEST = re.compile(
+    r"\b(?:per|at|by)\s(" + _NAME_WORD + r"(?: " + _NAME_WORD + r")?)(?:['’]s)?\s(?:request|order|orders|referral)\b"
+)
+# "Seen by GI (Ó Rúáin)", "consulted cardiology (Marchetti)": a person in brackets after a service or a consult cue
+_BRACKET = re.compile(r"\((" + _NAME_WORD + r"(?: " + _NAME_WORD + r"){0,2})\)")
+_BRACKET_CUE = re.compile(
+    r"(?i)\b(?:by|with|per|cc|consult(?:ed|s)?|attending|fellow|resident|surgeon|physician|provider|np|pa|rn|md)\b"
+    r"[^()\n.;]{0,25}$"
+)
+
+
+def _person_words(words: list[str]) -> bool:
+    """Capitalised words that are no English, clinical or unit word nor an acronym (a 1-letter particle may be)."""
+    long = [w for w in words if len(w) > 1]
+    return bool(long) and all(
+        not w.isupper() and not _is_common(_plain(w)) and _plain(w) not in lexicon.CLINICAL_VOCAB
+        and _plain(w) not in lexicon.CLINICAL_WORDS
+        and _plain(w) not in _NOT_NAME and _plain(w) not in _FUNCTION_WORDS
+        for w in long
+    )
+
+
+def _names_by_request_or_bracket(text: str) -> list[_Raw]:
+    out: list[_Raw] = []
+    for pattern, cued in ((_REQUEST, False), (_BRACKET, True)):
+        for m in pattern.finditer(text):
+            if cued and not _BRACKET_CUE.search(text, max(0, m.start() - 40), m.start()):
+                continue
+            if _person_words(m.group(1).split(" ")):
+                end = m.end(1) - 2 if m.group(1)[-2:] in ("'s", "’s") else m.end(1)
+                out.append((m.start(1), end, "PERSON_NAME", ()))
+    return out
 
 
 def _inverted(text: str, mixed_case: bool, cache: dict[str, _Word]) -> list[_Raw]:

@@ -10,6 +10,9 @@ an organisation head ("Valley Endoscopy Center", "Fidelity Investments", "Acme C
 a place, a law-firm list ("Lopez, Jones and Walton"), a name before a registered legal form ("Müller GmbH & Co.
 KG", "Rossi S.p.A."), a care facility written in lower case ("sacred heart hospital"), or any capitalised run
 after an employment cue.
+Also: any name after a residence or origin cue ("resident of Tuusniemi"), a city before a state and ZIP, foreign
+postcodes ("SW1A 1AA", "75008 Paris"), and a facility's acronym or lower-case name after a patient's transfer cue
+("transferred to GH"), where care units, services and states are negative evidence.
 """
 
 from __future__ import annotations
@@ -47,16 +50,29 @@ _TOPONYM_END = Caseless(
     r"|chester|cester|caster|stad|stadt|furt|fort|berg|wood|dale|mont|ham|stead|worth|by|ley|bridge|brook|hurst"
     r"|ington|ingham|wick|wich|minster|pool|combe|cliff|crest|gate|grove|heim|hausen|dorf|hagen|feld|bach|au)$"
 )
-_TOPONYM_PREFIX = frozenset("north south east west new port lake fort mount mt saint st san santa la le el los las".split())
+_TOPONYM_PREFIX = frozenset(
+    """north south east west new port lake fort mount mt saint st san santa la le el los las nueva nuevo vieja viejo
+    villa vila puerto porto""".split()
+)
 _AREA = re.compile(
     r"(?<![\w])(?:" + _CAPWORD + r" ){1,3}(?:County|Parish|Borough|Township|Municipality|District|Province|Prefecture"
     r"|Canton|Shire|COUNTY|PARISH|BOROUGH|TOWNSHIP)(?![\w])"
 )
 _STATE_ABBR = "|".join(a for _, a in lexicon.US_STATES)
+_STATE_ABBRS = frozenset(a for _, a in lexicon.US_STATES)
+# State abbreviations that are also words or units in lower case ("or", "in", "me", "ct", "md")
+_WORD_STATES = frozenset("IN OR ME HI OK OH DE LA AL ID CO MO NE MS MD PA CT MT".split())
 _STATE_NAME = "|".join(re.escape(n) for n, _ in lexicon.US_STATES)
 # A ZIP code after a state ("MA 02139", "Ohio 44101-2345") or right after a city in an address ("Nashua 03060").
 _ZIP_AFTER_STATE = re.compile(
     r"(?<![\w])(?:" + _STATE_ABBR + r"|" + _STATE_NAME + r")\.?,?\s+(\d{5}(?:-\d{4})?)(?![\w-])"
+)
+# A ZIP code after a state written in lower case after a comma ("somerville, ma 02144") or in its traditional short
+# form ("Mass. 02139", "Calif 94110").
+_ZIP_AFTER_LOWER_STATE = re.compile(
+    r"(?:, (?:" + "|".join(a.lower() for a in sorted(_STATE_ABBRS - _WORD_STATES)) + r")\.?"
+    r"|(?<![\w])(?i:mass|calif|penn|fla|conn|mich|minn|wis|ariz|colo|tenn|okla|nebr|kans|ark|nev|wyo)\.?)"
+    r" (\d{5}(?:-\d{4})?)(?![\w-])"
 )
 _ZIP_AFTER_CITY = re.compile(r",? (\d{5}(?:-\d{4})?)(?![\w-]|[.,]\d)")
 # European street addresses: name + street word + number ("Schaafstraße 59/19", "Naomiring 64", "Rue Cler 5").
@@ -105,7 +121,8 @@ _ORG_HEADS = (
     r"|behavioral\s+health|home\s+health|sons|brothers|bros\.|partnership|holdings|international|worldwide"
 )
 _ORG = re.compile(
-    r"(?<![\w])((?:" + _CAPWORD + r"|&|and|the|de|du|la|St\.|Mt\.) ){0,5}(?:(?i:" + _ORG_HEADS + r"))"
+    r"(?<![\w])((?:" + _CAPWORD + r"|&|and|the|de|du|la|van|von|der|den|ten|ter|di|da|del|della|le|des|dos|das|do"
+    r"|St\.|Mt\.) ){0,5}(?:(?i:" + _ORG_HEADS + r"))"
     r"(?:\s(?:of|for)\s(?:the\s)?" + _CAPWORD + r"(?:\s" + _CAPWORD + r"){0,2})?(?![\w])"
 )
 _LAW_FIRM = re.compile(
@@ -132,9 +149,11 @@ _STRONG_PLACE_CUE = Caseless(
     r"|village\s+of|county\s+of|near|outside|outskirts\s+of|native\s+of|trip\s+to|travel(?:l?ed)?\s+to)\s+(?:the\s+)?$"
 )
 _AFTER_ADDRESS = re.compile(r"\d[^\d,;.]{0,30},\s*$")  # "Suite 549, Burlington", "Hill, Denver" after a number
+# Only the cue and its blank are consumed, so "lives in catonsville" tries "in" too; the words are read after it.
 _LOWER_AFTER_CUE = re.compile(
-    r"(?i)\b(?:in|from|to|near|visiting|lives|born|moved|resident\s+of)\s+([^\W\d_]+(?: [^\W\d_]+){0,2})"
+    r"(?i)\b(?:in|from|to|near|visiting|lives|born|moved|resident\s+of)\s+(?=[^\W\d_])"
 )
+_LOWER_WORDS = re.compile(r"[^\W\d_]+(?: [^\W\d_]+){0,2}")
 _EMPLOYMENT_CUE = Caseless(
     r"(?i)\b(?:works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
     r"|driver|engineer|teacher|nurse|analyst|technician|salesman|mechanic|accountant|guard|officer|staff)"
@@ -142,14 +161,26 @@ _EMPLOYMENT_CUE = Caseless(
 )
 # Cues before a care facility's or employer's own name.
 _FACILITY_CUE_SOURCE = (
-    r"(?i)\b(?:(?:transferred|transfer|admitted|discharged|referred|sent|brought|taken|moved|returned)\s+(?:to|from)"
+    r"(?i)\b(?:(?:transferr?ed|transfer|trans|admitted|adm|discharged|dc'd|referred|sent|brought|taken|moved|returned"
+    r"|med-?flighted|flighted|flown|came|went|arrived|accepted|enroute|en\s+route)\s+(?:to|from)|came\s+into"
+    r"|(?:accepted|arrived)\s+(?:at|by)"
     r"|(?:seen|treated|followed|evaluated|imaged|scanned|performed|done|delivered|born|hospitali[sz]ed)\s+at"
-    r"|outside\s+(?:hospital|facility|films?|imaging)\s+(?:from|at)?|(?:records|films|images|studies|report)\s+from"
+    r"|outside\s+(?:hospital|facility|films?|imaging|stud(?:y|ies)|images|exam|report|read)(?:\s+(?:from|at))?"
+    r"|(?:records|films|images|imaging|stud(?:y|ies)|report|exam)\s+(?:from|at)"
+    r"|(?:insurance|insurer|insured\s+by|payer|carrier|health\s+plan|company|firm)\s*:"
     r"|works?\s+(?:at|for)|worked\s+(?:at|for)|employed\s+(?:at|by)|employer:?|facility:?|hospital:?|clinic:?"
-    r"|institution:?|site:?)\s+(?:the\s+)?(?=[A-Z])"
+    r"|institution:?|site:)\s+(?:the\s+)?(?=[A-Z])"
 )
 # "(?i)...(?=[A-Z])": any letter follows; over lower-cased text that is [a-z]
 _FACILITY_CUE = Caseless(_FACILITY_CUE_SOURCE, _FACILITY_CUE_SOURCE[4:].replace("(?=[A-Z])", "(?=[a-z])"))
+# A company's name after a cue: capitalised words joined by commas, "&", "and" and its other languages' words,
+# then a registered form or a family firm's "e figli" ("Venegas, Narváez y Cruz", "Jakobsen & Dam A/S").
+_JOINERS = frozenset("& and y e et und i og och ja -".split())
+_ORG_RUN = re.compile(
+    _CAPWORD + r"(?:(?:,? (?:&|and|y|e|et|und|i|og|och|ja) |, | - | )" + _CAPWORD + r"){0,5}"
+    r"(?:,? (?:e |y |& |et |und |and )?(?:figli|hijos|fils|sons|søn|söhne|asociados|associados|associates|ry|HB|EI"
+    r"|S\.\s?Coop\.|Sp\.\s?[jkp]\.|(?:sp|Sp)\.\s?z\s?o\.\s?o\.))?"
+)
 _SAINT_WORD = re.compile(r"\b(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) ")
 _EMPLOYMENT_WORD = Caseless(
     r"(?i)\b(?:works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
@@ -190,6 +221,11 @@ def _is_english(word: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1 << 16)
+def _is_everyday(word: str) -> bool:
+    return lexicon.fold(word.rstrip(".")) in lexicon.COMMON_WORDS
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def _word_facts(word: str) -> tuple[str, bool, bool, bool]:
     """What _cities asks of one word of a capitalised run: its folded form, whether it is a place-name prefix
     ("Port", "West"), whether it ends a name after such a prefix, and whether it is place-shaped alone (the
@@ -221,17 +257,120 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
     out: list[_Raw] = []
     if "LOCATION" in wanted:
         out.extend(_cities(text))
+        if _RESIDENCE_WORD.search(text):
+            out.extend(_places_after_residence_cue(text))
+        if _FIVE_DIGITS.search(text):
+            for m in _CITY_STATE_ZIP.finditer(text):
+                words = m.group(1).split(" ")
+                while words and (
+                    _is_english(words[0]) and words[0].lower() not in _TOPONYM_PREFIX or _DIGIT.search(words[0])
+                ):
+                    words = words[1:]  # "Suite Boston" -> "Boston"; "Springfield" stays
+                if words:
+                    out.append((m.end(1) - len(" ".join(words)), m.end(1), "LOCATION", _NO_PARTS))
+        if _DIGIT.search(text):
+            out.extend(_foreign_postcodes(text))
         if _AREA_HEAD.search(text):
             for m in _AREA.finditer(text):
                 out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
         if _FIVE_DIGITS.search(text):
             for m in _ZIP_AFTER_STATE.finditer(text):
                 out.append((m.start(1), m.end(1), "LOCATION", _NO_PARTS))
+            for m in _ZIP_AFTER_LOWER_STATE.finditer(text):
+                out.append((m.start(1), m.end(1), "LOCATION", _NO_PARTS))
     if "STREET_ADDRESS" in wanted and _DIGIT.search(text) and _euro_street_possible(text):
         for m in _EURO_STREET.finditer(text):
             out.append((m.start(), m.end(), "STREET_ADDRESS", _NO_PARTS))
     if "ORGANIZATION_NAME" in wanted:
         out.extend(_organisations(text))
+    return out
+
+
+# Where a person lives, comes from or was born: whatever name follows is a place, known to the gazetteer or not
+# ("resident of Tuusniemi", "born in Kurtinig", "lives in clercbourg").
+_RESIDENCE_WORD = Caseless(r"(?i)\b(?:lives?|living|lived|resides|residing|resident|born|raised|moved|relocated"
+                           r"|visiting|hometown|native|from)\b")
+_RESIDENCE_CUE = Caseless(
+    r"(?i)\b(?:(?:lives?|living|lived|resides|residing|raised|grew\s+up)\s+(?:in|near)|resident\s+of|born\s+in"
+    r"|moved\s+(?:here\s+)?(?:to|from)|relocated\s+(?:to|from)|visiting\s+from|hometown:?|native\s+of"
+    r"|(?:pt|patient|family|daughter|son|wife|husband|he|she|who|is|are|was|originally|comes|came)\s+from)\s+"
+    r"(?:the\s+)?(?=[^\W\d_])"
+)
+_PARTICLE = r"(?:de|da|do|dos|das|del|della|di|la|le|les|los|las|el|sur|am|an|der|im|upon|on|en|y|i)"
+_PARTICLE_WORD = re.compile(r"(?i)" + _PARTICLE)
+_PLACE_WORDS_TITLE = re.compile(_CAPWORD + r"(?: (?:" + _PARTICLE + r" )?" + _CAPWORD + r"){0,3}")
+_PLACE_WORDS_LOWER = re.compile(r"[^\W\d_A-Z]+(?:[-'’][^\W\d_]+)*(?: [^\W\d_A-Z]+(?:[-'’][^\W\d_]+)*){0,3}")
+_STATE_NAMES = frozenset(lexicon.fold(n) for n, _ in lexicon.US_STATES)
+
+
+def _places_after_residence_cue(text: str) -> list[_Raw]:
+    out: list[_Raw] = []
+    for cue in _RESIDENCE_CUE.finditer(text):
+        m = _PLACE_WORDS_TITLE.match(text, cue.end()) or _PLACE_WORDS_LOWER.match(text, cue.end())
+        if m is None:
+            continue
+        words = m.group().split(" ")
+        caps = words[0].isupper()
+        keep = 0  # the words up to the first English, clinical or unit word (a particle inside the name is kept)
+        joined = False  # the word before was a particle or a place prefix: this one belongs to the name
+        for k, w in enumerate(words):
+            bare = w.rstrip(".")
+            if _PARTICLE_WORD.fullmatch(w) and k:
+                joined = True
+                continue
+            if joined and w[0].isupper():
+                keep, joined = k + 1, False  # "Duarte do Campo", "New Dawn"
+                continue
+            joined = False
+            if (
+                _is_english(bare) or _is_unit(bare) or lexicon.fold(bare) in lexicon.TITLES
+                or (caps and len(bare) < 4) or (w[0].islower() and len(bare) < 4)
+            ):
+                if k == 0 and lexicon.fold(bare) in _TOPONYM_PREFIX and len(words) > 1:
+                    joined = True
+                    continue  # "New", "Port", "San" before the name
+                break
+            keep = k + 1
+            joined = lexicon.fold(bare) in _TOPONYM_PREFIX  # "Nueva Canadá": the word after a prefix is the name
+        if not keep:
+            continue
+        phrase = " ".join(words[:keep]).rstrip(".")
+        if lexicon.fold(phrase) in _STATE_NAMES:
+            continue  # Safe Harbor keeps states
+        out.append((m.start(), m.start() + len(phrase), "LOCATION", _NO_PARTS))
+    return out
+
+
+# A city right before a state and a ZIP code, known to the gazetteer or not: "Søborg, MA 02139", "Elmira NY 14901".
+_CITY_STATE_ZIP = re.compile(
+    r"(?<![\w])(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2})(?:,?\s(?:" + _STATE_ABBR + r"|" + _STATE_NAME
+    + r")\.?,?\s\d{5}(?:-\d{4})?|, " + _CAPWORD + r",? \d{4,5})(?![\w-])"
+)
+# Postcodes of other countries: British ("SW1A 1AA"), Canadian ("M5V 2T6"), and a 4- or 5-digit code before a known
+# city at the start of an address part ("75008 Paris", "PLZ 10115 Berlin") or after a city in one ("Søborg 2860").
+# (no single C, T, L or S before the digit: "L4 5SS", "C5 6TH" are spine levels in a report)
+_UK_POSTCODE = re.compile(r"(?<![\w-])(?:[A-Z]{2}|[ABD-KMNO-RU-Z])[1-9][A-Z\d]? \d(?!MG|ML)[A-Z]{2}(?![\w-])")
+_CA_POSTCODE = re.compile(r"(?<![\w-])[A-Z]\d[A-Z] ?\d[A-Z]\d(?![\w-])")
+_CODE_THEN_CITY = re.compile(
+    r"(?:^|(?<=[,\n])|(?<=, )|(?<=PLZ )|(?<=CP )|(?<=CAP )|(?<=NPA )|(?<=[DFIAB]-))(\d{4,5}) (" + _CAPWORD + r")"
+)
+_CODE_SPACE_CAPITAL = re.compile(r"\d{4} [A-ZÀ-Þ]")  # what every _CODE_THEN_CITY match holds
+_CITY_THEN_CODE = re.compile(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r")?) ((?!19|20)\d{4})(?![\w-])")
+
+
+def _foreign_postcodes(text: str) -> list[_Raw]:
+    out: list[_Raw] = []
+    for pattern in (_UK_POSTCODE, _CA_POSTCODE):
+        for m in pattern.finditer(text):
+            out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
+    for m in _CODE_THEN_CITY.finditer(text) if _CODE_SPACE_CAPITAL.search(text) else ():
+        city = lexicon.fold(m.group(2).rstrip("."))
+        if city in lexicon.PLACES and city not in lexicon.CLINICAL_VOCAB:
+            out.append((m.start(1), m.end(2) - m.group(2).endswith("."), "LOCATION", _NO_PARTS))
+    for m in _CITY_THEN_CODE.finditer(text):
+        words = m.group(1).split(" ")
+        if not any(_is_english(w) or w.isupper() or len(w) < 4 for w in words):  # "SVR 1057", "CK 9914": values
+            out.append((m.start(1), m.end(2), "LOCATION", _NO_PARTS))
     return out
 
 
@@ -297,12 +436,19 @@ def _cities(text: str) -> list[_Raw]:
             start += len(phrase) + 1
             k += size
     if not text.isupper() and any(ch.islower() for ch in text):  # a text in capitals: no scan at all
-        for m in _LOWER_AFTER_CUE.finditer(text):
-            words = m.group(1).split(" ")
+        for cue in _LOWER_AFTER_CUE.finditer(text):
+            m = _LOWER_WORDS.match(text, cue.end())
+            if m is None or m.group().isupper():
+                continue  # "from WARD 3": a capitalised place is the gazetteer scan's above
+            words = m.group().split(" ")
             for n in range(min(3, len(words)), 0, -1):
                 phrase = " ".join(words[:n])
-                if _fold_words(words[:n]) in lexicon.PLACES and not all(_is_english(w) for w in words[:n]):
-                    out.append((m.start(1), m.start(1) + len(phrase), "LOCATION", _NO_PARTS))
+                # one word: no English or clinical word ("in time"); several: not all everyday words ("são paulo")
+                english = _is_english if n == 1 else _is_everyday
+                if n == 1 and len(phrase) < 4 and phrase.islower():
+                    continue  # "from osh": a short lower-case word here is an abbreviation
+                if _fold_words(words[:n]) in lexicon.PLACES and not all(english(w) for w in words[:n]):
+                    out.append((m.start(), m.start() + len(phrase), "LOCATION", _NO_PARTS))
                     break
     if has_digit:
         for z in re.finditer(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2}) (\d{5}(?:-\d{4})?)(?![\w-])", text):
@@ -377,9 +523,15 @@ _LEGAL_HINT = re.compile(r" (?:" + _LEGAL_FORM + r")(?![\w/])")
 # center". The words before the head name it when one of them is no everyday or clinical word (a place, a surname,
 # an unknown word), a saint, or a word that US hospitals are commonly named by.
 _LOWER_FACILITY = re.compile(
-    r"(?<![\w'’-])((?:[a-z][a-z'’-]*\.? ){1,3})"
+    r"(?<![\w'’-])((?:[a-zß-öø-ÿ][a-zß-öø-ÿ'’-]*\.? ){1,3})"
     r"(?:hospital|hosp\.?|medical cent(?:er|re)|med\.? ctr\.?|clinic|health cent(?:er|re)"
-    r"|nursing home|rehab(?:ilitation)? (?:center|hospital)|infirmary)(?![\w])"
+    r"|nursing home|rehab(?:ilitation)? (?:center|hospital)|infirmary|medical group|health (?:system|partners)"
+    r"|pediatrics|imaging|urgent care|laboratories|orthopedics|radiology associates|surgical associates"
+    r"|family practice|cancer (?:institute|center)|pharmacy)(?![\w])"
+)
+_LOWER_FACILITY_HINT = re.compile(
+    r"hosp|cent|ctr|clinic|home|infirm|group|system|partners|pediatrics|imaging|urgent|laboratories|orthopedics"
+    r"|associates|practice|pharmacy|institute"
 )
 _FACILITY_NAME_WORDS = frozenset(
     """sacred heart holy cross good samaritan mercy providence baptist methodist presbyterian lutheran adventist christ
@@ -399,7 +551,7 @@ def _lower_facilities(text: str) -> list[_Raw]:
         k = len(words)  # the words right before the head that name it, walking back
         named = False
         while k > 0:
-            w = lexicon.fold(words[k - 1].rstrip(".").replace("’", "'"))
+            w = lexicon.fold(words[k - 1].rstrip(".-").replace("’", "'"))
             if w in _GENERIC_FACILITY or (w == "of" and k < len(words)):
                 k -= 1
             elif w in _LEAD_TRIM or "'" in w or "/" in w:
@@ -423,7 +575,7 @@ def _lower_facilities(text: str) -> list[_Raw]:
 
 def _organisations(text: str) -> list[_Raw]:
     out: list[_Raw] = []
-    if "hosp" in text or "cent" in text or "ctr" in text or "clinic" in text or "home" in text or "infirm" in text:
+    if _LOWER_FACILITY_HINT.search(text):
         out.extend(_lower_facilities(text))
     if _LEGAL_HINT.search(text):  # "Müller GmbH & Co. KG", "Rossi S.p.A.", "Dupont et Fils", "Nielsen A/S"
         for m in _LEGAL_ORG.finditer(text):
@@ -445,17 +597,25 @@ def _organisations(text: str) -> list[_Raw]:
         mods = words[:head_index]
         while mods and lexicon.fold(mods[0].rstrip(".")) in _LEAD_TRIM:
             mods = mods[1:]
-        while mods and mods[0] in ("&", "and", "of", "the", "for", "de", "du", "la"):
+        while mods and mods[0] in ("&", "and", "of", "the", "for"):
             mods = mods[1:]
+        lead = 0
+        while lead < len(mods) and mods[lead] in _NAME_PARTICLES:
+            lead += 1
+        if lead and (lead == len(mods) or not mods[lead][0].isupper()):
+            mods = mods[lead:]  # "van der" of "van der Veen Hospital" stays; particles before no name do not
         if not mods:
             continue
         head = words[head_index]
         caps_text = mods[-1].isupper() and head.isupper()
-        if not (head[0].isupper() and all(w[0].isupper() or w in ("&", "and", "of", "the", "for", "de", "du", "la") for w in mods)):
+        if not (head[0].isupper() and all(w[0].isupper() or w in _ORG_JOINERS for w in mods)):
             continue
-        if caps_text and all(_plain(w) in lexicon.CLINICAL_VOCAB or len(w) <= 3 for w in mods):
-            continue  # "NM CARDIOLOGY", "CT HEAD": modality and body part, no name
-        if all(_plain(w) in lexicon.CLINICAL_VOCAB for w in mods) and _plain(head) in _SPECIALTY_HEADS:
+        if caps_text:  # "CT CHEST JONES HOSPITAL": the modality and body part before the name are no part of it
+            while len(mods) > 1 and (_clinical_mod(mods[0]) or mods[0] in _MODALITIES):
+                mods = mods[1:]
+        if caps_text and all(_clinical_mod(w) or len(w) <= 3 and _plain(w) not in lexicon.TOP_SURNAMES for w in mods):
+            continue  # "NM CARDIOLOGY", "CT HEAD": modality and body part, no name ("JONES HOSPITAL" is one)
+        if all(_clinical_mod(w) for w in mods) and _plain(head) in _SPECIALTY_HEADS:
             continue  # "Interventional Radiology", "Pediatric Cardiology": a department kind, not a name
         start = m.start() + len(" ".join(words[: head_index - len(mods)])) + (1 if head_index > len(mods) else 0)
         out.append((start, m.end(), "ORGANIZATION_NAME", _NO_PARTS))
@@ -472,20 +632,82 @@ def _organisations(text: str) -> list[_Raw]:
                 out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
     for cue in _FACILITY_CUE.finditer(text):  # "transferred from Cedars-Sinai", "seen at Kaiser Permanente"
         m = _CAP_RUN.match(text, cue.end())
-        if m is None:
+        if m is not None and not m.group().isupper():
+            m = _ORG_RUN.match(text, cue.end())  # "Olivárez, Quintana y Jaime", "Schmidt & Søn A/S"
+        if m is None:  # in lower case, one word that is no English or clinical word nor a unit: "transfered to gh"
+            w = _LOWER_WORD.match(text, cue.end())
+            if w and _PATIENT_MOVE.match(cue.group()) and not (
+                _is_english(w.group()) or _is_unit(w.group()) or is_everyday_word(w.group())
+                or w.group() in lexicon.FACILITY_WORDS
+            ):
+                out.append((w.start(), w.end(), "ORGANIZATION_NAME", _NO_PARTS))
             continue
         words = m.group().rstrip(".").split(" ")
-        if len(words) == 1 and (words[0].isupper() and len(words[0]) <= 4 or _is_english(words[0])):
+        if words[0].isupper():  # in capitals every word is capitalised: the name ends before a word, a unit or a stop
+            k = 1
+            while k < len(words) and not (words[k - 1].endswith(".") or _is_english(words[k]) or _is_unit(words[k])):
+                k += 1
+            words = words[:k]
+            words[-1] = words[-1].rstrip(".")
+        if len(words) == 1 and (
+            _is_english(words[0]) or _is_unit(words[0])
+            or (words[0].isupper() and len(words[0]) <= 4 and not _PATIENT_MOVE.match(cue.group()))
+        ):
             continue  # "to ICU", "to Medicine": a unit or a service, not a named organisation
-        if all(_is_english(w) for w in words) or lexicon.fold(" ".join(words)) in lexicon.PLACES:
+        if all(_is_english(w.rstrip(",")) or w in _JOINERS for w in words) or _fold_words(words) in lexicon.PLACES:
             continue  # "from Home", "to Boston" (the city detector decides)
         out.append((m.start(), m.start() + len(" ".join(words)), "ORGANIZATION_NAME", _NO_PARTS))
     for cue in _EMPLOYMENT_WORD.finditer(text):  # the cue is rare: look for it first, then at what follows it
         m = _CAP_RUN.search(text, cue.end(), cue.end() + 60)
+        if m and not m.group().isupper():
+            m = _ORG_RUN.match(text, m.start())
         if m and _EMPLOYMENT_CUE.search(text[max(0, m.start() - 60) : m.start()]):
             end = m.end() - (1 if m.group().endswith(".") else 0)
             out.append((m.start(), end, "ORGANIZATION_NAME", _NO_PARTS))
     return out
+
+
+# The cues of a patient's own move between facilities: a lower-case word after them may be a facility's name; after
+# "sent to", "returned to", "went to" it is a lab, a rhythm or a ventilator mode far more often.
+_PATIENT_MOVE = re.compile(
+    r"(?i)(?:transfer|trans\s|admitted|adm\s|med-?flighted|flighted|flown|came|arrived|accepted|enroute|en\s+route"
+    r"|brought"
+    r"|seen|treated|followed|hospitali)"
+)
+_LOWER_WORD = re.compile(r"[a-z]{2,}(?![\w'’-])")
+# Care units, services and destinations inside a hospital or for discharge, which follow "transferred to" as a
+# facility's name does: none names an organisation.
+_UNITS = frozenset(
+    """icu micu sicu ccu cicu nicu picu cvicu csru ctic ctu tsicu ticu neuroicu nsicu ed er ew ed's or pacu tcu snf
+    ltac ltach ltc ltcf nh alf irf ipr rehab hospice cath ir ct mri mr us nm pet ekg echo ecg eeg emg floor ward unit
+    stepdown tele telemetry dialysis hd pt ot slp gi ent ob l&d ld nsy nicu cdu obs ama home vna ems ambulance
+    medflight hosp or's cath-lab pre-op preop postop post-op osh bb vicu baseline nsr afib svt simv imv cpap
+    medicare medicaid tricare self-pay
+    selfpay""".split()
+)
+_UNIT_END = re.compile(r"(?i)[a-z]{0,3}(?:icu|cu|ru)$")  # "pmicu", "nisicu", "csru": intensive and step-down units
+
+
+def _is_unit(word: str) -> bool:
+    word = word.rstrip(".,")
+    return lexicon.fold(word) in _UNITS or word.upper() in _STATE_ABBRS or bool(_UNIT_END.match(word))
+
+
+_MODALITIES = frozenset(
+    "CT MR MRI MRA CTA NM US XR PET CR DX MG RF XA IR SPECT DEXA DXA ECHO TEE TTE EKG ECG WO W/O W/ WWO".split()
+)
+
+
+def _clinical_mod(word: str) -> bool:
+    """A clinical word before an organisation head, unless one of the 3,000 commonest surnames ("Jones", "Cox")."""
+    w = _plain(word)
+    return w in lexicon.CLINICAL_VOCAB and (
+        w not in lexicon.TOP_SURNAMES or w in lexicon.CLINICAL_WORDS or is_everyday_word(w)
+    )
+
+
+_NAME_PARTICLES = frozenset("de du la van von der den ten ter di da del della le des dos das do".split())
+_ORG_JOINERS = _NAME_PARTICLES | {"&", "and", "of", "the", "for"}
 
 
 def _plain(word: str) -> str:
