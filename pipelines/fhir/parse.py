@@ -137,7 +137,7 @@ class ParseResources(beam.DoFn):
 
     def process(self, batch: list[RawResource] | LineBatch) -> Iterable:
         located = batch if batch.__class__ is LineBatch else None
-        by_line = located is not None and getattr(self, "_keyed_refs", False)
+        by_line = located is not None and self._keyed_refs
         deidentify_patients = self._deidentify_patients and not by_line
         resources: list[tuple] = []
         patients: list[tuple] = []

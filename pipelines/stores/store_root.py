@@ -254,7 +254,18 @@ def write_chunks(path: str, chunks) -> None:
             for chunk in chunks:
                 out.write(chunk)
         return
-    folder = os.path.dirname(path)
+    tmp = _temporary_file(os.path.dirname(path), chunks)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _temporary_file(folder: str, chunks) -> str:
+    """A complete temporary file (``TMP_PREFIX``: ignored by every reader) in a local folder, holding the chunks:
+    its path, for the caller to rename or link into place. Nothing is left behind when writing fails."""
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX)
     except (FileNotFoundError, NotADirectoryError):  # the folder is made on first need, not checked every file
@@ -264,11 +275,10 @@ def write_chunks(path: str, chunks) -> None:
         with os.fdopen(fd, "wb") as out:
             for chunk in chunks:
                 out.write(chunk)
-        os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        os.unlink(tmp)
         raise
+    return tmp
 
 
 def create_exclusive(path: str, data: bytes) -> bool:
@@ -284,12 +294,8 @@ def create_exclusive(path: str, data: bytes) -> bool:
             return False
         write_bytes(path, data)
         return True
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX)
+    tmp = _temporary_file(os.path.dirname(path), (data,))
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
         try:
             os.link(tmp, path)
         except FileExistsError:
