@@ -253,7 +253,6 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
     children = plan.children
     out: dict[str, Any] = {}
     shrunk: list[str] = []
-    dropped = False
     for key, value in obj.items():
         child = children.get(key)
         if child is None:
@@ -263,7 +262,6 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
             out[key] = value
             continue
         if kind == _SKIP_KIND:
-            dropped = True
             continue
         if kind == _COMPLEX:
             if isinstance(value, list):
@@ -298,13 +296,12 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
         else:
             result = _walk(value, child, ctx)
         if result is _REMOVED or result == [] or result == {}:
-            dropped = True
             continue
         out[key] = result
     if shrunk:
         for key in shrunk:  # a primitive's extensions go with the values they were attached to
             out.pop("_" + key, None)
-    if dropped or shrunk or len(out) != len(obj):  # an action emptied something: keep 1..x elements present
+    if len(out) != len(obj):  # a key was dropped (or a shrunk list's extensions): keep 1..x elements present
         required = plan.required
         if required is None:
             required = plan.required = _required_fields(plan.model)
