@@ -17,7 +17,7 @@ Shape (one branch per store, default ``join="side"``)::
 Beam carries batches, not resources: a Beam element costs tens of microseconds of DoFn calls, encoding and the
 runner's shuffle, as much as de-identifying a small resource. The read emits batches of a few hundred lines, the
 parse and de-identify steps work a batch at a time, and the de-identify step gathers its output lines per
-output shard over a bundle (up to FLUSH_BYTES), so the shard shuffle carries a few values a shard a worker.
+output shard (up to FLUSH_BYTES a worker), written as one sorted run a shard each time the buffer fills.
 Large NDJSON files are read in ranges of whole lines (``plan_ranges``: one pass counting newlines gives each
 range the number of its first line), so the work spreads over the workers whatever the files' sizes. The
 de-identify step reads an uncompressed NDJSON batch again from its file (``read_batch_lines``) rather than

@@ -52,8 +52,8 @@ class DeidentifyFhirResources(beam.DoFn):
     Input: (key, iterable of RESOURCE and PATIENT values) from the GroupByKey of the keyed join. The Patient
     sorting first by source location supplies the date-shift key and context; without one (a reference to a
     Patient not in the store) the core falls back to the reference itself. Main output:
-    ((resourceType, shard), ``pack_lines([(new id, file, index, kind, line), ...])``): the lines of one shard
-    gathered over a bundle (``ShardBuffer``), so the shard shuffle carries a few values a shard a worker.
+    ((resourceType, shard), [(new id, file, index, kind, line), ...]): the rows of one shard gathered over a
+    bundle (``ShardBuffer``, up to ``flush_bytes``), written as a sorted run by the fused ``WriteRuns``.
 
     ``incremental``: a resource whose predicted destination id is in the ``existing`` side input (a dict of
     ``Type/id`` already in the destination) is skipped (``skipped/<label>``), not de-identified.

@@ -22,10 +22,11 @@ from pipelines.stores import store_root
 from pipelines.stores.fhir import RawResource, list_own_shards, shard_name, source_tag
 from transforms.beam import ERRORS, Tally, error_record, failure_counter, freeze_startup_heap, success_counter
 
-# ...]`` as JSON, a newline, then the output lines joined by newlines (compact JSON has no raw newline). A few
-# bytes values a shard cost the runner far less to encode, group and decode than a tuple a resource. Kinds: a
-# source NDJSON line, a Bundle entry, or a line kept from the destination by an incremental run (it counts
-# neither as success nor as failure).
+# A shard's output rows travel from the de-identify step to its run writer (fused: in process) as a list of rows
+# ``(new id, file, index, kind, line)``; ``pack_lines`` is their one-bytes-value form (``[[id, file, index,
+# kind], ...]`` as JSON, a newline, the lines joined by newlines: compact JSON has no raw newline) for a value that
+# crosses the runner (an incremental run's kept lines). Kinds: a source NDJSON line, a Bundle entry, or a line
+# kept from the destination by an incremental run (it counts neither as success nor as failure).
 LINE, ENTRY, EXISTING = 0, 1, 2
 RUN_READ_BYTES = 64 << 10  # a shard's merge reads each of its runs this much at a time (memory: runs x this)
 Row = tuple  # (new id, file, index, kind, line)
@@ -64,16 +65,18 @@ def unpack_line(value: bytes) -> Row:
 
 
 class ShardBuffer:
-    """Output lines gathered per (type, shard) within a bundle, handed on as packed values: ``add`` returns
-    what to emit once the buffer holds ``limit`` bytes, ``drain`` the rest (sorted by key, so the order in
-    which a worker emits does not depend on dict order)."""
+    """Output rows gathered per (type, shard) within a bundle: ``add`` returns what to hand on once the buffer
+    holds ``limit`` bytes, ``drain`` the rest — ``[((type, shard), [row, ...]), ...]`` sorted by key, so the order
+    in which a worker emits does not depend on dict order. The rows are handed on as they are (a list a shard):
+    the run writer fuses with the de-identify step, so packing them into one bytes value and unpacking it again
+    only copied every line twice (a worker's peak memory held the buffer three times)."""
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
         self._rows: dict[tuple[str, int], list[Row]] = {}
         self._bytes = 0
 
-    def add(self, key: tuple[str, int], row: Row) -> list[tuple[tuple[str, int], bytes]]:
+    def add(self, key: tuple[str, int], row: Row) -> list[tuple[tuple[str, int], list[Row]]]:
         rows = self._rows.get(key)
         if rows is None:
             rows = self._rows[key] = []
@@ -81,9 +84,9 @@ class ShardBuffer:
         self._bytes += len(row[4]) + 64
         return self.drain() if self._bytes >= self._limit else []
 
-    def drain(self) -> list[tuple[tuple[str, int], bytes]]:
-        out = [(key, pack_lines(self._rows[key])) for key in sorted(self._rows)]
-        self._rows.clear()
+    def drain(self) -> list[tuple[tuple[str, int], list[Row]]]:
+        out = sorted(self._rows.items())
+        self._rows = {}
         self._bytes = 0
         return out
 
@@ -124,11 +127,11 @@ def read_run(path: str) -> Iterator[Row]:
 
 
 class WriteRuns(beam.DoFn):
-    """((type, shard), packed lines) -> ((type, shard), path of a sorted temporary run holding them), written
-    where the lines were made (this step fuses with the de-identify step, so output lines never pass through
-    the runner). A marker ``b""`` passes on as ``((type, shard), "")``. Run files are named afresh on every
-    attempt: a retried bundle's runs from a failed attempt are never named downstream, and the clean-up step
-    deletes them with the rest."""
+    """((type, shard), rows) -> ((type, shard), path of a sorted temporary run holding them), written where the
+    rows were made (this step fuses with the de-identify step, so output lines never pass through the runner).
+    Rows: a list of rows (``ShardBuffer``) or ``pack_lines`` bytes. A marker ``b""`` passes on as ``((type,
+    shard), "")``. Run files are named afresh on every attempt: a retried bundle's runs from a failed attempt are
+    never named downstream, and the clean-up step deletes them with the rest."""
 
     def __init__(self, folder: str):
         self._folder = folder
@@ -139,7 +142,7 @@ class WriteRuns(beam.DoFn):
             yield (rtype, shard), ""
             return
         path = store_root.join(self._folder, f"{rtype}-{shard:05d}-{uuid.uuid4().hex}.run")
-        write_run(path, unpack_lines(value))
+        write_run(path, unpack_lines(value) if value.__class__ is bytes else value)
         yield (rtype, shard), path
 
 

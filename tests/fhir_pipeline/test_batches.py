@@ -70,7 +70,7 @@ def test_packed_batches_round_trip():
     assert buffer.add(("Observation", 1), rows[0]) == []
     flushed = buffer.add(("Observation", 0), rows[1]) + buffer.add(("Observation", 0), rows[1])
     assert [key for key, _ in flushed] == [("Observation", 0), ("Observation", 1)]  # sorted by shard
-    assert unpack_lines(flushed[0][1]) == [rows[1]] * 2 and buffer.drain() == []
+    assert flushed[0][1] == [rows[1]] * 2 and flushed[1][1] == [rows[0]] and buffer.drain() == []
 
 
 def test_shard_rows_sort_by_id_and_duplicates_by_kept_line_then_source_location():
@@ -199,7 +199,7 @@ def test_a_source_changed_before_it_is_read_again_gives_error_records_not_output
         errors = [(o.value["resource_name"], o.value["error"]["code"]) for o in out
                   if isinstance(o, beam.pvalue.TaggedOutput)]
         lines = [o for o in out if not isinstance(o, beam.pvalue.TaggedOutput)]
-        written = [row for _, value in lines if value for row in unpack_lines(value)]
+        written = [row for _, value in lines if value for row in value]
         return errors, written
 
     errors, written = run(ref)
