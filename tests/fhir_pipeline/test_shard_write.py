@@ -21,6 +21,7 @@ from pipelines.fhir.shards import (
     WriteRuns,
     delete_runs,
     pack_lines,
+    read_run,
     run_folder,
     sorted_rows,
     unpack_lines,
