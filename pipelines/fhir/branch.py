@@ -117,7 +117,8 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     read = pipeline | f"{p}Read FHIR store" >> ReadFhirStore(source, label, max_resource_bytes)
     parsed = read["raw"] | f"{p}Parse" >> beam.ParDo(
         ParseResources(policy, keys, label, resource_filter, deidentify_patients=not validate,
-                       by_reference=join in ("side", "none"), keyed_refs=join == "keyed")
+                       by_reference=join in ("side", "none"), keyed_refs=join == "keyed",
+                       offers_by_location=patient_context is None)  # a dataset run links DICOM by the offers
     ).with_outputs(ERRORS, PATIENTS, SIZES, OFFERS, WANTED, BATCHES, main="resources")
     shard_counts = (
         parsed[SIZES]

@@ -42,7 +42,8 @@ from transforms.fhir import deidentify_resource, patient_reference
 from transforms.fhir.codec import dumps, parse_resource
 from transforms.fhir.policy import FhirPolicy
 
-FLUSH_BYTES = 8 << 20  # the de-identify step gathers output lines per shard up to this many bytes a worker
+FLUSH_BYTES = 4 << 20  # the de-identify step gathers output lines per shard up to this many bytes a worker (its
+# memory holds them once; a smaller buffer only means more, smaller sorted runs for the merge)
 JOINED = "joined"  # the keyed join's (batch key, (line number, shift key, context)) for lines read again after it
 
 

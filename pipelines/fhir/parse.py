@@ -15,7 +15,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
-from pipelines.fhir.read import BatchRef, LineBatch
+from pipelines.fhir.read import BatchRef, LineBatch, read_batch_lines
 from pipelines.stores.fhir import RawResource
 from transforms.beam import ERRORS, Tally, error_from_exception, failure_counter, freeze_startup_heap
 from transforms.crypto import Keys
@@ -58,12 +58,17 @@ def join_key(resource: dict, raw: RawResource) -> str:
 
 class KeepWanted(beam.DoFn):
     """A batch of OFFERS -> the (key, Type/id) pairs some reference of the store looks up (the WANTED side input,
-    small: only references a Bundle could not link), so the de-identify step's resolution table stays small."""
+    small: only references a Bundle could not link), so the de-identify step's resolution table stays small.
+
+    An OFFERS value is a list of pairs, or the BatchRef of a batch of uncompressed NDJSON lines whose offers were
+    not carried (``ParseResources(offers_by_location=True)``): its lines are read again and their offers made
+    here, only when some reference of the store looks anything up. A batch that no longer reads back as it was
+    parsed offers nothing (the de-identify step makes its lines error records)."""
 
     _lists: tuple = ()
     _wanted: frozenset = frozenset()
 
-    def process(self, offers: list, wanted_lists) -> Iterable:
+    def process(self, offers, wanted_lists) -> Iterable:
         lists = tuple(wanted_lists)
         if not lists:
             return
@@ -71,9 +76,29 @@ class KeepWanted(beam.DoFn):
             self._wanted = frozenset(key for keys in lists for key in keys)
             self._lists = lists
         wanted = self._wanted
+        if offers.__class__ is BatchRef:
+            offers = batch_offers(offers)
         found = [pair for pair in offers if pair[0] in wanted]
         if found:
             yield found
+
+
+def batch_offers(ref: BatchRef) -> list[tuple[str, str]]:
+    """The offers (``offered_keys``) of every line of a batch, read again, as the parse step would have made them:
+    of each line that parses with a resourceType, whatever became of it after (filtered, failed)."""
+    try:
+        lines = read_batch_lines(ref)
+    except Exception:  # noqa: BLE001 - changed or unreadable: the de-identify step reports its lines
+        return []
+    offers: list[tuple[str, str]] = []
+    for _, data in lines:
+        try:
+            resource = parse_resource(data, exact=False)
+            resource["resourceType"]
+        except Exception:  # noqa: BLE001 - an error record of the parse step; it offered nothing either
+            continue
+        offers += offered_keys(resource)
+    return offers
 
 
 def resolution_table(batches: Iterable[list]) -> dict[str, str]:
@@ -106,11 +131,15 @@ class ParseResources(beam.DoFn):
     join by line reference: a LineBatch's main output is a list of (join key, ``line_ref(batch key, line
     number)``), small values the join's GroupByKey holds instead of the resources, and BATCHES gets
     (batch key, BatchRef) to read the lines again once joined (``batch_key``); its Patients are de-identified
-    after the join, not here (their output lines would ride through both shuffles).
+    after the join, not here (their output lines would ride through both shuffles). ``offers_by_location``: a
+    LineBatch's OFFERS value is its location (a BatchRef without lines), not its offers: the runner then holds a
+    few hundred bytes a batch instead of a pair or more a resource until the whole store is parsed, and the
+    offers are made again only if some reference wants them (``KeepWanted``).
     """
 
     def __init__(self, policy: FhirPolicy, keys: Keys, label: str = "fhir", resource_filter=None,
-                 deidentify_patients: bool = False, by_reference: bool = False, keyed_refs: bool = False):
+                 deidentify_patients: bool = False, by_reference: bool = False, keyed_refs: bool = False,
+                 offers_by_location: bool = False):
         self._policy = policy
         self._keys = keys
         self._label = label
@@ -118,6 +147,7 @@ class ParseResources(beam.DoFn):
         self._deidentify_patients = deidentify_patients and resource_filter is None
         self._by_reference = by_reference
         self._keyed_refs = keyed_refs
+        self._offers_by_location = offers_by_location
 
     def setup(self) -> None:
         freeze_startup_heap()
@@ -139,6 +169,7 @@ class ParseResources(beam.DoFn):
         located = batch if batch.__class__ is LineBatch else None
         by_line = located is not None and self._keyed_refs
         deidentify_patients = self._deidentify_patients and not by_line
+        offers_inline = located is None or not self._offers_by_location
         resources: list[tuple] = []
         patients: list[tuple] = []
         offers: list[tuple[str, str]] = []
@@ -149,7 +180,8 @@ class ParseResources(beam.DoFn):
                 resource = parse_resource(raw.data, exact=False)  # routing only: the de-identify step parses exactly
                 rtype = resource["resourceType"]
                 done = None
-                offers += offered_keys(resource)
+                if offers_inline:
+                    offers += offered_keys(resource)
                 if raw.alias is not None:  # a Bundle entry's urn:uuid: fullUrl other than its id (stores/fhir.py)
                     offers.append((raw.alias, f"{rtype}/{resource['id']}"))
                 data = raw.data
@@ -191,7 +223,9 @@ class ParseResources(beam.DoFn):
             resources.append((key, value))
         if patients:
             yield beam.pvalue.TaggedOutput(PATIENTS, patients)
-        if offers:
+        if not offers_inline:
+            yield beam.pvalue.TaggedOutput(OFFERS, batch_ref(located, []))
+        elif offers:
             yield beam.pvalue.TaggedOutput(OFFERS, offers)
         if wanted:
             yield beam.pvalue.TaggedOutput(WANTED, wanted)

@@ -242,3 +242,34 @@ def test_gzipped_ndjson_gives_the_same_output_and_errors_as_the_plain_file(tmp_p
     assert untagged(zipped_files) == untagged(plain_files) and len(plain_files) > 5
     assert zipped_records == [(name.replace(".ndjson", ".ndjson.gz"), code) for name, code in plain_records]
     assert ("Observation-mixed.ndjson.gz:9", "INVALID_ARGUMENT") in zipped_records  # the oversize line
+
+
+class _NoObservations:
+    def keeps(self, resource: dict, file_mtime=None) -> bool:
+        return resource["resourceType"] != "Observation"
+
+
+def test_offers_by_location_are_the_offers_the_parse_step_would_have_carried(tmp_path, policy_default):
+    """A batch of NDJSON lines offers by its location: the lines read again offer what the parse step offered
+    inline — filtered resources included, lines that do not parse or lack a resourceType offering nothing."""
+    from pipelines.fhir.parse import OFFERS, KeepWanted
+
+    lines = [json.dumps({"resourceType": "Patient", "id": "p1", "identifier": [{"system": "s", "value": "MRN1"}]}),
+             "{not json", json.dumps({"id": "x"}),
+             json.dumps({"resourceType": "Observation", "id": "o1", "status": "final", "code": {"text": "HR"}})]
+    batches, _ = _located(tmp_path, "\n".join(lines).encode() + b"\n", batch_lines=10)
+    expected = [("urn:uuid:p1", "Patient/p1"), ("Patient?identifier=s|MRN1", "Patient/p1"),
+                ("Patient?identifier=MRN1", "Patient/p1"), ("urn:uuid:o1", "Observation/o1")]
+    wanted = [[key for key, _ in expected] + ["urn:uuid:elsewhere"]]
+    found = {}
+    for by_location in (False, True):
+        parse = ParseResources(policy_default, KEYS, resource_filter=_NoObservations(), by_reference=True,
+                               offers_by_location=by_location)
+        parse.setup()
+        parse.start_bundle()
+        (offers,) = [o.value for o in parse.process(batches[0])
+                     if isinstance(o, beam.pvalue.TaggedOutput) and o.tag == OFFERS]
+        assert isinstance(offers, fhir_read.BatchRef) == by_location
+        found[by_location] = [pair for out in KeepWanted().process(offers, wanted) for pair in out]
+        assert list(KeepWanted().process(offers, [])) == []  # nothing wanted: not read again
+    assert found[True] == found[False] == expected

@@ -20,7 +20,7 @@ _CONDITIONAL = re.compile(r"(?P<base>(?:[a-z][a-z0-9+.-]*://[^?#]*/)?)(?P<type>[
 PATIENT_FIELDS = ("subject", "patient", "beneficiary", "individual")
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=8192)  # references repeat within a batch; a cache the store's size only held memory
 def new_id(keys: Keys, original: str) -> str:
     """The pseudonym of a resource id: a keyed hash shaped as a version-4 UUID (36 chars of ``[0-9a-f-]``).
 
