@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import Any
 
@@ -20,18 +19,30 @@ _CONDITIONAL = re.compile(r"(?P<base>(?:[a-z][a-z0-9+.-]*://[^?#]*/)?)(?P<type>[
 PATIENT_FIELDS = ("subject", "patient", "beneficiary", "individual")
 
 
-@functools.lru_cache(maxsize=8192)  # references repeat within a batch; a cache the store's size only held memory
+ID_CACHE_SIZE = 8192  # pseudonyms (and rewritten references) remembered a process: references repeat within a batch
+_IDS: dict[tuple[bytes, str], str] = {}
+_REFERENCES: dict[tuple[bytes, str], str] = {}
+
+
 def new_id(keys: Keys, original: str) -> str:
     """The pseudonym of a resource id: a keyed hash shaped as a version-4 UUID (36 chars of ``[0-9a-f-]``).
 
     The UUID shape keeps ``urn:uuid:`` references and ``Bundle.entry.fullUrl`` valid and fits the FHIR id
-    alphabet, so a resource id and every form of reference to it map with this one function.
+    alphabet, so a resource id and every form of reference to it map with this one function. Remembered by
+    (run key, id), a bounded dict emptied when full: a function of its arguments, so what is remembered never
+    changes a result, and memory stays flat whatever the store's size.
     """
-    d = bytearray(keys.digest("fhir-id", original)[:16])
-    d[6] = (d[6] & 0x0F) | 0x40
-    d[8] = (d[8] & 0x3F) | 0x80
-    h = d.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    cache_key = (keys.run_key, original)
+    rid = _IDS.get(cache_key)
+    if rid is None:
+        d = bytearray(keys.digest("fhir-id", original)[:16])
+        d[6] = (d[6] & 0x0F) | 0x40
+        d[8] = (d[8] & 0x3F) | 0x80
+        h = d.hex()
+        if len(_IDS) >= ID_CACHE_SIZE:
+            _IDS.clear()
+        rid = _IDS[cache_key] = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return rid
 
 
 def rewrite_reference(keys: Keys, reference: str) -> str:
@@ -40,7 +51,18 @@ def rewrite_reference(keys: Keys, reference: str) -> str:
     Relative ``Type/id`` and absolute URLs keep their base and type; ``urn:uuid:`` and contained ``#id``
     references map their id; ``urn:oid:`` maps with the DICOM UID function. A form that names no id (a
     conditional reference ``Type?identifier=...``) becomes an opaque keyed id so no search value survives.
+    Remembered as ``new_id`` is (a function of the run key and the reference).
     """
+    cache_key = (keys.run_key, reference)
+    out = _REFERENCES.get(cache_key)
+    if out is None:
+        if len(_REFERENCES) >= ID_CACHE_SIZE:
+            _REFERENCES.clear()
+        out = _REFERENCES[cache_key] = _rewrite_reference(keys, reference)
+    return out
+
+
+def _rewrite_reference(keys: Keys, reference: str) -> str:
     if reference.startswith("#"):
         return "#" + new_id(keys, reference[1:]) if len(reference) > 1 else reference
     if reference.startswith("urn:uuid:"):
