@@ -14,14 +14,13 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from transforms.crypto import Keys
 from transforms.errors import DeidentifyError
 from transforms.fhir import ids, narrative, paths, schema
 from transforms.fhir.policy import AGE, CLEAN, INSPECT, KEEP, REMOVE, SHIFT, TRANSFORM, FhirPolicy, Rule
-from transforms.fhir.processors import BIRTHDATE, DATE_TYPES, PROCESSORS, Clean
+from transforms.fhir.processors import BIRTHDATE, CONTEXT_TYPES, DATE_TYPES, PROCESSORS, Clean
 from transforms.fhir.processors import REMOVED as _REMOVED
 from transforms.fhir.processors import Deferred as _Deferred
 from transforms.fhir.processors import note as _note
@@ -56,7 +55,7 @@ class _Plan:
     """What to do at one element path."""
 
     __slots__ = ("model", "field", "steps", "rule", "op", "special", "children", "where", "type_name", "required",
-                 "kind", "plain")
+                 "kind", "plain", "notes")
 
     def __init__(self, model, field, steps, rule, op, special, where, type_name):
         self.model: str | None = model
@@ -69,6 +68,7 @@ class _Plan:
         self.where: str = where  # the element path for error messages: "Patient.address.city"
         self.type_name: str = type_name
         self.required: tuple | None = None  # (key, Field) of the model's 1..x elements, resolved on first use
+        self.notes: bool = False  # a value removed here becomes a context phrase (``processors.note``, resolved once)
         if field is None:
             self.kind = _HOLDER  # a primitive's extension holder (_birthDate, _given: [null, {...}])
         elif field.is_resource:
@@ -179,27 +179,34 @@ def _make_plan(policy: FhirPolicy, parent: _Plan, key: str) -> _Plan:
             op = BIRTHDATE
     elif rule is not None and rule.action == AGE and own is rule and f.type_name == "Age":
         op = AGE
-    return _Plan(f.model, f, steps, rule, op, special, where, f.type_name)
+    plan = _Plan(f.model, f, steps, rule, op, special, where, f.type_name)
+    plan.notes = policy.contextual and f.type_name in CONTEXT_TYPES
+    return plan
 
 
 # --- the walk --------------------------------------------------------------------------------------------
 
 
-@dataclass
 class _Ctx:
-    """Per-resource state: the patient, context phrases and deferred text cleaning."""
+    """Per-resource state: the patient, context phrases and deferred text cleaning (a plain class with slots:
+    one is made a resource, and its fields are read on every element)."""
 
-    policy: FhirPolicy
-    keys: Keys
-    patient: str | None
-    context: list[str]
-    pending: list = field(default_factory=list)
-    removed_late: bool = False
-    bundle_patients: dict[str, str] | None = None
-    bundle_context: dict[str, tuple[str, ...]] | None = None
-    targets: Any = None  # store-wide resolution of urn:uuid: and conditional references -> Type/id
-    stats: dict | None = None  # counts for the caller: "unresolved" references
-    _shift: int | None = None
+    __slots__ = ("policy", "keys", "patient", "context", "pending", "removed_late", "bundle_patients",
+                 "bundle_context", "targets", "stats", "_shift")
+
+    def __init__(self, policy: FhirPolicy, keys: Keys, patient: str | None, context: list[str],
+                 targets: Any = None, stats: dict | None = None) -> None:
+        self.policy = policy
+        self.keys = keys
+        self.patient = patient
+        self.context = context
+        self.pending: list = []
+        self.removed_late = False
+        self.bundle_patients: dict[str, str] | None = None
+        self.bundle_context: dict[str, tuple[str, ...]] | None = None
+        self.targets = targets  # store-wide resolution of urn:uuid: and conditional references -> Type/id
+        self.stats = stats  # counts for the caller: "unresolved" references
+        self._shift: int | None = None
 
     def shift_days(self) -> int:
         if self._shift is None:
@@ -228,7 +235,8 @@ def _leaf(value: Any, plan: _Plan, parent: dict, ctx: _Ctx) -> Any:
     if value is None:
         return _REMOVED
     if op == REMOVE:
-        _note(ctx, value, plan.type_name)
+        if plan.notes and isinstance(value, str) and len(value) >= 2:  # processors.note, without the call
+            ctx.context.append(value)
         return _REMOVED
     if not isinstance(value, str):
         if op in (CLEAN,) or isinstance(value, bool):
@@ -295,7 +303,7 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
                 result = _REMOVED
         else:
             result = _walk(value, child, ctx)
-        if result is _REMOVED or result == [] or result == {}:
+        if result is _REMOVED or (not result and isinstance(result, (list, dict))):  # an emptied element goes
             continue
         out[key] = result
     if shrunk:

@@ -27,7 +27,7 @@ STRINGY = frozenset({"String", "Markdown", "Code", "Uri", "Url", "Canonical", "I
 _CLEANABLE = STRINGY | {"Decimal"}
 _ID_ALPHABET = re.compile(r"[A-Za-z0-9\-.]\Z")
 # Values of these types become contextual phrases; codes, URIs and ids ("phone", "home") would only add noise.
-_CONTEXT_TYPES = frozenset({"String", "Markdown", "Date", "DateTime", "Instant"})
+CONTEXT_TYPES = frozenset({"String", "Markdown", "Date", "DateTime", "Instant"})
 
 
 class Deferred:
@@ -42,7 +42,7 @@ class Deferred:
 
 def note(ctx, value: Any, type_name: str) -> None:
     """A value the walk removes or replaces becomes a contextual phrase (contextual de-identification)."""
-    if ctx.policy.contextual and type_name in _CONTEXT_TYPES and isinstance(value, str) and len(value) >= 2:
+    if ctx.policy.contextual and type_name in CONTEXT_TYPES and isinstance(value, str) and len(value) >= 2:
         ctx.context.append(value)
 
 
