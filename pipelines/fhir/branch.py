@@ -7,9 +7,10 @@ Shape (one branch per store, default ``join="side"``)::
                                  from uncompressed NDJSON a LineBatch, which also knows the bytes it spans
       -> ParseResources          errors | batches keyed by patient (a LineBatch: a BatchRef, its location and
                                  what to do with each line, not the lines) | batches of Patient join info | sizes
+                                 | reference offers (of a LineBatch: its location; made again only if wanted)
       -> Reshuffle               the batches spread evenly over the workers
       -> DeidentifyWithSideInput (Patient join info, shard counts, [kept ids] as side inputs)
-                                 errors | ((type, shard), packed lines of a bundle) | ((type, shard), b"") markers
+                                 errors | ((type, shard), rows of a full buffer) | ((type, shard), b"") markers
       -> WriteFhirShards         sorted temporary runs written by each worker; only their paths grouped by shard;
                                  each shard's runs merged into <Type>-<tag>-SSSSS-of-NNNNN.ndjson, sorted by id;
                                  then an earlier run's shards of this source not rewritten, and the runs, deleted
