@@ -15,7 +15,7 @@ def _found(text, info_types, **kw):
 
 # Each value is the smallest its gate lets through: four digits in a row (SSN, ITIN, card, NANP phone, a year),
 # ten (a bare phone number), seven in all (a phone number after its cue), five in all (an MBI), one separator
-# (MAC), the label in capitals or beside a character lower() does not keep one for one ("İ").
+# (MAC), a time without a colon, a ZIP+4, the label in capitals or beside a character lower() does not keep one for one ("İ").
 EDGE_CASES = [
     ("123-45-6789", "US_SOCIAL_SECURITY_NUMBER", "123-45-6789"),
     ("SSN 123456789", "US_SOCIAL_SECURITY_NUMBER", "123456789"),
@@ -36,6 +36,9 @@ EDGE_CASES = [
     ("PLATE ABC 1234", "US_VEHICLE_IDENTIFICATION_NUMBER", "ABC 1234"),
     ("Springfield, IL 62704", "LOCATION", "Springfield, IL 62704"),
     ("SCOUT 00301314 AX", "GENERIC_ID", "00301314"),
+    ("seen at 3 pm", "TIME", "3 pm"),
+    ("back by 11a.m.", "TIME", "11a.m."),
+    ("Boston, MA 02115-1234", "LOCATION", "Boston, MA 02115-1234"),
 ]
 
 

@@ -406,6 +406,9 @@ def _emit(pattern: re.Pattern[str] | Caseless, text: str, info_type: str, group:
 
 
 _FIVE_DIGITS = re.compile(r"\d{5}")
+# What a pattern needs, as a pattern that starts with a character class (``re`` then skips to candidates fast).
+_AM_PM = re.compile(r"\d\s?[AaPp]\.?[Mm]")  # _TIME without a colon
+_ZIP_AFTER_SPACE = re.compile(r"\s\d{5}(?:-\d{4})?(?![\w-])")  # how every _CSZ match ends
 
 
 def _hosts(text: str) -> list[_Raw]:
@@ -526,7 +529,7 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                     out.append((m.start(), m.end(), _date_type(text, m.start()), _NO_PARTS))
             for m in _YEAR_CTX.finditer(text) if longest >= 4 else ():
                 out.append((m.start(1), m.end(1), _date_type(text, m.start(1)), _NO_PARTS))
-        if "TIME" in wanted and (":" in text or "m" in text.lower()):
+        if "TIME" in wanted and (":" in text or _AM_PM.search(text)):  # "14:30", or "3 pm" / "11a.m."
             out.extend(_emit(_TIME, text, "TIME"))
         if "AGE" in wanted:
             if _AGE_WORD.search(text):
@@ -567,7 +570,8 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             if low is None or "box" in low:  # "P.O. Box", "post office box"
                 out.extend(_emit(_PO_BOX, text, "STREET_ADDRESS"))
         if "LOCATION" in wanted and longest >= 5:  # both need a ZIP code's five digits
-            out.extend(_emit(_CSZ, text, "LOCATION"))
+            if _ZIP_AFTER_SPACE.search(text):  # "City, ST 12345": the ZIP after whitespace, on its own
+                out.extend(_emit(_CSZ, text, "LOCATION"))
             for m in _ZIP_CTX.finditer(text):
                 group = 1 if m.group(1) else 2
                 out.append((m.start(group), m.end(group), "LOCATION", _NO_PARTS))
