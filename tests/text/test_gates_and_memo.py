@@ -15,7 +15,8 @@ def _found(text, info_types, **kw):
 
 # Each value is the smallest its gate lets through: four digits in a row (SSN, ITIN, card, NANP phone, a year),
 # ten (a bare phone number), seven in all (a phone number after its cue), five in all (an MBI), one separator
-# (MAC), a time without a colon, a ZIP+4, the label in capitals or beside a character lower() does not keep one for one ("İ").
+# (MAC), a time without a colon, a ZIP+4, the label in capitals or beside a character lower() does not keep
+# one for one ("İ").
 EDGE_CASES = [
     ("123-45-6789", "US_SOCIAL_SECURITY_NUMBER", "123-45-6789"),
     ("SSN 123456789", "US_SOCIAL_SECURITY_NUMBER", "123456789"),
