@@ -1,4 +1,4 @@
-"""The one place FHIR calls text inspection (``transforms.text``): TextConfig -> TextPolicy, clean_text."""
+"""The one place FHIR calls text inspection (``transforms.text``): TextConfig -> TextPolicy, find_sensitive."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from transforms.config import TextConfig
 from transforms.crypto import Keys
-from transforms.text import DEFAULT_TEXT_INFO_TYPES, TextPolicy, clean_text
+from transforms.text import DEFAULT_TEXT_INFO_TYPES, TextPolicy
+from transforms.text.detectors import FindingMemo
 from transforms.text.policy import apply_findings, find_sensitive
 
 # Spec §3.3: the default FHIR infoTypes are not published; we use the default DICOM list, as the spec says, with
@@ -25,9 +26,12 @@ class TextCleaner:
         )
         self._cache: dict = {}
         self._nothing_found: set = set()
+        # What the detectors find in a text apart from context phrases, shared by every resource whose context
+        # differs: coded texts ("Hemoglobin A1c/Hemoglobin.total in Blood") repeat across patients.
+        self._memo = FindingMemo(CACHE_SIZE)
 
     def __getstate__(self) -> dict:
-        return {"policy": self.policy, "_cache": {}, "_nothing_found": set()}
+        return {"policy": self.policy, "_cache": {}, "_nothing_found": set(), "_memo": FindingMemo(CACHE_SIZE)}
 
     def clean(self, text: str, keys: Keys, patient: str | None, context: Sequence[str]) -> str:
         """``text`` with sensitive findings transformed and context phrases replaced by ``[CTX]``."""
@@ -40,7 +44,7 @@ class TextCleaner:
             found_key = (text, context)
             if found_key in self._nothing_found:
                 return text
-            findings = find_sensitive(text, self.policy, context=context)
+            findings = find_sensitive(text, self.policy, context=context, memo=self._memo)
             if not findings:
                 if len(self._nothing_found) >= CACHE_SIZE:
                     self._nothing_found.clear()
@@ -54,7 +58,8 @@ class TextCleaner:
         if cached is None:
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.clear()
-            cached = self._cache[cache_key] = clean_text(text, self.policy, keys, patient="", context=context)
+            findings = find_sensitive(text, self.policy, context=context, memo=self._memo)
+            cached = self._cache[cache_key] = apply_findings(text, findings, self.policy, keys, "")
         return cached
 
 

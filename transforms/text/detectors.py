@@ -406,6 +406,9 @@ def _emit(pattern: re.Pattern[str] | Caseless, text: str, info_type: str, group:
 
 
 _FIVE_DIGITS = re.compile(r"\d{5}")
+# What a pattern needs, as a pattern that starts with a character class (``re`` then skips to candidates fast).
+_AM_PM = re.compile(r"\d\s?[AaPp]\.?[Mm]")  # _TIME without a colon
+_ZIP_AFTER_SPACE = re.compile(r"\s\d{5}(?:-\d{4})?(?![\w-])")  # how every _CSZ match ends
 
 
 def _hosts(text: str) -> list[_Raw]:
@@ -441,6 +444,7 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
     """All detections for the raw infoTypes in ``wanted`` (already expanded to children)."""
     out: list[_Raw] = []
     digits = _DIGIT.search(text) is not None or (not text.isascii() and any(ch.isdigit() for ch in text))
+    low = lowered(text)  # None when lower-casing is not character for character: then no word gate is taken
     if "EMAIL_ADDRESS" in wanted and "@" in text:
         out.extend(_emit(_EMAIL, text, "EMAIL_ADDRESS"))
     if "URL" in wanted and "." in text:
@@ -448,6 +452,12 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             out.extend(_emit(_URL, text, "URL"))
         out.extend(_hosts(text))
     if digits:
+        # One look at the digit runs gates every pattern below by what it needs: "longest" is the longest run of
+        # ``\d`` (the patterns' own class), "count" all of them. An SSN, ITIN, card, NANP phone number or
+        # "in 1998" holds four digits in a row, a bare phone number ten, a phone number after its cue seven.
+        runs = _DIGIT_RUN.findall(text)
+        longest = max(map(len, runs)) if runs else 0
+        count = sum(map(len, runs))
         if "IP_ADDRESS" in wanted:
             if text.count(".") >= 3:  # an IPv4 address has three
                 out.extend(_emit(_IPV4, text, "IP_ADDRESS"))
@@ -461,28 +471,27 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                             continue
                         out.append((m.start(), m.start() + len(candidate), "IP_ADDRESS", _NO_PARTS))
                         break
-        if "MAC_ADDRESS" in wanted:
-            out.extend(_emit(_MAC, text, "MAC_ADDRESS"))
-        if "US_SOCIAL_SECURITY_NUMBER" in wanted:
+        if "MAC_ADDRESS" in wanted and (":" in text or "-" in text or text.count(".") >= 2):
+            out.extend(_emit(_MAC, text, "MAC_ADDRESS"))  # six pairs joined by ":" or "-", or three dotted quads
+        if "US_SOCIAL_SECURITY_NUMBER" in wanted and longest >= 4:
             out.extend(_emit(_SSN, text, "US_SOCIAL_SECURITY_NUMBER"))
-            low = lowered(text)
             if low is None or "ss" in low or "soc" in low:  # its labels: "SSN", "SS#", "Soc Sec"
                 out.extend(_emit(_SSN_CTX, text, "US_SOCIAL_SECURITY_NUMBER", 1))
-        if "US_INDIVIDUAL_TAXPAYER_IDENTIFICATION_NUMBER" in wanted:
+        if "US_INDIVIDUAL_TAXPAYER_IDENTIFICATION_NUMBER" in wanted and longest >= 4:
             if "9" in text:  # an ITIN starts with 9
                 out.extend(_emit(_ITIN, text, "US_INDIVIDUAL_TAXPAYER_IDENTIFICATION_NUMBER"))
-        if "CREDIT_CARD_NUMBER" in wanted:
+        if "CREDIT_CARD_NUMBER" in wanted and longest >= 4:
             for m in _CARD.finditer(text):
                 d = re.sub(r"\D", "", m.group())
                 if 13 <= len(d) <= 19 and _luhn(d):
                     out.append((m.start(), m.end(), "CREDIT_CARD_NUMBER", _NO_PARTS))
         if wanted & {"PHONE_NUMBER", "FAX_NUMBER"}:
-            for m in _PHONE_NANP.finditer(text):
+            for m in _PHONE_NANP.finditer(text) if longest >= 4 else ():
                 out.append((m.start(), m.end(), _phone_type(text, m.start()), _NO_PARTS))
-            for m in _PHONE_CTX.finditer(text):
+            for m in _PHONE_CTX.finditer(text) if count >= 7 else ():
                 if 7 <= sum(ch.isdigit() for ch in m.group(1)) <= 15:
                     out.append((m.start(1), m.end(1), _phone_type(text, m.start(1)), _NO_PARTS))
-            for m in _PHONE_BARE.finditer(text):
+            for m in _PHONE_BARE.finditer(text) if longest >= 10 else ():
                 try:
                     ok = phonenumbers.is_valid_number(phonenumbers.parse(m.group(), "US"))
                 except phonenumbers.NumberParseException:
@@ -518,15 +527,14 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                     out.append((m.start(1), m.end(1), _date_type(text, m.start(1)), _NO_PARTS))
                 for m in _DATE_MD_BARE.finditer(text):
                     out.append((m.start(), m.end(), _date_type(text, m.start()), _NO_PARTS))
-            for m in _YEAR_CTX.finditer(text):
+            for m in _YEAR_CTX.finditer(text) if longest >= 4 else ():
                 out.append((m.start(1), m.end(1), _date_type(text, m.start(1)), _NO_PARTS))
-        if "TIME" in wanted and (":" in text or "m" in text.lower()):
+        if "TIME" in wanted and (":" in text or _AM_PM.search(text)):  # "14:30", or "3 pm" / "11a.m."
             out.extend(_emit(_TIME, text, "TIME"))
         if "AGE" in wanted:
             if _AGE_WORD.search(text):
                 for pattern in _AGE_PATTERNS:
                     out.extend(_emit(pattern, text, "AGE"))
-            low = lowered(text)
             if low is None or "age" in low:
                 out.extend(_emit(_AGE_CTX, text, "AGE", 1))
             if _AGE_NUMBER.search(text):  # what _AGE_IS and _AGE_ASIDE take: 90 to 125
@@ -536,14 +544,19 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             if _DIGIT_Y.search(text):
                 out.extend(_emit(_AGE_Y, text, "AGE"))
         out.extend(_labelled_ids(text, wanted))
-        if "SWIFT_CODE" in wanted and _SWIFT_WORD.search(text):
+        if "SWIFT_CODE" in wanted and (
+            _SWIFT_WORD.search(text) if low is None else ("swift" in low or "bic" in low)
+        ):
             out.extend(_emit(_SWIFT, text, "SWIFT_CODE", 1))
-        if "US_MEDICARE_BENEFICIARY_ID_NUMBER" in wanted:
+        if "US_MEDICARE_BENEFICIARY_ID_NUMBER" in wanted and count >= 5:  # an MBI holds five digits or more
             out.extend(_emit(_MBI, text, "US_MEDICARE_BENEFICIARY_ID_NUMBER"))
-        if "GENERIC_ID" in wanted:
+        if "GENERIC_ID" in wanted and longest >= 5:  # every token taken holds a run of five digits or more
             out.extend(_bare_ids(text))
         if "US_VEHICLE_IDENTIFICATION_NUMBER" in wanted:
-            for m in _PLATE.finditer(text) if _PLATE_WORD.search(text) else ():
+            plate_word = (
+                _PLATE_WORD.search(text) if low is None else ("plate" in low or "tag" in low or "registration" in low)
+            )
+            for m in _PLATE.finditer(text) if plate_word else ():
                 if _plate_ok(m.group(1)):
                     out.append((m.start(1), m.end(1), "US_VEHICLE_IDENTIFICATION_NUMBER", _NO_PARTS))
             for m in _VIN.finditer(text):
@@ -554,16 +567,17 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                     out.append((m.start(), m.end(), "US_VEHICLE_IDENTIFICATION_NUMBER", _NO_PARTS))
         if "STREET_ADDRESS" in wanted:
             out.extend(_emit(_STREET, text, "STREET_ADDRESS"))
-            out.extend(_emit(_PO_BOX, text, "STREET_ADDRESS"))
-        if "LOCATION" in wanted and _FIVE_DIGITS.search(text):  # both need a ZIP code's five digits
-            out.extend(_emit(_CSZ, text, "LOCATION"))
+            if low is None or "box" in low:  # "P.O. Box", "post office box"
+                out.extend(_emit(_PO_BOX, text, "STREET_ADDRESS"))
+        if "LOCATION" in wanted and longest >= 5:  # both need a ZIP code's five digits
+            if _ZIP_AFTER_SPACE.search(text):  # "City, ST 12345": the ZIP after whitespace, on its own
+                out.extend(_emit(_CSZ, text, "LOCATION"))
             for m in _ZIP_CTX.finditer(text):
                 group = 1 if m.group(1) else 2
                 out.append((m.start(group), m.end(group), "LOCATION", _NO_PARTS))
     if "LOCATION" in wanted and "," in text:  # "City, ST": no comma, no match
         out.extend(_emit(_CITY_STATE, text, "LOCATION"))
     if "US_STATE" in wanted:
-        low = lowered(text)
         if low is None or _STATE_NAME_LOWER.search(low):
             out.extend(_emit(_STATE_NAME, text, "US_STATE"))
     if wanted & {"LOCATION", "STREET_ADDRESS", "ORGANIZATION_NAME"}:
@@ -687,22 +701,72 @@ def resolve(raw: Iterable[tuple[int, int, str]]) -> list[Finding]:
     return out
 
 
+class FindingMemo:
+    """A bounded memo of what ``detect`` finds in a text before context phrases (a pure function of the text,
+    the selected infoTypes and the exclusions), for callers whose texts repeat: coded texts of a store, DICOM
+    descriptions. [CTX] findings depend on the record and are never kept here; they are searched for on every
+    call. Cleared whole when full; a text longer than ``max_chars`` is not kept."""
+
+    __slots__ = ("_spans", "max_entries", "max_chars", "hits")
+
+    def __init__(self, max_entries: int = 8192, max_chars: int = 2048):
+        self._spans: dict[tuple[str, frozenset[str], frozenset[str]], tuple[tuple[int, int, str], ...]] = {}
+        self.max_entries = max_entries
+        self.max_chars = max_chars
+        self.hits = 0
+
+    def __getstate__(self) -> dict:
+        return {"max_entries": self.max_entries, "max_chars": self.max_chars}  # a copy starts empty
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["max_entries"], state["max_chars"])
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+
 def detect(
     text: str,
     info_types: frozenset[str] | None = None,
     *,
     context: Sequence[str] = (),
     exclude: frozenset[str] = frozenset(),
+    memo: FindingMemo | None = None,
 ) -> list[Finding]:
     """Sorted, non-overlapping findings of the given infoTypes (all known types when None) in ``text``.
 
     ``context`` holds values removed elsewhere from the same record (patient name, IDs, dates ...): their
     occurrences are reported as ``CTX``. ``exclude`` drops raw infoTypes even when a selected parent covers them.
+    ``memo`` remembers the findings without context of texts seen before (the same result, found once).
     """
     selected = INFO_TYPES if info_types is None else frozenset(info_types)
-    wanted = expand(selected) - exclude
+    exclude = exclude if isinstance(exclude, frozenset) else frozenset(exclude)
+    if memo is None or len(text) > memo.max_chars:
+        spans = _spans(text, selected, exclude)
+    else:
+        key = (text, selected, exclude)
+        found = memo._spans.get(key)
+        if found is None:
+            if len(memo._spans) >= memo.max_entries:
+                memo._spans.clear()
+            found = memo._spans[key] = tuple(_spans(text, selected, exclude))
+        else:
+            memo.hits += 1
+        spans = list(found)
+    if context:
+        spans.extend((s, e, "CTX") for s, e in context_findings(text, context))
+    return resolve(spans)
+
+
+@functools.lru_cache(maxsize=256)
+def _wanted(selected: frozenset[str], exclude: frozenset[str]) -> frozenset[str]:
+    return expand(selected) - exclude
+
+
+def _spans(text: str, selected: frozenset[str], exclude: frozenset[str]) -> list[tuple[int, int, str]]:
+    """The findings of ``detect`` without context phrases, before overlapping ones are merged."""
     spans: list[tuple[int, int, str]] = []
-    for s, e, raw_type, parts in _bounded_findings(text, wanted):
+    for s, e, raw_type, parts in _bounded_findings(text, _wanted(selected, exclude)):
         if raw_type in exclude:
             continue
         reported = reported_type(raw_type, selected)
@@ -712,6 +776,4 @@ def detect(
             for ps, pe, part_type in parts:
                 if part_type in selected:
                     spans.append((ps, pe, part_type))
-    if context:
-        spans.extend((s, e, "CTX") for s, e in context_findings(text, context))
-    return resolve(spans)
+    return spans

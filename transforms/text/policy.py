@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -9,7 +10,7 @@ from transforms.config import InfoTypeTransformation, TextConfig
 from transforms.crypto import Keys
 from transforms.errors import ConfigError, NotSupportedYet
 from transforms.text.dates import shift_date_text
-from transforms.text.detectors import INFO_TYPES, Finding, detect
+from transforms.text.detectors import INFO_TYPES, Finding, FindingMemo, detect
 
 # Spec §3.1: the default DICOM infoTypes (used when a transformation names none, and by the BASIC profile).
 DEFAULT_DICOM_INFO_TYPES: tuple[str, ...] = (
@@ -136,9 +137,10 @@ class TextPolicy:
             methods.pop(info_type, None)
         return cls(methods=methods, excluded=excluded)
 
-    @property
+    @functools.cached_property
     def info_types(self) -> frozenset[str]:
-        """The infoTypes this policy transforms (CTX is added whenever context values are given)."""
+        """The infoTypes this policy transforms (CTX is added whenever context values are given); one set per
+        policy, so the detectors' caches keyed by it hash it once."""
         return frozenset(self.methods)
 
     def method_for(self, info_type: str) -> Method | None:
@@ -147,11 +149,14 @@ class TextPolicy:
         return self.methods.get(info_type)
 
 
-def find_sensitive(text: str, policy: TextPolicy, *, context: Sequence[str] = ()) -> list[Finding]:
-    """Findings of the policy's infoTypes, plus CTX for context values, sorted and non-overlapping."""
+def find_sensitive(
+    text: str, policy: TextPolicy, *, context: Sequence[str] = (), memo: FindingMemo | None = None
+) -> list[Finding]:
+    """Findings of the policy's infoTypes, plus CTX for context values, sorted and non-overlapping (``memo``:
+    see ``detectors.FindingMemo``)."""
     if not text or (not policy.methods and not context):
         return []
-    return detect(text, policy.info_types, context=context, exclude=policy.excluded)
+    return detect(text, policy.info_types, context=context, exclude=policy.excluded, memo=memo)
 
 
 def transform_value(value: str, info_type: str, method: Method, keys: Keys, patient: str) -> str:
