@@ -119,11 +119,12 @@ _ORG_HEADS = (
     r"|bakery|restaurant|cafe|diner|hotel|motel|casino|club|gym|fitness|studio|salon|bureau|ministry|council"
     r"|commission|league|federation|diagnostics|chiropractic|orthodontics|optometry|audiology|podiatry|pharmaceuticals"
     r"|behavioral\s+health|home\s+health|sons|brothers|bros\.|partnership|holdings|international|worldwide"
+    r"|eye\s+care|health\s+plan|library|construction|plumbing|roofing|landscaping|trucking|realty|electric|foods"
 )
 _ORG = re.compile(
     r"(?<![\w])((?:" + _CAPWORD + r"|&|and|the|de|du|la|van|von|der|den|ten|ter|di|da|del|della|le|des|dos|das|do"
     r"|St\.|Mt\.) ){0,5}(?:(?i:" + _ORG_HEADS + r"))"
-    r"(?:\s(?:of|for)\s(?:the\s)?" + _CAPWORD + r"(?:\s" + _CAPWORD + r"){0,2})?(?![\w])"
+    r"(?:\s(?:of|for|OF|FOR)\s(?:the\s|THE\s)?" + _CAPWORD + r"(?:\s" + _CAPWORD + r"){0,2}){0,2}(?![\w])"
 )
 _LAW_FIRM = re.compile(
     r"(?<![\w])(" + _CAPWORD + r"), (" + _CAPWORD + r"),? (?:and|&|AND) (" + _CAPWORD + r")(?![\w])"
@@ -131,8 +132,8 @@ _LAW_FIRM = re.compile(
 _HEAD_FIRST_ORG = re.compile(
     r"(?<![\w])(?:Universitätsklinikum|Klinikum|Universitätsspital|Kantonsspital|Krankenhaus|Klinik|Hôpital|Clinique"
     r"|Centre\sHospitalier(?:\sUniversitaire)?|CHU|Ospedale|Policlinico|Hospital|Hospitalet|Sjukhus|Ziekenhuis"
-    r"|University|Universität|Université|Universidad|Università|Instituto|Institut)(?: (?:de |del |di |der |des |du )?"
-    + _CAPWORD + r"){1,3}"
+    r"|University|Universität|Université|Universidad|Università|Instituto|Institut|HOSPITAL|UNIVERSITY)"
+    r"(?: (?:de |del |di |der |des |du |(?:of|OF) (?:the |THE )?)?" + _CAPWORD + r"){1,4}"
 )
 _SAINT_ORG = re.compile(
     r"(?<![\w])(?:" + _CAPWORD + r" )?(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) " + _CAPWORD
@@ -470,9 +471,9 @@ _HEAD_WORD = re.compile(
     r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, _HEAD_FIRST_WORDS), key=len, reverse=True)) + r")(?!\w)"
 )
 _CHUNK = re.compile(r"\S+")
-# An _ORG match spans at most 5 modifier words, a head of 1-2 words and an "of the X Y Z" tail (5 more), each
-# whitespace-free: it lies within the chunks from 6 before to 8 after the one holding its head's first word.
-_ORG_BEFORE, _ORG_AFTER = 6, 8
+# An _ORG match spans at most 5 modifier words, a head of 1-2 words and two "of the X Y Z" tails (5 more each), each
+# whitespace-free: it lies within the chunks from 6 before to 14 after the one holding its head's first word.
+_ORG_BEFORE, _ORG_AFTER = 6, 14
 
 
 def _org_matches(text: str) -> Iterator[re.Match[str]]:
@@ -611,11 +612,17 @@ def _organisations(text: str) -> list[_Raw]:
         if not (head[0].isupper() and all(w[0].isupper() or w in _ORG_JOINERS for w in mods)):
             continue
         if caps_text:  # "CT CHEST JONES HOSPITAL": the modality and body part before the name are no part of it
-            while len(mods) > 1 and (_clinical_mod(mods[0]) or mods[0] in _MODALITIES):
+            while len(mods) > 1 and (_department_word(mods[0]) or mods[0] in _MODALITIES) and not _naming(mods[0]):
                 mods = mods[1:]
-        if caps_text and all(_clinical_mod(w) or len(w) <= 3 and _plain(w) not in lexicon.TOP_SURNAMES for w in mods):
+        # "MAIN LINE PEDIATRICS", "East Surgical Associates"; "MEDICAL COLLEGE OF ALEXBURY" by the place it is of
+        named = any(_naming(w) for w in mods) or any(
+            not (_is_english(w) or w in ("of", "OF", "for", "FOR", "the", "THE")) for w in words[head_index + 1 :]
+        )
+        if caps_text and not named and all(
+            _department_word(w) or len(w) <= 3 and _plain(w) not in lexicon.TOP_SURNAMES for w in mods
+        ):
             continue  # "NM CARDIOLOGY", "CT HEAD": modality and body part, no name ("JONES HOSPITAL" is one)
-        if all(_clinical_mod(w) for w in mods) and _plain(head) in _SPECIALTY_HEADS:
+        if not named and all(_department_word(w) for w in mods) and _plain(head) in _SPECIALTY_HEADS:
             continue  # "Interventional Radiology", "Pediatric Cardiology": a department kind, not a name
         start = m.start() + len(" ".join(words[: head_index - len(mods)])) + (1 if head_index > len(mods) else 0)
         out.append((start, m.end(), "ORGANIZATION_NAME", _NO_PARTS))
@@ -624,8 +631,19 @@ def _organisations(text: str) -> list[_Raw]:
             names = [m.group(i) for i in (1, 2, 3)]
             if all(lexicon.fold(n.rstrip(".")) in lexicon.SURNAMES for n in names):
                 out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
+    if "&" in text or "-" in text:
+        out.extend(_surname_firms(text))
+    if " at " in text or " from " in text:
+        out.extend(_acronyms_after_at(text))
     for m in _HEAD_FIRST_ORG.finditer(text):
-        out.append((m.start(), m.end() - (1 if m.group().endswith(".") else 0), "ORGANIZATION_NAME", _NO_PARTS))
+        words = m.group().split(" ")
+        while len(words) > 1 and _is_english(words[-1]) and _fold_words(words[-1:]) not in lexicon.PLACES:
+            words.pop()  # "Hospital Course", "Hospital Day 3", "University of the": no name after the head
+        while len(words) > 1 and words[-1] in ("of", "OF", "the", "THE") or words[-1] in _NAME_PARTICLES:
+            words.pop()
+        if len(words) > 1:
+            end = m.start() + len(" ".join(words))
+            out.append((m.start(), end - (1 if words[-1].endswith(".") else 0), "ORGANIZATION_NAME", _NO_PARTS))
     if _SAINT_WORD.search(text):
         for m in _SAINT_ORG.finditer(text):
             if _LOCATION_CUE_BEFORE_ORG.search(text[max(0, m.start() - 20) : m.start()]):
@@ -654,8 +672,11 @@ def _organisations(text: str) -> list[_Raw]:
             or (words[0].isupper() and len(words[0]) <= 4 and not _PATIENT_MOVE.match(cue.group()))
         ):
             continue  # "to ICU", "to Medicine": a unit or a service, not a named organisation
-        if all(_is_english(w.rstrip(",")) or w in _JOINERS for w in words) or _fold_words(words) in lexicon.PLACES:
-            continue  # "from Home", "to Boston" (the city detector decides)
+        if (
+            all(_is_english(w.rstrip(",")) or w in _JOINERS for w in words)
+            and not (len(words) > 1 and _HEAD_RE.match(words[-1]) and any(_naming(w) for w in words[:-1]))
+        ) or _fold_words(words) in lexicon.PLACES:
+            continue  # "from Home", "to Boston" (the city detector decides); "at Main Line Pediatrics" is a name
         out.append((m.start(), m.start() + len(" ".join(words)), "ORGANIZATION_NAME", _NO_PARTS))
     for cue in _EMPLOYMENT_WORD.finditer(text):  # the cue is rare: look for it first, then at what follows it
         m = _CAP_RUN.search(text, cue.end(), cue.end() + 60)
@@ -706,6 +727,35 @@ def _clinical_mod(word: str) -> bool:
     )
 
 
+# Words that name an organisation after its place or a pleasant image rather than its kind of care: directions,
+# landforms, waters, trees and brand words ("Main Line Pediatrics", "Summit Radiology Partners", "EAST SURGICAL
+# ASSOCIATES"). Before an organisation head they make a run a name even when every other word is clinical vocabulary;
+# no clinical department is named so ("Internal Medicine", "NUCLEAR CARDIOLOGY", "Interventional Radiology").
+_NAMING_WORDS = frozenset(
+    """north south east west northeast northwest southeast southwest northern southern eastern western midwest
+    main line valley mountain mountains summit pinnacle peak lake lakes lakeside lakeview river riverside riverbend
+    bay bayside bayview harbor harbour harborview coastal coast shore shores ocean pacific atlantic gulf metro
+    metropolitan tri-county capital sunrise sunset evergreen cedar oak oaks pine pines maple elm willow birch aspen
+    magnolia cypress meadow meadows park hill hills ridge crest creek brook springs forest grove gardens prairie
+    plains canyon mesa desert island star liberty heritage pioneer frontier horizon vista premier alliance unity
+    harmony beacon lighthouse gateway crossroads landmark keystone cornerstone compass anchor bridge bridges
+    village town downtown uptown midtown westside eastside northside southside""".split()
+)
+# Words that say which kind of department or service, as clinical words do, though no dictionary of diseases has them.
+_DEPARTMENT_WORDS = frozenset(
+    """interventional geriatric geriatrics integrative preventive functional regenerative academic hospital
+    outpatient inpatient ambulatory diagnostic""".split()
+)
+
+
+def _naming(word: str) -> bool:
+    return _plain(word) in _NAMING_WORDS
+
+
+def _department_word(word: str) -> bool:
+    return _clinical_mod(word) or _plain(word) in _DEPARTMENT_WORDS
+
+
 _NAME_PARTICLES = frozenset("de du la van von der den ten ter di da del della le des dos das do".split())
 _ORG_JOINERS = _NAME_PARTICLES | {"&", "and", "of", "the", "for"}
 
@@ -718,7 +768,7 @@ _HEAD_RE = re.compile(r"(?i)^(?:" + _ORG_HEADS + r")$")
 _SPECIALTY_HEADS = frozenset(
     """radiology cardiology oncology imaging pediatrics paediatrics orthopedics orthopaedics dialysis endoscopy
     therapy medicine surgery dermatology neurology urology gastroenterology obstetrics gynecology ophthalmology
-    dentistry dental psychiatry rehabilitation rehab care health""".split()
+    dentistry dental psychiatry rehabilitation rehab care health plan""".split()
 )
 
 
@@ -728,3 +778,85 @@ def _head_index(words: list[str]) -> int:
         if _HEAD_RE.match(words[i]) and (i == len(words) - 1 or words[i + 1] in ("of", "for")):
             return i
     return len(words) - 1
+
+
+# Two family names joined by "&" ("Lee & Johnston", "FITZGERALD & TUCKER", "Hägglund & Eliasson HB") or by a hyphen
+# ("Medina-Hicks", "WHITE-JOHNS"): a firm or a double-barrelled surname, either way identifying. Eponyms are
+# written so too ("Swan-Ganz", "Stevens-Johnson syndrome", "Jackson-Pratt drain", "Child-Pugh C"): no half may be
+# an eponym or, both, clinical vocabulary, and no eponym's trigger word, grade or class may follow.
+_SURNAME_PAIR = re.compile(
+    r"(?<![\w'’-])([" + _UP + r"][^\W\d_]{2,})(?: & |-)([" + _UP + r"][^\W\d_]{2,})(?![\w'’]|-\w)"
+)
+_TITLE_BEFORE = re.compile(r"(?i)(?<![\w])(?:dr|drs|mr|mrs|ms|miss|mx|prof)\.?\s+$")
+_GRADE_AFTER = re.compile(r"\s*(?:[A-Z]|[IV]{1,4}|\d)(?![\w])|\s+(?:class|grade|stage|type|score)")
+# Hyphenated eponyms whose halves are family names that ICD-10-CM does not list (it lists "Swan-Ganz", "Mallory-Weiss")
+_HYPHEN_EPONYMS = frozenset(
+    """jackson-pratt kaplan-meier mann-whitney brown-sequard child-pugh hunt-hess may-thurner salter-harris
+    kellgren-lawrence hill-sachs wolff-parkinson parkinson-white spetzler-martin gustilo-anderson frank-starling
+    williams-campbell swyer-james lauge-hansen bland-altman kruskal-wallis henderson-hasselbalch michaelis-menten
+    loeys-dietz stein-leventhal lown-ganong ganong-levine romano-ward adams-stokes blalock-taussig
+    sengstaken-blakemore hamman-rich libman-sacks paget-schroetter stuart-prower shwachman-diamond diamond-blackfan
+    bernard-soulier hardy-weinberg holt-oram beckwith-wiedemann smith-lemli lemli-opitz wiskott-aldrich
+    chediak-higashi kasabach-merritt klippel-trenaunay waterhouse-friderichsen kimmelstiel-wilson virchow-robin
+    bezold-jarisch austin-flint graham-steell ivor-lewis mallory-denk charcot-leyden lange-nielsen rendu-osler
+    osler-weber weber-rendu fitz-hugh hugh-curtis kellgren-lawrence guillain-barre roux-en ehlers-danlos
+    bankart-perthes monteggia-galeazzi""".split()
+)
+
+
+def _surname_firms(text: str) -> list[_Raw]:
+    out: list[_Raw] = []
+    for m in _SURNAME_PAIR.finditer(text):
+        halves = [_plain(m.group(1)), _plain(m.group(2))]
+        if "-".join(halves) in _HYPHEN_EPONYMS:
+            continue
+        if not all(h in lexicon.SURNAMES or not _is_wordlike(h) for h in halves):
+            continue
+        if any(h in lexicon.CLINICAL_WORDS for h in halves):
+            continue  # "Guillain-Barre", "Parkinson-White": eponyms
+        if "&" in m.group() and all(h in lexicon.TOP_SURNAMES for h in halves):
+            pass  # "Carter & King", "Diaz & Williams": common family names that are also words, joined as firms are
+        elif all(h in lexicon.CLINICAL_VOCAB for h in halves) or all(is_everyday_word(h) for h in halves):
+            continue  # "Swan-Ganz", "Stevens-Johnson" (eponyms), "Hand-Foot" (words)
+        if m.group(1).isupper() != m.group(2).isupper() or (m.group(1).isupper() and text.isupper() is False
+                                                              and len(m.group(1)) <= 4):
+            continue  # "CT-Guided", "MRI-Compatible"; "ECG-Holter" in running text
+        if _TITLE_BEFORE.search(text, max(0, m.start() - 8), m.start()):
+            continue  # "Dr. Oyelaran-Adeyemi": a person's name (names.py)
+        if _GRADE_AFTER.match(text, m.end()) or eponym_like(text, m.start(), m.end()):
+            continue  # "Jackson-Pratt drain", "Child-Pugh C", "Hunt-Hess grade 3"
+        out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
+    return out
+
+
+# A company or an agency by its acronym after "at" or "from", ending its clause, in running text ("Fall at MBTA.",
+# "works at IBM,", "transferred from BIDMC"): capitals that no dictionary, unit, modality or state is.
+_ACRONYM_AFTER_AT = re.compile(r"(?<![\w])(?:at|from|At|From) ([A-Z]{3,6}|[A-Z]{1,3}&[A-Z]{1,3})(?=[.,;:)]|\s*$|\n)")
+# Clinical abbreviations that may stand there: times and doses, places in the body, tests and procedures.
+_CLINICAL_ABBREVIATIONS = frozenset(
+    """hs qhs bid tid qid qod prn stat noc eod qam qpm ruq luq rlq llq mcp pip dip cmc tmj gej svc ivc lad lcx rca
+    pda egd ercp tee tte cabg pci ptca tavr ef lvef hr rr bp map spo2 abg vbg ekg ecg eeg emg ncs cxr kub ugi sbft
+    baseline bl dvt pe copd chf cad htn ckd esrd aki uti uri cva tia mi stemi nstemi gerd gi gu ent ob gyn obgyn
+    peds psych neuro ortho onc heme cards pulm renal id ams loc sob doe cp abd npo nkda adl adls iadl iadls pmh
+    psh hpi ros rom ua ucx bcx cbc bmp cmp lft lfts inr ptt bnp ldh esr crp tsh hba1c rhythm sinus nsr afib aflutter
+    svt vt vf pea asystole rvr lbbb rbbb avb ivcd lvh rvh asa apap nsaid nsaids ppi prbc ffp ivf ivig tpn ppn ngt
+    ogt peg picc cvc art foley ett trach bipap cpap hfnc nrb nc vent simv prvc peep fio2 dnr dni dnrdni macu
+    mri mra cta ctv pet spect dexa dxa fluoro ivp vcug hida mibg usg tbd tba wnl nad rrr ctab nabs hsm jvd
+    cvat perrl perrla eomi aox aaox mae pmd pcp pcps ptot slp rt mdm pca pacu ccu tsicu""".split()
+)
+
+
+def _acronyms_after_at(text: str) -> list[_Raw]:
+    if text.isupper():
+        return []  # a note in capitals: every word is capitals
+    out: list[_Raw] = []
+    for m in _ACRONYM_AFTER_AT.finditer(text):
+        word = m.group(1)
+        low = word.lower()
+        if (
+            low in _CLINICAL_ABBREVIATIONS or _is_wordlike(word) or _is_unit(word) or word in _MODALITIES
+            or low in lexicon.TITLES or low in lexicon.HONORIFICS
+        ):
+            continue
+        out.append((m.start(1), m.end(1), "ORGANIZATION_NAME", _NO_PARTS))
+    return out
