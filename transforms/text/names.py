@@ -614,6 +614,8 @@ def find_names(text: str) -> list[_Raw]:
             total = 0.0  # "Circle of Willis", "Bankart lesion", "Mayfield head holder": an eponym
         if not mixed_case and 0.0 < total and total + cue < 3.0 and _next_to_number(text, start, end):
             cue += 2.0  # a word of a DICOM description next to its number or date: "20091013 PERINI"
+            if start and _NUMBER_AFTER.match(after) and all(infos[k].surname and not infos[k].common for k in run):
+                cue += 0.5  # a family name before the number, even an eponym's: "BAKER CYST PARKINSON 3982480957"
         if 0.0 < total and total + cue < 3.0 and not titled:
             cue += _cue_before(text, start)  # looked at only when the words alone do not decide
         if len(run) == 1 and not cue and total < 3.5:
