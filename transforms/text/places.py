@@ -611,6 +611,9 @@ def _organisations(text: str) -> list[_Raw]:
         caps_text = mods[-1].isupper() and head.isupper()
         if not (head[0].isupper() and all(w[0].isupper() or w in _ORG_JOINERS for w in mods)):
             continue
+        if caps_text:  # "COPY TO WEST SURGICAL ASSOCIATES": the words before a preposition are no part of it
+            cut = max((k + 1 for k, w in enumerate(mods) if _plain(w) in _LEAD_TRIM), default=0)
+            mods = mods[cut:] or mods
         if caps_text:  # "CT CHEST JONES HOSPITAL": the modality and body part before the name are no part of it
             while len(mods) > 1 and (_department_word(mods[0]) or mods[0] in _MODALITIES) and not _naming(mods[0]):
                 mods = mods[1:]
@@ -625,7 +628,8 @@ def _organisations(text: str) -> list[_Raw]:
         if not named and all(_department_word(w) for w in mods) and _plain(head) in _SPECIALTY_HEADS:
             continue  # "Interventional Radiology", "Pediatric Cardiology": a department kind, not a name
         start = m.start() + len(" ".join(words[: head_index - len(mods)])) + (1 if head_index > len(mods) else 0)
-        out.append((start, m.end(), "ORGANIZATION_NAME", _NO_PARTS))
+        end = m.end() - (1 if head_index < len(words) - 1 and words[-1].endswith(".") else 0)  # "... of Nebraska."
+        out.append((start, end, "ORGANIZATION_NAME", _NO_PARTS))
     if "," in text:
         for m in _LAW_FIRM.finditer(text):
             names = [m.group(i) for i in (1, 2, 3)]
@@ -775,7 +779,7 @@ _SPECIALTY_HEADS = frozenset(
 def _head_index(words: list[str]) -> int:
     """The index of the organisation head in a matched run (the last head word before any "of ..." tail)."""
     for i in range(len(words) - 1, -1, -1):
-        if _HEAD_RE.match(words[i]) and (i == len(words) - 1 or words[i + 1] in ("of", "for")):
+        if _HEAD_RE.match(words[i]) and (i == len(words) - 1 or words[i + 1] in ("of", "for", "OF", "FOR")):
             return i
     return len(words) - 1
 
