@@ -113,3 +113,18 @@ def test_family_name_before_a_description_number():
     assert spans("PARKINSON DISEASE 12345678", frozenset({"PERSON_NAME"})) == []
     assert spans("XR KNEE 3982480957", frozenset({"PERSON_NAME"})) == []
     assert spans("MR LUMBAR SPINE 12345678", frozenset({"PERSON_NAME"})) == []
+
+
+def test_head_word_trie_matches_the_plain_alternation():
+    import re
+
+    from transforms.text.places import _trie_pattern
+
+    words = frozenset({"care", "center", "centers", "centre", "clinic", "clinics", "co", "corp", "corporation"})
+    plain = re.compile(r"(?<!\w)(?:" + "|".join(sorted(words, key=len, reverse=True)) + r")(?!\w)")
+    trie = re.compile(r"(?<!\w)" + _trie_pattern(words) + r"(?!\w)")
+    text = "co corp corpx corporation centers center centre cent care careful clinic clinics clinicx c cor"
+    assert [m.group() for m in trie.finditer(text)] == [m.group() for m in plain.finditer(text)]
+    assert [m.group() for m in trie.finditer(text)] == [
+        "co", "corp", "corporation", "centers", "center", "centre", "care", "clinic", "clinics"
+    ]

@@ -466,14 +466,29 @@ _HEAD_FIRST_WORDS = frozenset(
     for first in [re.split(r"\\s|\\\.|\\|\.", alt)[0]]
     for w in ((first[:-2], first[:-1]) if first.endswith("s?") else (first,))
 )
-# A head's first word as a whole \w+ word of the lower-cased text (one scan, the keywords skipped on their first letter)
-_HEAD_WORD = re.compile(
-    r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, _HEAD_FIRST_WORDS), key=len, reverse=True)) + r")(?!\w)"
-)
+
+
+def _trie_pattern(words: frozenset[str]) -> str:
+    """An alternation of ``words`` with common prefixes factored out ("c(?:a(?:fe|sino)|...)"): the same matches as
+    the plain alternation, but the engine tries one branch per letter instead of every word at every position."""
+    ends = "" in words
+    branches: dict[str, set[str]] = {}
+    for w in words:
+        if w:
+            branches.setdefault(w[0], set()).add(w[1:])
+    alts = [re.escape(c) + _trie_pattern(frozenset(rest)) for c, rest in sorted(branches.items())]
+    if not alts:
+        return ""
+    body = "(?:" + "|".join(alts) + ")"
+    return body + "?" if ends else (alts[0] if len(alts) == 1 else body)
+
+
+# A head's first word as a whole \w+ word of the lower-cased text (one scan of a prefix trie)
+_HEAD_WORD = re.compile(r"(?<!\w)" + _trie_pattern(_HEAD_FIRST_WORDS) + r"(?!\w)")
 _CHUNK = re.compile(r"\S+")
 # An _ORG match spans at most 5 modifier words, a head of 1-2 words and two "of the X Y Z" tails (5 more each), each
-# whitespace-free: it lies within the chunks from 6 before to 14 after the one holding its head's first word.
-_ORG_BEFORE, _ORG_AFTER = 6, 14
+# whitespace-free: it lies within the chunks from 6 before to 12 after the one holding its head's first word.
+_ORG_BEFORE, _ORG_AFTER = 6, 12
 
 
 def _org_matches(text: str) -> Iterator[re.Match[str]]:
@@ -808,9 +823,29 @@ _HYPHEN_EPONYMS = frozenset(
 )
 
 
+_PAIR_JOIN = re.compile(r"(?: & |-)[" + _UP + r"]")  # what every _SURNAME_PAIR match holds, found by a fast scan
+
+
+def _surname_pairs(text: str) -> Iterator[re.Match[str]]:
+    """Exactly the _SURNAME_PAIR matches, tried only at the word before each joiner (each letter is walked back
+    over once at most: it belongs to the word before one joiner)."""
+    last = -1
+    for j in _PAIR_JOIN.finditer(text):
+        k = j.start()
+        while k > last + 1 and text[k - 1].isalpha():
+            k -= 1
+        if j.start() - k >= 3:
+            m = _SURNAME_PAIR.match(text, k)
+            if m is not None:
+                last = m.end()
+                yield m
+                continue
+        last = max(last, k)
+
+
 def _surname_firms(text: str) -> list[_Raw]:
     out: list[_Raw] = []
-    for m in _SURNAME_PAIR.finditer(text):
+    for m in _surname_pairs(text):
         halves = [_plain(m.group(1)), _plain(m.group(2))]
         if "-".join(halves) in _HYPHEN_EPONYMS:
             continue
@@ -835,7 +870,7 @@ def _surname_firms(text: str) -> list[_Raw]:
 
 # A company or an agency by its acronym after "at" or "from", ending its clause, in running text ("Fall at MBTA.",
 # "works at IBM,", "transferred from BIDMC"): capitals that no dictionary, unit, modality or state is.
-_ACRONYM_AFTER_AT = re.compile(r"(?<![\w])(?:at|from|At|From) ([A-Z]{3,6}|[A-Z]{1,3}&[A-Z]{1,3})(?=[.,;:)]|\s*$|\n)")
+_ACRONYM_AFTER_AT = re.compile(r"(?:at|from|At|From) ([A-Z]{3,6}|[A-Z]{1,3}&[A-Z]{1,3})(?=[.,;:)]|\s*$|\n)")
 # Clinical abbreviations that may stand there: times and doses, places in the body, tests and procedures.
 _CLINICAL_ABBREVIATIONS = frozenset(
     """hs qhs bid tid qid qod prn stat noc eod qam qpm ruq luq rlq llq mcp pip dip cmc tmj gej svc ivc lad lcx rca
@@ -855,6 +890,8 @@ def _acronyms_after_at(text: str) -> list[_Raw]:
         return []  # a note in capitals: every word is capitals
     out: list[_Raw] = []
     for m in _ACRONYM_AFTER_AT.finditer(text):
+        if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] == "_"):
+            continue  # "Qatar", "Khalifa from": a word's end, not the preposition
         word = m.group(1)
         low = word.lower()
         if (
