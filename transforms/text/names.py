@@ -64,6 +64,8 @@ _AFTER_CUE = re.compile(
     r"|^['’]s\s+(?:mother|father|wife|husband|son|daughter|brother|sister|spouse|family|phone|cell|address|email)\b",
     re.IGNORECASE,
 )
+# The run's age right after it: "Carter is a 45 yo male", "Okafor is a 67-year-old woman" (a patient, not a word).
+_AGE_AFTER = re.compile(r"^\s+(?:is|was)\s+an?\s+\d+[\s-]*(?:y|year)(?:ears?|rs?|o)?\b", re.IGNORECASE)
 # A reporting verb right after a run is weaker evidence than a role before it ("Bernardo will pick up").
 _VERB_AFTER = re.compile(
     r"^\s+(?:called|calls|phoned|texted|e-?mailed|reports?|reported|states?|stated|said|says|visited|visits|agreed"
@@ -71,7 +73,8 @@ _VERB_AFTER = re.compile(
     r"|at\s+(?:the\s+)?bedside|will\s+(?:call|visit|bring|pick|come|update|return)|plans?\s+to|wants|wishes"
     r"|brought|came|arrived|left|drove|picked|aware|made\s+aware|paged|woke|family|'s\s+family|household"
     r"|ordered|wrote|performed|placed|inserted|removed|examined|consulted|discussed|explained|spoke|talked|met"
-    r"|at\s+home|on\s+(?:the\s+)?phone|by\s+phone)\b",
+    r"|at\s+home|on\s+(?:the\s+)?phone|by\s+phone"
+    r"|presents|presented|underwent|tolerated|denies|complains|returns)\b",
     re.IGNORECASE,
 )
 _EPONYM_AFTER = re.compile(
@@ -588,6 +591,8 @@ def find_names(text: str) -> list[_Raw]:
         after = text[end : end + 40]
         cue = 3.0 if titled else 0.0
         if after[:1] in (",", " ", "(", "'", "’") and _AFTER_CUE.match(after):
+            cue += 2.0
+        elif after[:1] == " " and _AGE_AFTER.match(after):
             cue += 2.0
         elif after[:1] == " " and _VERB_AFTER.match(after):
             cue += 1.0

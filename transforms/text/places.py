@@ -656,10 +656,14 @@ def _organisations(text: str) -> list[_Raw]:
         out.extend(_acronyms_after_at(text))
     for m in _HEAD_FIRST_ORG.finditer(text):
         words = m.group().split(" ")
-        while len(words) > 1 and _is_english(words[-1]) and _fold_words(words[-1:]) not in lexicon.PLACES:
+        for k, w in enumerate(words[1:], 1):
+            if w.endswith(".") and len(w) > 4:  # a sentence's end: "HOSPITAL MOST OF TIME. SEDATED"
+                words = words[:k] + [w[:-1]]
+                break
+        while len(words) > 1 and (
+            (_is_english(words[-1]) and not _HEAD_RE.match(words[-1])) or words[-1] in ("of", "OF", "the", "THE") or words[-1] in _NAME_PARTICLES
+        ):
             words.pop()  # "Hospital Course", "Hospital Day 3", "University of the": no name after the head
-        while len(words) > 1 and words[-1] in ("of", "OF", "the", "THE") or words[-1] in _NAME_PARTICLES:
-            words.pop()
         if len(words) > 1:
             end = m.start() + len(" ".join(words))
             out.append((m.start(), end - (1 if words[-1].endswith(".") else 0), "ORGANIZATION_NAME", _NO_PARTS))
@@ -849,8 +853,15 @@ def _surname_firms(text: str) -> list[_Raw]:
         halves = [_plain(m.group(1)), _plain(m.group(2))]
         if "-".join(halves) in _HYPHEN_EPONYMS:
             continue
-        if not all(h in lexicon.SURNAMES or not _is_wordlike(h) for h in halves):
-            continue
+        caps = m.group(1).isupper()
+        if not all(
+            h in lexicon.SURNAMES
+            or not (caps or w.isupper() or _is_wordlike(h) or is_everyday_word(h) or _UNIT_END.match(h))
+            for h, w in zip(halves, (m.group(1), m.group(2)))
+        ):
+            continue  # in capitals only census family names ("INTUBATED & VENTED", "CXR-RLL" are notes' words)
+        if caps and any(is_everyday_word(h) or h in lexicon.CLINICAL_VOCAB for h in halves):
+            continue  # "PLEASANT & COOPERATIVE", "BOLUS & GTT"
         if any(h in lexicon.CLINICAL_WORDS for h in halves):
             continue  # "Guillain-Barre", "Parkinson-White": eponyms
         if "&" in m.group() and all(h in lexicon.TOP_SURNAMES for h in halves):
@@ -864,7 +875,10 @@ def _surname_firms(text: str) -> list[_Raw]:
             continue  # "Dr. Oyelaran-Adeyemi": a person's name (names.py)
         if _GRADE_AFTER.match(text, m.end()) or eponym_like(text, m.start(), m.end()):
             continue  # "Jackson-Pratt drain", "Child-Pugh C", "Hunt-Hess grade 3"
-        out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
+        if "&" in m.group():
+            out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
+        else:  # a double-barrelled family name is a person's far more often than a firm's
+            out.append((m.start(), m.end(), "PERSON_NAME", ((m.start(), m.end(), "LAST_NAME"),)))
     return out
 
 
@@ -881,7 +895,8 @@ _CLINICAL_ABBREVIATIONS = frozenset(
     svt vt vf pea asystole rvr lbbb rbbb avb ivcd lvh rvh asa apap nsaid nsaids ppi prbc ffp ivf ivig tpn ppn ngt
     ogt peg picc cvc art foley ett trach bipap cpap hfnc nrb nc vent simv prvc peep fio2 dnr dni dnrdni macu
     mri mra cta ctv pet spect dexa dxa fluoro ivp vcug hida mibg usg tbd tba wnl nad rrr ctab nabs hsm jvd
-    cvat perrl perrla eomi aox aaox mae pmd pcp pcps ptot slp rt mdm pca pacu ccu tsicu""".split()
+    cvat perrl perrla eomi aox aaox mae pmd pcp pcps ptot slp rt mdm pca pacu ccu tsicu hcp poa nok tlc ett oett
+    nett cbs fsbs mds""".split()
 )
 
 
@@ -894,6 +909,8 @@ def _acronyms_after_at(text: str) -> list[_Raw]:
             continue  # "Qatar", "Khalifa from": a word's end, not the preposition
         word = m.group(1)
         low = word.lower()
+        if len(word) < 4 and "&" in word:
+            continue  # "I&O", "D&C"
         if (
             low in _CLINICAL_ABBREVIATIONS or _is_wordlike(word) or _is_unit(word) or word in _MODALITIES
             or low in lexicon.TITLES or low in lexicon.HONORIFICS
