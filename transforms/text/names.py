@@ -535,6 +535,7 @@ def find_names(text: str) -> list[_Raw]:
         total = 0.0
         sc_first_by_position = info.upper and info.short and _initials_by_position(text, tokens[i], info, mixed_case)
         strong_words = 0
+        boosted = -1  # the word kept by the first name before it, whatever its own score
         while j < n and j - i < 6:
             wj = infos[j]
             if j > i:
@@ -553,6 +554,15 @@ def find_names(text: str) -> list[_Raw]:
                 break  # a lower-case word never extends a capitalised name ("Mayfield head holder")
             if j > i and infos[j - 1].particle and wj.cap:
                 sc = max(sc, 1.0)  # after "Le", "van der": any capitalised word ("Hanife Le Roux")
+            if (
+                j == i + 1 and sc < 1.0 and not infos[i].common and not infos[i].upper
+                and (infos[i].given or (infos[i].score(mixed_case) >= 1.5 and wj.surname))
+                and wj.cap == infos[i].cap and not wj.upper and len(tokens[j][2]) > 2 and len(tokens[i][2]) > 3
+                and not (wj.role or wj.title or wj.particle or (wj.clinical and not wj.surname))
+                and (not (wj.common or wj.clinical) or (wj.cap and wj.surname))
+            ):
+                sc = 1.0  # the word after a first name, written as it is: "Diane Blot", "anna seppälä"
+                boosted = j
             if sc == 0.0 and not (wj.particle and _particle_chain_ends_in_name(infos, j + 1, mixed_case)):
                 if titled and j == i and (wj.cap or wj.surname or wj.given or _unknown_word(wj, tokens[j][2])):
                     sc = 1.0  # "Dr. Parkinson", "Dr. Bell": after a title any capitalised word is a name
@@ -567,14 +577,16 @@ def find_names(text: str) -> list[_Raw]:
             strong_words += sc >= 1.5
             j += 1
         run = list(range(i, j))
-        while run and (infos[run[-1]].particle or (
+        while run and run[-1] != boosted and (infos[run[-1]].particle or (
             len(run) > 1 and not infos[run[-1]].cap and infos[run[-1]].score(mixed_case) < 1.0
             and not (infos[run[-1]].top and infos[run[-2]].given and not infos[run[-2]].common)  # "john smith"
             and not (titled and len(run) == 2 and infos[run[-1]].surname and not infos[run[-1]].common
                      and infos[run[-2]].given)  # "dr. bob culhane"
         )):
             run.pop()  # no particle or weak lower-case word at the end: "Bernardo will" is "Bernardo"
-        while len(run) > 1 and not titled and (infos[run[-1]].common or infos[run[-1]].clinical) and not (
+        while len(run) > 1 and run[-1] != boosted and not titled and (
+            infos[run[-1]].common or infos[run[-1]].clinical
+        ) and not (
             infos[run[-1]].top or infos[run[-2]].given and not infos[run[-2]].common or infos[run[-2]].initial
             or infos[run[-2]].particle
         ):

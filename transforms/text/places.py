@@ -124,7 +124,7 @@ _ORG_HEADS = (
 _ORG = re.compile(
     r"(?<![\w])((?:" + _CAPWORD + r"|&|and|the|de|du|la|van|von|der|den|ten|ter|di|da|del|della|le|des|dos|das|do"
     r"|St\.|Mt\.) ){0,5}(?:(?i:" + _ORG_HEADS + r"))"
-    r"(?:\s(?:of|for|OF|FOR)\s(?:the\s|THE\s)?" + _CAPWORD + r"(?:\s" + _CAPWORD + r"){0,2}){0,2}(?![\w])"
+    r"(?:\s(?:of|for|OF)\s(?:the\s|THE\s)?" + _CAPWORD + r"(?:\s" + _CAPWORD + r"){0,2}){0,2}(?![\w])"
 )
 _LAW_FIRM = re.compile(
     r"(?<![\w])(" + _CAPWORD + r"), (" + _CAPWORD + r"),? (?:and|&|AND) (" + _CAPWORD + r")(?![\w])"
@@ -634,7 +634,7 @@ def _organisations(text: str) -> list[_Raw]:
                 mods = mods[1:]
         # "MAIN LINE PEDIATRICS", "East Surgical Associates"; "MEDICAL COLLEGE OF ALEXBURY" by the place it is of
         named = any(_naming(w) for w in mods) or any(
-            not (_is_english(w) or w in ("of", "OF", "for", "FOR", "the", "THE")) for w in words[head_index + 1 :]
+            not (_is_english(w) or w in ("of", "OF", "for", "the", "THE")) for w in words[head_index + 1 :]
         )
         if caps_text and not named and all(
             _department_word(w) or len(w) <= 3 and _plain(w) not in lexicon.TOP_SURNAMES for w in mods
@@ -798,7 +798,7 @@ _SPECIALTY_HEADS = frozenset(
 def _head_index(words: list[str]) -> int:
     """The index of the organisation head in a matched run (the last head word before any "of ..." tail)."""
     for i in range(len(words) - 1, -1, -1):
-        if _HEAD_RE.match(words[i]) and (i == len(words) - 1 or words[i + 1] in ("of", "for", "OF", "FOR")):
+        if _HEAD_RE.match(words[i]) and (i == len(words) - 1 or words[i + 1] in ("of", "for", "OF")):
             return i
     return len(words) - 1
 
