@@ -47,17 +47,10 @@ def test_organisations_by_shape(text, org):
     assert (org, "ORGANIZATION_NAME") in found, found
 
 
-@pytest.mark.parametrize(
-    "text,name",
-    [
-        # a double-barrelled family name without any person cue (was: nothing found)
-        ("Ambulance: Ferreira-Lindqvist.", "Ferreira-Lindqvist"),
-        ("Coverage through Harvey-Arnold.", "Harvey-Arnold"),
-    ],
-)
-def test_double_barrelled_family_name(text, name):
-    found = spans(text)
-    assert (name, "PERSON_NAME") in found, found
+def test_double_barrelled_family_name():
+    # without any person cue (was: nothing found); a person's name far more often than a firm's
+    assert ("Ferreira-Lindqvist", "PERSON_NAME") in spans("Ambulance: Ferreira-Lindqvist.")
+    assert ("Harvey-Arnold", "PERSON_NAME") in spans("Coverage through Harvey-Arnold.")
 
 
 @pytest.mark.parametrize(
