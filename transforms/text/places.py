@@ -122,8 +122,8 @@ _ORG_HEADS = (
     r"|eye\s+care|health\s+plan|library|construction|plumbing|roofing|landscaping|trucking|realty|electric|foods"
 )
 _ORG = re.compile(
-    r"(?<![\w])((?:" + _CAPWORD + r"|&|and|the|de|du|la|van|von|der|den|ten|ter|di|da|del|della|le|des|dos|das|do"
-    r"|St\.|Mt\.) ){0,5}(?:(?i:" + _ORG_HEADS + r"))"
+    r"(?<![\w])((?:" + _CAPWORD + r"|&|and|the|" + "|".join(sorted(p for p in lexicon.PARTICLES if p.isalpha()))
+    + r"|St\.|Mt\.) ){0,5}(?:(?i:" + _ORG_HEADS + r"))"
     r"(?:\s(?:of|for|OF)\s(?:the\s|THE\s)?" + _CAPWORD + r"(?:\s" + _CAPWORD + r"){0,2}){0,2}(?![\w])"
 )
 _LAW_FIRM = re.compile(
@@ -297,7 +297,7 @@ _RESIDENCE_CUE = Caseless(
     r"|(?:pt|patient|family|daughter|son|wife|husband|he|she|who|is|are|was|originally|comes|came)\s+from)\s+"
     r"(?:the\s+)?(?=[^\W\d_])"
 )
-_PARTICLE = r"(?:de|da|do|dos|das|del|della|di|la|le|les|los|las|el|sur|am|an|der|im|upon|on|en|y|i)"
+_PARTICLE = r"(?:" + "|".join(sorted(lexicon.PLACE_PARTICLES)) + r")"
 _PARTICLE_WORD = re.compile(r"(?i)" + _PARTICLE)
 _PLACE_WORDS_TITLE = re.compile(_CAPWORD + r"(?: (?:" + _PARTICLE + r" )?" + _CAPWORD + r"){0,3}")
 _PLACE_WORDS_LOWER = re.compile(r"[^\W\d_A-Z]+(?:[-'’][^\W\d_]+)*(?: [^\W\d_A-Z]+(?:[-'’][^\W\d_]+)*){0,3}")
@@ -661,7 +661,8 @@ def _organisations(text: str) -> list[_Raw]:
                 words = words[:k] + [w[:-1]]
                 break
         while len(words) > 1 and (
-            (_is_english(words[-1]) and not _HEAD_RE.match(words[-1])) or words[-1] in ("of", "OF", "the", "THE") or words[-1] in _NAME_PARTICLES
+            (_is_english(words[-1]) and not _HEAD_RE.match(words[-1]))
+            or words[-1] in ("of", "OF", "the", "THE") or words[-1] in _NAME_PARTICLES
         ):
             words.pop()  # "Hospital Course", "Hospital Day 3", "University of the": no name after the head
         if len(words) > 1:
@@ -779,7 +780,7 @@ def _department_word(word: str) -> bool:
     return _clinical_mod(word) or _plain(word) in _DEPARTMENT_WORDS
 
 
-_NAME_PARTICLES = frozenset("de du la van von der den ten ter di da del della le des dos das do".split())
+_NAME_PARTICLES = frozenset(p for p in lexicon.PARTICLES if p.isalpha())
 _ORG_JOINERS = _NAME_PARTICLES | {"&", "and", "of", "the", "for"}
 
 
