@@ -118,3 +118,28 @@ def test_head_word_trie_matches_the_plain_alternation():
     assert [m.group() for m in trie.finditer(text)] == [
         "co", "corp", "corporation", "centers", "center", "centre", "care", "clinic", "clinics"
     ]
+
+
+@pytest.mark.parametrize(
+    "text,place",
+    [
+        # a "City:" label names whatever follows (was: only gazetteer entries after a preposition)
+        ("City: Tarrowby", "Tarrowby"),
+        ("Town: Quellmoor", "Quellmoor"),
+        # a place-shaped name before a state's abbreviation, without a comma or ZIP code
+        ("Home: Pembrooksfield VA", "Pembrooksfield"),
+        # "lives with <someone> in"
+        ("Lives with her sister in Vlaardenhoek.", "Vlaardenhoek"),
+    ],
+)
+def test_places_by_label_and_state(text, place):
+    found = spans(text)
+    assert (place, "LOCATION") in found, found
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["City: pending", "Town: unknown", "Lives alone in a house.", "Lives with family in the area.", "Bell VA clinic"],
+)
+def test_words_after_place_labels_stay(text):
+    assert [s for s in spans(text) if s[1] == "LOCATION"] == []

@@ -143,6 +143,11 @@ _ADDRESS_AFTER = re.compile(
     r",\s+(?:(?:" + "|".join(a for _, a in lexicon.US_STATES) + r")\b|" + _CAPWORD + r" (?:County|Parish|Borough))"
     r"|,?\s+\d{5}(?:-\d{4})?(?![\w-])"
 )
+# A state's postal abbreviation right after a place-shaped name, as in a short address ("Sloanfurt VA", "Port
+# Katherineside FL 33101"); not the abbreviations that are also words or units ("OR", "MD", "CT").
+_BARE_STATE_AFTER = re.compile(
+    r" (?:" + "|".join(sorted(_STATE_ABBRS - _WORD_STATES)) + r")(?:\s*$|[.,;)\n]|\s+\d{5}(?![\w-]))"
+)
 _STRONG_PLACE_CUE = Caseless(
     r"(?i)\b(?:(?:lives|living|lived|resides|residing|born|raised|moved|located|based|grew\s+up)\b[^.;\n]{0,30}"
     r"\b(?:in|to|at|near)|from|lives\s+in|living\s+in|lived\s+in|resides\s+in|residing\s+in|resident\s+of|born\s+in"
@@ -290,10 +295,12 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
 # Where a person lives, comes from or was born: whatever name follows is a place, known to the gazetteer or not
 # ("resident of Tuusniemi", "born in Kurtinig", "lives in clercbourg").
 _RESIDENCE_WORD = Caseless(r"(?i)\b(?:lives?|living|lived|resides|residing|resident|born|raised|moved|relocated"
-                           r"|visiting|hometown|native|from)\b")
+                           r"|visiting|hometown|native|from|city|town)\b")
 _RESIDENCE_CUE = Caseless(
-    r"(?i)\b(?:(?:lives?|living|lived|resides|residing|raised|grew\s+up)\s+(?:in|near)|resident\s+of|born\s+in"
+    r"(?i)\b(?:(?:lives?|living|lived|resides|residing|raised|grew\s+up)(?:\s+(?:with|alone|together)(?:\s+[a-z]+){0,2})?"
+    r"\s+(?:in|near)|resident\s+of|born\s+in"
     r"|moved\s+(?:here\s+)?(?:to|from)|relocated\s+(?:to|from)|visiting\s+from|hometown:?|native\s+of"
+    r"|(?:city|town)\s*:"
     r"|(?:pt|patient|family|daughter|son|wife|husband|he|she|who|is|are|was|originally|comes|came)\s+from)\s+"
     r"(?:the\s+)?(?=[^\W\d_])"
 )
@@ -413,7 +420,7 @@ def _cities(text: str) -> list[_Raw]:
             end = start + len(phrase.rstrip("."))
             before = text[max(0, start - 30) : start]
             cue = _PLACE_CUE.search(before)
-            address = bool(_ADDRESS_AFTER.match(text, end))
+            address = bool(_ADDRESS_AFTER.match(text, end)) or bool(shaped and _BARE_STATE_AFTER.match(text, end))
             cued = bool(cue) or address
             strong_cue = address or bool(_STRONG_PLACE_CUE.search(before)) or bool(_AFTER_ADDRESS.search(before))
             distinctive = best and not all(_is_wordlike(w) for w in words[k : k + size])
