@@ -354,6 +354,7 @@ _BARE_TITLE = re.compile(r"(?i)(?:^|[^\w])(?:mr|mrs|ms|dr|miss|prof)\.?\s*$")
 _LAST_AFTER_NUMBER = re.compile(r"(?:^|\s)\d[\d/-]{4,}\s+$")
 _NUMBER_BEFORE = re.compile(r"(?:^|\s)\d[\d/-]{4,}\s+$")
 _ANY_NUMBER_BEFORE = re.compile(r"(?:^|\s)\d[\d/-]*\s+$")
+_ID_AFTER = re.compile(r"^\s+(?!(?:19|20)\d{6}(?!\d))\d{7,}(?:\s|$)")  # a long number, not a YYYYMMDD date
 _NUMBER_AFTER = re.compile(r"^\s+\d[\d/-]{4,}(?!\.?\d)(?:\s|$)")
 
 
@@ -631,7 +632,7 @@ def find_names(text: str) -> list[_Raw]:
             total = 0.0  # "Circle of Willis", "Bankart lesion", "Mayfield head holder": an eponym
         if not mixed_case and 0.0 < total and total + cue < 3.0 and _next_to_number(text, start, end):
             cue += 2.0  # a word of a DICOM description next to its number or date: "20091013 PERINI"
-            if start and _NUMBER_AFTER.match(after) and all(infos[k].surname and not infos[k].common for k in run):
+            if start and _ID_AFTER.match(after) and all(infos[k].surname and not infos[k].common for k in run):
                 cue += 0.5  # a family name before the number, even an eponym's: "BAKER CYST PARKINSON 3982480957"
         if 0.0 < total and total + cue < 3.0 and not titled:
             cue += _cue_before(text, start)  # looked at only when the words alone do not decide
