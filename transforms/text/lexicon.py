@@ -73,10 +73,16 @@ def __getattr__(name: str) -> frozenset[str]:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# Particles inside family names ("van der Berg", "de la Cruz", "bin Laden", "Al-Sayed", "ter Horst").
+# Particles inside family names ("van der Berg", "de la Cruz", "bin Laden", "Al-Sayed", "ter Horst"), and so inside the
+# firms named after families ("van der Veen Hospital").
 PARTICLES: frozenset[str] = frozenset(
     "van der den de del della di da dos das du la le von zu ten ter bin ibn binti al el ben st. st saint mac mc o ni"
-    " nic ua abu bat ap dal lo vander".split()
+    " nic ua abu bat ap dal lo vander des".split()
+)
+# Particles inside place names, which join a toponym's words rather than a family's ("Frankfurt am Main", "Stratford
+# upon Avon", "Duarte do Campo", "Castellón de la Plana").
+PLACE_PARTICLES: frozenset[str] = frozenset(
+    "de da do dos das del della di la le les los las el sur am an der im upon on en y i".split()
 )
 
 # Eponyms and clinical words that look like surnames: never a name without a title or a label.

@@ -64,6 +64,8 @@ _AFTER_CUE = re.compile(
     r"|^['’]s\s+(?:mother|father|wife|husband|son|daughter|brother|sister|spouse|family|phone|cell|address|email)\b",
     re.IGNORECASE,
 )
+# The run's age right after it: "Carter is a 45 yo male", "Okafor is a 67-year-old woman" (a patient, not a word).
+_AGE_AFTER = re.compile(r"^\s+(?:is|was)\s+an?\s+\d+[\s-]*(?:y|year)(?:ears?|rs?|o)?\b", re.IGNORECASE)
 # A reporting verb right after a run is weaker evidence than a role before it ("Bernardo will pick up").
 _VERB_AFTER = re.compile(
     r"^\s+(?:called|calls|phoned|texted|e-?mailed|reports?|reported|states?|stated|said|says|visited|visits|agreed"
@@ -71,7 +73,8 @@ _VERB_AFTER = re.compile(
     r"|at\s+(?:the\s+)?bedside|will\s+(?:call|visit|bring|pick|come|update|return)|plans?\s+to|wants|wishes"
     r"|brought|came|arrived|left|drove|picked|aware|made\s+aware|paged|woke|family|'s\s+family|household"
     r"|ordered|wrote|performed|placed|inserted|removed|examined|consulted|discussed|explained|spoke|talked|met"
-    r"|at\s+home|on\s+(?:the\s+)?phone|by\s+phone)\b",
+    r"|at\s+home|on\s+(?:the\s+)?phone|by\s+phone"
+    r"|presents|presented|underwent|tolerated|denies|complains|returns)\b",
     re.IGNORECASE,
 )
 _EPONYM_AFTER = re.compile(
@@ -351,6 +354,7 @@ _BARE_TITLE = re.compile(r"(?i)(?:^|[^\w])(?:mr|mrs|ms|dr|miss|prof)\.?\s*$")
 _LAST_AFTER_NUMBER = re.compile(r"(?:^|\s)\d[\d/-]{4,}\s+$")
 _NUMBER_BEFORE = re.compile(r"(?:^|\s)\d[\d/-]{4,}\s+$")
 _ANY_NUMBER_BEFORE = re.compile(r"(?:^|\s)\d[\d/-]*\s+$")
+_ID_AFTER = re.compile(r"^\s+(?!(?:19|20)\d{6}(?!\d))\d{7,}(?:\s|$)")  # a long number, not a YYYYMMDD date
 _NUMBER_AFTER = re.compile(r"^\s+\d[\d/-]{4,}(?!\.?\d)(?:\s|$)")
 
 
@@ -532,6 +536,7 @@ def find_names(text: str) -> list[_Raw]:
         total = 0.0
         sc_first_by_position = info.upper and info.short and _initials_by_position(text, tokens[i], info, mixed_case)
         strong_words = 0
+        boosted = -1  # the word kept by the first name before it, whatever its own score
         while j < n and j - i < 6:
             wj = infos[j]
             if j > i:
@@ -550,6 +555,15 @@ def find_names(text: str) -> list[_Raw]:
                 break  # a lower-case word never extends a capitalised name ("Mayfield head holder")
             if j > i and infos[j - 1].particle and wj.cap:
                 sc = max(sc, 1.0)  # after "Le", "van der": any capitalised word ("Hanife Le Roux")
+            if (
+                j == i + 1 and sc < 1.0 and not infos[i].common and not infos[i].upper
+                and (infos[i].given or (infos[i].score(mixed_case) >= 1.5 and wj.surname))
+                and wj.cap == infos[i].cap and not wj.upper and len(tokens[j][2]) > 2 and len(tokens[i][2]) > 3
+                and not (wj.role or wj.title or wj.particle or (wj.clinical and not wj.surname))
+                and (not (wj.common or wj.clinical) or (wj.cap and wj.surname))
+            ):
+                sc = 1.0  # the word after a first name, written as it is: "Diane Blot", "anna seppälä"
+                boosted = j
             if sc == 0.0 and not (wj.particle and _particle_chain_ends_in_name(infos, j + 1, mixed_case)):
                 if titled and j == i and (wj.cap or wj.surname or wj.given or _unknown_word(wj, tokens[j][2])):
                     sc = 1.0  # "Dr. Parkinson", "Dr. Bell": after a title any capitalised word is a name
@@ -564,14 +578,16 @@ def find_names(text: str) -> list[_Raw]:
             strong_words += sc >= 1.5
             j += 1
         run = list(range(i, j))
-        while run and (infos[run[-1]].particle or (
+        while run and run[-1] != boosted and (infos[run[-1]].particle or (
             len(run) > 1 and not infos[run[-1]].cap and infos[run[-1]].score(mixed_case) < 1.0
             and not (infos[run[-1]].top and infos[run[-2]].given and not infos[run[-2]].common)  # "john smith"
             and not (titled and len(run) == 2 and infos[run[-1]].surname and not infos[run[-1]].common
                      and infos[run[-2]].given)  # "dr. bob culhane"
         )):
             run.pop()  # no particle or weak lower-case word at the end: "Bernardo will" is "Bernardo"
-        while len(run) > 1 and not titled and (infos[run[-1]].common or infos[run[-1]].clinical) and not (
+        while len(run) > 1 and run[-1] != boosted and not titled and (
+            infos[run[-1]].common or infos[run[-1]].clinical
+        ) and not (
             infos[run[-1]].top or infos[run[-2]].given and not infos[run[-2]].common or infos[run[-2]].initial
             or infos[run[-2]].particle
         ):
@@ -588,6 +604,8 @@ def find_names(text: str) -> list[_Raw]:
         after = text[end : end + 40]
         cue = 3.0 if titled else 0.0
         if after[:1] in (",", " ", "(", "'", "’") and _AFTER_CUE.match(after):
+            cue += 2.0
+        elif after[:1] == " " and _AGE_AFTER.match(after):
             cue += 2.0
         elif after[:1] == " " and _VERB_AFTER.match(after):
             cue += 1.0
@@ -614,6 +632,8 @@ def find_names(text: str) -> list[_Raw]:
             total = 0.0  # "Circle of Willis", "Bankart lesion", "Mayfield head holder": an eponym
         if not mixed_case and 0.0 < total and total + cue < 3.0 and _next_to_number(text, start, end):
             cue += 2.0  # a word of a DICOM description next to its number or date: "20091013 PERINI"
+            if start and _ID_AFTER.match(after) and all(infos[k].surname and not infos[k].common for k in run):
+                cue += 0.5  # a family name before the number, even an eponym's: "BAKER CYST PARKINSON 3982480957"
         if 0.0 < total and total + cue < 3.0 and not titled:
             cue += _cue_before(text, start)  # looked at only when the words alone do not decide
         if len(run) == 1 and not cue and total < 3.5:

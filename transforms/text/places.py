@@ -119,11 +119,12 @@ _ORG_HEADS = (
     r"|bakery|restaurant|cafe|diner|hotel|motel|casino|club|gym|fitness|studio|salon|bureau|ministry|council"
     r"|commission|league|federation|diagnostics|chiropractic|orthodontics|optometry|audiology|podiatry|pharmaceuticals"
     r"|behavioral\s+health|home\s+health|sons|brothers|bros\.|partnership|holdings|international|worldwide"
+    r"|eye\s+care|health\s+plan|library|construction|plumbing|roofing|landscaping|trucking|realty|electric|foods"
 )
 _ORG = re.compile(
-    r"(?<![\w])((?:" + _CAPWORD + r"|&|and|the|de|du|la|van|von|der|den|ten|ter|di|da|del|della|le|des|dos|das|do"
-    r"|St\.|Mt\.) ){0,5}(?:(?i:" + _ORG_HEADS + r"))"
-    r"(?:\s(?:of|for)\s(?:the\s)?" + _CAPWORD + r"(?:\s" + _CAPWORD + r"){0,2})?(?![\w])"
+    r"(?<![\w])((?:" + _CAPWORD + r"|&|and|the|" + "|".join(sorted(p for p in lexicon.PARTICLES if p.isalpha()))
+    + r"|St\.|Mt\.) ){0,5}(?:(?i:" + _ORG_HEADS + r"))"
+    r"(?:\s(?:of|for|OF)\s(?:the\s|THE\s)?" + _CAPWORD + r"(?:\s" + _CAPWORD + r"){0,2}){0,2}(?![\w])"
 )
 _LAW_FIRM = re.compile(
     r"(?<![\w])(" + _CAPWORD + r"), (" + _CAPWORD + r"),? (?:and|&|AND) (" + _CAPWORD + r")(?![\w])"
@@ -131,8 +132,8 @@ _LAW_FIRM = re.compile(
 _HEAD_FIRST_ORG = re.compile(
     r"(?<![\w])(?:Universitätsklinikum|Klinikum|Universitätsspital|Kantonsspital|Krankenhaus|Klinik|Hôpital|Clinique"
     r"|Centre\sHospitalier(?:\sUniversitaire)?|CHU|Ospedale|Policlinico|Hospital|Hospitalet|Sjukhus|Ziekenhuis"
-    r"|University|Universität|Université|Universidad|Università|Instituto|Institut)(?: (?:de |del |di |der |des |du )?"
-    + _CAPWORD + r"){1,3}"
+    r"|University|Universität|Université|Universidad|Università|Instituto|Institut|HOSPITAL|UNIVERSITY)"
+    r"(?: (?:de |del |di |der |des |du |(?:of|OF) (?:the |THE )?)?" + _CAPWORD + r"){1,4}"
 )
 _SAINT_ORG = re.compile(
     r"(?<![\w])(?:" + _CAPWORD + r" )?(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) " + _CAPWORD
@@ -141,6 +142,11 @@ _SAINT_ORG = re.compile(
 _ADDRESS_AFTER = re.compile(
     r",\s+(?:(?:" + "|".join(a for _, a in lexicon.US_STATES) + r")\b|" + _CAPWORD + r" (?:County|Parish|Borough))"
     r"|,?\s+\d{5}(?:-\d{4})?(?![\w-])"
+)
+# A state's postal abbreviation right after a place-shaped name, as in a short address ("Sloanfurt VA", "Port
+# Katherineside FL 33101"); not the abbreviations that are also words or units ("OR", "MD", "CT").
+_BARE_STATE_AFTER = re.compile(
+    r" (?:" + "|".join(sorted(_STATE_ABBRS - _WORD_STATES)) + r")(?:\s*$|[.,;)\n]|\s+\d{5}(?![\w-]))"
 )
 _STRONG_PLACE_CUE = Caseless(
     r"(?i)\b(?:(?:lives|living|lived|resides|residing|born|raised|moved|located|based|grew\s+up)\b[^.;\n]{0,30}"
@@ -289,14 +295,16 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
 # Where a person lives, comes from or was born: whatever name follows is a place, known to the gazetteer or not
 # ("resident of Tuusniemi", "born in Kurtinig", "lives in clercbourg").
 _RESIDENCE_WORD = Caseless(r"(?i)\b(?:lives?|living|lived|resides|residing|resident|born|raised|moved|relocated"
-                           r"|visiting|hometown|native|from)\b")
+                           r"|visiting|hometown|native|from|city|town)\b")
 _RESIDENCE_CUE = Caseless(
-    r"(?i)\b(?:(?:lives?|living|lived|resides|residing|raised|grew\s+up)\s+(?:in|near)|resident\s+of|born\s+in"
+    r"(?i)\b(?:(?:lives?|living|lived|resides|residing|raised|grew\s+up)(?:\s+(?:with|alone|together)(?:\s+[a-z]+){0,2})?"
+    r"\s+(?:in|near)|resident\s+of|born\s+in"
     r"|moved\s+(?:here\s+)?(?:to|from)|relocated\s+(?:to|from)|visiting\s+from|hometown:?|native\s+of"
+    r"|(?:city|town)\s*:"
     r"|(?:pt|patient|family|daughter|son|wife|husband|he|she|who|is|are|was|originally|comes|came)\s+from)\s+"
     r"(?:the\s+)?(?=[^\W\d_])"
 )
-_PARTICLE = r"(?:de|da|do|dos|das|del|della|di|la|le|les|los|las|el|sur|am|an|der|im|upon|on|en|y|i)"
+_PARTICLE = r"(?:" + "|".join(sorted(lexicon.PLACE_PARTICLES)) + r")"
 _PARTICLE_WORD = re.compile(r"(?i)" + _PARTICLE)
 _PLACE_WORDS_TITLE = re.compile(_CAPWORD + r"(?: (?:" + _PARTICLE + r" )?" + _CAPWORD + r"){0,3}")
 _PLACE_WORDS_LOWER = re.compile(r"[^\W\d_A-Z]+(?:[-'’][^\W\d_]+)*(?: [^\W\d_A-Z]+(?:[-'’][^\W\d_]+)*){0,3}")
@@ -412,7 +420,7 @@ def _cities(text: str) -> list[_Raw]:
             end = start + len(phrase.rstrip("."))
             before = text[max(0, start - 30) : start]
             cue = _PLACE_CUE.search(before)
-            address = bool(_ADDRESS_AFTER.match(text, end))
+            address = bool(_ADDRESS_AFTER.match(text, end)) or bool(shaped and _BARE_STATE_AFTER.match(text, end))
             cued = bool(cue) or address
             strong_cue = address or bool(_STRONG_PLACE_CUE.search(before)) or bool(_AFTER_ADDRESS.search(before))
             distinctive = best and not all(_is_wordlike(w) for w in words[k : k + size])
@@ -465,14 +473,29 @@ _HEAD_FIRST_WORDS = frozenset(
     for first in [re.split(r"\\s|\\\.|\\|\.", alt)[0]]
     for w in ((first[:-2], first[:-1]) if first.endswith("s?") else (first,))
 )
-# A head's first word as a whole \w+ word of the lower-cased text (one scan, the keywords skipped on their first letter)
-_HEAD_WORD = re.compile(
-    r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, _HEAD_FIRST_WORDS), key=len, reverse=True)) + r")(?!\w)"
-)
+
+
+def _trie_pattern(words: frozenset[str]) -> str:
+    """An alternation of ``words`` with common prefixes factored out ("c(?:a(?:fe|sino)|...)"): the same matches as
+    the plain alternation, but the engine tries one branch per letter instead of every word at every position."""
+    ends = "" in words
+    branches: dict[str, set[str]] = {}
+    for w in words:
+        if w:
+            branches.setdefault(w[0], set()).add(w[1:])
+    alts = [re.escape(c) + _trie_pattern(frozenset(rest)) for c, rest in sorted(branches.items())]
+    if not alts:
+        return ""
+    body = "(?:" + "|".join(alts) + ")"
+    return body + "?" if ends else (alts[0] if len(alts) == 1 else body)
+
+
+# A head's first word as a whole \w+ word of the lower-cased text (one scan of a prefix trie)
+_HEAD_WORD = re.compile(r"(?<!\w)" + _trie_pattern(_HEAD_FIRST_WORDS) + r"(?!\w)")
 _CHUNK = re.compile(r"\S+")
-# An _ORG match spans at most 5 modifier words, a head of 1-2 words and an "of the X Y Z" tail (5 more), each
-# whitespace-free: it lies within the chunks from 6 before to 8 after the one holding its head's first word.
-_ORG_BEFORE, _ORG_AFTER = 6, 8
+# An _ORG match spans at most 5 modifier words, a head of 1-2 words and two "of the X Y Z" tails (5 more each), each
+# whitespace-free: it lies within the chunks from 6 before to 12 after the one holding its head's first word.
+_ORG_BEFORE, _ORG_AFTER = 6, 12
 
 
 def _org_matches(text: str) -> Iterator[re.Match[str]]:
@@ -610,22 +633,48 @@ def _organisations(text: str) -> list[_Raw]:
         caps_text = mods[-1].isupper() and head.isupper()
         if not (head[0].isupper() and all(w[0].isupper() or w in _ORG_JOINERS for w in mods)):
             continue
+        if caps_text:  # "COPY TO WEST SURGICAL ASSOCIATES": the words before a preposition are no part of it
+            cut = max((k + 1 for k, w in enumerate(mods) if _plain(w) in _LEAD_TRIM), default=0)
+            mods = mods[cut:] or mods
         if caps_text:  # "CT CHEST JONES HOSPITAL": the modality and body part before the name are no part of it
-            while len(mods) > 1 and (_clinical_mod(mods[0]) or mods[0] in _MODALITIES):
+            while len(mods) > 1 and (_department_word(mods[0]) or mods[0] in _MODALITIES) and not _naming(mods[0]):
                 mods = mods[1:]
-        if caps_text and all(_clinical_mod(w) or len(w) <= 3 and _plain(w) not in lexicon.TOP_SURNAMES for w in mods):
+        # "MAIN LINE PEDIATRICS", "East Surgical Associates"; "MEDICAL COLLEGE OF ALEXBURY" by the place it is of
+        named = any(_naming(w) for w in mods) or any(
+            not (_is_english(w) or w in ("of", "OF", "for", "the", "THE")) for w in words[head_index + 1 :]
+        )
+        if caps_text and not named and all(
+            _department_word(w) or len(w) <= 3 and _plain(w) not in lexicon.TOP_SURNAMES for w in mods
+        ):
             continue  # "NM CARDIOLOGY", "CT HEAD": modality and body part, no name ("JONES HOSPITAL" is one)
-        if all(_clinical_mod(w) for w in mods) and _plain(head) in _SPECIALTY_HEADS:
+        if not named and all(_department_word(w) for w in mods) and _plain(head) in _SPECIALTY_HEADS:
             continue  # "Interventional Radiology", "Pediatric Cardiology": a department kind, not a name
         start = m.start() + len(" ".join(words[: head_index - len(mods)])) + (1 if head_index > len(mods) else 0)
-        out.append((start, m.end(), "ORGANIZATION_NAME", _NO_PARTS))
+        end = m.end() - (1 if head_index < len(words) - 1 and words[-1].endswith(".") else 0)  # "... of Nebraska."
+        out.append((start, end, "ORGANIZATION_NAME", _NO_PARTS))
     if "," in text:
         for m in _LAW_FIRM.finditer(text):
             names = [m.group(i) for i in (1, 2, 3)]
             if all(lexicon.fold(n.rstrip(".")) in lexicon.SURNAMES for n in names):
                 out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
+    if "&" in text or "-" in text:
+        out.extend(_surname_firms(text))
+    if " at " in text or " from " in text:
+        out.extend(_acronyms_after_at(text))
     for m in _HEAD_FIRST_ORG.finditer(text):
-        out.append((m.start(), m.end() - (1 if m.group().endswith(".") else 0), "ORGANIZATION_NAME", _NO_PARTS))
+        words = m.group().split(" ")
+        for k, w in enumerate(words[1:], 1):
+            if w.endswith(".") and len(w) > 4:  # a sentence's end: "HOSPITAL MOST OF TIME. SEDATED"
+                words = words[:k] + [w[:-1]]
+                break
+        while len(words) > 1 and (
+            (_is_english(words[-1]) and not _HEAD_RE.match(words[-1]))
+            or words[-1] in ("of", "OF", "the", "THE") or words[-1] in _NAME_PARTICLES
+        ):
+            words.pop()  # "Hospital Course", "Hospital Day 3", "University of the": no name after the head
+        if len(words) > 1:
+            end = m.start() + len(" ".join(words))
+            out.append((m.start(), end - (1 if words[-1].endswith(".") else 0), "ORGANIZATION_NAME", _NO_PARTS))
     if _SAINT_WORD.search(text):
         for m in _SAINT_ORG.finditer(text):
             if _LOCATION_CUE_BEFORE_ORG.search(text[max(0, m.start() - 20) : m.start()]):
@@ -654,8 +703,11 @@ def _organisations(text: str) -> list[_Raw]:
             or (words[0].isupper() and len(words[0]) <= 4 and not _PATIENT_MOVE.match(cue.group()))
         ):
             continue  # "to ICU", "to Medicine": a unit or a service, not a named organisation
-        if all(_is_english(w.rstrip(",")) or w in _JOINERS for w in words) or _fold_words(words) in lexicon.PLACES:
-            continue  # "from Home", "to Boston" (the city detector decides)
+        if (
+            all(_is_english(w.rstrip(",")) or w in _JOINERS for w in words)
+            and not (len(words) > 1 and _HEAD_RE.match(words[-1]) and any(_naming(w) for w in words[:-1]))
+        ) or _fold_words(words) in lexicon.PLACES:
+            continue  # "from Home", "to Boston" (the city detector decides); "at Main Line Pediatrics" is a name
         out.append((m.start(), m.start() + len(" ".join(words)), "ORGANIZATION_NAME", _NO_PARTS))
     for cue in _EMPLOYMENT_WORD.finditer(text):  # the cue is rare: look for it first, then at what follows it
         m = _CAP_RUN.search(text, cue.end(), cue.end() + 60)
@@ -706,7 +758,36 @@ def _clinical_mod(word: str) -> bool:
     )
 
 
-_NAME_PARTICLES = frozenset("de du la van von der den ten ter di da del della le des dos das do".split())
+# Words that name an organisation after its place or a pleasant image rather than its kind of care: directions,
+# landforms, waters, trees and brand words ("Main Line Pediatrics", "Summit Radiology Partners", "EAST SURGICAL
+# ASSOCIATES"). Before an organisation head they make a run a name even when every other word is clinical vocabulary;
+# no clinical department is named so ("Internal Medicine", "NUCLEAR CARDIOLOGY", "Interventional Radiology").
+_NAMING_WORDS = frozenset(
+    """north south east west northeast northwest southeast southwest northern southern eastern western midwest
+    main line valley mountain mountains summit pinnacle peak lake lakes lakeside lakeview river riverside riverbend
+    bay bayside bayview harbor harbour harborview coastal coast shore shores ocean pacific atlantic gulf metro
+    metropolitan tri-county capital sunrise sunset evergreen cedar oak oaks pine pines maple elm willow birch aspen
+    magnolia cypress meadow meadows park hill hills ridge crest creek brook springs forest grove gardens prairie
+    plains canyon mesa desert island star liberty heritage pioneer frontier horizon vista premier alliance unity
+    harmony beacon lighthouse gateway crossroads landmark keystone cornerstone compass anchor bridge bridges
+    village town downtown uptown midtown westside eastside northside southside""".split()
+)
+# Words that say which kind of department or service, as clinical words do, though no dictionary of diseases has them.
+_DEPARTMENT_WORDS = frozenset(
+    """interventional geriatric geriatrics integrative preventive functional regenerative academic hospital
+    outpatient inpatient ambulatory diagnostic""".split()
+)
+
+
+def _naming(word: str) -> bool:
+    return _plain(word) in _NAMING_WORDS
+
+
+def _department_word(word: str) -> bool:
+    return _clinical_mod(word) or _plain(word) in _DEPARTMENT_WORDS
+
+
+_NAME_PARTICLES = frozenset(p for p in lexicon.PARTICLES if p.isalpha())
 _ORG_JOINERS = _NAME_PARTICLES | {"&", "and", "of", "the", "for"}
 
 
@@ -718,13 +799,130 @@ _HEAD_RE = re.compile(r"(?i)^(?:" + _ORG_HEADS + r")$")
 _SPECIALTY_HEADS = frozenset(
     """radiology cardiology oncology imaging pediatrics paediatrics orthopedics orthopaedics dialysis endoscopy
     therapy medicine surgery dermatology neurology urology gastroenterology obstetrics gynecology ophthalmology
-    dentistry dental psychiatry rehabilitation rehab care health""".split()
+    dentistry dental psychiatry rehabilitation rehab care health plan""".split()
 )
 
 
 def _head_index(words: list[str]) -> int:
     """The index of the organisation head in a matched run (the last head word before any "of ..." tail)."""
     for i in range(len(words) - 1, -1, -1):
-        if _HEAD_RE.match(words[i]) and (i == len(words) - 1 or words[i + 1] in ("of", "for")):
+        if _HEAD_RE.match(words[i]) and (i == len(words) - 1 or words[i + 1] in ("of", "for", "OF")):
             return i
     return len(words) - 1
+
+
+# Two family names joined by "&" ("Lee & Johnston", "FITZGERALD & TUCKER", "Hägglund & Eliasson HB") or by a hyphen
+# ("Medina-Hicks", "WHITE-JOHNS"): a firm or a double-barrelled surname, either way identifying. Eponyms are
+# written so too ("Swan-Ganz", "Stevens-Johnson syndrome", "Jackson-Pratt drain", "Child-Pugh C"): no half may be
+# an eponym or, both, clinical vocabulary, and no eponym's trigger word, grade or class may follow.
+_SURNAME_PAIR = re.compile(
+    r"(?<![\w'’-])([" + _UP + r"][^\W\d_]{2,})(?: & |-)([" + _UP + r"][^\W\d_]{2,})(?![\w'’]|-\w)"
+)
+_TITLE_BEFORE = re.compile(r"(?i)(?<![\w])(?:dr|drs|mr|mrs|ms|miss|mx|prof)\.?\s+$")
+_GRADE_AFTER = re.compile(r"\s*(?:[A-Z]|[IV]{1,4}|\d)(?![\w])|\s+(?:class|grade|stage|type|score)")
+# Hyphenated eponyms whose halves are family names that ICD-10-CM does not list (it lists "Swan-Ganz", "Mallory-Weiss")
+_HYPHEN_EPONYMS = frozenset(
+    """jackson-pratt kaplan-meier mann-whitney brown-sequard child-pugh hunt-hess may-thurner salter-harris
+    kellgren-lawrence hill-sachs wolff-parkinson parkinson-white spetzler-martin gustilo-anderson frank-starling
+    williams-campbell swyer-james lauge-hansen bland-altman kruskal-wallis henderson-hasselbalch michaelis-menten
+    loeys-dietz stein-leventhal lown-ganong ganong-levine romano-ward adams-stokes blalock-taussig
+    sengstaken-blakemore hamman-rich libman-sacks paget-schroetter stuart-prower shwachman-diamond diamond-blackfan
+    bernard-soulier hardy-weinberg holt-oram beckwith-wiedemann smith-lemli lemli-opitz wiskott-aldrich
+    chediak-higashi kasabach-merritt klippel-trenaunay waterhouse-friderichsen kimmelstiel-wilson virchow-robin
+    bezold-jarisch austin-flint graham-steell ivor-lewis mallory-denk charcot-leyden lange-nielsen rendu-osler
+    osler-weber weber-rendu fitz-hugh hugh-curtis kellgren-lawrence guillain-barre roux-en ehlers-danlos
+    bankart-perthes monteggia-galeazzi""".split()
+)
+
+
+_PAIR_JOIN = re.compile(r"(?: & |-)[" + _UP + r"]")  # what every _SURNAME_PAIR match holds, found by a fast scan
+
+
+def _surname_pairs(text: str) -> Iterator[re.Match[str]]:
+    """Exactly the _SURNAME_PAIR matches, tried only at the word before each joiner (each letter is walked back
+    over once at most: it belongs to the word before one joiner)."""
+    last = -1
+    for j in _PAIR_JOIN.finditer(text):
+        k = j.start()
+        while k > last + 1 and text[k - 1].isalpha():
+            k -= 1
+        if j.start() - k >= 3:
+            m = _SURNAME_PAIR.match(text, k)
+            if m is not None:
+                last = m.end()
+                yield m
+                continue
+        last = max(last, k)
+
+
+def _surname_firms(text: str) -> list[_Raw]:
+    out: list[_Raw] = []
+    for m in _surname_pairs(text):
+        halves = [_plain(m.group(1)), _plain(m.group(2))]
+        if "-".join(halves) in _HYPHEN_EPONYMS:
+            continue
+        caps = m.group(1).isupper()
+        if not all(
+            h in lexicon.SURNAMES
+            or not (caps or w.isupper() or _is_wordlike(h) or is_everyday_word(h) or _UNIT_END.match(h))
+            for h, w in zip(halves, (m.group(1), m.group(2)))
+        ):
+            continue  # in capitals only census family names ("INTUBATED & VENTED", "CXR-RLL" are notes' words)
+        if caps and any(is_everyday_word(h) or h in lexicon.CLINICAL_VOCAB for h in halves):
+            continue  # "PLEASANT & COOPERATIVE", "BOLUS & GTT"
+        if any(h in lexicon.CLINICAL_WORDS for h in halves):
+            continue  # "Guillain-Barre", "Parkinson-White": eponyms
+        if "&" in m.group() and all(h in lexicon.TOP_SURNAMES for h in halves):
+            pass  # "Carter & King", "Diaz & Williams": common family names that are also words, joined as firms are
+        elif all(h in lexicon.CLINICAL_VOCAB for h in halves) or all(is_everyday_word(h) for h in halves):
+            continue  # "Swan-Ganz", "Stevens-Johnson" (eponyms), "Hand-Foot" (words)
+        if m.group(1).isupper() != m.group(2).isupper() or (m.group(1).isupper() and text.isupper() is False
+                                                              and len(m.group(1)) <= 4):
+            continue  # "CT-Guided", "MRI-Compatible"; "ECG-Holter" in running text
+        if _TITLE_BEFORE.search(text, max(0, m.start() - 8), m.start()):
+            continue  # "Dr. Oyelaran-Adeyemi": a person's name (names.py)
+        if _GRADE_AFTER.match(text, m.end()) or eponym_like(text, m.start(), m.end()):
+            continue  # "Jackson-Pratt drain", "Child-Pugh C", "Hunt-Hess grade 3"
+        if "&" in m.group():
+            out.append((m.start(), m.end(), "ORGANIZATION_NAME", _NO_PARTS))
+        else:  # a double-barrelled family name is a person's far more often than a firm's
+            out.append((m.start(), m.end(), "PERSON_NAME", ((m.start(), m.end(), "LAST_NAME"),)))
+    return out
+
+
+# A company or an agency by its acronym after "at" or "from", ending its clause, in running text ("Fall at MBTA.",
+# "works at IBM,", "transferred from BIDMC"): capitals that no dictionary, unit, modality or state is.
+_ACRONYM_AFTER_AT = re.compile(r"(?:at|from|At|From) ([A-Z]{3,6}|[A-Z]{1,3}&[A-Z]{1,3})(?=[.,;:)]|\s*$|\n)")
+# Clinical abbreviations that may stand there: times and doses, places in the body, tests and procedures.
+_CLINICAL_ABBREVIATIONS = frozenset(
+    """hs qhs bid tid qid qod prn stat noc eod qam qpm ruq luq rlq llq mcp pip dip cmc tmj gej svc ivc lad lcx rca
+    pda egd ercp tee tte cabg pci ptca tavr ef lvef hr rr bp map spo2 abg vbg ekg ecg eeg emg ncs cxr kub ugi sbft
+    baseline bl dvt pe copd chf cad htn ckd esrd aki uti uri cva tia mi stemi nstemi gerd gi gu ent ob gyn obgyn
+    peds psych neuro ortho onc heme cards pulm renal id ams loc sob doe cp abd npo nkda adl adls iadl iadls pmh
+    psh hpi ros rom ua ucx bcx cbc bmp cmp lft lfts inr ptt bnp ldh esr crp tsh hba1c rhythm sinus nsr afib aflutter
+    svt vt vf pea asystole rvr lbbb rbbb avb ivcd lvh rvh asa apap nsaid nsaids ppi prbc ffp ivf ivig tpn ppn ngt
+    ogt peg picc cvc art foley ett trach bipap cpap hfnc nrb nc vent simv prvc peep fio2 dnr dni dnrdni macu
+    mri mra cta ctv pet spect dexa dxa fluoro ivp vcug hida mibg usg tbd tba wnl nad rrr ctab nabs hsm jvd
+    cvat perrl perrla eomi aox aaox mae pmd pcp pcps ptot slp rt mdm pca pacu ccu tsicu hcp poa nok tlc ett oett
+    nett cbs fsbs mds""".split()
+)
+
+
+def _acronyms_after_at(text: str) -> list[_Raw]:
+    if text.isupper():
+        return []  # a note in capitals: every word is capitals
+    out: list[_Raw] = []
+    for m in _ACRONYM_AFTER_AT.finditer(text):
+        if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] == "_"):
+            continue  # "Qatar", "Khalifa from": a word's end, not the preposition
+        word = m.group(1)
+        low = word.lower()
+        if len(word) < 4 and "&" in word:
+            continue  # "I&O", "D&C"
+        if (
+            low in _CLINICAL_ABBREVIATIONS or _is_wordlike(word) or _is_unit(word) or word in _MODALITIES
+            or low in lexicon.TITLES or low in lexicon.HONORIFICS
+        ):
+            continue
+        out.append((m.start(1), m.end(1), "ORGANIZATION_NAME", _NO_PARTS))
+    return out
