@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from dataclasses import dataclass
 from typing import NamedTuple, Optional, Sequence, Union
 
@@ -153,8 +154,9 @@ class FolderDicomStore:
 
     def target_of(self, store_path: str) -> str:
         """``path_of`` for an instance's store path (``<study>/<series>/<sop>.dcm``), its folder resolved once a
-        process rather than once a file (a realpath walks every folder of the path). Only the folder can lead
-        out of the store: a symlink at the file's own name is replaced by the move, never written through."""
+        process rather than once a file (a realpath walks every folder of the path), and the real folder used.
+        Only the folder can lead out of the store: a symlink at the file's own name is replaced by the move,
+        never written through."""
         folder, _, name = store_path.rpartition("/")
         if not folder or name in ("", ".", "..") or "\\" in name:
             return self.path_of(store_path)  # not the export layout: the whole path checked
@@ -243,9 +245,10 @@ class DicomWebStore:
 
 @functools.lru_cache(maxsize=4096)
 def _folder_under(root: str, folder: str) -> str:
-    """A store-relative folder's path below ``root``, checked to stay below it after resolution (an error is
-    not cached: a folder that fails is checked again)."""
-    return dicom_paths.path_under(root, folder)
+    """A store-relative folder below ``root``, checked to stay below it after resolution: its real path (a local
+    folder swapped for a symlink later is not followed). A failure is not cached: the folder is checked again."""
+    joined = dicom_paths.path_under(root, folder)
+    return joined if store_root.is_remote(joined) else os.path.realpath(joined)
 
 
 @functools.lru_cache(maxsize=16)
