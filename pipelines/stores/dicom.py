@@ -113,10 +113,11 @@ class StagedInstance(NamedTuple):
 
 def stage(staging_dir: str, source: str, data: bytes) -> str:
     """Write de-identified bytes to the staging file of their source (named by a digest of the source location,
-    so a retried element writes the same file again); returns its path. The staging folder is the run's own and
-    nothing reads it but the write step, so the file is written in place (no temporary file and rename)."""
+    so a retried element writes the same file again); returns its path. Written whole, then renamed into its name
+    (``write_bytes``): even an attempt that outlives its retry (a worker presumed lost) never leaves the name
+    holding half a file when the write step moves it into the store."""
     path = store_root.join(staging_dir, hashlib.sha256(source.encode("utf-8")).hexdigest()[:32] + ".dcm")
-    store_root.write_unpublished(path, data)
+    store_root.write_bytes(path, data)
     return path
 
 

@@ -287,27 +287,6 @@ def write_chunks(path: str, chunks) -> None:
         raise
 
 
-def write_unpublished(path: str, data: bytes) -> None:
-    """Write a whole file at a name no reader looks at (a run's own staging file, moved into place later):
-    written in place, without ``write_bytes``' temporary file and rename; a symlink at the name is refused, not
-    followed. A retry writes the same name again. Remote paths: ``write_bytes``."""
-    if is_remote(path):
-        write_bytes(path, data)
-        return
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags, 0o644)
-    except (FileNotFoundError, NotADirectoryError):  # the folder is made on first need, not checked every file
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd = os.open(path, flags, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-    except BaseException:
-        os.unlink(path)  # nothing half-written is left to move
-        raise
-
-
 def _temporary_file(folder: str, chunks) -> str:
     """A complete temporary file (``TMP_PREFIX``: ignored by every reader) in a local folder, holding the chunks:
     its path, for the caller to rename or link into place. Nothing is left behind when writing fails."""

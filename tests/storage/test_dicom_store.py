@@ -55,19 +55,23 @@ def test_a_retried_write_of_a_moved_instance_succeeds(tmp_path):
     assert not (tmp_path / "staging").exists() or not list((tmp_path / "staging").iterdir())
 
 
-def test_staging_rewrites_in_place_and_never_writes_through_a_symlink(tmp_path):
-    # Catches a staging write that follows a symlink at its name (a planted link would be written through).
+def test_staging_replaces_its_file_whole_and_never_writes_through_a_symlink(tmp_path):
+    # Catches a staging write that opens its name for writing (a planted symlink would be written through, and an
+    # attempt outliving its retry would truncate the file the write step is moving into the store).
     outside = tmp_path / "outside.dcm"
     outside.write_bytes(b"not to be touched")
     staging = tmp_path / "staging"
     first = stage(str(staging), "/src/a.dcm", b"a longer first attempt")
-    assert stage(str(staging), "/src/a.dcm", b"retry") == first  # a retried element: the same file, rewritten
-    assert open(first, "rb").read() == b"retry"
+    held = open(first, "rb")  # the write step holding the first attempt's file
+    assert stage(str(staging), "/src/a.dcm", b"retry") == first  # a retried element: the same name, a new file
+    assert held.read() == b"a longer first attempt" and open(first, "rb").read() == b"retry"
+    held.close()
     os.unlink(first)
     os.symlink(outside, first)
-    with pytest.raises(OSError):
-        stage(str(staging), "/src/a.dcm", b"DICM bytes")
+    assert stage(str(staging), "/src/a.dcm", b"DICM bytes") == first
+    assert not os.path.islink(first) and open(first, "rb").read() == b"DICM bytes"
     assert outside.read_bytes() == b"not to be touched"
+    assert sorted(os.listdir(staging)) == [os.path.basename(first)]  # no temporary file left beside it
 
 
 def test_a_write_into_a_destination_folder_symlinked_outside_is_refused(tmp_path):
