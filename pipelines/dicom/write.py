@@ -12,7 +12,7 @@ from apache_beam.metrics import Metrics
 
 from pipelines.stores import store_root
 from pipelines.stores.dicom import DicomStore, StagedInstance
-from transforms.beam import ERRORS, NAMESPACE, OK, error_from_exception, failure_counter, success_counter
+from transforms.beam import ERRORS, NAMESPACE, OK, Tally, error_from_exception, failure_counter, success_counter
 
 
 class _WriteBatch(beam.DoFn):
@@ -22,7 +22,7 @@ class _WriteBatch(beam.DoFn):
         self._destination, self._staging_dir, self._label = destination, staging_dir, label
 
     def setup(self) -> None:
-        self._ok = Metrics.counter(NAMESPACE, success_counter(self._label))
+        self._ok, self._tally = success_counter(self._label), Tally()  # successes summed, flushed once a bundle
         self._failed = Metrics.counter(NAMESPACE, failure_counter(self._label))
 
     def process(self, batch) -> Iterable:
@@ -32,7 +32,7 @@ class _WriteBatch(beam.DoFn):
         for instance in batch:
             err = failures.get(instance.sop_uid)
             if err is None:
-                self._ok.inc()
+                self._tally.add(self._ok)
                 yield instance.store_path
             else:
                 self._failed.inc()
@@ -40,6 +40,7 @@ class _WriteBatch(beam.DoFn):
                     ERRORS, error_from_exception(instance.source, self._destination.write_error(err)))
 
     def finish_bundle(self) -> None:
+        self._tally.flush()
         store_root.remove_empty_folder(self._staging_dir)  # the last bundle to finish finds it empty
 
 

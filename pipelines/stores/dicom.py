@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from dataclasses import dataclass
 from typing import NamedTuple, Optional, Sequence, Union
 
@@ -112,7 +113,9 @@ class StagedInstance(NamedTuple):
 
 def stage(staging_dir: str, source: str, data: bytes) -> str:
     """Write de-identified bytes to the staging file of their source (named by a digest of the source location,
-    so a retried element writes the same file again); returns its path."""
+    so a retried element writes the same file again); returns its path. Written whole, then renamed into its name
+    (``write_bytes``): even an attempt that outlives its retry (a worker presumed lost) never leaves the name
+    holding half a file when the write step moves it into the store."""
     path = store_root.join(staging_dir, hashlib.sha256(source.encode("utf-8")).hexdigest()[:32] + ".dcm")
     store_root.write_bytes(path, data)
     return path
@@ -150,14 +153,25 @@ class FolderDicomStore:
         except store_root.UnreadableFile as err:
             raise DeidentifyError("FAILED_PRECONDITION", f"the source file is {err}") from None
 
+    def target_of(self, store_path: str) -> str:
+        """``path_of`` for an instance's store path (``<study>/<series>/<sop>.dcm``), its folder resolved once a
+        process rather than once a file (a realpath walks every folder of the path), and the real folder used.
+        Only the folder can lead out of the store: a symlink at the file's own name is replaced by the move,
+        never written through."""
+        folder, _, name = store_path.rpartition("/")
+        if not folder or name in ("", ".", "..") or "\\" in name:
+            return self.path_of(store_path)  # not the export layout: the whole path checked
+        return store_root.join(_folder_under(self.root, folder), name)
+
     def write(self, batch: Sequence[StagedInstance]) -> dict[str, Exception]:
         failures: dict[str, Exception] = {}
         for instance in batch:
-            target = self.path_of(instance.store_path)
+            target = None
             try:
+                target = self.target_of(instance.store_path)
                 store_root.move(instance.staged, target)
             except Exception as err:  # noqa: BLE001 - recorded by the write step
-                if not store_root.exists(instance.staged) and store_root.exists(target):
+                if target is not None and not store_root.exists(instance.staged) and store_root.exists(target):
                     continue  # a retried bundle: moved into place the first time
                 failures[instance.sop_uid] = err
                 discard(instance)
@@ -228,6 +242,14 @@ class DicomWebStore:
 
     def list(self, dicom_filter=None, label: str = "dicom"):
         return _ListDicomWeb(self.endpoint, dicom_filter, label)
+
+
+@functools.lru_cache(maxsize=4096)
+def _folder_under(root: str, folder: str) -> str:
+    """A store-relative folder below ``root``, checked to stay below it after resolution: its real path (a local
+    folder swapped for a symlink later is not followed). A failure is not cached: the folder is checked again."""
+    joined = dicom_paths.path_under(root, folder)
+    return joined if store_root.is_remote(joined) else os.path.realpath(joined)
 
 
 @functools.lru_cache(maxsize=16)
