@@ -22,14 +22,12 @@ from pipelines.stores import store_root
 from pipelines.stores.fhir import (
     BUNDLE_SUFFIXES,
     MAX_RESOURCE_BYTES,
-    Range,
     RawResource,
     ReadError,
     SourceFile,
     bundle_items,
-    ndjson_lines,
-    plan_ranges,
 )
+from pipelines.stores.lines import Range, ndjson_lines, open_source, plan_ranges
 from transforms.beam import ERRORS, NAMESPACE, error_record, failure_counter
 
 # Beam carries resources in batches, not one element a resource: a Beam element costs the runner and the workers
@@ -189,7 +187,7 @@ class ReadFhirFiles(beam.DoFn):
         raws: list[RawResource] = []
         size = crc = 0
         try:
-            with stores_fhir.open_source(source.path, source.relative) as handle:
+            with open_source(source.path, source.relative) as handle:
                 if source.start:
                     handle.seek(source.start)
                 length = None if source.end is None else source.end - source.start
@@ -220,7 +218,7 @@ class ReadFhirFiles(beam.DoFn):
             yield LineBatch(source.path, batch_start, last_end, first, crc, raws)
 
     def _bundle(self, source: SourceFile) -> Iterator[RawResource | ReadError]:
-        with stores_fhir.open_source(source.path, source.relative) as handle:
+        with open_source(source.path, source.relative) as handle:
             data = handle.read()  # at most the file size cap, else TooLarge: an error record for the file
         return bundle_items(source.relative, data, source.mtime, self._limit)
 

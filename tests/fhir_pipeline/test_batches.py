@@ -17,7 +17,8 @@ from pipelines.fhir import read as fhir_read
 from pipelines.fhir.branch import add_fhir_store_branch
 from pipelines.fhir.shards import ENTRY, EXISTING, LINE, ShardBuffer, pack_lines, sorted_rows, unpack_lines
 from pipelines.stores import fhir as stores_fhir
-from pipelines.stores.fhir import plan_ranges, split_lines
+from pipelines.stores import lines as store_lines
+from pipelines.stores.lines import plan_ranges, split_lines
 from transforms.crypto import Keys
 from transforms.fhir import compile_fhir_policy
 from transforms.fhir.sample import sample_store
@@ -30,7 +31,7 @@ def _read_ranges(data: bytes, range_bytes: int, limit: int = 10**9) -> list:
     for start, end, first in plan_ranges(io.BytesIO(data), range_bytes):
         handle = io.BytesIO(data)
         handle.seek(start)
-        out += list(split_lines(stores_fhir.Range(handle, None if end is None else end - start), limit, first))
+        out += list(split_lines(store_lines.Range(handle, None if end is None else end - start), limit, first))
     return out
 
 
@@ -48,7 +49,7 @@ CASES = {
 @pytest.mark.parametrize("range_bytes", [1, 2, 7, 30, 100, 10**6])
 @pytest.mark.parametrize("chunk", [1, 5, 1 << 20])
 def test_ranges_read_every_line_once_with_its_number(monkeypatch, name, range_bytes, chunk):
-    monkeypatch.setattr(stores_fhir, "READ_CHUNK", chunk)
+    monkeypatch.setattr(store_lines, "READ_CHUNK", chunk)
     data = CASES[name]
     ranges = plan_ranges(io.BytesIO(data), range_bytes)
     assert ranges[0][0] == 0 and ranges[-1][1] in (None, len(data))

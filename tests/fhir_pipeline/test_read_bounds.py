@@ -18,6 +18,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from pipelines.fhir import read as fhir_read
 from pipelines.fhir.branch import add_fhir_store_branch
 from pipelines.stores import fhir as stores_fhir
+from pipelines.stores import lines as store_lines
 from transforms.crypto import Keys
 from transforms.fhir import compile_fhir_policy
 
@@ -93,10 +94,10 @@ def test_a_one_resource_json_file_over_the_resource_limit_is_an_error_record():
 def test_a_bounded_handle_reads_what_it_is_asked_and_no_more():
     import io
 
-    handle = stores_fhir.Bounded(io.BytesIO(b"abcdefgh"), 8)
+    handle = store_lines.Bounded(io.BytesIO(b"abcdefgh"), 8)
     assert handle.read(3) == b"abc" and handle.read() == b"defgh" and handle.read(5) == b""
-    with pytest.raises(stores_fhir.TooLarge):
-        stores_fhir.Bounded(io.BytesIO(b"abcdefgh"), 7).read()
+    with pytest.raises(store_lines.TooLarge):
+        store_lines.Bounded(io.BytesIO(b"abcdefgh"), 7).read()
 
 
 def test_the_store_goes_on_past_a_bomb_an_over_long_line_and_an_oversize_resource_file(tmp_path, monkeypatch):

@@ -8,7 +8,9 @@ import json
 import pytest
 
 from pipelines.stores import fhir as stores_fhir
-from pipelines.stores.fhir import shard_count, shard_of, split_lines
+from pipelines.stores import lines as store_lines
+from pipelines.stores.fhir import shard_count, shard_of
+from pipelines.stores.lines import split_lines
 from transforms.fhir.codec import bundle_resources, dumps, loads
 
 
@@ -18,14 +20,14 @@ def _lines(data: bytes, limit: int = 100) -> list:
 
 @pytest.mark.parametrize("chunk", [1, 3, 7, 1 << 20])
 def test_split_lines_numbers_lines_and_marks_oversize_ones(monkeypatch, chunk):
-    monkeypatch.setattr(stores_fhir, "READ_CHUNK", chunk)
+    monkeypatch.setattr(store_lines, "READ_CHUNK", chunk)
     data = b'{"a":1}\n\n   \n' + b"x" * 50 + b"\n" + b'{"b":2}\r\n' + b'{"c":3}'
     assert _lines(data, limit=20) == [(1, b'{"a":1}'), (4, None), (5, b'{"b":2}\r'), (6, b'{"c":3}')]
 
 
 @pytest.mark.parametrize("chunk", [2, 1 << 20])
 def test_split_lines_oversize_last_line_without_newline(monkeypatch, chunk):
-    monkeypatch.setattr(stores_fhir, "READ_CHUNK", chunk)
+    monkeypatch.setattr(store_lines, "READ_CHUNK", chunk)
     assert _lines(b'{"a":1}\n' + b"y" * 30, limit=10) == [(1, b'{"a":1}'), (2, None)]
     assert _lines(b"", limit=10) == []
 
