@@ -1,4 +1,5 @@
-"""The runner deidflow uses when none is named, or when ``--runner DirectRunner`` is: Beam's portable FnApiRunner.
+"""The runner deidflow uses when none is named, or when ``--runner DirectRunner`` is: Beam's portable FnApiRunner;
+and the launcher's Beam options, built so that building a graph does not re-parse them for every transform.
 
 Beam 2.77's DirectRunner first tries the Prism runner, which it downloads from GitHub at every launch (a
 ~0.3 s failed lookup offline; online, a different runner from the one deidflow is tested on, which ignores
@@ -9,6 +10,10 @@ the same way, so ``--direct_num_workers`` and ``--direct_running_mode`` work as 
 
 from __future__ import annotations
 
+import types
+from typing import Sequence
+
+from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineRunner
 
 RUNNER_PATH = "pipelines.local_runner.LocalRunner"
@@ -34,3 +39,82 @@ def with_local_runner(beam_args: list[str]) -> list[str]:
     if runner is None or runner.lower() in DIRECT_RUNNER_NAMES:
         runner = RUNNER_PATH
     return [*args, f"--runner={runner}"]
+
+
+class LaunchOptions(PipelineOptions):
+    """PipelineOptions whose views (``view_as(TypeOptions)``, ...) parse the flags once per options class.
+
+    Beam asks for a view of the options several times for every transform it applies (type checks, result type
+    inference): each ``view_as`` builds an argument parser for the class and parses every flag again, about a
+    tenth of a small run's graph building. Parsing is a function of the class and the flags, so the parsed
+    namespace is kept per class and every later view is made from it; views still share the one ``_all_options``
+    dictionary as Beam's do, so a value set through any view is seen by all.
+    """
+
+    def view_as(self, cls):
+        parsed = self.__dict__.setdefault("_parsed_views", {})
+        key = (cls, tuple(self._flags or ()))
+        namespace = parsed.get(key)
+        if namespace is None:
+            view = super().view_as(cls)
+            parsed[key] = view._visible_options
+            return view
+        view = object.__new__(cls)
+        view._flags = self._flags
+        view._visible_options = namespace
+        for name in view._visible_option_list():
+            if name not in self._all_options:
+                self._all_options[name] = getattr(namespace, name)
+        view._all_options = self._all_options
+        return view
+
+
+def launch_options(beam_args: Sequence[str]) -> LaunchOptions:
+    """The Beam options of a deidflow launch (LocalRunner when no runner, or DirectRunner, is named)."""
+    _cache_dofn_specs()
+    return LaunchOptions(with_local_runner(list(beam_args)))
+
+
+_OWN_MODULES = ("pipelines.", "transforms.")
+_DOFN_METHODS = {"process", "setup", "start_bundle", "finish_bundle", "teardown"}
+
+
+def _specs_per_class(dofn) -> bool:
+    """Whether Beam's state and timer scan of ``dofn`` can only depend on its class: the scan reads the bound
+    methods the object has (``dir``); a method set on the instance would be the instance's own.
+
+    Our DoFns: unless the instance replaced one of the DoFn methods. Beam's CallableWrapperDoFn (every Map,
+    FlatMap, Filter): its ``process`` is the wrapped callable, which the scan reads only when it is a bound method
+    (then its ``_inspect_process`` looks at the callable's defaults); a function, lambda or builtin is passed over,
+    so only the class's own methods are scanned."""
+    from apache_beam.transforms.core import CallableWrapperDoFn
+
+    cls = type(dofn)
+    if cls is CallableWrapperDoFn:
+        return not any(isinstance(value, types.MethodType) for value in vars(dofn).values())
+    return cls.__module__.startswith(_OWN_MODULES) and not vars(dofn).keys() & _DOFN_METHODS
+
+
+def _cache_dofn_specs() -> None:
+    """Beam looks for state and timer parameters in every method of a DoFn (``inspect.signature`` of some 30
+    methods) each time it validates, translates or runs a ParDo: over a second of a dataset run's start-up on a
+    loaded machine, most of it for the Map and FlatMap wrappers. Where the answer can only depend on the class
+    (``_specs_per_class``) it is computed once per class; every other DoFn is asked as before."""
+    from apache_beam.transforms import userstate
+
+    original = userstate.get_dofn_specs
+    if getattr(original, "deidflow_cached", False):
+        return
+    answers: dict = {}
+
+    def get_dofn_specs(dofn):
+        if not _specs_per_class(dofn):
+            return original(dofn)
+        cls = type(dofn)
+        known = answers.get(cls)
+        if known is None:
+            known = answers[cls] = original(dofn)
+        return set(known[0]), set(known[1])
+
+    get_dofn_specs.deidflow_cached = True
+    userstate.get_dofn_specs = get_dofn_specs

@@ -29,41 +29,9 @@ class UsageError(Exception):
 
 def beam_options(beam_args: Sequence[str]):
     """Beam's options from the arguments deidflow did not take; no runner, or DirectRunner, means LocalRunner."""
-    from apache_beam.options.pipeline_options import PipelineOptions
+    from pipelines.local_runner import launch_options
 
-    from pipelines.local_runner import with_local_runner
-
-    _cache_dofn_specs()
-    return PipelineOptions(with_local_runner(list(beam_args)))
-
-
-_OWN_MODULES = ("pipelines.", "transforms.")
-
-
-def _cache_dofn_specs() -> None:
-    """Beam looks for state and timer parameters in every method of a DoFn (``inspect.signature`` of some 30
-    methods) each time it validates, translates or runs a ParDo: about 0.15 s of a small run's start-up. Our
-    DoFns declare no state or timers in their class's methods, so the answer is one per class, computed once;
-    every other DoFn (Beam's own, Map/FlatMap wrappers of a function) is asked as before."""
-    from apache_beam.transforms import userstate
-
-    original = userstate.get_dofn_specs
-    if getattr(original, "deidflow_cached", False):
-        return
-    answers: dict = {}
-
-    def get_dofn_specs(dofn):
-        cls = type(dofn)
-        if not cls.__module__.startswith(_OWN_MODULES) or vars(dofn).keys() & {"process", "setup", "start_bundle",
-                                                                                "finish_bundle", "teardown"}:
-            return original(dofn)
-        known = answers.get(cls)
-        if known is None:
-            known = answers[cls] = original(dofn)
-        return set(known[0]), set(known[1])
-
-    get_dofn_specs.deidflow_cached = True
-    userstate.get_dofn_specs = get_dofn_specs
+    return launch_options(beam_args)
 
 
 def config_text(config_file: Optional[str]) -> str:
