@@ -28,7 +28,43 @@ class LocalRunner(PipelineRunner):
 
         encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
         provision = fn_runner.ExtendedProvisionInfo(beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded))
-        return fn_runner.FnApiRunner(provision_info=provision).run_pipeline(pipeline, options)
+        return _runner_class(fn_runner.FnApiRunner)(provision_info=provision).run_pipeline(pipeline, options)
+
+
+def hidden_modules() -> list[str]:
+    """The modules this process hid (pipelines.cli), for its worker processes to hide too."""
+    import sys
+
+    from pipelines.cli import GCP_ONLY_MODULES, NEVER_USED_MODULES
+
+    return [m for m in (*GCP_ONLY_MODULES, *NEVER_USED_MODULES) if m in sys.modules and sys.modules[m] is None]
+
+
+def worker_command_line() -> str:
+    """The command line of a multi_processing worker: pipelines.local_worker, hiding what this process hid."""
+    import shlex
+    import sys
+
+    return "exec " + shlex.join([sys.executable, "-m", "pipelines.local_worker", *hidden_modules()])
+
+
+def _runner_class(fn_api_runner):
+    class Runner(fn_api_runner):
+        """Beam's FnApiRunner, whose multi_processing workers start as pipelines.local_worker (Beam's command line
+        otherwise: the same worker, started the same way)."""
+
+        def run_via_runner_api(self, pipeline_proto, options):
+            import sys
+
+            from apache_beam.portability import python_urns
+
+            beam_command = f"{sys.executable} -m apache_beam.runners.worker.sdk_worker_main".encode()
+            for environment in pipeline_proto.components.environments.values():
+                if environment.urn == python_urns.SUBPROCESS_SDK and environment.payload == beam_command:
+                    environment.payload = worker_command_line().encode()
+            return super().run_via_runner_api(pipeline_proto, options)
+
+    return Runner
 
 
 def with_local_runner(beam_args: list[str]) -> list[str]:
