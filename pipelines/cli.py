@@ -113,7 +113,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not args.verbose:
         for noisy in ("apache_beam", "root"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
+    from pipelines import local_worker
+
     try:
+        local_worker.start_for_command(args, beam_args)
         from pipelines.launch import require_runner_installed
 
         require_runner_installed(beam_args)
@@ -138,6 +141,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if os.environ.get("DEIDFLOW_DEBUG"):
             raise
         return EXIT_CRASH
+    finally:
+        local_worker.stop_warm_workers()  # unclaimed: a launch error, or a runner that started fewer
 
 
 if __name__ == "__main__":

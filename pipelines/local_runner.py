@@ -10,14 +10,18 @@ the same way, so ``--direct_num_workers`` and ``--direct_running_mode`` work as 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import threading
 import types
 from typing import Sequence
 
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineRunner
 
+from pipelines.local_worker import DIRECT_RUNNER_NAMES
+
 RUNNER_PATH = "pipelines.local_runner.LocalRunner"
-DIRECT_RUNNER_NAMES = {"direct", "directrunner", "switchingdirectrunner"}
 
 
 class LocalRunner(PipelineRunner):
@@ -31,40 +35,97 @@ class LocalRunner(PipelineRunner):
         return _runner_class(fn_runner.FnApiRunner)(provision_info=provision).run_pipeline(pipeline, options)
 
 
-def hidden_modules() -> list[str]:
-    """The modules this process hid (pipelines.cli), for its worker processes to hide too."""
-    import sys
-
-    from pipelines.cli import GCP_ONLY_MODULES, NEVER_USED_MODULES
-
-    return [m for m in (*GCP_ONLY_MODULES, *NEVER_USED_MODULES) if m in sys.modules and sys.modules[m] is None]
-
-
-def worker_command_line() -> str:
-    """The command line of a multi_processing worker: pipelines.local_worker, hiding what this process hid."""
-    import shlex
-    import sys
-
-    return "exec " + shlex.join([sys.executable, "-m", "pipelines.local_worker", *hidden_modules()])
+WARM_URN = "deidflow:env:warm_subprocess:v1"  # a SUBPROCESS_SDK environment whose workers may be warm
 
 
 def _runner_class(fn_api_runner):
     class Runner(fn_api_runner):
-        """Beam's FnApiRunner, whose multi_processing workers start as pipelines.local_worker (Beam's command line
-        otherwise: the same worker, started the same way)."""
+        """Beam's FnApiRunner, whose multi_processing workers start as pipelines.local_worker, or are the warm
+        workers the launch started (Beam's own command line otherwise: the same worker, started the same way)."""
 
         def run_via_runner_api(self, pipeline_proto, options):
+            import shlex
             import sys
 
             from apache_beam.portability import python_urns
 
+            from pipelines import local_worker
+
+            _register_warm_handler()
             beam_command = f"{sys.executable} -m apache_beam.runners.worker.sdk_worker_main".encode()
             for environment in pipeline_proto.components.environments.values():
                 if environment.urn == python_urns.SUBPROCESS_SDK and environment.payload == beam_command:
-                    environment.payload = worker_command_line().encode()
-            return super().run_via_runner_api(pipeline_proto, options)
+                    environment.payload = ("exec " + shlex.join(local_worker.command_line())).encode()
+                    environment.urn = WARM_URN
+            try:
+                return super().run_via_runner_api(pipeline_proto, options)
+            finally:
+                local_worker.stop_warm_workers()
 
     return Runner
+
+
+def _register_warm_handler() -> None:
+    """Beam's SubprocessSdkWorkerHandler for WARM_URN environments, whose worker is a warm one when one is left."""
+    from apache_beam.runners.portability import local_job_service
+    from apache_beam.runners.portability.fn_api_runner import worker_handlers
+
+    if WARM_URN in worker_handlers.WorkerHandler._registered_environments:
+        return
+
+    class WarmSdkWorker(local_job_service.SubprocessSdkWorker):
+        def run(self):
+            from pipelines import local_worker
+
+            def start(env):
+                return local_worker.claim_warm_worker(env) or subprocess.Popen(self._worker_command_line,
+                                                                                shell=True, env=env)
+
+            _run_worker(self, start)
+
+    @worker_handlers.WorkerHandler.register_environment(WARM_URN, bytes)
+    class WarmSdkWorkerHandler(worker_handlers.SubprocessSdkWorkerHandler):
+        def start_worker(self):
+            self.worker = WarmSdkWorker(self._worker_command_line, self.control_address, self.provision_info,
+                                        self.worker_id)
+            self.worker_thread = threading.Thread(name="run_worker", target=self.worker.run)
+            self.worker_thread.start()
+
+
+def _run_worker(worker, start) -> None:
+    """Beam's SubprocessSdkWorker.run (Beam 2.77), the worker process from ``start(env)`` instead of a Popen."""
+    import grpc
+    from apache_beam.portability.api import beam_fn_api_pb2_grpc, endpoints_pb2
+    from apache_beam.runners.portability import local_job_service
+    from apache_beam.runners.portability.fn_api_runner import worker_handlers
+    from apache_beam.utils import thread_pool_executor
+    from google.protobuf import json_format, text_format
+
+    options = [("grpc.http2.max_pings_without_data", 0), ("grpc.http2.max_ping_strikes", 0)]
+    logging_server = grpc.server(thread_pool_executor.shared_unbounded_instance(), options=options)
+    logging_port = logging_server.add_insecure_port("[::]:0")
+    logging_server.start()
+    beam_fn_api_pb2_grpc.add_BeamFnLoggingServicer_to_server(local_job_service.BeamFnLoggingServicer(),
+                                                             logging_server)
+    env = dict(
+        os.environ,
+        CONTROL_API_SERVICE_DESCRIPTOR=text_format.MessageToString(
+            endpoints_pb2.ApiServiceDescriptor(url=worker._control_address)),
+        LOGGING_API_SERVICE_DESCRIPTOR=text_format.MessageToString(
+            endpoints_pb2.ApiServiceDescriptor(url=f"localhost:{logging_port}")),
+        PIPELINE_OPTIONS=json_format.MessageToJson(worker._provision_info.provision_info.pipeline_options))
+    if worker._worker_id:
+        env["WORKER_ID"] = worker._worker_id
+    with worker_handlers.SUBPROCESS_LOCK:
+        process = start(env)
+    try:
+        process.wait()
+        if process.returncode:
+            raise RuntimeError(f"Worker subprocess exited with return code {process.returncode}")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        logging_server.stop(0)
 
 
 def with_local_runner(beam_args: list[str]) -> list[str]:
