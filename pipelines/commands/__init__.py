@@ -18,7 +18,9 @@ EPILOG = """\
 Resource names are the Cloud Healthcare API's: projects/P/locations/L/datasets/D[/dicomStores/S|/fhirStores/S].
 They live under --store-root (default ./stores), a local folder or gs://bucket/prefix.
 Any other option is passed to Apache Beam (--runner, --direct_num_workers, --direct_running_mode, --project,
---temp_location, ...). Exit codes: 0 all de-identified, 3 completed with failed elements (see the run's
+--temp_location, ...). Without them a run stays in one process (quickest for small stores); with
+--direct_num_workers N --direct_running_mode multi_processing its N workers start while the launch is checked.
+Exit codes: 0 all de-identified, 3 completed with failed elements (see the run's
 errors*.ndjson), 2 bad config or launch (nothing written), 1 unexpected crash.
 """
 
