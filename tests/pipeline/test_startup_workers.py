@@ -95,24 +95,26 @@ def test_dry_run_starts_no_warm_worker(dicom_root, key_file, started, capsys):
     assert started == []
 
 
-def test_worker_command_line_hides_what_the_launcher_hid():
-    probe = ("import sys\nfrom pipelines import cli, local_worker\ncli.hide_unused_gcp_modules([])\n"
-             "cli.hide_never_used_modules()\nprint(' '.join(local_worker.command_line()[3:]))\n")
+def _probe(code: str) -> str:
+    """What ``code`` prints in a fresh interpreter (nothing imported before it)."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["apache_beam.io.gcp.bigquery", "apache_beam.io.gcp.gcsio",
+    return out.stdout
+
+
+def test_worker_command_line_hides_what_the_launcher_hid():
+    printed = _probe("from pipelines import cli, local_worker\ncli.hide_unused_gcp_modules([])\n"
+                     "cli.hide_never_used_modules()\nprint(' '.join(local_worker.command_line()[3:]))\n")
+    assert printed.split() == ["apache_beam.io.gcp.bigquery", "apache_beam.io.gcp.gcsio",
                                   "apache_beam.io.gcp.gcsfilesystem", "apache_beam.io.aws.s3filesystem", "bson",
                                   "IPython"]
 
 
 def test_help_and_argument_parsing_do_not_import_beam():
-    probe = ("import sys\nfrom pipelines import cli\ncli.build_parser().parse_known_args(['runs', 'list', 'x'])\n"
-             "print('apache_beam' in sys.modules)\n")
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "False"
+    printed = _probe("import sys\nfrom pipelines import cli\n"
+                     "cli.build_parser().parse_known_args(['runs', 'list', 'x'])\nprint('apache_beam' in sys.modules)\n")
+    assert printed.strip() == "False"
 
 
 def test_launch_options_views_share_values_and_see_later_changes():
