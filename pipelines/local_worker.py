@@ -127,6 +127,7 @@ def _wait_for_run(preload: str) -> bool:
     text = sys.stdin.buffer.read()
     if not text.strip():
         return False
+    os.environ.clear()  # exactly the environment Beam gives the worker it starts
     os.environ.update(json.loads(text))
     if "transforms.beam" in sys.modules:  # preloaded before the environment told it this is a local worker
         sys.modules["transforms.beam"].exit_local_worker_without_teardown()
