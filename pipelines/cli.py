@@ -74,12 +74,17 @@ def build_parser() -> argparse.ArgumentParser:
 # a pipeline uses them: about a fifth of the CPU time of importing Beam. Absent modules are ImportErrors Beam's
 # ``apache_beam.io`` and ``io.filesystems`` already expect (both guard these imports).
 GCP_ONLY_MODULES = ("apache_beam.io.gcp.bigquery", "apache_beam.io.gcp.gcsio", "apache_beam.io.gcp.gcsfilesystem")
+# Never used by deidflow (stores are local folders or gs://), imported by Beam when installed, guarded the same way:
+# the S3 filesystem (boto3, ~0.3 s) and MongoDB I/O's bson/pymongo (~0.15 s). A command line is never inside
+# IPython either, but Beam asks on every transform it applies, and the question imports IPython (~0.4 s).
+NEVER_USED_MODULES = ("apache_beam.io.aws.s3filesystem", "bson", "IPython")
 
 
 def hide_unused_gcp_modules(argv: Sequence[str]) -> bool:
     """On a command line naming no ``gs://`` path and no Dataflow, hide Beam's GCP I/O modules (before Beam is
     imported; a process that imported Beam already keeps them). Only for a command line's own process: the
-    modules stay hidden for the life of the process."""
+    modules stay hidden for the life of the process. Its DirectRunner worker processes hide the same
+    (local_runner.hidden_modules)."""
     if "apache_beam" in sys.modules or any("gs://" in arg or "dataflow" in arg.lower() for arg in argv):
         return False
     for module in GCP_ONLY_MODULES:
@@ -87,12 +92,17 @@ def hide_unused_gcp_modules(argv: Sequence[str]) -> bool:
     return True
 
 
+def hide_never_used_modules() -> None:
+    """Hide NEVER_USED_MODULES that are not imported yet (a command line's own process only)."""
+    from pipelines.local_worker import hide
+
+    hide(NEVER_USED_MODULES)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from transforms.errors import ConfigError, LaunchError
 
-    # A command line is never inside IPython, but Beam asks on every transform it applies, and the question
-    # imports IPython when it is installed: ~0.4 s of start-up for nothing. An absent module answers at once.
-    sys.modules.setdefault("IPython", None)
+    hide_never_used_modules()
     if argv is None:  # the console script (a caller passing argv, e.g. a test, may need gs:// later)
         hide_unused_gcp_modules(sys.argv[1:])
 
@@ -103,7 +113,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not args.verbose:
         for noisy in ("apache_beam", "root"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
+    from pipelines import local_worker
+
     try:
+        local_worker.start_for_command(args, beam_args)
         from pipelines.launch import require_runner_installed
 
         require_runner_installed(beam_args)
@@ -128,6 +141,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if os.environ.get("DEIDFLOW_DEBUG"):
             raise
         return EXIT_CRASH
+    finally:
+        local_worker.stop_warm_workers()  # unclaimed: a launch error, or a runner that started fewer
 
 
 if __name__ == "__main__":

@@ -8,10 +8,7 @@ import json
 import re
 from typing import Optional
 
-from apache_beam.metrics.metric import MetricsFilter
-
 from pipelines.stores import store_root
-from transforms.beam import NAMESPACE, redact_credentials
 
 _HC = "google.cloud.healthcare.v1"
 # Operation kind -> (the API method the run stands for, the @type of its response): one table for every
@@ -42,6 +39,10 @@ def now() -> str:
 
 def counters(result) -> dict[str, int]:
     """Committed counter values of the deidflow namespace (attempted where a runner does not commit)."""
+    from apache_beam.metrics.metric import MetricsFilter
+
+    from transforms.beam import NAMESPACE
+
     values: dict[str, int] = {}
     query = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))
     for counter in query["counters"]:
@@ -109,6 +110,8 @@ def shown_run_dir(run_dir: str) -> str:
 def shown_outside_path(path: str) -> str:
     """A file or folder outside the store root (an import source, an export destination) as records name it: a
     URI whole (credentials removed), a local path not at all (``(local path)``): any part of it may be PHI."""
+    from transforms.beam import redact_credentials
+
     return redact_credentials(path) if store_root.is_remote(path) else "(local path)"
 
 
@@ -161,6 +164,8 @@ def summarize(kind: str, counters: dict, run_id: str, create_time: str, run_dir:
         details["unresolvedReferences"] = str(unresolved)
     shown = shown_run_dir(run_dir)  # below the store root: records carry no absolute path (issue 18)
     details["runDir"] = shown
+    from transforms.beam import redact_credentials
+
     details = {key: redact_credentials(value) for key, value in details.items()}  # a DICOMweb URL's user:password
     return build_summary(kind, run_id, create_time, now(), success, failure, shown + "/errors*.ndjson", details)
 

@@ -18,7 +18,9 @@ EPILOG = """\
 Resource names are the Cloud Healthcare API's: projects/P/locations/L/datasets/D[/dicomStores/S|/fhirStores/S].
 They live under --store-root (default ./stores), a local folder or gs://bucket/prefix.
 Any other option is passed to Apache Beam (--runner, --direct_num_workers, --direct_running_mode, --project,
---temp_location, ...). Exit codes: 0 all de-identified, 3 completed with failed elements (see the run's
+--temp_location, ...). Without them a run stays in one process (quickest for small stores); with
+--direct_num_workers N --direct_running_mode multi_processing its N workers start while the launch is checked.
+Exit codes: 0 all de-identified, 3 completed with failed elements (see the run's
 errors*.ndjson), 2 bad config or launch (nothing written), 1 unexpected crash.
 """
 
@@ -29,41 +31,9 @@ class UsageError(Exception):
 
 def beam_options(beam_args: Sequence[str]):
     """Beam's options from the arguments deidflow did not take; no runner, or DirectRunner, means LocalRunner."""
-    from apache_beam.options.pipeline_options import PipelineOptions
+    from pipelines.local_runner import launch_options
 
-    from pipelines.local_runner import with_local_runner
-
-    _cache_dofn_specs()
-    return PipelineOptions(with_local_runner(list(beam_args)))
-
-
-_OWN_MODULES = ("pipelines.", "transforms.")
-
-
-def _cache_dofn_specs() -> None:
-    """Beam looks for state and timer parameters in every method of a DoFn (``inspect.signature`` of some 30
-    methods) each time it validates, translates or runs a ParDo: about 0.15 s of a small run's start-up. Our
-    DoFns declare no state or timers in their class's methods, so the answer is one per class, computed once;
-    every other DoFn (Beam's own, Map/FlatMap wrappers of a function) is asked as before."""
-    from apache_beam.transforms import userstate
-
-    original = userstate.get_dofn_specs
-    if getattr(original, "deidflow_cached", False):
-        return
-    answers: dict = {}
-
-    def get_dofn_specs(dofn):
-        cls = type(dofn)
-        if not cls.__module__.startswith(_OWN_MODULES) or vars(dofn).keys() & {"process", "setup", "start_bundle",
-                                                                                "finish_bundle", "teardown"}:
-            return original(dofn)
-        known = answers.get(cls)
-        if known is None:
-            known = answers[cls] = original(dofn)
-        return set(known[0]), set(known[1])
-
-    get_dofn_specs.deidflow_cached = True
-    userstate.get_dofn_specs = get_dofn_specs
+    return launch_options(beam_args)
 
 
 def config_text(config_file: Optional[str]) -> str:
