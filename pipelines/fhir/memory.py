@@ -3,11 +3,10 @@
 Every stage boundary of the local runner passes its data as gRPC messages of up to ~10 MB (a GroupByKey's
 whole partition for a worker as one), decoded and freed once handed on. glibc raises its mmap threshold to the
 size of each large block freed (up to 32 MB), so after the first few such messages every later one comes from
-the heap of whichever thread's arena allocated it, where freed space stays resident, spread over the gRPC
-threads' arenas. A fixed threshold (glibc's initial 128 KiB; setting it also stops the raising) keeps each large
+the heap, where freed space stays resident. A fixed threshold (glibc's initial 128 KiB; setting it also stops the raising) keeps each large
 block a mapping of its own, unmapped when freed: the peak then follows the messages in flight, not every size
-the run has seen. Measured on the keyed join at 4x the store: launcher ~330 -> ~240 MB, workers ~350 -> ~310 MB.
-A no-op where the C library has no ``mallopt`` (not glibc).
+the run has seen. Measured (bench/scale.py, keyed join, 4x a 1,000-patient store): launcher 316-325 -> 254 MB,
+workers 359-362 -> 324-329 MB. A no-op where the C library has no ``mallopt`` (not glibc).
 """
 
 from __future__ import annotations
