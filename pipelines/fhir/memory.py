@@ -5,8 +5,9 @@ whole partition for a worker as one), decoded and freed once handed on. glibc ra
 size of each large block freed (up to 32 MB), so after the first few such messages every later one comes from
 the heap, where freed space stays resident. A fixed threshold (glibc's initial 128 KiB; setting it also stops
 the raising) keeps each large block a mapping of its own, unmapped when freed: the peak then follows the
-messages in flight, not every size the run has seen. Measured (bench/scale.py, keyed join, 4x a 1,000-patient store): launcher 316-325 -> 254 MB,
-workers 359-362 -> 324-329 MB. A no-op where the C library has no ``mallopt`` (not glibc).
+messages in flight, not every size the run has seen. Measured with bench/scale.py (keyed join, 4x a
+1,000-patient store): launcher 316-325 -> 254 MB, workers 359-362 -> 324-329 MB. A no-op where the C library
+has no ``mallopt`` (not glibc).
 """
 
 from __future__ import annotations
