@@ -7,6 +7,7 @@
     incremental.py  an incremental run's kept destination lines and ids
     branch.py       add_fhir_store_branch: the whole branch of one store (store and dataset runs)
     versions.py     the FHIR versions and what each command does with a store of each (one table)
+    memory.py       a fixed malloc mmap threshold: freed multi-MB stage messages go back to the OS
 
 What a store file holds and how a store is laid out is ``pipelines.stores.fhir``; the NDJSON/Bundle codec is
 ``transforms.fhir.codec``; import and export are ``pipelines.import_export``.

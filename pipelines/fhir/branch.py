@@ -69,6 +69,7 @@ from pipelines.fhir.join import (
     DeidentifyWithSideInput,
     pack_patients,
 )
+from pipelines.fhir.memory import fix_mmap_threshold
 from pipelines.fhir.parse import BATCHES, OFFERS, PATIENTS, SIZES, WANTED, KeepWanted, ParseResources
 from pipelines.fhir.read import ReadFhirStore
 from pipelines.fhir.shards import WriteFhirShards, shard_tag
@@ -113,6 +114,7 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     ``patient_context``: a PTransform of (OFFERS, PATIENTS) giving more Patient join info (COMPARTMENT phrases),
     joined like the parse step's (a dataset run's DICOM identifiers: ``pipelines.dataset_context``).
     """
+    fix_mmap_threshold()  # this process runs the local runner: its stage data passes through here
     p = f"{label}: " if label != "fhir" else ""
     tag = shard_tag(source)
     read = pipeline | f"{p}Read FHIR store" >> ReadFhirStore(source, label, max_resource_bytes)

@@ -16,6 +16,7 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipelines.fhir.incremental import predicted_id
+from pipelines.fhir.memory import fix_mmap_threshold
 from pipelines.fhir.parse import (
     COMPARTMENT,
     DEIDENTIFIED,
@@ -76,6 +77,7 @@ class DeidentifyFhirResources(beam.DoFn):
         self._flush_bytes = flush_bytes or FLUSH_BYTES
 
     def setup(self) -> None:
+        fix_mmap_threshold()
         freeze_startup_heap()
         self._tally = Tally()
         self._ok_name = success_counter(self._label)

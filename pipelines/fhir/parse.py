@@ -15,6 +15,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
+from pipelines.fhir.memory import fix_mmap_threshold
 from pipelines.fhir.read import BatchRef, LineBatch, read_batch_lines
 from pipelines.stores.fhir import RawResource
 from transforms.beam import ERRORS, Tally, error_from_exception, failure_counter, freeze_startup_heap
@@ -150,6 +151,7 @@ class ParseResources(beam.DoFn):
         self._offers_by_location = offers_by_location
 
     def setup(self) -> None:
+        fix_mmap_threshold()
         freeze_startup_heap()
         self._tally = Tally()
         self._failed_name = failure_counter(self._label)

@@ -143,6 +143,9 @@ class ReadFhirFiles(beam.DoFn):
         self._batch_bytes = batch_bytes or BATCH_BYTES
 
     def setup(self) -> None:
+        from pipelines.fhir.memory import fix_mmap_threshold
+
+        fix_mmap_threshold()  # the first step a worker runs: set before the stage data arrives
         self._failed = Metrics.counter(NAMESPACE, failure_counter(self._label))
 
     def _error(self, error: ReadError):
