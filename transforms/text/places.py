@@ -266,7 +266,7 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
         if _RESIDENCE_WORD.search(text):
             out.extend(_places_after_residence_cue(text))
         if _FIVE_DIGITS.search(text):
-            for m in _CITY_STATE_ZIP.finditer(text):
+            for m in _city_state_zips(text):
                 words = m.group(1).split(" ")
                 while words and (
                     _is_english(words[0]) and words[0].lower() not in _TOPONYM_PREFIX or _DIGIT.search(words[0])
@@ -354,6 +354,18 @@ _CITY_STATE_ZIP = re.compile(
     r"(?<![\w])(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2})(?:,?\s(?:" + _STATE_ABBR + r"|" + _STATE_NAME
     + r")\.?,?\s\d{5}(?:-\d{4})?|, " + _CAPWORD + r",? \d{4,5})(?![\w-])"
 )
+# Every _CITY_STATE_ZIP match ends in whitespace and 4 or 5 digits not followed by a digit, in its last chunk; its city
+# (3 words) and its state (3: "Northern Mariana Islands") take at most 6 chunks before that one.
+_CSZ_DIGITS = re.compile(r"\s(\d{4,5})(?!\d)")
+_CSZ_BEFORE = 7
+
+
+def _city_state_zips(text: str) -> Iterator[re.Match[str]]:
+    """Exactly ``_CITY_STATE_ZIP.finditer(text)``, run only in the chunks before each 4- or 5-digit number."""
+    anchors = [m.start(1) for m in _CSZ_DIGITS.finditer(text)]
+    return _windowed(_CITY_STATE_ZIP, text, anchors, _CSZ_BEFORE, 0) if anchors else iter(())
+
+
 # Postcodes of other countries: British ("SW1A 1AA"), Canadian ("M5V 2T6"), and a 4- or 5-digit code before a known
 # city at the start of an address part ("75008 Paris", "PLZ 10115 Berlin") or after a city in one ("Søborg 2860").
 # (no single C, T, L or S before the digit: "L4 5SS", "C5 6TH" are spine levels in a report)
@@ -380,6 +392,9 @@ def _foreign_postcodes(text: str) -> list[_Raw]:
         if not any(_is_english(w) or w.isupper() or len(w) < 4 for w in words):  # "SVR 1057", "CK 9914": values
             out.append((m.start(1), m.end(2), "LOCATION", _NO_PARTS))
     return out
+
+
+_CITY_ZIP_AFTER_COMMA = re.compile(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2}) (\d{5}(?:-\d{4})?)(?![\w-])")
 
 
 def _cities(text: str) -> list[_Raw]:
@@ -459,7 +474,7 @@ def _cities(text: str) -> list[_Raw]:
                     out.append((m.start(), m.start() + len(phrase), "LOCATION", _NO_PARTS))
                     break
     if has_digit:
-        for z in re.finditer(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2}) (\d{5}(?:-\d{4})?)(?![\w-])", text):
+        for z in _CITY_ZIP_AFTER_COMMA.finditer(text):
             out.append((z.start(1), z.end(1), "LOCATION", _NO_PARTS))
             out.append((z.start(2), z.end(2), "LOCATION", _NO_PARTS))
     return out
@@ -500,26 +515,46 @@ _ORG_BEFORE, _ORG_AFTER = 6, 12
 
 def _org_matches(text: str) -> Iterator[re.Match[str]]:
     """Exactly ``_ORG.finditer(text)``, but the pattern runs only in windows of whitespace-separated chunks around
-    a head word: every match lies whole in one window, and each window starts and ends next to whitespace, so the
-    look-behind and look-ahead see what they would see in the whole text (it was the slowest scan of all)."""
+    a head word (it was the slowest scan of all)."""
     low = lowered(text)
     if low is None:  # a character re folds otherwise than lower() does: the whole text, plainly
         yield from _ORG.finditer(text)
         return
     heads = [m.start() for m in _HEAD_WORD.finditer(low)]
-    if not heads:
-        return
-    chunks = [m.span() for m in _CHUNK.finditer(text)]
-    starts = [a for a, _ in chunks]
+    if heads:
+        yield from _windowed(_ORG, text, heads, _ORG_BEFORE, _ORG_AFTER)
+
+
+# The last text split into whitespace-separated chunks (their start offsets), as lowered() keeps its lower case.
+_LAST_CHUNKS: tuple[str | None, list[int], list[int]] = (None, [], [])
+
+
+def _chunks(text: str) -> tuple[list[int], list[int]]:
+    global _LAST_CHUNKS
+    last, starts, ends = _LAST_CHUNKS
+    if last is not text:
+        spans = [m.span() for m in _CHUNK.finditer(text)]
+        starts, ends = [a for a, _ in spans], [b for _, b in spans]
+        _LAST_CHUNKS = (text, starts, ends)
+    return starts, ends
+
+
+def _windowed(pattern: re.Pattern[str], text: str, anchors: list[int], before: int, after: int) -> Iterator[re.Match[str]]:
+    """Exactly the matches of ``pattern.finditer(text)`` when each of them lies whole within the chunks from
+    ``before`` chunks before to ``after`` chunks after the one holding one of ``anchors`` (sorted offsets, each
+    inside a chunk): the pattern runs only in those windows. Each window starts and ends next to whitespace (or the
+    text's ends), so the look-behinds and look-aheads see there what they see in the whole text, and a match the
+    whole scan finds lies in one window, where the scan meets no earlier match."""
+    starts, ends = _chunks(text)
     windows: list[list[int]] = []
-    for k in sorted({bisect.bisect_right(starts, h) - 1 for h in heads}):
-        lo, hi = max(0, k - _ORG_BEFORE), min(len(chunks) - 1, k + _ORG_AFTER)
+    for k in sorted({bisect.bisect_right(starts, h) - 1 for h in anchors}):
+        lo, hi = max(0, k - before), min(len(starts) - 1, k + after)
         if windows and lo <= windows[-1][1] + 1:
             windows[-1][1] = hi
         else:
             windows.append([lo, hi])
     for lo, hi in windows:
-        yield from _ORG.finditer(text, chunks[lo][0], chunks[hi][1])
+        yield from pattern.finditer(text, starts[lo], ends[hi])
 
 
 # Legal forms of companies, written as registered (case-sensitive: "AB", "SA", "Oy" are also words or
@@ -652,7 +687,7 @@ def _organisations(text: str) -> list[_Raw]:
         start = m.start() + len(" ".join(words[: head_index - len(mods)])) + (1 if head_index > len(mods) else 0)
         end = m.end() - (1 if head_index < len(words) - 1 and words[-1].endswith(".") else 0)  # "... of Nebraska."
         out.append((start, end, "ORGANIZATION_NAME", _NO_PARTS))
-    if "," in text:
+    if "," in text and (" and " in text or " & " in text or " AND " in text):  # what every _LAW_FIRM match holds
         for m in _LAW_FIRM.finditer(text):
             names = [m.group(i) for i in (1, 2, 3)]
             if all(lexicon.fold(n.rstrip(".")) in lexicon.SURNAMES for n in names):
