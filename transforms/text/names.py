@@ -192,7 +192,7 @@ class _Word:
 
     __slots__ = (
         "short", "role", "common", "clinical", "given", "surname", "top", "particle", "initial", "cap", "upper",
-        "title", "word_ending", "scores", "inert",
+        "title", "word_ending", "scores", "inert", "facility",
     )  # fmt: skip
 
     def __init__(self, word: str):
@@ -203,6 +203,7 @@ class _Word:
         # "Lê", "Dê" are Vietnamese surnames, not the particle "le"
         self.particle = _plain(word) in lexicon.PARTICLES and (word.isascii() or len(word.rstrip(".")) == 1)
         self.title = _plain(word) in lexicon.TITLES or word.lower() in lexicon.TITLES
+        self.facility = _plain(word) in lexicon.FACILITY_WORDS
         long_parts = [p for p in parts if len(p) > 1]
         # a compound is everyday English when its first real part is ("X-ray", "Hill-Sachs"), not "Stord-Painter"
         self.common = bool(long_parts) and (_is_common(long_parts[0]) or all(_is_common(p) for p in long_parts))
@@ -285,7 +286,9 @@ _OF_BEFORE = re.compile(r"([A-Za-z]+)\s+of\s+$")
 def _clinical_neighbours(text: str, start: int, after: str, lone: bool) -> bool:
     """An eponym by its neighbours: "<clinical word> of X" ("Loop of Henle"), or a lone X followed by a
     lower-case clinical word ("Bankart lesion", "Mayfield head holder")."""
-    m = _OF_BEFORE.search(text[max(0, start - 30) : start])
+    before = text[max(0, start - 30) : start]
+    tail = before.rstrip()
+    m = _OF_BEFORE.search(before) if tail != before and tail.endswith("of") else None  # the pattern's own needs
     if m and lexicon.fold(m.group(1)) in lexicon.CLINICAL_VOCAB:
         return True
     if lone:
@@ -636,7 +639,7 @@ def find_names(text: str) -> list[_Raw]:
         if not titled and (
             _EPONYM_AFTER.match(after)
             or _FACILITY_AFTER.match(after)
-            or any(_plain(tokens[k][2]) in lexicon.FACILITY_WORDS for k in run)
+            or any(infos[k].facility for k in run)
         ):
             total = 0.0
         if not titled and any(infos[k].clinical and not (infos[k].given or infos[k].surname) for k in run):

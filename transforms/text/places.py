@@ -206,7 +206,7 @@ def _fold_words(words: list[str]) -> str:
     return lexicon.fold(" ".join(w.rstrip(".,") for w in words))
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 13)
 def _is_wordlike(word: str) -> bool:
     """An English, clinical or name word: such a place is found only with a cue."""
     w = lexicon.fold(word.rstrip(".")).replace("’", "'")
@@ -220,18 +220,18 @@ def _is_wordlike(word: str) -> bool:
     )
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 13)
 def _is_english(word: str) -> bool:
     w = lexicon.fold(word.rstrip("."))
     return w in lexicon.COMMON_WORDS or w in lexicon.CLINICAL_VOCAB or w in lexicon.DICTIONARY_NAMES
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 13)
 def _is_everyday(word: str) -> bool:
     return lexicon.fold(word.rstrip(".")) in lexicon.COMMON_WORDS
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 13)
 def _word_facts(word: str) -> tuple[str, bool, bool, bool]:
     """What _cities asks of one word of a capitalised run: its folded form, whether it is a place-name prefix
     ("Port", "West"), whether it ends a name after such a prefix, and whether it is place-shaped alone (the
@@ -397,6 +397,16 @@ def _foreign_postcodes(text: str) -> list[_Raw]:
 _CITY_ZIP_AFTER_COMMA = re.compile(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2}) (\d{5}(?:-\d{4})?)(?![\w-])")
 
 
+def _strong_place_cue(before: str) -> bool:
+    """A residence cue ("lives in", "born in") or an address's number ("Suite 549, ") right before a place."""
+    return _STRONG_PLACE_CUE.search(before) is not None or _AFTER_ADDRESS.search(before) is not None
+
+
+def _preposition_cue(cue: re.Match[str] | None) -> bool:
+    """A place cue holding a word ("in", "from"), not only a comma or blanks."""
+    return cue is not None and cue.group().strip() not in ("", ",")
+
+
 def _cities(text: str) -> list[_Raw]:
     out: list[_Raw] = []
     has_digit = _DIGIT.search(text) is not None
@@ -433,23 +443,29 @@ def _cities(text: str) -> list[_Raw]:
                 continue
             phrase = " ".join(words[k : k + size])
             end = start + len(phrase.rstrip("."))
-            before = text[max(0, start - 30) : start]
-            cue = _PLACE_CUE.search(before)
             address = bool(_ADDRESS_AFTER.match(text, end)) or bool(shaped and _BARE_STATE_AFTER.match(text, end))
-            cued = bool(cue) or address
-            strong_cue = address or bool(_STRONG_PLACE_CUE.search(before)) or bool(_AFTER_ADDRESS.search(before))
             distinctive = best and not all(_is_wordlike(w) for w in words[k : k + size])
-            if best and not distinctive and cue is not None and cue.group().strip() and cue.group().strip() != ",":
-                # a town named like a person ("in Jackson", "from Lowell"): a preposition is cue enough
-                strong_cue = strong_cue or not any(_is_english(w) for w in words[k : k + size])
-            if cue is not None and not strong_cue and not (distinctive or shaped):
-                cued = False  # "in", "to", "at" before an everyday word ("TO GRAVITY", "IN TIME") is no place cue
             acronym = phrase.isupper() and len(phrase) <= 4
-            if (
-                (distinctive and not acronym and (cued or size > 1 or not words[k].isupper()))
-                or (strong_cue and (best or shaped) and not (acronym and not address))
-                or (cued and shaped)
-            ) and not eponym_like(text, start, end):
+            before = text[max(0, start - 30) : start]
+            # A place cue before it (a preposition, "lives in", a comma) or an address after it makes the phrase a
+            # place; the cue patterns are searched only when the decision needs them (each is a scan of `before`).
+            if address:
+                found = True  # an address after it ("Hartford, CT", "Søborg 2860")
+            elif distinctive:  # a gazetteer name that is not every word a dictionary or name word
+                found = not acronym and (
+                    size > 1 or not words[k].isupper() or _PLACE_CUE.search(before) is not None
+                    or _strong_place_cue(before)
+                )
+            elif shaped:  # shaped like a place ("Blackburgh", "Port Christopher"): after any cue
+                found = _PLACE_CUE.search(before) is not None or (not acronym and _strong_place_cue(before))
+            else:  # a gazetteer name made of dictionary or name words: only after a strong cue
+                found = not acronym and (_strong_place_cue(before) or (
+                    # a town named like a person ("in Jackson", "from Lowell"): a preposition is cue enough;
+                    # "in", "to", "at" before an everyday word ("TO GRAVITY", "IN TIME") is no place cue
+                    not any(_is_english(w) for w in words[k : k + size])
+                    and _preposition_cue(_PLACE_CUE.search(before))
+                ))
+            if found and not eponym_like(text, start, end):
                 if not (best and size == 1 and words[k].rstrip(".").lower() in lexicon.TITLES):
                     out.append((start, end, "LOCATION", _NO_PARTS))
                     if has_digit:
