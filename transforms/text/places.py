@@ -74,6 +74,7 @@ _ZIP_AFTER_LOWER_STATE = re.compile(
     r"|(?<![\w])(?i:mass|calif|penn|fla|conn|mich|minn|wis|ariz|colo|tenn|okla|nebr|kans|ark|nev|wyo)\.?)"
     r" (\d{5}(?:-\d{4})?)(?![\w-])"
 )
+_ZIP_START = re.compile(r"\s(\d{5})")  # where a ZIP code after whitespace starts: what the two patterns above hold
 _ZIP_AFTER_CITY = re.compile(r",? (\d{5}(?:-\d{4})?)(?![\w-]|[.,]\d)")
 # European street addresses: name + street word + number ("Schaafstraße 59/19", "Naomiring 64", "Rue Cler 5").
 _EURO_STREET = re.compile(
@@ -279,10 +280,11 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
         if _AREA_HEAD.search(text):
             for m in _AREA.finditer(text):
                 out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
-        if _FIVE_DIGITS.search(text):
-            for m in _ZIP_AFTER_STATE.finditer(text):
+        zips = [m.start(1) for m in _ZIP_START.finditer(text)] if _FIVE_DIGITS.search(text) else None
+        if zips:  # each match ends in a ZIP code's chunk, its state (3 words at most) in the 3 chunks before
+            for m in _windowed(_ZIP_AFTER_STATE, text, zips, 4, 0):
                 out.append((m.start(1), m.end(1), "LOCATION", _NO_PARTS))
-            for m in _ZIP_AFTER_LOWER_STATE.finditer(text):
+            for m in _windowed(_ZIP_AFTER_LOWER_STATE, text, zips, 3, 0):
                 out.append((m.start(1), m.end(1), "LOCATION", _NO_PARTS))
     if "STREET_ADDRESS" in wanted and _DIGIT.search(text) and _euro_street_possible(text):
         for m in _EURO_STREET.finditer(text):
