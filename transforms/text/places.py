@@ -373,6 +373,8 @@ def _city_state_zips(text: str) -> Iterator[re.Match[str]]:
 # (no single C, T, L or S before the digit: "L4 5SS", "C5 6TH" are spine levels in a report)
 _UK_POSTCODE = re.compile(r"(?<![\w-])(?:[A-Z]{2}|[ABD-KMNO-RU-Z])[1-9][A-Z\d]? \d(?!MG|ML)[A-Z]{2}(?![\w-])")
 _CA_POSTCODE = re.compile(r"(?<![\w-])[A-Z]\d[A-Z] ?\d[A-Z]\d(?![\w-])")
+_UK_HINT = re.compile(r" \d[A-Z]{2}")  # what every _UK_POSTCODE match holds (its inward code after the space)
+_CA_HINT = re.compile(r"\d[A-Z]\d")  # what every _CA_POSTCODE match ends in
 _CODE_THEN_CITY = re.compile(
     r"(?:^|(?<=[,\n])|(?<=, )|(?<=PLZ )|(?<=CP )|(?<=CAP )|(?<=NPA )|(?<=[DFIAB]-))(\d{4,5}) (" + _CAPWORD + r")"
 )
@@ -382,14 +384,14 @@ _CITY_THEN_CODE = re.compile(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r")?)
 
 def _foreign_postcodes(text: str) -> list[_Raw]:
     out: list[_Raw] = []
-    for pattern in (_UK_POSTCODE, _CA_POSTCODE):
-        for m in pattern.finditer(text):
+    for pattern, hint in ((_UK_POSTCODE, _UK_HINT), (_CA_POSTCODE, _CA_HINT)):
+        for m in pattern.finditer(text) if hint.search(text) else ():
             out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
     for m in _CODE_THEN_CITY.finditer(text) if _CODE_SPACE_CAPITAL.search(text) else ():
         city = lexicon.fold(m.group(2).rstrip("."))
         if city in lexicon.PLACES and city not in lexicon.CLINICAL_VOCAB:
             out.append((m.start(1), m.end(2) - m.group(2).endswith("."), "LOCATION", _NO_PARTS))
-    for m in _CITY_THEN_CODE.finditer(text):
+    for m in _CITY_THEN_CODE.finditer(text) if ", " in text else ():
         words = m.group(1).split(" ")
         if not any(_is_english(w) or w.isupper() or len(w) < 4 for w in words):  # "SVR 1057", "CK 9914": values
             out.append((m.start(1), m.end(2), "LOCATION", _NO_PARTS))
@@ -491,7 +493,7 @@ def _cities(text: str) -> list[_Raw]:
                 if _fold_words(words[:n]) in lexicon.PLACES and not all(english(w) for w in words[:n]):
                     out.append((m.start(), m.start() + len(phrase), "LOCATION", _NO_PARTS))
                     break
-    if has_digit:
+    if has_digit and ", " in text:  # the pattern's look-behind
         for z in _CITY_ZIP_AFTER_COMMA.finditer(text):
             out.append((z.start(1), z.end(1), "LOCATION", _NO_PARTS))
             out.append((z.start(2), z.end(2), "LOCATION", _NO_PARTS))
