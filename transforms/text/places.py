@@ -559,7 +559,9 @@ def _chunks(text: str) -> tuple[list[int], list[int]]:
     return starts, ends
 
 
-def _windowed(pattern: re.Pattern[str], text: str, anchors: list[int], before: int, after: int) -> Iterator[re.Match[str]]:
+def _windowed(
+    pattern: re.Pattern[str], text: str, anchors: list[int], before: int, after: int
+) -> Iterator[re.Match[str]]:
     """Exactly the matches of ``pattern.finditer(text)`` when each of them lies whole within the chunks from
     ``before`` chunks before to ``after`` chunks after the one holding one of ``anchors`` (sorted offsets, each
     inside a chunk): the pattern runs only in those windows. Each window starts and ends next to whitespace (or the
