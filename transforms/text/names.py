@@ -21,7 +21,13 @@ _Parts = tuple[tuple[int, int, str], ...]
 _Raw = tuple[int, int, str, _Parts]
 
 _L = r"(?:[^\W\d_]|[\u0300-\u036f])"  # a letter, or a combining accent of a decomposed one
-TOKEN = re.compile(_L + r"+(?:['’]" + _L + r"+)*(?:-" + _L + r"+)*\.?")
+_TOKEN_SOURCE = _L + r"+(?:['’]" + _L + r"+)*(?:-" + _L + r"+)*\.?"
+TOKEN = re.compile(_TOKEN_SOURCE)
+# The same patterns for a text in ASCII, where a letter is [A-Za-z] (no combining accent, no "’"): one class per
+# character instead of an alternation of two, twice as fast (the detectors read mostly ASCII text).
+_ASCII_L = "[A-Za-z]"
+_ASCII_TOKEN = re.compile(_TOKEN_SOURCE.replace(_L, _ASCII_L))
+_ASCII_DIGIT = re.compile(r"[0-9]")  # in ASCII, what str.isdigit() says of a character
 
 # Cues before a run (matched against the text just before it). Strong: a role, a relation, a name label.
 _ROLES = (
@@ -97,10 +103,12 @@ _SENTENCE_BREAK = re.compile(r"([^\W\d_]{2,})[.!?]\s+$")
 _ABBREVIATIONS = frozenset("dr mr mrs ms prof pt pts st rev sr jr rn md np pa tech attn cc rep req".split())
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;\n]\s*|[\n\r]\s*)$")
 _CARET_TOKEN = re.compile(r"[^\s\\=|]+")
-_INVERTED = re.compile(
+_INVERTED_SOURCE = (
     r"(?<![\w'’-])(" + _L + r"{2,}(?:['’-]" + _L + r"+)*),\s?(" + _L + r"{2,}(?:-" + _L + r"+)*)(?:\s(" + _L
     + r")\b\.?)?"
 )
+_INVERTED = re.compile(_INVERTED_SOURCE)
+_ASCII_INVERTED = re.compile(_INVERTED_SOURCE.replace(_L, _ASCII_L))
 
 
 def _plain(word: str) -> str:
@@ -184,7 +192,7 @@ class _Word:
 
     __slots__ = (
         "short", "role", "common", "clinical", "given", "surname", "top", "particle", "initial", "cap", "upper",
-        "title", "word_ending", "scores", "inert",
+        "title", "word_ending", "scores", "inert", "facility",
     )  # fmt: skip
 
     def __init__(self, word: str):
@@ -195,6 +203,7 @@ class _Word:
         # "Lê", "Dê" are Vietnamese surnames, not the particle "le"
         self.particle = _plain(word) in lexicon.PARTICLES and (word.isascii() or len(word.rstrip(".")) == 1)
         self.title = _plain(word) in lexicon.TITLES or word.lower() in lexicon.TITLES
+        self.facility = _plain(word) in lexicon.FACILITY_WORDS
         long_parts = [p for p in parts if len(p) > 1]
         # a compound is everyday English when its first real part is ("X-ray", "Hill-Sachs"), not "Stord-Painter"
         self.common = bool(long_parts) and (_is_common(long_parts[0]) or all(_is_common(p) for p in long_parts))
@@ -277,7 +286,9 @@ _OF_BEFORE = re.compile(r"([A-Za-z]+)\s+of\s+$")
 def _clinical_neighbours(text: str, start: int, after: str, lone: bool) -> bool:
     """An eponym by its neighbours: "<clinical word> of X" ("Loop of Henle"), or a lone X followed by a
     lower-case clinical word ("Bankart lesion", "Mayfield head holder")."""
-    m = _OF_BEFORE.search(text[max(0, start - 30) : start])
+    before = text[max(0, start - 30) : start]
+    tail = before.rstrip()
+    m = _OF_BEFORE.search(before) if tail != before and tail.endswith("of") else None  # the pattern's own needs
     if m and lexicon.fold(m.group(1)) in lexicon.CLINICAL_VOCAB:
         return True
     if lone:
@@ -472,14 +483,19 @@ def find_names(text: str) -> list[_Raw]:
     found = _caret_names(text, skipped) if "^" in text else []
     carets = [(a, b) for a, b, _, _ in found] + skipped
     size = len(text)
-    tokens = []
-    for m in TOKEN.finditer(text):
-        a, b = m.span()
-        if (a and text[a - 1].isdigit()) or (b < size and text[b].isdigit()):
-            continue  # letters against digits ("T2", "3T", "HbA1c", "L4") are codes, not names
-        if carets and any(ca <= a < cb for ca, cb in carets):
-            continue  # inside a DOE^JANE value, already found
-        tokens.append((a, b, m.group()))
+    ascii_text = text.isascii()
+    scan = _ASCII_TOKEN if ascii_text else TOKEN
+    if ascii_text and not carets and _ASCII_DIGIT.search(text) is None:
+        tokens = [(m.start(), m.end(), m.group()) for m in scan.finditer(text)]  # no digit and no caret: all kept
+    else:
+        tokens = []
+        for m in scan.finditer(text):
+            a, b = m.span()
+            if (a and text[a - 1].isdigit()) or (b < size and text[b].isdigit()):
+                continue  # letters against digits ("T2", "3T", "HbA1c", "L4") are codes, not names
+            if carets and any(ca <= a < cb for ca, cb in carets):
+                continue  # inside a DOE^JANE value, already found
+            tokens.append((a, b, m.group()))
     if not tokens:
         return found
     letters = [w for _, _, w in tokens if len(w) > 1]
@@ -623,7 +639,7 @@ def find_names(text: str) -> list[_Raw]:
         if not titled and (
             _EPONYM_AFTER.match(after)
             or _FACILITY_AFTER.match(after)
-            or any(_plain(tokens[k][2]) in lexicon.FACILITY_WORDS for k in run)
+            or any(infos[k].facility for k in run)
         ):
             total = 0.0
         if not titled and any(infos[k].clinical and not (infos[k].given or infos[k].surname) for k in run):
@@ -702,7 +718,7 @@ def _inverted(text: str, mixed_case: bool, cache: dict[str, _Word]) -> list[_Raw
     out: list[_Raw] = []
     if "," not in text:
         return out
-    for m in _INVERTED.finditer(text):
+    for m in (_ASCII_INVERTED if text.isascii() else _INVERTED).finditer(text):
         last, first = _word_info(m.group(1), cache), _word_info(m.group(2), cache)
         sl, sf = last.score(mixed_case), first.score(mixed_case)
         if sl == 0.0 or sf == 0.0:

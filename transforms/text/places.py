@@ -74,6 +74,7 @@ _ZIP_AFTER_LOWER_STATE = re.compile(
     r"|(?<![\w])(?i:mass|calif|penn|fla|conn|mich|minn|wis|ariz|colo|tenn|okla|nebr|kans|ark|nev|wyo)\.?)"
     r" (\d{5}(?:-\d{4})?)(?![\w-])"
 )
+_ZIP_START = re.compile(r"\s(\d{5})")  # where a ZIP code after whitespace starts: what the two patterns above hold
 _ZIP_AFTER_CITY = re.compile(r",? (\d{5}(?:-\d{4})?)(?![\w-]|[.,]\d)")
 # European street addresses: name + street word + number ("Schaafstraße 59/19", "Naomiring 64", "Rue Cler 5").
 _EURO_STREET = re.compile(
@@ -206,7 +207,7 @@ def _fold_words(words: list[str]) -> str:
     return lexicon.fold(" ".join(w.rstrip(".,") for w in words))
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 13)
 def _is_wordlike(word: str) -> bool:
     """An English, clinical or name word: such a place is found only with a cue."""
     w = lexicon.fold(word.rstrip(".")).replace("’", "'")
@@ -220,18 +221,18 @@ def _is_wordlike(word: str) -> bool:
     )
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 13)
 def _is_english(word: str) -> bool:
     w = lexicon.fold(word.rstrip("."))
     return w in lexicon.COMMON_WORDS or w in lexicon.CLINICAL_VOCAB or w in lexicon.DICTIONARY_NAMES
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 13)
 def _is_everyday(word: str) -> bool:
     return lexicon.fold(word.rstrip(".")) in lexicon.COMMON_WORDS
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 13)
 def _word_facts(word: str) -> tuple[str, bool, bool, bool]:
     """What _cities asks of one word of a capitalised run: its folded form, whether it is a place-name prefix
     ("Port", "West"), whether it ends a name after such a prefix, and whether it is place-shaped alone (the
@@ -266,7 +267,7 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
         if _RESIDENCE_WORD.search(text):
             out.extend(_places_after_residence_cue(text))
         if _FIVE_DIGITS.search(text):
-            for m in _CITY_STATE_ZIP.finditer(text):
+            for m in _city_state_zips(text):
                 words = m.group(1).split(" ")
                 while words and (
                     _is_english(words[0]) and words[0].lower() not in _TOPONYM_PREFIX or _DIGIT.search(words[0])
@@ -279,10 +280,11 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
         if _AREA_HEAD.search(text):
             for m in _AREA.finditer(text):
                 out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
-        if _FIVE_DIGITS.search(text):
-            for m in _ZIP_AFTER_STATE.finditer(text):
+        zips = [m.start(1) for m in _ZIP_START.finditer(text)] if _FIVE_DIGITS.search(text) else None
+        if zips:  # each match ends in a ZIP code's chunk, its state (3 words at most) in the 3 chunks before
+            for m in _windowed(_ZIP_AFTER_STATE, text, zips, 4, 0):
                 out.append((m.start(1), m.end(1), "LOCATION", _NO_PARTS))
-            for m in _ZIP_AFTER_LOWER_STATE.finditer(text):
+            for m in _windowed(_ZIP_AFTER_LOWER_STATE, text, zips, 3, 0):
                 out.append((m.start(1), m.end(1), "LOCATION", _NO_PARTS))
     if "STREET_ADDRESS" in wanted and _DIGIT.search(text) and _euro_street_possible(text):
         for m in _EURO_STREET.finditer(text):
@@ -354,11 +356,25 @@ _CITY_STATE_ZIP = re.compile(
     r"(?<![\w])(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2})(?:,?\s(?:" + _STATE_ABBR + r"|" + _STATE_NAME
     + r")\.?,?\s\d{5}(?:-\d{4})?|, " + _CAPWORD + r",? \d{4,5})(?![\w-])"
 )
+# Every _CITY_STATE_ZIP match ends in whitespace and 4 or 5 digits not followed by a digit, in its last chunk; its city
+# (3 words) and its state (3: "Northern Mariana Islands") take at most 6 chunks before that one.
+_CSZ_DIGITS = re.compile(r"\s(\d{4,5})(?!\d)")
+_CSZ_BEFORE = 7
+
+
+def _city_state_zips(text: str) -> Iterator[re.Match[str]]:
+    """Exactly ``_CITY_STATE_ZIP.finditer(text)``, run only in the chunks before each 4- or 5-digit number."""
+    anchors = [m.start(1) for m in _CSZ_DIGITS.finditer(text)]
+    return _windowed(_CITY_STATE_ZIP, text, anchors, _CSZ_BEFORE, 0) if anchors else iter(())
+
+
 # Postcodes of other countries: British ("SW1A 1AA"), Canadian ("M5V 2T6"), and a 4- or 5-digit code before a known
 # city at the start of an address part ("75008 Paris", "PLZ 10115 Berlin") or after a city in one ("Søborg 2860").
 # (no single C, T, L or S before the digit: "L4 5SS", "C5 6TH" are spine levels in a report)
 _UK_POSTCODE = re.compile(r"(?<![\w-])(?:[A-Z]{2}|[ABD-KMNO-RU-Z])[1-9][A-Z\d]? \d(?!MG|ML)[A-Z]{2}(?![\w-])")
 _CA_POSTCODE = re.compile(r"(?<![\w-])[A-Z]\d[A-Z] ?\d[A-Z]\d(?![\w-])")
+_UK_HINT = re.compile(r" \d[A-Z]{2}")  # what every _UK_POSTCODE match holds (its inward code after the space)
+_CA_HINT = re.compile(r"\d[A-Z]\d")  # what every _CA_POSTCODE match ends in
 _CODE_THEN_CITY = re.compile(
     r"(?:^|(?<=[,\n])|(?<=, )|(?<=PLZ )|(?<=CP )|(?<=CAP )|(?<=NPA )|(?<=[DFIAB]-))(\d{4,5}) (" + _CAPWORD + r")"
 )
@@ -368,18 +384,31 @@ _CITY_THEN_CODE = re.compile(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r")?)
 
 def _foreign_postcodes(text: str) -> list[_Raw]:
     out: list[_Raw] = []
-    for pattern in (_UK_POSTCODE, _CA_POSTCODE):
-        for m in pattern.finditer(text):
+    for pattern, hint in ((_UK_POSTCODE, _UK_HINT), (_CA_POSTCODE, _CA_HINT)):
+        for m in pattern.finditer(text) if hint.search(text) else ():
             out.append((m.start(), m.end(), "LOCATION", _NO_PARTS))
     for m in _CODE_THEN_CITY.finditer(text) if _CODE_SPACE_CAPITAL.search(text) else ():
         city = lexicon.fold(m.group(2).rstrip("."))
         if city in lexicon.PLACES and city not in lexicon.CLINICAL_VOCAB:
             out.append((m.start(1), m.end(2) - m.group(2).endswith("."), "LOCATION", _NO_PARTS))
-    for m in _CITY_THEN_CODE.finditer(text):
+    for m in _CITY_THEN_CODE.finditer(text) if ", " in text else ():
         words = m.group(1).split(" ")
         if not any(_is_english(w) or w.isupper() or len(w) < 4 for w in words):  # "SVR 1057", "CK 9914": values
             out.append((m.start(1), m.end(2), "LOCATION", _NO_PARTS))
     return out
+
+
+_CITY_ZIP_AFTER_COMMA = re.compile(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2}) (\d{5}(?:-\d{4})?)(?![\w-])")
+
+
+def _strong_place_cue(before: str) -> bool:
+    """A residence cue ("lives in", "born in") or an address's number ("Suite 549, ") right before a place."""
+    return _STRONG_PLACE_CUE.search(before) is not None or _AFTER_ADDRESS.search(before) is not None
+
+
+def _preposition_cue(cue: re.Match[str] | None) -> bool:
+    """A place cue holding a word ("in", "from"), not only a comma or blanks."""
+    return cue is not None and cue.group().strip() not in ("", ",")
 
 
 def _cities(text: str) -> list[_Raw]:
@@ -418,23 +447,29 @@ def _cities(text: str) -> list[_Raw]:
                 continue
             phrase = " ".join(words[k : k + size])
             end = start + len(phrase.rstrip("."))
-            before = text[max(0, start - 30) : start]
-            cue = _PLACE_CUE.search(before)
             address = bool(_ADDRESS_AFTER.match(text, end)) or bool(shaped and _BARE_STATE_AFTER.match(text, end))
-            cued = bool(cue) or address
-            strong_cue = address or bool(_STRONG_PLACE_CUE.search(before)) or bool(_AFTER_ADDRESS.search(before))
             distinctive = best and not all(_is_wordlike(w) for w in words[k : k + size])
-            if best and not distinctive and cue is not None and cue.group().strip() and cue.group().strip() != ",":
-                # a town named like a person ("in Jackson", "from Lowell"): a preposition is cue enough
-                strong_cue = strong_cue or not any(_is_english(w) for w in words[k : k + size])
-            if cue is not None and not strong_cue and not (distinctive or shaped):
-                cued = False  # "in", "to", "at" before an everyday word ("TO GRAVITY", "IN TIME") is no place cue
             acronym = phrase.isupper() and len(phrase) <= 4
-            if (
-                (distinctive and not acronym and (cued or size > 1 or not words[k].isupper()))
-                or (strong_cue and (best or shaped) and not (acronym and not address))
-                or (cued and shaped)
-            ) and not eponym_like(text, start, end):
+            before = text[max(0, start - 30) : start]
+            # A place cue before it (a preposition, "lives in", a comma) or an address after it makes the phrase a
+            # place; the cue patterns are searched only when the decision needs them (each is a scan of `before`).
+            if address:
+                found = True  # an address after it ("Hartford, CT", "Søborg 2860")
+            elif distinctive:  # a gazetteer name that is not every word a dictionary or name word
+                found = not acronym and (
+                    size > 1 or not words[k].isupper() or _PLACE_CUE.search(before) is not None
+                    or _strong_place_cue(before)
+                )
+            elif shaped:  # shaped like a place ("Blackburgh", "Port Christopher"): after any cue
+                found = _PLACE_CUE.search(before) is not None or (not acronym and _strong_place_cue(before))
+            else:  # a gazetteer name made of dictionary or name words: only after a strong cue
+                found = not acronym and (_strong_place_cue(before) or (
+                    # a town named like a person ("in Jackson", "from Lowell"): a preposition is cue enough;
+                    # "in", "to", "at" before an everyday word ("TO GRAVITY", "IN TIME") is no place cue
+                    not any(_is_english(w) for w in words[k : k + size])
+                    and _preposition_cue(_PLACE_CUE.search(before))
+                ))
+            if found and not eponym_like(text, start, end):
                 if not (best and size == 1 and words[k].rstrip(".").lower() in lexicon.TITLES):
                     out.append((start, end, "LOCATION", _NO_PARTS))
                     if has_digit:
@@ -458,8 +493,8 @@ def _cities(text: str) -> list[_Raw]:
                 if _fold_words(words[:n]) in lexicon.PLACES and not all(english(w) for w in words[:n]):
                     out.append((m.start(), m.start() + len(phrase), "LOCATION", _NO_PARTS))
                     break
-    if has_digit:
-        for z in re.finditer(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2}) (\d{5}(?:-\d{4})?)(?![\w-])", text):
+    if has_digit and ", " in text:  # the pattern's look-behind
+        for z in _CITY_ZIP_AFTER_COMMA.finditer(text):
             out.append((z.start(1), z.end(1), "LOCATION", _NO_PARTS))
             out.append((z.start(2), z.end(2), "LOCATION", _NO_PARTS))
     return out
@@ -500,26 +535,48 @@ _ORG_BEFORE, _ORG_AFTER = 6, 12
 
 def _org_matches(text: str) -> Iterator[re.Match[str]]:
     """Exactly ``_ORG.finditer(text)``, but the pattern runs only in windows of whitespace-separated chunks around
-    a head word: every match lies whole in one window, and each window starts and ends next to whitespace, so the
-    look-behind and look-ahead see what they would see in the whole text (it was the slowest scan of all)."""
+    a head word (it was the slowest scan of all)."""
     low = lowered(text)
     if low is None:  # a character re folds otherwise than lower() does: the whole text, plainly
         yield from _ORG.finditer(text)
         return
     heads = [m.start() for m in _HEAD_WORD.finditer(low)]
-    if not heads:
-        return
-    chunks = [m.span() for m in _CHUNK.finditer(text)]
-    starts = [a for a, _ in chunks]
+    if heads:
+        yield from _windowed(_ORG, text, heads, _ORG_BEFORE, _ORG_AFTER)
+
+
+# The last text split into whitespace-separated chunks (their start offsets), as lowered() keeps its lower case.
+_LAST_CHUNKS: tuple[str | None, list[int], list[int]] = (None, [], [])
+
+
+def _chunks(text: str) -> tuple[list[int], list[int]]:
+    global _LAST_CHUNKS
+    last, starts, ends = _LAST_CHUNKS
+    if last is not text:
+        spans = [m.span() for m in _CHUNK.finditer(text)]
+        starts, ends = [a for a, _ in spans], [b for _, b in spans]
+        _LAST_CHUNKS = (text, starts, ends)
+    return starts, ends
+
+
+def _windowed(
+    pattern: re.Pattern[str], text: str, anchors: list[int], before: int, after: int
+) -> Iterator[re.Match[str]]:
+    """Exactly the matches of ``pattern.finditer(text)`` when each of them lies whole within the chunks from
+    ``before`` chunks before to ``after`` chunks after the one holding one of ``anchors`` (sorted offsets, each
+    inside a chunk): the pattern runs only in those windows. Each window starts and ends next to whitespace (or the
+    text's ends), so the look-behinds and look-aheads see there what they see in the whole text, and a match the
+    whole scan finds lies in one window, where the scan meets no earlier match."""
+    starts, ends = _chunks(text)
     windows: list[list[int]] = []
-    for k in sorted({bisect.bisect_right(starts, h) - 1 for h in heads}):
-        lo, hi = max(0, k - _ORG_BEFORE), min(len(chunks) - 1, k + _ORG_AFTER)
+    for k in sorted({bisect.bisect_right(starts, h) - 1 for h in anchors}):
+        lo, hi = max(0, k - before), min(len(starts) - 1, k + after)
         if windows and lo <= windows[-1][1] + 1:
             windows[-1][1] = hi
         else:
             windows.append([lo, hi])
     for lo, hi in windows:
-        yield from _ORG.finditer(text, chunks[lo][0], chunks[hi][1])
+        yield from pattern.finditer(text, starts[lo], ends[hi])
 
 
 # Legal forms of companies, written as registered (case-sensitive: "AB", "SA", "Oy" are also words or
@@ -652,7 +709,7 @@ def _organisations(text: str) -> list[_Raw]:
         start = m.start() + len(" ".join(words[: head_index - len(mods)])) + (1 if head_index > len(mods) else 0)
         end = m.end() - (1 if head_index < len(words) - 1 and words[-1].endswith(".") else 0)  # "... of Nebraska."
         out.append((start, end, "ORGANIZATION_NAME", _NO_PARTS))
-    if "," in text:
+    if "," in text and (" and " in text or " & " in text or " AND " in text):  # what every _LAW_FIRM match holds
         for m in _LAW_FIRM.finditer(text):
             names = [m.group(i) for i in (1, 2, 3)]
             if all(lexicon.fold(n.rstrip(".")) in lexicon.SURNAMES for n in names):

@@ -1,0 +1,69 @@
+"""The narrative speed-ups of the name and place scans give exactly what the plain patterns give."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from transforms.text import names, places
+
+_WORDS = (
+    "Springfield MA NY New York District of Columbia Northern Mariana Islands Ohio Calif. Mass ma ca , 02139 "
+    "02139-1234 12345 1234 2860 Søborg Cambridge Mass. Suite 549 lives in Jones, Smith and Walton & AND "
+    "Burlington Dr. Smith, John A. O'Brien-Lee D'Arcy Zoë x y 3T L4 SW1A 1AA M5V 2T6 75008 Paris of the Elm"
+).split(" ")
+
+
+def _random_texts(n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    seps = [" ", " ", " ", "  ", "\n", ", ", ",", "-", "", "\t", ". "]
+    return [
+        "".join(rng.choice(_WORDS) + rng.choice(seps) for _ in range(rng.randint(1, 40))) for _ in range(n)
+    ]
+
+
+def test_city_state_zip_windows_give_exactly_the_whole_text_matches() -> None:
+    # catches a window too narrow (a three-word city before a three-word state cut off), an anchor missed (a
+    # four-digit code after a city) or a window edge away from whitespace
+    for text in _random_texts(3000, 17):
+        got = [m.span() for m in places._city_state_zips(text)]
+        assert got == [m.span() for m in places._CITY_STATE_ZIP.finditer(text)], text
+
+
+@pytest.mark.parametrize("pattern, before", [(places._ZIP_AFTER_STATE, 4), (places._ZIP_AFTER_LOWER_STATE, 3)])
+def test_zip_after_state_windows_give_exactly_the_whole_text_matches(pattern: re.Pattern[str], before: int) -> None:
+    # catches a ZIP code's anchor or window that misses a match the whole-text scan finds
+    for text in _random_texts(3000, 18):
+        anchors = [m.start(1) for m in places._ZIP_START.finditer(text)]
+        got = [m.span() for m in places._windowed(pattern, text, anchors, before, 0)] if anchors else []
+        assert got == [m.span() for m in pattern.finditer(text)], text
+
+
+def test_ascii_patterns_match_like_the_unicode_ones_on_ascii_text() -> None:
+    # catches an ASCII variant that drifts from the pattern it stands for (an apostrophe, hyphen or full stop lost)
+    for text in _random_texts(2000, 19):
+        text = text.encode("ascii", "ignore").decode()
+        for fast, plain in ((names._ASCII_TOKEN, names.TOKEN), (names._ASCII_INVERTED, names._INVERTED)):
+            assert [m.groups() + m.span() for m in fast.finditer(text)] == [
+                m.groups() + m.span() for m in plain.finditer(text)
+            ], text
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("She lives in Jackson with her son.", "Jackson"),  # a town named like a person, after a preposition
+        ("Mail to 12 Oak Rd, Hartford, CT 06101.", "Hartford"),  # an address after it
+        ("Patient moved from Blackburgh last year.", "Blackburgh"),  # place-shaped, after a strong cue
+        ("Went to Blackburgh.", "Blackburgh"),  # place-shaped, after a preposition only
+        ("Blackburgh is nice", None),  # place-shaped, no cue
+        ("Visited Tuusniemi in May.", None),  # no cue, not in the gazetteer
+        ("TO GRAVITY", None),  # a cue before an everyday word
+    ],
+)
+def test_city_cues_decide_as_documented(text: str, found: str | None) -> None:
+    # catches a cue pattern skipped when the decision needs it (the cues are searched lazily)
+    spans = {text[s:e] for s, e, _, _ in places.find_places(text, frozenset({"LOCATION"}))}
+    assert (found in spans) if found else not spans, spans
