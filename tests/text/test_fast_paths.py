@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from tests.text.salad import word_salad
 from transforms.text import detectors, names, places
 from transforms.text.caseless import Caseless
 
@@ -19,12 +20,11 @@ _WORDS = (
 ).split(" ")
 
 
+_SEPARATORS = [" ", " ", "  ", "\n", ", ", "-", "", "\t"]
+
+
 def _random_texts(n: int, seed: int) -> list[str]:
-    rng = random.Random(seed)
-    seps = [" ", " ", "  ", "\n", ", ", "-", "", "\t"]
-    return [
-        "".join(rng.choice(_WORDS) + rng.choice(seps) for _ in range(rng.randint(1, 40))) for _ in range(n)
-    ]
+    return word_salad(_WORDS, _SEPARATORS, n, seed)
 
 
 def test_organisation_windows_give_exactly_the_whole_text_matches() -> None:

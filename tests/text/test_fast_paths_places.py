@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import random
 import re
 
 import pytest
 
+from tests.text.salad import word_salad
 from transforms.text import names, places
 
 _WORDS = (
@@ -16,12 +16,11 @@ _WORDS = (
 ).split(" ")
 
 
+_SEPARATORS = [" ", " ", " ", "  ", "\n", ", ", ",", "-", "", "\t", ". "]
+
+
 def _random_texts(n: int, seed: int) -> list[str]:
-    rng = random.Random(seed)
-    seps = [" ", " ", " ", "  ", "\n", ", ", ",", "-", "", "\t", ". "]
-    return [
-        "".join(rng.choice(_WORDS) + rng.choice(seps) for _ in range(rng.randint(1, 40))) for _ in range(n)
-    ]
+    return word_salad(_WORDS, _SEPARATORS, n, seed)
 
 
 def test_city_state_zip_windows_give_exactly_the_whole_text_matches() -> None:
