@@ -713,7 +713,7 @@ class FindingMemo:
         self._spans: dict[tuple[str, frozenset[str], frozenset[str]], tuple[tuple[int, int, str], ...]] = {}
         self.max_entries = max_entries
         self.max_chars = max_chars
-        self.hits = 0
+        self.hits = 0  # texts found here (tests read it)
 
     def __getstate__(self) -> dict:
         return {"max_entries": self.max_entries, "max_chars": self.max_chars}  # a copy starts empty
@@ -723,6 +723,20 @@ class FindingMemo:
 
     def __len__(self) -> int:
         return len(self._spans)
+
+    def spans(self, text: str, selected: frozenset[str], exclude: frozenset[str]) -> list[tuple[int, int, str]]:
+        """``_spans(text, selected, exclude)``, found once for a text kept here."""
+        if len(text) > self.max_chars:
+            return _spans(text, selected, exclude)
+        key = (text, selected, exclude)
+        found = self._spans.get(key)
+        if found is None:
+            if len(self._spans) >= self.max_entries:
+                self._spans.clear()
+            found = self._spans[key] = tuple(_spans(text, selected, exclude))
+        else:
+            self.hits += 1
+        return list(found)
 
 
 def detect(
@@ -741,18 +755,7 @@ def detect(
     """
     selected = INFO_TYPES if info_types is None else frozenset(info_types)
     exclude = exclude if isinstance(exclude, frozenset) else frozenset(exclude)
-    if memo is None or len(text) > memo.max_chars:
-        spans = _spans(text, selected, exclude)
-    else:
-        key = (text, selected, exclude)
-        found = memo._spans.get(key)
-        if found is None:
-            if len(memo._spans) >= memo.max_entries:
-                memo._spans.clear()
-            found = memo._spans[key] = tuple(_spans(text, selected, exclude))
-        else:
-            memo.hits += 1
-        spans = list(found)
+    spans = _spans(text, selected, exclude) if memo is None else memo.spans(text, selected, exclude)
     if context:
         spans.extend((s, e, "CTX") for s, e in context_findings(text, context))
     return resolve(spans)
