@@ -84,7 +84,7 @@ def hide_unused_gcp_modules(argv: Sequence[str]) -> bool:
     """On a command line naming no ``gs://`` path and no Dataflow, hide Beam's GCP I/O modules (before Beam is
     imported; a process that imported Beam already keeps them). Only for a command line's own process: the
     modules stay hidden for the life of the process. Its DirectRunner worker processes hide the same
-    (local_runner.hidden_modules)."""
+    (local_worker.hidden_modules)."""
     if "apache_beam" in sys.modules or any("gs://" in arg or "dataflow" in arg.lower() for arg in argv):
         return False
     for module in GCP_ONLY_MODULES:
