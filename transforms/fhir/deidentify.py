@@ -55,7 +55,7 @@ class _Plan:
     """What to do at one element path."""
 
     __slots__ = ("model", "field", "steps", "rule", "op", "special", "children", "where", "type_name", "required",
-                 "kind", "plain", "notes")
+                 "kind", "plain", "notes", "passing", "replace", "noting")
 
     def __init__(self, model, field, steps, rule, op, special, where, type_name):
         self.model: str | None = model
@@ -65,10 +65,18 @@ class _Plan:
         self.op: str = op  # concrete operation for a primitive; AGE hook for an Age element
         self.special: str | None = special
         self.children: dict[str, Any] = {}
+        # the keys of ``children`` whose values are copied as they are (``_PASS``, ``_VERBATIM``): an object with
+        # only such keys is copied whole, without visiting its keys one by one (``_walk``)
+        self.passing: set[str] = set()
         self.where: str = where  # the element path for error messages: "Patient.address.city"
         self.type_name: str = type_name
         self.required: tuple | None = None  # (key, Field) of the model's 1..x elements, resolved on first use
         self.notes: bool = False  # a value removed here becomes a context phrase (``processors.note``, resolved once)
+        # what ``PROCESSORS[op].apply`` does, resolved once: whether the value becomes a context phrase first
+        # (``noting``, set with ``notes``), then the processor's ``replace``
+        processor = PROCESSORS.get(op)
+        self.replace = processor.replace if processor is not None else None
+        self.noting: bool = False
         if field is None:
             self.kind = _HOLDER  # a primitive's extension holder (_birthDate, _given: [null, {...}])
         elif field.is_resource:
@@ -151,6 +159,8 @@ def _child_plan(policy: FhirPolicy, parent: _Plan, key: str) -> Any:
     else:
         plan = _make_plan(policy, parent, key)
     parent.children[key] = plan
+    if plan.kind == _PASS or plan.kind == _VERBATIM_KIND:
+        parent.passing.add(key)
     return plan
 
 
@@ -181,6 +191,7 @@ def _make_plan(policy: FhirPolicy, parent: _Plan, key: str) -> _Plan:
         op = AGE
     plan = _Plan(f.model, f, steps, rule, op, special, where, f.type_name)
     plan.notes = policy.contextual and f.type_name in CONTEXT_TYPES
+    plan.noting = plan.notes and getattr(PROCESSORS.get(op), "notes", False)
     return plan
 
 
@@ -243,13 +254,17 @@ def _leaf(value: Any, plan: _Plan, parent: dict, ctx: _Ctx) -> Any:
             return value  # numbers and booleans hold no text to inspect
         _note(ctx, str(value), plan.type_name)
         return _REMOVED  # a number cannot be masked, hashed or shifted into a valid number
-    return PROCESSORS[op].apply(value, plan, parent, ctx)
+    if plan.noting and len(value) >= 2:  # PROCESSORS[op].apply, without its two calls (processors.note)
+        ctx.context.append(value)
+    return plan.replace(value, plan, parent, ctx)
 
 
 def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
     if obj.__class__ is not dict and not isinstance(obj, dict):
         raise DeidentifyError("INVALID_ARGUMENT", f"{plan.where}: expected a JSON object")
     plain = plan.plain
+    if plain and obj.keys() <= plan.passing:  # nothing to do below (a Coding, a Quantity): the same object
+        return dict(obj) if obj else _REMOVED
     imaging_uid = None
     if not plain:
         if plan.op == AGE:
