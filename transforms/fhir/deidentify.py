@@ -48,7 +48,9 @@ _DICOM_UID_SYSTEM = "urn:dicom:uid"
 
 
 # What the walk does with a child element (``_Plan.kind``), resolved once a path: the walk then branches on one int.
-_PASS, _PRIMITIVE, _COMPLEX, _HOLDER, _NESTED, _SKIP_KIND, _VERBATIM_KIND = range(7)
+# ``_DROP``: a primitive a rule removes (whatever its type or special role), each string value a context phrase
+# when the policy is contextual — what ``_leaf`` would do, without a call a value.
+_PASS, _PRIMITIVE, _COMPLEX, _HOLDER, _NESTED, _SKIP_KIND, _VERBATIM_KIND, _DROP = range(8)
 
 
 class _Plan:
@@ -85,6 +87,8 @@ class _Plan:
             self.kind = _COMPLEX
         elif op == KEEP and special is None:
             self.kind = _PASS  # the common case: a primitive nothing applies to
+        elif op == REMOVE:
+            self.kind = _DROP
         else:
             self.kind = _PRIMITIVE
         # an element with nothing to do after its children (no AGE hook, ImagingStudy identifier, narrative or
@@ -275,7 +279,7 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
                 imaging_uid = "urn:oid:" + ctx.keys.uid(value[8:])
     children = plan.children
     out: dict[str, Any] = {}
-    shrunk: list[str] = []
+    shrunk: list[str] | None = None  # primitives that lost values: their extensions go too
     for key, value in obj.items():
         child = children.get(key)
         if child is None:
@@ -283,14 +287,27 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
         kind = child.kind
         if kind == _PASS or kind == _VERBATIM_KIND:
             out[key] = value
-            continue
-        if kind == _SKIP_KIND:
-            continue
-        if kind == _COMPLEX:
+        elif kind == _COMPLEX:
             if isinstance(value, list):
-                result = [r for r in [_walk(v, child, ctx) for v in value] if r is not _REMOVED]
-            else:
+                result = [r for v in value if (r := _walk(v, child, ctx)) is not _REMOVED]
+                if result:
+                    out[key] = result
+            else:  # _walk never returns an empty object
                 result = _walk(value, child, ctx)
+                if result is not _REMOVED:
+                    out[key] = result
+        elif kind == _DROP:
+            if isinstance(value, list):
+                if child.notes:
+                    for item in value:
+                        if isinstance(item, str) and len(item) >= 2:
+                            ctx.context.append(item)
+                if value:
+                    shrunk = [key] if shrunk is None else shrunk + [key]
+            else:
+                if child.notes and isinstance(value, str) and len(value) >= 2:
+                    ctx.context.append(value)
+                shrunk = [key] if shrunk is None else shrunk + [key]
         elif kind == _PRIMITIVE:
             if isinstance(value, list):
                 result = []
@@ -302,26 +319,33 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
                         ctx.pending.append((result, len(result), r))
                     result.append(r)
                 if len(result) != len(value):
-                    shrunk.append(key)
+                    shrunk = [key] if shrunk is None else shrunk + [key]
             else:
                 result = _leaf(value, child, obj, ctx)
                 if result is _REMOVED:
-                    shrunk.append(key)
-                elif result.__class__ is _Deferred:
+                    shrunk = [key] if shrunk is None else shrunk + [key]
+                    continue
+                if result.__class__ is _Deferred:
                     ctx.pending.append((out, key, result))
-        elif kind == _NESTED:
-            result = _nested_resources(value, child, ctx)
-        elif isinstance(value, list):  # _HOLDER: a primitive's extension holder (_birthDate, _given: [null, {...}])
-            result = [None if v is None else _walk(v, child, ctx) for v in value]
-            result = [None if r is _REMOVED else r for r in result]
-            if all(r is None for r in result):
-                result = _REMOVED
-        else:
-            result = _walk(value, child, ctx)
-        if result is _REMOVED or (not result and isinstance(result, (list, dict))):  # an emptied element goes
+            if not result and isinstance(result, (list, dict)):  # an emptied element goes
+                continue
+            out[key] = result
+        elif kind == _SKIP_KIND:
             continue
-        out[key] = result
-    if shrunk:
+        else:
+            if kind == _NESTED:
+                result = _nested_resources(value, child, ctx)
+            elif isinstance(value, list):  # _HOLDER: a primitive's extension holder (_given: [null, {...}])
+                result = [None if v is None else _walk(v, child, ctx) for v in value]
+                result = [None if r is _REMOVED else r for r in result]
+                if all(r is None for r in result):
+                    result = _REMOVED
+            else:
+                result = _walk(value, child, ctx)
+            if result is _REMOVED or (not result and isinstance(result, (list, dict))):  # an emptied element goes
+                continue
+            out[key] = result
+    if shrunk is not None:
         for key in shrunk:  # a primitive's extensions go with the values they were attached to
             out.pop("_" + key, None)
     if len(out) != len(obj):  # a key was dropped (or a shrunk list's extensions): keep 1..x elements present
