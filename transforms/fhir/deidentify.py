@@ -234,7 +234,8 @@ def _leaf(value: Any, plan: _Plan, parent: dict, ctx: _Ctx) -> Any:
     op = plan.op
     if special is not None and op != REMOVE and isinstance(value, str):
         if special == "reference":
-            if plan.field.key == "reference" and ids.needs_resolution(value):
+            if ((value.startswith("urn:uuid:") or "?" in value)  # what needs_resolution needs, without a call
+                    and plan.field.key == "reference" and ids.needs_resolution(value)):
                 target = ctx.targets.get(ids.resolution_key(value)) if ctx.targets else None
                 if target is not None:
                     value = target
@@ -321,7 +322,12 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
                 if len(result) != len(value):
                     shrunk = [key] if shrunk is None else shrunk + [key]
             else:
-                result = _leaf(value, child, obj, ctx)
+                if value.__class__ is str and child.special is None:  # _leaf's common case, without the call
+                    if child.noting and len(value) >= 2:
+                        ctx.context.append(value)
+                    result = child.replace(value, child, obj, ctx)
+                else:
+                    result = _leaf(value, child, obj, ctx)
                 if result is _REMOVED:
                     shrunk = [key] if shrunk is None else shrunk + [key]
                     continue
@@ -463,17 +469,26 @@ def _finish(ctx: _Ctx) -> None:
     context = ctx.context
     keys = ctx.keys
 
-    def clean(text: str) -> str:
-        return cleaner.clean(text, keys, ctx.patient, context)
+    patient = ctx.patient
 
+    def clean(text: str) -> str:
+        return cleaner.clean(text, keys, patient, context)
+
+    attachments = False
     for container, key, item in ctx.pending:
         if item is None:  # an Attachment whose data changed: size and hash follow the new content
+            attachments = True
             continue
+        kind = item.kind
         if key == "text" and coded_text(item.value, container):
             result: Any = item.value  # CodeableConcept.text saying what its codings' displays say: clinical
-        elif item.kind == "xhtml":  # ids and references in a narrative are rewritten as the elements are
+        elif kind == "text":  # the common case: ``Clean.refit(clean(value))`` with the calls of an unchanged text saved
+            result = cleaner.clean(item.value, keys, patient, context)
+            if result != item.value:
+                result = Clean.refit(result, item, ctx)
+        elif kind == "xhtml":  # ids and references in a narrative are rewritten as the elements are
             result = narrative.transform_div(item.value, lambda text: clean(_rewrite_text_ids(text, keys)))
-        elif item.kind == "base64":
+        elif kind == "base64":
             cleaned = clean(item.value)
             result = base64.b64encode(cleaned.encode("utf-8")).decode("ascii")
         else:
@@ -481,7 +496,7 @@ def _finish(ctx: _Ctx) -> None:
         if result is _REMOVED:
             ctx.removed_late = True
         container[key] = result
-    for container, _key, item in ctx.pending:
+    for container, _key, item in ctx.pending if attachments else ():
         if item is None and isinstance(container.get("data"), str):
             raw = base64.b64decode(container["data"])
             container["size"] = len(raw)
