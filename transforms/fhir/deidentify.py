@@ -281,9 +281,11 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
     children = plan.children
     out: dict[str, Any] = {}
     shrunk: list[str] | None = None  # primitives that lost values: their extensions go too
+    holders = False  # whether ``out`` holds a primitive's extensions (``_given``): only then can shrunk ones go
     for key, value in obj.items():
-        child = children.get(key)
-        if child is None:
+        try:
+            child = children[key]
+        except KeyError:
             child = _child_plan(ctx.policy, plan, key)
         kind = child.kind
         if kind == _PASS or kind == _VERBATIM_KIND:
@@ -341,17 +343,19 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
         else:
             if kind == _NESTED:
                 result = _nested_resources(value, child, ctx)
-            elif isinstance(value, list):  # _HOLDER: a primitive's extension holder (_given: [null, {...}])
-                result = [None if v is None else _walk(v, child, ctx) for v in value]
-                result = [None if r is _REMOVED else r for r in result]
-                if all(r is None for r in result):
-                    result = _REMOVED
-            else:
-                result = _walk(value, child, ctx)
+            else:  # _HOLDER: a primitive's extension holder (_birthDate, _given: [null, {...}])
+                holders = True
+                if isinstance(value, list):
+                    result = [None if v is None else _walk(v, child, ctx) for v in value]
+                    result = [None if r is _REMOVED else r for r in result]
+                    if all(r is None for r in result):
+                        result = _REMOVED
+                else:
+                    result = _walk(value, child, ctx)
             if result is _REMOVED or (not result and isinstance(result, (list, dict))):  # an emptied element goes
                 continue
             out[key] = result
-    if shrunk is not None:
+    if shrunk is not None and holders:
         for key in shrunk:  # a primitive's extensions go with the values they were attached to
             out.pop("_" + key, None)
     if len(out) != len(obj):  # a key was dropped (or a shrunk list's extensions): keep 1..x elements present
