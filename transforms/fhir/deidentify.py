@@ -291,8 +291,12 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
         if kind == _PASS or kind == _VERBATIM_KIND:
             out[key] = value
         elif kind == _COMPLEX:
-            if isinstance(value, list):
-                result = [r for v in value if (r := _walk(v, child, ctx)) is not _REMOVED]
+            if isinstance(value, list):  # a loop, not a comprehension: most lists hold one or two objects
+                result = []
+                for v in value:
+                    r = _walk(v, child, ctx)
+                    if r is not _REMOVED:
+                        result.append(r)
                 if result:
                     out[key] = result
             else:  # _walk never returns an empty object
@@ -324,10 +328,17 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
                 if len(result) != len(value):
                     shrunk = [key] if shrunk is None else shrunk + [key]
             else:
-                if value.__class__ is str and child.special is None:  # _leaf's common case, without the call
+                special = child.special
+                if value.__class__ is not str:
+                    result = _leaf(value, child, obj, ctx)
+                elif special is None:  # _leaf's common cases, without the call
                     if child.noting and len(value) >= 2:
                         ctx.context.append(value)
                     result = child.replace(value, child, obj, ctx)
+                elif special == "reference" and not (value.startswith("urn:uuid:") or "?" in value):
+                    result = ids.rewrite_reference(ctx.keys, value)  # nothing to resolve first
+                elif special == "resource_id":
+                    result = ids.new_id(ctx.keys, value)
                 else:
                     result = _leaf(value, child, obj, ctx)
                 if result is _REMOVED:
@@ -456,10 +467,11 @@ def _resource(resource: Any, parent: _Ctx, nested: bool) -> dict:
 def _run(resource: dict, rtype: str, ctx: _Ctx) -> dict:
     if rtype == "Bundle":
         ctx.bundle_patients, ctx.bundle_context = _bundle_patients(resource, ctx)
-    out = _walk(resource, _root_plan(ctx.policy, rtype), ctx)
+    out = _walk(resource, ctx.policy._plans.get(rtype) or _root_plan(ctx.policy, rtype), ctx)
     if out is _REMOVED:
         out = {"resourceType": rtype}
-    _finish(ctx)
+    if ctx.pending:
+        _finish(ctx)
     if ctx.removed_late:
         out = _prune(out) or {"resourceType": rtype}
     return out
