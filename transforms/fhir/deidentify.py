@@ -3,8 +3,9 @@
 The walk visits every element once. What to do with an element depends only on its path from its resource
 (field names and types, never indexes or values), so each path is resolved once into a ``_Plan`` (its
 effective rule, the concrete operation for its type) and cached in the policy: the walk then costs one dict
-lookup per element. A rule matching an element covers everything inside it unless an earlier rule (lower
-index) matches a descendant — the first matching FieldMetadata wins, per value.
+lookup per element, and an object whose keys are all plain copies (a Coding, a Quantity) is copied whole. A rule
+matching an element covers everything inside it unless an earlier rule (lower index) matches a descendant — the
+first matching FieldMetadata wins, per value.
 """
 
 from __future__ import annotations
@@ -268,7 +269,7 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
     if obj.__class__ is not dict and not isinstance(obj, dict):
         raise DeidentifyError("INVALID_ARGUMENT", f"{plan.where}: expected a JSON object")
     plain = plan.plain
-    if plain and obj.keys() <= plan.passing:  # nothing to do below (a Coding, a Quantity): the same object
+    if plain and obj.keys() <= plan.passing:  # nothing to do below (a Coding, a Quantity): a copy of it
         return dict(obj) if obj else _REMOVED
     imaging_uid = None
     if not plain:
@@ -339,6 +340,8 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
                     result = ids.rewrite_reference(ctx.keys, value)  # nothing to resolve first
                 elif special == "resource_id":
                     result = ids.new_id(ctx.keys, value)
+                elif special == "dicom_uid":
+                    result = ctx.keys.uid(value)
                 else:
                     result = _leaf(value, child, obj, ctx)
                 if result is _REMOVED:
@@ -484,7 +487,6 @@ def _finish(ctx: _Ctx) -> None:
     cleaner = ctx.policy.cleaner
     context = ctx.context
     keys = ctx.keys
-
     patient = ctx.patient
 
     def clean(text: str) -> str:
