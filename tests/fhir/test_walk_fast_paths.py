@@ -14,8 +14,7 @@ import pytest
 from tests import oracles
 from tests.fhir.conftest import field_config, policy_of
 from transforms.errors import DeidentifyError
-from transforms.fhir import deidentify_resource, patient_context
-from transforms.fhir import dates, ids
+from transforms.fhir import dates, deidentify_resource, ids, patient_context
 from transforms.fhir.codec import JsonDecimal, loads
 from transforms.fhir.dates import shift_date
 
@@ -47,7 +46,8 @@ def test_a_key_not_seen_before_still_gets_its_action(keys):
     for _ in range(2):  # the second time, the plan has seen display too
         out = deidentify_resource(observation(dict(LOINC)), policy, keys)
         assert out["code"]["coding"] == [{"system": "http://loinc.org", "code": "8867-4", "display": "**********"}]
-    with_extension = {"system": "http://loinc.org", "code": "8867-4", "extension": [{"url": "http://x", "valueString": "a"}]}
+    with_extension = {"system": "http://loinc.org", "code": "8867-4",
+                      "extension": [{"url": "http://x", "valueString": "a"}]}
     out = deidentify_resource(observation(with_extension), policy, keys)
     assert out["code"]["coding"] == [{"system": "http://loinc.org", "code": "8867-4"}]
 
@@ -200,7 +200,8 @@ def test_references_needing_resolution_are_resolved_and_the_rest_rewritten(keys)
     encounter = {
         "resourceType": "Encounter", "id": "e1", "status": "finished", "class": {"code": "AMB"},
         "subject": {"reference": "Patient?identifier=http://mrn|123"},
-        "participant": [{"individual": {"reference": "urn:uuid:9f0a"}}, {"individual": {"reference": "Practitioner/d1"}}],
+        "participant": [{"individual": {"reference": "urn:uuid:9f0a"}},
+                        {"individual": {"reference": "Practitioner/d1"}}],
         "serviceProvider": {"reference": "Organization?name=x"},
     }  # fmt: skip
     stats: dict = {}
