@@ -137,6 +137,17 @@ def test_shifted_dates_depend_on_the_days_not_only_the_value():
         assert shift_date("2020-01-31T10:00:00+02:00", 1) == "2020-02-01T10:00:00+02:00"
 
 
+def test_times_of_a_day_share_its_shift_and_keep_their_time():
+    assert shift_date("2019-03-31", 2) == "2019-04-02"  # the day remembered alone, then as the start of times
+    assert shift_date("2019-03-31T23:59:59.999+14:00", 2) == "2019-04-02T23:59:59.999+14:00"
+    assert shift_date("2019-03-31T00:00:00Z", 2) == "2019-04-02T00:00:00Z"
+    assert shift_date("2019-03-31T08:00:00Z", -31) == "2019-02-28T08:00:00Z"  # the same day, other days: its own
+    assert shift_date("2019-03-31T09:30:00Z", -31) == "2019-02-28T09:30:00Z"  # ... remembered from the time before
+    for not_a_time in ("2019-03-31X08:00", "2019-03-31 08:00"):  # a known day followed by anything but T
+        with pytest.raises(DeidentifyError, match="not a FHIR date"):
+            shift_date(not_a_time, 2, "Observation.issued")
+
+
 def test_a_date_that_fails_fails_each_time_naming_each_place():
     for where in ("Observation.issued", "Condition.recordedDate"):
         with pytest.raises(DeidentifyError, match=rf"^INVALID_ARGUMENT: {where}: not a FHIR date"):
