@@ -187,7 +187,8 @@ class ParseResources(beam.DoFn):
                 if raw.alias is not None:  # a Bundle entry's urn:uuid: fullUrl other than its id (stores/fhir.py)
                     offers.append((raw.alias, f"{rtype}/{resource['id']}"))
                 data = raw.data
-                unresolved = any(marker in data for marker in _NEEDS_RESOLUTION)
+                unresolved = (_NEEDS_RESOLUTION[0] in data or _NEEDS_RESOLUTION[1] in data  # no generator a line
+                              or _NEEDS_RESOLUTION[2] in data)
                 if unresolved:
                     wanted += wanted_keys(resource)
                 if rtype == "Patient":

@@ -3,8 +3,9 @@
 The walk visits every element once. What to do with an element depends only on its path from its resource
 (field names and types, never indexes or values), so each path is resolved once into a ``_Plan`` (its
 effective rule, the concrete operation for its type) and cached in the policy: the walk then costs one dict
-lookup per element. A rule matching an element covers everything inside it unless an earlier rule (lower
-index) matches a descendant — the first matching FieldMetadata wins, per value.
+lookup per element, and an object whose keys are all plain copies (a Coding, a Quantity) is copied whole. A rule
+matching an element covers everything inside it unless an earlier rule (lower index) matches a descendant — the
+first matching FieldMetadata wins, per value.
 """
 
 from __future__ import annotations
@@ -48,14 +49,16 @@ _DICOM_UID_SYSTEM = "urn:dicom:uid"
 
 
 # What the walk does with a child element (``_Plan.kind``), resolved once a path: the walk then branches on one int.
-_PASS, _PRIMITIVE, _COMPLEX, _HOLDER, _NESTED, _SKIP_KIND, _VERBATIM_KIND = range(7)
+# ``_DROP``: a primitive a rule removes (whatever its type or special role), each string value a context phrase
+# when the policy is contextual — what ``_leaf`` would do, without a call a value.
+_PASS, _PRIMITIVE, _COMPLEX, _HOLDER, _NESTED, _SKIP_KIND, _VERBATIM_KIND, _DROP = range(8)
 
 
 class _Plan:
     """What to do at one element path."""
 
     __slots__ = ("model", "field", "steps", "rule", "op", "special", "children", "where", "type_name", "required",
-                 "kind", "plain", "notes")
+                 "kind", "plain", "notes", "passing", "replace", "noting")
 
     def __init__(self, model, field, steps, rule, op, special, where, type_name):
         self.model: str | None = model
@@ -65,10 +68,18 @@ class _Plan:
         self.op: str = op  # concrete operation for a primitive; AGE hook for an Age element
         self.special: str | None = special
         self.children: dict[str, Any] = {}
+        # the keys of ``children`` whose values are copied as they are (``_PASS``, ``_VERBATIM``): an object with
+        # only such keys is copied whole, without visiting its keys one by one (``_walk``)
+        self.passing: set[str] = set()
         self.where: str = where  # the element path for error messages: "Patient.address.city"
         self.type_name: str = type_name
         self.required: tuple | None = None  # (key, Field) of the model's 1..x elements, resolved on first use
         self.notes: bool = False  # a value removed here becomes a context phrase (``processors.note``, resolved once)
+        # what ``PROCESSORS[op].apply`` does, resolved once: whether the value becomes a context phrase first
+        # (``noting``, set with ``notes``), then the processor's ``replace``
+        processor = PROCESSORS.get(op)
+        self.replace = processor.replace if processor is not None else None
+        self.noting: bool = False
         if field is None:
             self.kind = _HOLDER  # a primitive's extension holder (_birthDate, _given: [null, {...}])
         elif field.is_resource:
@@ -77,6 +88,8 @@ class _Plan:
             self.kind = _COMPLEX
         elif op == KEEP and special is None:
             self.kind = _PASS  # the common case: a primitive nothing applies to
+        elif op == REMOVE:
+            self.kind = _DROP
         else:
             self.kind = _PRIMITIVE
         # an element with nothing to do after its children (no AGE hook, ImagingStudy identifier, narrative or
@@ -151,6 +164,8 @@ def _child_plan(policy: FhirPolicy, parent: _Plan, key: str) -> Any:
     else:
         plan = _make_plan(policy, parent, key)
     parent.children[key] = plan
+    if plan.kind == _PASS or plan.kind == _VERBATIM_KIND:
+        parent.passing.add(key)
     return plan
 
 
@@ -181,6 +196,7 @@ def _make_plan(policy: FhirPolicy, parent: _Plan, key: str) -> _Plan:
         op = AGE
     plan = _Plan(f.model, f, steps, rule, op, special, where, f.type_name)
     plan.notes = policy.contextual and f.type_name in CONTEXT_TYPES
+    plan.noting = plan.notes and getattr(PROCESSORS.get(op), "notes", False)
     return plan
 
 
@@ -219,7 +235,8 @@ def _leaf(value: Any, plan: _Plan, parent: dict, ctx: _Ctx) -> Any:
     op = plan.op
     if special is not None and op != REMOVE and isinstance(value, str):
         if special == "reference":
-            if plan.field.key == "reference" and ids.needs_resolution(value):
+            if ((value.startswith("urn:uuid:") or "?" in value)  # what needs_resolution needs, without a call
+                    and plan.field.key == "reference" and ids.needs_resolution(value)):
                 target = ctx.targets.get(ids.resolution_key(value)) if ctx.targets else None
                 if target is not None:
                     value = target
@@ -243,13 +260,17 @@ def _leaf(value: Any, plan: _Plan, parent: dict, ctx: _Ctx) -> Any:
             return value  # numbers and booleans hold no text to inspect
         _note(ctx, str(value), plan.type_name)
         return _REMOVED  # a number cannot be masked, hashed or shifted into a valid number
-    return PROCESSORS[op].apply(value, plan, parent, ctx)
+    if plan.noting and len(value) >= 2:  # PROCESSORS[op].apply, without its two calls (processors.note)
+        ctx.context.append(value)
+    return plan.replace(value, plan, parent, ctx)
 
 
 def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
     if obj.__class__ is not dict and not isinstance(obj, dict):
         raise DeidentifyError("INVALID_ARGUMENT", f"{plan.where}: expected a JSON object")
     plain = plan.plain
+    if plain and obj.keys() <= plan.passing:  # nothing to do below (a Coding, a Quantity): a copy of it
+        return dict(obj) if obj else _REMOVED
     imaging_uid = None
     if not plain:
         if plan.op == AGE:
@@ -260,22 +281,41 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
                 imaging_uid = "urn:oid:" + ctx.keys.uid(value[8:])
     children = plan.children
     out: dict[str, Any] = {}
-    shrunk: list[str] = []
+    shrunk: list[str] | None = None  # primitives that lost values: their extensions go too
+    holders = False  # whether ``out`` holds a primitive's extensions (``_given``): only then can shrunk ones go
     for key, value in obj.items():
-        child = children.get(key)
-        if child is None:
+        try:
+            child = children[key]
+        except KeyError:
             child = _child_plan(ctx.policy, plan, key)
         kind = child.kind
         if kind == _PASS or kind == _VERBATIM_KIND:
             out[key] = value
-            continue
-        if kind == _SKIP_KIND:
-            continue
-        if kind == _COMPLEX:
-            if isinstance(value, list):
-                result = [r for r in [_walk(v, child, ctx) for v in value] if r is not _REMOVED]
-            else:
+        elif kind == _COMPLEX:
+            if isinstance(value, list):  # a loop, not a comprehension: most lists hold one or two objects
+                result = []
+                for v in value:
+                    r = _walk(v, child, ctx)
+                    if r is not _REMOVED:
+                        result.append(r)
+                if result:
+                    out[key] = result
+            else:  # _walk never returns an empty object
                 result = _walk(value, child, ctx)
+                if result is not _REMOVED:
+                    out[key] = result
+        elif kind == _DROP:
+            if isinstance(value, list):
+                if child.notes:
+                    for item in value:
+                        if isinstance(item, str) and len(item) >= 2:
+                            ctx.context.append(item)
+                if value:
+                    shrunk = [key] if shrunk is None else shrunk + [key]
+            else:
+                if child.notes and isinstance(value, str) and len(value) >= 2:
+                    ctx.context.append(value)
+                shrunk = [key] if shrunk is None else shrunk + [key]
         elif kind == _PRIMITIVE:
             if isinstance(value, list):
                 result = []
@@ -287,26 +327,49 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
                         ctx.pending.append((result, len(result), r))
                     result.append(r)
                 if len(result) != len(value):
-                    shrunk.append(key)
+                    shrunk = [key] if shrunk is None else shrunk + [key]
             else:
-                result = _leaf(value, child, obj, ctx)
+                special = child.special
+                if value.__class__ is not str:
+                    result = _leaf(value, child, obj, ctx)
+                elif special is None:  # _leaf's common cases, without the call
+                    if child.noting and len(value) >= 2:
+                        ctx.context.append(value)
+                    result = child.replace(value, child, obj, ctx)
+                elif special == "reference" and not (value.startswith("urn:uuid:") or "?" in value):
+                    result = ids.rewrite_reference(ctx.keys, value)  # nothing to resolve first
+                elif special == "resource_id":
+                    result = ids.new_id(ctx.keys, value)
+                elif special == "dicom_uid":
+                    result = ctx.keys.uid(value)
+                else:
+                    result = _leaf(value, child, obj, ctx)
                 if result is _REMOVED:
-                    shrunk.append(key)
-                elif result.__class__ is _Deferred:
+                    shrunk = [key] if shrunk is None else shrunk + [key]
+                    continue
+                if result.__class__ is _Deferred:
                     ctx.pending.append((out, key, result))
-        elif kind == _NESTED:
-            result = _nested_resources(value, child, ctx)
-        elif isinstance(value, list):  # _HOLDER: a primitive's extension holder (_birthDate, _given: [null, {...}])
-            result = [None if v is None else _walk(v, child, ctx) for v in value]
-            result = [None if r is _REMOVED else r for r in result]
-            if all(r is None for r in result):
-                result = _REMOVED
-        else:
-            result = _walk(value, child, ctx)
-        if result is _REMOVED or (not result and isinstance(result, (list, dict))):  # an emptied element goes
+            if not result and isinstance(result, (list, dict)):  # an emptied element goes
+                continue
+            out[key] = result
+        elif kind == _SKIP_KIND:
             continue
-        out[key] = result
-    if shrunk:
+        else:
+            if kind == _NESTED:
+                result = _nested_resources(value, child, ctx)
+            else:  # _HOLDER: a primitive's extension holder (_birthDate, _given: [null, {...}])
+                holders = True
+                if isinstance(value, list):
+                    result = [None if v is None else _walk(v, child, ctx) for v in value]
+                    result = [None if r is _REMOVED else r for r in result]
+                    if all(r is None for r in result):
+                        result = _REMOVED
+                else:
+                    result = _walk(value, child, ctx)
+            if result is _REMOVED or (not result and isinstance(result, (list, dict))):  # an emptied element goes
+                continue
+            out[key] = result
+    if shrunk is not None and holders:
         for key in shrunk:  # a primitive's extensions go with the values they were attached to
             out.pop("_" + key, None)
     if len(out) != len(obj):  # a key was dropped (or a shrunk list's extensions): keep 1..x elements present
@@ -407,10 +470,11 @@ def _resource(resource: Any, parent: _Ctx, nested: bool) -> dict:
 def _run(resource: dict, rtype: str, ctx: _Ctx) -> dict:
     if rtype == "Bundle":
         ctx.bundle_patients, ctx.bundle_context = _bundle_patients(resource, ctx)
-    out = _walk(resource, _root_plan(ctx.policy, rtype), ctx)
+    out = _walk(resource, ctx.policy._plans.get(rtype) or _root_plan(ctx.policy, rtype), ctx)
     if out is _REMOVED:
         out = {"resourceType": rtype}
-    _finish(ctx)
+    if ctx.pending:
+        _finish(ctx)
     if ctx.removed_late:
         out = _prune(out) or {"resourceType": rtype}
     return out
@@ -423,18 +487,26 @@ def _finish(ctx: _Ctx) -> None:
     cleaner = ctx.policy.cleaner
     context = ctx.context
     keys = ctx.keys
+    patient = ctx.patient
 
     def clean(text: str) -> str:
-        return cleaner.clean(text, keys, ctx.patient, context)
+        return cleaner.clean(text, keys, patient, context)
 
+    attachments = False
     for container, key, item in ctx.pending:
         if item is None:  # an Attachment whose data changed: size and hash follow the new content
+            attachments = True
             continue
+        kind = item.kind
         if key == "text" and coded_text(item.value, container):
             result: Any = item.value  # CodeableConcept.text saying what its codings' displays say: clinical
-        elif item.kind == "xhtml":  # ids and references in a narrative are rewritten as the elements are
+        elif kind == "text":  # the common case: ``Clean.refit(clean(value))`` with the calls of an unchanged text saved
+            result = cleaner.clean(item.value, keys, patient, context)
+            if result != item.value:
+                result = Clean.refit(result, item, ctx)
+        elif kind == "xhtml":  # ids and references in a narrative are rewritten as the elements are
             result = narrative.transform_div(item.value, lambda text: clean(_rewrite_text_ids(text, keys)))
-        elif item.kind == "base64":
+        elif kind == "base64":
             cleaned = clean(item.value)
             result = base64.b64encode(cleaned.encode("utf-8")).decode("ascii")
         else:
@@ -442,7 +514,7 @@ def _finish(ctx: _Ctx) -> None:
         if result is _REMOVED:
             ctx.removed_late = True
         container[key] = result
-    for container, _key, item in ctx.pending:
+    for container, _key, item in ctx.pending if attachments else ():
         if item is None and isinstance(container.get("data"), str):
             raw = base64.b64decode(container["data"])
             container["size"] = len(raw)

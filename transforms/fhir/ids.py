@@ -136,12 +136,21 @@ def wanted_keys(value: Any) -> list[str]:
     return out
 
 
+_REFERENCE_KEYS: dict[str, str | None] = {}
+_UNKNOWN = object()
+
+
 def reference_key(reference: str) -> str | None:
-    """A reference in a canonical form for joins: ``Type/id`` for relative and absolute forms, else as given."""
-    match = _REFERENCE.match(reference)
-    if match:
-        return f"{match['type']}/{match['id']}"
-    return reference or None
+    """A reference in a canonical form for joins: ``Type/id`` for relative and absolute forms, else as given.
+    Remembered as ``new_id`` is (a patient's resources all name it: every one of them asks)."""
+    key = _REFERENCE_KEYS.get(reference, _UNKNOWN)
+    if key is _UNKNOWN:
+        match = _REFERENCE.match(reference)
+        key = f"{match['type']}/{match['id']}" if match else reference or None
+        if len(_REFERENCE_KEYS) >= ID_CACHE_SIZE:
+            _REFERENCE_KEYS.clear()
+        _REFERENCE_KEYS[reference] = key
+    return key
 
 
 # Where each resource type names its patient, after the R4 patient CompartmentDefinition (4.0.1): the compartment
