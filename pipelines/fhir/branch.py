@@ -106,10 +106,9 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     ``join``: "side" (the default: Patient join info as a side input of pickled batches, so resources are not
     grouped by patient, and batches of uncompressed NDJSON reach the de-identify step as BatchRefs; each worker
     holds every Patient's shift key and context phrases, some 100-300 bytes a patient), "keyed" (GroupByKey by
-    patient: no per-worker patient table; of uncompressed NDJSON a line reference a resource is shuffled, twice)
-    or "none" (no Patient join: date shifts then key on the reference, not the MRN: for measuring the join's cost
-    only). "side" and "keyed" give the same
-    output.
+    patient: no per-worker patient table; of uncompressed NDJSON a line reference a resource is shuffled, then
+    spill files' locations by batch) or "none" (no Patient join: date shifts then key on the reference, not the
+    MRN: for measuring the join's cost only). "side" and "keyed" give the same output.
     ``incremental``: keep what the destination holds from this source and de-identify only source resources
     whose destination resource (``Type/<new id>``, a function of the source id and key) is not there yet;
     see ``add_incremental_inputs``.
