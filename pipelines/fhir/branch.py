@@ -36,10 +36,11 @@ whole chunks of the parse step's output as they arrived (10 MB each), 70/30 in a
 are reshuffled first (a GroupByKey's keys are dealt out one by one). ``join="keyed"`` does the join with a
 GroupByKey instead (no per-worker Patient table; same output): for uncompressed NDJSON the GroupByKey by patient
 carries a line reference a resource (``parse.line_ref``, a few dozen bytes), not the resource, and a second
-GroupByKey by batch brings each batch's BatchRef its lines' shift keys and context, pickled once a Patient a
-batch (``join.pack_joined``); the batch is then read again as the side join reads it. The local runner keeps
-every grouped value decoded in its own process, so what it holds follows the number of resources, not their
-bytes. Bundles and gzipped files still go through the join whole (they cannot be read again by range).
+GroupByKey by batch brings each batch's BatchRef its lines' shift keys and context: the join by patient
+writes them to spill files in the write's run folder, a segment a batch (``spill.JoinSpill``), and only the
+segments' locations are grouped (``spill.SpillRef``); the batch is then read again as the side join reads it.
+The local runner keeps every grouped value decoded in its own process, so it holds a few dozen bytes a resource
+(the line references) and a few values a batch, not the resources or their Patients' phrases. Bundles and gzipped files still go through the join whole (they cannot be read again by range).
 
 Output is deterministic: shard counts come from the input's sizes per type, a resource's shard from a hash of
 its new id, and lines are sorted by new id within a shard, so runs and worker counts agree byte for byte.
@@ -56,6 +57,7 @@ run (``skipped/<label>``), or an error record (``{resource_name, error}``) named
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -72,7 +74,7 @@ from pipelines.fhir.join import (
 from pipelines.fhir.memory import fix_mmap_threshold
 from pipelines.fhir.parse import BATCHES, OFFERS, PATIENTS, SIZES, WANTED, KeepWanted, ParseResources
 from pipelines.fhir.read import ReadFhirStore
-from pipelines.fhir.shards import WriteFhirShards, shard_tag
+from pipelines.fhir.shards import WriteFhirShards, run_folder, shard_tag
 from pipelines.stores.fhir import MAX_RESOURCE_BYTES, shard_count, source_tag
 from transforms.beam import ERRORS, WriteErrorRecords
 from transforms.crypto import Keys
@@ -104,10 +106,9 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     ``join``: "side" (the default: Patient join info as a side input of pickled batches, so resources are not
     grouped by patient, and batches of uncompressed NDJSON reach the de-identify step as BatchRefs; each worker
     holds every Patient's shift key and context phrases, some 100-300 bytes a patient), "keyed" (GroupByKey by
-    patient: no per-worker patient table; of uncompressed NDJSON a line reference a resource is shuffled, twice)
-    or "none" (no Patient join: date shifts then key on the reference, not the MRN: for measuring the join's cost
-    only). "side" and "keyed" give the same
-    output.
+    patient: no per-worker patient table; of uncompressed NDJSON a line reference a resource is shuffled, then
+    spill files' locations by batch) or "none" (no Patient join: date shifts then key on the reference, not the
+    MRN: for measuring the join's cost only). "side" and "keyed" give the same output.
     ``incremental``: keep what the destination holds from this source and de-identify only source resources
     whose destination resource (``Type/<new id>``, a function of the source id and key) is not there yet;
     see ``add_incremental_inputs``.
@@ -117,6 +118,7 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     fix_mmap_threshold()  # this process runs the local runner: its stage data passes through here
     p = f"{label}: " if label != "fhir" else ""
     tag = shard_tag(source)
+    token = uuid.uuid4().hex  # the write's run folder, which also holds the keyed join's spill files
     read = pipeline | f"{p}Read FHIR store" >> ReadFhirStore(source, label, max_resource_bytes)
     parsed = read["raw"] | f"{p}Parse" >> beam.ParDo(
         ParseResources(policy, keys, label, resource_filter, deidentify_patients=not validate,
@@ -149,7 +151,8 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
             | f"{p}Join patients" >> beam.GroupByKey()
         )
         joined = grouped | f"{p}De-identify" >> beam.ParDo(
-            DeidentifyFhirResources(policy, keys, label, validate, incremental), counts_view,
+            DeidentifyFhirResources(policy, keys, label, validate, incremental,
+                                    spill_folder=run_folder(destination, tag, token)), counts_view,
             *extra, **targets).with_outputs(ERRORS, JOINED, main="ok")
         again = (
             (joined[JOINED], parsed[BATCHES])
@@ -176,7 +179,7 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     if existing_lines is not None:
         outputs.append(existing_lines | f"{p}Shard kept lines" >> beam.Map(reshard_existing, counts_view))
     written = tuple(outputs) | f"{p}Write" >> WriteFhirShards(destination, tag, label, counts_view, p,
-                                                              legacy_tags=(source_tag(source),))
+                                                              token=token, legacy_tags=(source_tag(source),))
     errors = (
         (read[ERRORS], parsed[ERRORS], *deid_errors, written[ERRORS]) | f"{p}All errors" >> beam.Flatten()
     )

@@ -28,6 +28,7 @@ from pipelines.fhir.parse import (
 )
 from pipelines.fhir.read import BatchRef, SourceChanged, read_batch_lines
 from pipelines.fhir.shards import ENTRY, LINE, ShardBuffer
+from pipelines.fhir.spill import JoinSpill, SpillRef, read_segment
 from pipelines.stores.fhir import RawResource, shard_of
 from transforms.beam import (
     ERRORS,
@@ -45,7 +46,7 @@ from transforms.fhir.policy import FhirPolicy
 
 FLUSH_BYTES = 4 << 20  # the de-identify step gathers output lines per shard up to this many bytes a worker (its
 # memory holds them once; a smaller buffer only means more, smaller sorted runs for the merge)
-JOINED = "joined"  # the keyed join's (batch key, (line number, shift key, context)) for lines read again after it
+JOINED = "joined"  # the keyed join's (batch key, SpillRef): where the join put what a batch's lines joined with
 
 
 class DeidentifyFhirResources(beam.DoFn):
@@ -61,15 +62,19 @@ class DeidentifyFhirResources(beam.DoFn):
     ``Type/id`` already in the destination) is skipped (``skipped/<label>``), not de-identified.
 
     A bytes value (``parse.line_ref``: a line of an uncompressed NDJSON batch, by reference,
-    ``ParseResources(keyed_refs=True)``) is not de-identified here: JOINED gets, per batch the group has lines
-    of, ``(batch key, pickled (shift key, context, line numbers))`` for ``DeidentifyJoinedBatches``, which reads
-    the batch again. The GroupByKeys then hold a few dozen bytes a resource, not the resource, so the runner's
-    memory follows the number of resources, not their size.
+    ``ParseResources(keyed_refs=True)``) is not de-identified here: the group's shift key, context and line
+    numbers go, per batch the group has lines of, to a spill file of this worker (``spill.JoinSpill``, in
+    ``spill_folder``), and JOINED gets ``(batch key, SpillRef)`` a spill file and batch for
+    ``DeidentifyJoinedBatches``, which reads the batch again. The GroupByKey by patient then holds a few dozen
+    bytes a resource, not the resource, and the one by batch a few values a batch, not one a resource.
     """
 
     def __init__(self, policy: FhirPolicy, keys: Keys, label: str = "fhir", validate: bool = False,
-                 incremental: bool = False, flush_bytes: int | None = None):
+                 incremental: bool = False, flush_bytes: int | None = None, spill_folder: str | None = None,
+                 spill_bytes: int | None = None):
         self._policy = policy
+        self._spill_folder = spill_folder
+        self._spill_bytes = spill_bytes
         self._keys = keys
         self._label = label
         self._validate = validate
@@ -99,6 +104,7 @@ class DeidentifyFhirResources(beam.DoFn):
     def start_bundle(self) -> None:
         self._buffer = ShardBuffer(self._flush_bytes)
         self._marked = False
+        self._spill = JoinSpill(self._spill_folder, self._spill_bytes) if self._spill_folder else None
 
     def shard_markers(self, shard_counts: dict) -> list:
         """Once a bundle, an empty value for every shard of every type: each shard of a type is written, even
@@ -114,6 +120,8 @@ class DeidentifyFhirResources(beam.DoFn):
         self._tally.flush()
         for key, value in self._buffer.drain():
             yield WindowedValue((key, value), MIN_TIMESTAMP, (GlobalWindow(),))
+        for joined in self._spill.drain() if self._spill is not None else ():
+            yield beam.pvalue.TaggedOutput(JOINED, WindowedValue(joined, MIN_TIMESTAMP, (GlobalWindow(),)))
 
     def process(self, element, shard_counts: dict, existing=None, targets=()) -> Iterable:
         yield from self.shard_markers(shard_counts)
@@ -136,8 +144,11 @@ class DeidentifyFhirResources(beam.DoFn):
         if extra:
             patient = with_compartment(patient, extra)
         shift_key, context = (patient[3], patient[4]) if patient is not None else (None, ())
+        if lines and self._spill is None:
+            raise ValueError("line references to join without a spill folder")
         for key in sorted(lines):
-            yield beam.pvalue.TaggedOutput(JOINED, (key, pack_joined(shift_key, context, lines[key])))
+            for joined in self._spill.add(key, shift_key, context, lines[key]):
+                yield beam.pvalue.TaggedOutput(JOINED, joined)
         for value in values:
             if value.__class__ is bytes:
                 continue
@@ -281,9 +292,9 @@ class DeidentifyWithSideInput(DeidentifyFhirResources):
 
 
 class DeidentifyJoinedBatches(DeidentifyFhirResources):
-    """The keyed join's second half: (batch key, [its BatchRef, ``pack_joined`` values covering its lines]) -> the
-    batch read again, each line de-identified with its Patient's shift key and context (what the
-    join by patient gave it); output as ``DeidentifyFhirResources``'."""
+    """The keyed join's second half: (batch key, [its BatchRef, SpillRefs of the segments covering its lines]) ->
+    the batch read again, each line de-identified with its Patient's shift key and context (what the join by
+    patient gave it, read from the spill files); output as ``DeidentifyFhirResources``'."""
 
     def process(self, element, shard_counts: dict, existing=None, targets=()) -> Iterable:
         yield from self.shard_markers(shard_counts)
@@ -294,10 +305,10 @@ class DeidentifyJoinedBatches(DeidentifyFhirResources):
         for value in values:
             if value.__class__ is BatchRef:
                 ref = value
-            else:
-                shift_key, context, numbers = pickle.loads(value)
-                for number in numbers:
-                    joined[number] = shift_key, context
+            elif value.__class__ is SpillRef:
+                for shift_key, context, numbers in read_segment(value):
+                    for number in numbers:
+                        joined[number] = shift_key, context
         if ref is None:  # cannot happen: every batch key comes with its BatchRef
             raise ValueError("a joined batch without its location")
         lines = yield from self.read_again(ref)
@@ -309,12 +320,6 @@ class DeidentifyJoinedBatches(DeidentifyFhirResources):
                 shift_key, context = joined.get(number, (None, ()))
                 yield from self.deidentify((RESOURCE, ref.relative, number, False, data), shift_key, context,
                                            shard_counts, existing)
-
-
-def pack_joined(shift_key: str | None, context: tuple, numbers: list) -> bytes:
-    """A Patient's shift key and context for some lines of one batch, as one bytes value (the local runner keeps
-    grouped values decoded: a tuple of strings a line would cost it several times the bytes)."""
-    return pickle.dumps((shift_key, tuple(context), tuple(numbers)), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def pack_patients(batch: list) -> bytes:

@@ -78,14 +78,7 @@ class SourceChanged(Exception):
 def read_batch_lines(ref: BatchRef) -> list[tuple[int, bytes]]:
     """The (number, bytes) of a BatchRef's resources, read again; SourceChanged when they are not what was parsed."""
     length = ref.end - ref.start
-    with store_root.open_read(ref.path) as handle:
-        handle.seek(ref.start)
-        data = handle.read(length)
-        while len(data) < length:  # a short read is not the end of a file
-            more = handle.read(length - len(data))
-            if not more:
-                break
-            data += more
+    data = read_range(ref.path, ref.start, length)
     lines = []
     crc = 0
     for number, line, _ in ndjson_lines(io.BytesIO(data), length + 1, ref.first_line):
@@ -94,6 +87,20 @@ def read_batch_lines(ref: BatchRef) -> list[tuple[int, bytes]]:
     if crc != ref.crc or len(data) != length:
         raise SourceChanged()
     return lines
+
+
+def read_range(path: str, start: int, length: int, raw: bool = False) -> bytes:
+    """Up to ``length`` bytes of a file from byte ``start`` (fewer only at its end); ``raw``: as stored, not
+    decompressed by its extension."""
+    with (store_root.open_bytes if raw else store_root.open_read)(path) as handle:
+        handle.seek(start)
+        data = handle.read(length)
+        while len(data) < length:  # a short read is not the end of a file
+            more = handle.read(length - len(data))
+            if not more:
+                break
+            data += more
+    return data
 
 
 def range_size(size: int, pieces: int, smallest: int, largest: int) -> int:
