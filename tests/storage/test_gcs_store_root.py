@@ -112,9 +112,13 @@ def test_launch_errors_in_a_bucket_write_nothing(bucket):
     assert set(bucket.objects()) == before
 
 
-def test_fhir_store_in_a_bucket_gives_the_same_bytes_as_a_local_run(gcs, tmp_path):
+@pytest.mark.parametrize("join", ["side", "keyed"])
+def test_fhir_store_in_a_bucket_gives_the_same_bytes_as_a_local_run(gcs, tmp_path, join):
     """The FHIR pipeline reads NDJSON in byte ranges, and reads each batch's range again to de-identify it:
-    against GCS (ranged reads through Beam's GCS filesystem) the output equals a local run's."""
+    against GCS (ranged reads through Beam's GCS filesystem) the output equals a local run's. The keyed join
+    also writes its spill files into the destination's run folder and reads them back in ranges: in a bucket
+    it gives the local side join's bytes and leaves no temporary object behind (catches spill files written or
+    read only through local paths, and a clean-up that skips remote run folders)."""
     from tests.conftest import store_files
 
     fhir_source, fhir_dest = f"{DATASET}/fhirStores/src", f"{DATASET}/fhirStores/dst"
@@ -129,7 +133,8 @@ def test_fhir_store_in_a_bucket_gives_the_same_bytes_as_a_local_run(gcs, tmp_pat
     common = ("--key-file", str(key), "--reference-date", "2025-06-01", "--direct_num_workers", "2",
               "--direct_running_mode", "multi_processing")
     remote = run_deidflow("fhir-stores", "deidentify", fhir_source, "--destination-store", fhir_dest,
-                          "--store-root", gcs.uri(ROOT), *common, env={"STORAGE_EMULATOR_HOST": gcs.host})
+                          "--store-root", gcs.uri(ROOT), *common, "--patient-join", join,
+                          env={"STORAGE_EMULATOR_HOST": gcs.host})
     assert remote.returncode == 0, remote.stderr
     local = run_deidflow("fhir-stores", "deidentify", fhir_source, "--destination-store", fhir_dest,
                          "--store-root", str(local_root), *common)
@@ -142,3 +147,4 @@ def test_fhir_store_in_a_bucket_gives_the_same_bytes_as_a_local_run(gcs, tmp_pat
 
     in_bucket = by_shard(gcs.store_files(f"{ROOT}/{fhir_dest}"))
     assert len(in_bucket) > 5 and in_bucket == by_shard(store_files(local_root / fhir_dest))
+    assert not [name for name in gcs.objects(f"{ROOT}/{fhir_dest}") if "/tmp/" in name]
