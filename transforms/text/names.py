@@ -28,6 +28,7 @@ TOKEN = re.compile(_TOKEN_SOURCE)
 _ASCII_L = "[A-Za-z]"
 _ASCII_TOKEN = re.compile(_TOKEN_SOURCE.replace(_L, _ASCII_L))
 _ASCII_DIGIT = re.compile(r"[0-9]")  # in ASCII, what str.isdigit() says of a character
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 
 # Cues before a run (matched against the text just before it). Strong: a role, a relation, a name label.
 _ROLES = (
@@ -413,6 +414,27 @@ def _particle_chain_ends_in_name(infos: list[_Word], k: int, mixed_case: bool) -
     return k < len(infos) and infos[k].cap and infos[k].score(mixed_case) > 0
 
 
+def _cues_around(
+    text: str, run: list[int], words: list[tuple[int, int, str]], infos: list[_Word], after: str, start: int,
+    last_name_end: int,
+) -> float:
+    """The cues right after a run, between it and the name before it, and in its own shape."""
+    cue = 0.0
+    if after[:1] in (",", " ", "(", "'", "’") and _AFTER_CUE.match(after):
+        cue += 2.0
+    elif after[:1] == " " and _AGE_AFTER.match(after):
+        cue += 2.0
+    elif after[:1] == " " and _VERB_AFTER.match(after):
+        cue += 1.0
+    if last_name_end >= 0 and _LIST_GAP.fullmatch(text[last_name_end:start]):
+        cue += 1.5  # the next name of a list: "Present: Dr. Smith, Jones and Lee"
+    if _in_file_name(text, start, words[-1][1]):
+        cue += 1.0
+    if len(run) >= 2 and words[0][2].endswith(".") and infos[run[0]].initial and infos[run[1]].cap:
+        cue += 1.0  # "P. Addison": an initial with its full stop, then a capitalised word
+    return cue
+
+
 def _cue_before(text: str, start: int) -> float:
     before = text[max(0, start - 40) : start]
     brk = _SENTENCE_BREAK.search(before)
@@ -487,6 +509,18 @@ def find_names(text: str) -> list[_Raw]:
     scan = _ASCII_TOKEN if ascii_text else TOKEN
     if ascii_text and not carets and _ASCII_DIGIT.search(text) is None:
         tokens = [(m.start(), m.end(), m.group()) for m in scan.finditer(text)]  # no digit and no caret: all kept
+    elif ascii_text and not carets:
+        # A token stands against a digit when it starts where a run of digits ends or ends where one starts (its
+        # own first and last characters are no digits): the few runs' edges, instead of a look at every token.
+        edges = set()
+        for m in _ASCII_DIGITS.finditer(text):
+            edges.add(m.start())
+            edges.add(m.end())
+        tokens = [
+            (m.start(), m.end(), m.group())
+            for m in scan.finditer(text)
+            if m.start() not in edges and m.end() not in edges
+        ]
     else:
         tokens = []
         for m in scan.finditer(text):
@@ -618,19 +652,8 @@ def find_names(text: str) -> list[_Raw]:
         start = words[0][0]
         end = _span_end(text, words[-1][0], words[-1][1])
         after = text[end : end + 40]
-        cue = 3.0 if titled else 0.0
-        if after[:1] in (",", " ", "(", "'", "’") and _AFTER_CUE.match(after):
-            cue += 2.0
-        elif after[:1] == " " and _AGE_AFTER.match(after):
-            cue += 2.0
-        elif after[:1] == " " and _VERB_AFTER.match(after):
-            cue += 1.0
-        if last_name_end >= 0 and _LIST_GAP.fullmatch(text[last_name_end:start]):
-            cue += 1.5  # the next name of a list: "Present: Dr. Smith, Jones and Lee"
-        if _in_file_name(text, start, words[-1][1]):
-            cue += 1.0
-        if len(run) >= 2 and words[0][2].endswith(".") and infos[run[0]].initial and infos[run[1]].cap:
-            cue += 1.0  # "P. Addison": an initial with its full stop, then a capitalised word
+        # The words' evidence first: it needs no cue, and when it leaves nothing (a lone initial, an eponym, a
+        # facility) no cue can bring the run back, since nothing below raises ``total``.
         first = tokens[run[0]]
         if infos[run[0]].cap and mixed_case and not _SENTENCE_END.search(text[max(0, first[0] - 3) : first[0]]):
             total += 0.5  # capitalised in mid-sentence
@@ -644,20 +667,29 @@ def find_names(text: str) -> list[_Raw]:
             total = 0.0
         if not titled and any(infos[k].clinical and not (infos[k].given or infos[k].surname) for k in run):
             total -= 1.0  # a word of clinical vocabulary inside the run: "Omnipaque Gadavist"
-        if not titled and _clinical_neighbours(text, start, after, len(run) == 1):
+        if not titled and total > 0.0 and _clinical_neighbours(text, start, after, len(run) == 1):
             total = 0.0  # "Circle of Willis", "Bankart lesion", "Mayfield head holder": an eponym
-        if not mixed_case and 0.0 < total and total + cue < 3.0 and _next_to_number(text, start, end):
-            cue += 2.0  # a word of a DICOM description next to its number or date: "20091013 PERINI"
-            if start and _ID_AFTER.match(after) and all(infos[k].surname and not infos[k].common for k in run):
-                cue += 0.5  # a family name before the number, even an eponym's: "BAKER CYST PARKINSON 3982480957"
-        if 0.0 < total and total + cue < 3.0 and not titled:
-            cue += _cue_before(text, start)  # looked at only when the words alone do not decide
-        if len(run) == 1 and not cue and total < 3.5:
-            total = 0.0
-        if not mixed_case and cue < 2.0 and not any(
-            (infos[k].given or infos[k].surname) and not infos[k].common for k in run
-        ):
-            total = 0.0  # a note in capitals: unknown words ("CAREVUE FLOWSHEET") need a lexicon name or a cue
+        if total <= 0.0:
+            i = j if j > i else i + 1
+            continue
+        # Then the cues, only when they can decide: after a title the run is a name whatever they say (cue >= 3,
+        # total >= 1), and so is a run in running text whose words weigh 3 or more (3.5 or more for one word)
+        if titled or (mixed_case and total >= 3.0 and (len(run) > 1 or total >= 3.5)):
+            cue = 3.0
+        else:
+            cue = _cues_around(text, run, words, infos, after, start, last_name_end)
+            if not mixed_case and 0.0 < total and total + cue < 3.0 and _next_to_number(text, start, end):
+                cue += 2.0  # a word of a DICOM description next to its number or date: "20091013 PERINI"
+                if start and _ID_AFTER.match(after) and all(infos[k].surname and not infos[k].common for k in run):
+                    cue += 0.5  # a family name before the number, even an eponym's: "BAKER CYST PARKINSON 3982480957"
+            if 1.0 <= total + cue < 3.0:  # (below 1, the strongest cue before, 2, would not reach 3 either)
+                cue += _cue_before(text, start)  # looked at only when the words alone do not decide
+            if len(run) == 1 and not cue and total < 3.5:
+                total = 0.0
+            if not mixed_case and cue < 2.0 and not any(
+                (infos[k].given or infos[k].surname) and not infos[k].common for k in run
+            ):
+                total = 0.0  # a note in capitals: unknown words ("CAREVUE FLOWSHEET") need a lexicon name or a cue
         if total > 0.0 and total + cue >= 3.0:
             toks = [(a, _span_end(text, a, b), w) for a, b, w in words]
             parts = _name_parts(toks)
