@@ -12,7 +12,7 @@ inside a Latin-script note ("直樹 林") are names too. Every step is linear in
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from transforms.text import lexicon
 from transforms.text.caseless import Caseless
@@ -301,11 +301,16 @@ def _clinical_neighbours(text: str, start: int, after: str, lone: bool) -> bool:
 
 
 # A relative or a nurse, then a census first name in any case: "son bill", "wife, rose,", "NP grace", "SISTER MARY"
-_KIN_NAME = Caseless(
-    r"(?i)(?<![\w'’])(?:son|daughter|dtr|wife|husband|spouse|mother|father|mom|dad|brother|bro|sister|sis|niece"
+_KIN_WORDS = (
+    r"(?:son|daughter|dtr|wife|husband|spouse|mother|father|mom|dad|brother|bro|sister|sis|niece"
     r"|nephew|aunt|uncle|cousin|friend|partner|boyfriend|girlfriend|fianc[eé]e?|grandson|granddaughter|grandmother"
     r"|grandfather|np|rn)[ ,:]{1,3}([^\W\d_]{2,})(?![\w'’-])"
 )
+_KIN_NAME = Caseless(r"(?i)(?<![\w'’])" + _KIN_WORDS)
+# The same without its leading look-behind: a pattern that starts with the words lets re skip every position whose
+# character starts none of them; the look-behind is then asked of each match (_kin_matches).
+_KIN_NAME_AT = Caseless(r"(?i)" + _KIN_WORDS)
+_KIN_BLOCKED = re.compile(r"[\w'’]")  # what _KIN_NAME's look-behind refuses before the relative
 
 
 # Words in a script without capital letters (Han, Kana, Hangul, Arabic, Hebrew, Thai, Devanagari) inside a text
@@ -336,9 +341,26 @@ def _plain_word(word: str) -> bool:
     return not (_is_common(word) or word in lexicon.CLINICAL_VOCAB or word in _FUNCTION_WORDS or word in _NOT_NAME)
 
 
+def _kin_matches(text: str) -> Iterator[re.Match[str]]:
+    """Exactly ``_KIN_NAME.finditer(text)``: the leftmost match of the pattern without its look-behind is the scan's
+    next match when the look-behind holds there; when it does not, the scan fails at that position and goes on at
+    the next one (the look-behind is asked of the text the match was found in: the lower-cased one, or the text)."""
+    pos = 0
+    while True:
+        m = _KIN_NAME_AT.search(text, pos)
+        if m is None:
+            return
+        a = m.start()
+        if a and _KIN_BLOCKED.match(m.string, a - 1):
+            pos = a + 1
+            continue
+        yield m
+        pos = m.end()
+
+
 def _kin_names(text: str) -> list[_Raw]:
     out: list[_Raw] = []
-    for m in _KIN_NAME.finditer(text):
+    for m in _kin_matches(text):
         a, b = m.span(1)
         word = lexicon.fold(text[a:b])
         given = word in lexicon.CENSUS_GIVEN and word not in _FUNCTION_WORDS and word not in _NOT_NAME
@@ -750,17 +772,42 @@ def _inverted(text: str, mixed_case: bool, cache: dict[str, _Word]) -> list[_Raw
     out: list[_Raw] = []
     if "," not in text:
         return out
-    for m in (_ASCII_INVERTED if text.isascii() else _INVERTED).finditer(text):
+    for m in _inverted_matches(text) if text.isascii() else _INVERTED.finditer(text):
         last, first = _word_info(m.group(1), cache), _word_info(m.group(2), cache)
         sl, sf = last.score(mixed_case), first.score(mixed_case)
         if sl == 0.0 or sf == 0.0:
             continue
-        cue = _cue_before(text, m.start())
+        if m.group(1).isupper() != m.group(2).isupper():
+            continue  # not written in the same case
+        evidence = sl + sf + (1.0 if first.given else 0.0) + (0.5 if last.surname else 0.0)
         if _AFTER_CUE.match(text[m.end() : m.end() + 20]):
-            cue += 2.0
-        evidence = sl + sf + cue + (1.0 if first.given else 0.0) + (0.5 if last.surname else 0.0)
-        same_case = m.group(1).isupper() == m.group(2).isupper()
-        if evidence >= 4.0 and same_case:
+            evidence += 2.0
+        if 2.0 <= evidence < 4.0:  # the cue before, at most 2, is read only when it can decide
+            evidence += _cue_before(text, m.start())
+        if evidence >= 4.0:
             parts = ((m.start(1), m.end(1), "LAST_NAME"), (m.start(2), m.end(2), "FIRST_NAME"))
             out.append((m.start(), m.end(), "PERSON_NAME", parts))
     return out
+
+
+_INVERTED_RUN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'’-")
+
+
+def _inverted_matches(text: str) -> Iterator[re.Match[str]]:
+    """Exactly ``_ASCII_INVERTED.finditer(text)`` (an ASCII text), tried only before each comma. A match's last name
+    is letters, apostrophes and hyphens ending at a comma, after no word character, apostrophe or hyphen: for a
+    comma it can start only where the run of such characters before the comma starts (anywhere later, the
+    look-behind sees one of them). The commas in order, each tried once at that start, give the scan's matches."""
+    pos = 0
+    comma = text.find(",")
+    while comma >= 0:
+        start = comma
+        while start > pos and text[start - 1] in _INVERTED_RUN:
+            start -= 1
+        m = _ASCII_INVERTED.match(text, start) if comma - start >= 2 else None
+        if m is not None:
+            yield m
+            pos = m.end()
+            comma = text.find(",", pos)
+        else:
+            comma = text.find(",", comma + 1)
