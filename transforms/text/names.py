@@ -521,11 +521,10 @@ def _caret_names(text: str, skipped: list[tuple[int, int]]) -> list[_Raw]:
     return found
 
 
-def find_names(text: str) -> list[_Raw]:
-    """Person names in ``text`` with their FIRST_NAME / LAST_NAME parts."""
-    skipped: list[tuple[int, int]] = []
-    found = _caret_names(text, skipped) if "^" in text else []
-    carets = [(a, b) for a, b, _, _ in found] + skipped
+def name_tokens(text: str, carets: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int, str]]:
+    """The word tokens find_names weighs, as (start, end, word): letter runs with inner apostrophes and hyphens and
+    a final full stop, less those against a digit ("T2", "3T", "HbA1c", "L4": codes) and those starting inside
+    ``carets`` spans (DICOM PN values found before). One pass over the text, shareable by other scans of it."""
     size = len(text)
     ascii_text = text.isascii()
     scan = _ASCII_TOKEN if ascii_text else TOKEN
@@ -552,6 +551,15 @@ def find_names(text: str) -> list[_Raw]:
             if carets and any(ca <= a < cb for ca, cb in carets):
                 continue  # inside a DOE^JANE value, already found
             tokens.append((a, b, m.group()))
+    return tokens
+
+
+def find_names(text: str) -> list[_Raw]:
+    """Person names in ``text`` with their FIRST_NAME / LAST_NAME parts."""
+    skipped: list[tuple[int, int]] = []
+    found = _caret_names(text, skipped) if "^" in text else []
+    carets = [(a, b) for a, b, _, _ in found] + skipped
+    tokens = name_tokens(text, carets)
     if not tokens:
         return found
     letters = [w for _, _, w in tokens if len(w) > 1]
