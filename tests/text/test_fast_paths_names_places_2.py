@@ -54,6 +54,8 @@ def _places(text: str) -> list[tuple[str, str]]:
         # a surname that is also a word (0.5) in mid-sentence (+0.5): total 1.0 exactly, reached by the cue's 2.0
         ("the form was signed by Admire today", [("Admire", (("Admire", "LAST_NAME"),))]),
         ("we then saw Admire today", []),
+        # two words weighing 2.5 (0.5, 1.5, mid-sentence 0.5) and no cue: no name
+        ("we then saw Admire Quexlin today", []),
         # eponyms: no cue brings them back
         ("WELLS SCORE 4", []),
         ("History of Bell palsy.", []),
