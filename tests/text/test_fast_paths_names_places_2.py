@@ -174,3 +174,22 @@ def test_euro_suffixes_are_the_street_patterns_words() -> None:
     # catches the gate's word list drifting from _EURO_STREET's (a street word the gate would never open for)
     alternation = re.search(r"\(\?i:(.*?)\)\\s\\d", places._EURO_STREET.pattern).group(1)
     assert set(places._EURO_SUFFIXES) == {w.replace("\\", "") for w in alternation.split("|")}
+
+
+@pytest.mark.parametrize("pattern", [places._CITY_THEN_CODE, places._CITY_ZIP_AFTER_COMMA])
+def test_after_comma_patterns_tried_at_commas_match_the_whole_text_scan(pattern: re.Pattern[str]) -> None:
+    # catches a ", " skipped (two in a row, one inside the match before) or a match taken before the previous end
+    words = "Springfield Søborg New Haven , , 2860 01103 01103-1234 1999 Birch Drive x".split(" ")
+    for text in word_salad(words, [" ", ", ", ",", "  ", "\n", ", , "], 3000, 36):
+        assert [m.span() for m in places._after_comma(pattern, text)] == [m.span() for m in pattern.finditer(text)]
+    assert _places("Address: 78 Birch Drive, Springfield 01103") == [
+        ("01103", "LOCATION"), ("01103", "LOCATION"), ("Springfield", "LOCATION"), ("Springfield", "LOCATION"),
+    ]  # fmt: skip
+    assert ("Søborg 2860", "LOCATION") in _places("Ship to Hauptweg 3, Søborg 2860, Denmark")
+
+
+def test_request_names_need_a_request_word() -> None:
+    # catches the gate before _REQUEST dropping a name asked for "per X request" / "at X's order"
+    assert names._names_by_request_or_bracket("CT done per Hänel request") == [(12, 17, "PERSON_NAME", ())]
+    assert names._names_by_request_or_bracket("MRI at Moreau's orders today") == [(7, 13, "PERSON_NAME", ())]
+    assert names._names_by_request_or_bracket("CT done per Hänel plan") == []

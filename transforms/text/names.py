@@ -766,6 +766,8 @@ def _person_words(words: list[str]) -> bool:
 def _names_by_request_or_bracket(text: str) -> list[_Raw]:
     out: list[_Raw] = []
     for pattern, cued in ((_REQUEST, False), (_BRACKET, True)):
+        if not cued and not ("request" in text or "order" in text or "referral" in text):
+            continue  # every _REQUEST match ends in one of its words (case-sensitive: "orders" holds "order")
         for m in pattern.finditer(text):
             if cued and not _BRACKET_CUE.search(text, max(0, m.start() - 40), m.start()):
                 continue

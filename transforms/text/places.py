@@ -424,11 +424,26 @@ def _foreign_postcodes(text: str) -> list[_Raw]:
         city = lexicon.fold(m.group(2).rstrip("."))
         if city in lexicon.PLACES and city not in lexicon.CLINICAL_VOCAB:
             out.append((m.start(1), m.end(2) - m.group(2).endswith("."), "LOCATION", _NO_PARTS))
-    for m in _CITY_THEN_CODE.finditer(text) if ", " in text else ():
+    for m in _after_comma(_CITY_THEN_CODE, text):
         words = m.group(1).split(" ")
         if not any(_is_english(w) or w.isupper() or len(w) < 4 for w in words):  # "SVR 1057", "CK 9914": values
             out.append((m.start(1), m.end(2), "LOCATION", _NO_PARTS))
     return out
+
+
+def _after_comma(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """Exactly ``pattern.finditer(text)`` for a pattern that starts with the look-behind ``(?<=, )``: it is tried
+    only right after each ", " (where the scan could match), at or after the end of the match before, instead of
+    at every position of the text."""
+    pos = 0
+    comma = text.find(", ")
+    while comma >= 0:
+        if comma + 2 >= pos:
+            m = pattern.match(text, comma + 2)
+            if m is not None:
+                yield m
+                pos = m.end()
+        comma = text.find(", ", comma + 1)
 
 
 _CITY_ZIP_AFTER_COMMA = re.compile(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2}) (\d{5}(?:-\d{4})?)(?![\w-])")
@@ -528,7 +543,7 @@ def _cities(text: str) -> list[_Raw]:
                     out.append((m.start(), m.start() + len(phrase), "LOCATION", _NO_PARTS))
                     break
     if has_digit and ", " in text:  # the pattern's look-behind
-        for z in _CITY_ZIP_AFTER_COMMA.finditer(text):
+        for z in _after_comma(_CITY_ZIP_AFTER_COMMA, text):
             out.append((z.start(1), z.end(1), "LOCATION", _NO_PARTS))
             out.append((z.start(2), z.end(2), "LOCATION", _NO_PARTS))
     return out
