@@ -193,3 +193,18 @@ def test_request_names_need_a_request_word() -> None:
     assert names._names_by_request_or_bracket("CT done per Hänel request") == [(12, 17, "PERSON_NAME", ())]
     assert names._names_by_request_or_bracket("MRI at Moreau's orders today") == [(7, 13, "PERSON_NAME", ())]
     assert names._names_by_request_or_bracket("CT done per Hänel plan") == []
+
+
+def test_place_cue_gates_answer_like_their_patterns() -> None:
+    # catches a gate that closes where a cue ends the text: after a comma, a cue word, "the", blanks or a line
+    # break, or a word that (?i) folds ("ſ", "ı")
+    words = "lives in from the Suite 549 , Patient: MRN 12 near ſ ı town born grew up moved to x Hill".split(" ")
+    for before in word_salad(words, [" ", "", "\n", ", ", ",", "  ", ": ", "\t"], 4000, 37):
+        assert (places._place_cue(before) is None) == (places._PLACE_CUE.search(before) is None), before
+        strong = places._STRONG_PLACE_CUE.search(before) is not None
+        assert places._strong_place_cue(before) == (strong or places._AFTER_ADDRESS.search(before) is not None), before
+    assert places._place_cue("Patient: ") is None
+    assert places._place_cue("she lives in the ") is not None
+    assert places._strong_place_cue("Suite 549, ")
+    assert places._strong_place_cue("he was born in\n")
+    assert ("Jackson", "LOCATION") in _places("She lives in Jackson with her son.")

@@ -451,7 +451,18 @@ _CITY_ZIP_AFTER_COMMA = re.compile(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD +
 
 def _strong_place_cue(before: str) -> bool:
     """A residence cue ("lives in", "born in") or an address's number ("Suite 549, ") right before a place."""
-    return _STRONG_PLACE_CUE.search(before) is not None or _AFTER_ADDRESS.search(before) is not None
+    tail = before.rstrip()
+    last = tail[-1:]
+    if last == ",":  # _AFTER_ADDRESS ends in a comma and blanks; _STRONG_PLACE_CUE in a word and blanks
+        return _STRONG_PLACE_CUE.search(before) is not None or _AFTER_ADDRESS.search(before) is not None
+    return last.isalpha() and len(tail) < len(before) and _STRONG_PLACE_CUE.search(before) is not None
+
+
+def _place_cue(before: str) -> re.Match[str] | None:
+    """``_PLACE_CUE.search(before)``, which can match only where ``before`` ends in a comma or a letter (the end of
+    one of its words; "ſ", "ı", "K" too, which (?i) folds) and then blanks: "Patient: ", "MRN 12 " are no cue."""
+    last = before.rstrip()[-1:]
+    return _PLACE_CUE.search(before) if last == "," or last.isalpha() else None
 
 
 def _preposition_cue(cue: re.Match[str] | None) -> bool:
@@ -506,17 +517,17 @@ def _cities(text: str) -> list[_Raw]:
                 found = True  # an address after it ("Hartford, CT", "Søborg 2860")
             elif distinctive:  # a gazetteer name that is not every word a dictionary or name word
                 found = not acronym and (
-                    size > 1 or not words[k].isupper() or _PLACE_CUE.search(before) is not None
+                    size > 1 or not words[k].isupper() or _place_cue(before) is not None
                     or _strong_place_cue(before)
                 )
             elif shaped:  # shaped like a place ("Blackburgh", "Port Christopher"): after any cue
-                found = _PLACE_CUE.search(before) is not None or (not acronym and _strong_place_cue(before))
+                found = _place_cue(before) is not None or (not acronym and _strong_place_cue(before))
             else:  # a gazetteer name made of dictionary or name words: only after a strong cue
                 found = not acronym and (_strong_place_cue(before) or (
                     # a town named like a person ("in Jackson", "from Lowell"): a preposition is cue enough;
                     # "in", "to", "at" before an everyday word ("TO GRAVITY", "IN TIME") is no place cue
                     not any(_is_english(w) for w in words[k : k + size])
-                    and _preposition_cue(_PLACE_CUE.search(before))
+                    and _preposition_cue(_place_cue(before))
                 ))
             if found and not eponym_like(text, start, end):
                 if not (best and size == 1 and words[k].rstrip(".").lower() in lexicon.TITLES):
