@@ -64,6 +64,6 @@ class Caseless:
         pattern, subject = self._pick(text)
         return pattern.finditer(subject)
 
-    def search(self, text: str) -> re.Match[str] | None:
+    def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
         pattern, subject = self._pick(text)
-        return pattern.search(subject)
+        return pattern.search(subject, pos)

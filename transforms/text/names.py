@@ -12,7 +12,7 @@ inside a Latin-script note ("直樹 林") are names too. Every step is linear in
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from transforms.text import lexicon
 from transforms.text.caseless import Caseless
@@ -28,6 +28,7 @@ TOKEN = re.compile(_TOKEN_SOURCE)
 _ASCII_L = "[A-Za-z]"
 _ASCII_TOKEN = re.compile(_TOKEN_SOURCE.replace(_L, _ASCII_L))
 _ASCII_DIGIT = re.compile(r"[0-9]")  # in ASCII, what str.isdigit() says of a character
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 
 # Cues before a run (matched against the text just before it). Strong: a role, a relation, a name label.
 _ROLES = (
@@ -300,11 +301,16 @@ def _clinical_neighbours(text: str, start: int, after: str, lone: bool) -> bool:
 
 
 # A relative or a nurse, then a census first name in any case: "son bill", "wife, rose,", "NP grace", "SISTER MARY"
-_KIN_NAME = Caseless(
-    r"(?i)(?<![\w'’])(?:son|daughter|dtr|wife|husband|spouse|mother|father|mom|dad|brother|bro|sister|sis|niece"
+_KIN_WORDS = (
+    r"(?:son|daughter|dtr|wife|husband|spouse|mother|father|mom|dad|brother|bro|sister|sis|niece"
     r"|nephew|aunt|uncle|cousin|friend|partner|boyfriend|girlfriend|fianc[eé]e?|grandson|granddaughter|grandmother"
     r"|grandfather|np|rn)[ ,:]{1,3}([^\W\d_]{2,})(?![\w'’-])"
 )
+_KIN_NAME = Caseless(r"(?i)(?<![\w'’])" + _KIN_WORDS)
+# The same without its leading look-behind: a pattern that starts with the words lets re skip every position whose
+# character starts none of them; the look-behind is then asked of each match (_kin_matches).
+_KIN_NAME_AT = Caseless(r"(?i)" + _KIN_WORDS)
+_KIN_BLOCKED = re.compile(r"[\w'’]")  # what _KIN_NAME's look-behind refuses before the relative
 
 
 # Words in a script without capital letters (Han, Kana, Hangul, Arabic, Hebrew, Thai, Devanagari) inside a text
@@ -335,9 +341,26 @@ def _plain_word(word: str) -> bool:
     return not (_is_common(word) or word in lexicon.CLINICAL_VOCAB or word in _FUNCTION_WORDS or word in _NOT_NAME)
 
 
+def _kin_matches(text: str) -> Iterator[re.Match[str]]:
+    """Exactly ``_KIN_NAME.finditer(text)``: the leftmost match of the pattern without its look-behind is the scan's
+    next match when the look-behind holds there; when it does not, the scan fails at that position and goes on at
+    the next one (the look-behind is asked of the text the match was found in: the lower-cased one, or the text)."""
+    pos = 0
+    while True:
+        m = _KIN_NAME_AT.search(text, pos)
+        if m is None:
+            return
+        a = m.start()
+        if a and _KIN_BLOCKED.match(m.string, a - 1):
+            pos = a + 1
+            continue
+        yield m
+        pos = m.end()
+
+
 def _kin_names(text: str) -> list[_Raw]:
     out: list[_Raw] = []
-    for m in _KIN_NAME.finditer(text):
+    for m in _kin_matches(text):
         a, b = m.span(1)
         word = lexicon.fold(text[a:b])
         given = word in lexicon.CENSUS_GIVEN and word not in _FUNCTION_WORDS and word not in _NOT_NAME
@@ -413,6 +436,27 @@ def _particle_chain_ends_in_name(infos: list[_Word], k: int, mixed_case: bool) -
     return k < len(infos) and infos[k].cap and infos[k].score(mixed_case) > 0
 
 
+def _cues_around(
+    text: str, run: list[int], words: list[tuple[int, int, str]], infos: list[_Word], after: str, start: int,
+    last_name_end: int,
+) -> float:
+    """The cues right after a run, between it and the name before it, and in its own shape."""
+    cue = 0.0
+    if after[:1] in (",", " ", "(", "'", "’") and _AFTER_CUE.match(after):
+        cue += 2.0
+    elif after[:1] == " " and _AGE_AFTER.match(after):
+        cue += 2.0
+    elif after[:1] == " " and _VERB_AFTER.match(after):
+        cue += 1.0
+    if last_name_end >= 0 and _LIST_GAP.fullmatch(text[last_name_end:start]):
+        cue += 1.5  # the next name of a list: "Present: Dr. Smith, Jones and Lee"
+    if _in_file_name(text, start, words[-1][1]):
+        cue += 1.0
+    if len(run) >= 2 and words[0][2].endswith(".") and infos[run[0]].initial and infos[run[1]].cap:
+        cue += 1.0  # "P. Addison": an initial with its full stop, then a capitalised word
+    return cue
+
+
 def _cue_before(text: str, start: int) -> float:
     before = text[max(0, start - 40) : start]
     brk = _SENTENCE_BREAK.search(before)
@@ -477,16 +521,27 @@ def _caret_names(text: str, skipped: list[tuple[int, int]]) -> list[_Raw]:
     return found
 
 
-def find_names(text: str) -> list[_Raw]:
-    """Person names in ``text`` with their FIRST_NAME / LAST_NAME parts."""
-    skipped: list[tuple[int, int]] = []
-    found = _caret_names(text, skipped) if "^" in text else []
-    carets = [(a, b) for a, b, _, _ in found] + skipped
+def name_tokens(text: str, carets: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int, str]]:
+    """The word tokens find_names weighs, as (start, end, word): letter runs with inner apostrophes and hyphens and
+    a final full stop, less those against a digit ("T2", "3T", "HbA1c", "L4": codes) and those starting inside
+    ``carets`` spans (DICOM PN values found before). One pass over the text, shareable by other scans of it."""
     size = len(text)
     ascii_text = text.isascii()
     scan = _ASCII_TOKEN if ascii_text else TOKEN
     if ascii_text and not carets and _ASCII_DIGIT.search(text) is None:
         tokens = [(m.start(), m.end(), m.group()) for m in scan.finditer(text)]  # no digit and no caret: all kept
+    elif ascii_text and not carets:
+        # A token stands against a digit when it starts where a run of digits ends or ends where one starts (its
+        # own first and last characters are no digits): the few runs' edges, instead of a look at every token.
+        edges = set()
+        for m in _ASCII_DIGITS.finditer(text):
+            edges.add(m.start())
+            edges.add(m.end())
+        tokens = [
+            (m.start(), m.end(), m.group())
+            for m in scan.finditer(text)
+            if m.start() not in edges and m.end() not in edges
+        ]
     else:
         tokens = []
         for m in scan.finditer(text):
@@ -496,6 +551,15 @@ def find_names(text: str) -> list[_Raw]:
             if carets and any(ca <= a < cb for ca, cb in carets):
                 continue  # inside a DOE^JANE value, already found
             tokens.append((a, b, m.group()))
+    return tokens
+
+
+def find_names(text: str) -> list[_Raw]:
+    """Person names in ``text`` with their FIRST_NAME / LAST_NAME parts."""
+    skipped: list[tuple[int, int]] = []
+    found = _caret_names(text, skipped) if "^" in text else []
+    carets = [(a, b) for a, b, _, _ in found] + skipped
+    tokens = name_tokens(text, carets)
     if not tokens:
         return found
     letters = [w for _, _, w in tokens if len(w) > 1]
@@ -618,19 +682,8 @@ def find_names(text: str) -> list[_Raw]:
         start = words[0][0]
         end = _span_end(text, words[-1][0], words[-1][1])
         after = text[end : end + 40]
-        cue = 3.0 if titled else 0.0
-        if after[:1] in (",", " ", "(", "'", "’") and _AFTER_CUE.match(after):
-            cue += 2.0
-        elif after[:1] == " " and _AGE_AFTER.match(after):
-            cue += 2.0
-        elif after[:1] == " " and _VERB_AFTER.match(after):
-            cue += 1.0
-        if last_name_end >= 0 and _LIST_GAP.fullmatch(text[last_name_end:start]):
-            cue += 1.5  # the next name of a list: "Present: Dr. Smith, Jones and Lee"
-        if _in_file_name(text, start, words[-1][1]):
-            cue += 1.0
-        if len(run) >= 2 and words[0][2].endswith(".") and infos[run[0]].initial and infos[run[1]].cap:
-            cue += 1.0  # "P. Addison": an initial with its full stop, then a capitalised word
+        # The words' evidence first: it needs no cue, and when it leaves nothing (a lone initial, an eponym, a
+        # facility) no cue can bring the run back, since nothing below raises ``total``.
         first = tokens[run[0]]
         if infos[run[0]].cap and mixed_case and not _SENTENCE_END.search(text[max(0, first[0] - 3) : first[0]]):
             total += 0.5  # capitalised in mid-sentence
@@ -644,20 +697,29 @@ def find_names(text: str) -> list[_Raw]:
             total = 0.0
         if not titled and any(infos[k].clinical and not (infos[k].given or infos[k].surname) for k in run):
             total -= 1.0  # a word of clinical vocabulary inside the run: "Omnipaque Gadavist"
-        if not titled and _clinical_neighbours(text, start, after, len(run) == 1):
+        if not titled and total > 0.0 and _clinical_neighbours(text, start, after, len(run) == 1):
             total = 0.0  # "Circle of Willis", "Bankart lesion", "Mayfield head holder": an eponym
-        if not mixed_case and 0.0 < total and total + cue < 3.0 and _next_to_number(text, start, end):
-            cue += 2.0  # a word of a DICOM description next to its number or date: "20091013 PERINI"
-            if start and _ID_AFTER.match(after) and all(infos[k].surname and not infos[k].common for k in run):
-                cue += 0.5  # a family name before the number, even an eponym's: "BAKER CYST PARKINSON 3982480957"
-        if 0.0 < total and total + cue < 3.0 and not titled:
-            cue += _cue_before(text, start)  # looked at only when the words alone do not decide
-        if len(run) == 1 and not cue and total < 3.5:
-            total = 0.0
-        if not mixed_case and cue < 2.0 and not any(
-            (infos[k].given or infos[k].surname) and not infos[k].common for k in run
-        ):
-            total = 0.0  # a note in capitals: unknown words ("CAREVUE FLOWSHEET") need a lexicon name or a cue
+        if total <= 0.0:
+            i = j if j > i else i + 1
+            continue
+        # Then the cues, only when they can decide: after a title the run is a name whatever they say (cue >= 3,
+        # total >= 1), and so is a run in running text whose words weigh 3 or more (3.5 or more for one word)
+        if titled or (mixed_case and total >= 3.0 and (len(run) > 1 or total >= 3.5)):
+            cue = 3.0
+        else:
+            cue = _cues_around(text, run, words, infos, after, start, last_name_end)
+            if not mixed_case and 0.0 < total and total + cue < 3.0 and _next_to_number(text, start, end):
+                cue += 2.0  # a word of a DICOM description next to its number or date: "20091013 PERINI"
+                if start and _ID_AFTER.match(after) and all(infos[k].surname and not infos[k].common for k in run):
+                    cue += 0.5  # a family name before the number, even an eponym's: "BAKER CYST PARKINSON 3982480957"
+            if 1.0 <= total + cue < 3.0:  # (below 1, the strongest cue before, 2, would not reach 3 either)
+                cue += _cue_before(text, start)  # looked at only when the words alone do not decide
+            if len(run) == 1 and not cue and total < 3.5:
+                total = 0.0
+            if not mixed_case and cue < 2.0 and not any(
+                (infos[k].given or infos[k].surname) and not infos[k].common for k in run
+            ):
+                total = 0.0  # a note in capitals: unknown words ("CAREVUE FLOWSHEET") need a lexicon name or a cue
         if total > 0.0 and total + cue >= 3.0:
             toks = [(a, _span_end(text, a, b), w) for a, b, w in words]
             parts = _name_parts(toks)
@@ -704,6 +766,8 @@ def _person_words(words: list[str]) -> bool:
 def _names_by_request_or_bracket(text: str) -> list[_Raw]:
     out: list[_Raw] = []
     for pattern, cued in ((_REQUEST, False), (_BRACKET, True)):
+        if not cued and not ("request" in text or "order" in text or "referral" in text):
+            continue  # every _REQUEST match ends in one of its words (case-sensitive: "orders" holds "order")
         for m in pattern.finditer(text):
             if cued and not _BRACKET_CUE.search(text, max(0, m.start() - 40), m.start()):
                 continue
@@ -718,17 +782,42 @@ def _inverted(text: str, mixed_case: bool, cache: dict[str, _Word]) -> list[_Raw
     out: list[_Raw] = []
     if "," not in text:
         return out
-    for m in (_ASCII_INVERTED if text.isascii() else _INVERTED).finditer(text):
+    for m in _inverted_matches(text) if text.isascii() else _INVERTED.finditer(text):
         last, first = _word_info(m.group(1), cache), _word_info(m.group(2), cache)
         sl, sf = last.score(mixed_case), first.score(mixed_case)
         if sl == 0.0 or sf == 0.0:
             continue
-        cue = _cue_before(text, m.start())
+        if m.group(1).isupper() != m.group(2).isupper():
+            continue  # not written in the same case
+        evidence = sl + sf + (1.0 if first.given else 0.0) + (0.5 if last.surname else 0.0)
         if _AFTER_CUE.match(text[m.end() : m.end() + 20]):
-            cue += 2.0
-        evidence = sl + sf + cue + (1.0 if first.given else 0.0) + (0.5 if last.surname else 0.0)
-        same_case = m.group(1).isupper() == m.group(2).isupper()
-        if evidence >= 4.0 and same_case:
+            evidence += 2.0
+        if 2.0 <= evidence < 4.0:  # the cue before, at most 2, is read only when it can decide
+            evidence += _cue_before(text, m.start())
+        if evidence >= 4.0:
             parts = ((m.start(1), m.end(1), "LAST_NAME"), (m.start(2), m.end(2), "FIRST_NAME"))
             out.append((m.start(), m.end(), "PERSON_NAME", parts))
     return out
+
+
+_INVERTED_RUN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'’-")
+
+
+def _inverted_matches(text: str) -> Iterator[re.Match[str]]:
+    """Exactly ``_ASCII_INVERTED.finditer(text)`` (an ASCII text), tried only before each comma. A match's last name
+    is letters, apostrophes and hyphens ending at a comma, after no word character, apostrophe or hyphen: for a
+    comma it can start only where the run of such characters before the comma starts (anywhere later, the
+    look-behind sees one of them). The commas in order, each tried once at that start, give the scan's matches."""
+    pos = 0
+    comma = text.find(",")
+    while comma >= 0:
+        start = comma
+        while start > pos and text[start - 1] in _INVERTED_RUN:
+            start -= 1
+        m = _ASCII_INVERTED.match(text, start) if comma - start >= 2 else None
+        if m is not None:
+            yield m
+            pos = m.end()
+            comma = text.find(",", pos)
+        else:
+            comma = text.find(",", comma + 1)

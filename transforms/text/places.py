@@ -90,18 +90,31 @@ _AREA_HEAD = re.compile(
     r"(?:County|Parish|Borough|Township|Municipality|District|Province|Prefecture|Canton|Shire|COUNTY|PARISH|BOROUGH"
     r"|TOWNSHIP)(?![\w])"
 )
-_EURO_SUFFIX_NUMBER = re.compile(
-    r"(?:straße|strasse|str\.|ring|weg|gasse|platz|allee|damm|ufer|chaussee|steig|pfad|markt|laan|straat|gracht|plein"
-    r"|kade|vej|gade|gatan|gata|vägen|katu|tie|utca|ulica|ul\.)\s\d"
-)
+# The street words of _EURO_STREET's first branch, lower case: every match of that branch ends in one, then
+# whitespace and a digit.
+_EURO_SUFFIXES = (
+    "straße", "strasse", "str.", "ring", "weg", "gasse", "platz", "allee", "damm", "ufer", "chaussee", "steig", "pfad",
+    "markt", "laan", "straat", "gracht", "plein", "kade", "vej", "gade", "gatan", "gata", "vägen", "katu", "tie",
+    "utca", "ulica", "ul.",
+)  # fmt: skip
+_EURO_SUFFIX_NUMBER = re.compile(r"(?:" + "|".join(re.escape(k) for k in _EURO_SUFFIXES) + r")\s\d")
 _EURO_STREET_WORD = re.compile(
     r"(?:Rue|Avenue|Boulevard|Via|Viale|Piazza|Corso|Calle|Avenida|Rua|Praça|Plaza|Paseo|Carrer|Place)\s"
 )
 
 
+_SPACE_DIGIT = re.compile(r"\s\d")
+
+
 def _euro_street_possible(text: str) -> bool:
     low = lowered(text)
-    return low is None or bool(_EURO_SUFFIX_NUMBER.search(low)) or bool(_EURO_STREET_WORD.search(text))
+    if low is None:
+        return True
+    # _EURO_SUFFIX_NUMBER.search(low), asked only where whitespace and a digit are: does a suffix end right there?
+    for m in _SPACE_DIGIT.finditer(low):
+        if low.endswith(_EURO_SUFFIXES, 0, m.start()):
+            return True
+    return bool(_EURO_STREET_WORD.search(text))
 
 
 # Organisation heads: the last word of an organisation's name.
@@ -157,9 +170,9 @@ _STRONG_PLACE_CUE = Caseless(
 )
 _AFTER_ADDRESS = re.compile(r"\d[^\d,;.]{0,30},\s*$")  # "Suite 549, Burlington", "Hill, Denver" after a number
 # Only the cue and its blank are consumed, so "lives in catonsville" tries "in" too; the words are read after it.
-_LOWER_AFTER_CUE = re.compile(
+_LOWER_AFTER_CUE = Caseless(
     r"(?i)\b(?:in|from|to|near|visiting|lives|born|moved|resident\s+of)\s+(?=[^\W\d_])"
-)
+)  # only its matches' ends are read (a Caseless match indexes the lower-cased text: the same offsets)
 _LOWER_WORDS = re.compile(r"[^\W\d_]+(?: [^\W\d_]+){0,2}")
 _EMPLOYMENT_CUE = Caseless(
     r"(?i)\b(?:works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
@@ -250,6 +263,26 @@ def _word_facts(word: str) -> tuple[str, bool, bool, bool]:
 def _multi_word_firsts() -> frozenset[str]:
     """The first word of every gazetteer entry of two or more words ("new" of "new haven")."""
     return frozenset(p.split(" ", 1)[0] for p in lexicon.PLACES if " " in p)
+
+
+_Run = tuple[tuple[str, ...], tuple[tuple[str, bool, bool, bool], ...], tuple[str, ...]]
+
+
+@functools.lru_cache(maxsize=1 << 13)
+def _run_facts(run: str) -> _Run | None:
+    """A capitalised run's words, their facts and folded forms; None when no word of it can start or end a place:
+    none is a gazetteer entry or the first word of one, a place-name prefix, or place-shaped alone. _cities finds
+    nothing in such a run ("Patient", "Seen", "MRN", "Discharged"): at each word no entry starts and, without a
+    prefix, the shaped names starting there are judged by their last word alone. Runs repeat from text to text:
+    each is split and looked up once."""
+    words = tuple(run.split(" "))
+    facts = tuple(_word_facts(w) for w in words)
+    folded = tuple(f[0] for f in facts)
+    places = lexicon.PLACES
+    firsts = _multi_word_firsts()
+    if not any(f[1] or f[3] or f[0] in places or f[0] in firsts for f in facts):
+        return None
+    return words, facts, folded
 
 
 def _toponym_shaped(words: list[str]) -> bool:
@@ -391,11 +424,26 @@ def _foreign_postcodes(text: str) -> list[_Raw]:
         city = lexicon.fold(m.group(2).rstrip("."))
         if city in lexicon.PLACES and city not in lexicon.CLINICAL_VOCAB:
             out.append((m.start(1), m.end(2) - m.group(2).endswith("."), "LOCATION", _NO_PARTS))
-    for m in _CITY_THEN_CODE.finditer(text) if ", " in text else ():
+    for m in _after_comma(_CITY_THEN_CODE, text):
         words = m.group(1).split(" ")
         if not any(_is_english(w) or w.isupper() or len(w) < 4 for w in words):  # "SVR 1057", "CK 9914": values
             out.append((m.start(1), m.end(2), "LOCATION", _NO_PARTS))
     return out
+
+
+def _after_comma(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """Exactly ``pattern.finditer(text)`` for a pattern that starts with the look-behind ``(?<=, )``: it is tried
+    only right after each ", " (where the scan could match), at or after the end of the match before, instead of
+    at every position of the text."""
+    pos = 0
+    comma = text.find(", ")
+    while comma >= 0:
+        if comma + 2 >= pos:
+            m = pattern.match(text, comma + 2)
+            if m is not None:
+                yield m
+                pos = m.end()
+        comma = text.find(", ", comma + 1)
 
 
 _CITY_ZIP_AFTER_COMMA = re.compile(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2}) (\d{5}(?:-\d{4})?)(?![\w-])")
@@ -403,7 +451,18 @@ _CITY_ZIP_AFTER_COMMA = re.compile(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD +
 
 def _strong_place_cue(before: str) -> bool:
     """A residence cue ("lives in", "born in") or an address's number ("Suite 549, ") right before a place."""
-    return _STRONG_PLACE_CUE.search(before) is not None or _AFTER_ADDRESS.search(before) is not None
+    tail = before.rstrip()
+    last = tail[-1:]
+    if last == ",":  # _AFTER_ADDRESS ends in a comma and blanks; _STRONG_PLACE_CUE in a word and blanks
+        return _STRONG_PLACE_CUE.search(before) is not None or _AFTER_ADDRESS.search(before) is not None
+    return last.isalpha() and len(tail) < len(before) and _STRONG_PLACE_CUE.search(before) is not None
+
+
+def _place_cue(before: str) -> re.Match[str] | None:
+    """``_PLACE_CUE.search(before)``, which can match only where ``before`` ends in a comma or a letter (the end of
+    one of its words; "ſ", "ı", "K" too, which (?i) folds) and then blanks: "Patient: ", "MRN 12 " are no cue."""
+    last = before.rstrip()[-1:]
+    return _PLACE_CUE.search(before) if last == "," or last.isalpha() else None
 
 
 def _preposition_cue(cue: re.Match[str] | None) -> bool:
@@ -417,10 +476,11 @@ def _cities(text: str) -> list[_Raw]:
     places = lexicon.PLACES
     firsts = _multi_word_firsts()
     for m in _CAP_RUN.finditer(text):
-        words = m.group().split(" ")
         # each word folded once: folding is per character, so joining folded words equals _fold_words
-        facts = [_word_facts(w) for w in words]
-        folded = [f[0] for f in facts]
+        run = _run_facts(m.group())
+        if run is None:
+            continue  # no place can start or end in this run
+        words, facts, folded = run
         start = m.start()
         # the longest gazetteer entry or place-shaped name starting at each word of the run
         k = 0
@@ -457,17 +517,17 @@ def _cities(text: str) -> list[_Raw]:
                 found = True  # an address after it ("Hartford, CT", "Søborg 2860")
             elif distinctive:  # a gazetteer name that is not every word a dictionary or name word
                 found = not acronym and (
-                    size > 1 or not words[k].isupper() or _PLACE_CUE.search(before) is not None
+                    size > 1 or not words[k].isupper() or _place_cue(before) is not None
                     or _strong_place_cue(before)
                 )
             elif shaped:  # shaped like a place ("Blackburgh", "Port Christopher"): after any cue
-                found = _PLACE_CUE.search(before) is not None or (not acronym and _strong_place_cue(before))
+                found = _place_cue(before) is not None or (not acronym and _strong_place_cue(before))
             else:  # a gazetteer name made of dictionary or name words: only after a strong cue
                 found = not acronym and (_strong_place_cue(before) or (
                     # a town named like a person ("in Jackson", "from Lowell"): a preposition is cue enough;
                     # "in", "to", "at" before an everyday word ("TO GRAVITY", "IN TIME") is no place cue
                     not any(_is_english(w) for w in words[k : k + size])
-                    and _preposition_cue(_PLACE_CUE.search(before))
+                    and _preposition_cue(_place_cue(before))
                 ))
             if found and not eponym_like(text, start, end):
                 if not (best and size == 1 and words[k].rstrip(".").lower() in lexicon.TITLES):
@@ -494,19 +554,25 @@ def _cities(text: str) -> list[_Raw]:
                     out.append((m.start(), m.start() + len(phrase), "LOCATION", _NO_PARTS))
                     break
     if has_digit and ", " in text:  # the pattern's look-behind
-        for z in _CITY_ZIP_AFTER_COMMA.finditer(text):
+        for z in _after_comma(_CITY_ZIP_AFTER_COMMA, text):
             out.append((z.start(1), z.end(1), "LOCATION", _NO_PARTS))
             out.append((z.start(2), z.end(2), "LOCATION", _NO_PARTS))
     return out
 
 
-# The first word of every organisation head, lower case ("urgent" of "urgent care", "l" of "L.L.C."): an _ORG match
-# holds one, so the pattern is run only near them (below).
+# The first word of every organisation head of one word, lower case ("l" of "L.L.C.", "inc" of "Inc."), and the
+# heads of two words ("urgent care", "home health"): an _ORG match holds one, so the pattern is run only near them
+# (below). A two-word head is looked for whole: its first word alone ("home" of "discharged home", "care" of "plan
+# of care") is everyday clinical English and would run the pattern for nothing.
 _HEAD_FIRST_WORDS = frozenset(
     w
     for alt in _ORG_HEADS.split("|")
-    for first in [re.split(r"\\s|\\\.|\\|\.", alt)[0]]
+    if "\\s+" not in alt
+    for first in [re.split(r"\\\.|\\|\.", alt)[0]]
     for w in ((first[:-2], first[:-1]) if first.endswith("s?") else (first,))
+)
+_HEAD_PHRASES = tuple(
+    sorted(alt for alt in _ORG_HEADS.split("|") if "\\s+" in alt and alt.split("\\s+")[0] not in _HEAD_FIRST_WORDS)
 )
 
 
@@ -525,8 +591,14 @@ def _trie_pattern(words: frozenset[str]) -> str:
     return body + "?" if ends else (alts[0] if len(alts) == 1 else body)
 
 
-# A head's first word as a whole \w+ word of the lower-cased text (one scan of a prefix trie)
-_HEAD_WORD = re.compile(r"(?<!\w)" + _trie_pattern(_HEAD_FIRST_WORDS) + r"(?!\w)")
+# Where a head starts in the lower-cased text: a one-word head's first word as a whole \w+ word (one scan of a prefix
+# trie), or the first word of a two-word head followed by the rest of it as _ORG takes it (whitespace, the second
+# word, then no word character: what the pattern's tail or its final (?![\w]) needs). Only the first word is consumed.
+_HEAD_WORD = re.compile(
+    r"(?<!\w)(?:" + _trie_pattern(_HEAD_FIRST_WORDS) + r"(?!\w)|"
+    + "|".join(first + r"(?=\s+" + rest + r"(?!\w))" for first, rest in (p.split("\\s+", 1) for p in _HEAD_PHRASES))
+    + r")"
+)
 _CHUNK = re.compile(r"\S+")
 # An _ORG match spans at most 5 modifier words, a head of 1-2 words and two "of the X Y Z" tails (5 more each), each
 # whitespace-free: it lies within the chunks from 6 before to 12 after the one holding its head's first word.
