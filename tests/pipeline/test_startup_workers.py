@@ -21,6 +21,7 @@ from tests.conftest import DATASET, DEST, REPO, SOURCE, store_files, write_store
 from transforms.dicom.sample import sample_store_files
 
 WORKERS = ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]
+STARTED = [*WORKERS, "--in-process-below", "0"]  # the workers even for these small stores (runner_choice)
 
 
 @pytest.mark.parametrize("beam_args, count", [
@@ -70,7 +71,7 @@ def test_warm_workers_run_the_pipeline_and_write_the_same_bytes(dicom_root, key_
     assert _deidentify(dicom_root, key_file, DEST) == 0  # in process: no worker started
     assert started == []
     parallel = f"{DATASET}/dicomStores/parallel"
-    assert _deidentify(dicom_root, key_file, parallel, *WORKERS) == 0
+    assert _deidentify(dicom_root, key_file, parallel, *STARTED) == 0
     assert len(started) == 2
     # each ran a Beam worker to its end (exit 0); a warm worker the runner did not claim is killed (-9)
     assert [p.wait(timeout=60) for p in started] == [0, 0]
@@ -82,7 +83,7 @@ def test_warm_workers_run_the_pipeline_and_write_the_same_bytes(dicom_root, key_
 
 def test_a_launch_error_ends_the_warm_workers_and_writes_nothing(dicom_root, key_file, started, capsys):
     other_project = "projects/other/locations/l/datasets/d/dicomStores/out"
-    assert _deidentify(dicom_root, key_file, other_project, *WORKERS) == 2
+    assert _deidentify(dicom_root, key_file, other_project, *STARTED) == 2
     assert "launch error" in capsys.readouterr().err
     assert len(started) == 2
     assert all(p.returncode is not None for p in started)  # ended, not left importing Beam for nothing
@@ -91,7 +92,7 @@ def test_a_launch_error_ends_the_warm_workers_and_writes_nothing(dicom_root, key
 
 
 def test_dry_run_starts_no_warm_worker(dicom_root, key_file, started, capsys):
-    assert _deidentify(dicom_root, key_file, DEST, "--dry-run", *WORKERS) == 0
+    assert _deidentify(dicom_root, key_file, DEST, "--dry-run", *STARTED) == 0
     assert started == []
 
 
