@@ -172,24 +172,45 @@ def launch_options(beam_args: Sequence[str]) -> LaunchOptions:
     return LaunchOptions(with_local_runner(list(beam_args)))
 
 
-_OWN_MODULES = ("pipelines.", "transforms.")
+# Modules whose DoFn classes get their answer cached: ours, and Beam's own (CombineValuesDoFn, _MatchAllFn,
+# _GlobalWindowsBatchingDoFn, _KeyWithNone, ...: four in ten of a dataset run's scans before they were cached).
+_CACHED_MODULES = ("pipelines.", "transforms.", "apache_beam.")
 _DOFN_METHODS = {"process", "setup", "start_bundle", "finish_bundle", "teardown"}
 
 
 def _specs_per_class(dofn) -> bool:
-    """Whether Beam's state and timer scan of ``dofn`` can only depend on its class: the scan reads the bound
-    methods the object has (``dir``); a method set on the instance would be the instance's own.
+    """Whether Beam's state and timer scan of ``dofn`` can only depend on its class: the scan reads every attribute
+    of the object (``dir``) that is a bound method; one set on the instance would be the instance's own, and a
+    property could answer differently per instance.
 
-    Our DoFns: unless the instance replaced one of the DoFn methods. Beam's CallableWrapperDoFn (every Map,
-    FlatMap, Filter): its ``process`` is the wrapped callable, which the scan reads only when it is a bound method
-    (then its ``_inspect_process`` looks at the callable's defaults); a function, lambda or builtin is passed over,
-    so only the class's own methods are scanned."""
+    Our DoFns and Beam's: unless the instance holds a bound method or replaced one of the DoFn methods, or the
+    class has a property. Beam's CallableWrapperDoFn (every Map, FlatMap, Filter): its ``process`` is the wrapped
+    callable, which the scan reads only when it is a bound method (then its ``_inspect_process`` looks at the
+    callable's defaults); a function, lambda or builtin is passed over, so only the class's own methods are
+    scanned."""
     from apache_beam.transforms.core import CallableWrapperDoFn
 
     cls = type(dofn)
+    if any(isinstance(value, types.MethodType) for value in vars(dofn).values()):
+        return False
     if cls is CallableWrapperDoFn:
-        return not any(isinstance(value, types.MethodType) for value in vars(dofn).values())
-    return cls.__module__.startswith(_OWN_MODULES) and not vars(dofn).keys() & _DOFN_METHODS
+        return True
+    return (cls.__module__.startswith(_CACHED_MODULES) and not vars(dofn).keys() & _DOFN_METHODS
+            and not _has_property(cls))
+
+
+def _has_property(cls) -> bool:
+    """Whether ``cls`` has a property of its own (Beam's DoFn's, which answer booleans, left out)."""
+    from apache_beam.transforms.core import DoFn
+
+    known = _PROPERTIES.get(cls)
+    if known is None:
+        known = _PROPERTIES[cls] = any(isinstance(value, property) for klass in cls.__mro__
+                                       if klass not in DoFn.__mro__ for value in vars(klass).values())
+    return known
+
+
+_PROPERTIES: dict = {}
 
 
 def _cache_dofn_specs() -> None:

@@ -146,3 +146,44 @@ def test_cached_dofn_scan_still_finds_state_of_a_bound_method():
     state, timers = userstate.get_dofn_specs(CallableWrapperDoFn(_Holder().stateful))
     assert [spec.name for spec in state] == ["count"] and timers == set()
     assert userstate.get_dofn_specs(CallableWrapperDoFn(len)) == (set(), set())
+
+
+class _Counter(beam.DoFn):
+    def process(self, element):
+        yield element
+
+
+class _WithProperty(beam.DoFn):
+    @property
+    def stateful(self):
+        return self._method  # a bound method, or not, per instance
+
+    def process(self, element):
+        yield element
+
+
+def test_dofn_scan_is_cached_per_class_only_where_the_class_decides(monkeypatch):
+    from apache_beam.transforms.core import CombineValuesDoFn
+
+    from pipelines import local_runner
+
+    launch_options([])  # installs the cache
+    # Beam's own DoFn classes (here CombineValuesDoFn) and ours: the class decides; a test module's do not
+    assert local_runner._specs_per_class(CombineValuesDoFn(None, beam.combiners.CountCombineFn(), False))
+    assert not local_runner._specs_per_class(_Counter())
+    monkeypatch.setattr(local_runner, "_CACHED_MODULES", ("tests.",))
+    assert local_runner._specs_per_class(_Counter())
+    assert userstate.get_dofn_specs(_Counter()) == (set(), set())
+    # an instance holding a bound method (Beam's scan reads it) or a class with a property: asked every time,
+    # and the state the instance brings is found although its class was answered before
+    holder = _Counter()
+    holder.extra = _Holder().stateful
+    assert not local_runner._specs_per_class(holder)
+    assert [spec.name for spec in userstate.get_dofn_specs(holder)[0]] == ["count"]
+    plain = _WithProperty()
+    plain._method = None
+    assert not local_runner._specs_per_class(plain)
+    assert userstate.get_dofn_specs(plain) == (set(), set())
+    with_property = _WithProperty()
+    with_property._method = _Holder().stateful
+    assert [spec.name for spec in userstate.get_dofn_specs(with_property)[0]] == ["count"]
