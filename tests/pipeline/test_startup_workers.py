@@ -187,3 +187,20 @@ def test_dofn_scan_is_cached_per_class_only_where_the_class_decides(monkeypatch)
     with_property = _WithProperty()
     with_property._method = _Holder().stateful
     assert [spec.name for spec in userstate.get_dofn_specs(with_property)[0]] == ["count"]
+
+
+class _YieldsAndReturns(beam.DoFn):
+    def process(self, element):
+        if element:
+            return [element]
+        yield element
+
+
+def test_yield_and_return_check_still_warns_once_cached():
+    from apache_beam.transforms import core
+
+    launch_options([])  # installs the cache
+    for _ in range(2):  # the second answer is the cached one
+        assert core._check_fn_use_yield_and_return(_YieldsAndReturns().process) is True
+        assert core._check_fn_use_yield_and_return(_Counter().process) is False
+        assert core._check_fn_use_yield_and_return(len) is False  # a builtin: asked as before
