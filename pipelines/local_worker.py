@@ -148,7 +148,7 @@ def main(argv: list[str]) -> None:
     sys.argv[:] = [worker_main.__file__]  # as ``python -m`` would have it (transforms.beam looks)
     if preload is not None and not _wait_for_run("" if preload == "-" else preload):
         return
-    gc.freeze()  # the imports live as long as the worker: no collection walks them (transforms.beam.freeze_startup_heap)
+    gc.freeze()  # the imports live as long as the worker: no collection walks them (as freeze_startup_heap)
     gc.enable()
     worker_main.main(sys.argv)
 

@@ -4,13 +4,15 @@ Beam's ``--direct_num_workers N --direct_running_mode multi_processing`` starts 
 Beam and the de-identification modules again: about 1.2 s more on a quiet 2-core machine than running in the
 launcher's process, which only pays off once the run itself has more than a couple of seconds of work. So a
 de-identify command whose source data (every file of the source store, or of the source dataset's stores, run
-records left out) is smaller than ``--in-process-below`` MB (default ``options.IN_PROCESS_BELOW_MB``) runs in this process instead:
-``--direct_running_mode=in_memory --direct_num_workers=1`` are appended to Beam's arguments (the last value
-wins). The output is the same either way. ``--in-process-below 0`` keeps the workers asked for.
+records left out) is smaller than ``--in-process-below`` MB (default ``options.IN_PROCESS_BELOW_MB``) runs in
+this process instead: ``--direct_running_mode=in_memory --direct_num_workers=1`` are appended to Beam's
+arguments (the last value wins). The output is the same either way. ``--in-process-below 0`` keeps the workers
+asked for.
 
-Measured (bench/startup.py, sample stores): a 1.4 MB FHIR store (200 patients) or a 4.5 MB DICOM one (400
-instances) finished sooner in one process; a 5.5 MB FHIR store (800 patients) sooner with 2 workers. FHIR costs
-the most per byte, so the default sits between its two measurements.
+Measured on this 2-core machine (sample stores, 2 workers against one process, median of 2 runs at load 6-8):
+FHIR 0.35 MB 11.5 s / 8.9 s, 1.4 MB 21.0 / 16.4, 5.5 MB 13.3 / 28.4 (the workers win); DICOM 1.1 MB 13.1 / 8.7,
+4.5 MB 16.3 / 15.6, 18 MB 18.7 / 16.8; the workers' CPU time was about twice the one process's below 5 MB. FHIR
+costs the most per byte, so the default sits between its 1.4 and 5.5 MB measurements.
 
 Only a local store root is measured; a ``gs://`` root or a DICOMweb source keeps the Beam options as given (no
 listing at launch), and so does any other runner, a dry run, or a source that is not there (the launch checks

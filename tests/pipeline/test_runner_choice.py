@@ -17,7 +17,6 @@ from transforms.dicom.sample import sample_store_files
 
 WORKERS = ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]
 IN_PROCESS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
-MB = 1_000_000
 
 
 def _args(root, *, kind="dicomStores", source=SOURCE, below=2.0, **extra) -> argparse.Namespace:
