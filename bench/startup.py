@@ -11,7 +11,8 @@ multi_processing``, as the throughput benches pass them; ``default``: no Beam op
 all alike. Each run is a subprocess with cwd and PYTHONPATH set to its tree; its wall time and its CPU time (user +
 system of the process and every worker it waited for) are recorded; the table shows medians. Start-up is the
 tiny store's wall time (its one element costs milliseconds). Target (issue 21): <= 2 s for every command.
-Stores come from ``deidflow sample`` (this tree's), in a temporary folder removed at the end.
+Stores come from ``deidflow sample`` (this tree's), in a temporary folder removed at the end; the store commands
+write into a dataset of their own (``<size>-stores``), so the datasets command always reads the same two stores.
 """
 
 from __future__ import annotations
@@ -57,19 +58,22 @@ def make_stores(root: str, small: int) -> None:
             subprocess.run([sys.executable, "-m", "pipelines.cli", "sample", group, f"{DATASETS}/{size}/{store}",
                             "--store-root", root, *extra], cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
                            check=True, stdout=subprocess.DEVNULL)
+        # the store commands' destinations: a dataset of their own, so the datasets command reads 2 stores only
+        os.makedirs(os.path.join(root, *f"{DATASETS}/{size}-stores".split("/")), exist_ok=True)
 
 
 def command(kind: str, size: str, root: str, key: str, run_no: int, tree_no: int, mode: str) -> list[str]:
     """The command line of one run; every run writes a new destination (datasets: it must not exist)."""
     tag = f"out{tree_no}x{run_no}{mode[0]}"
+    out = f"{DATASETS}/{size}-stores"  # not the source dataset: the datasets command would de-identify them too
     common = ["--store-root", root, "--key-file", key, "--quiet"]
     beam = WORKERS if mode == "workers" else []
     if kind == "dicom":
         return ["dicom-stores", "deidentify", f"{DATASETS}/{size}/dicomStores/dcm", "--destination-store",
-                f"{DATASETS}/{size}/dicomStores/{tag}", *common, *beam]
+                f"{out}/dicomStores/{tag}", *common, *beam]
     if kind == "fhir":
         return ["fhir-stores", "deidentify", f"{DATASETS}/{size}/fhirStores/fhir", "--destination-store",
-                f"{DATASETS}/{size}/fhirStores/{tag}", "--reference-date", "2025-01-01", *common, *beam]
+                f"{out}/fhirStores/{tag}", "--reference-date", "2025-01-01", *common, *beam]
     return ["datasets", "deidentify", f"{DATASETS}/{size}", "--destination-dataset", f"{DATASETS}/{size}-{tag}",
             "--reference-date", "2025-01-01", *common, *beam]
 

@@ -99,7 +99,30 @@ def hide_never_used_modules() -> None:
     hide(NEVER_USED_MODULES)
 
 
+# The collector is off while a command launches. A launch allocates a few hundred thousand long-lived objects (Beam,
+# pydicom's dictionary, the detectors, the policies, the graph) and almost no garbage (a few thousand unreachable
+# objects by the time a dataset's pipeline runs), yet the collector's passes over them were about a tenth of a
+# de-identify command's CPU time (0.2 s of 1.6 s for a DICOM store, 0.37 s of 2.8 s for a dataset). A de-identify
+# command turns it back on when its pipeline runs (commands.run_and_record, after freezing the launch's objects);
+# any other command as soon as it is parsed.
+DEIDENTIFY_KINDS = ("dicomStores", "fhirStores", "datasets")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _main(argv)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
+    import gc
+
     from transforms.errors import ConfigError, LaunchError
 
     hide_never_used_modules()
@@ -108,6 +131,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     parser = build_parser()
     args, beam_args = parser.parse_known_args(argv)
+    if getattr(args, "kind", None) not in DEIDENTIFY_KINDS:
+        gc.enable()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose:
@@ -116,6 +141,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from pipelines import local_worker
 
     try:
+        from pipelines.runner_choice import choose
+
+        beam_args = choose(args, beam_args)  # before any worker starts: a small source runs in this process
         local_worker.start_for_command(args, beam_args)
         from pipelines.launch import require_runner_installed
 

@@ -169,27 +169,49 @@ class LaunchOptions(PipelineOptions):
 def launch_options(beam_args: Sequence[str]) -> LaunchOptions:
     """The Beam options of a deidflow launch (LocalRunner when no runner, or DirectRunner, is named)."""
     _cache_dofn_specs()
+    _cache_yield_and_return_check()
     return LaunchOptions(with_local_runner(list(beam_args)))
 
 
-_OWN_MODULES = ("pipelines.", "transforms.")
+# Modules whose DoFn classes get their answer cached: ours, and Beam's own (CombineValuesDoFn, _MatchAllFn,
+# _GlobalWindowsBatchingDoFn, _KeyWithNone, ...: four in ten of a dataset run's scans before they were cached).
+_CACHED_MODULES = ("pipelines.", "transforms.", "apache_beam.")
 _DOFN_METHODS = {"process", "setup", "start_bundle", "finish_bundle", "teardown"}
 
 
 def _specs_per_class(dofn) -> bool:
-    """Whether Beam's state and timer scan of ``dofn`` can only depend on its class: the scan reads the bound
-    methods the object has (``dir``); a method set on the instance would be the instance's own.
+    """Whether Beam's state and timer scan of ``dofn`` can only depend on its class: the scan reads every attribute
+    of the object (``dir``) that is a bound method; one set on the instance would be the instance's own, and a
+    property could answer differently per instance.
 
-    Our DoFns: unless the instance replaced one of the DoFn methods. Beam's CallableWrapperDoFn (every Map,
-    FlatMap, Filter): its ``process`` is the wrapped callable, which the scan reads only when it is a bound method
-    (then its ``_inspect_process`` looks at the callable's defaults); a function, lambda or builtin is passed over,
-    so only the class's own methods are scanned."""
+    Our DoFns and Beam's: unless the instance holds a bound method or replaced one of the DoFn methods, or the
+    class has a property. Beam's CallableWrapperDoFn (every Map, FlatMap, Filter): its ``process`` is the wrapped
+    callable, which the scan reads only when it is a bound method (then its ``_inspect_process`` looks at the
+    callable's defaults); a function, lambda or builtin is passed over, so only the class's own methods are
+    scanned."""
     from apache_beam.transforms.core import CallableWrapperDoFn
 
     cls = type(dofn)
+    if any(isinstance(value, types.MethodType) for value in vars(dofn).values()):
+        return False
     if cls is CallableWrapperDoFn:
-        return not any(isinstance(value, types.MethodType) for value in vars(dofn).values())
-    return cls.__module__.startswith(_OWN_MODULES) and not vars(dofn).keys() & _DOFN_METHODS
+        return True
+    return (cls.__module__.startswith(_CACHED_MODULES) and not vars(dofn).keys() & _DOFN_METHODS
+            and not _has_property(cls))
+
+
+def _has_property(cls) -> bool:
+    """Whether ``cls`` has a property of its own (Beam's DoFn's, which answer booleans, left out)."""
+    from apache_beam.transforms.core import DoFn
+
+    known = _PROPERTIES.get(cls)
+    if known is None:
+        known = _PROPERTIES[cls] = any(isinstance(value, property) for klass in cls.__mro__
+                                       if klass not in DoFn.__mro__ for value in vars(klass).values())
+    return known
+
+
+_PROPERTIES: dict = {}
 
 
 def _cache_dofn_specs() -> None:
@@ -215,3 +237,27 @@ def _cache_dofn_specs() -> None:
 
     get_dofn_specs.deidflow_cached = True
     userstate.get_dofn_specs = get_dofn_specs
+
+
+def _cache_yield_and_return_check() -> None:
+    """Every ParDo Beam builds reads the source of its DoFn's ``process`` (``inspect.getsourcelines``, tokenizing
+    the module) to warn when it both yields and returns: a dataset graph's 78 ParDos read 28 methods. The answer
+    is the source's, so it is kept per code object; a callable without one (a builtin, an object) is read as
+    before."""
+    from apache_beam.transforms import core
+
+    original = core._check_fn_use_yield_and_return
+    if getattr(original, "deidflow_cached", False):
+        return
+    answers: dict = {}
+
+    def check(fn):
+        code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+        if code is None:
+            return original(fn)
+        if code not in answers:
+            answers[code] = original(fn)
+        return answers[code]
+
+    check.deidflow_cached = True
+    core._check_fn_use_yield_and_return = check

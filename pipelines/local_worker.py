@@ -135,6 +135,9 @@ def _wait_for_run(preload: str) -> bool:
 
 
 def main(argv: list[str]) -> None:
+    import gc
+
+    gc.disable()  # while Beam and the preload are imported (as the launcher does: pipelines.cli)
     preload = None
     if argv[:1] == ["--warm"]:
         preload, argv = argv[1], argv[2:]
@@ -145,6 +148,8 @@ def main(argv: list[str]) -> None:
     sys.argv[:] = [worker_main.__file__]  # as ``python -m`` would have it (transforms.beam looks)
     if preload is not None and not _wait_for_run("" if preload == "-" else preload):
         return
+    gc.freeze()  # the imports live as long as the worker: no collection walks them (as freeze_startup_heap)
+    gc.enable()
     worker_main.main(sys.argv)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 DEFAULT_STORE_ROOT = "./stores"
+IN_PROCESS_BELOW_MB = 2.0  # pipelines/runner_choice.py: the measurements behind it
 
 
 # Every de-identify option, in the order --help and the Flex Template's metadata.json list them, with the group it
@@ -111,6 +112,14 @@ _OPTIONS = [
         "--dry-run", "--dry_run", dest="dry_run", action="store_true", default=False,
         help="Validate the config and the launch rules, count the source elements, print what would be created "
         "and written where, and write nothing.",
+    )),
+    ("common", lambda parser: parser.add_argument(
+        "--in-process-below", "--in_process_below", dest="in_process_below", type=float,
+        default=IN_PROCESS_BELOW_MB, metavar="MB",
+        help="Local runs given --direct_running_mode multi_processing: a source with less than this many MB of "
+        "data (a local store root's files) runs in this process instead, without starting the workers (they cost "
+        f"more than they save on it; pipelines/runner_choice.py). Default {IN_PROCESS_BELOW_MB:g}; 0 always starts "
+        "the workers asked for.",
     )),
     ("common", lambda parser: parser.add_argument(
         "--quiet", dest="quiet", action="store_true", default=False,

@@ -19,7 +19,8 @@ Resource names are the Cloud Healthcare API's: projects/P/locations/L/datasets/D
 They live under --store-root (default ./stores), a local folder or gs://bucket/prefix.
 Any other option is passed to Apache Beam (--runner, --direct_num_workers, --direct_running_mode, --project,
 --temp_location, ...). Without them a run stays in one process (quickest for small stores); with
---direct_num_workers N --direct_running_mode multi_processing its N workers start while the launch is checked.
+--direct_num_workers N --direct_running_mode multi_processing its N workers start while the launch is checked,
+unless the source has less than --in-process-below MB of data (default 2): that runs in one process anyway.
 Exit codes: 0 all de-identified, 3 completed with failed elements (see the run's
 errors*.ndjson), 2 bad config or launch (nothing written), 1 unexpected crash.
 """
@@ -71,6 +72,8 @@ def run_and_record(pipeline, *, kind: str, run_id: str, run_dir: str, create_tim
     # Whatever the launcher holds now (Beam, the policy, the built graph) lives until it exits: hidden from the
     # collector, an in-process run's full collections (and its workers' freeze_startup_heap) stop walking it.
     gc.freeze()
+    collecting = gc.isenabled()
+    gc.enable()  # off while the command launched (pipelines.cli): the run's own garbage is collected
     try:
         with ProgressDisplay(run_dir, total, destination_path, quiet=quiet or staged):
             result = pipeline.run()
@@ -78,6 +81,8 @@ def run_and_record(pipeline, *, kind: str, run_id: str, run_dir: str, create_tim
                 result.wait_until_finish()
     finally:
         gc.unfreeze()  # a caller that runs on (tests, a notebook) collects the run's garbage as before
+        if not collecting:
+            gc.disable()
     if staged:  # a Flex Template launch: the service runs the staged job, nothing to wait for
         print(f"staged run {run_id} as a Dataflow job; its error records go to {run_dir} (no summary.json: "
               "the counts are in the Dataflow job's counters)")

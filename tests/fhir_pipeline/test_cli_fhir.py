@@ -55,7 +55,7 @@ def runs(tmp_path_factory):
     common = ("--key-file", str(key_file), "--reference-date", REFERENCE_DATE)
     first = deidentify(root, SOURCE, DEST, *common)
     parallel = deidentify(root, SOURCE, PARALLEL, *common, "--direct_num_workers", "2",
-                          "--direct_running_mode", "multi_processing")
+                          "--direct_running_mode", "multi_processing", "--in-process-below", "0")
     return root, first, parallel
 
 

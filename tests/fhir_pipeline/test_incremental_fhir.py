@@ -87,7 +87,7 @@ def test_incremental_run_processes_only_new_resources_and_equals_a_full_run(tmp_
 
     two = ok_summary(deidentify(root, "src", "dst", "--key-file", str(key), *COMMON, "--incremental",
                                 "--direct_running_mode", "multi_processing", "--direct_num_workers", "2",
-                                kind="fhirStores"))
+                                "--in-process-below", "0", kind="fhirStores"))
     assert two["metadata"]["counter"] == {"success": str(n_new), "failure": "0"}
     assert two["deidflow"]["skipped"] == str(n_first) and two["deidflow"]["incremental"] is True
 

@@ -21,6 +21,7 @@ from tests.conftest import DATASET, DEST, REPO, SOURCE, store_files, write_store
 from transforms.dicom.sample import sample_store_files
 
 WORKERS = ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]
+STARTED = [*WORKERS, "--in-process-below", "0"]  # the workers even for these small stores (runner_choice)
 
 
 @pytest.mark.parametrize("beam_args, count", [
@@ -70,7 +71,7 @@ def test_warm_workers_run_the_pipeline_and_write_the_same_bytes(dicom_root, key_
     assert _deidentify(dicom_root, key_file, DEST) == 0  # in process: no worker started
     assert started == []
     parallel = f"{DATASET}/dicomStores/parallel"
-    assert _deidentify(dicom_root, key_file, parallel, *WORKERS) == 0
+    assert _deidentify(dicom_root, key_file, parallel, *STARTED) == 0
     assert len(started) == 2
     # each ran a Beam worker to its end (exit 0); a warm worker the runner did not claim is killed (-9)
     assert [p.wait(timeout=60) for p in started] == [0, 0]
@@ -82,7 +83,7 @@ def test_warm_workers_run_the_pipeline_and_write_the_same_bytes(dicom_root, key_
 
 def test_a_launch_error_ends_the_warm_workers_and_writes_nothing(dicom_root, key_file, started, capsys):
     other_project = "projects/other/locations/l/datasets/d/dicomStores/out"
-    assert _deidentify(dicom_root, key_file, other_project, *WORKERS) == 2
+    assert _deidentify(dicom_root, key_file, other_project, *STARTED) == 2
     assert "launch error" in capsys.readouterr().err
     assert len(started) == 2
     assert all(p.returncode is not None for p in started)  # ended, not left importing Beam for nothing
@@ -91,7 +92,7 @@ def test_a_launch_error_ends_the_warm_workers_and_writes_nothing(dicom_root, key
 
 
 def test_dry_run_starts_no_warm_worker(dicom_root, key_file, started, capsys):
-    assert _deidentify(dicom_root, key_file, DEST, "--dry-run", *WORKERS) == 0
+    assert _deidentify(dicom_root, key_file, DEST, "--dry-run", *STARTED) == 0
     assert started == []
 
 
@@ -145,3 +146,61 @@ def test_cached_dofn_scan_still_finds_state_of_a_bound_method():
     state, timers = userstate.get_dofn_specs(CallableWrapperDoFn(_Holder().stateful))
     assert [spec.name for spec in state] == ["count"] and timers == set()
     assert userstate.get_dofn_specs(CallableWrapperDoFn(len)) == (set(), set())
+
+
+class _Counter(beam.DoFn):
+    def process(self, element):
+        yield element
+
+
+class _WithProperty(beam.DoFn):
+    @property
+    def stateful(self):
+        return self._method  # a bound method, or not, per instance
+
+    def process(self, element):
+        yield element
+
+
+def test_dofn_scan_is_cached_per_class_only_where_the_class_decides(monkeypatch):
+    from apache_beam.transforms.core import CombineValuesDoFn
+
+    from pipelines import local_runner
+
+    launch_options([])  # installs the cache
+    # Beam's own DoFn classes (here CombineValuesDoFn) and ours: the class decides; a test module's do not
+    assert local_runner._specs_per_class(CombineValuesDoFn(None, beam.combiners.CountCombineFn(), False))
+    assert not local_runner._specs_per_class(_Counter())
+    monkeypatch.setattr(local_runner, "_CACHED_MODULES", ("tests.",))
+    assert local_runner._specs_per_class(_Counter())
+    assert userstate.get_dofn_specs(_Counter()) == (set(), set())
+    # an instance holding a bound method (Beam's scan reads it) or a class with a property: asked every time,
+    # and the state the instance brings is found although its class was answered before
+    holder = _Counter()
+    holder.extra = _Holder().stateful
+    assert not local_runner._specs_per_class(holder)
+    assert [spec.name for spec in userstate.get_dofn_specs(holder)[0]] == ["count"]
+    plain = _WithProperty()
+    plain._method = None
+    assert not local_runner._specs_per_class(plain)
+    assert userstate.get_dofn_specs(plain) == (set(), set())
+    with_property = _WithProperty()
+    with_property._method = _Holder().stateful
+    assert [spec.name for spec in userstate.get_dofn_specs(with_property)[0]] == ["count"]
+
+
+class _YieldsAndReturns(beam.DoFn):
+    def process(self, element):
+        if element:
+            return [element]
+        yield element
+
+
+def test_yield_and_return_check_still_warns_once_cached():
+    from apache_beam.transforms import core
+
+    launch_options([])  # installs the cache
+    for _ in range(2):  # the second answer is the cached one
+        assert core._check_fn_use_yield_and_return(_YieldsAndReturns().process) is True
+        assert core._check_fn_use_yield_and_return(_Counter().process) is False
+        assert core._check_fn_use_yield_and_return(len) is False  # a builtin: asked as before

@@ -131,7 +131,7 @@ def test_fhir_store_in_a_bucket_gives_the_same_bytes_as_a_local_run(gcs, tmp_pat
     key = tmp_path / "run.key"
     key.write_text(base64.b64encode(b"F" * 32).decode())
     common = ("--key-file", str(key), "--reference-date", "2025-06-01", "--direct_num_workers", "2",
-              "--direct_running_mode", "multi_processing")
+              "--direct_running_mode", "multi_processing", "--in-process-below", "0")
     remote = run_deidflow("fhir-stores", "deidentify", fhir_source, "--destination-store", fhir_dest,
                           "--store-root", gcs.uri(ROOT), *common, "--patient-join", join,
                           env={"STORAGE_EMULATOR_HOST": gcs.host})

@@ -99,7 +99,8 @@ def test_incremental_from_a_non_export_layout_reads_headers_in_parallel_workers(
     write_store(root, f"{DATASET}/dicomStores/flat", {"incoming/file2.dcm": sample_instance(patients[2]),
                                                        "incoming/junk.bin": b"not dicom"})
     again = ok_summary_partial(deidentify(root, "flat", "dst", "--key-file", str(key), "--incremental",
-                                          "--direct_running_mode", "multi_processing", "--direct_num_workers", "2"))
+                                          "--direct_running_mode", "multi_processing", "--direct_num_workers", "2",
+                                          "--in-process-below", "0"))
     assert again["metadata"]["counter"] == {"success": "1", "failure": "1"}  # the junk file is an error record
     assert again["deidflow"]["skipped"] == "2"
     ok_summary_partial(deidentify(root, "flat", "full", "--key-file", str(key)))
