@@ -190,10 +190,16 @@ _MONTH_PATTERNS = frozenset(k for k, p in enumerate(_DATE_PATTERNS) if _MON in p
 # the compact DICOM date needs eight digits in a row. Texts without them skip those scans.
 _SEPARATED_PATTERNS = frozenset({1, 2, 6, 8})
 _NUMBER_SEP = re.compile(r"\d[/.-]\d")
-_EIGHT_DIGITS = re.compile(r"\d{8}")
 _DIGIT = re.compile(r"\d")
-_MONTH_WORD = Caseless(r"(?i)(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
+# Every month pattern has its month name between characters that are not letters or digits: "Married",
+# "summary" and "Decatur" hold none.
+_MONTH_WORD = Caseless(r"(?i)(?<![\w])" + _MON + r"(?![\w])")
+# A year as the patterns write it: four digits on their own, 19xx or 20xx (the patterns that need one: the ISO
+# and month-year dates, "MM/YYYY", "YYYY-MM", "in 1998").
+_YEAR_RUN = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_YEAR_PATTERNS = frozenset({1, 5, 6, 8})
 _AGE_WORD = re.compile(r"(?i)\d[\s-]?(?:[dwmy]|yr|year|mo|month|week|day)|\d{3}[DWMY]")
+_DIGIT_SEP_Y = re.compile(r"\d[\s-]?[yY]")  # what "45 years old", "45 y.o.", "45yo" and "102y" need
 _YEAR_CTX = Caseless(
     r"(?i)\b(?:in|since|from|during|year|until|till|by|circa|of|dated)\s+((?:19|20)\d{2})(?![\w]|[-/.]\d)"
 )
@@ -204,12 +210,10 @@ _TIME = re.compile(
     r"(?<![\w:.])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:\s?[AaPp]\.?[Mm]\.?)?(?![\w:])"
     r"|(?<![\w:.])(?:1[0-2]|0?[1-9])\s?[AaPp]\.?[Mm]\.?(?!\w)"
 )
-_AGE_PATTERNS: list[re.Pattern[str] | Caseless] = [
-    re.compile(r"(?<![\w])\d{3}[DWMY](?![\w])"),  # DICOM AS
-    Caseless(r"(?i)(?<![\w])\d{1,3}[\s-]?(?:years?|yrs?|y)[\s-]?(?:old|o\b\.?)"),
-    Caseless(r"(?i)(?<![\w])\d{1,3}\s?(?:yo|y/o|y\.o\.?)(?![\w])"),
-    Caseless(r"(?i)(?<![\w])\d{1,3}[\s-](?:months?|weeks?|days?|mos?)[\s-]old\b"),
-]
+_AGE_DICOM = re.compile(r"(?<![\w])\d{3}[DWMY](?![\w])")  # DICOM AS
+_AGE_YEARS_OLD = Caseless(r"(?i)(?<![\w])\d{1,3}[\s-]?(?:years?|yrs?|y)[\s-]?(?:old|o\b\.?)")
+_AGE_YO = Caseless(r"(?i)(?<![\w])\d{1,3}\s?(?:yo|y/o|y\.o\.?)(?![\w])")
+_AGE_UNITS_OLD = Caseless(r"(?i)(?<![\w])\d{1,3}[\s-](?:months?|weeks?|days?|mos?)[\s-]old\b")
 _AGE_CTX = Caseless(r"(?i)\b(?:age|aged|age at exam)\s*[:=]?\s*(\d{1,3})(?![\w])")
 # "Pt is 96.", "now 101", "102y", and past 89 (HIPAA) any "Name, 94," aside
 _AGE_IS = Caseless(
@@ -265,13 +269,15 @@ _MBI = re.compile(
 # Numbers on their own that identify: 7+ digits, or a leading zero ("SCOUT 00301314"), or letters and digits
 # mixed with a run of 5+ digits or 8+ digits in all ("E11390736", "PHOTO-4198840", "ACCUS215784", "58-9722673").
 _ID_TOKEN = re.compile(r"(?<![^\W_]|[.,/:-])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?![^\W_]|[/:-]|[.,]\d)")
+# The _ID_TOKEN tokens that hold five digits in a row (the only ones _bare_ids takes): the look-ahead cannot read
+# past a token's end, which is followed by neither a letter, a digit nor "-".
+_ID_TOKEN_5 = re.compile(r"(?<![^\W_]|[.,/:-])(?=[A-Za-z0-9-]*\d{5})" + _ID_TOKEN.pattern[len(r"(?<![^\W_]|[.,/:-])"):])
 _DIGIT_RUN = re.compile(r"\d+")
 
 
 def _bare_ids(text: str) -> Iterable[_Raw]:
-    if not _FIVE_DIGITS.search(text):
-        return  # every token taken holds a run of five digits or more (below)
-    for m in _ID_TOKEN.finditer(text):
+    """Bare identifiers; the caller runs it only on texts with five digits in a row (every token taken has them)."""
+    for m in _ID_TOKEN_5.finditer(text):
         tok = m.group()
         if len(tok) < 6:
             continue
@@ -405,7 +411,6 @@ def _emit(pattern: re.Pattern[str] | Caseless, text: str, info_type: str, group:
     return [(m.start(group), m.end(group), info_type, _NO_PARTS) for m in pattern.finditer(text)]
 
 
-_FIVE_DIGITS = re.compile(r"\d{5}")
 # What a pattern needs, as a pattern that starts with a character class (``re`` then skips to candidates fast).
 _AM_PM = re.compile(r"\d\s?[AaPp]\.?[Mm]")  # _TIME without a colon
 _ZIP_AFTER_SPACE = re.compile(r"\s\d{5}(?:-\d{4})?(?![\w-])")  # how every _CSZ match ends
@@ -434,6 +439,21 @@ def _hosts(text: str) -> list[_Raw]:
             end = b
         dot = low.find(".", max(dot + 1, end))
     return out
+
+
+@functools.cache
+def _date_patterns(gates: tuple[bool, bool, bool, bool]) -> tuple[tuple[int, re.Pattern[str]], ...]:
+    """The date patterns a text can match, by what it holds: (a month word, a digit, a separator and a digit,
+    eight digits in a row, a 19xx/20xx year)."""
+    has_month, has_sep, has_eight, has_year = gates
+    return tuple(
+        (k, pattern)
+        for k, pattern in enumerate(_DATE_PATTERNS)
+        if (has_month or k not in _MONTH_PATTERNS)
+        and (has_sep or k not in _SEPARATED_PATTERNS)
+        and (has_eight or k != 0)
+        and (has_year or k not in _YEAR_PATTERNS)
+    )
 
 
 def _phone_type(text: str, start: int) -> str:
@@ -507,14 +527,14 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                     if ok:
                         out.append((m.start(), m.end(), _phone_type(text, m.start()), _NO_PARTS))
         if wanted & {"DATE", "DATE_OF_BIRTH"}:
-            has_month = _MONTH_WORD.search(text) is not None
-            has_sep = _NUMBER_SEP.search(text) is not None
-            has_eight = _EIGHT_DIGITS.search(text) is not None
-            for k, pattern in enumerate(_DATE_PATTERNS):
-                if k in _MONTH_PATTERNS and not has_month:
-                    continue  # no month name in the text: the patterns that need one cannot match
-                if (k in _SEPARATED_PATTERNS and not has_sep) or (k == 0 and not has_eight):
-                    continue  # nor a digit, a separator and a digit, nor eight digits in a row
+            has_year = longest >= 4 and _YEAR_RUN.search(text) is not None
+            gates = (
+                _MONTH_WORD.search(text) is not None,
+                _NUMBER_SEP.search(text) is not None,
+                longest >= 8,  # the compact DICOM date's eight digits in a row
+                has_year,
+            )
+            for k, pattern in _date_patterns(gates):
                 for m in pattern.finditer(text):
                     s = m.group()
                     if k == 0 and not _compact_date_ok(s):
@@ -527,21 +547,27 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                     out.append((m.start(1), m.end(1), _date_type(text, m.start(1)), _NO_PARTS))
                 for m in _DATE_MD_BARE.finditer(text):
                     out.append((m.start(), m.end(), _date_type(text, m.start()), _NO_PARTS))
-            for m in _YEAR_CTX.finditer(text) if longest >= 4 else ():
+            for m in _YEAR_CTX.finditer(text) if has_year else ():
                 out.append((m.start(1), m.end(1), _date_type(text, m.start(1)), _NO_PARTS))
         if "TIME" in wanted and (":" in text or _AM_PM.search(text)):  # "14:30", or "3 pm" / "11a.m."
             out.extend(_emit(_TIME, text, "TIME"))
         if "AGE" in wanted:
+            sep_y = False  # a digit, maybe a space or "-", and a "y": implies _AGE_WORD
             if _AGE_WORD.search(text):
-                for pattern in _AGE_PATTERNS:
-                    out.extend(_emit(pattern, text, "AGE"))
+                out.extend(_emit(_AGE_DICOM, text, "AGE"))
+                sep_y = _DIGIT_SEP_Y.search(text) is not None
+                if sep_y:
+                    out.extend(_emit(_AGE_YEARS_OLD, text, "AGE"))
+                    out.extend(_emit(_AGE_YO, text, "AGE"))
+                if low is None or "old" in low:
+                    out.extend(_emit(_AGE_UNITS_OLD, text, "AGE"))
             if low is None or "age" in low:
                 out.extend(_emit(_AGE_CTX, text, "AGE", 1))
             if _AGE_NUMBER.search(text):  # what _AGE_IS and _AGE_ASIDE take: 90 to 125
                 out.extend(_emit(_AGE_IS, text, "AGE", 1))
                 if ", " in text:
                     out.extend(_emit(_AGE_ASIDE, text, "AGE", 1))
-            if _DIGIT_Y.search(text):
+            if sep_y and _DIGIT_Y.search(text):
                 out.extend(_emit(_AGE_Y, text, "AGE"))
         out.extend(_labelled_ids(text, wanted))
         if "SWIFT_CODE" in wanted and (
