@@ -460,6 +460,12 @@ def _phone_type(text: str, start: int) -> str:
     return "FAX_NUMBER" if _FAX_BEFORE.search(text[max(0, start - 20) : start]) else "PHONE_NUMBER"
 
 
+_PHONE_TYPES = frozenset({"PHONE_NUMBER", "FAX_NUMBER"})
+_DATE_TYPES = frozenset({"DATE", "DATE_OF_BIRTH"})
+_PLACE_TYPES = frozenset({"LOCATION", "STREET_ADDRESS", "ORGANIZATION_NAME"})
+_NAME_TYPES = frozenset({"PERSON_NAME", "FIRST_NAME", "LAST_NAME"})
+
+
 def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
     """All detections for the raw infoTypes in ``wanted`` (already expanded to children)."""
     out: list[_Raw] = []
@@ -505,7 +511,7 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                 d = re.sub(r"\D", "", m.group())
                 if 13 <= len(d) <= 19 and _luhn(d):
                     out.append((m.start(), m.end(), "CREDIT_CARD_NUMBER", _NO_PARTS))
-        if wanted & {"PHONE_NUMBER", "FAX_NUMBER"}:
+        if not wanted.isdisjoint(_PHONE_TYPES):
             for m in _PHONE_NANP.finditer(text) if longest >= 4 else ():
                 out.append((m.start(), m.end(), _phone_type(text, m.start()), _NO_PARTS))
             for m in _PHONE_CTX.finditer(text) if count >= 7 else ():
@@ -526,7 +532,7 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                         ok = False
                     if ok:
                         out.append((m.start(), m.end(), _phone_type(text, m.start()), _NO_PARTS))
-        if wanted & {"DATE", "DATE_OF_BIRTH"}:
+        if not wanted.isdisjoint(_DATE_TYPES):
             has_year = longest >= 4 and _YEAR_RUN.search(text) is not None
             gates = (
                 _MONTH_WORD.search(text) is not None,
@@ -606,9 +612,9 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
     if "US_STATE" in wanted:
         if low is None or _STATE_NAME_LOWER.search(low):
             out.extend(_emit(_STATE_NAME, text, "US_STATE"))
-    if wanted & {"LOCATION", "STREET_ADDRESS", "ORGANIZATION_NAME"}:
+    if not wanted.isdisjoint(_PLACE_TYPES):
         out.extend(find_places(text, wanted))
-    if wanted & {"PERSON_NAME", "FIRST_NAME", "LAST_NAME"}:
+    if not wanted.isdisjoint(_NAME_TYPES):
         out.extend(find_names(text))
     return out
 
@@ -707,12 +713,13 @@ def reported_type(raw_type: str, selected: frozenset[str]) -> str | None:
 
 def resolve(raw: Iterable[tuple[int, int, str]]) -> list[Finding]:
     """Merge overlapping findings into one span each (recall first); the highest-priority type names it."""
-    items = sorted((s, e, t) for s, e, t in raw if e > s)
     out: list[Finding] = []
     cur_s = cur_e = -1
     best: tuple[int, int] = (-1, 0)
     best_type = ""
-    for s, e, t in items:
+    for s, e, t in sorted(raw):
+        if e <= s:
+            continue  # an empty span names nothing
         rank = (PRIORITY.get(t, 0), e - s)
         if s < cur_e:
             cur_e = max(cur_e, e)
@@ -792,15 +799,28 @@ def _wanted(selected: frozenset[str], exclude: frozenset[str]) -> frozenset[str]
     return expand(selected) - exclude
 
 
+_EXCLUDED = object()  # a raw type dropped, name parts and all
+_UNLISTED = object()
+
+
+@functools.lru_cache(maxsize=256)
+def _reporting(selected: frozenset[str], exclude: frozenset[str]) -> dict[str, object]:
+    """What each known raw infoType is reported as (``reported_type``), or _EXCLUDED: found once a selection."""
+    return {t: _EXCLUDED if t in exclude else reported_type(t, selected) for t in INFO_TYPES | PARENT.keys()}
+
+
 def _spans(text: str, selected: frozenset[str], exclude: frozenset[str]) -> list[tuple[int, int, str]]:
     """The findings of ``detect`` without context phrases, before overlapping ones are merged."""
     spans: list[tuple[int, int, str]] = []
+    table = _reporting(selected, exclude)
     for s, e, raw_type, parts in _bounded_findings(text, _wanted(selected, exclude)):
-        if raw_type in exclude:
+        reported = table.get(raw_type, _UNLISTED)
+        if reported is _UNLISTED:
+            reported = _EXCLUDED if raw_type in exclude else reported_type(raw_type, selected)
+        if reported is _EXCLUDED:
             continue
-        reported = reported_type(raw_type, selected)
         if reported is not None:
-            spans.append((s, e, reported))
+            spans.append((s, e, reported))  # type: ignore[arg-type]
         elif parts:
             for ps, pe, part_type in parts:
                 if part_type in selected:
