@@ -97,6 +97,15 @@ _NO_PARTS: tuple[tuple[int, int, str], ...] = ()
 
 # --- simple patterns -------------------------------------------------------------------------------------
 
+
+def _class_first(behind: str, first: str, rest: str) -> re.Pattern[str]:
+    """``(?<!behind)first rest`` with ``behind`` and ``first`` one character each, compiled as
+    ``first(?<!behind first)rest``: the same matches (the look-behind, moved past the first character, sees the
+    same character before it), but a pattern that starts with a character class lets ``re`` skip to the
+    positions holding one, where a leading look-behind is tried at every position (2-3x slower on prose)."""
+    return re.compile(f"{first}(?<!(?:{behind}){first}){rest}")
+
+
 # Local parts and domains in any script ("zoë.müllerová24@klinik.de"); the domain's last label is letters.
 _EMAIL = re.compile(r"(?<![\w.%+-])[^\W_][\w.%+'-]*@[^\W_][\w-]*(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])")
 _URL = re.compile(r"(?i)\b(?:(?:https?|ftps?|sftp|file)://|www\.)[^\s<>\"'^\\]+[^\s<>\"'^\\.,;:!?)\]]")
@@ -124,8 +133,8 @@ _SSN = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\
 _SSN_CTX = Caseless(
     r"(?i)\b(?:ssn|ss#|soc(?:ial)?\.?\s*sec(?:urity)?\.?(?:\s*(?:number|no\.?|#))?)\s*[:#]?\s*((?!000|666|9\d\d)\d{3}[- ]?(?!00)\d{2}[- ]?(?!0000)\d{4})\b"
 )
-_ITIN = re.compile(r"(?<![\w-])9\d{2}([- ]?)(?:5\d|6[0-5]|7\d|8[0-8]|9[0-2]|9[4-9])\1\d{4}(?![\w-])")
-_CARD = re.compile(r"(?<![\w-])[2-6]\d{3}(?:[ -]?\d){9,15}(?![\w-])")
+_ITIN = _class_first(r"[\w-]", "9", r"\d{2}([- ]?)(?:5\d|6[0-5]|7\d|8[0-8]|9[0-2]|9[4-9])\1\d{4}(?![\w-])")
+_CARD = _class_first(r"[\w-]", "[2-6]", r"\d{3}(?:[ -]?\d){9,15}(?![\w-])")
 _PHONE_NANP = re.compile(
     # separated 3-3-4 digits are a phone number even where NANP has no such exchange (555-123-4567): recall first
     r"(?<![\w+])(?:(?:\+1|001|1)[\s.-]?)?(?:\(\d{3}\)[\s.-]?|\d{3}[\s.-])\d{3}[\s.-]\d{4}"
@@ -156,11 +165,11 @@ _DATE_PATTERNS = [
     ),
     # ISO and friends: YYYY-MM-DD[THH:MM[:SS[.f]][Z|+hh:mm]], YYYY/MM/DD, YYYY.MM.DD
     re.compile(
-        r"(?<![\w.])(?:19|20)\d{2}([-/.])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])"
+        r"[12](?<![\w.][12])(?:(?<=1)9|(?<=2)0)\d{2}([-/.])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])"
         r"(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?![\w])"
     ),
     # US / European numeric: MM/DD/YYYY, M/D/YY, DD.MM.YYYY, MM-DD-YYYY
-    re.compile(r"(?<![\w./-])(?:[0-3]?\d)([/.-])(?:[0-3]?\d)\1(?:(?:19|20)\d{2}|\d{2})(?![\w]|[./-]\d)"),
+    _class_first(r"[\w./-]", r"\d", r"(?:(?<=[0-3])\d)?([/.-])(?:[0-3]?\d)\1(?:(?:19|20)\d{2}|\d{2})(?![\w]|[./-]\d)"),
     # 31-Jan-2024, 31 January 2024, 31st Jan, 2024, 31-JAN-24
     re.compile(r"(?<![\w])(?:[0-3]?\d)(?:st|nd|rd|th)?[\s-]" + _MON_I + r"\.?,?[\s-](?:(?:19|20)\d{2}|\d{2})(?![\w])"),
     # January 31, 2024 / Jan 31 2024 / Jan. 31st / January 31
@@ -168,11 +177,11 @@ _DATE_PATTERNS = [
     # January 2024 / Jan-2024 / Jan. 2024
     re.compile(r"(?<![\w])" + _MON_I + r"\.?[\s,-]\s?(?:19|20)\d{2}(?![\w])"),
     # YYYY-MM (month precision)
-    re.compile(r"(?<![\w./-])(?:19|20)\d{2}-(?:0[1-9]|1[0-2])(?![\w]|[-/.]\d)"),
+    _class_first(r"[\w./-]", "[12]", r"(?:(?<=1)9|(?<=2)0)\d{2}-(?:0[1-9]|1[0-2])(?![\w]|[-/.]\d)"),
     # Oct-83, Sep '66, Apr-23: a month and a two-digit year
     re.compile(r"(?<![\w/-])" + _MON_I + r"[-'’ ]\d{2}(?![\w/:-]|\.\d)"),
     # MM/YYYY, MM-YYYY, MM.YYYY (month precision: "seen 12/2019")
-    re.compile(r"(?<![\w./-])(?:0?[1-9]|1[0-2])[/.-](?:19|20)\d{2}(?![\w]|[./-]\d)"),
+    _class_first(r"[\w./-]", "[0-9]", r"(?:(?<=0)[1-9]|(?<=[1-9])|(?<=1)[0-2])[/.-](?:19|20)\d{2}(?![\w]|[./-]\d)"),
     # 5 Jan, 5th of January (no year)
     re.compile(r"(?<![\w/.-])(?:[0-3]?\d)(?:st|nd|rd|th)?(?:\s+of)?[\s-]" + _MON_I + r"\b\.?"),
 ]
@@ -191,14 +200,16 @@ _MONTH_PATTERNS = frozenset(k for k, p in enumerate(_DATE_PATTERNS) if _MON in p
 _SEPARATED_PATTERNS = frozenset({1, 2, 6, 8})
 _NUMBER_SEP = re.compile(r"\d[/.-]\d")
 _DIGIT = re.compile(r"\d")
-# Every month pattern has its month name between characters that are not letters or digits: "Married",
+# Every month pattern has a month name followed by a character that is not a letter or digit: "Married",
 # "summary" and "Decatur" hold none.
-_MONTH_WORD = Caseless(r"(?i)(?<![\w])" + _MON + r"(?![\w])")
+_MONTH_WORD = Caseless(r"(?i)" + _MON + r"(?![\w])")
 # A year as the patterns write it: four digits on their own, 19xx or 20xx (the patterns that need one: the ISO
 # and month-year dates, "MM/YYYY", "YYYY-MM", "in 1998").
-_YEAR_RUN = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_YEAR_RUN = _class_first(r"\d", "[12]", r"(?:(?<=1)9|(?<=2)0)\d\d(?!\d)")
 _YEAR_PATTERNS = frozenset({1, 5, 6, 8})
-_AGE_WORD = re.compile(r"(?i)\d[\s-]?(?:[dwmy]|yr|year|mo|month|week|day)|\d{3}[DWMY]")
+# What the age phrases need: a digit, maybe a space or "-", and a unit's first letter (its other letters,
+# "yr|year|mo|month|week|day", and the DICOM "\d{3}[DWMY]" need no more than that).
+_AGE_WORD = re.compile(r"\d[\s-]?[DMWYdmwy]")
 _DIGIT_SEP_Y = re.compile(r"\d[\s-]?[yY]")  # what "45 years old", "45 y.o.", "45yo" and "102y" need
 _YEAR_CTX = Caseless(
     r"(?i)\b(?:in|since|from|during|year|until|till|by|circa|of|dated)\s+((?:19|20)\d{2})(?![\w]|[-/.]\d)"
@@ -210,7 +221,7 @@ _TIME = re.compile(
     r"(?<![\w:.])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:\s?[AaPp]\.?[Mm]\.?)?(?![\w:])"
     r"|(?<![\w:.])(?:1[0-2]|0?[1-9])\s?[AaPp]\.?[Mm]\.?(?!\w)"
 )
-_AGE_DICOM = re.compile(r"(?<![\w])\d{3}[DWMY](?![\w])")  # DICOM AS
+_AGE_DICOM = _class_first(r"[\w]", r"\d", r"\d{2}[DWMY](?![\w])")  # DICOM AS
 _AGE_YEARS_OLD = Caseless(r"(?i)(?<![\w])\d{1,3}[\s-]?(?:years?|yrs?|y)[\s-]?(?:old|o\b\.?)")
 _AGE_YO = Caseless(r"(?i)(?<![\w])\d{1,3}\s?(?:yo|y/o|y\.o\.?)(?![\w])")
 _AGE_UNITS_OLD = Caseless(r"(?i)(?<![\w])\d{1,3}[\s-](?:months?|weeks?|days?|mos?)[\s-]old\b")
@@ -220,7 +231,7 @@ _AGE_IS = Caseless(
     r"(?i)\b(?:is|was|now|turned|turns|age|aged)\s+(9\d|1[01]\d|12[0-5])(?=\s*(?:[.,;)]|$|y\b|yo\b|yrs?\b|years?\b))"
 )
 _AGE_Y = re.compile(r"(?<![\w.])\d{1,3}[yY](?![\w])")
-_AGE_NUMBER = re.compile(r"(?<!\d)(?:9\d|1[01]\d|12[0-5])(?!\d)")
+_AGE_NUMBER = _class_first(r"\d", "[19]", r"(?:(?<=9)\d|(?<=1)(?:[01]\d|2[0-5]))(?!\d)")  # 90 to 125
 _DIGIT_Y = re.compile(r"\d[yY]")
 _AGE_ASIDE = re.compile(r"(?<=[^\W\d_]), (9\d|1[01]\d|12[0-5])(?=[,;)])")
 
@@ -260,10 +271,13 @@ _LABELLED_ID = Caseless(
     r"(?P<v>[A-Za-z]{0,8}[-/]?\d[A-Za-z0-9/-]{1,29}|[A-Za-z]{1,8}\d?[A-Za-z][-]?\d[A-Za-z0-9-]{1,29}|\d[A-Za-z0-9-]{2,29})"
     r"(?![\w])"
 )
+
 _MEASURE = re.compile(r"(?i)\d+(?:[.,]\d+)?(?:mm|cm|m|mg|mcg|ug|ml|cc|l|kg|g|lb|lbs|%|u|iu|units?|mmhg|bpm|hz|ms|s|min|hr|h|d|wk|y|yo|t|x\d*)")
 # Medicare Beneficiary Identifier (CMS format: 11 characters, letters without S L O I B Z; dashes optional).
-_MBI = re.compile(
-    r"(?<![\w-])[1-9][AC-HJKMNP-RT-Yac-hjkmnp-rt-y][AC-HJKMNP-RT-Yac-hjkmnp-rt-y0-9]\d-?"
+_MBI = _class_first(
+    r"[\w-]",
+    "[1-9]",
+    r"[AC-HJKMNP-RT-Yac-hjkmnp-rt-y][AC-HJKMNP-RT-Yac-hjkmnp-rt-y0-9]\d-?"
     r"[AC-HJKMNP-RT-Yac-hjkmnp-rt-y][AC-HJKMNP-RT-Yac-hjkmnp-rt-y0-9]\d-?[AC-HJKMNP-RT-Yac-hjkmnp-rt-y]{2}\d{2}(?![\w-])"
 )
 # Numbers on their own that identify: 7+ digits, or a leading zero ("SCOUT 00301314"), or letters and digits
@@ -271,7 +285,7 @@ _MBI = re.compile(
 _ID_TOKEN = re.compile(r"(?<![^\W_]|[.,/:-])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?![^\W_]|[/:-]|[.,]\d)")
 # The _ID_TOKEN tokens that hold five digits in a row (the only ones _bare_ids takes): the look-ahead cannot read
 # past a token's end, which is followed by neither a letter, a digit nor "-".
-_ID_TOKEN_5 = re.compile(r"(?<![^\W_]|[.,/:-])(?=[A-Za-z0-9-]*\d{5})" + _ID_TOKEN.pattern[len(r"(?<![^\W_]|[.,/:-])"):])
+_ID_TOKEN_5 = re.compile(r"(?<![^\W_]|[.,/:-])(?=[A-Za-z0-9-]*\d{5})" + _ID_TOKEN.pattern[len(r"(?<![^\W_]|[.,/:-])") :])
 _DIGIT_RUN = re.compile(r"\d+")
 
 
@@ -323,14 +337,38 @@ _STATE_NAMES = "|".join(sorted((re.escape(n) for n, _ in lexicon.US_STATES), key
 # In addresses also the freely associated states and military "states" (USPS): FM, MH, PW, AA, AE, AP.
 _STATE_ABBRS = "|".join([a for _, a in lexicon.US_STATES] + ["FM", "MH", "PW", "AA", "AE", "AP"])
 _STATE_NAME = re.compile(r"(?<![\w])(?:" + _STATE_NAMES + r"|" + _STATE_NAMES.upper() + r")(?![\w])")
-_STATE_NAME_LOWER = re.compile(_STATE_NAMES.lower())  # a fast first look in lower-cased text
+
+
+def _trie(words: Iterable[str]) -> str:
+    """A pattern for exactly these literal words, branching one character at a time ("a(?:la(?:bama|ska)|...)"):
+    whether a text holds one of them is found 2x faster than with a flat alternation."""
+    tree: dict = {}
+    for word in words:
+        node = tree
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def pattern(node: dict) -> str:
+        branches = [re.escape(ch) + pattern(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        group = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{group})?" if "" in node else group
+
+    return pattern(tree)
+
+
+_STATE_NAME_LOWER = re.compile(_trie(n.lower() for n, _ in lexicon.US_STATES))  # a first look in lower-cased text
 _SUFFIX = "|".join(sorted(lexicon.STREET_SUFFIXES, key=len, reverse=True))
 _CITY = r"[A-Z][A-Za-z.'-]+(?:\s[A-Z][A-Za-z.'-]+){0,3}"
 _CITY_STATE_ZIP = (
     r"(?:" + _CITY + r"),?\s+(?:" + _STATE_ABBRS + r"|" + _STATE_NAMES + r")\.?,?\s+\d{5}(?:-\d{4})?(?![\w-])"
 )
-_STREET = re.compile(
-    r"(?<![\w.-])\d{1,6}[A-Za-z]?(?:-\d{1,4})? "
+_STREET = _class_first(
+    r"[\w.-]",
+    r"\d",
+    r"\d{0,5}[A-Za-z]?(?:-\d{1,4})? "
     r"(?:(?:[NSEW]|NE|NW|SE|SW|North|South|East|West|NORTH|SOUTH|EAST|WEST)\.? )?"
     r"(?:(?:[A-Z][^\W\d_]*(?:['’-][^\W\d_]+)*\.?|\d{1,3}(?:st|nd|rd|th|ST|ND|RD|TH)|of|the|de|la|del|von) ){1,4}"
     r"(?i:" + _SUFFIX + r")\b\.?"
@@ -340,9 +378,10 @@ _STREET = re.compile(
 )
 _PO_BOX = re.compile(r"(?i)\b(?:p\.?\s?o\.?\s?box|post\s+office\s+box)\s+\d+\b(?:,?\s+" + _CITY_STATE_ZIP + r")?")
 _CSZ = re.compile(r"(?<![\w])" + _CITY_STATE_ZIP)
-_CITY_STATE = re.compile(
-    r"(?<![\w])"
-    + _CITY
+_CITY_STATE = _class_first(
+    r"[\w]",
+    "[A-Z]",
+    _CITY[len("[A-Z]") :]
     + r",\s(?:"
     + "|".join(a for _, a in lexicon.US_STATES if a not in ("MD", "PA", "DO"))
     + r")(?![\w])"
