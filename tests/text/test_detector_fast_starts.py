@@ -1,0 +1,242 @@
+"""The detectors' faster pattern forms find what the plain forms find: patterns that start with their first
+character class instead of a look-behind, the tighter gates (a whole month word, a 19xx/20xx year, each age
+phrase's own cue, a state-name trie), the date patterns picked per gate combination, the bare-ID scan of tokens
+with five digits, the per-selection reporting table and resolve. Expectations are written by hand or come from
+the plain patterns as they were before (copied here, not imported)."""
+
+import re
+
+import pytest
+
+from tests.text.salad import word_salad
+from transforms.text import detect
+from transforms.text import detectors as d
+from transforms.text.detectors import Finding, resolve
+
+
+def _found(text, info_types, **kw):
+    return [(text[f.start : f.end], f.info_type) for f in detect(text, frozenset(info_types), **kw)]
+
+
+def _spans(pattern, text):
+    return [(m.span(), m.groups()) for m in pattern.finditer(text)]
+
+
+# --- the class-first forms against the plain look-behind-first forms ---------------------------------------
+
+_MON = r"(?:september|february|november|december|january|october|august|march|april|sept|june|july|jan|feb|mar" \
+       r"|apr|may|jun|jul|aug|sep|oct|nov|dec)"  # fmt: skip
+PLAIN = {
+    "_ITIN": r"(?<![\w-])9\d{2}([- ]?)(?:5\d|6[0-5]|7\d|8[0-8]|9[0-2]|9[4-9])\1\d{4}(?![\w-])",
+    "_CARD": r"(?<![\w-])[2-6]\d{3}(?:[ -]?\d){9,15}(?![\w-])",
+    "_MBI": r"(?<![\w-])[1-9][AC-HJKMNP-RT-Yac-hjkmnp-rt-y][AC-HJKMNP-RT-Yac-hjkmnp-rt-y0-9]\d-?"
+    r"[AC-HJKMNP-RT-Yac-hjkmnp-rt-y][AC-HJKMNP-RT-Yac-hjkmnp-rt-y0-9]\d-?[AC-HJKMNP-RT-Yac-hjkmnp-rt-y]{2}\d{2}(?![\w-])",
+    "_AGE_DICOM": r"(?<![\w])\d{3}[DWMY](?![\w])",
+    "_AGE_NUMBER": r"(?<!\d)(?:9\d|1[01]\d|12[0-5])(?!\d)",
+    "_YEAR_RUN": r"(?<!\d)(?:19|20)\d\d(?!\d)",
+    "DATE1": r"(?<![\w.])(?:19|20)\d{2}([-/.])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])"
+    r"(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?![\w])",
+    "DATE2": r"(?<![\w./-])(?:[0-3]?\d)([/.-])(?:[0-3]?\d)\1(?:(?:19|20)\d{2}|\d{2})(?![\w]|[./-]\d)",
+    "DATE6": r"(?<![\w./-])(?:19|20)\d{2}-(?:0[1-9]|1[0-2])(?![\w]|[-/.]\d)",
+    "DATE8": r"(?<![\w./-])(?:0?[1-9]|1[0-2])[/.-](?:19|20)\d{2}(?![\w]|[./-]\d)",
+}
+
+
+def _fast(name):
+    return d._DATE_PATTERNS[int(name[4:])] if name.startswith("DATE") else getattr(d, name)
+
+
+_WORDS = (
+    "1956-09-16 1956/09/16 2019.03.04 19991231 3/14/2021 14.03.2021 03-14-21 2021-03 12/2019 05.2019 13/2019 "
+    "0/2019 10-1999 1/1/99 31/12/20 1998 2000 2099 1899 3000 20 19 912-70-1234 912 70 1234 9127012345 "
+    "4111 1111 1111 1111 4111111111111111 1EG4-TE5-MK73 1EG4TE5MK73 045Y 012M 102D 7W 96 90 89 125 126 119 "
+    "1200 x a Q é ١٢٣ ٢٠١٩ ６１ _ - / . , : ( ) T10:15 T10:15:00Z +05:00"
+).split(" ")
+_SEPARATORS = [" ", " ", "", "-", "/", ".", ",", ":", "\n", "x", "_"]
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN))
+def test_class_first_forms_match_what_the_plain_forms_match(name):
+    # catches a look-behind moved past the first character that sees the wrong character (or none at the start
+    # of the text), an alternative reordered or lost, a capturing group renumbered
+    plain, fast = re.compile(PLAIN[name]), _fast(name)
+    for text in word_salad(_WORDS, _SEPARATORS, 3000, 21) + [w for w in _WORDS if w]:
+        assert _spans(fast, text) == _spans(plain, text), text
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "spans"),
+    [
+        ("_ITIN", "912-70-1234", [(0, 11)]),  # at the very start: nothing before it
+        ("_ITIN", "x912-70-1234", []),  # a letter before
+        ("_ITIN", "-912-70-1234", []),
+        ("_ITIN", "(912 70 1234)", [(1, 12)]),
+        ("_CARD", "4111 1111 1111 1111", [(0, 19)]),
+        ("_CARD", "A4111111111111111", []),
+        ("_MBI", "1EG4-TE5-MK73", [(0, 13)]),
+        ("_MBI", "X1EG4-TE5-MK73", []),
+        ("_AGE_DICOM", "045Y", [(0, 4)]),
+        ("_AGE_DICOM", "1045Y", []),  # "045Y" after a digit
+        ("_AGE_NUMBER", "96", [(0, 2)]),
+        ("_AGE_NUMBER", "x125y", [(1, 4)]),
+        ("_AGE_NUMBER", "1125", []),
+        ("_AGE_NUMBER", "126", []),
+        ("_YEAR_RUN", "in 1998.", [(3, 7)]),
+        ("_YEAR_RUN", "21998", []),
+        ("DATE1", "1956-09-16", [(0, 10)]),
+        ("DATE1", "x1956-09-16", []),
+        ("DATE2", "3/14/2021", [(0, 9)]),
+        ("DATE2", "on 31.12.20", [(3, 11)]),
+        ("DATE2", "/3/14/2021", []),
+        ("DATE6", "2021-03", [(0, 7)]),
+        ("DATE6", "1899-03", []),
+        ("DATE8", "12/2019", [(0, 7)]),
+        ("DATE8", "05.2019", [(0, 7)]),
+        ("DATE8", "13/2019", []),  # no month 13, and "3/2019" follows a digit
+        ("DATE8", "0/2019", []),
+    ],
+)
+def test_class_first_forms_on_their_edges(name, text, spans):
+    assert [m.span() for m in _fast(name).finditer(text)] == spans
+
+
+# --- street and City-ST (their patterns are long; both edges by hand) ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "street"),
+    [
+        ("454 Pine Road", "454 Pine Road"),
+        ("lives at 12B Elm Street.", "12B Elm Street."),
+        ("x-454 Pine Road", None),  # "-" before the number
+        ("A454 Pine Road", None),
+        (".454 Pine Road", None),
+        ("1234567 Pine Road", None),  # seven digits: not a house number
+    ],
+)
+def test_street_numbers_start_where_they_did(text, street):
+    # catches the class-first street pattern taking a number after "-", "." or a letter, or cutting its digits
+    got = [text[m.start() : m.end()] for m in d._STREET.finditer(text)]
+    assert got == ([street] if street else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Boston, MA", ["Boston, MA"]),
+        ("Springfield Falls, IL today", ["Springfield Falls, IL"]),
+        ("xBoston, MA", []),  # the city starts after a letter
+        ("9Boston, MA", []),
+        ("Boston, MD", []),  # MD, PA and DO stay out (doctor, physician assistant)
+    ],
+)
+def test_city_state_starts_where_it_did(text, found):
+    assert [text[m.start() : m.end()] for m in d._CITY_STATE.finditer(text)] == found
+
+
+# --- gates, through detect ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "dates"),
+    [
+        ("seen 5 January", ["5 January"]),
+        ("seen 5 Jan", ["5 Jan"]),  # the month at the very end
+        ("Jan. 31st, 2024 follow-up", ["Jan. 31st, 2024"]),
+        ("since Oct-83", ["Oct-83"]),
+        ("DECEMBER 2019", ["DECEMBER 2019"]),
+        ("Married 5 summary 2 Decatur", []),  # month letters inside words only: the month patterns are skipped
+        ("in 1998", ["1998"]),
+        ("since 2003-04 and 12/2019", ["2003-04", "12/2019"]),
+        ("born 1956-09-16", ["1956-09-16"]),
+        ("11998 and 1899-03", []),
+    ],
+)
+def test_date_gates_let_every_date_through(text, dates):
+    # catches a month gate that needs a letter-free character before the month (the patterns don't all), a
+    # year gate that misses a year after a separator or at the end, a gate combination cached wrongly
+    assert [v for v, _ in _found(text, {"DATE"})] == dates
+
+
+@pytest.mark.parametrize(
+    ("text", "ages"),
+    [
+        ("45 years old", ["45 years old"]),
+        ("45-YEAR-OLD man", ["45-YEAR-OLD"]),
+        ("a 45yo man", ["45yo"]),
+        ("a 45 y.o. man", ["45 y.o."]),
+        ("3 weeks old", ["3 weeks old"]),
+        ("3 WEEKS OLD", ["3 WEEKS OLD"]),
+        ("Pt is 102y", ["102y"]),
+        ("age 045Y", ["045Y"]),
+        ("Pt is 96.", ["96"]),
+        ("30 days later, 2 weeks", []),
+    ],
+)
+def test_age_gates_let_every_age_through(text, ages):
+    # catches an age phrase put behind the wrong cue (upper-case units, "y" after a space or "-", "old" in
+    # capitals) or the "102y" scan left behind a cue it does not need
+    assert [v for v, _ in _found(text, {"AGE"})] == ages
+
+
+@pytest.mark.parametrize(
+    ("text", "states"),
+    [
+        ("lives in New Hampshire", ["New Hampshire"]),
+        ("NEW HAMPSHIRE", ["NEW HAMPSHIRE"]),
+        ("moved from District of Columbia.", ["District of Columbia"]),
+        ("Kansas and Arkansas", ["Kansas", "Arkansas"]),
+        ("Texan", []),
+    ],
+)
+def test_state_name_trie_finds_every_state(text, states):
+    # catches a trie that loses a name sharing a prefix with another (Kansas/Arkansas, New ...), or one with
+    # spaces
+    assert [v for v, _ in _found(text, {"US_STATE"})] == states
+
+
+def test_state_name_trie_holds_exactly_the_state_names():
+    from transforms.text import lexicon
+
+    names = [n.lower() for n, _ in lexicon.US_STATES]
+    for name in names:
+        assert d._STATE_NAME_LOWER.fullmatch(name), name
+    for near in ("new", "kansa", "virginix", "district of", "ohi"):
+        assert not d._STATE_NAME_LOWER.fullmatch(near), near
+
+
+@pytest.mark.parametrize(
+    ("text", "ids"),
+    [
+        ("ref E11390736 and 12345", ["E11390736"]),  # "12345": five digits, but under six
+        ("PHOTO-4198840", ["PHOTO-4198840"]),
+        ("58-9722673 x", ["58-9722673"]),
+        ("AB12345-CD", []),  # five digits in a row, but six are needed in all
+        ("AB123456-CD", ["AB123456-CD"]),
+        ("AB1234-5678", []),  # eight digits, but no five in a row
+        ("v2.1234567", []),  # after "."
+        ("x_1234567", ["1234567"]),  # "_" is neither a letter, a digit nor a separator here
+    ],
+)
+def test_bare_ids_scan_only_tokens_with_five_digits(text, ids):
+    # catches a look-ahead that reads past the token's end (or stops short of it) in the five-digit token scan
+    assert [text[s:e] for s, e, _, _ in d._bare_ids(text)] == ids
+
+
+# --- reporting table and resolve ------------------------------------------------------------------------------
+
+
+def test_reported_types_follow_selection_and_exclusion():
+    # catches a per-selection reporting table that ignores an exclusion, reports a child under the wrong parent
+    # or is shared between selections
+    assert _found("Fax: 617-555-1234", {"PHONE_NUMBER"}) == [("617-555-1234", "PHONE_NUMBER")]
+    assert _found("Fax: 617-555-1234", {"FAX_NUMBER"}) == [("617-555-1234", "FAX_NUMBER")]
+    assert _found("Fax: 617-555-1234", {"PHONE_NUMBER"}, exclude=frozenset({"FAX_NUMBER"})) == []
+    assert _found("Fax: 617-555-1234", {"PHONE_NUMBER"}) == [("617-555-1234", "PHONE_NUMBER")]
+
+
+def test_resolve_drops_empty_spans_and_merges_overlaps():
+    # catches resolve keeping an empty span or losing the filter when it sorts the spans as given
+    raw = [(5, 5, "CTX"), (10, 14, "DATE"), (0, 3, "AGE"), (12, 20, "PHONE_NUMBER"), (3, 3, "URL")]
+    assert resolve(raw) == [Finding(0, 3, "AGE"), Finding(10, 20, "PHONE_NUMBER")]
+    assert resolve([(4, 2, "DATE")]) == []
