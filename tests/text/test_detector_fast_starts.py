@@ -150,6 +150,10 @@ def test_city_state_starts_where_it_did(text, found):
         ("since 2003-04 and 12/2019", ["2003-04", "12/2019"]),
         ("born 1956-09-16", ["1956-09-16"]),
         ("11998 and 1899-03", []),
+        ("seen 31-Jan-24", ["31-Jan-24"]),  # a month pattern with a two-digit year: no year gate for it
+        ("seen Jan 31", ["Jan 31"]),
+        ("on 20190304", ["20190304"]),  # exactly eight digits: the compact date
+        ("on 3/14", ["3/14"]),
     ],
 )
 def test_date_gates_let_every_date_through(text, dates):
@@ -213,6 +217,7 @@ def test_state_name_trie_holds_exactly_the_state_names():
         ("58-9722673 x", ["58-9722673"]),
         ("AB12345-CD", []),  # five digits in a row, but six are needed in all
         ("AB123456-CD", ["AB123456-CD"]),
+        ("ZX12345-6", ["ZX12345-6"]),  # exactly five in a row
         ("AB1234-5678", []),  # eight digits, but no five in a row
         ("v2.1234567", []),  # after "."
         ("x_1234567", ["1234567"]),  # "_" is neither a letter, a digit nor a separator here
@@ -240,3 +245,6 @@ def test_resolve_drops_empty_spans_and_merges_overlaps():
     raw = [(5, 5, "CTX"), (10, 14, "DATE"), (0, 3, "AGE"), (12, 20, "PHONE_NUMBER"), (3, 3, "URL")]
     assert resolve(raw) == [Finding(0, 3, "AGE"), Finding(10, 20, "PHONE_NUMBER")]
     assert resolve([(4, 2, "DATE")]) == []
+    # an empty or reversed span inside a finding would rename it (CTX and URL outrank AGE)
+    assert resolve([(0, 5, "AGE"), (2, 2, "CTX")]) == [Finding(0, 5, "AGE")]
+    assert resolve([(0, 5, "AGE"), (3, 1, "URL")]) == [Finding(0, 5, "AGE")]
