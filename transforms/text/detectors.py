@@ -126,10 +126,12 @@ _IPV4 = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)"
 )
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,8}[0-9A-Fa-f]{0,5}(?![\w:])")
-_MAC = re.compile(
-    r"(?<![\w:-])(?:[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?![\w:-])"
+_MAC = _class_first(
+    r"[\w:-]",
+    "[0-9A-Fa-f]",
+    r"(?:[0-9A-Fa-f]([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{3}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?![\w:-])",
 )
-_SSN = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w-])")
+_SSN = _class_first(r"[\w-]", r"\d", r"(?!(?<=0)00|(?<=6)66|(?<=9)\d\d)\d{2}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w-])")
 _SSN_CTX = Caseless(
     r"(?i)\b(?:ssn|ss#|soc(?:ial)?\.?\s*sec(?:urity)?\.?(?:\s*(?:number|no\.?|#))?)\s*[:#]?\s*((?!000|666|9\d\d)\d{3}[- ]?(?!00)\d{2}[- ]?(?!0000)\d{4})\b"
 )
@@ -193,7 +195,7 @@ _DATE_MD_CTX = Caseless(
 )
 # MM/DD on its own when the second number can only be a day (13-31): "cx 10/16", "CABG 3/23" (fractions,
 # strengths and scales stay below 13: "5/5", "2/6 murmur", "8/10 pain"; "120/80" has no month)
-_DATE_MD_BARE = re.compile(r"(?<![\w./-])(?:0?[1-9]|1[0-2])/(?:1[3-9]|2\d|3[01])(?![\w/]|[.,]\d)")
+_DATE_MD_BARE = _class_first(r"[\w./-]", "[0-9]", r"(?:(?<=0)[1-9]|(?<=[1-9])|(?<=1)[0-2])/(?:1[3-9]|2\d|3[01])(?![\w/]|[.,]\d)")
 _MONTH_PATTERNS = frozenset(k for k, p in enumerate(_DATE_PATTERNS) if _MON in p.pattern)
 # The patterns without a month name that need a digit, a separator and a digit ("3/14/2021", "2021-03", "12/2019");
 # the compact DICOM date needs eight digits in a row. Texts without them skip those scans.
@@ -217,9 +219,13 @@ _YEAR_CTX = Caseless(
 _DOB_BEFORE = Caseless(
     r"(?i)(?:\bdob|\bd\.o\.b\.?|\bdate of birth|\bbirth\s?date|\bborn(?:\s+on)?|\bbirthday)\W{0,4}$"
 )
-_TIME = re.compile(
-    r"(?<![\w:.])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:\s?[AaPp]\.?[Mm]\.?)?(?![\w:])"
-    r"|(?<![\w:.])(?:1[0-2]|0?[1-9])\s?[AaPp]\.?[Mm]\.?(?!\w)"
+_TIME = _class_first(
+    r"[\w:.]",
+    r"\d",
+    # "[01]?\d|2[0-3]" and then "1[0-2]|0?[1-9]" past their first digit, each alternative in its order (the
+    # empty one: "\d" alone)
+    r"(?:(?:(?<=[01])\d||(?<=2)[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:\s?[AaPp]\.?[Mm]\.?)?(?![\w:])"
+    r"|(?:(?<=1)[0-2]|(?<=0)[1-9]|(?<=[1-9]))\s?[AaPp]\.?[Mm]\.?(?!\w))",
 )
 _AGE_DICOM = _class_first(r"[\w]", r"\d", r"\d{2}[DWMY](?![\w])")  # DICOM AS
 _AGE_YEARS_OLD = Caseless(r"(?i)(?<![\w])\d{1,3}[\s-]?(?:years?|yrs?|y)[\s-]?(?:old|o\b\.?)")
