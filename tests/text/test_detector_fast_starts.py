@@ -299,3 +299,49 @@ def test_more_class_first_forms_match_the_plain_forms(name):
 )
 def test_more_class_first_forms_on_their_edges(name, text, found):
     assert [text[m.start() : m.end()] for m in getattr(d, name).finditer(text)] == found
+
+
+# --- labelled identifiers: one alternation branching on the label's first letter ------------------------------
+
+_LABEL_WORDS = (
+    "MRN M.R.N. MR# Med Rec No. medical records Acc# Acct acc't FIN Member ID member Patient ID patient Order # "
+    "order S/N sn serial DL d.l. driver's license NPI npi passport VIN plate photo ID id I.D. ref file other "
+    "case number chart enc visit ins. insurance group grp coverage is was of : = - # 12345 1234567 A12-345 "
+    "E11390736 MRN6203412 5mg 10cm XJ123456 ab 7 İ Kaiſer unit serial serial-1234"
+).split(" ")
+
+
+def test_first_letter_alternation_matches_what_the_label_groups_match():
+    # catches labels reordered within a letter (a shorter label winning over a longer one it prefixes), a label
+    # lost, or a look-behind or tail left out of the fast form
+    for text in word_salad(_LABEL_WORDS, [" ", " ", ": ", "", "-", "#", ". ", "\n", "/"], 4000, 23):
+        assert [m.span() for m in d._LABELLED_ID_FAST.finditer(text)] == [
+            m.span() for m in d._LABELLED_ID.finditer(text)
+        ], text
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("MRN: 1234567", [("1234567", "MEDICAL_RECORD_NUMBER")]),
+        ("Med Rec No. A12-345", [("A12-345", "MEDICAL_RECORD_NUMBER")]),
+        ("Patient 12345", []),  # "patient" counts only with a qualifier
+        ("Patient ID 12345", [("12345", "MEDICAL_RECORD_NUMBER")]),
+        ("Acct# 99-1234", [("99-1234", "FINANCIAL_ACCOUNT_NUMBER")]),
+        ("member id XJ123456", [("XJ123456", "HEALTH_PLAN_NUMBER")]),
+        ("NPI 1234567893", [("1234567893", "US_HEALTHCARE_NPI")]),
+        ("S/N ABC12345", [("ABC12345", "DEVICE_SERIAL_NUMBER")]),
+        ("İ MRN 1234567", [("1234567", "MEDICAL_RECORD_NUMBER")]),  # lower() is not one for one: the (?i) forms
+        ("xMRN 1234567", []),
+        ("dose 5mg", []),
+        # "unit" (a label that needs a qualifier) comes before "unit serial" among the labels: it takes
+        # "serial-1234" as its value and, unqualified, is dropped; the order of labels with one first letter holds
+        ("unit serial-1234", []),
+        ("unit serial 1234", [("1234", "DEVICE_SERIAL_NUMBER")]),
+    ],
+)
+def test_labelled_ids_name_the_label_type(text, found):
+    # catches the label type taken from the wrong group (or from the fast form, which has none) and the
+    # fallback to the case-insensitive forms
+    wanted = d._wanted(frozenset(d.INFO_TYPES), frozenset())
+    assert [(text[s:e], t) for s, e, t, _ in d._labelled_ids(text, wanted)] == found
