@@ -345,3 +345,51 @@ def test_labelled_ids_name_the_label_type(text, found):
     # fallback to the case-insensitive forms
     wanted = d._wanted(frozenset(d.INFO_TYPES), frozenset())
     assert [(text[s:e], t) for s, e, t, _ in d._labelled_ids(text, wanted)] == found
+
+
+# --- cue words at a word's start: "\b" tested past the first letter, the words branching on it ----------------
+
+PLAIN_CUES = {
+    "_PHONE_CTX": r"(?i)\b(?:tel|telephone|phone|ph|cell|mobile|mob|pager|fax|call|contact|home|work)\b\.?\s*"
+    r"(?:no\.?|number|#)?\s*[:#]?\s*(\+?\d[\d ()./-]{6,18}\d)",
+    "_FAX_BEFORE": r"(?i)\bfax\b[^\n\d]{0,12}$",
+    "_YEAR_CTX": r"(?i)\b(?:in|since|from|during|year|until|till|by|circa|of|dated)\s+((?:19|20)\d{2})(?![\w]|[-/.]\d)",
+    "_DOB_BEFORE": r"(?i)(?:\bdob|\bd\.o\.b\.?|\bdate of birth|\bbirth\s?date|\bborn(?:\s+on)?|\bbirthday)\W{0,4}$",
+}
+_CUE_WORDS = (
+    "tel telephone phone ph Phone PH cell mobile mob pager fax FAX call contact home work xtel telx "
+    "in since from during year until till by circa of dated within ofx DOB dob d.o.b. D.O.B date of birth "
+    "birthdate birth date born born on birthday reborn 617-555-1234 (617) 555 1234 +1 1998 2003 1899 2003-04 "
+    "no. number # : 12 İ ſince Kaiſer"
+).split(" ")
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN_CUES))
+def test_cue_words_match_what_the_word_boundary_forms_match(name):
+    # catches "\b" moved past the first letter wrongly (a cue inside a word taken, or one at the text's start
+    # lost) and cue words reordered within a letter ("ph" before "phone")
+    plain = re.compile(PLAIN_CUES[name])
+    fast = getattr(d, name)
+    for text in word_salad(_CUE_WORDS, [" ", " ", "", ": ", "-", "\n", ". "], 3000, 24):
+        low = text.lower()
+        subject, pattern = (low, fast.lowered) if d.lowered(text) is not None else (text, fast.pattern)
+        if name in ("_FAX_BEFORE", "_DOB_BEFORE"):  # searched for at a slice's end
+            assert bool(pattern.search(subject)) == bool(plain.search(text)), text
+        else:
+            assert [m.span(1) for m in pattern.finditer(subject)] == [m.span(1) for m in plain.finditer(text)], text
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("phone: 617-555-1234", [("617-555-1234", "PHONE_NUMBER")]),
+        ("Fax: 617-555-1234", [("617-555-1234", "FAX_NUMBER")]),
+        ("telefax 617-555-1234", [("617-555-1234", "PHONE_NUMBER")]),  # "fax" inside a word: no fax cue
+        ("DOB: 03/14/1950", [("03/14/1950", "DATE_OF_BIRTH")]),
+        ("reborn 03/14/1950", [("03/14/1950", "DATE")]),
+        ("moved in 1998", [("1998", "DATE")]),
+        ("within 1998", []),
+    ],
+)
+def test_cue_words_at_word_starts(text, found):
+    assert _found(text, {"PHONE_NUMBER", "FAX_NUMBER", "DATE", "DATE_OF_BIRTH"}) == found

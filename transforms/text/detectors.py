@@ -106,6 +106,41 @@ def _class_first(behind: str, first: str, rest: str) -> re.Pattern[str]:
     return re.compile(f"{first}(?<!(?:{behind}){first}){rest}")
 
 
+def _alternatives(alts: str) -> list[str]:
+    """The top-level alternatives of a pattern ("a|b(?:c|d)" -> ["a", "b(?:c|d)"])."""
+    out, depth, start, k = [], 0, 0, 0
+    while k < len(alts):
+        ch = alts[k]
+        if ch == "\\":
+            k += 1
+        elif ch == "[":
+            k = alts.index("]", k + 2)
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            out.append(alts[start:k])
+            start = k + 1
+        k += 1
+    return out + [alts[start:]]
+
+
+def _by_first_letter(alternatives: list[str], behind: str = "") -> str:
+    """The alternatives as one alternation branching on their first letter ("m(?:rn|r)|a(?:cct|cc)"), each letter's
+    in their order. Alternatives with different first letters never match at the same place, so the first that
+    matches is the same, but ``re`` tries a few branches at each word instead of every one. ``behind``: a
+    one-character class that must not come before the alternative, tested past its first letter (``_class_first``):
+    with it, the alternation is the pattern's start and ``re`` skips to those letters."""
+    by_letter: dict[str, list[str]] = {}
+    for alt in alternatives:
+        if not ("a" <= alt[0] <= "z") or alt[1:2] in ("?", "*", "+", "{"):
+            raise ValueError(f"an alternative starts with a letter of its own: {alt!r}")
+        by_letter.setdefault(alt[0], []).append(alt[1:])
+    guard = (lambda letter: f"(?<!{behind}{letter})") if behind else (lambda letter: "")
+    return "|".join(f"{letter}{guard(letter)}(?:{'|'.join(rests)})" for letter, rests in by_letter.items())
+
+
 # Local parts and domains in any script ("zoë.müllerová24@klinik.de"); the domain's last label is letters.
 _EMAIL = re.compile(r"(?<![\w.%+-])[^\W_][\w.%+'-]*@[^\W_][\w-]*(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])")
 _URL = re.compile(r"(?i)\b(?:(?:https?|ftps?|sftp|file)://|www\.)[^\s<>\"'^\\]+[^\s<>\"'^\\.,;:!?)\]]")
@@ -142,15 +177,17 @@ _PHONE_NANP = re.compile(
     r"(?<![\w+])(?:(?:\+1|001|1)[\s.-]?)?(?:\(\d{3}\)[\s.-]?|\d{3}[\s.-])\d{3}[\s.-]\d{4}"
     r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w-])"
 )
+# (Cue words at a word's start: "\b" before a letter is "no letter or digit before it", tested past the first letter.)
 _PHONE_CTX = Caseless(
-    r"(?i)\b(?:tel|telephone|phone|ph|cell|mobile|mob|pager|fax|call|contact|home|work)\b\.?\s*(?:no\.?|number|#)?\s*[:#]?\s*(\+?\d[\d ()./-]{6,18}\d)"
+    r"(?i)(?:" + _by_first_letter(_alternatives("tel|telephone|phone|ph|cell|mobile|mob|pager|fax|call|contact|home|work"), r"\w")
+    + r")\b\.?\s*(?:no\.?|number|#)?\s*[:#]?\s*(\+?\d[\d ()./-]{6,18}\d)"
 )
 _PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}(?![\w-])")
 _PHONE_BARE = re.compile(r"(?<![\w+.-])1?[2-9]\d{2}[2-9]\d{6}(?![\w-]|\.\d)")
 _PHONE_HINT = Caseless(
     r"(?i)\b(?:phone|tel|telephone|fax|call|contact|cell|mobile|pager|reach|room|line|desk|number)\b"
 )
-_FAX_BEFORE = Caseless(r"(?i)\bfax\b[^\n\d]{0,12}$")
+_FAX_BEFORE = Caseless(r"(?i)f(?<!\wf)ax\b[^\n\d]{0,12}$")
 
 _MONTHS = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4, "may": 5,
@@ -214,10 +251,12 @@ _YEAR_PATTERNS = frozenset({1, 5, 6, 8})
 _AGE_WORD = re.compile(r"\d[\s-]?[DMWYdmwy]")
 _DIGIT_SEP_Y = re.compile(r"\d[\s-]?[yY]")  # what "45 years old", "45 y.o.", "45yo" and "102y" need
 _YEAR_CTX = Caseless(
-    r"(?i)\b(?:in|since|from|during|year|until|till|by|circa|of|dated)\s+((?:19|20)\d{2})(?![\w]|[-/.]\d)"
+    r"(?i)(?:" + _by_first_letter(_alternatives("in|since|from|during|year|until|till|by|circa|of|dated"), r"\w")
+    + r")\s+((?:19|20)\d{2})(?![\w]|[-/.]\d)"
 )
 _DOB_BEFORE = Caseless(
-    r"(?i)(?:\bdob|\bd\.o\.b\.?|\bdate of birth|\bbirth\s?date|\bborn(?:\s+on)?|\bbirthday)\W{0,4}$"
+    r"(?i)(?:" + _by_first_letter(_alternatives(r"dob|d\.o\.b\.?|date of birth|birth\s?date|born(?:\s+on)?|birthday"), r"\w")
+    + r")\W{0,4}$"
 )
 _TIME = _class_first(
     r"[\w:.]",
@@ -280,42 +319,10 @@ _LABEL_TAIL = (
 _LABELLED_ID = Caseless(r"(?i)(?<![\w/])(?:" + _LABEL_ALTS + r")" + _LABEL_TAIL)
 
 
-def _alternatives(alts: str) -> list[str]:
-    """The top-level alternatives of a pattern ("a|b(?:c|d)" -> ["a", "b(?:c|d)"])."""
-    out, depth, start, k = [], 0, 0, 0
-    while k < len(alts):
-        ch = alts[k]
-        if ch == "\\":
-            k += 1
-        elif ch == "[":
-            k = alts.index("]", k + 2)
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            out.append(alts[start:k])
-            start = k + 1
-        k += 1
-    return out + [alts[start:]]
-
-
-def _by_first_letter(alternatives: list[str]) -> str:
-    """The alternatives as one alternation branching on their first letter ("m(?:rn|r)|a(?:cct|cc)"), each letter's
-    in their order. Alternatives with different first letters never match at the same place, so the first that
-    matches is the same, but ``re`` tries a few branches at each word instead of every one."""
-    by_letter: dict[str, list[str]] = {}
-    for alt in alternatives:
-        if not ("a" <= alt[0] <= "z") or alt[1:2] in ("?", "*", "+", "{"):
-            raise ValueError(f"an alternative starts with a letter of its own: {alt!r}")
-        by_letter.setdefault(alt[0], []).append(alt[1:])
-    return "|".join(f"{letter}(?:{'|'.join(rests)})" for letter, rests in by_letter.items())
-
-
 # _LABELLED_ID without the label groups: its matches, found faster (_labelled_ids asks _LABELLED_ID for the groups)
 _LABELLED_ID_FAST = Caseless(
-    r"(?i)(?<![\w/])(?:"
-    + _by_first_letter([a for _, alts, _ in _LABEL_TYPES for a in _alternatives(alts)])
+    r"(?i)(?:"
+    + _by_first_letter([a for _, alts, _ in _LABEL_TYPES for a in _alternatives(alts)], r"[\w/]")
     + r")"
     + _LABEL_TAIL.replace("(?P<q>", "(?:").replace("(?P<v>", "(?:")
 )
