@@ -255,6 +255,8 @@ PLAIN_MORE = {
     "_DATE_MD_BARE": r"(?<![\w./-])(?:0?[1-9]|1[0-2])/(?:1[3-9]|2\d|3[01])(?![\w/]|[.,]\d)",
     "_TIME": r"(?<![\w:.])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:\s?[AaPp]\.?[Mm]\.?)?(?![\w:])"
     r"|(?<![\w:.])(?:1[0-2]|0?[1-9])\s?[AaPp]\.?[Mm]\.?(?!\w)",
+    "_PHONE_NANP": r"(?<![\w+])(?:(?:\+1|001|1)[\s.-]?)?(?:\(\d{3}\)[\s.-]?|\d{3}[\s.-])\d{3}[\s.-]\d{4}"
+    r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w-])",
     "_MAC": r"(?<![\w:-])(?:[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}"
     r"|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?![\w:-])",
 }
@@ -262,14 +264,14 @@ _WORDS_MORE = (
     "123-45-6789 000-12-3456 666-12-3456 900-12-3456 899-12-3456 123-00-4567 123-45-0000 123 45 6789 06 60 "
     "3/14 10/16 03/23 0/13 13/13 1/31 12/32 x/20 14:30 9:05 23:59 24:00 0:00 00:00:01 12:30:45.5 3 pm 11a.m. 12PM "
     "0pm 13pm 09 am 7 P.M. 20:15Z 1 2 3 : / - . a _ ٣ 00:1a:2b:3c:4d:5e 00-1A-2B-3C-4D-5E 0a1b.2c3d.4e5f 00:1a-2b:3c:4d:5e "
-    "ab cd ef 1a 0a1b 2c3d"
+    "ab cd ef 1a 0a1b 2c3d +1 001 617 555 (617) 555-1234 617-555-1234 0617 x12 ext. extension 1617 001617"
 ).split(" ")
 
 
 @pytest.mark.parametrize("name", sorted(PLAIN_MORE))
 def test_more_class_first_forms_match_the_plain_forms(name):
-    # catches the SSN's "not 000/666/9xx" test moved past the first digit wrongly, a time or MM/DD alternative
-    # reordered or lost
+    # catches the SSN's "not 000/666/9xx" test moved past the first digit wrongly, a time, MM/DD or phone
+    # alternative reordered or lost (the phone's country code "+1", "001", "1" before the area code)
     plain, fast = re.compile(PLAIN_MORE[name]), getattr(d, name)
     for text in word_salad(_WORDS_MORE, [" ", "", "-", "/", ".", ":", "x", " "], 3000, 22) + _WORDS_MORE:
         assert _spans(fast, text) == _spans(plain, text), text
@@ -291,6 +293,13 @@ def test_more_class_first_forms_match_the_plain_forms(name):
         ("_TIME", "9:05 pm", ["9:05 pm"]),
         ("_TIME", "3 pm, 11a.m., 13pm", ["3 pm", "11a.m."]),
         ("_TIME", "x14:30", []),
+        ("_PHONE_NANP", "+1 (617) 555-1234", ["+1 (617) 555-1234"]),
+        ("_PHONE_NANP", "001-617-555-1234 x12", ["001-617-555-1234 x12"]),
+        ("_PHONE_NANP", "1.617.555.1234", ["1.617.555.1234"]),
+        ("_PHONE_NANP", "0617-555-1234", []),  # four digits before the exchange
+        ("_PHONE_NANP", "a617-555-1234", []),
+        ("_PHONE_NANP", "+617-555-1234", []),  # "+" then no country code 1
+        ("_PHONE_NANP", "(617) 555-1234", ["(617) 555-1234"]),
         ("_MAC", "MAC 00:1a:2b:3c:4d:5e", ["00:1a:2b:3c:4d:5e"]),
         ("_MAC", "0a1b.2c3d.4e5f", ["0a1b.2c3d.4e5f"]),
         ("_MAC", "00:1a-2b:3c:4d:5e", []),  # one separator throughout

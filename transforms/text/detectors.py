@@ -172,10 +172,19 @@ _SSN_CTX = Caseless(
 )
 _ITIN = _class_first(r"[\w-]", "9", r"\d{2}([- ]?)(?:5\d|6[0-5]|7\d|8[0-8]|9[0-2]|9[4-9])\1\d{4}(?![\w-])")
 _CARD = _class_first(r"[\w-]", "[2-6]", r"\d{3}(?:[ -]?\d){9,15}(?![\w-])")
-_PHONE_NANP = re.compile(
-    # separated 3-3-4 digits are a phone number even where NANP has no such exchange (555-123-4567): recall first
-    r"(?<![\w+])(?:(?:\+1|001|1)[\s.-]?)?(?:\(\d{3}\)[\s.-]?|\d{3}[\s.-])\d{3}[\s.-]\d{4}"
-    r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w-])"
+# Separated 3-3-4 digits are a phone number even where NANP has no such exchange (555-123-4567): recall first.
+# The plain form, (?<![\w+])(?:(?:\+1|001|1)[\s.-]?)?(?:AREA)REST, past its first character: after "+", "0" or
+# "1" the country code (each followed by the rest), after "(" or a digit the area code on its own.
+_NANP_AREA = r"(?:\(\d{3}\)[\s.-]?|\d{3}[\s.-])"
+_NANP_REST = r"\d{3}[\s.-]\d{4}(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w-])"
+_PHONE_NANP = _class_first(
+    r"[\w+]",
+    r"[+(\d]",
+    r"(?:(?<=\+)1[\s.-]?" + _NANP_AREA + _NANP_REST
+    + r"|(?<=0)01[\s.-]?" + _NANP_AREA + _NANP_REST
+    + r"|(?<=1)[\s.-]?" + _NANP_AREA + _NANP_REST
+    + r"|(?<=\()\d{3}\)[\s.-]?" + _NANP_REST
+    + r"|(?<=\d)\d{2}[\s.-]" + _NANP_REST + ")",
 )
 # (Cue words at a word's start: "\b" before a letter is "no letter or digit before it", tested past the first letter.)
 _PHONE_CTX = Caseless(
