@@ -402,3 +402,34 @@ def test_cue_words_match_what_the_word_boundary_forms_match(name):
 )
 def test_cue_words_at_word_starts(text, found):
     assert _found(text, {"PHONE_NUMBER", "FAX_NUMBER", "DATE", "DATE_OF_BIRTH"}) == found
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Boston, MA", ["Boston, MA"]),
+        ("Boston,\tMA 2", ["Boston,\tMA"]),
+        ("Boston, Ma", []),
+        ("zip 02139", ["02139"]),
+        ("ZIP code: 02139", ["02139"]),
+        ("Postal Code 02139-1234", ["02139-1234"]),
+        ("POSTCODE 02139", ["02139"]),
+        ("in the 02139 area", ["02139"]),
+        ("İ zip 02139", ["02139"]),  # lower() is not one for one: no word gate
+        ("code 02139", []),
+    ],
+)
+def test_city_state_and_zip_gates(monkeypatch, text, found):
+    # catches a City-ST gate that misses a tab after the comma, a ZIP gate that misses upper case or the
+    # "the 02139 area" form (place names found elsewhere are left out here)
+    monkeypatch.setattr(d, "find_places", lambda text, wanted: [])
+    monkeypatch.setattr(d, "find_names", lambda text: [])
+    got = sorted((s, e) for s, e, t, _ in d._raw_findings(text, frozenset({"LOCATION"})))
+    assert [text[s:e] for s, e in got] == found
+
+
+def test_month_word_trie_holds_exactly_the_month_names():
+    for month in d.MONTHS:
+        assert d._MONTH_WORD.lowered.fullmatch(month), month
+    for near in ("ju", "janu", "septembe", "marc", "m"):
+        assert not d._MONTH_WORD.lowered.fullmatch(near), near
