@@ -433,3 +433,26 @@ def test_month_word_trie_holds_exactly_the_month_names():
         assert d._MONTH_WORD.lowered.fullmatch(month), month
     for near in ("ju", "janu", "septembe", "marc", "m"):
         assert not d._MONTH_WORD.lowered.fullmatch(near), near
+
+
+_MEASURE_PLAIN = re.compile(
+    r"(?i)\d+(?:[.,]\d+)?(?:mm|cm|m|mg|mcg|ug|ml|cc|l|kg|g|lb|lbs|%|u|iu|units?|mmhg|bpm|hz|ms|s|min|hr|h|d|wk|y|yo|t|x\d*)"
+)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["12mg", "5MG", "2.5mL", "98.6%", "120mmHg", "3x", "3x10", "3X10", "10units", "4w\u212a", "4wK", "4wk", "12ſ", "1234567",
+     "123-45", "A12-345", "12mgX", "x12", "12 mg", "١٢mg", "12", "1.5", "10x", "10xy", "7d", "7D", "12mg1"],
+)
+def test_measure_precheck_agrees_with_the_unit_pattern(value):
+    # catches a pre-check that refuses a measurement (a unit in capitals, a Kelvin sign, a long s, "x" and
+    # digits at the end, a non-ASCII digit first)
+    assert d._is_measure(value) == (_MEASURE_PLAIN.fullmatch(value) is not None)
+
+
+def test_measure_precheck_on_salad():
+    words = "12 3 0 ١ mg MG ml % x X 10 . , k K \u212a s ſ u unit units wk h hr - A a / ".split(" ")
+    for text in word_salad(words, [""], 5000, 25):
+        if text:
+            assert d._is_measure(text) == (_MEASURE_PLAIN.fullmatch(text) is not None), text

@@ -410,7 +410,19 @@ def _plate_ok(value: str) -> bool:
 
 def _id_value_ok(value: str) -> bool:
     digits = sum(ch.isdigit() for ch in value)
-    return len(value) >= 3 and digits >= 2 and not _MEASURE.fullmatch(value)
+    return len(value) >= 3 and digits >= 2 and not _is_measure(value)
+
+
+def _is_measure(value: str) -> bool:
+    """``_MEASURE.fullmatch(value)``, scanned only when the value can be one: it starts with a digit and ends with
+    a unit's last letter, "%", or digits after an "x" ("1234567" would cost the case-insensitive unit alternation
+    at every digit it backs off)."""
+    last = value[-1:]
+    if not value[:1].isdecimal() or not (
+        last.isalpha() or last == "%" or (last.isdecimal() and ("x" in value or "X" in value))
+    ):
+        return False
+    return _MEASURE.fullmatch(value) is not None
 
 
 _VIN = re.compile(r"(?<![\w-])[A-Za-z0-9]{17}(?![\w-])")
