@@ -184,7 +184,8 @@ _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,8}[0-9A-Fa-f]{0,5}(?![\w:
 _MAC = _class_first(
     r"[\w:-]",
     "[0-9A-Fa-f]",
-    r"(?:[0-9A-Fa-f]([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{3}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?![\w:-])",
+    r"(?:[0-9A-Fa-f]([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{3}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})"
+    r"(?![\w:-])",
 )
 _SSN = _class_first(r"[\w-]", r"\d", r"(?!(?<=0)00|(?<=6)66|(?<=9)\d\d)\d{2}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w-])")
 _SSN_CTX = Caseless(
@@ -208,7 +209,8 @@ _PHONE_NANP = _class_first(
 )
 # (Cue words at a word's start: "\b" before a letter is "no letter or digit before it", tested past the first letter.)
 _PHONE_CTX = Caseless(
-    r"(?i)(?:" + _by_first_letter(_alternatives("tel|telephone|phone|ph|cell|mobile|mob|pager|fax|call|contact|home|work"), r"\w")
+    r"(?i)(?:"
+    + _by_first_letter(_alternatives("tel|telephone|phone|ph|cell|mobile|mob|pager|fax|call|contact|home|work"), r"\w")
     + r")\b\.?\s*(?:no\.?|number|#)?\s*[:#]?\s*(\+?\d[\d ()./-]{6,18}\d)"
 )
 _PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}(?![\w-])")
@@ -261,7 +263,9 @@ _DATE_MD_CTX = Caseless(
 )
 # MM/DD on its own when the second number can only be a day (13-31): "cx 10/16", "CABG 3/23" (fractions,
 # strengths and scales stay below 13: "5/5", "2/6 murmur", "8/10 pain"; "120/80" has no month)
-_DATE_MD_BARE = _class_first(r"[\w./-]", "[0-9]", r"(?:(?<=0)[1-9]|(?<=[1-9])|(?<=1)[0-2])/(?:1[3-9]|2\d|3[01])(?![\w/]|[.,]\d)")
+_DATE_MD_BARE = _class_first(
+    r"[\w./-]", "[0-9]", r"(?:(?<=0)[1-9]|(?<=[1-9])|(?<=1)[0-2])/(?:1[3-9]|2\d|3[01])(?![\w/]|[.,]\d)"
+)
 _MONTH_PATTERNS = frozenset(k for k, p in enumerate(_DATE_PATTERNS) if _MON in p.pattern)
 # The patterns without a month name that need a digit, a separator and a digit ("3/14/2021", "2021-03", "12/2019");
 # the compact DICOM date needs eight digits in a row. Texts without them skip those scans.
@@ -284,7 +288,8 @@ _YEAR_CTX = Caseless(
     + r")\s+((?:19|20)\d{2})(?![\w]|[-/.]\d)"
 )
 _DOB_BEFORE = Caseless(
-    r"(?i)(?:" + _by_first_letter(_alternatives(r"dob|d\.o\.b\.?|date of birth|birth\s?date|born(?:\s+on)?|birthday"), r"\w")
+    r"(?i)(?:"
+    + _by_first_letter(_alternatives(r"dob|d\.o\.b\.?|date of birth|birth\s?date|born(?:\s+on)?|birthday"), r"\w")
     + r")\W{0,4}$"
 )
 _TIME = _class_first(
@@ -369,7 +374,9 @@ _MBI = _class_first(
 _ID_TOKEN = re.compile(r"(?<![^\W_]|[.,/:-])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?![^\W_]|[/:-]|[.,]\d)")
 # The _ID_TOKEN tokens that hold five digits in a row (the only ones _bare_ids takes): the look-ahead cannot read
 # past a token's end, which is followed by neither a letter, a digit nor "-".
-_ID_TOKEN_5 = re.compile(r"(?<![^\W_]|[.,/:-])(?=[A-Za-z0-9-]*\d{5})" + _ID_TOKEN.pattern[len(r"(?<![^\W_]|[.,/:-])") :])
+_ID_TOKEN_5 = re.compile(
+    r"(?<![^\W_]|[.,/:-])(?=[A-Za-z0-9-]*\d{5})" + _ID_TOKEN.pattern[len(r"(?<![^\W_]|[.,/:-])") :]
+)
 _DIGIT_RUN = re.compile(r"\d+")
 
 
