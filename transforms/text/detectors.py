@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import ipaddress
 import re
@@ -781,6 +782,47 @@ STEP = 128
 _LONG = re.compile(r"(?<!\S)\S{%d,}" % (LONG_RUN + 1))
 
 
+# A no-break, thin or wide space is a space: "John\u00a0Smith" (HTML's &nbsp; in a narrative) is read as
+# "John Smith". The swap keeps every offset.
+_ODD_SPACES = {ord(ch): " " for ch in "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"}
+_ODD_SPACE = re.compile("[%s]" % "".join(map(chr, _ODD_SPACES)))
+# Two spaces or more are read as a field boundary ("Patient: Leonardo Caldwell   Medical Record ..."), which
+# loses a name typed with two spaces ("Patient: John  Smith" found "John" only). Names are looked for a second
+# time in the text with each run of spaces read as one, and what that finds is added, mapped back.
+_SPACE_RUN = re.compile(r" {2,}")
+_NAME_TYPES = frozenset({"PERSON_NAME", "FIRST_NAME", "LAST_NAME"})
+
+
+def _spaced_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
+    if not text.isascii() and _ODD_SPACE.search(text):
+        text = text.translate(_ODD_SPACES)
+    out = _bounded_findings(text, wanted)
+    first = _SPACE_RUN.search(text) if wanted & _NAME_TYPES else None
+    if first is None:
+        return out
+    pieces: list[str] = []
+    marks = [0]  # from these positions of the squeezed text on, the offset to the written text is ...
+    offsets = [0]  # ... this
+    pos = 0
+    for m in _SPACE_RUN.finditer(text, first.start()):
+        pieces.append(text[pos : m.start()])
+        pieces.append(" ")
+        marks.append(m.start() - offsets[-1] + 1)
+        offsets.append(offsets[-1] + m.end() - m.start() - 1)
+        pos = m.end()
+    pieces.append(text[pos:])
+
+    def written(q: int) -> int:
+        return q + offsets[bisect.bisect_right(marks, q) - 1]
+
+    def span(s: int, e: int) -> tuple[int, int]:
+        return (written(s), written(e - 1) + 1) if e > s else (written(s), written(s))
+
+    for s, e, t, parts in _bounded_findings("".join(pieces), wanted & _NAME_TYPES):
+        out.append((*span(s, e), t, tuple((*span(ps, pe), pt) for ps, pe, pt in parts)))
+    return out
+
+
 def _bounded_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
     if len(text) <= LONG_RUN:
         return _raw_findings(text, wanted)
@@ -948,7 +990,7 @@ def _spans(text: str, selected: frozenset[str], exclude: frozenset[str]) -> list
     """The findings of ``detect`` without context phrases, before overlapping ones are merged."""
     spans: list[tuple[int, int, str]] = []
     table = _reporting(selected, exclude)
-    for s, e, raw_type, parts in _bounded_findings(text, _wanted(selected, exclude)):
+    for s, e, raw_type, parts in _spaced_findings(text, _wanted(selected, exclude)):
         reported = table.get(raw_type, _UNLISTED)
         if reported is _UNLISTED:
             reported = _EXCLUDED if raw_type in exclude else reported_type(raw_type, selected)

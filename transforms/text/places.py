@@ -754,13 +754,14 @@ def _organisations(text: str) -> list[_Raw]:
         lead = 0
         while lead < len(mods) and mods[lead] in _NAME_PARTICLES:
             lead += 1
-        if lead and (lead == len(mods) or not mods[lead][0].isupper()):
+        if lead and (lead == len(mods) or not mods[lead][:1].isupper()):
             mods = mods[lead:]  # "van der" of "van der Veen Hospital" stays; particles before no name do not
         if not mods:
             continue
         head = words[head_index]
         caps_text = mods[-1].isupper() and head.isupper()
-        if not (head[0].isupper() and all(w[0].isupper() or w in _ORG_JOINERS for w in mods)):
+        # an empty word is the gap of a doubled space (the words are split on single spaces)
+        if not (head[:1].isupper() and all(w[:1].isupper() or w in _ORG_JOINERS or not w for w in mods)):
             continue
         if caps_text:  # "COPY TO WEST SURGICAL ASSOCIATES": the words before a preposition are no part of it
             cut = max((k + 1 for k, w in enumerate(mods) if _plain(w) in _LEAD_TRIM), default=0)
