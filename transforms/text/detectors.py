@@ -14,7 +14,9 @@ import phonenumbers
 from transforms.text import lexicon
 from transforms.text.caseless import Caseless, lowered
 from transforms.text.context import context_findings
+from transforms.text.name_cues import find_more_names
 from transforms.text.names import find_names
+from transforms.text.organisations import find_brand_organisations
 from transforms.text.places import find_places
 
 # --- vocabulary ------------------------------------------------------------------------------------------
@@ -582,8 +584,12 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             out.extend(_emit(_STATE_NAME, text, "US_STATE"))
     if wanted & {"LOCATION", "STREET_ADDRESS", "ORGANIZATION_NAME"}:
         out.extend(find_places(text, wanted))
+    if "ORGANIZATION_NAME" in wanted:
+        out.extend(find_brand_organisations(text))
     if wanted & {"PERSON_NAME", "FIRST_NAME", "LAST_NAME"}:
-        out.extend(find_names(text))
+        names = find_names(text)
+        out.extend(names)
+        out.extend(find_more_names(text, names))
     return out
 
 

@@ -1,0 +1,259 @@
+"""More person names, found by evidence that ``names.py``'s word scores do not weigh: what a label says of the
+words after it, the ``LAST, FIRST`` shape, and the company a name keeps (particles, file-name parts).
+
+- After a label that only a person can fill ("Technologist:", "REF PHYS", "Spoke with", "daughter", "My name
+  is"), the words that follow are a name in any case, unless they are everyday English, clinical vocabulary or a
+  role: "Technologist: laus nissen", "Spoke with Collier regarding", "REF PHYS COOPER MARCUS".
+- ``LAST, FIRST`` with both words written alike (capitals, or capitalised) where neither is everyday English,
+  clinical or a state, and at least one is a census or world name: "NAGY, ERZSÉBET", "DURMUŞ, TIĞIN" after
+  "PATIENT:" or at a description's start.
+- A name found by any detector grows over the particles before and after it ("Ó Súilleabháin", "Mac an
+  Adhastair", "da Silva") and over the neighbouring parts of a file name ("Booker_Rachel_chest.dcm").
+
+Every scan is one regular expression pass without nested quantifiers, and each finding looks at a bounded
+neighbourhood: linear in the text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from transforms.text import lexicon
+from transforms.text import names as _names
+from transforms.text.caseless import Caseless
+
+_Raw = tuple[int, int, str, tuple[tuple[int, int, str], ...]]
+
+# Particles of family names beyond lexicon.PARTICLES: Irish and Scottish ("Ó", "Ní", "Uí", "Mhic", "Mac an").
+_PARTICLES = frozenset(lexicon.PARTICLES | {"ó", "o'", "ní", "nic", "uí", "mhic", "mag", "an", "bean", "mc", "mac"})
+_IRISH_PARTICLES = frozenset({"o", "ó", "ní", "ni", "nic", "uí", "ui", "mhic", "mac", "mc", "mag"})
+_STATES = frozenset(lexicon.fold(n) for n, _ in lexicon.US_STATES) | frozenset(
+    a.lower() for _, a in lexicon.US_STATES
+)
+
+# A label or verb that only a person's name completes (the name follows at once, maybe after a title).
+_LABEL_CUE = Caseless(
+    r"(?i)(?<![\w'’-])(?:"
+    r"(?:patient|pt|pat)(?:'s)?\s+name|name|patient|pt|technologist|tech|radiologist|attending|resident|fellow"
+    r"|physician|provider|surgeon|nurse|rn|np|pcp|operator|sonographer|interpreter|guarantor|subscriber|insured"
+    r"|(?:referring|ref|ordering|requesting|reading|interpreting|performing|attending|consulting)\.?"
+    r"(?:\s+(?:phys(?:ician)?|dr|md|doc(?:tor)?|provider|radiologist|clinician))?"
+    r"|(?:signed|dictated|transcribed|read|reviewed|approved|authored|performed|requested|accompanied|verified"
+    r"|interpreted|entered|ordered|referred|examined|scanned|seen|visited|cosigned)\s+by"
+    r"|electronically\s+signed(?:\s+by)?|cc|attn|contact|emergency\s+contact|nok|next\s+of\s+kin|poa|hcp"
+    r"|son|daughter|wife|husband|mother|father|sister|brother|spouse|guardian|caregiver|partner|friend|niece"
+    r"|nephew|grandson|granddaughter|grandmother|grandfather|aunt|uncle|cousin|fianc[eé]e?"
+    r")\s*[:#=-]\s*"
+    r"|(?<![\w'’-])(?:(?:spoke|spoken|talked|discussed|met|conferred|consulted|d/w)\s+with"
+    r"|(?:signed|dictated|transcribed|read|reviewed|approved|performed|requested|accompanied|verified|interpreted"
+    r"|examined|scanned|seen|visited|referred|cosigned)\s+by"
+    r"|(?:referring|ref|ordering|requesting)\.?\s+(?:phys(?:ician)?|dr|md|doc(?:tor)?|provider)"
+    r"|(?:my|her|his|patient's|pt's|the\s+patient's)\s+name\s+is|name\s+is|i\s+am|i'm"
+    r"|(?:son|daughter|wife|husband|mother|father|sister|brother|spouse|guardian|caregiver|niece|nephew"
+    r"|grandson|granddaughter)(?:,)?"
+    r")\s+(?:(?:dr|mr|mrs|ms|miss|prof)\.?\s+)?"
+)
+# A word of a name: letters, with inner apostrophes and hyphens ("O'Neil", "Oyelaran-Adeyemi").
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*(?:-[^\W\d_]+)*")
+_RUN_GAP = re.compile(r" |, ?")  # between the words of a name: a space, or the comma of "LAST, FIRST"
+_INVERTED_CAPS = re.compile(
+    r"(?<![\w'’-])([^\W\d_]{2,}(?:['’-][^\W\d_]+)*),[ ]?([^\W\d_]{2,}(?:-[^\W\d_]+)*)(?![\w'’-])"
+)
+_STRONG_BEFORE = Caseless(
+    r"(?i)(?:patient|pt|name|patient\s+name|pt\s+name|ref(?:erring)?\.?\s*(?:phys(?:ician)?|dr|md)?|attending"
+    r"|physician|radiologist|technologist|tech|dictated\s+by|read\s+by|signed\s+by|cc)\s*[:#=-]?\s*$"
+)
+_SEPARATOR_BEFORE = re.compile(r"(?:^|[\n|;:>\]\[(]|\s-|\d)\s*$")  # a description's start, a field or a number
+_PARTICLE_BEFORE = re.compile(r"(?:^|(?<=[\s(]))((?:[^\W\d_]{1,4}['’]?\s){1,2})$")
+_WORDS_AFTER = re.compile(r"((?:\s[^\W\d_]{1,4}){0,2})\s([^\W\d_]+(?:['’-][^\W\d_]+)*)")
+_FILE_PART_BEFORE = re.compile(r"(?:^|(?<=[\s/\\(]))([^\W\d_]{2,})_$")
+_FILE_PART_AFTER = re.compile(r"_([^\W\d_]{2,})(?=[_.\s]|$)")
+
+
+def _fold(word: str) -> str:
+    w = word.rstrip(".").replace("’", "'")
+    if w[-2:].lower() == "'s":
+        w = w[:-2]
+    return lexicon.fold(w)
+
+
+def _lex(plain: str) -> bool:
+    parts = [p for p in re.split(r"[-']", plain) if p]
+    return bool(parts) and all(p in lexicon.GIVEN_NAMES or p in lexicon.SURNAMES for p in parts)
+
+
+def _barred(plain: str) -> bool:
+    """A role, function word, title or state: never a name word."""
+    return (
+        plain in _names._NOT_NAME
+        or plain in _names._FUNCTION_WORDS
+        or plain in lexicon.TITLES
+        or plain in _STATES
+        or plain in lexicon.FACILITY_WORDS
+        or plain in _SERVICES
+    )
+
+
+def _clinical(plain: str) -> bool:
+    return plain in lexicon.CLINICAL_VOCAB or plain in lexicon.CLINICAL_WORDS
+
+
+def _plain_name(plain: str) -> bool:
+    """No everyday English or clinical word, in letters only and not shaped like an English verb or noun."""
+    letters = plain.replace("-", "").replace("'", "")
+    return (
+        len(letters) >= 3
+        and letters.isalpha()
+        and not _names._is_common(plain)
+        and not _clinical(plain)
+        and not _names._WORD_ENDING.search(plain)
+    )
+
+
+# Clinical services and their short forms, which fill a "seen by" or "consulted" as often as a person does.
+_SERVICES = frozenset(
+    """neuro neurology cardio cardiology ortho orthopedics psych psychiatry gi ent pulm pulmonary renal nephro onc
+    derm surg surgery rheum uro urology gyn obgyn ob peds nsgy nsurg ir vir ctsurg ctsx id icu micu sicu ccu ed er
+    hospitalist anesthesia anesthesiology rad rads radiology pathology path endo heme hemonc palliative pt ot slp
+    rt sw cm pharmacy nutrition dietary chaplain security ems fire police team service staff family""".split()
+)
+
+
+def _cued_word(word: str, strict: bool = False) -> bool:
+    """A word that completes a person label: a census or world name (capitalised when it is also an everyday
+    English word: "Smith", not "white"; a clinical one counts, "Spoke with Nissen"), or a word no dictionary
+    knows."""
+    plain = _fold(word)
+    if len(plain) < 2 or _barred(plain):
+        return False
+    if word.isupper() and len(plain) <= 3 and not _lex(plain):
+        return False  # "CT", "ED", "MRI": an acronym
+    if _lex(plain):
+        return plain not in lexicon.COMMON_WORDS or word[:1].isupper()
+    if strict and not (word[:1].isupper() and not word.isupper()):
+        return False  # after a verb ("seen by neuro"), an unknown word names a person only capitalised
+    return _plain_name(plain)
+
+
+def _cued_names(text: str) -> list[_Raw]:
+    out: list[_Raw] = []
+    for cue in _LABEL_CUE.finditer(text):
+        pos = cue.end()
+        words: list[tuple[int, int]] = []
+        commas = 0
+        strict = not any(ch in cue.group() for ch in ":#=-")
+        while len(words) < 4:
+            m = _WORD.match(text, pos)
+            if m is None:
+                break
+            word = m.group()
+            plain = _fold(word)
+            if words and plain in _PARTICLES and not word.isupper() or (not words and plain in _IRISH_PARTICLES):
+                nxt = _RUN_GAP.match(text, m.end())
+                if nxt is not None and nxt.group() == " ":
+                    pos = nxt.end()
+                    continue  # "da Silva", "Ó Súilleabháin", "Mac an Adhastair": the word after decides
+            if not _cued_word(word, strict):
+                break
+            if words:
+                prev = text[words[-1][0] : words[-1][1]]
+                if prev[:1].isupper() and not word[:1].isupper():
+                    break  # "Smith regarding": a lower-case word never extends a capitalised name
+            words.append(m.span())
+            gap = _RUN_GAP.match(text, m.end())
+            if gap is None or ("," in gap.group() and (commas or len(words) > 1)):
+                break
+            commas += "," in gap.group()
+            pos = gap.end()
+        if words:
+            start = cue.end()
+            end = _names._span_end(text, words[-1][0], words[-1][1])
+            if len(words) == 1 and _names.eponym_like(text, words[0][0], end):
+                continue  # "discussed with Whipple procedure": an eponym, not a person
+            out.append((start, end, "PERSON_NAME", ()))
+    return out
+
+
+def _inverted_word(word: str) -> tuple[bool, bool]:
+    """(may be a name word, is a census or world name) for one side of ``LAST, FIRST``."""
+    plain = _fold(word)
+    if _barred(plain) or (_clinical(plain) and not _lex(plain)) or plain in lexicon.CLINICAL_WORDS:
+        return False, False
+    lex = _lex(plain)
+    if lex:
+        return not _names._is_common(plain) or plain in lexicon.TOP_SURNAMES or plain in lexicon.CENSUS_GIVEN, True
+    return _plain_name(plain), False
+
+
+def _inverted_names(text: str) -> list[_Raw]:
+    out: list[_Raw] = []
+    if "," not in text:
+        return out
+    for m in _INVERTED_CAPS.finditer(text):
+        last, first = m.group(1), m.group(2)
+        upper = last.isupper() and first.isupper()
+        if not upper and not (last.istitle() and first.istitle()):
+            continue
+        ok_l, lex_l = _inverted_word(last)
+        ok_f, lex_f = _inverted_word(first)
+        if not (ok_l and ok_f):
+            continue
+        before = text[max(0, m.start() - 30) : m.start()]
+        cued = bool(_STRONG_BEFORE.search(before))
+        placed = bool(_SEPARATOR_BEFORE.search(before))
+        long_unknown = all(len(_fold(w)) >= 4 for w, lex in ((last, lex_l), (first, lex_f)) if not lex)
+        if cued or (lex_l and lex_f) or ((lex_l or lex_f or (upper and long_unknown)) and (placed or upper)):
+            start = m.start()
+            p = _PARTICLE_BEFORE.search(text, max(0, start - 12), start)
+            if p and all(_fold(w) in _PARTICLES for w in p.group(1).split()):
+                start = p.start(1)  # "Ó LUAG, HAZEL", "van den Pol, Nienke"
+            out.append((start, m.end(), "PERSON_NAME", ()))
+    return out
+
+
+def _grown(text: str, start: int, end: int) -> list[_Raw]:
+    """The particles and file-name parts around a found name, as findings of their own."""
+    out: list[_Raw] = []
+    p = _PARTICLE_BEFORE.search(text, max(0, start - 12), start)
+    if p and all(_fold(w) in _PARTICLES for w in p.group(1).split()):
+        out.append((p.start(1), start, "PERSON_NAME", ()))
+    a = _WORDS_AFTER.match(text, end, min(len(text), end + 60))
+    if a is not None:
+        between = a.group(1).split()
+        last_in_span = text[start:end].split()[-1:] or [""]
+        chain = [w for w in between]
+        ends_in_particle = _fold(last_in_span[0]) in _PARTICLES and len(text[start:end].split()) > 1
+        if (chain or ends_in_particle) and all(_fold(w) in _PARTICLES for w in chain):
+            word = a.group(2)
+            plain = _fold(word)
+            same_case = word[:1].isupper() or text[start:start + 1].islower()
+            if same_case and (_plain_name(plain) or (_lex(plain) and not _names._is_common(plain))):
+                out.append((end, a.end(2), "PERSON_NAME", ()))
+    if start and text[start - 1] == "_":
+        f = _FILE_PART_BEFORE.search(text, max(0, start - 40), start)
+        if f and _file_part(f.group(1)):
+            out.append((f.start(1), start, "PERSON_NAME", ()))
+    if end < len(text) and text[end] == "_":
+        f = _FILE_PART_AFTER.match(text, end)
+        if f and _file_part(f.group(1)):
+            out.append((end, f.end(1), "PERSON_NAME", ()))
+    return out
+
+
+def _file_part(word: str) -> bool:
+    plain = _fold(word)
+    if _barred(plain) or _clinical(plain):
+        return False
+    return (_lex(plain) and word[:1].isupper()) or _plain_name(plain)
+
+
+def find_more_names(text: str, found: Sequence[_Raw]) -> list[_Raw]:
+    """PERSON_NAME findings beyond ``found`` (the findings of ``names.find_names`` on the same text)."""
+    out = _cued_names(text)
+    out.extend(_inverted_names(text))
+    grown: list[_Raw] = []
+    for s, e, _, _ in list(found) + out:
+        grown.extend(_grown(text, s, e))
+    out.extend(grown)
+    return out
