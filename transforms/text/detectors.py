@@ -12,6 +12,7 @@ from datetime import date
 import phonenumbers
 
 from transforms.text import lexicon
+from transforms.text.ages import find_word_ages
 from transforms.text.caseless import Caseless, lowered
 from transforms.text.context import context_findings
 from transforms.text.name_cues import find_more_names
@@ -577,6 +578,8 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             for m in _ZIP_CTX.finditer(text):
                 group = 1 if m.group(1) else 2
                 out.append((m.start(group), m.end(group), "LOCATION", _NO_PARTS))
+    if "AGE" in wanted:
+        out.extend(find_word_ages(text))
     if "LOCATION" in wanted and "," in text:  # "City, ST": no comma, no match
         out.extend(_emit(_CITY_STATE, text, "LOCATION"))
     if "US_STATE" in wanted:

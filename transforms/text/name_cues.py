@@ -54,6 +54,10 @@ _LABEL_CUE = Caseless(
     r"|grandson|granddaughter)(?:,)?"
     r")\s+(?:(?:dr|mr|mrs|ms|miss|prof)\.?\s+)?"
 )
+_THING_NAME = re.compile(
+    r"(?i)(?:procedure|study|test|exam|series|protocol|drug|product|brand|generic|trade|file|device|plan|program"
+    r"|facility|hospital|clinic|practice|company|employer|insurance|insurer|payer|document|report|code)\s+$"
+)
 # A word of a name: letters, with inner apostrophes and hyphens ("O'Neil", "Oyelaran-Adeyemi").
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*(?:-[^\W\d_]+)*")
 _RUN_GAP = re.compile(r" |, ?")  # between the words of a name: a space, or the comma of "LAST, FIRST"
@@ -130,7 +134,9 @@ def _cued_word(word: str, strict: bool = False) -> bool:
     if word.isupper() and len(plain) <= 3 and not _lex(plain):
         return False  # "CT", "ED", "MRI": an acronym
     if _lex(plain):
-        return plain not in lexicon.COMMON_WORDS or word[:1].isupper()
+        if plain in lexicon.COMMON_WORDS:  # "Smith", "COOPER", not "white", "Knee"
+            return word[:1].isupper() and not _clinical(plain)
+        return True
     if strict and not (word[:1].isupper() and not word.isupper()):
         return False  # after a verb ("seen by neuro"), an unknown word names a person only capitalised
     return _plain_name(plain)
@@ -139,6 +145,8 @@ def _cued_word(word: str, strict: bool = False) -> bool:
 def _cued_names(text: str) -> list[_Raw]:
     out: list[_Raw] = []
     for cue in _LABEL_CUE.finditer(text):
+        if _THING_NAME.search(text, max(0, cue.start() - 16), cue.start()):
+            continue  # "Procedure name:", "Study name:": a thing's name, not a person's
         pos = cue.end()
         words: list[tuple[int, int]] = []
         commas = 0
@@ -243,8 +251,8 @@ def _grown(text: str, start: int, end: int) -> list[_Raw]:
 
 def _file_part(word: str) -> bool:
     plain = _fold(word)
-    if _barred(plain) or _clinical(plain):
-        return False
+    if _barred(plain) or _clinical(plain) or (word.isupper() and not _lex(plain)):
+        return False  # "PACS_ARCH": capitals no name list knows are an acronym
     return (_lex(plain) and word[:1].isupper()) or _plain_name(plain)
 
 

@@ -3,8 +3,8 @@
 "Aetna", "Kaiser", "Geisinger", "Blue Cross Blue Shield", "Walmart" carry no cue word ("Hospital", "Clinic",
 "Inc") for the shape detectors in ``places.py`` to see, yet place a patient (who insures, treats or employs them).
 They come from ``data/health_organisations.txt`` (its header names the public lists). A name that is an everyday
-English word ("Ascension", "Banner", "Home Depot") counts only capitalised as written or in capitals; any other
-in any case ("tricare", "AETNA"). Capitalised words right after a name belong to it ("Humana Gold Plus",
+English word ("Ascension", "Banner", "Home Depot") or an acronym ("UPS") counts only as written or in capitals;
+any other in any case ("tricare", "AETNA"). Capitalised words right after a name belong to it ("Humana Gold Plus",
 "Aetna Better Health"), clinical words excepted. One scan of two alternations: linear in the text.
 """
 
@@ -20,6 +20,7 @@ from transforms.text.caseless import Caseless
 _Raw = tuple[int, int, str, tuple[tuple[int, int, str], ...]]
 _WORD = re.compile(r"[^\W\d_]+")
 # Capitalised words continuing a brand: "Gold Plus", "Better Health", "Medicare Advantage" (two at most).
+_STREET_WORDS = frozenset(lexicon.STREET_SUFFIXES) | {"route", "highway", "exit", "suite", "floor", "building"}
 _TAIL = re.compile(r"(?: [A-Z][a-z]+(?:-[A-Z]?[a-z]+)?){1,2}")
 
 
@@ -29,8 +30,9 @@ def _names() -> list[str]:
 
 
 def _everyday(name: str) -> bool:
-    """Every word of the name an everyday English word: then only its capitalised forms are the brand."""
-    return all(lexicon.fold(w) in lexicon.COMMON_WORDS for w in _WORD.findall(name))
+    """Every word of the name an everyday English word, or an acronym ("UPS", "UHC"): then only the forms as
+    written and in capitals are the brand."""
+    return not any(ch.islower() for ch in name) or all(lexicon.fold(w) in lexicon.COMMON_WORDS for w in _WORD.findall(name))
 
 
 def _alternation(names: list[str]) -> str:
@@ -52,8 +54,9 @@ def _tail_end(text: str, end: int) -> int:
         return end
     stop = end
     for w in m.group().split(" ")[1:]:
-        if lexicon.fold(w) in lexicon.CLINICAL_VOCAB and lexicon.fold(w) not in lexicon.FACILITY_WORDS:
-            break
+        plain = lexicon.fold(w)
+        if (plain in lexicon.CLINICAL_VOCAB and plain not in lexicon.FACILITY_WORDS) or plain in _STREET_WORDS:
+            break  # "Cigna Knee", "MinuteClinic Route 9": a clinical word or an address goes on
         stop += 1 + len(w)
     return stop
 
