@@ -54,6 +54,10 @@ _LABEL_CUE = Caseless(
     r"|grandson|granddaughter)(?:,)?"
     r")\s+(?:(?:dr|mr|mrs|ms|miss|prof)\.?\s+)?"
 )
+_RELATION = re.compile(
+    r"(?i)(?:son|daughter|wife|husband|mother|father|sister|brother|spouse|guardian|caregiver|niece|nephew"
+    r"|grandson|granddaughter)\b"
+)
 _THING_NAME = re.compile(
     r"(?i)(?:procedure|study|test|exam|series|protocol|drug|product|brand|generic|trade|file|device|plan|program"
     r"|facility|hospital|clinic|practice|company|employer|insurance|insurer|payer|document|report|code)\s+$"
@@ -137,7 +141,7 @@ def _cued_word(word: str, strict: bool = False) -> bool:
         if plain in lexicon.COMMON_WORDS:  # "Smith", "COOPER", not "white", "Knee"
             return word[:1].isupper() and not _clinical(plain)
         return True
-    if strict and not (word[:1].isupper() and not word.isupper()):
+    if strict and word.islower():
         return False  # after a verb ("seen by neuro"), an unknown word names a person only capitalised
     return _plain_name(plain)
 
@@ -150,7 +154,7 @@ def _cued_names(text: str) -> list[_Raw]:
         pos = cue.end()
         words: list[tuple[int, int]] = []
         commas = 0
-        strict = not any(ch in cue.group() for ch in ":#=-")
+        strict = not any(ch in cue.group() for ch in ":#=-") and not _RELATION.match(cue.group())
         while len(words) < 4:
             m = _WORD.match(text, pos)
             if m is None:
@@ -162,8 +166,8 @@ def _cued_names(text: str) -> list[_Raw]:
                 if nxt is not None and nxt.group() == " ":
                     pos = nxt.end()
                     continue  # "da Silva", "Ó Súilleabháin", "Mac an Adhastair": the word after decides
-            if not _cued_word(word, strict):
-                break
+            if not _cued_word(word, strict) or (not words and _fold(word) in lexicon.CLINICAL_WORDS):
+                break  # an eponym first ("Holter", "Whipple", "Doppler") is the device or the procedure
             if words:
                 prev = text[words[-1][0] : words[-1][1]]
                 if prev[:1].isupper() and not word[:1].isupper():
