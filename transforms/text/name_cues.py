@@ -58,6 +58,7 @@ _RELATION = re.compile(
     r"(?i)(?:son|daughter|wife|husband|mother|father|sister|brother|spouse|guardian|caregiver|niece|nephew"
     r"|grandson|granddaughter)\b"
 )
+_STATE_LABEL = re.compile(r"(?i)(?:patient|pt|pat)\s*[:#=-]")
 _THING_NAME = re.compile(
     r"(?i)(?:procedure|study|test|exam|series|protocol|drug|product|brand|generic|trade|file|device|plan|program"
     r"|facility|hospital|clinic|practice|company|employer|insurance|insurer|payer|document|report|code)\s+$"
@@ -128,7 +129,7 @@ _SERVICES = frozenset(
 )
 
 
-def _cued_word(word: str, strict: bool = False) -> bool:
+def _cued_word(word: str, strict: bool = False, state_label: bool = False) -> bool:
     """A word that completes a person label: a census or world name (capitalised when it is also an everyday
     English word: "Smith", not "white"; a clinical one counts, "Spoke with Nissen"), or a word no dictionary
     knows."""
@@ -138,9 +139,13 @@ def _cued_word(word: str, strict: bool = False) -> bool:
     if word.isupper() and len(plain) <= 3 and not _lex(plain):
         return False  # "CT", "ED", "MRI": an acronym
     if _lex(plain):
+        if state_label and _names._is_common(plain):
+            return False  # "Patient: Alert": a word of English after "Patient:" is the patient's state
         if plain in lexicon.COMMON_WORDS:  # "Smith", "COOPER", not "white", "Knee"
-            return word[:1].isupper() and not _clinical(plain)
+            return word[:1].isupper() and not _clinical(plain) and not state_label
         return True
+    if plain.endswith(("ing", "ly")) and (state_label or strict):
+        return False  # "Patient: Ambulating", "Pt: Calmly": a state, not a name
     if strict and word.islower():
         return False  # after a verb ("seen by neuro"), an unknown word names a person only capitalised
     return _plain_name(plain)
@@ -155,6 +160,7 @@ def _cued_names(text: str) -> list[_Raw]:
         words: list[tuple[int, int]] = []
         commas = 0
         strict = not any(ch in cue.group() for ch in ":#=-") and not _RELATION.match(cue.group())
+        state_label = _STATE_LABEL.match(cue.group()) is not None  # "Patient:", "Pt -": a state often follows
         while len(words) < 4:
             m = _WORD.match(text, pos)
             if m is None:
@@ -166,7 +172,7 @@ def _cued_names(text: str) -> list[_Raw]:
                 if nxt is not None and nxt.group() == " ":
                     pos = nxt.end()
                     continue  # "da Silva", "Ó Súilleabháin", "Mac an Adhastair": the word after decides
-            if not _cued_word(word, strict) or (not words and _fold(word) in lexicon.CLINICAL_WORDS):
+            if not _cued_word(word, strict, state_label) or (not words and _fold(word) in lexicon.CLINICAL_WORDS):
                 break  # an eponym first ("Holter", "Whipple", "Doppler") is the device or the procedure
             if words:
                 prev = text[words[-1][0] : words[-1][1]]
