@@ -1,0 +1,89 @@
+"""Names by label and shape (name_cues.py), organisations by brand (organisations.py) and ages in words (ages.py),
+end to end in DICOM (DEIDENTIFY_TAG_CONTENTS, ImageComments) and FHIR (cleanTextField, redact), and in process.
+
+Every expected value is a literal written by hand from what a reader sees in the sentence, never computed by the
+code under test. The comment on each case says which broken code it catches.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.text.test_issue16 import REDACT, TAG_CONTENTS, dicom_comment, fhir_value
+from transforms.text import detect
+from transforms.text.policy import DEFAULT_TEXT_INFO_TYPES
+
+DEFAULTS = frozenset(DEFAULT_TEXT_INFO_TYPES)
+
+# (input, DICOM DEIDENTIFY_TAG_CONTENTS output, FHIR redact output)
+CASES = [
+    # _LABEL_CUE / _cued_names: a lower-case name with no census first name after a person label (names.py scores
+    # "laus" 0): broken if the label cue or the unknown-word acceptance goes
+    ("Technologist: laus nissen", "Technologist: [PERSON_NAME]", "Technologist: "),
+    # the "ref phys" cue and capitalised census words that are also English ("COOPER"): broken without the
+    # REF PHYS alternative or if a capitalised common census name is refused after a label
+    ("REF PHYS COOPER MARCUS", "REF PHYS [PERSON_NAME]", "REF PHYS "),
+    # a lone surname after "spoke with" that names.py drops as an eponym ("regarding" is in ICD-10-CM): broken if
+    # _cued_names runs its run through _clinical_neighbours or stops on "regarding" before the name
+    ("Spoke with Collier regarding results.", "Spoke with [PERSON_NAME] regarding results.",
+     "Spoke with  regarding results."),
+    # _inverted_names: LAST, FIRST in capitals with words no name list has, at a description's start; the
+    # clinical words after it stay: broken if both sides must be lexicon names or if the run swallows MRI BRAIN
+    ("DURMUS, TIGIN MRI BRAIN", "[PERSON_NAME] MRI BRAIN", " MRI BRAIN"),
+    ("PATIENT: NAGY, ERZSEBET", "PATIENT: [PERSON_NAME]", "PATIENT: "),
+    # _grown / _cued_names particles: Irish "ó" inside a lower-case name after a relative: broken if the particle
+    # ends the run (the scorer would then see "scanaill" kept)
+    ("seen with daughter julia ó scanaill at bedside", "seen with daughter [PERSON_NAME] at bedside",
+     "seen with daughter  at bedside"),
+    # _grown: "Mac an" after a first name found by names.py: broken if the particle chain is not followed
+    ("Read by Dr. Emily Mac an Adhastair.", "Read by Dr. [PERSON_NAME].", "Read by Dr. ."),
+    # _grown file-name parts: the surname before a first name in a file name ("Booker" is an English word)
+    ("Booker_Rachel_chest.dcm", "[PERSON_NAME][PERSON_NAME]_chest.dcm", "_chest.dcm"),
+    # organisations.py: insurers and health systems without a cue word (Aetna, BCBS, Geisinger, any case for a
+    # non-English brand, tricare): broken if the list is not loaded or the any-case alternation is case-sensitive
+    ("Insurance: Aetna, secondary Blue Cross Blue Shield.", "Insurance: [LOCATION], secondary [LOCATION].",
+     "Insurance: , secondary ."),
+    ("Follow up at Geisinger in 2 weeks.", "Follow up at [LOCATION] in 2 weeks.", "Follow up at  in 2 weeks."),
+    ("insurance: tricare prime", "insurance: [LOCATION] prime", "insurance:  prime"),
+    ("Works at Walmart.", "Works at [LOCATION].", "Works at ."),
+    # ages.py: ages over 89 in words and after "is": broken if _WORD_AGE's tens/units/hundreds are not combined
+    ("a ninety-three year old man", "a [AGE] man", "a  man"),
+    ("She is ninety.", "She is [AGE].", "She is ."),
+    ("aged one hundred and two, lives alone", "aged [AGE], lives alone", "aged , lives alone"),
+    # ages.py _SEX_AGE: "92F" is an age, the sex letter stays
+    ("92F with dementia", "[AGE]F with dementia", "F with dementia"),
+]
+
+
+@pytest.mark.parametrize(("text", "dicom", "fhir"), CASES)
+def test_found_in_dicom_and_fhir(text, dicom, fhir):
+    assert dicom_comment(text, TAG_CONTENTS) == dicom
+    assert fhir_value(text, REDACT) == fhir
+
+
+KEPT = [
+    # _SEX_AGE: a temperature and a catheter size in French are no ages (broken without _TEMPERATURE_BEFORE or the
+    # 90-125 range)
+    "Temp 101F overnight, 14F Foley placed.",
+    # _cued_names: an eponym right after a label is the device or the procedure (CLINICAL_WORDS first word)
+    "Tech: Holter hookup",
+    "Discussed with Whipple team.",
+    # _STATE_LABEL: after "Patient:" an English word is the patient's state
+    "Patient: Alert, oriented",
+    "Patient: Ambulating well",
+    # _THING_NAME: a procedure's name is no person's
+    "Procedure name: Knee X-ray",
+    # organisations.py: brand names that are clinical terms were left out of the list (MRI field strengths,
+    # vaccines, the burn formula), and an acronym brand matches only as written ("ups" in "check ups")
+    "MRI at 3T; 1.5 tesla magnet. Pfizer vaccine given. Parkland formula started. Annual check ups.",
+    # _inverted_names: drug lists and eponym lists are not LAST, FIRST
+    "Dx: Parkinson, Graves. Procedure: Whipple, Nissen.",
+    "Sequences: FLAIR, DWI, SWI.",
+]
+
+
+@pytest.mark.parametrize("text", KEPT)
+def test_clinical_text_stays(text):
+    found = [(text[f.start : f.end], f.info_type) for f in detect(text, DEFAULTS)]
+    assert [x for x in found if x[1] in ("PERSON_NAME", "AGE", "ORGANIZATION_NAME", "LOCATION")] == []
+    assert dicom_comment(text, TAG_CONTENTS) == text
