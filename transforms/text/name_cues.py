@@ -154,7 +154,7 @@ def _cued_word(word: str, strict: bool = False, state_label: bool = False) -> bo
 def _cued_names(text: str) -> list[_Raw]:
     out: list[_Raw] = []
     for cue in _LABEL_CUE.finditer(text):
-        if _THING_NAME.search(text, max(0, cue.start() - 16), cue.start()):
+        if cue.group()[:4].lower() == "name" and _THING_NAME.search(text, max(0, cue.start() - 16), cue.start()):
             continue  # "Procedure name:", "Study name:": a thing's name, not a person's
         pos = cue.end()
         words: list[tuple[int, int]] = []
@@ -172,7 +172,7 @@ def _cued_names(text: str) -> list[_Raw]:
                 if nxt is not None and nxt.group() == " ":
                     pos = nxt.end()
                     continue  # "da Silva", "Ó Súilleabháin", "Mac an Adhastair": the word after decides
-            if not _cued_word(word, strict, state_label) or (not words and _fold(word) in lexicon.CLINICAL_WORDS):
+            if not _cued_word(word, strict and not words, state_label) or (not words and _fold(word) in lexicon.CLINICAL_WORDS):
                 break  # an eponym first ("Holter", "Whipple", "Doppler") is the device or the procedure
             if words:
                 prev = text[words[-1][0] : words[-1][1]]
