@@ -230,6 +230,60 @@ def _inverted_names(text: str) -> list[_Raw]:
     return out
 
 
+# What a person does in a note, right after their name: "Perkins was seen", "marius haugen called asking".
+_NARRATION = re.compile(
+    r"(?<=[^\W\d_]) (?:(?:was|is|has\s+been)\s+(?:seen|admitted|evaluated|brought|transferred|discharged|examined"
+    r"|here|again|aware|updated|notified)|called|phoned|presented|presents|reports|reported|states|stated|denies"
+    r"|denied|tolerated|underwent|arrived|returns|returned|came|complains|agrees|agreed|declined|consented|asked"
+    r"|asking|requests|requested)\b"
+)
+_WORDS_BEFORE = re.compile(r"(?:(?<=[\s(,;:])|^)((?:[^\W\d_]+(?:['’-][^\W\d_]+)* ){0,2}[^\W\d_]+(?:['’-][^\W\d_]+)*)$")
+
+
+def _named_word(word: str, alone: bool) -> bool:
+    """A census or world name that is no English, clinical or role word; or, with another name word beside it,
+    a word no dictionary knows."""
+    plain = _fold(word)
+    if _barred(plain) or _clinical(plain) or len(plain) < 2:
+        return False
+    if _lex(plain) and not _names._is_common(plain):
+        return True
+    return not alone and _plain_name(plain)
+
+
+def _names_before_narration(text: str) -> list[_Raw]:
+    out: list[_Raw] = []
+    for v in _NARRATION.finditer(text):
+        b = _WORDS_BEFORE.search(text, max(0, v.start() - 60), v.start())
+        if b is None:
+            continue
+        words = list(_WORD.finditer(text, b.start(1), v.start()))
+        k = len(words)
+        while k > 0:
+            w = words[k - 1].group()
+            plain = _fold(w)
+            if k < len(words) and plain in _PARTICLES and not w.isupper():
+                k -= 1
+                continue
+            if not _named_word(w, alone=(k == len(words) and len(words) == 1)):
+                break
+            k -= 1
+        kept = words[k:]
+        while kept and _fold(kept[0].group()) in _PARTICLES and len(kept) > 1 and not kept[0].group()[:1].isupper():
+            kept = kept[1:]
+        if not kept:
+            continue
+        lex_words = [m for m in kept if _lex(_fold(m.group())) and not _names._is_common(_fold(m.group()))]
+        if not lex_words or (len(kept) == 1 and kept[0].group().isupper()):
+            continue
+        if kept[0].group()[:1].islower() != kept[-1].group()[:1].islower():
+            continue  # "the Smith" or "Smith jones": a name is written in one case
+        if kept[0].group().islower() and _fold(kept[0].group()) not in lexicon.GIVEN_NAMES:
+            continue  # in lower case, a first name opens the name: "kerstin gustafsson called"
+        out.append((kept[0].start(), kept[-1].end(), "PERSON_NAME", ()))
+    return out
+
+
 def _grown(text: str, start: int, end: int) -> list[_Raw]:
     """The particles and file-name parts around a found name, as findings of their own."""
     out: list[_Raw] = []
@@ -270,6 +324,8 @@ def find_more_names(text: str, found: Sequence[_Raw]) -> list[_Raw]:
     """PERSON_NAME findings beyond ``found`` (the findings of ``names.find_names`` on the same text)."""
     out = _cued_names(text)
     out.extend(_inverted_names(text))
+    if " " in text:
+        out.extend(_names_before_narration(text))
     grown: list[_Raw] = []
     for s, e, _, _ in list(found) + out:
         grown.extend(_grown(text, s, e))
