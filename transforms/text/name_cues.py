@@ -73,6 +73,8 @@ _STRONG_BEFORE = Caseless(
     r"(?i)(?:patient|pt|name|patient\s+name|pt\s+name|ref(?:erring)?\.?\s*(?:phys(?:ician)?|dr|md)?|attending"
     r"|physician|radiologist|technologist|tech|dictated\s+by|read\s+by|signed\s+by|cc)\s*[:#=-]?\s*$"
 )
+_LIST_ITEM_AFTER = re.compile(r"\s*(?:,|;|/|&|\band\b|\bor\b)\s*[^\W\d_]")
+_LIST_ITEM_BEFORE = re.compile(r"[^\W\d_]\s*(?:,|/|&|\band|\bor)\s*$")
 _SEPARATOR_BEFORE = re.compile(r"(?:^|[\n|;:>\]\[(]|\s-|\d)\s*$")  # a description's start, a field or a number
 _PARTICLE_BEFORE = re.compile(r"(?:^|(?<=[\s(]))((?:[^\W\d_]{1,4}['’]?\s){1,2})$")
 _WORDS_AFTER = re.compile(r"((?:\s[^\W\d_]{1,4}){0,2})\s([^\W\d_]+(?:['’-][^\W\d_]+)*)")
@@ -218,10 +220,15 @@ def _inverted_names(text: str) -> list[_Raw]:
         if not (ok_l and ok_f):
             continue
         before = text[max(0, m.start() - 30) : m.start()]
+        after = text[m.end() : m.end() + 30]
+        if (_LIST_ITEM_AFTER.match(after) and not _names._AFTER_CUE.match(after)) or _LIST_ITEM_BEFORE.search(before):
+            continue  # "Lipitor, Zoloft, Lasix", "Bell, Hope, and": items of a list, not LAST, FIRST
         cued = bool(_STRONG_BEFORE.search(before))
         placed = bool(_SEPARATOR_BEFORE.search(before))
         long_unknown = all(len(_fold(w)) >= 4 for w, lex in ((last, lex_l), (first, lex_f)) if not lex)
-        if cued or (lex_l and lex_f) or ((lex_l or lex_f or (upper and long_unknown)) and (placed or upper)):
+        if _names.eponym_like(text, m.start(2), m.end(2)):
+            continue  # "Wells, Caprini score": eponyms of a list
+        if cued or ((lex_l or lex_f or (upper and long_unknown)) and placed):
             start = m.start()
             p = _PARTICLE_BEFORE.search(text, max(0, start - 12), start)
             if p and all(_fold(w) in _PARTICLES for w in p.group(1).split()):
