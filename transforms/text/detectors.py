@@ -12,12 +12,13 @@ from datetime import date
 import phonenumbers
 
 from transforms.text import lexicon
+from transforms.text.addresses import find_address_parts
 from transforms.text.ages import find_word_ages
 from transforms.text.caseless import Caseless, lowered
 from transforms.text.context import context_findings
 from transforms.text.name_cues import find_more_names
 from transforms.text.names import find_names
-from transforms.text.organisations import find_brand_organisations
+from transforms.text.organisations import find_brand_organisations, grow_organisations
 from transforms.text.places import find_places
 
 # --- vocabulary ------------------------------------------------------------------------------------------
@@ -580,6 +581,8 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                 out.append((m.start(group), m.end(group), "LOCATION", _NO_PARTS))
     if "AGE" in wanted:
         out.extend(find_word_ages(text))
+    if digits and wanted & {"STREET_ADDRESS", "LOCATION"}:
+        out.extend(f for f in find_address_parts(text) if f[2] in wanted)
     if "LOCATION" in wanted and "," in text:  # "City, ST": no comma, no match
         out.extend(_emit(_CITY_STATE, text, "LOCATION"))
     if "US_STATE" in wanted:
@@ -593,6 +596,8 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
         names = find_names(text)
         out.extend(names)
         out.extend(find_more_names(text, names))
+    if "ORGANIZATION_NAME" in wanted:
+        out.extend(grow_organisations(text, out))
     return out
 
 

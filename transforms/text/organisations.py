@@ -69,3 +69,50 @@ def find_brand_organisations(text: str) -> list[_Raw]:
         for m in pattern.finditer(text):
             out.append((m.start(), _tail_end(text, m.end()), "ORGANIZATION_NAME", ()))
     return out
+
+
+# --- the rest of an organisation's name after what a detector found ------------------------------------------
+
+# Legal forms after a firm's name, as written in the countries the notes come from: "van den Broek BV", "Amaldi
+# SpA", "Lemaire et Fils", "Villegas y Asociados S.L.", "Conradi Schmidtke GmbH & Co. KGaA".
+_LEGAL_FORMS = (
+    "Inc Incorporated LLC L.L.C LLP LP Ltd Limited PLC Corp Corporation Co Company Group GmbH AG KG KGaA OHG eG e.V"
+    " SE NV N.V BV B.V VOF SA S.A SAS S.A.S SARL S.A.R.L EURL SNC SpA S.p.A SRL S.r.l S.R.L SL S.L SLU S.Coop S.Com"
+    " S.A.T Oy Oyj AB ASA A/S ApS s.r.o a.s Kft Zrt Nyrt Ltda EIRELI Sons Söhne Soehne Fils Figli Hijos Hermanos"
+    " Brothers Bros Associates Associados Asociados Associati Partners"
+).split()
+_LEGAL_ALTS = sorted({f for form in _LEGAL_FORMS for f in (form, form.upper())}, key=len, reverse=True)
+# Written as the firm writes it (case-sensitive: "AS", "SE", "Co" are also English words in lower case).
+_LEGAL_TAIL = re.compile(
+    r"(?:,?\s(?:&\s|e\s|et\s|y\s|und\s|and\s)?(?:" + "|".join(re.escape(f) for f in _LEGAL_ALTS) + r")\.?(?![\w]))+"
+)
+# "Ketting & le Gallen", "Hak & van der Stael", "Smith and Wesson": the partner after an ampersand or "and"
+_PARTNER = re.compile(
+    r"\s(?:&|and|y|e|et|und)\s((?:(?:van|von|de|der|den|la|le|da|das|do|dos|du|del|di|ten|ter)\s){0,3}"
+    r"[A-ZÀ-Þ][^\W\d_]+(?:-[A-ZÀ-Þ]?[^\W\d_]+)?)(?![\w'’-])"
+)
+_OWNED_TYPES = frozenset({"ORGANIZATION_NAME", "LOCATION", "PERSON_NAME"})
+
+
+def grow_organisations(text: str, found: list[_Raw]) -> list[_Raw]:
+    """ORGANIZATION_NAME findings for the legal form and the partner's name right after a found organisation,
+    place or family name ("van den Broek" + " BV"; "Ketting" + " & le Gallen"; "Garcia" + " and Lee LLC")."""
+    out: list[_Raw] = []
+    for s, end, kind, _ in found:
+        if kind not in _OWNED_TYPES:
+            continue
+        stop = end
+        p = _PARTNER.match(text, stop)
+        if p is not None and ("&" in p.group()[:3] or (kind == "ORGANIZATION_NAME" and _firm_word(p.group(1)))):
+            stop = p.end()
+        m = _LEGAL_TAIL.match(text, stop)
+        if m is not None:
+            stop = m.end()
+        if stop > end:
+            out.append((s, stop, "ORGANIZATION_NAME", ()))
+    return out
+
+
+def _firm_word(words: str) -> bool:
+    plain = lexicon.fold(words.split()[-1])
+    return plain not in lexicon.COMMON_WORDS and plain not in lexicon.CLINICAL_VOCAB
