@@ -14,6 +14,7 @@ import phonenumbers
 from transforms.text import lexicon
 from transforms.text.addresses import find_address_parts
 from transforms.text.ages import find_word_ages
+from transforms.text.date_shapes import find_more_dates
 from transforms.text.caseless import Caseless, lowered
 from transforms.text.context import context_findings
 from transforms.text.name_cues import find_more_names
@@ -581,6 +582,8 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                 out.append((m.start(group), m.end(group), "LOCATION", _NO_PARTS))
     if "AGE" in wanted:
         out.extend(find_word_ages(text))
+    if "DATE" in wanted:
+        out.extend(find_more_dates(text))
     if digits and wanted & {"STREET_ADDRESS", "LOCATION"}:
         out.extend(f for f in find_address_parts(text) if f[2] in wanted)
     if "LOCATION" in wanted and "," in text:  # "City, ST": no comma, no match
