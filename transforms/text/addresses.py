@@ -48,3 +48,45 @@ def find_address_parts(text: str) -> list[_Raw]:
             g = 1 if m.group(1) else 2
             out.append((m.start(g), m.end(g), "LOCATION", ()))
     return out
+
+
+# --- places after a journey, and the rest of a place's name ----------------------------------------------------
+
+# Where a patient went or came from: the same reading of the words after it as after "lives in" (places.py).
+_JOURNEY_CUE = Caseless(
+    r"(?i)\b(?:travel(?:l)?ed\s+(?:to|from)|trip\s+to|vacation(?:ing)?\s+in|holiday\s+in|(?:drove|flew|came|arrived"
+    r"|returned|transported|transferred|driven|flown)\s+(?:in\s+)?from|(?:was|were|stayed)\s+in|went\s+to"
+    r"|visiting|visited|commutes?\s+(?:to|from))\s+(?=[^\W\d_])"
+)
+_RESIDENCE_STAND_IN = "lives in "  # a cue places.py reads the same way
+# Particles that continue a place's name and are no English words: "San Lorenzo los Altos", "Osterode am Harz",
+# "Rothenburg ob der Tauber", "Castelluccio dei Sauri", "Paris-les-Bains".
+_PLACE_TAIL = re.compile(
+    r"(?:[ -](?:los|las|am|an\s+der|ob\s+der|im|dei|della|delle|degli|del|de\s+la|de|du|des|les|sur|upon|ed)[ -]"
+    r"[^\W\d_]{3,}(?:-[^\W\d_]+)*)+"
+)
+
+
+def find_journey_places(text: str) -> list[_Raw]:
+    """LOCATION findings after a journey cue ("drove from batesbury", "Pt was in Sestola last week")."""
+    from transforms.text import places  # here: places is imported by detectors after this module
+
+    out: list[_Raw] = []
+    for cue in _JOURNEY_CUE.finditer(text):
+        tail = text[cue.end() : cue.end() + 80]
+        shift = cue.end() - len(_RESIDENCE_STAND_IN)
+        for s, e, kind, parts in places._places_after_residence_cue(_RESIDENCE_STAND_IN + tail):
+            if s >= len(_RESIDENCE_STAND_IN):
+                out.append((s + shift, e + shift, kind, parts))
+    return out
+
+
+def grow_places(text: str, found: list[_Raw]) -> list[_Raw]:
+    """The particles and words that continue a found place: "San Lorenzo" + " los Altos"."""
+    out: list[_Raw] = []
+    for s, e, kind, _ in found:
+        if kind in ("LOCATION", "ORGANIZATION_NAME"):  # "San Adán" is read as a firm or a place
+            m = _PLACE_TAIL.match(text, e)
+            if m is not None:
+                out.append((s, m.end(), kind, ()))
+    return out

@@ -12,7 +12,7 @@ from datetime import date
 import phonenumbers
 
 from transforms.text import lexicon
-from transforms.text.addresses import find_address_parts
+from transforms.text.addresses import find_address_parts, find_journey_places, grow_places
 from transforms.text.ages import find_word_ages
 from transforms.text.date_shapes import find_more_dates
 from transforms.text.caseless import Caseless, lowered
@@ -601,6 +601,9 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
         out.extend(find_more_names(text, names))
     if "ORGANIZATION_NAME" in wanted:
         out.extend(grow_organisations(text, out))
+    if "LOCATION" in wanted:
+        out.extend(find_journey_places(text))
+        out.extend(grow_places(text, out))
     return out
 
 
