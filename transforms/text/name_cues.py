@@ -41,7 +41,8 @@ _LABEL_CUE = Caseless(
     r"(?:\s+(?:phys(?:ician)?|dr|md|doc(?:tor)?|provider|radiologist|clinician))?"
     r"|(?:signed|dictated|transcribed|read|reviewed|approved|authored|performed|requested|accompanied|verified"
     r"|interpreted|entered|ordered|referred|examined|scanned|seen|visited|cosigned)\s+by"
-    r"|electronically\s+signed(?:\s+by)?|cc|attn|contact|emergency\s+contact|nok|next\s+of\s+kin|poa|hcp"
+    r"|electronically\s+signed(?:\s+by)?|signed|signature|author|performer|practitioner|recorder|asserter|requester"
+    r"|informant|reporter|reported\s+by|handoff\s+to|report\s+given\s+to|cc|attn|contact|emergency\s+contact|nok|next\s+of\s+kin|poa|hcp"
     r"|son|daughter|wife|husband|mother|father|sister|brother|spouse|guardian|caregiver|partner|friend|niece"
     r"|nephew|grandson|granddaughter|grandmother|grandfather|aunt|uncle|cousin|fianc[eé]e?"
     r")\s*[:#=-]\s*"
@@ -131,7 +132,7 @@ _SERVICES = frozenset(
 )
 
 
-def _cued_word(word: str, strict: bool = False, state_label: bool = False) -> bool:
+def _cued_word(word: str, strict: bool = False, state_label: bool = False, after_given: bool = False) -> bool:
     """A word that completes a person label: a census or world name (capitalised when it is also an everyday
     English word: "Smith", not "white"; a clinical one counts, "Spoke with Nissen"), or a word no dictionary
     knows."""
@@ -143,14 +144,23 @@ def _cued_word(word: str, strict: bool = False, state_label: bool = False) -> bo
     if _lex(plain):
         if state_label and _names._is_common(plain):
             return False  # "Patient: Alert": a word of English after "Patient:" is the patient's state
-        if plain in lexicon.COMMON_WORDS:  # "Smith", "COOPER", not "white", "Knee"
-            return word[:1].isupper() and not _clinical(plain) and not state_label
+        if after_given and plain in lexicon.SURNAMES and plain not in lexicon.CLINICAL_WORDS:
+            return True  # "signed: kenji wood": a family name after a first name, in any case
+        if plain in lexicon.COMMON_WORDS:  # "Smith", "COOPER", "Rich", "WOOD", not "white", "Knee"
+            if not word[:1].isupper() or state_label or plain in lexicon.CLINICAL_WORDS:
+                return False
+            return not _clinical(plain) or plain in lexicon.TOP_SURNAMES  # the 3,000 commonest: a name first
         return True
     if plain.endswith(("ing", "ly")) and (state_label or strict):
         return False  # "Patient: Ambulating", "Pt: Calmly": a state, not a name
     if strict and word.islower():
         return False  # after a verb ("seen by neuro"), an unknown word names a person only capitalised
     return _plain_name(plain)
+
+
+def _given(word: str) -> bool:
+    plain = _fold(word)
+    return plain in lexicon.GIVEN_NAMES and plain not in lexicon.COMMON_WORDS and not _clinical(plain)
 
 
 def _cued_names(text: str) -> list[_Raw]:
@@ -174,7 +184,8 @@ def _cued_names(text: str) -> list[_Raw]:
                 if nxt is not None and nxt.group() == " ":
                     pos = nxt.end()
                     continue  # "da Silva", "Ó Súilleabháin", "Mac an Adhastair": the word after decides
-            if not _cued_word(word, strict and not words, state_label) or (not words and _fold(word) in lexicon.CLINICAL_WORDS):
+            after_given = bool(words) and _given(text[words[-1][0] : words[-1][1]])
+            if not _cued_word(word, strict and not words, state_label, after_given) or (not words and _fold(word) in lexicon.CLINICAL_WORDS):
                 break  # an eponym first ("Holter", "Whipple", "Doppler") is the device or the procedure
             if words:
                 prev = text[words[-1][0] : words[-1][1]]
@@ -202,7 +213,7 @@ def _inverted_word(word: str) -> tuple[bool, bool]:
         return False, False
     lex = _lex(plain)
     if lex:
-        return not _names._is_common(plain) or plain in lexicon.TOP_SURNAMES or plain in lexicon.CENSUS_GIVEN, True
+        return not _names._is_common(plain) or plain in lexicon.TOP_SURNAMES or plain in lexicon.GIVEN_NAMES, True
     return _plain_name(plain), False
 
 
