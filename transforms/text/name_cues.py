@@ -92,6 +92,8 @@ def _fold(word: str) -> str:
 
 def _lex(plain: str) -> bool:
     parts = [p for p in re.split(r"[-']", plain) if p]
+    if len(parts) > 1 and "'" in plain and parts[0] in ("o", "d", "l", "m"):
+        parts = parts[1:]  # "o'connor", "d'angelo": the letter before the apostrophe is a particle
     return bool(parts) and all(p in lexicon.GIVEN_NAMES or p in lexicon.SURNAMES for p in parts)
 
 
@@ -287,16 +289,15 @@ def _names_before_narration(text: str) -> list[_Raw]:
                 break
             k -= 1
         kept = words[k:]
-        while kept and _fold(kept[0].group()) in _PARTICLES and len(kept) > 1 and not kept[0].group()[:1].isupper():
-            kept = kept[1:]
         if not kept:
             continue
         lex_words = [m for m in kept if _lex(_fold(m.group())) and not _names._is_common(_fold(m.group()))]
         if not lex_words or (len(kept) == 1 and kept[0].group().isupper()):
             continue
-        if kept[0].group()[:1].islower() != kept[-1].group()[:1].islower():
-            continue  # "the Smith" or "Smith jones": a name is written in one case
-        if kept[0].group().islower() and _fold(kept[0].group()) not in lexicon.GIVEN_NAMES:
+        core = [m for m in kept if _fold(m.group()) not in _PARTICLES] or kept
+        if core[0].group()[:1].islower() != core[-1].group()[:1].islower():
+            continue  # "Smith jones": a name is written in one case ("van der Berg" is)
+        if core[0].group().islower() and _fold(core[0].group()) not in lexicon.GIVEN_NAMES:
             continue  # in lower case, a first name opens the name: "kerstin gustafsson called"
         out.append((kept[0].start(), kept[-1].end(), "PERSON_NAME", ()))
     return out
@@ -323,11 +324,11 @@ def _grown(text: str, start: int, end: int) -> list[_Raw]:
     if start and text[start - 1] == "_":
         f = _FILE_PART_BEFORE.search(text, max(0, start - 40), start)
         if f and _file_part(f.group(1)):
-            out.append((f.start(1), start, "PERSON_NAME", ()))
+            out.append((f.start(1), f.end(1), "PERSON_NAME", ()))
     if end < len(text) and text[end] == "_":
         f = _FILE_PART_AFTER.match(text, end)
         if f and _file_part(f.group(1)):
-            out.append((end, f.end(1), "PERSON_NAME", ()))
+            out.append((f.start(1), f.end(1), "PERSON_NAME", ()))
     return out
 
 
@@ -338,10 +339,71 @@ def _file_part(word: str) -> bool:
     return (_lex(plain) and word[:1].isupper()) or _plain_name(plain)
 
 
+# A file name or path: a whitespace-free chunk with "_", "/", "\\" or a file extension ("smith.john.pdf").
+_CHUNK = re.compile(r"[^\s\"'<>()\[\]{},;]+")
+_EXTENSION = re.compile(
+    r"\.(?:txt|pdf|dcm|dicom|jpg|jpeg|png|gif|bmp|tif|tiff|doc|docx|rtf|odt|xls|xlsx|csv|xml|json|htm|html|zip|gz"
+    r"|tar|nii|mp4|avi|mov|wav|mp3|msg|eml)$",
+    re.IGNORECASE,
+)
+_COMPONENT = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+# MRI sequence and vendor words that are also family names ("DIXON", "FLASH"): series descriptions are file-like.
+_SEQUENCE_WORDS = frozenset(
+    """dixon ideal flash fiesta lava swan haste vibe blade space cube bravo users user documents desktop downloads
+    public home data exports export images scans files shared""".split()
+)
+
+
+def _file_name_names(text: str) -> list[_Raw]:
+    """Family and first names inside file names and paths: "note_kirkpatrick.txt", "SMITH_JOHN_CT.dcm",
+    "C:\\Users\\mlopez\\...". Only words a name list knows, two side by side, or an initial glued to a known
+    family name; never a sequence or clinical word."""
+    out: list[_Raw] = []
+    for chunk in _CHUNK.finditer(text):
+        tok = chunk.group().rstrip(".:!?")
+        if "@" in tok or "://" in tok or tok.lower().startswith("www."):
+            continue  # an e-mail address or a URL: their own detectors
+        ext = _EXTENSION.search(tok)
+        if not (ext or tok.count("/") >= 2 or "\\" in tok):
+            continue  # a file or a path ("T1_VIBE_FS" is a series, "Lasix/Coumadin" a list)
+        stop = chunk.start() + (ext.start() if ext else len(tok))
+        comps = [m for m in _COMPONENT.finditer(text, chunk.start(), stop)]
+        verdict = [_file_name_word(m.group()) for m in comps]
+        for k, m in enumerate(comps):
+            # a name beside another name ("SMITH_JOHN", "smith.john"), or a family name glued to its initial
+            near = [verdict[j] for j in (k - 1, k + 1) if 0 <= j < len(comps)]
+            if verdict[k] == "glued" or (verdict[k] is not False and any(v is True for v in near)) or (
+                verdict[k] is True and any(v is None for v in near)
+            ):
+                out.append((m.start(), m.end(), "PERSON_NAME", ()))
+    return out
+
+
+def _file_name_word(word: str) -> bool | None | str:
+    """True: a name list's word; None: one that is also everyday English; False: no name; "glued": an initial and
+    a family name in one word. A name word counts only beside another ("SMITH_JOHN"): alone in a file name it is as
+    often a product or a drug."""
+    plain = _fold(word)
+    if len(plain) < 3 or _barred(plain) or plain in _SEQUENCE_WORDS or plain in lexicon.CLINICAL_WORDS:
+        return False
+    if word.isupper() and len(plain) <= 3:
+        return False  # "TSE", "GRE", "FSE": a sequence's initials
+    if _lex(plain):
+        if _clinical(plain):
+            return False
+        return None if _names._is_common(plain) else True
+    if _clinical(plain):
+        return False
+    if len(plain) >= 5 and plain[1:] in lexicon.SURNAMES and not _names._is_common(plain[1:]):
+        return "glued"  # "jsmith", "mlopez"
+    return False
+
+
 def find_more_names(text: str, found: Sequence[_Raw]) -> list[_Raw]:
     """PERSON_NAME findings beyond ``found`` (the findings of ``names.find_names`` on the same text)."""
     out = _cued_names(text)
     out.extend(_inverted_names(text))
+    out.extend(_file_name_names(text))
     if " " in text:
         out.extend(_names_before_narration(text))
     grown: list[_Raw] = []
