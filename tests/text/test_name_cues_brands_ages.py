@@ -7,6 +7,8 @@ code under test. The comment on each case says which broken code it catches.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.text.test_issue16 import REDACT, TAG_CONTENTS, dicom_comment, fhir_value
@@ -37,8 +39,27 @@ CASES = [
      "seen with daughter  at bedside"),
     # _grown: "Mac an" after a first name found by names.py: broken if the particle chain is not followed
     ("Read by Dr. Emily Mac an Adhastair.", "Read by Dr. [PERSON_NAME].", "Read by Dr. ."),
-    # _grown file-name parts: the surname before a first name in a file name ("Booker" is an English word)
-    ("Booker_Rachel_chest.dcm", "[PERSON_NAME][PERSON_NAME]_chest.dcm", "_chest.dcm"),
+    # _grown / _file_name_names: the surname before a first name in a file name ("Booker" is an English word); the
+    # separators stay: broken if the neighbour part is not taken or its span swallows the "_"
+    ("Booker_Rachel_chest.dcm", "[PERSON_NAME]_[PERSON_NAME]_chest.dcm", "__chest.dcm"),
+    # _file_name_names: two name-list words side by side in a file name, in capitals, and a path with an initial
+    # glued to a family name: broken if file names are not read or only capitalised words count
+    ("SMITH_JOHN_CT.dcm", "[PERSON_NAME]_[PERSON_NAME]_CT.dcm", "__CT.dcm"),
+    ("C:\\Users\\mlopez\\Desktop\\report.docx", "C:\\Users\\[PERSON_NAME]\\Desktop\\report.docx",
+     "C:\\Users\\\\Desktop\\report.docx"),
+    # _names_before_narration: a lone surname before "was seen", a lower-case name before "called"
+    ("Perkins was seen in clinic today.", "[PERSON_NAME] was seen in clinic today.", " was seen in clinic today."),
+    ("kerstin gustafsson called asking about discharge.", "[PERSON_NAME] called asking about discharge.",
+     " called asking about discharge."),
+    # date_shapes.py: a compact date, spelled ordinals
+    ("CT HEAD 14MAR2021", "CT HEAD [DATE]", "CT HEAD "),
+    ("seen on the fifth of January", "seen on [DATE]", "seen on "),
+    # addresses.py: an apartment alone, a rural route, "zip is"
+    ("Apt 4B, 22 West 10th Street", "[LOCATION], [LOCATION]", ", "),
+    ("patient's zip is 60614", "patient's zip is [LOCATION]", "patient's zip is "),
+    # organisations.grow_organisations: the legal form after a family name read as a firm
+    ("Works at van den Broek BV as an engineer.", "Works at van den [LOCATION] as an engineer.",
+     "Works at van den  as an engineer."),
     # organisations.py: insurers and health systems without a cue word (Aetna, BCBS, Geisinger, any case for a
     # non-English brand, tricare): broken if the list is not loaded or the any-case alternation is case-sensitive
     ("Insurance: Aetna, secondary Blue Cross Blue Shield.", "Insurance: [LOCATION], secondary [LOCATION].",
@@ -59,6 +80,14 @@ CASES = [
 def test_found_in_dicom_and_fhir(text, dicom, fhir):
     assert dicom_comment(text, TAG_CONTENTS) == dicom
     assert fhir_value(text, REDACT) == fhir
+
+
+def test_date_inside_a_file_name_is_shifted_or_removed():
+    # date_shapes._file_name_dates: "_" is a word character to the ISO pattern's look-behind; DICOM shifts the
+    # date (the shifted value depends on the key: only its shape is known), FHIR redact removes it
+    out = dicom_comment("study_2021-03-14.pdf", TAG_CONTENTS)
+    assert re.fullmatch(r"study_\d{4}-\d{2}-\d{2}\.pdf", out) and "2021-03-14" not in out
+    assert fhir_value("study_2021-03-14.pdf", REDACT) == "study_.pdf"
 
 
 KEPT = [

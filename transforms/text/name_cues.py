@@ -374,9 +374,21 @@ def _file_name_names(text: str) -> list[_Raw]:
             near = [verdict[j] for j in (k - 1, k + 1) if 0 <= j < len(comps)]
             if verdict[k] == "glued" or (verdict[k] is not False and any(v is True for v in near)) or (
                 verdict[k] is True and any(v is None for v in near)
-            ):
+            ) or (verdict[k] is None and any(v is None for v in near) and _given_and_family(comps, k)):
                 out.append((m.start(), m.end(), "PERSON_NAME", ()))
     return out
+
+
+def _given_and_family(comps: list[re.Match[str]], k: int) -> bool:
+    """Word ``k`` and a neighbour are a family and a first name of the lists ("SMITH_JOHN", "john.smith")."""
+    here = _fold(comps[k].group())
+    for j in (k - 1, k + 1):
+        if 0 <= j < len(comps):
+            there = _fold(comps[j].group())
+            pairs = ((here, there), (there, here))
+            if any(a in lexicon.SURNAMES and b in lexicon.CENSUS_GIVEN for a, b in pairs):
+                return True
+    return False
 
 
 def _file_name_word(word: str) -> bool | None | str:
@@ -389,8 +401,8 @@ def _file_name_word(word: str) -> bool | None | str:
     if word.isupper() and len(plain) <= 3:
         return False  # "TSE", "GRE", "FSE": a sequence's initials
     if _lex(plain):
-        if _clinical(plain):
-            return False
+        if _clinical(plain):  # "Smith" (a fracture), "Bell": a top census name only beside another name
+            return None if plain in lexicon.TOP_SURNAMES else False
         return None if _names._is_common(plain) else True
     if _clinical(plain):
         return False
