@@ -57,6 +57,11 @@ CASES = [
     # addresses.py: an apartment alone, a rural route, "zip is"
     ("Apt 4B, 22 West 10th Street", "[LOCATION], [LOCATION]", ", "),
     ("patient's zip is 60614", "patient's zip is [LOCATION]", "patient's zip is "),
+    # addresses.find_city_state_zips: "City ST 12345" with brackets, bare commas, slashes or semicolons, and in lower
+    # case: broken if only ", " and " " may join the three
+    ("Dayton (OH) 45402", "[LOCATION] (OH) [LOCATION]", " (OH) "),
+    ("12 Main St; Dayton; OH; 45402", "[LOCATION]; [LOCATION]; OH; [LOCATION]", "; ; OH; "),
+    ("lives in euclid, tx 75001", "lives in [LOCATION], tx [LOCATION]", "lives in , tx "),
     # organisations.grow_organisations: the legal form after a family name read as a firm
     ("Works at van den Broek BV as an engineer.", "Works at van den [LOCATION] as an engineer.",
      "Works at van den  as an engineer."),
@@ -91,6 +96,8 @@ def test_date_inside_a_file_name_is_shifted_or_removed():
 
 
 KEPT = [
+    # find_city_state_zips: a unit before a state-like word and a number is no city ("min, IN 30000")
+    "BP 120/80 after 45 min, in 30000 steps",
     # _SEX_AGE: a temperature and a catheter size in French are no ages (broken without _TEMPERATURE_BEFORE or the
     # 90-125 range)
     "Temp 101F overnight, 14F Foley placed.",

@@ -12,7 +12,7 @@ from datetime import date
 import phonenumbers
 
 from transforms.text import lexicon
-from transforms.text.addresses import find_address_parts, find_journey_places, grow_places
+from transforms.text.addresses import find_address_parts, find_city_state_zips, find_journey_places, grow_places
 from transforms.text.ages import find_word_ages
 from transforms.text.date_shapes import find_more_dates
 from transforms.text.caseless import Caseless, lowered
@@ -586,6 +586,8 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
         out.extend(find_more_dates(text))
     if digits and wanted & {"STREET_ADDRESS", "LOCATION"}:
         out.extend(f for f in find_address_parts(text) if f[2] in wanted)
+        if "LOCATION" in wanted:
+            out.extend(find_city_state_zips(text))
     if "LOCATION" in wanted and "," in text:  # "City, ST": no comma, no match
         out.extend(_emit(_CITY_STATE, text, "LOCATION"))
     if "US_STATE" in wanted:
