@@ -62,7 +62,10 @@ CASES = [
     ("Dayton (OH) 45402", "[LOCATION] (OH) [LOCATION]", " (OH) "),
     ("12 Main St; Dayton; OH; 45402", "[LOCATION]; [LOCATION]; OH; [LOCATION]", "; ; OH; "),
     ("lives in euclid, tx 75001", "lives in [LOCATION], tx [LOCATION]", "lives in , tx "),
-    # organisations.grow_organisations: the legal form after a family name read as a firm
+    # organisations.grow_organisations: the partner after "&" (particles and all): broken if the firm stops at "&"
+    ("Occupation: accountant at Ketting & le Gallen", "Occupation: accountant at [LOCATION]",
+     "Occupation: accountant at "),
+    # the legal form after a family name read as a firm
     ("Works at van den Broek BV as an engineer.", "Works at van den [LOCATION] as an engineer.",
      "Works at van den  as an engineer."),
     # organisations.py: insurers and health systems without a cue word (Aetna, BCBS, Geisinger, any case for a

@@ -311,14 +311,13 @@ def _grown(text: str, start: int, end: int) -> list[_Raw]:
         out.append((p.start(1), start, "PERSON_NAME", ()))
     a = _WORDS_AFTER.match(text, end, min(len(text), end + 60))
     if a is not None:
-        between = a.group(1).split()
-        last_in_span = text[start:end].split()[-1:] or [""]
-        chain = [w for w in between]
-        ends_in_particle = _fold(last_in_span[0]) in _PARTICLES and len(text[start:end].split()) > 1
+        chain = a.group(1).split()  # the particles between the name and the next word ("Emily" Mac an "Adhastair")
+        span_words = text[start:end].split()
+        ends_in_particle = len(span_words) > 1 and _fold(span_words[-1]) in _PARTICLES  # "thelma mac" caoidheáin
         if (chain or ends_in_particle) and all(_fold(w) in _PARTICLES for w in chain):
             word = a.group(2)
             plain = _fold(word)
-            same_case = word[:1].isupper() or text[start:start + 1].islower()
+            same_case = word[:1].isupper() or text[start : start + 1].islower()
             if same_case and (_plain_name(plain) or (_lex(plain) and not _names._is_common(plain))):
                 out.append((end, a.end(2), "PERSON_NAME", ()))
     if start and text[start - 1] == "_":
