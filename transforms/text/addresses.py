@@ -95,47 +95,72 @@ def grow_places(text: str, found: list[_Raw]) -> list[_Raw]:
 # --- "City ST 12345" with other separators ---------------------------------------------------------------------
 
 _ZIP = re.compile(r"(?<![\w-])\d{5}(?:-\d{4})?(?![\w-])")
-_STATE_ALTS = "|".join(
-    sorted([a for _, a in lexicon.US_STATES] + [n for n, _ in lexicon.US_STATES], key=len, reverse=True)
-)
-# Before a ZIP code: a state (abbreviation or name, any case, maybe in brackets) and the words of a city, joined by
-# any of the separators forms and exports use: "Dayton (OH) 45402", "Dayton,OH,45402", "Dayton/OH/45402",
-# "Dayton; OH; 45402", "dayton, oh 45402".
-_CITY_STATE_BEFORE = re.compile(
-    r"((?:[^\W\d_][\w'’.-]*\s){0,2}[^\W\d_][\w'’.-]*)\s*[,;|/(-]?\s*\(?(?i:" + _STATE_ALTS + r")\)?\.?\s*[,;|/-]?\s*$"
-)
+_STATES = {a.lower(): a for _, a in lexicon.US_STATES} | {n.lower(): n for n, _ in lexicon.US_STATES}
+_SEPARATORS = " \t,;|/()-."
+_CITY_WORD = re.compile(r"[^\W\d_][\w'’.-]*$")
+
+
+def _state_before(text: str, end: int) -> tuple[int, int] | None:
+    """The span of a state (abbreviation or name, any case, maybe bracketed) ending, separators aside, at ``end``:
+    string steps over a bounded window (a regular expression searched there would try every start)."""
+    i = end
+    while i > 0 and end - i < 6 and text[i - 1] in _SEPARATORS:
+        i -= 1
+    j = i
+    for _ in range(3):  # a state name has three words at most ("District of Columbia")
+        k = j
+        while k > 0 and text[k - 1].isalpha():
+            k -= 1
+        if k == j:
+            return None
+        if text[k:i].lower() in _STATES:
+            return k, i
+        if k == 0 or text[k - 1] != " ":
+            return None
+        j = k - 1
+    return None
+
+
 _CITY_PREFIXES = frozenset(
     "north south east west new port lake fort mount mt saint st san santa la le el los las".split()
 )
 
 
 def find_city_state_zips(text: str) -> list[_Raw]:
-    """LOCATION findings for the city and the ZIP code of "City ST 12345" written with any separator."""
+    """LOCATION findings for the city and the ZIP code of "City ST 12345" written with any of the separators forms
+    and exports use: "Dayton (OH) 45402", "Dayton,OH,45402", "Dayton/OH/45402", "Dayton; OH; 45402", and in lower
+    case ("euclid, tx 75001") when the state is no English word."""
     out: list[_Raw] = []
     for z in _ZIP.finditer(text):
-        m = _CITY_STATE_BEFORE.search(text, max(0, z.start() - 60), z.start())
-        if m is None:
+        st = _state_before(text, z.start())
+        if st is None:
             continue
-        words = list(re.finditer(r"\S+", m.group(1)))
-        state = text[m.end(1) : z.start()]
-        bare = state.strip(" ,;|/()-.")
-        if state.islower() and (bare in lexicon.COMMON_WORDS or bare in ("in", "or", "me", "oh", "hi", "ok", "pa")):
+        state = text[st[0] : st[1]]
+        if state.islower() and (state in lexicon.COMMON_WORDS or state in ("in", "or", "me", "oh", "hi", "ok", "pa")):
             continue  # "45 min, in 30000": in lower case a state that is an English word is that word
-        lower = m.group(1).islower() and state.islower()  # "euclid, tx 75001": a city in lower case, its state too
-        kept = []
-        for w in reversed(words):
-            word = w.group().rstrip(".,;")
+        i = st[0]
+        while i > 0 and st[0] - i < 4 and text[i - 1] in _SEPARATORS:
+            i -= 1
+        lower = state.islower()
+        kept: list[tuple[int, int]] = []
+        pos = i
+        while len(kept) < 3 and pos > 0:
+            m = _CITY_WORD.search(text, max(0, pos - 40), pos)
+            if m is None:
+                break
+            word = m.group().rstrip(".,;")
             plain = lexicon.fold(word)
             shaped = word.islower() if lower else word[:1].isupper()
             if not shaped or (plain in lexicon.COMMON_WORDS and plain not in _CITY_PREFIXES) or (
                 lower and plain in lexicon.CLINICAL_VOCAB
             ):
                 break
-            kept.append(w)
+            kept.append((m.start(), m.start() + len(word)))
+            if m.start() == 0 or text[m.start() - 1] != " ":
+                break
+            pos = m.start() - 1
         if not kept:
             continue
-        start = m.start(1) + kept[-1].start()
-        end = m.start(1) + kept[0].start() + len(kept[0].group().rstrip(".,;"))
-        out.append((start, end, "LOCATION", ()))
+        out.append((kept[-1][0], kept[0][1], "LOCATION", ()))
         out.append((z.start(), z.end(), "LOCATION", ()))
     return out

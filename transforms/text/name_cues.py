@@ -345,6 +345,20 @@ _EXTENSION = re.compile(
     r"|tar|nii|mp4|avi|mov|wav|mp3|msg|eml)$",
     re.IGNORECASE,
 )
+_FILE_MARK = re.compile(
+    r"[_\\]|/[^\s/]*/|\.(?:txt|pdf|dcm|dicom|jpg|jpeg|png|gif|bmp|tif|tiff|doc|docx|rtf|odt|xls|xlsx|csv|xml|json"
+    r"|htm|html|zip|gz|tar|nii|mp4|avi|mov|wav|mp3|msg|eml)\b",
+    re.IGNORECASE,
+)
+_CHUNK_EDGE = frozenset(" \t\n\r\"'<>()[]{},;")
+
+
+def _chunk_start(text: str, at: int) -> int:
+    while at > 0 and text[at - 1] not in _CHUNK_EDGE:
+        at -= 1
+    return at
+
+
 _COMPONENT = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 # MRI sequence and vendor words that are also family names ("DIXON", "FLASH"): series descriptions are file-like.
 _SEQUENCE_WORDS = frozenset(
@@ -358,7 +372,15 @@ def _file_name_names(text: str) -> list[_Raw]:
     "C:\\Users\\mlopez\\...". Only words a name list knows, two side by side, or an initial glued to a known
     family name; never a sequence or clinical word."""
     out: list[_Raw] = []
-    for chunk in _CHUNK.finditer(text):
+    marks = [m.start() for m in _FILE_MARK.finditer(text)]  # every file name or path holds one
+    end = -1
+    for at in marks:
+        if at < end:
+            continue  # inside the chunk just read
+        chunk = _CHUNK.search(text, _chunk_start(text, at))
+        if chunk is None:
+            continue
+        end = chunk.end()
         tok = chunk.group().rstrip(".:!?")
         if "@" in tok or "://" in tok or tok.lower().startswith("www."):
             continue  # an e-mail address or a URL: their own detectors
