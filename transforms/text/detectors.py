@@ -14,9 +14,9 @@ import phonenumbers
 from transforms.text import lexicon
 from transforms.text.addresses import find_address_parts, find_city_state_zips, find_journey_places, grow_places
 from transforms.text.ages import find_word_ages
-from transforms.text.date_shapes import find_more_dates
 from transforms.text.caseless import Caseless, lowered
 from transforms.text.context import context_findings
+from transforms.text.date_shapes import find_more_dates
 from transforms.text.name_cues import find_more_names
 from transforms.text.names import find_names
 from transforms.text.organisations import find_brand_organisations, grow_organisations

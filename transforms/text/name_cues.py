@@ -42,7 +42,8 @@ _LABEL_CUE = Caseless(
     r"|(?:signed|dictated|transcribed|read|reviewed|approved|authored|performed|requested|accompanied|verified"
     r"|interpreted|entered|ordered|referred|examined|scanned|seen|visited|cosigned)\s+by"
     r"|electronically\s+signed(?:\s+by)?|signed|signature|author|performer|practitioner|recorder|asserter|requester"
-    r"|informant|reporter|reported\s+by|handoff\s+to|report\s+given\s+to|cc|attn|contact|emergency\s+contact|nok|next\s+of\s+kin|poa|hcp"
+    r"|informant|reporter|reported\s+by|handoff\s+to|report\s+given\s+to|cc|attn|contact|emergency\s+contact|nok"
+    r"|next\s+of\s+kin|poa|hcp"
     r"|son|daughter|wife|husband|mother|father|sister|brother|spouse|guardian|caregiver|partner|friend|niece"
     r"|nephew|grandson|granddaughter|grandmother|grandfather|aunt|uncle|cousin|fianc[eé]e?"
     r")\s*[:#=-]\s*"
@@ -187,7 +188,8 @@ def _cued_names(text: str) -> list[_Raw]:
                     pos = nxt.end()
                     continue  # "da Silva", "Ó Súilleabháin", "Mac an Adhastair": the word after decides
             after_given = bool(words) and _given(text[words[-1][0] : words[-1][1]])
-            if not _cued_word(word, strict and not words, state_label, after_given) or (not words and _fold(word) in lexicon.CLINICAL_WORDS):
+            eponym_first = not words and _fold(word) in lexicon.CLINICAL_WORDS
+            if not _cued_word(word, strict and not words, state_label, after_given) or eponym_first:
                 break  # an eponym first ("Holter", "Whipple", "Doppler") is the device or the procedure
             if words:
                 prev = text[words[-1][0] : words[-1][1]]
@@ -257,7 +259,9 @@ _NARRATION = re.compile(
     r"|denied|tolerated|underwent|arrived|returns|returned|came|complains|agrees|agreed|declined|consented|asked"
     r"|asking|requests|requested)\b"
 )
-_WORDS_BEFORE = re.compile(r"(?:(?<=[\s(,;:])|^)((?:[^\W\d_]+(?:['’-][^\W\d_]+)* ){0,2}[^\W\d_]+(?:['’-][^\W\d_]+)*)$")
+_WORDS_BEFORE = re.compile(
+    r"(?:(?<=[\s(,;:])|^)((?:[^\W\d_]+(?:['’-][^\W\d_]+)* ){0,2}[^\W\d_]+(?:['’-][^\W\d_]+)*)$"
+)
 
 
 def _named_word(word: str, alone: bool) -> bool:

@@ -32,7 +32,8 @@ def _names() -> list[str]:
 def _everyday(name: str) -> bool:
     """Every word of the name an everyday English word, or an acronym ("UPS", "UHC"): then only the forms as
     written and in capitals are the brand."""
-    return not any(ch.islower() for ch in name) or all(lexicon.fold(w) in lexicon.COMMON_WORDS for w in _WORD.findall(name))
+    words = _WORD.findall(name)
+    return not any(ch.islower() for ch in name) or all(lexicon.fold(w) in lexicon.COMMON_WORDS for w in words)
 
 
 def _alternation(names: list[str]) -> str:
