@@ -55,8 +55,8 @@ def find_address_parts(text: str) -> list[_Raw]:
 # Where a patient went or came from: the same reading of the words after it as after "lives in" (places.py).
 _JOURNEY_CUE = Caseless(
     r"(?i)\b(?:travel(?:l)?ed\s+(?:to|from)|trip\s+to|vacation(?:ing)?\s+in|holiday\s+in|(?:drove|flew|came|arrived"
-    r"|returned|transported|transferred|driven|flown)\s+(?:in\s+)?from|(?:was|were|stayed)\s+in|went\s+to"
-    r"|visiting|visited|commutes?\s+(?:to|from))\s+(?=[^\W\d_])"
+    r"|returned|transported|transferred|driven|flown)\s+(?:in\s+)?from|stayed\s+in|commutes?\s+(?:to|from))"
+    r"\s+(?=[^\W\d_])"
 )
 _RESIDENCE_STAND_IN = "lives in "  # a cue places.py reads the same way
 # Particles that continue a place's name and are no English words: "San Lorenzo los Altos", "Osterode am Harz",
@@ -68,7 +68,8 @@ _PLACE_TAIL = re.compile(
 
 
 def find_journey_places(text: str) -> list[_Raw]:
-    """LOCATION findings after a journey cue ("drove from batesbury", "Pt was in Sestola last week")."""
+    """LOCATION findings after a journey cue ("drove from batesbury", "travelled to Sestola"); not after "was in"
+    or "visiting" ("was in USOH", "visiting guidelines")."""
     from transforms.text import places  # here: places is imported by detectors after this module
 
     out: list[_Raw] = []

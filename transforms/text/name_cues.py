@@ -46,16 +46,17 @@ _LABEL_CUE = Caseless(
     r"|next\s+of\s+kin|poa|hcp"
     r"|son|daughter|wife|husband|mother|father|sister|brother|spouse|guardian|caregiver|partner|friend|niece"
     r"|nephew|grandson|granddaughter|grandmother|grandfather|aunt|uncle|cousin|fianc[eé]e?"
-    r")\s*[:#=-]\s*"
+    r")\s*(?:[:#=]|\s-|-\s)\s*"
     r"|(?<![\w'’-])(?:(?:spoke|spoken|talked|discussed|met|conferred|consulted|d/w)\s+with"
     r"|(?:signed|dictated|transcribed|read|reviewed|approved|performed|requested|accompanied|verified|interpreted"
     r"|examined|scanned|seen|visited|referred|cosigned)\s+by"
     r"|(?:referring|ref|ordering|requesting)\.?\s+(?:phys(?:ician)?|dr|md|doc(?:tor)?|provider)"
-    r"|(?:my|her|his|patient's|pt's|the\s+patient's)\s+name\s+is|name\s+is|i\s+am|i'm"
+    r"|(?:my|her|his|patient's|pt's|the\s+patient's)\s+name\s+is|name\s+is"
     r"|(?:son|daughter|wife|husband|mother|father|sister|brother|spouse|guardian|caregiver|niece|nephew"
     r"|grandson|granddaughter)(?:,)?"
     r")\s+(?:(?:dr|mr|mrs|ms|miss|prof)\.?\s+)?"
 )
+_PHYSICIAN_LABEL = re.compile(r"(?i)(?:referring|ref|ordering|requesting)\b")  # "REF PHYS COOPER": a label
 _RELATION = re.compile(
     r"(?i)(?:son|daughter|wife|husband|mother|father|sister|brother|spouse|guardian|caregiver|niece|nephew"
     r"|grandson|granddaughter)\b"
@@ -135,13 +136,15 @@ _SERVICES = frozenset(
 )
 
 
-def _cued_word(word: str, strict: bool = False, state_label: bool = False, after_given: bool = False) -> bool:
+def _cued_word(
+    word: str, strict: bool = False, state_label: bool = False, after_given: bool = False, relation: bool = False
+) -> bool:
     """A word that completes a person label: a census or world name (capitalised when it is also an everyday
     English word: "Smith", not "white"; a clinical one counts, "Spoke with Nissen"), or a word no dictionary
     knows."""
     plain = _fold(word)
-    if len(plain) < 2 or _barred(plain):
-        return False
+    if len(plain) < 2 or _barred(plain) or (len(plain) < 3 and not word.istitle()):
+        return False  # "seen by ho." (house officer), not "Dr. Ho"
     if word.isupper() and len(plain) <= 3 and not _lex(plain):
         return False  # "CT", "ED", "MRI": an acronym
     if _lex(plain):
@@ -149,6 +152,8 @@ def _cued_word(word: str, strict: bool = False, state_label: bool = False, after
             return False  # "Patient: Alert": a word of English after "Patient:" is the patient's state
         if after_given and plain in lexicon.SURNAMES and plain not in lexicon.CLINICAL_WORDS:
             return True  # "signed: kenji wood": a family name after a first name, in any case
+        if (strict or relation) and word.isupper() and _names._is_common(plain):
+            return False  # "DAUGHTER, FRIENDS", "SON BROUGHT": in capitals after a relation or a verb, English
         if plain in lexicon.COMMON_WORDS:  # "Smith", "COOPER", "Rich", "WOOD", not "white", "Knee"
             if not word[:1].isupper() or state_label or plain in lexicon.CLINICAL_WORDS:
                 return False
@@ -156,8 +161,10 @@ def _cued_word(word: str, strict: bool = False, state_label: bool = False, after
         return True
     if plain.endswith(("ing", "ly")) and (state_label or strict):
         return False  # "Patient: Ambulating", "Pt: Calmly": a state, not a name
-    if strict and word.islower():
-        return False  # after a verb ("seen by neuro"), an unknown word names a person only capitalised
+    if relation and ("-" in word or word.isupper()):
+        return False  # "daughter phoned-family", "SON BROUGHT": no unknown word in capitals or with a hyphen
+    if strict and (word.islower() or word.isupper()):
+        return False  # after a verb or a relation ("seen by neuro", "SON BROUGHT"), an unknown word needs a capital
     return _plain_name(plain)
 
 
@@ -174,7 +181,9 @@ def _cued_names(text: str) -> list[_Raw]:
         pos = cue.end()
         words: list[tuple[int, int]] = []
         commas = 0
-        strict = not any(ch in cue.group() for ch in ":#=-") and not _RELATION.match(cue.group())
+        unlabelled = not any(ch in cue.group() for ch in ":#=-") and not _PHYSICIAN_LABEL.match(cue.group())
+        relation = unlabelled and _RELATION.match(cue.group()) is not None  # "daughter ctirad", not "daughter-in-law"
+        strict = unlabelled and not relation
         state_label = _STATE_LABEL.match(cue.group()) is not None  # "Patient:", "Pt -": a state often follows
         while len(words) < 4:
             m = _WORD.match(text, pos)
@@ -189,7 +198,7 @@ def _cued_names(text: str) -> list[_Raw]:
                     continue  # "da Silva", "Ó Súilleabháin", "Mac an Adhastair": the word after decides
             after_given = bool(words) and _given(text[words[-1][0] : words[-1][1]])
             eponym_first = not words and _fold(word) in lexicon.CLINICAL_WORDS
-            if not _cued_word(word, strict and not words, state_label, after_given) or eponym_first:
+            if not _cued_word(word, strict and not words, state_label, after_given, relation) or eponym_first:
                 break  # an eponym first ("Holter", "Whipple", "Doppler") is the device or the procedure
             if words:
                 prev = text[words[-1][0] : words[-1][1]]
@@ -240,10 +249,9 @@ def _inverted_names(text: str) -> list[_Raw]:
             continue  # "Lipitor, Zoloft, Lasix", "Bell, Hope, and": items of a list, not LAST, FIRST
         cued = bool(_STRONG_BEFORE.search(before))
         placed = bool(_SEPARATOR_BEFORE.search(before))
-        long_unknown = all(len(_fold(w)) >= 4 for w, lex in ((last, lex_l), (first, lex_f)) if not lex)
         if _names.eponym_like(text, m.start(2), m.end(2)):
             continue  # "Wells, Caprini score": eponyms of a list
-        if cued or ((lex_l or lex_f or (upper and long_unknown)) and placed):
+        if cued or ((lex_l or lex_f) and placed):
             start = m.start()
             p = _PARTICLE_BEFORE.search(text, max(0, start - 12), start)
             if p and all(_fold(w) in _PARTICLES for w in p.group(1).split()):
@@ -350,7 +358,7 @@ _EXTENSION = re.compile(
     re.IGNORECASE,
 )
 _FILE_MARK = re.compile(
-    r"[_\\]|/[^\s/]*/|\.(?:txt|pdf|dcm|dicom|jpg|jpeg|png|gif|bmp|tif|tiff|doc|docx|rtf|odt|xls|xlsx|csv|xml|json"
+    r"[_\\]|(?<!\S)[~.]?/|\.(?:txt|pdf|dcm|dicom|jpg|jpeg|png|gif|bmp|tif|tiff|doc|docx|rtf|odt|xls|xlsx|csv|xml|json"
     r"|htm|html|zip|gz|tar|nii|mp4|avi|mov|wav|mp3|msg|eml)\b",
     re.IGNORECASE,
 )
@@ -389,8 +397,8 @@ def _file_name_names(text: str) -> list[_Raw]:
         if "@" in tok or "://" in tok or tok.lower().startswith("www."):
             continue  # an e-mail address or a URL: their own detectors
         ext = _EXTENSION.search(tok)
-        if not (ext or tok.count("/") >= 2 or "\\" in tok):
-            continue  # a file or a path ("T1_VIBE_FS" is a series, "Lasix/Coumadin" a list)
+        if not (ext or "\\" in tok or tok.startswith(("/", "~/", "./"))):
+            continue  # a file or a path ("T1_VIBE_FS" is a series, "CLINDA/OX/LEVO" a list)
         stop = chunk.start() + (ext.start() if ext else len(tok))
         comps = [m for m in _COMPONENT.finditer(text, chunk.start(), stop)]
         verdict = [_file_name_word(m.group()) for m in comps]
