@@ -13,9 +13,14 @@ from datetime import date
 import phonenumbers
 
 from transforms.text import lexicon
+from transforms.text.addresses import find_address_parts, find_city_state_zips, find_journey_places, grow_places
+from transforms.text.ages import find_word_ages
 from transforms.text.caseless import Caseless, lowered
 from transforms.text.context import context_findings
+from transforms.text.date_shapes import find_more_dates
+from transforms.text.name_cues import find_more_names
 from transforms.text.names import find_names
+from transforms.text.organisations import find_brand_organisations, grow_organisations
 from transforms.text.places import find_places
 
 # --- vocabulary ------------------------------------------------------------------------------------------
@@ -732,6 +737,14 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             for m in _ZIP_CTX.finditer(text) if zip_word else ():
                 group = 1 if m.group(1) else 2
                 out.append((m.start(group), m.end(group), "LOCATION", _NO_PARTS))
+    if "AGE" in wanted:
+        out.extend(find_word_ages(text))
+    if "DATE" in wanted:
+        out.extend(find_more_dates(text))
+    if digits and wanted & {"STREET_ADDRESS", "LOCATION"}:
+        out.extend(f for f in find_address_parts(text) if f[2] in wanted)
+        if "LOCATION" in wanted:
+            out.extend(find_city_state_zips(text))
     if "LOCATION" in wanted and "," in text and _COMMA_STATE.search(text):  # "City, ST": a comma, two capitals
         out.extend(_emit(_CITY_STATE, text, "LOCATION"))
     if "US_STATE" in wanted:
@@ -739,8 +752,17 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             out.extend(_emit(_STATE_NAME, text, "US_STATE"))
     if not wanted.isdisjoint(_PLACE_TYPES):
         out.extend(find_places(text, wanted))
+    if "ORGANIZATION_NAME" in wanted:
+        out.extend(find_brand_organisations(text))
     if not wanted.isdisjoint(_NAME_TYPES):
-        out.extend(find_names(text))
+        names = find_names(text)
+        out.extend(names)
+        out.extend(find_more_names(text, names))
+    if "ORGANIZATION_NAME" in wanted:
+        out.extend(grow_organisations(text, out))
+    if "LOCATION" in wanted:
+        out.extend(find_journey_places(text))
+        out.extend(grow_places(text, out))
     return out
 
 
@@ -790,7 +812,6 @@ _ODD_SPACE = re.compile("[%s]" % "".join(map(chr, _ODD_SPACES)))
 # loses a name typed with two spaces ("Patient: John  Smith" found "John" only). Names are looked for a second
 # time in the text with each run of spaces read as one, and what that finds is added, mapped back.
 _SPACE_RUN = re.compile(r" {2,}")
-_NAME_TYPES = frozenset({"PERSON_NAME", "FIRST_NAME", "LAST_NAME"})
 
 
 def _spaced_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
