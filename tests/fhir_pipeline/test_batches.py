@@ -19,6 +19,7 @@ from pipelines.fhir.shards import ENTRY, EXISTING, LINE, ShardBuffer, pack_lines
 from pipelines.stores import fhir as stores_fhir
 from pipelines.stores import lines as store_lines
 from pipelines.stores.lines import plan_ranges, split_lines
+from tests.fhir_pipeline.ndjson_by_type import write_by_type
 from transforms.crypto import Keys
 from transforms.fhir import compile_fhir_policy
 from transforms.fhir.sample import sample_store
@@ -84,14 +85,8 @@ def test_shard_rows_sort_by_id_and_duplicates_by_kept_line_then_source_location(
 
 
 def _store(tmp_path):
-    resources = sample_store(n_patients=6, seed=4).resources
     src = tmp_path / "src"
-    src.mkdir()
-    by_type: dict[str, list[bytes]] = {}
-    for resource in resources:
-        by_type.setdefault(resource["resourceType"], []).append(json.dumps(resource).encode())
-    for rtype, lines in by_type.items():
-        (src / f"{rtype}.ndjson").write_bytes(b"\n".join(lines) + b"\n")
+    by_type = write_by_type(src, sample_store(n_patients=6, seed=4).resources)
     observations = by_type["Observation"]
     bad = [b'{"resourceType": "Observation", "id": "broken', b"", b"x" * 5000, b'{"id": "no-type"}']
     # Errors spread over the file, an oversize line, blank lines, no trailing newline.

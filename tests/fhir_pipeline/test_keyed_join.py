@@ -16,6 +16,7 @@ from pipelines.fhir import spill
 from pipelines.fhir.branch import add_fhir_store_branch
 from pipelines.fhir.shards import delete_runs, run_folder
 from pipelines.stores import fhir as stores_fhir
+from tests.fhir_pipeline.ndjson_by_type import write_by_type
 from transforms.crypto import Keys
 from transforms.fhir import compile_fhir_policy
 from transforms.fhir.sample import sample_store
@@ -27,14 +28,8 @@ def _store(tmp_path):
     """A sample store by type, plus: an earlier copy of a Patient with another MRN (the first by location wins),
     duplicate Observations, a Patient with no resources, an Observation without a subject and one naming a
     Patient not in the store."""
-    resources = sample_store(n_patients=5, seed=11).resources
     src = tmp_path / "src"
-    src.mkdir()
-    by_type: dict[str, list[bytes]] = {}
-    for resource in resources:
-        by_type.setdefault(resource["resourceType"], []).append(json.dumps(resource).encode())
-    for rtype, lines in by_type.items():
-        (src / f"{rtype}.ndjson").write_bytes(b"\n".join(lines) + b"\n")
+    by_type = write_by_type(src, sample_store(n_patients=5, seed=11).resources)
     first = json.loads(by_type["Patient"][0])
     earlier = dict(first, identifier=[{"system": "urn:mrn", "value": "MRN-EARLIER-0001"}])
     lonely = {"resourceType": "Patient", "id": "lonely", "birthDate": "1961-02-03",

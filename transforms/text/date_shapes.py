@@ -7,7 +7,6 @@ year ("Christmas Day 2020"). Each pattern is one pass without nested quantifiers
 from __future__ import annotations
 
 import re
-from datetime import date
 
 from transforms.text.caseless import Caseless
 
@@ -36,14 +35,6 @@ _HOLIDAY = Caseless(
     r"|\b(?:christmas\s+(?:day|eve)|new\s+year['’]?s\s+(?:day|eve)|thanksgiving\s+day)\b"
 )
 _MONTH_HINT = Caseless(r"(?i)(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
-
-
-def _valid(y: int, m: int, d: int) -> bool:
-    try:
-        date(y, m, d)
-    except ValueError:
-        return False
-    return True
 
 
 def _file_name_dates(text: str) -> list[_Raw]:
@@ -78,8 +69,10 @@ def find_more_dates(text: str) -> list[_Raw]:
         if "'" in text or "’" in text:
             out.extend((m.start(), m.end(), "DATE", ()) for m in _APOSTROPHE_YEAR.finditer(text))
         out.extend((m.start(), m.end(), "DATE", ()) for m in _WORD_DATE.finditer(text))
+    from transforms.text.detectors import _date_ok  # here: detectors imports this module
+
     for m in _SPACED_ISO.finditer(text):
-        if _valid(int(m.group(1)), int(m.group(2)), int(m.group(3))):
+        if _date_ok(int(m.group(1)), int(m.group(2)), int(m.group(3))):
             out.append((m.start(), m.end(), "DATE", ()))
     low = text.lower()
     if "christmas" in low or "year" in low or "day" in low or "easter" in low or "halloween" in low:
