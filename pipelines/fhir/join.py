@@ -237,7 +237,9 @@ class DeidentifyWithSideInput(DeidentifyFhirResources):
     The side input is an AsList of the parse step's Patient batches, each pickled into one bytes value, which
     each worker merges once (``first_patients``). A global combine into one dict ran on one worker while the
     other waited, and Beam's worker cache measures the deep size of every value it keeps: a dict of every
-    Patient's phrases cost more to measure than to use, a list of bytes values costs nothing."""
+    Patient's phrases cost more to measure than to use, a list of bytes values costs nothing. The merged dict
+    keeps each Patient's join info pickled, unpickled at each look-up: a tuple of phrase strings takes several
+    times its pickle's bytes, and the table is held by every worker for the whole run."""
 
     _blobs: tuple = ()
     _patients: dict = {}
@@ -245,7 +247,9 @@ class DeidentifyWithSideInput(DeidentifyFhirResources):
     def patients(self, blobs) -> dict:
         blobs = tuple(blobs)
         if blobs != self._blobs:  # the same values in every bundle of a run: merged once a worker
-            self._patients = first_patients(pickle.loads(blob) for blob in blobs)
+            merged = first_patients(pickle.loads(blob) for blob in blobs)
+            self._patients = {key: pickle.dumps(info, protocol=pickle.HIGHEST_PROTOCOL) for key, info in merged.items()}
+            del merged
             self._blobs = blobs
         return self._patients
 
@@ -262,6 +266,8 @@ class DeidentifyWithSideInput(DeidentifyFhirResources):
     def join(self, key: str | None, value: tuple, patients: dict, shard_counts: dict, existing,
              resource: dict | None = None) -> Iterator:
         patient = patients.get(key)
+        if patient is not None:
+            patient = pickle.loads(patient)
         if value[0] == DEIDENTIFIED:
             yield from self.deidentified(value, patient, shard_counts, existing)
             return
