@@ -1,4 +1,5 @@
-"""Case-insensitive keyword patterns run case-sensitively over lower-cased text: the same spans, 3-5x faster."""
+"""Case-insensitive keyword patterns run case-sensitively over lower-cased text: the same spans, 3-5x faster; and
+word lists as prefix tries (``trie_pattern``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,23 @@ import re
 from collections.abc import Iterator
 
 _ESCAPE = re.compile(r"\\.")
+
+
+
+def trie_pattern(words: frozenset[str]) -> str:
+    """An alternation of ``words`` with common prefixes factored out ("c(?:a(?:fe|sino)|...)"): the same matches as
+    the plain alternation (longest first where one word starts another), but the engine tries one branch per letter
+    instead of every word at every position."""
+    ends = "" in words
+    branches: dict[str, set[str]] = {}
+    for w in words:
+        if w:
+            branches.setdefault(w[0], set()).add(w[1:])
+    alts = [re.escape(c) + trie_pattern(frozenset(rest)) for c, rest in sorted(branches.items())]
+    if not alts:
+        return ""
+    body = "(?:" + "|".join(alts) + ")"
+    return body + "?" if ends else (alts[0] if len(alts) == 1 else body)
 
 
 # The last text lowered and its result: the detectors lower the same text for dozens of patterns in a row.

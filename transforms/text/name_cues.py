@@ -253,9 +253,7 @@ def _inverted_names(text: str) -> list[_Raw]:
             continue  # "Wells, Caprini score": eponyms of a list
         if cued or ((lex_l or lex_f) and placed):
             start = m.start()
-            p = _PARTICLE_BEFORE.search(text, max(0, start - 12), start)
-            if p and all(_fold(w) in _PARTICLES for w in p.group(1).split()):
-                start = p.start(1)  # "Ó LUAG, HAZEL", "van den Pol, Nienke"
+            start = _particles_before(text, start)  # "Ó LUAG, HAZEL", "van den Pol, Nienke"
             out.append((start, m.end(), "PERSON_NAME", ()))
     return out
 
@@ -315,12 +313,20 @@ def _names_before_narration(text: str) -> list[_Raw]:
     return out
 
 
+def _particles_before(text: str, start: int) -> int:
+    """Where the one or two name particles right before ``start`` begin ("Ó ", "van den "); ``start`` if none."""
+    p = _PARTICLE_BEFORE.search(text, max(0, start - 12), start)
+    if p and all(_fold(w) in _PARTICLES for w in p.group(1).split()):
+        return p.start(1)
+    return start
+
+
 def _grown(text: str, start: int, end: int) -> list[_Raw]:
     """The particles and file-name parts around a found name, as findings of their own."""
     out: list[_Raw] = []
-    p = _PARTICLE_BEFORE.search(text, max(0, start - 12), start)
-    if p and all(_fold(w) in _PARTICLES for w in p.group(1).split()):
-        out.append((p.start(1), start, "PERSON_NAME", ()))
+    particles = _particles_before(text, start)
+    if particles < start:
+        out.append((particles, start, "PERSON_NAME", ()))
     a = _WORDS_AFTER.match(text, end, min(len(text), end + 60))
     if a is not None:
         chain = a.group(1).split()  # the particles between the name and the next word ("Emily" Mac an "Adhastair")
@@ -352,16 +358,12 @@ def _file_part(word: str) -> bool:
 
 # A file name or path: a whitespace-free chunk with "_", "/", "\\" or a file extension ("smith.john.pdf").
 _CHUNK = re.compile(r"[^\s\"'<>()\[\]{},;]+")
-_EXTENSION = re.compile(
-    r"\.(?:txt|pdf|dcm|dicom|jpg|jpeg|png|gif|bmp|tif|tiff|doc|docx|rtf|odt|xls|xlsx|csv|xml|json|htm|html|zip|gz"
-    r"|tar|nii|mp4|avi|mov|wav|mp3|msg|eml)$",
-    re.IGNORECASE,
+_EXTENSIONS = (
+    r"(?:txt|pdf|dcm|dicom|jpg|jpeg|png|gif|bmp|tif|tiff|doc|docx|rtf|odt|xls|xlsx|csv|xml|json|htm|html|zip|gz"
+    r"|tar|nii|mp4|avi|mov|wav|mp3|msg|eml)"
 )
-_FILE_MARK = re.compile(
-    r"[_\\]|(?<!\S)[~.]?/|\.(?:txt|pdf|dcm|dicom|jpg|jpeg|png|gif|bmp|tif|tiff|doc|docx|rtf|odt|xls|xlsx|csv|xml|json"
-    r"|htm|html|zip|gz|tar|nii|mp4|avi|mov|wav|mp3|msg|eml)\b",
-    re.IGNORECASE,
-)
+_EXTENSION = re.compile(r"\." + _EXTENSIONS + "$", re.IGNORECASE)
+_FILE_MARK = re.compile(r"[_\\]|(?<!\S)[~.]?/|\." + _EXTENSIONS + r"\b", re.IGNORECASE)
 _CHUNK_EDGE = frozenset(" \t\n\r\"'<>()[]{},;")
 
 

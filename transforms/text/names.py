@@ -383,7 +383,6 @@ _NOT_INITIALS = frozenset(
     """MD DO RN NP PA PT OT RT LPN CNA PHD DDS DMD JR SR II III IV CT MR MRI US XR PET NM ED ER OR ICU CCU MICU SICU
     AM PM""".split()
 )
-_BARE_TITLE = re.compile(r"(?i)(?:^|[^\w])(?:mr|mrs|ms|dr|miss|prof)\.?\s*$")
 # a number that may be an identifier or a date (5+ digits, dashes and slashes allowed; no decimals)
 _LAST_AFTER_NUMBER = re.compile(r"(?:^|\s)\d[\d/-]{4,}\s+$")
 _NUMBER_BEFORE = re.compile(r"(?:^|\s)\d[\d/-]{4,}\s+$")

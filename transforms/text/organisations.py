@@ -15,7 +15,7 @@ import importlib.resources
 import re
 
 from transforms.text import lexicon
-from transforms.text.caseless import Caseless
+from transforms.text.caseless import Caseless, trie_pattern
 
 _Raw = tuple[int, int, str, tuple[tuple[int, int, str], ...]]
 _WORD = re.compile(r"[^\W\d_]+")
@@ -36,20 +36,16 @@ def _everyday(name: str) -> bool:
     return not any(ch.islower() for ch in name) or all(lexicon.fold(w) in lexicon.COMMON_WORDS for w in words)
 
 
-def _alternation(names: list[str]) -> str:
-    """The names as one prefix trie (longest first where one name starts another, as in the plain alternation)."""
-    from transforms.text.places import _trie_pattern  # places imports nothing from here
-
-    return _trie_pattern(frozenset(names))
-
-
 @functools.cache
 def _patterns() -> tuple[Caseless, re.Pattern[str]]:
     names = _names()
     anycase = [n.lower() for n in names if not _everyday(n)]
     exact = [v for n in names if _everyday(n) for v in (n, n.upper())]
     edge_a, edge_b = r"(?<![\w&'’-])(?:", r")(?![\w&-]|['’][^\Ws])"
-    return Caseless("(?i)" + edge_a + _alternation(anycase) + edge_b), re.compile(edge_a + _alternation(exact) + edge_b)
+    return (
+        Caseless("(?i)" + edge_a + trie_pattern(frozenset(anycase)) + edge_b),
+        re.compile(edge_a + trie_pattern(frozenset(exact)) + edge_b),
+    )
 
 
 def _tail_end(text: str, end: int) -> int:

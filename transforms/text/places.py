@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator
 
 from transforms.text import lexicon
-from transforms.text.caseless import Caseless, lowered
+from transforms.text.caseless import Caseless, lowered, trie_pattern
 from transforms.text.names import _is_common as is_everyday_word
 from transforms.text.names import eponym_like
 
@@ -576,26 +576,11 @@ _HEAD_PHRASES = tuple(
 )
 
 
-def _trie_pattern(words: frozenset[str]) -> str:
-    """An alternation of ``words`` with common prefixes factored out ("c(?:a(?:fe|sino)|...)"): the same matches as
-    the plain alternation, but the engine tries one branch per letter instead of every word at every position."""
-    ends = "" in words
-    branches: dict[str, set[str]] = {}
-    for w in words:
-        if w:
-            branches.setdefault(w[0], set()).add(w[1:])
-    alts = [re.escape(c) + _trie_pattern(frozenset(rest)) for c, rest in sorted(branches.items())]
-    if not alts:
-        return ""
-    body = "(?:" + "|".join(alts) + ")"
-    return body + "?" if ends else (alts[0] if len(alts) == 1 else body)
-
-
 # Where a head starts in the lower-cased text: a one-word head's first word as a whole \w+ word (one scan of a prefix
 # trie), or the first word of a two-word head followed by the rest of it as _ORG takes it (whitespace, the second
 # word, then no word character: what the pattern's tail or its final (?![\w]) needs). Only the first word is consumed.
 _HEAD_WORD = re.compile(
-    r"(?<!\w)(?:" + _trie_pattern(_HEAD_FIRST_WORDS) + r"(?!\w)|"
+    r"(?<!\w)(?:" + trie_pattern(_HEAD_FIRST_WORDS) + r"(?!\w)|"
     + "|".join(first + r"(?=\s+" + rest + r"(?!\w))" for first, rest in (p.split("\\s+", 1) for p in _HEAD_PHRASES))
     + r")"
 )
