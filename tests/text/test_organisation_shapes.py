@@ -108,11 +108,11 @@ def test_family_name_before_a_description_number():
 def test_head_word_trie_matches_the_plain_alternation():
     import re
 
-    from transforms.text.places import _trie_pattern
+    from transforms.text.caseless import trie_pattern
 
     words = frozenset({"care", "center", "centers", "centre", "clinic", "clinics", "co", "corp", "corporation"})
     plain = re.compile(r"(?<!\w)(?:" + "|".join(sorted(words, key=len, reverse=True)) + r")(?!\w)")
-    trie = re.compile(r"(?<!\w)" + _trie_pattern(words) + r"(?!\w)")
+    trie = re.compile(r"(?<!\w)" + trie_pattern(words) + r"(?!\w)")
     text = "co corp corpx corporation centers center centre cent care careful clinic clinics clinicx c cor"
     assert [m.group() for m in trie.finditer(text)] == [m.group() for m in plain.finditer(text)]
     assert [m.group() for m in trie.finditer(text)] == [
