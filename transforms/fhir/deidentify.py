@@ -21,7 +21,7 @@ from transforms.crypto import Keys
 from transforms.errors import DeidentifyError
 from transforms.fhir import ids, narrative, paths, schema
 from transforms.fhir.policy import AGE, CLEAN, INSPECT, KEEP, REMOVE, SHIFT, TRANSFORM, FhirPolicy, Rule
-from transforms.fhir.processors import BIRTHDATE, CONTEXT_TYPES, DATE_TYPES, PROCESSORS, Clean
+from transforms.fhir.processors import BIRTHDATE, CONTEXT_TYPES, DATE_TYPES, MIN_PHRASE, PROCESSORS, Clean
 from transforms.fhir.processors import REMOVED as _REMOVED
 from transforms.fhir.processors import Deferred as _Deferred
 from transforms.fhir.processors import note as _note
@@ -252,7 +252,7 @@ def _leaf(value: Any, plan: _Plan, parent: dict, ctx: _Ctx) -> Any:
     if value is None:
         return _REMOVED
     if op == REMOVE:
-        if plan.notes and isinstance(value, str) and len(value) >= 2:  # processors.note, without the call
+        if plan.notes and isinstance(value, str) and len(value) >= MIN_PHRASE:  # processors.note, without the call
             ctx.context.append(value)
         return _REMOVED
     if not isinstance(value, str):
@@ -260,7 +260,7 @@ def _leaf(value: Any, plan: _Plan, parent: dict, ctx: _Ctx) -> Any:
             return value  # numbers and booleans hold no text to inspect
         _note(ctx, str(value), plan.type_name)
         return _REMOVED  # a number cannot be masked, hashed or shifted into a valid number
-    if plan.noting and len(value) >= 2:  # PROCESSORS[op].apply, without its two calls (processors.note)
+    if plan.noting and len(value) >= MIN_PHRASE:  # PROCESSORS[op].apply, without its two calls (processors.note)
         ctx.context.append(value)
     return plan.replace(value, plan, parent, ctx)
 
@@ -308,12 +308,12 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
             if isinstance(value, list):
                 if child.notes:
                     for item in value:
-                        if isinstance(item, str) and len(item) >= 2:
+                        if isinstance(item, str) and len(item) >= MIN_PHRASE:
                             ctx.context.append(item)
                 if value:
                     shrunk = [key] if shrunk is None else shrunk + [key]
             else:
-                if child.notes and isinstance(value, str) and len(value) >= 2:
+                if child.notes and isinstance(value, str) and len(value) >= MIN_PHRASE:
                     ctx.context.append(value)
                 shrunk = [key] if shrunk is None else shrunk + [key]
         elif kind == _PRIMITIVE:
@@ -333,7 +333,7 @@ def _walk(obj: Any, plan: _Plan, ctx: _Ctx) -> Any:
                 if value.__class__ is not str:
                     result = _leaf(value, child, obj, ctx)
                 elif special is None:  # _leaf's common cases, without the call
-                    if child.noting and len(value) >= 2:
+                    if child.noting and len(value) >= MIN_PHRASE:
                         ctx.context.append(value)
                     result = child.replace(value, child, obj, ctx)
                 elif special == "reference" and not (value.startswith("urn:uuid:") or "?" in value):

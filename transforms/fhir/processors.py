@@ -28,6 +28,7 @@ _CLEANABLE = STRINGY | {"Decimal"}
 _ID_ALPHABET = re.compile(r"[A-Za-z0-9\-.]\Z")
 # Values of these types become contextual phrases; codes, URIs and ids ("phone", "home") would only add noise.
 CONTEXT_TYPES = frozenset({"String", "Markdown", "Date", "DateTime", "Instant"})
+MIN_PHRASE = 2  # a removed or replaced string this long or longer becomes a context phrase (``note``)
 
 
 class Deferred:
@@ -42,7 +43,7 @@ class Deferred:
 
 def note(ctx, value: Any, type_name: str) -> None:
     """A value the walk removes or replaces becomes a contextual phrase (contextual de-identification)."""
-    if ctx.policy.contextual and type_name in CONTEXT_TYPES and isinstance(value, str) and len(value) >= 2:
+    if ctx.policy.contextual and type_name in CONTEXT_TYPES and isinstance(value, str) and len(value) >= MIN_PHRASE:
         ctx.context.append(value)
 
 
