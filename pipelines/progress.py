@@ -25,6 +25,7 @@ from pipelines.stores import store_root
 
 PROGRESS_DIR = "progress"
 FLUSH_SECONDS = float(os.environ.get("DEIDFLOW_PROGRESS_FLUSH_SECONDS", "0.5"))
+ETA_AFTER_SECONDS = 2.0  # an ETA is shown once elements have been counted for this long
 
 
 def progress_dir(run_dir: str) -> Optional[str]:
@@ -123,14 +124,18 @@ def count_new_files(folder: Optional[str], since: float) -> int:
     return total
 
 
-def format_line(what: str, done: int, failed: int, total: Optional[int], seconds: float) -> str:
-    """E.g. ``de-identify: 120/500 (24%) 35.2/s ETA 0:00:11, 2 failed``."""
+def format_line(what: str, done: int, failed: int, total: Optional[int], seconds: float,
+                eta_rate: Optional[float] = None) -> str:
+    """E.g. ``de-identify: 120/500 (24%) 35.2/s ETA 0:00:11, 2 failed``: the rate since the start; the ETA from
+    ``eta_rate`` (elements a second) when given, 0 for none yet, else from that rate."""
     processed = done + failed
     rate = processed / seconds if seconds > 0 else 0.0
+    if eta_rate is None:
+        eta_rate = rate
     if total:
         line = f"{what}: {processed:,}/{total:,} ({min(100, 100 * processed // max(total, 1))}%) {rate:,.1f}/s"
-        if rate > 0 and processed < total:
-            eta = int((total - processed) / rate)
+        if eta_rate > 0 and processed < total:
+            eta = int((total - processed) / eta_rate)
             line += f" ETA {eta // 3600}:{eta % 3600 // 60:02d}:{eta % 60:02d}"
     else:
         line = f"{what}: {processed:,} {rate:,.1f}/s"
@@ -153,6 +158,7 @@ class ProgressDisplay:
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._start = time.time()
+        self._first_counted: Optional[tuple[float, int]] = None  # (when, how many) the first count was seen
         self._last_line = ""
 
     def counts(self) -> tuple[int, int]:
@@ -164,7 +170,23 @@ class ProgressDisplay:
 
     def line(self) -> str:
         done, failed = self.counts()
-        return format_line(self._what, done, failed, self._total, time.time() - self._start)
+        now = time.time()
+        return format_line(self._what, done, failed, self._total, now - self._start,
+                           eta_rate=self._recent_rate(done + failed, now))
+
+    def _recent_rate(self, processed: int, now: float) -> float:
+        """Elements a second since the first were counted; 0 (no ETA) until ETA_AFTER_SECONDS of them. The rate
+        since launch would count the start-up and the stages before the first output (reading, parsing) as slow
+        progress: a 45,000-resource store showed an ETA of 16 hours when 10 seconds were left."""
+        if processed <= 0:
+            return 0.0
+        if self._first_counted is None:
+            self._first_counted = (now, processed)
+            return 0.0
+        since, at_first = self._first_counted
+        if now - since < ETA_AFTER_SECONDS or processed <= at_first:
+            return 0.0
+        return (processed - at_first) / (now - since)
 
     def _known(self) -> bool:
         """Whether anything can be shown: a total, a destination to count, or progress files of the run."""
