@@ -22,6 +22,7 @@ report it).
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Sequence
 
@@ -54,20 +55,23 @@ def source_folders(args) -> list[str]:
 def smaller_than(folders: Sequence[str], limit: int) -> bool:
     """Whether the data files under ``folders`` (deidflow's ``.deidflow`` folders left out) add up to fewer than
     ``limit`` bytes, in at most MAX_FILES files. Stops listing as soon as the answer is no."""
-    from pipelines.stores.store_root import META_DIR
+    from pipelines.stores.store_root import META_DIR, walk_local_unsorted
 
     total = files = 0
     for folder in folders:
-        for top, dirs, names in os.walk(folder, followlinks=True):
-            dirs[:] = [d for d in dirs if d != META_DIR]
-            for name in names:
-                try:
-                    total += os.stat(os.path.join(top, name)).st_size
-                except OSError:
-                    continue
-                files += 1
-                if total >= limit or files > MAX_FILES:
-                    return False
+        for path in walk_local_unsorted(folder):
+            if f"{os.sep}{META_DIR}{os.sep}" in path[len(folder):]:
+                continue  # a dataset's stores' run records
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                continue  # a link back to a folder already walked, a FIFO: no data of its own
+            total += info.st_size
+            files += 1
+            if total >= limit or files > MAX_FILES:
+                return False
     return True
 
 

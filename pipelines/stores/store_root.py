@@ -109,15 +109,19 @@ def walk_local(folder: str, enter_meta: bool = False) -> Iterator[str]:
     reached again, a loop, is given as an entry, so its reader records it). Dangling symlinks, FIFOs, devices and
     sockets are given too: their reader records them (``check_regular``), nothing is skipped silently. The
     store's own ``.deidflow/`` is not entered."""
+    return iter(sorted(walk_local_unsorted(folder, enter_meta)))
+
+
+def walk_local_unsorted(folder: str, enter_meta: bool = False) -> Iterator[str]:
+    """``walk_local``'s entries as they are found (a caller that may stop early lists no more than it needs)."""
     seen = {os.path.realpath(folder)}
     stack = [folder]
-    out = []
     while stack:
         current = stack.pop()
         try:
             entries = list(os.scandir(current))
         except OSError:
-            out.append(current)  # unreadable folder: its reader records it
+            yield current  # unreadable folder: its reader records it
             continue
         for entry in entries:
             path = entry.path
@@ -131,13 +135,12 @@ def walk_local(folder: str, enter_meta: bool = False) -> Iterator[str]:
                 if entry.is_symlink():
                     target = os.path.realpath(path)
                     if target in seen:
-                        out.append(path)
+                        yield path
                         continue
                     seen.add(target)
                 stack.append(path)
             else:
-                out.append(path)
-    return iter(sorted(out))
+                yield path
 
 
 def check_regular(path: str, area: Optional[str] = None) -> str:

@@ -201,3 +201,21 @@ def test_other_commands_run_with_the_collector_on(monkeypatch, capsys):
     monkeypatch.setattr(template, "metadata_text", lambda: seen.append(gc.isenabled()) or text())
     assert cli.main(["template", "metadata"]) == 0
     assert seen == [True]
+
+
+def test_folder_symlink_loops_are_measured_once(tmp_path):
+    # Catches a walk that follows folder symlinks without remembering where it has been: two links back to the
+    # store's own folder double the paths at every level (os.walk(followlinks=True) went on until ELOOP, 2**40).
+    import os
+    import threading
+
+    root = tmp_path / "stores"
+    store = write_store(root, SOURCE, {"a/1.dcm": b"x" * 1_000})
+    os.symlink(store, store / "a" / "back")
+    os.symlink(store, store / "a" / "again")
+    answer = []
+    worker = threading.Thread(target=lambda: answer.append(runner_choice.smaller_than([str(store)], 1_001)),
+                              daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert answer == [True]  # 1,000 bytes, counted once; the links back are no data of their own
