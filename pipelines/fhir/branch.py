@@ -123,7 +123,10 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     parsed = read["raw"] | f"{p}Parse" >> beam.ParDo(
         ParseResources(policy, keys, label, resource_filter, deidentify_patients=not validate,
                        by_reference=join in ("side", "none"), keyed_refs=join == "keyed",
-                       offers_by_location=patient_context is None)  # a dataset run links DICOM by the offers
+                       offers_by_location=patient_context is None,  # a dataset run links DICOM by the offers
+                       spill_folder=run_folder(destination, tag, token) if join in ("side", "none") else None,
+                       patients_by_location=join == "side" and patient_context is None,
+                       patients_inline=join == "keyed" and patient_context is None)
     ).with_outputs(ERRORS, PATIENTS, SIZES, OFFERS, WANTED, BATCHES, main="resources")
     shard_counts = (
         parsed[SIZES]
@@ -144,9 +147,11 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
         extra_info = (parsed[OFFERS], parsed[PATIENTS]) | f"{p}Patient context" >> patient_context
         patient_info = (parsed[PATIENTS], extra_info) | f"{p}All patient info" >> beam.Flatten()
     if join == "keyed":
+        join_input = parsed["resources"]  # with the Patients' join info (ParseResources(patients_inline=True))
+        if patient_context is not None:  # the parse step's PATIENTS, and the dataset's DICOM context
+            join_input = (join_input, patient_info) | f"{p}Resources and patients" >> beam.Flatten()
         grouped = (
-            (parsed["resources"], patient_info)
-            | f"{p}Resources and patients" >> beam.Flatten()
+            join_input
             | f"{p}One a resource" >> beam.FlatMap(lambda batch: batch)
             | f"{p}Join patients" >> beam.GroupByKey()
         )

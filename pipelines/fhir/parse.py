@@ -17,6 +17,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from pipelines.fhir.memory import fix_mmap_threshold
 from pipelines.fhir.read import BatchRef, LineBatch, read_batch_lines
+from pipelines.fhir.spill import SegmentSpill, SpillRef, read_segment
 from pipelines.stores.fhir import RawResource
 from transforms.beam import ERRORS, Tally, error_from_exception, failure_counter, freeze_startup_heap
 from transforms.crypto import Keys
@@ -136,11 +137,23 @@ class ParseResources(beam.DoFn):
     LineBatch's OFFERS value is its location (a BatchRef without lines), not its offers: the runner then holds a
     few hundred bytes a batch instead of a pair or more a resource until the whole store is parsed, and the
     offers are made again only if some reference wants them (``KeepWanted``).
+
+    ``spill_folder``: the lines of the Patients a LineBatch's BatchRef carries as done (``by_reference``), and,
+    with ``patients_by_location``, each PATIENTS batch, are written to spill files there (``SegmentSpill``,
+    flushed when the bundle ends) and only their locations are handed on: a BatchRef's ``done`` is then the
+    SpillRef of its tuple of done Patients (``batch_done``), a PATIENTS value the SpillRef of its list. The
+    runner, which holds every value between stages in its own process, then holds a few values a batch, not
+    every Patient's output line and join info.
+
+    ``patients_inline`` (the keyed join): a batch's Patient join info goes in its main output, after its resources
+    (or line references), not to PATIENTS: the GroupByKey by patient then reads one output of this step, with
+    no Flatten of two outputs (a stage of its own, whose whole input the runner holds encoded once more).
     """
 
     def __init__(self, policy: FhirPolicy, keys: Keys, label: str = "fhir", resource_filter=None,
                  deidentify_patients: bool = False, by_reference: bool = False, keyed_refs: bool = False,
-                 offers_by_location: bool = False):
+                 offers_by_location: bool = False, spill_folder: str | None = None,
+                 patients_by_location: bool = False, patients_inline: bool = False):
         self._policy = policy
         self._keys = keys
         self._label = label
@@ -149,6 +162,9 @@ class ParseResources(beam.DoFn):
         self._by_reference = by_reference
         self._keyed_refs = keyed_refs
         self._offers_by_location = offers_by_location
+        self._spill_folder = spill_folder
+        self._patients_by_location = patients_by_location and spill_folder is not None
+        self._patients_inline = patients_inline
 
     def setup(self) -> None:
         fix_mmap_threshold()
@@ -159,8 +175,11 @@ class ParseResources(beam.DoFn):
 
     def start_bundle(self) -> None:
         self._sizes: dict[str, list[int]] = {}
+        self._spill = SegmentSpill(self._spill_folder) if self._spill_folder else None
 
     def finish_bundle(self) -> Iterator:
+        if self._spill is not None:
+            self._spill.flush()  # before the bundle's outputs, which name its segments, are committed
         self._tally.flush()
         for rtype, (count, size) in sorted(self._sizes.items()):  # one (type, (count, bytes)) a bundle
             yield beam.pvalue.TaggedOutput(SIZES, WindowedValue((rtype, (count, size)), MIN_TIMESTAMP,
@@ -224,25 +243,29 @@ class ParseResources(beam.DoFn):
             if done is not None:  # a Patient already de-identified: its new id and line ride along
                 value = (DEIDENTIFIED,) + value[1:] + done[1]
             resources.append((key, value))
-        if patients:
-            yield beam.pvalue.TaggedOutput(PATIENTS, patients)
+        if patients and not self._patients_inline:
+            yield beam.pvalue.TaggedOutput(PATIENTS, self._spill.add(patients) if self._patients_by_location
+                                           else patients)
         if not offers_inline:
             yield beam.pvalue.TaggedOutput(OFFERS, batch_ref(located, []))
         elif offers:
             yield beam.pvalue.TaggedOutput(OFFERS, offers)
         if wanted:
             yield beam.pvalue.TaggedOutput(WANTED, wanted)
+        inline = patients if self._patients_inline else []
         if by_line:
             if resources:
                 ref = batch_ref(located, resources)
                 key = batch_key(ref)
                 yield beam.pvalue.TaggedOutput(BATCHES, (key, ref))
-                yield [(owner, line_ref(key, value[2])) for owner, value in resources]
+                yield [(owner, line_ref(key, value[2])) for owner, value in resources] + inline
+            elif inline:
+                yield inline
         elif located is not None and self._by_reference:
             if resources:
-                yield batch_ref(located, resources)
-        elif resources:
-            yield resources
+                yield batch_ref(located, resources, self._spill)
+        elif resources or inline:
+            yield resources + inline
 
     def deidentify_patient(self, patient: dict, raw: RawResource) -> tuple[tuple, tuple[str, bytes]] | None:
         """A Patient's join info and its output (new id, line), from one walk (``deidentify_patient``): the
@@ -278,12 +301,21 @@ def bundle_names(patient: dict, raw: RawResource) -> tuple[str, ...]:
     return names + ((raw.alias,) if raw.alias is not None and raw.alias not in names else ())
 
 
-def batch_ref(batch: LineBatch, resources: list[tuple]) -> BatchRef:
-    """The BatchRef of a parsed LineBatch: its location, the lines to de-identify and the Patients done."""
+def batch_ref(batch: LineBatch, resources: list[tuple], spill: SegmentSpill | None = None) -> BatchRef:
+    """The BatchRef of a parsed LineBatch: its location, the lines to de-identify and the Patients done (with a
+    ``spill``, the SpillRef of their tuple)."""
     lines = tuple(value[2] for _, value in resources if value[0] == RESOURCE)
     done = tuple((value[2], key, value[5], value[6]) for key, value in resources if value[0] == DEIDENTIFIED)
+    if done and spill is not None:
+        done = spill.add(done)
     relative = batch.raws[0].file
     return BatchRef(batch.path, relative, batch.start, batch.end, batch.first_line, batch.crc, lines, done)
+
+
+def batch_done(ref: BatchRef) -> tuple:
+    """A BatchRef's done Patients ``(number, join key, new id, output line)``, read from their spill segment when
+    the parse step spilled them."""
+    return read_segment(ref.done) if ref.done.__class__ is SpillRef else ref.done
 
 
 def batch_key(ref: BatchRef) -> str:
