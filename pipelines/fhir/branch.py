@@ -66,13 +66,13 @@ import apache_beam as beam
 from pipelines.fhir.incremental import add_incremental_inputs, reshard_existing
 from pipelines.fhir.join import (
     JOINED,
-    DeidentifyFhirResources,
     DeidentifyJoinedBatches,
     DeidentifyWithSideInput,
+    JoinBuckets,
     pack_patients,
 )
 from pipelines.fhir.memory import fix_mmap_threshold
-from pipelines.fhir.parse import BATCHES, OFFERS, PATIENTS, SIZES, WANTED, KeepWanted, ParseResources
+from pipelines.fhir.parse import BATCHES, OFFERS, PATIENTS, SIZES, WANTED, KeepWanted, ParseResources, bucket_of
 from pipelines.fhir.read import ReadFhirStore
 from pipelines.fhir.shards import WriteFhirShards, run_folder, shard_tag
 from pipelines.stores.fhir import MAX_RESOURCE_BYTES, shard_count, source_tag
@@ -92,6 +92,11 @@ def _sum_pairs(pairs: Iterable[tuple[int, int]]) -> tuple[int, int]:
         count += c
         size += s
     return count, size
+
+
+def _by_bucket(batch: list) -> list:
+    """A batch of (join key, value) -> (its bucket, (join key, value)) each, for the keyed join by bucket."""
+    return [(bucket_of(key), (key, value)) for key, value in batch]
 
 
 def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str, policy: FhirPolicy, keys: Keys,
@@ -124,9 +129,9 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
         ParseResources(policy, keys, label, resource_filter, deidentify_patients=not validate,
                        by_reference=join in ("side", "none"), keyed_refs=join == "keyed",
                        offers_by_location=patient_context is None,  # a dataset run links DICOM by the offers
-                       spill_folder=run_folder(destination, tag, token) if join in ("side", "none") else None,
+                       spill_folder=run_folder(destination, tag, token),
                        patients_by_location=join == "side" and patient_context is None,
-                       patients_inline=join == "keyed" and patient_context is None)
+                       patients_inline=join == "keyed" and patient_context is None, join_buckets=join == "keyed")
     ).with_outputs(ERRORS, PATIENTS, SIZES, OFFERS, WANTED, BATCHES, main="resources")
     shard_counts = (
         parsed[SIZES]
@@ -147,16 +152,13 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
         extra_info = (parsed[OFFERS], parsed[PATIENTS]) | f"{p}Patient context" >> patient_context
         patient_info = (parsed[PATIENTS], extra_info) | f"{p}All patient info" >> beam.Flatten()
     if join == "keyed":
-        join_input = parsed["resources"]  # with the Patients' join info (ParseResources(patients_inline=True))
-        if patient_context is not None:  # the parse step's PATIENTS, and the dataset's DICOM context
-            join_input = (join_input, patient_info) | f"{p}Resources and patients" >> beam.Flatten()
-        grouped = (
-            join_input
-            | f"{p}One a resource" >> beam.FlatMap(lambda batch: batch)
-            | f"{p}Join patients" >> beam.GroupByKey()
-        )
+        join_input = parsed["resources"]  # (bucket, SpillRef), the Patients' join info included
+        if patient_context is not None:  # the parse step's PATIENTS, and the dataset's DICOM context, inline
+            inline = patient_info | f"{p}Patients by bucket" >> beam.FlatMap(_by_bucket)
+            join_input = (join_input, inline) | f"{p}Resources and patients" >> beam.Flatten()
+        grouped = join_input | f"{p}Join patients" >> beam.GroupByKey()
         joined = grouped | f"{p}De-identify" >> beam.ParDo(
-            DeidentifyFhirResources(policy, keys, label, validate, incremental,
+            JoinBuckets(policy, keys, label, validate, incremental,
                                     spill_folder=run_folder(destination, tag, token)), counts_view,
             *extra, **targets).with_outputs(ERRORS, JOINED, main="ok")
         again = (

@@ -232,6 +232,26 @@ class DeidentifyFhirResources(beam.DoFn):
             return None
 
 
+class JoinBuckets(DeidentifyFhirResources):
+    """The keyed join by bucket: (bucket, [SpillRefs of the parse step's segments of that bucket, and inline (join
+    key, value) records: a dataset run's Patient join info]) -> each join key's records gathered, in key order,
+    and joined as ``DeidentifyFhirResources`` joins one group of the GroupByKey by patient (same outputs). The
+    worker holds one bucket's records at a time (``parse.JOIN_BUCKETS``); the runner a few values a bucket."""
+
+    def process(self, element, shard_counts: dict, existing=None, targets=()) -> Iterable:
+        _, values = element
+        groups: dict = {}
+        for value in values:
+            for key, record in read_segment(value) if value.__class__ is SpillRef else (value,):
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = []
+                group.append(record)
+        del values
+        for key in sorted(groups):
+            yield from super().process((key, groups.pop(key)), shard_counts, existing, targets)
+
+
 class DeidentifyWithSideInput(DeidentifyFhirResources):
     """The side-input join: batches of (key, RESOURCE value), each key looked up in a dict of Patient join info.
 

@@ -45,11 +45,17 @@ class JoinSpill:
         self._bytes = 0
 
     def add(self, key: str, shift_key: str | None, context: tuple, numbers: list) -> list[tuple[str, SpillRef]]:
+        return self.add_entry(key, (shift_key, tuple(context), tuple(numbers)),
+                              64 + 8 * len(numbers) + sum(len(phrase) for phrase in context))
+
+    def add_entry(self, key, entry, size: int) -> list[tuple[str, SpillRef]]:
+        """Any picklable entry under ``key`` (a batch key; the parse step's join bucket), counted as ``size``
+        bytes; what ``add`` returns."""
         entries = self._entries.get(key)
         if entries is None:
             entries = self._entries[key] = []
-        entries.append((shift_key, tuple(context), tuple(numbers)))
-        self._bytes += 64 + 8 * len(numbers) + sum(len(phrase) for phrase in context)
+        entries.append(entry)
+        self._bytes += size
         return self.drain() if self._bytes >= self._limit else []
 
     def drain(self) -> list[tuple[str, SpillRef]]:
