@@ -66,7 +66,7 @@ def test_spilled_done_patients_and_join_info_read_back_as_the_parse_step_would_h
     lines = _patient_lines()
     batches = _batches(tmp_path, "Patient.ndjson", lines, batch_lines=2)
     inline = _parse(ParseResources(policy, KEYS, deidentify_patients=True, by_reference=True), batches)
-    monkeypatch.setattr(spill, "SPILL_BYTES", 500)  # a file every batch or two: several files a bundle
+    monkeypatch.setattr(spill, "SPILL_BYTES", 3000)  # a file every batch or two, the last at the bundle's end
     folder = str(tmp_path / "runs")
     spilled = _parse(ParseResources(policy, KEYS, deidentify_patients=True, by_reference=True, spill_folder=folder,
                                     patients_by_location=True), batches)
