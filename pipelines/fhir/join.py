@@ -2,7 +2,8 @@
 
 Two joins give the same output: ``DeidentifyWithSideInput`` (the default) looks each resource's key up in a dict
 of every Patient's join info (a side input); ``DeidentifyFhirResources`` takes the groups of a GroupByKey by
-patient (``join="keyed"``: no per-worker Patient table, one more shuffle).
+patient, ``JoinBuckets`` those of a GroupByKey by bucket of patients, each patient's records gathered from the
+parse step's spill files (``join="keyed"``: no per-worker Patient table, one more shuffle).
 """
 
 from __future__ import annotations
