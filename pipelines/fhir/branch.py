@@ -28,19 +28,24 @@ longer match their CRC-32 (the file changed during the run) gives error records,
 
 The join: a resource's key is its patient compartment owner (``patient_reference``), a Patient's key its own
 ``Patient/<id>``; each Patient's date-shift key (its MRN, ``patient_shift_key``) and contextual phrases reach
-its resources through a side input: the parse step's batches of Patient join info, pickled, merged by each
-de-identify worker into one dict (``first_patients``: the first Patient by source location when an id
+its resources through a side input: the parse step's batches of Patient join info, written to spill files in
+the write's run folder (only their locations, ``spill.SpillRef``, are the side input's values; so are the
+output lines of the Patients the parse step de-identified, a segment a batch in place of its BatchRef's done
+lines: the local runner holds every value between stages in its own process), merged by each de-identify
+worker into one dict (``first_patients``: the first Patient by source location when an id
 repeats). Because that side input depends on the whole read, every runner materialises the parsed resources
 before the de-identify step. How it then spreads them is the runner's: the DirectRunner hands each worker
 whole chunks of the parse step's output as they arrived (10 MB each), 70/30 in a measured run, so the batches
 are reshuffled first (a GroupByKey's keys are dealt out one by one). ``join="keyed"`` does the join with a
-GroupByKey instead (no per-worker Patient table; same output): for uncompressed NDJSON the GroupByKey by patient
-carries a line reference a resource (``parse.line_ref``, a few dozen bytes), not the resource, and a second
-GroupByKey by batch brings each batch's BatchRef its lines' shift keys and context: the join by patient
-writes them to spill files in the write's run folder, a segment a batch (``spill.JoinSpill``), and only the
-segments' locations are grouped (``spill.SpillRef``); the batch is then read again as the side join reads it.
-The local runner keeps every grouped value decoded in its own process, so it holds a few dozen bytes a resource
-(the line references) and a few values a batch, not the resources or their Patients' phrases. Bundles and gzipped files still go through the join whole (they cannot be read again by range).
+GroupByKey instead (no per-worker Patient table; same output), by bucket of patients (``parse.bucket_of``,
+``parse.JOIN_BUCKETS``): the parse step writes the join's records (for uncompressed NDJSON a line reference a
+resource, ``parse.line_ref``; the resource itself from Bundles and gzipped files; each Patient's join info)
+to spill files, a segment a bucket, and only the segments' locations are grouped; ``JoinBuckets`` gathers a
+bucket's records per patient and joins each patient's. A second GroupByKey by batch brings each batch's
+BatchRef its lines' shift keys and context: the join writes them to spill files too, a segment a batch
+(``spill.JoinSpill``), only the segments' locations grouped (``spill.SpillRef``); the batch is then read
+again as the side join reads it. The local runner keeps every grouped value decoded in its own process, so
+it holds a few values a bucket, batch and spill file, not one a resource.
 
 Output is deterministic: shard counts come from the input's sizes per type, a resource's shard from a hash of
 its new id, and lines are sorted by new id within a shard, so runs and worker counts agree byte for byte.
@@ -66,13 +71,13 @@ import apache_beam as beam
 from pipelines.fhir.incremental import add_incremental_inputs, reshard_existing
 from pipelines.fhir.join import (
     JOINED,
-    DeidentifyFhirResources,
     DeidentifyJoinedBatches,
     DeidentifyWithSideInput,
+    JoinBuckets,
     pack_patients,
 )
 from pipelines.fhir.memory import fix_mmap_threshold
-from pipelines.fhir.parse import BATCHES, OFFERS, PATIENTS, SIZES, WANTED, KeepWanted, ParseResources
+from pipelines.fhir.parse import BATCHES, OFFERS, PATIENTS, SIZES, WANTED, KeepWanted, ParseResources, bucket_of
 from pipelines.fhir.read import ReadFhirStore
 from pipelines.fhir.shards import WriteFhirShards, run_folder, shard_tag
 from pipelines.stores.fhir import MAX_RESOURCE_BYTES, shard_count, source_tag
@@ -94,6 +99,11 @@ def _sum_pairs(pairs: Iterable[tuple[int, int]]) -> tuple[int, int]:
     return count, size
 
 
+def _by_bucket(batch: list) -> list:
+    """A batch of (join key, value) -> (its bucket, (join key, value)) each, for the keyed join by bucket."""
+    return [(bucket_of(key), (key, value)) for key, value in batch]
+
+
 def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str, policy: FhirPolicy, keys: Keys,
                           label: str = "fhir", error_prefix: str = "errors", resource_filter=None,
                           validate: bool = False, max_resource_bytes: int = MAX_RESOURCE_BYTES,
@@ -106,8 +116,8 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     ``join``: "side" (the default: Patient join info as a side input of pickled batches, so resources are not
     grouped by patient, and batches of uncompressed NDJSON reach the de-identify step as BatchRefs; each worker
     holds every Patient's shift key and context phrases, some 100-300 bytes a patient), "keyed" (GroupByKey by
-    patient: no per-worker patient table; of uncompressed NDJSON a line reference a resource is shuffled, then
-    spill files' locations by batch) or "none" (no Patient join: date shifts then key on the reference, not the
+    bucket of patients of spill files' locations: no per-worker patient table; then spill files' locations by
+    batch) or "none" (no Patient join: date shifts then key on the reference, not the
     MRN: for measuring the join's cost only). "side" and "keyed" give the same output.
     ``incremental``: keep what the destination holds from this source and de-identify only source resources
     whose destination resource (``Type/<new id>``, a function of the source id and key) is not there yet;
@@ -123,7 +133,10 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
     parsed = read["raw"] | f"{p}Parse" >> beam.ParDo(
         ParseResources(policy, keys, label, resource_filter, deidentify_patients=not validate,
                        by_reference=join in ("side", "none"), keyed_refs=join == "keyed",
-                       offers_by_location=patient_context is None)  # a dataset run links DICOM by the offers
+                       offers_by_location=patient_context is None,  # a dataset run links DICOM by the offers
+                       spill_folder=run_folder(destination, tag, token),
+                       patients_by_location=join == "side" and patient_context is None,
+                       patients_inline=join == "keyed" and patient_context is None, join_buckets=join == "keyed")
     ).with_outputs(ERRORS, PATIENTS, SIZES, OFFERS, WANTED, BATCHES, main="resources")
     shard_counts = (
         parsed[SIZES]
@@ -144,14 +157,13 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
         extra_info = (parsed[OFFERS], parsed[PATIENTS]) | f"{p}Patient context" >> patient_context
         patient_info = (parsed[PATIENTS], extra_info) | f"{p}All patient info" >> beam.Flatten()
     if join == "keyed":
-        grouped = (
-            (parsed["resources"], patient_info)
-            | f"{p}Resources and patients" >> beam.Flatten()
-            | f"{p}One a resource" >> beam.FlatMap(lambda batch: batch)
-            | f"{p}Join patients" >> beam.GroupByKey()
-        )
+        join_input = parsed["resources"]  # (bucket, SpillRef), the Patients' join info included
+        if patient_context is not None:  # the parse step's PATIENTS, and the dataset's DICOM context, inline
+            inline = patient_info | f"{p}Patients by bucket" >> beam.FlatMap(_by_bucket)
+            join_input = (join_input, inline) | f"{p}Resources and patients" >> beam.Flatten()
+        grouped = join_input | f"{p}Join patients" >> beam.GroupByKey()
         joined = grouped | f"{p}De-identify" >> beam.ParDo(
-            DeidentifyFhirResources(policy, keys, label, validate, incremental,
+            JoinBuckets(policy, keys, label, validate, incremental,
                                     spill_folder=run_folder(destination, tag, token)), counts_view,
             *extra, **targets).with_outputs(ERRORS, JOINED, main="ok")
         again = (

@@ -2,7 +2,8 @@
 
 Two joins give the same output: ``DeidentifyWithSideInput`` (the default) looks each resource's key up in a dict
 of every Patient's join info (a side input); ``DeidentifyFhirResources`` takes the groups of a GroupByKey by
-patient (``join="keyed"``: no per-worker Patient table, one more shuffle).
+patient, ``JoinBuckets`` those of a GroupByKey by bucket of patients, each patient's records gathered from the
+parse step's spill files (``join="keyed"``: no per-worker Patient table, one more shuffle).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pipelines.fhir.parse import (
     DEIDENTIFIED,
     PATIENT,
     RESOURCE,
+    batch_done,
     from_line_ref,
     resolution_table,
     with_id,
@@ -225,17 +227,39 @@ class DeidentifyFhirResources(beam.DoFn):
                 code, message = "ABORTED", "the source file changed while the run was reading it"
             else:
                 code, message = "UNAVAILABLE", f"the source file cannot be read again ({type(err).__name__})"
-            for number in sorted(ref.lines + tuple(done[0] for done in ref.done)):
+            for number in sorted(ref.lines + tuple(done[0] for done in batch_done(ref))):
                 self._tally.add(self._failed_name)
                 yield beam.pvalue.TaggedOutput(ERRORS, error_record(f"{ref.relative}:{number}", code, message))
             return None
 
 
+class JoinBuckets(DeidentifyFhirResources):
+    """The keyed join by bucket: (bucket, [SpillRefs of the parse step's segments of that bucket, and inline (join
+    key, value) records: a dataset run's Patient join info]) -> each join key's records gathered, in key order,
+    and joined as ``DeidentifyFhirResources`` joins one group of the GroupByKey by patient (same outputs). The
+    worker holds one bucket's records at a time (``parse.JOIN_BUCKETS``); the runner a few values a bucket."""
+
+    def process(self, element, shard_counts: dict, existing=None, targets=()) -> Iterable:
+        _, values = element
+        groups: dict = {}
+        for value in values:
+            for key, record in read_segment(value) if value.__class__ is SpillRef else (value,):
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = []
+                group.append(record)
+        del values
+        for key in sorted(groups):
+            yield from super().process((key, groups.pop(key)), shard_counts, existing, targets)
+
+
 class DeidentifyWithSideInput(DeidentifyFhirResources):
     """The side-input join: batches of (key, RESOURCE value), each key looked up in a dict of Patient join info.
 
-    The side input is an AsList of the parse step's Patient batches, each pickled into one bytes value, which
-    each worker merges once (``first_patients``). A global combine into one dict ran on one worker while the
+    The side input is an AsList of the parse step's Patient batches, each the SpillRef of a segment the parse
+    step wrote (``ParseResources(patients_by_location=True)``: the runner holds a few values a batch, not every
+    Patient's join info, twice) or pickled into one bytes value (a dataset run, whose DICOM links read the
+    batches), which each worker reads and merges once (``first_patients``). A global combine into one dict ran on one worker while the
     other waited, and Beam's worker cache measures the deep size of every value it keeps: a dict of every
     Patient's phrases cost more to measure than to use, a list of bytes values costs nothing. The merged dict
     keeps each Patient's join info pickled, unpickled at each look-up: a tuple of phrase strings takes several
@@ -247,7 +271,8 @@ class DeidentifyWithSideInput(DeidentifyFhirResources):
     def patients(self, blobs) -> dict:
         blobs = tuple(blobs)
         if blobs != self._blobs:  # the same values in every bundle of a run: merged once a worker
-            merged = first_patients(pickle.loads(blob) for blob in blobs)
+            merged = first_patients(read_segment(blob) if blob.__class__ is SpillRef else pickle.loads(blob)
+                                    for blob in blobs)
             self._patients = {key: pickle.dumps(info, protocol=pickle.HIGHEST_PROTOCOL) for key, info in merged.items()}
             del merged
             self._blobs = blobs
@@ -281,7 +306,7 @@ class DeidentifyWithSideInput(DeidentifyFhirResources):
         if lines is None:
             return
         wanted = set(ref.lines)
-        done = {number: rest for number, *rest in ref.done}
+        done = {number: rest for number, *rest in batch_done(ref)}
         for number, data in lines:
             if number in wanted:
                 try:
@@ -328,8 +353,11 @@ class DeidentifyJoinedBatches(DeidentifyFhirResources):
                                            shard_counts, existing)
 
 
-def pack_patients(batch: list) -> bytes:
-    """A batch of Patients' (Patient/<id>, join info) as one value for the side input."""
+def pack_patients(batch: list | SpillRef) -> bytes | SpillRef:
+    """A batch of Patients' (Patient/<id>, join info) as one value for the side input (a batch the parse step
+    spilled stays the SpillRef of its segment: ``ParseResources(patients_by_location=True)``)."""
+    if batch.__class__ is SpillRef:
+        return batch
     return pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
 
 

@@ -8,6 +8,7 @@ join info and the output line from one walk), so the de-identify step only place
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
@@ -17,6 +18,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from pipelines.fhir.memory import fix_mmap_threshold
 from pipelines.fhir.read import BatchRef, LineBatch, read_batch_lines
+from pipelines.fhir.spill import JoinSpill, SegmentSpill, SpillRef, read_segment
 from pipelines.stores.fhir import RawResource
 from transforms.beam import ERRORS, Tally, error_from_exception, failure_counter, freeze_startup_heap
 from transforms.crypto import Keys
@@ -49,6 +51,11 @@ def compartment_phrases(resource: dict) -> tuple[str, ...]:
 PATIENTS, SIZES, BATCHES = "patients", "sizes", "batches"
 OFFERS, WANTED = "offers", "wanted"  # store-wide reference resolution: what names each resource, what is looked up
 _NEEDS_RESOLUTION = (b"urn:uuid:", b"?identifier=", b"%3Fidentifier")
+# The keyed join groups by bucket of patients, not by patient: the parse step writes each record of the join (a
+# line reference, a resource, a Patient's join info) to a spill file, a segment per bucket, and only the segments'
+# locations cross the runner's GroupByKey (``ParseResources(join_buckets=True)``, ``join.JoinBuckets``). A bucket
+# holds about 1/JOIN_BUCKETS of the store's join records: what one de-identify call holds at once.
+JOIN_BUCKETS = 1024
 
 
 def join_key(resource: dict, raw: RawResource) -> str:
@@ -136,11 +143,27 @@ class ParseResources(beam.DoFn):
     LineBatch's OFFERS value is its location (a BatchRef without lines), not its offers: the runner then holds a
     few hundred bytes a batch instead of a pair or more a resource until the whole store is parsed, and the
     offers are made again only if some reference wants them (``KeepWanted``).
+
+    ``spill_folder``: the lines of the Patients a LineBatch's BatchRef carries as done (``by_reference``), and,
+    with ``patients_by_location``, each PATIENTS batch, are written to spill files there (``SegmentSpill``,
+    flushed when the bundle ends) and only their locations are handed on: a BatchRef's ``done`` is then the
+    SpillRef of its tuple of done Patients (``batch_done``), a PATIENTS value the SpillRef of its list. The
+    runner, which holds every value between stages in its own process, then holds a few values a batch, not
+    every Patient's output line and join info.
+
+    ``patients_inline`` (the keyed join): a batch's Patient join info goes in its main output, after its resources
+    (or line references), not to PATIENTS: the GroupByKey by patient then reads one output of this step, with
+    no Flatten of two outputs (a stage of its own, whose whole input the runner holds encoded once more).
+    ``join_buckets`` (the keyed join, with a ``spill_folder``): the main output's (join key, value) records are
+    written to spill files of this worker, a segment per bucket of join keys (``bucket_of``), and the main output
+    is ``(bucket, SpillRef)`` a segment (``spill.JoinSpill``): the runner's GroupByKey then holds a few values a
+    bucket and spill file, not one a resource.
     """
 
     def __init__(self, policy: FhirPolicy, keys: Keys, label: str = "fhir", resource_filter=None,
                  deidentify_patients: bool = False, by_reference: bool = False, keyed_refs: bool = False,
-                 offers_by_location: bool = False):
+                 offers_by_location: bool = False, spill_folder: str | None = None,
+                 patients_by_location: bool = False, patients_inline: bool = False, join_buckets: bool = False):
         self._policy = policy
         self._keys = keys
         self._label = label
@@ -149,6 +172,10 @@ class ParseResources(beam.DoFn):
         self._by_reference = by_reference
         self._keyed_refs = keyed_refs
         self._offers_by_location = offers_by_location
+        self._spill_folder = spill_folder
+        self._patients_by_location = patients_by_location and spill_folder is not None
+        self._patients_inline = patients_inline
+        self._join_buckets = join_buckets and spill_folder is not None
 
     def setup(self) -> None:
         fix_mmap_threshold()
@@ -159,8 +186,14 @@ class ParseResources(beam.DoFn):
 
     def start_bundle(self) -> None:
         self._sizes: dict[str, list[int]] = {}
+        self._spill = SegmentSpill(self._spill_folder) if self._spill_folder else None
+        self._buckets = JoinSpill(self._spill_folder) if self._join_buckets else None
 
     def finish_bundle(self) -> Iterator:
+        if self._spill is not None:
+            self._spill.flush()  # before the bundle's outputs, which name its segments, are committed
+        for bucket in self._buckets.drain() if self._buckets is not None else ():
+            yield WindowedValue(bucket, MIN_TIMESTAMP, (GlobalWindow(),))
         self._tally.flush()
         for rtype, (count, size) in sorted(self._sizes.items()):  # one (type, (count, bytes)) a bundle
             yield beam.pvalue.TaggedOutput(SIZES, WindowedValue((rtype, (count, size)), MIN_TIMESTAMP,
@@ -224,25 +257,36 @@ class ParseResources(beam.DoFn):
             if done is not None:  # a Patient already de-identified: its new id and line ride along
                 value = (DEIDENTIFIED,) + value[1:] + done[1]
             resources.append((key, value))
-        if patients:
-            yield beam.pvalue.TaggedOutput(PATIENTS, patients)
+        if patients and not self._patients_inline:
+            yield beam.pvalue.TaggedOutput(PATIENTS, self._spill.add(patients) if self._patients_by_location
+                                           else patients)
         if not offers_inline:
             yield beam.pvalue.TaggedOutput(OFFERS, batch_ref(located, []))
         elif offers:
             yield beam.pvalue.TaggedOutput(OFFERS, offers)
         if wanted:
             yield beam.pvalue.TaggedOutput(WANTED, wanted)
+        inline = patients if self._patients_inline else []
         if by_line:
+            records = inline
             if resources:
                 ref = batch_ref(located, resources)
                 key = batch_key(ref)
                 yield beam.pvalue.TaggedOutput(BATCHES, (key, ref))
-                yield [(owner, line_ref(key, value[2])) for owner, value in resources]
+                records = [(owner, line_ref(key, value[2])) for owner, value in resources] + inline
         elif located is not None and self._by_reference:
             if resources:
-                yield batch_ref(located, resources)
-        elif resources:
-            yield resources
+                yield batch_ref(located, resources, self._spill)
+            return
+        else:
+            records = resources + inline
+        if not records:
+            return
+        if self._buckets is None:
+            yield records
+            return
+        for owner, value in records:
+            yield from self._buckets.add_entry(bucket_of(owner), (owner, value), record_bytes(owner, value))
 
     def deidentify_patient(self, patient: dict, raw: RawResource) -> tuple[tuple, tuple[str, bytes]] | None:
         """A Patient's join info and its output (new id, line), from one walk (``deidentify_patient``): the
@@ -278,12 +322,33 @@ def bundle_names(patient: dict, raw: RawResource) -> tuple[str, ...]:
     return names + ((raw.alias,) if raw.alias is not None and raw.alias not in names else ())
 
 
-def batch_ref(batch: LineBatch, resources: list[tuple]) -> BatchRef:
-    """The BatchRef of a parsed LineBatch: its location, the lines to de-identify and the Patients done."""
+def batch_ref(batch: LineBatch, resources: list[tuple], spill: SegmentSpill | None = None) -> BatchRef:
+    """The BatchRef of a parsed LineBatch: its location, the lines to de-identify and the Patients done (with a
+    ``spill``, the SpillRef of their tuple)."""
     lines = tuple(value[2] for _, value in resources if value[0] == RESOURCE)
     done = tuple((value[2], key, value[5], value[6]) for key, value in resources if value[0] == DEIDENTIFIED)
+    if done and spill is not None:
+        done = spill.add(done)
     relative = batch.raws[0].file
     return BatchRef(batch.path, relative, batch.start, batch.end, batch.first_line, batch.crc, lines, done)
+
+
+def bucket_of(key: str) -> int:
+    """The keyed join's bucket of a join key: the same in every process and run (CRC-32, not ``hash``)."""
+    return zlib.crc32(key.encode("utf-8", "surrogatepass")) % JOIN_BUCKETS
+
+
+def record_bytes(key: str, value) -> int:
+    """About what a join record costs held in a spill buffer: its key and the bytes and strings of its value."""
+    if value.__class__ is bytes:
+        return 64 + len(key) + len(value)
+    return 64 + len(key) + sum(len(item) if item.__class__ in (bytes, str) else 16 for item in value)
+
+
+def batch_done(ref: BatchRef) -> tuple:
+    """A BatchRef's done Patients ``(number, join key, new id, output line)``, read from their spill segment when
+    the parse step spilled them."""
+    return read_segment(ref.done) if ref.done.__class__ is SpillRef else ref.done
 
 
 def batch_key(ref: BatchRef) -> str:

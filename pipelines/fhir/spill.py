@@ -45,11 +45,17 @@ class JoinSpill:
         self._bytes = 0
 
     def add(self, key: str, shift_key: str | None, context: tuple, numbers: list) -> list[tuple[str, SpillRef]]:
+        return self.add_entry(key, (shift_key, tuple(context), tuple(numbers)),
+                              64 + 8 * len(numbers) + sum(len(phrase) for phrase in context))
+
+    def add_entry(self, key, entry, size: int) -> list[tuple[str, SpillRef]]:
+        """Any picklable entry under ``key`` (a batch key; the parse step's join bucket), counted as ``size``
+        bytes; what ``add`` returns."""
         entries = self._entries.get(key)
         if entries is None:
             entries = self._entries[key] = []
-        entries.append((shift_key, tuple(context), tuple(numbers)))
-        self._bytes += 64 + 8 * len(numbers) + sum(len(phrase) for phrase in context)
+        entries.append(entry)
+        self._bytes += size
         return self.drain() if self._bytes >= self._limit else []
 
     def drain(self) -> list[tuple[str, SpillRef]]:
@@ -71,9 +77,41 @@ class JoinSpill:
         return refs
 
 
-def read_segment(ref: SpillRef) -> list[tuple[str | None, tuple, tuple]]:
-    """A batch's ``(shift key, context, line numbers)`` entries from one spill file."""
+class SegmentSpill:
+    """Values pickled as segments of spill files, for a value whose location is all that needs to cross the runner
+    (the side join's Patient join info and the Patients' output lines the parse step made): ``add`` returns the
+    SpillRef the value will be read from, ``flush`` writes what was added (also done by ``add`` once about
+    ``limit`` bytes are held). Call ``flush`` before the bundle ends: a ref handed on names a file written by
+    then. Each file is named afresh, so a failed attempt's files are never named by a committed output."""
+
+    def __init__(self, folder: str, limit: int | None = None) -> None:
+        self._folder = folder
+        self._limit = limit or SPILL_BYTES
+        self._chunks: list[bytes] = []
+        self._bytes = 0
+        self._path = ""
+
+    def add(self, value) -> SpillRef:
+        if not self._chunks:
+            self._path = store_root.join(self._folder, f"parsed-{uuid.uuid4().hex}.spill")
+        chunk = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        ref = SpillRef(self._path, self._bytes, len(chunk))
+        self._chunks.append(chunk)
+        self._bytes += len(chunk)
+        if self._bytes >= self._limit:
+            self.flush()
+        return ref
+
+    def flush(self) -> None:
+        if self._chunks:
+            chunks, self._chunks, self._bytes = self._chunks, [], 0
+            store_root.write_chunks(self._path, chunks)
+
+
+def read_segment(ref: SpillRef):
+    """The value of one segment of a spill file (a keyed-join batch's ``(shift key, context, line numbers)``
+    entries, or a ``SegmentSpill`` value)."""
     data = read_range(ref.path, ref.offset, ref.length, raw=True)
     if len(data) != ref.length:
-        raise OSError("a spill file of the keyed join is shorter than written")
+        raise OSError("a spill file of the FHIR join is shorter than written")
     return pickle.loads(data)
