@@ -781,7 +781,7 @@ def _inverted(text: str, mixed_case: bool, cache: dict[str, _Word]) -> list[_Raw
     out: list[_Raw] = []
     if "," not in text:
         return out
-    for m in _inverted_matches(text) if text.isascii() else _INVERTED.finditer(text):
+    for m in comma_matches(_ASCII_INVERTED, text) if text.isascii() else _INVERTED.finditer(text):
         last, first = _word_info(m.group(1), cache), _word_info(m.group(2), cache)
         sl, sf = last.score(mixed_case), first.score(mixed_case)
         if sl == 0.0 or sf == 0.0:
@@ -802,18 +802,19 @@ def _inverted(text: str, mixed_case: bool, cache: dict[str, _Word]) -> list[_Raw
 _INVERTED_RUN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'’-")
 
 
-def _inverted_matches(text: str) -> Iterator[re.Match[str]]:
-    """Exactly ``_ASCII_INVERTED.finditer(text)`` (an ASCII text), tried only before each comma. A match's last name
-    is letters, apostrophes and hyphens ending at a comma, after no word character, apostrophe or hyphen: for a
-    comma it can start only where the run of such characters before the comma starts (anywhere later, the
-    look-behind sees one of them). The commas in order, each tried once at that start, give the scan's matches."""
+def comma_matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """Exactly ``pattern.finditer(text)`` for an ASCII text and an ASCII ``LAST, FIRST`` pattern (_ASCII_INVERTED,
+    name_cues' _ASCII_INVERTED_CAPS), tried only before each comma. Its match's last name is letters, apostrophes
+    and hyphens ending at a comma, after no word character, apostrophe or hyphen: for a comma it can start only
+    where the run of such characters before the comma starts (anywhere later, the look-behind sees one of them).
+    The commas in order, each tried once at that start, give the scan's matches."""
     pos = 0
     comma = text.find(",")
     while comma >= 0:
         start = comma
         while start > pos and text[start - 1] in _INVERTED_RUN:
             start -= 1
-        m = _ASCII_INVERTED.match(text, start) if comma - start >= 2 else None
+        m = pattern.match(text, start) if comma - start >= 2 else None
         if m is not None:
             yield m
             pos = m.end()

@@ -1,0 +1,170 @@
+"""The speed-ups of names.py and name_cues.py (issues 17 and 20, narrative throughput): each fast pattern or path
+gives what its plain form gives, and the findings it decides are the hand-written ones below."""
+
+from __future__ import annotations
+
+import re
+import re._constants as _constants
+import re._parser as _parser
+
+import pytest
+
+from tests.text.salad import word_salad
+from transforms.text import name_cues, names
+from transforms.text.openings import opening_lookahead, openings
+
+
+_LITERAL, _SUBPATTERN, _BRANCH = _constants.LITERAL, _constants.SUBPATTERN, _constants.BRANCH
+
+
+def _more_names(text: str) -> list[str]:
+    return sorted(text[s:e] for s, e, _, _ in name_cues.find_more_names(text, names.find_names(text)))
+
+
+# --- openings.py -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "alternation, expected",
+    [
+        ("spoke|met", {"spoke", "met"}),
+        (r"(?:spoke|met)\s+with|name\s+is", {"spoke", "met", "name"}),
+        ("brothers?|neighbou?r|co-?worker", {"brother", "neighbo", "co"}),  # the optional letter is not opened with
+        (r"fianc[eé]e?|d/w|pt's|st\.", {"fianc", "d/w", "pt's", "st"}),
+        (r"(?:patient|pt|pat)(?:'s)?\s+name|follow[\s-]?up", {"patient", "pt", "pat", "follow"}),
+        (r"(?:a(?:b|c)|d)x|[(|]|y", None),  # a class opens an alternative ("|" inside it splits nothing)
+    ],
+)
+def test_openings_are_the_words_each_alternative_starts_with(alternation: str, expected: set[str] | None) -> None:
+    # catches an optional last letter kept in a word ("brothers" would miss "brother"), a group's alternatives
+    # not opened, a "|" inside a class read as a split, or an alternative with no literal opening let through
+    if expected is None:
+        with pytest.raises(ValueError):
+            openings(alternation)
+    else:
+        assert openings(alternation) == expected
+
+
+@pytest.mark.parametrize("alternation", [r"\s+by|x", "(?:a|b)?c|x", "x|", r"(?<=a)b|x", "[ab]c|x"])
+def test_openings_refuse_alternatives_with_no_literal_opening(alternation: str) -> None:
+    # catches a look-ahead built over an alternation it cannot cover: it would refuse positions the pattern matches
+    with pytest.raises(ValueError):
+        openings(alternation)
+
+
+def _literal_prefixes(items) -> set[str]:
+    """What every match of a parsed pattern (``re``'s own parser) starts with, one string per path through the
+    branches it opens with: its leading literals, then those of each branch of its first group or alternation."""
+    prefix = ""
+    for op, av in items:
+        if op is _LITERAL:
+            prefix += chr(av)
+            continue
+        if op is _SUBPATTERN:
+            return {prefix + p for p in _literal_prefixes(av[3])}
+        if op is _BRANCH:
+            return {prefix + p for branch in av[1] for p in _literal_prefixes(branch)}
+        break
+    return {prefix}
+
+
+_ALTERNATIONS = {
+    "name_cues._LABELS | _LABEL_PHRASES": name_cues._LABELS + "|" + name_cues._LABEL_PHRASES,
+    "name_cues._NARRATION_VERBS": name_cues._NARRATION_VERBS,
+}
+
+
+@pytest.mark.parametrize("alternation", _ALTERNATIONS.values(), ids=_ALTERNATIONS.keys())
+def test_each_alternative_opens_with_a_word_of_the_lookahead(alternation: str) -> None:
+    # catches an opening word missed by openings() on the patterns it serves: the look-ahead would then refuse
+    # every text where that alternative (and only it) matches. The oracle is re's own parse of the alternation.
+    words = openings(alternation)
+    for prefix in _literal_prefixes(_parser.parse(alternation)):
+        assert any(prefix.startswith(w) for w in words), prefix
+
+
+def test_opening_lookahead_keeps_the_shortest_words() -> None:
+    # catches a look-ahead that asks for "patient" where "pat" alone may follow
+    assert opening_lookahead("patient|pat|pt") == "(?=p(?:at|t))"  # "patient" opens with "pat"
+    assert re.match(opening_lookahead("patient|pat") + "(?:patient|pat)", "pat").group() == "pat"
+
+
+# --- name_cues.py ------------------------------------------------------------------------------------------------
+
+_CUE_WORDS = (
+    "Patient pt's PT name Name: is was my the patient's Spoke spoke with d/w D/W REF ref. PHYS phys Referring"
+    " referring physician: signed Signed by electronically Technologist tech son Son, daughter fiancée fiancee"
+    " NOK next of kin: emergency contact report given to Dr. dr mr. Ms Collier laus nissen Smith xson pat-"
+    " called phoned was seen is here has been admitted Perkins reports requests _ ./ ~/ / \\ a.pdf b.PDF .dcmx"
+).split(" ")
+_CUE_SEPARATORS = [" ", " ", " ", "  ", "\n", ": ", ":", " - ", "-", "#", "=", ", ", ",", "'", "’", "_", ""]
+
+
+def _cue_texts(seed: int) -> list[str]:
+    return word_salad(_CUE_WORDS, _CUE_SEPARATORS, 4000, seed)
+
+
+def test_label_cue_with_its_lookahead_matches_the_plain_pattern() -> None:
+    # catches a label or phrase whose opening word is missing from the look-ahead (the cue would never match) or a
+    # look-behind lost when the two branches were put under one
+    plain = re.compile(
+        r"(?i)(?<![\w'’-])(?:" + name_cues._LABELS + r")\s*(?:[:#=]|\s-|-\s)\s*"
+        r"|(?<![\w'’-])(?:" + name_cues._LABEL_PHRASES + r")\s+(?:(?:dr|mr|mrs|ms|miss|prof)\.?\s+)?"
+    )
+    # every word the patterns spell, in salads where each is followed by a separator, a space or another of them
+    words = re.findall(r"[a-zé/']+", name_cues._LABELS + name_cues._LABEL_PHRASES) + ["Dr.", "Smith"]
+    texts = word_salad(words, [" ", ": ", " - ", "#", "=", ", ", "-", "'"], 6000, 40) + _cue_texts(41)
+    for text in texts + ["İ name: x", "ſon: x"]:  # the last two take the (?i) pattern over the text
+        assert [m.span() for m in name_cues._LABEL_CUE.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Technologist: laus nissen", ["laus nissen"]),
+        ("Spoke with Collier regarding the plan", ["Collier"]),
+        ("the patient's name is Quexlin Ardo", ["Quexlin Ardo"]),
+        ("d/w with Quexlin Ardo today", ["Quexlin Ardo"]),
+        ("fiancée: Quexlin", ["Quexlin"]),
+        ("Next of kin - Quexlin Ardo", ["Quexlin Ardo"]),
+    ],
+)
+def test_labels_opening_with_each_kind_of_word_still_find_the_name(text: str, expected: list[str]) -> None:
+    # catches a look-ahead word lost for a multi-word label ("the patient's name is", "next of kin"), a label with
+    # a "/" ("d/w") or an accented opening ("fiancée")
+    found = _more_names(text)
+    for name in expected:
+        assert name in found, (text, found)
+
+
+def test_narration_read_from_its_space_matches_the_plain_pattern() -> None:
+    # catches the look-behind read at the wrong place (a digit or a second space before the verb accepted) or a verb
+    # whose opening word the look-ahead misses
+    plain = re.compile(r"(?<=[^\W\d_]) (?:" + name_cues._NARRATION_VERBS + r")\b")
+    for text in _cue_texts(42) + ["Perkins  was seen", "3 called", "Zoë called", "_ called"]:
+        assert [m.span() for m in name_cues._NARRATION.finditer(text)] == [m.span() for m in plain.finditer(text)]
+    assert "Perkins" in _more_names("Perkins was seen in clinic.")
+
+
+def test_file_marks_opening_with_a_literal_match_the_plain_pattern() -> None:
+    # catches a path's "/" or "./" accepted after a letter, or refused at the text's start or after a line break
+    plain = re.compile(r"[_\\]|(?<!\S)[~.]?/|\." + name_cues._EXTENSIONS + r"\b", re.IGNORECASE)
+    extra = ["./a", "x./a", "~/b", "a~/b", "/c", "\n/c", "a/c", "\t./d", ".pdf", "a.PDF", ".pdfx", "_", "\\"]
+    for text in _cue_texts(43) + extra:
+        assert [m.span() for m in name_cues._FILE_MARK.finditer(text)] == [m.span() for m in plain.finditer(text)]
+    # a path whose one mark is its first "/" (after whitespace): its name words are found; after a letter, none
+    assert _more_names("files in /home/smith/john today") == ["john", "smith"]
+    assert _more_names("files in ./smith/john today") == ["john", "smith"]
+    assert _more_names("files in x/home/smith/john today") == []
+
+
+def test_inverted_caps_at_commas_match_the_whole_text_scan() -> None:
+    # catches the comma scan given the wrong pattern (names' _ASCII_INVERTED: another second-name rule) or a non-ASCII
+    # text sent to the ASCII pattern
+    words = "NAGY ERZSÉBET Smith John O'Brien-Lee x _x 3T Doe,Jane".split(" ")
+    for text in word_salad(words, [", ", ",", " ", "-", "'"], 3000, 44):
+        text = text.encode("ascii", "ignore").decode()
+        got = [m.groups() + m.span() for m in names.comma_matches(name_cues._ASCII_INVERTED_CAPS, text)]
+        assert got == [m.groups() + m.span() for m in name_cues._INVERTED_CAPS.finditer(text)], text
+    assert "NAGY, ERZSÉBET" in _more_names("PATIENT: NAGY, ERZSÉBET")
+    assert "KOVACS, ILONA" in _more_names("PATIENT: KOVACS, ILONA")
