@@ -71,6 +71,8 @@ def _literal_prefixes(items) -> set[str]:
 _ALTERNATIONS = {
     "name_cues._LABELS | _LABEL_PHRASES": name_cues._LABELS + "|" + name_cues._LABEL_PHRASES,
     "name_cues._NARRATION_VERBS": name_cues._NARRATION_VERBS,
+    "names._ROLES": names._ROLES,
+    "names._EPONYMS": names._EPONYMS,
 }
 
 
@@ -87,6 +89,38 @@ def test_opening_lookahead_keeps_the_shortest_words() -> None:
     # catches a look-ahead that asks for "patient" where "pat" alone may follow
     assert opening_lookahead("patient|pat|pt") == "(?=p(?:at|t))"  # "patient" opens with "pat"
     assert re.match(opening_lookahead("patient|pat") + "(?:patient|pat)", "pat").group() == "pat"
+
+
+# --- names.py ----------------------------------------------------------------------------------------------------
+
+
+def test_strong_cue_and_eponyms_with_their_lookaheads_match_the_plain_patterns() -> None:
+    # catches a role or eponym word whose opening the look-ahead misses (a cue or an eponym never seen again)
+    strong = re.compile(
+        r"(?i)(?:^|[^\w])(?:" + names._ROLES + r")\.?\s*(?:name)?\s*(?:\((?:s|es)\))?\s*[:#=\-–,(]{0,3}\s*[(\"'“]?\s*$"
+    )
+    eponym = re.compile(r"(?i)^(?:['’]s?)?[\s-]+(?:" + names._EPONYMS + r")\b")
+    words = re.findall(r"[a-zé/'-]+", names._ROLES + "|" + names._EPONYMS) + ["Dr.", "Smith", "İ", "ſ"]
+    for text in word_salad(words, [" ", ": ", " - ", "#", ", ", "-", "'s ", "(s) ", "\n"], 1500, 45):
+        for k in range(0, len(text), 7):
+            before, after = text[max(0, k - 40) : k], text[k : k + 40]
+            assert bool(names._STRONG_CUE.search(before)) == bool(strong.search(before)), before
+            assert bool(names._EPONYM_AFTER.match(after)) == bool(eponym.match(after)), after
+    assert names._cue_before("Referring physician: ", 21) == 2.0
+    assert names.eponym_like("Bell palsy", 0, 4) and names.eponym_like("Wilson's disease", 0, 6)
+
+
+def test_kin_words_as_a_trie_match_the_plain_alternation() -> None:
+    # catches a relative lost from the trie or a shorter one ("sis", "bro") taken where the longer one is written
+    plain = re.compile(
+        r"(?i)(?<![\w'’])(?:son|daughter|dtr|wife|husband|spouse|mother|father|mom|dad|brother|bro|sister|sis|niece"
+        r"|nephew|aunt|uncle|cousin|friend|partner|boyfriend|girlfriend|fianc[eé]e?|grandson|granddaughter"
+        r"|grandmother|grandfather|np|rn)[ ,:]{1,3}([^\W\d_]{2,})(?![\w'’-])"
+    )
+    words = "son sons sis sister bro brother fiance fiancée FIANCÉE grandson NP rn xson bill Rose mary 3 -".split()
+    for text in word_salad(words, [" ", ", ", ":", "  ", ",", "'", "-", ""], 4000, 46):
+        assert [m.span(1) for m in names._kin_matches(text)] == [m.span(1) for m in plain.finditer(text)], text
+    assert names._kin_names("her fiancée: rose") == [(13, 17, "PERSON_NAME", ((13, 17, "FIRST_NAME"),))]
 
 
 # --- name_cues.py ------------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ import re
 from collections.abc import Iterator, Sequence
 
 from transforms.text import lexicon
-from transforms.text.caseless import Caseless
+from transforms.text.caseless import Caseless, trie_pattern
+from transforms.text.openings import opening_lookahead
 
 _Parts = tuple[tuple[int, int, str], ...]
 _Raw = tuple[int, int, str, _Parts]
@@ -59,7 +60,8 @@ _ROLES = (
     r"|i\s+am|i'm|this\s+is|per\s+(?:dr|nurse)|mr|mrs|ms|miss|mx|dr|prof"
 )
 _STRONG_CUE = Caseless(
-    r"(?i)(?:^|[^\w])(?:" + _ROLES + r")\.?\s*(?:name)?\s*(?:\((?:s|es)\))?\s*[:#=\-–,(]{0,3}\s*[(\"'“]?\s*$"
+    r"(?i)(?:^|[^\w])" + opening_lookahead(_ROLES)
+    + r"(?:" + _ROLES + r")\.?\s*(?:name)?\s*(?:\((?:s|es)\))?\s*[:#=\-–,(]{0,3}\s*[(\"'“]?\s*$"
 )
 _WEAK_CUE = Caseless(r"(?i)(?:^|[^\w])(?:with|by|per|and|or|for|to|from|via|c/o|re:?|said|says|told|asked)\s+$")
 _AFTER_CUE = re.compile(
@@ -84,16 +86,17 @@ _VERB_AFTER = re.compile(
     r"|presents|presented|underwent|tolerated|denies|complains|returns)\b",
     re.IGNORECASE,
 )
-_EPONYM_AFTER = re.compile(
-    r"(?i)^(?:['’]s?)?[\s-]+(?:disease|syndrome|sign|test|palsy|lymphoma|sarcoma|phenomenon|fracture|score|scale|"
+_EPONYMS = (
+    r"disease|syndrome|sign|test|palsy|lymphoma|sarcoma|phenomenon|fracture|score|scale|"
     r"classification|procedure|maneuver|manoeuvre|reflex|catheter|triad|law|cyst|ulcer|hernia|criteria|view|"
     r"position|tube|operation|repair|type|stage|grade|node|method|stain|equation|formula|effect|disorder|anomaly|"
     r"malformation|tumou?r|nodes?|point|ligament|duct|gland|space|canal|body|bodies|cell|cells|line|lines|pouch|"
     r"spots?|nodules?|rule|index|protocol|technique|approach|incision|shunt|valve|filter|needle|clamp|forceps|"
     r"retractor|splint|brace|cast|frame|apparatus|agar|solution|fluid|ratio|angle|mask|airway|blade|drain|"
     r"dementia|chorea|encephalopathy|neuroma|neuralgia|arteritis|thyroiditis|contracture|deformity|dystrophy"
-    r"|ataxia|anemia|anaemia|esophagus|oesophagus|diverticulum|appendix|area|bundle|tract|fasciculus|nucleus)\b"
+    r"|ataxia|anemia|anaemia|esophagus|oesophagus|diverticulum|appendix|area|bundle|tract|fasciculus|nucleus"
 )
+_EPONYM_AFTER = re.compile(r"(?i)^(?:['’]s?)?[\s-]+" + opening_lookahead(_EPONYMS) + r"(?:" + _EPONYMS + r")\b")
 _FACILITY_AFTER = re.compile(
     r"(?i)^ (?:hospital|clinic|medical|health|healthcare|center|centre|institute|university|college|imaging"
     r"|radiology|memorial|foundation|associates|laboratory|labs?|pharmacy|hospice|infirmary|school|street|st|ave"
@@ -301,11 +304,14 @@ def _clinical_neighbours(text: str, start: int, after: str, lone: bool) -> bool:
 
 
 # A relative or a nurse, then a census first name in any case: "son bill", "wife, rose,", "NP grace", "SISTER MARY"
-_KIN_WORDS = (
-    r"(?:son|daughter|dtr|wife|husband|spouse|mother|father|mom|dad|brother|bro|sister|sis|niece"
-    r"|nephew|aunt|uncle|cousin|friend|partner|boyfriend|girlfriend|fianc[eé]e?|grandson|granddaughter|grandmother"
-    r"|grandfather|np|rn)[ ,:]{1,3}([^\W\d_]{2,})(?![\w'’-])"
+# (The words as a prefix trie: a word is followed by [ ,:], never by the letters that make a longer one of them,
+# so at one position at most one of them leads to a match, and their order in the alternation says nothing.)
+_KIN = frozenset(
+    """son daughter dtr wife husband spouse mother father mom dad brother bro sister sis niece nephew aunt uncle
+    cousin friend partner boyfriend girlfriend fiance fiancee fiancé fiancée grandson granddaughter grandmother
+    grandfather np rn""".split()
 )
+_KIN_WORDS = r"(?:" + trie_pattern(_KIN) + r")[ ,:]{1,3}([^\W\d_]{2,})(?![\w'’-])"
 _KIN_NAME = Caseless(r"(?i)(?<![\w'’])" + _KIN_WORDS)
 # The same without its leading look-behind: a pattern that starts with the words lets re skip every position whose
 # character starts none of them; the look-behind is then asked of each match (_kin_matches).
