@@ -202,3 +202,23 @@ def test_inverted_caps_at_commas_match_the_whole_text_scan() -> None:
         assert got == [m.groups() + m.span() for m in name_cues._INVERTED_CAPS.finditer(text)], text
     assert "NAGY, ERZSÉBET" in _more_names("PATIENT: NAGY, ERZSÉBET")
     assert "KOVACS, ILONA" in _more_names("PATIENT: KOVACS, ILONA")
+
+
+def _plain_particles_before(text: str, start: int) -> int:
+    """name_cues._particles_before without its gate: the search, then the particle check."""
+    p = name_cues._PARTICLE_BEFORE.search(text, max(0, start - 12), start)
+    if p and all(name_cues._fold(w) in name_cues._PARTICLES for w in p.group(1).split()):
+        return p.start(1)
+    return start
+
+
+def test_particles_before_gate_answers_like_the_search() -> None:
+    # catches the gate closing where a particle ends in "'" ("O' Neill"), before a line break ("de \nSilva"), after
+    # "(" or at the text's second character
+    words = "de van den Ó O' d’ la Silva Súilleabháin x ab2 Pol Nienke".split(" ")
+    for text in word_salad(words, [" ", " ", "\n", " \n", ": ", "(", "-", ".", "'", "’", "3", ""], 2000, 47):
+        for k in range(len(text) + 1):
+            assert name_cues._particles_before(text, k) == _plain_particles_before(text, k), (text, k)
+    assert name_cues._particles_before("Dr. Ó Súilleabháin", 6) == 4
+    assert name_cues._particles_before("x van den Pol", 10) == 2
+    assert name_cues._particles_before("O' Neill", 3) == 0

@@ -16,6 +16,7 @@ neighbourhood: linear in the text.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -89,11 +90,21 @@ _LIST_ITEM_AFTER = re.compile(r"\s*(?:,|;|/|&|\band\b|\bor\b)\s*[^\W\d_]")
 _LIST_ITEM_BEFORE = re.compile(r"[^\W\d_]\s*(?:,|/|&|\band|\bor)\s*$")
 _SEPARATOR_BEFORE = re.compile(r"(?:^|[\n|;:>\]\[(]|\s-|\d)\s*$")  # a description's start, a field or a number
 _PARTICLE_BEFORE = re.compile(r"(?:^|(?<=[\s(]))((?:[^\W\d_]{1,4}['’]?\s){1,2})$")
+# Characters that are no letter, apostrophe or whitespace: a _PARTICLE_BEFORE match ending at ``start`` ends in
+# whitespace at start - 1 with a letter or apostrophe before it, or ("$" before a final line break) in whitespace
+# at start - 2 followed by "\n"; either way text[start - 2] is none of these.
+_NO_PARTICLE_END = frozenset("!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~0123456789")
 _WORDS_AFTER = re.compile(r"((?:\s[^\W\d_]{1,4}){0,2})\s([^\W\d_]+(?:['’-][^\W\d_]+)*)")
 _FILE_PART_BEFORE = re.compile(r"(?:^|(?<=[\s/\\(]))([^\W\d_]{2,})_$")
 _FILE_PART_AFTER = re.compile(r"_([^\W\d_]{2,})(?=[_.\s]|$)")
 
 
+# The word-level verdicts below depend on the word (and flags) alone: each is remembered per process (bounded),
+# as names._word_info remembers what the lexicons say of a word.
+_WORD_CACHE = 1 << 16
+
+
+@functools.lru_cache(maxsize=_WORD_CACHE)
 def _fold(word: str) -> str:
     w = word.rstrip(".").replace("’", "'")
     if w[-2:].lower() == "'s":
@@ -101,6 +112,7 @@ def _fold(word: str) -> str:
     return lexicon.fold(w)
 
 
+@functools.lru_cache(maxsize=_WORD_CACHE)
 def _lex(plain: str) -> bool:
     parts = [p for p in re.split(r"[-']", plain) if p]
     if len(parts) > 1 and "'" in plain and parts[0] in ("o", "d", "l", "m"):
@@ -145,6 +157,7 @@ _SERVICES = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=_WORD_CACHE)
 def _cued_word(
     word: str, strict: bool = False, state_label: bool = False, after_given: bool = False, relation: bool = False
 ) -> bool:
@@ -327,6 +340,8 @@ def _names_before_narration(text: str) -> list[_Raw]:
 
 def _particles_before(text: str, start: int) -> int:
     """Where the one or two name particles right before ``start`` begin ("Ó ", "van den "); ``start`` if none."""
+    if start < 2 or not text[start - 1].isspace() or text[start - 2] in _NO_PARTICLE_END:
+        return start  # "Patient: Smith", "(Smith": no match can end here
     p = _PARTICLE_BEFORE.search(text, max(0, start - 12), start)
     if p and all(_fold(w) in _PARTICLES for w in p.group(1).split()):
         return p.start(1)
@@ -469,7 +484,11 @@ def find_more_names(text: str, found: Sequence[_Raw]) -> list[_Raw]:
     if " " in text:
         out.extend(_names_before_narration(text))
     grown: list[_Raw] = []
+    by_span: dict[tuple[int, int], list[_Raw]] = {}  # a span found twice (by find_names and a cue) grows alike
     for s, e, _, _ in list(found) + out:
-        grown.extend(_grown(text, s, e))
+        span_grown = by_span.get((s, e))
+        if span_grown is None:
+            span_grown = by_span[(s, e)] = _grown(text, s, e)
+        grown.extend(span_grown)
     out.extend(grown)
     return out
