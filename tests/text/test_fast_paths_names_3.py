@@ -222,3 +222,9 @@ def test_particles_before_gate_answers_like_the_search() -> None:
     assert name_cues._particles_before("Dr. Ó Súilleabháin", 6) == 4
     assert name_cues._particles_before("x van den Pol", 10) == 2
     assert name_cues._particles_before("O' Neill", 3) == 0
+
+
+def test_tokens_against_digits_are_dropped_whole() -> None:
+    # catches the tagged scan backing off inside a token that a digit touches ("Smit" of "Smith3", "ab" of "ab1c")
+    # or starting a new token inside it ("Brien-Lee" of "O'Brien-Lee2")
+    assert [w for _, _, w in names.name_tokens("Smith3 ab1c O'Brien-Lee2 x 4Jones. Lee")] == ["x", "Lee"]

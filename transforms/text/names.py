@@ -27,9 +27,14 @@ TOKEN = re.compile(_TOKEN_SOURCE)
 # The same patterns for a text in ASCII, where a letter is [A-Za-z] (no combining accent, no "’"): one class per
 # character instead of an alternation of two, twice as fast (the detectors read mostly ASCII text).
 _ASCII_L = "[A-Za-z]"
-_ASCII_TOKEN = re.compile(_TOKEN_SOURCE.replace(_L, _ASCII_L))
-_ASCII_DIGIT = re.compile(r"[0-9]")  # in ASCII, what str.isdigit() says of a character
-_ASCII_DIGITS = re.compile(r"[0-9]+")
+_ASCII_TOKEN_SOURCE = _TOKEN_SOURCE.replace(_L, _ASCII_L)
+_ASCII_TOKEN = re.compile(_ASCII_TOKEN_SOURCE)
+# The same scan with each token in group 1 when no digit ([0-9]: what str.isdigit() says in ASCII) stands right
+# before or after it. Both branches take the token whole (atomic: the span _ASCII_TOKEN takes there), the second
+# whatever its neighbours, so the scan moves on exactly as _ASCII_TOKEN's does.
+_ASCII_TOKEN_CLEAR = re.compile(
+    r"(?<![0-9])((?>" + _ASCII_TOKEN_SOURCE + r"))(?![0-9])|(?>" + _ASCII_TOKEN_SOURCE + r")"
+)
 
 # Cues before a run (matched against the text just before it). Strong: a role, a relation, a name label.
 _ROLES = (
@@ -530,32 +535,18 @@ def name_tokens(text: str, carets: Sequence[tuple[int, int]] = ()) -> list[tuple
     """The word tokens find_names weighs, as (start, end, word): letter runs with inner apostrophes and hyphens and
     a final full stop, less those against a digit ("T2", "3T", "HbA1c", "L4": codes) and those starting inside
     ``carets`` spans (DICOM PN values found before). One pass over the text, shareable by other scans of it."""
+    if text.isascii() and not carets:
+        return [(m.start(), m.end(), m.group()) for m in _ASCII_TOKEN_CLEAR.finditer(text) if m.lastindex]
     size = len(text)
-    ascii_text = text.isascii()
-    scan = _ASCII_TOKEN if ascii_text else TOKEN
-    if ascii_text and not carets and _ASCII_DIGIT.search(text) is None:
-        tokens = [(m.start(), m.end(), m.group()) for m in scan.finditer(text)]  # no digit and no caret: all kept
-    elif ascii_text and not carets:
-        # A token stands against a digit when it starts where a run of digits ends or ends where one starts (its
-        # own first and last characters are no digits): the few runs' edges, instead of a look at every token.
-        edges = set()
-        for m in _ASCII_DIGITS.finditer(text):
-            edges.add(m.start())
-            edges.add(m.end())
-        tokens = [
-            (m.start(), m.end(), m.group())
-            for m in scan.finditer(text)
-            if m.start() not in edges and m.end() not in edges
-        ]
-    else:
-        tokens = []
-        for m in scan.finditer(text):
-            a, b = m.span()
-            if (a and text[a - 1].isdigit()) or (b < size and text[b].isdigit()):
-                continue  # letters against digits ("T2", "3T", "HbA1c", "L4") are codes, not names
-            if carets and any(ca <= a < cb for ca, cb in carets):
-                continue  # inside a DOE^JANE value, already found
-            tokens.append((a, b, m.group()))
+    scan = _ASCII_TOKEN if text.isascii() else TOKEN
+    tokens = []
+    for m in scan.finditer(text):
+        a, b = m.span()
+        if (a and text[a - 1].isdigit()) or (b < size and text[b].isdigit()):
+            continue  # letters against digits ("T2", "3T", "HbA1c", "L4") are codes, not names
+        if carets and any(ca <= a < cb for ca, cb in carets):
+            continue  # inside a DOE^JANE value, already found
+        tokens.append((a, b, m.group()))
     return tokens
 
 
@@ -568,10 +559,11 @@ def find_names(text: str) -> list[_Raw]:
     if not tokens:
         return found
     letters = [w for _, _, w in tokens if len(w) > 1]
-    lower = sum(1 for w in letters if not w.isupper())
+    lower = len(letters) - sum(map(str.isupper, letters))
     mixed_case = lower * 2 >= len(letters)  # most words not in capitals: capitals then mean something
     cache = _WORDS
-    infos = [_word_info(w, cache) for _, _, w in tokens]
+    known = cache.get
+    infos = [known(w) or _word_info(w, cache) for _, _, w in tokens]
     n = len(tokens)
     i = 0
     last_name_end = -1
