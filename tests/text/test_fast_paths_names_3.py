@@ -97,7 +97,8 @@ def test_opening_lookahead_keeps_the_shortest_words() -> None:
 def test_strong_cue_and_eponyms_with_their_lookaheads_match_the_plain_patterns() -> None:
     # catches a role or eponym word whose opening the look-ahead misses (a cue or an eponym never seen again)
     strong = re.compile(
-        r"(?i)(?:^|[^\w])(?:" + names._ROLES + r")\.?\s*(?:name)?\s*(?:\((?:s|es)\))?\s*[:#=\-–,(]{0,3}\s*[(\"'“]?\s*$"
+        r"(?i)(?:^|[^\w])(?:" + names._ROLES
+        + r")\.?\s*(?:name)?\s*(?:\((?:s|es)\))?\s*[:#=\-–,(]{0,3}\s*[(\"'“]?\s*$"
     )
     eponym = re.compile(r"(?i)^(?:['’]s?)?[\s-]+(?:" + names._EPONYMS + r")\b")
     words = re.findall(r"[a-zé/'-]+", names._ROLES + "|" + names._EPONYMS) + ["Dr.", "Smith", "İ", "ſ"]
