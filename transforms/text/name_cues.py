@@ -16,12 +16,14 @@ neighbourhood: linear in the text.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
 from transforms.text import lexicon
 from transforms.text import names as _names
 from transforms.text.caseless import Caseless
+from transforms.text.openings import opening_lookahead
 
 _Raw = tuple[int, int, str, tuple[tuple[int, int, str], ...]]
 
@@ -32,9 +34,9 @@ _STATES = frozenset(lexicon.fold(n) for n, _ in lexicon.US_STATES) | frozenset(
     a.lower() for _, a in lexicon.US_STATES
 )
 
-# A label or verb that only a person's name completes (the name follows at once, maybe after a title).
-_LABEL_CUE = Caseless(
-    r"(?i)(?<![\w'’-])(?:"
+# A label or verb that only a person's name completes (the name follows at once, maybe after a title): a label
+# before a separator (":", "#", "=", " - "), or a phrase before a space.
+_LABELS = (
     r"(?:patient|pt|pat)(?:'s)?\s+name|name|patient|pt|technologist|tech|radiologist|attending|resident|fellow"
     r"|physician|provider|surgeon|nurse|rn|np|pcp|operator|sonographer|interpreter|guarantor|subscriber|insured"
     r"|(?:referring|ref|ordering|requesting|reading|interpreting|performing|attending|consulting)\.?"
@@ -46,15 +48,21 @@ _LABEL_CUE = Caseless(
     r"|next\s+of\s+kin|poa|hcp"
     r"|son|daughter|wife|husband|mother|father|sister|brother|spouse|guardian|caregiver|partner|friend|niece"
     r"|nephew|grandson|granddaughter|grandmother|grandfather|aunt|uncle|cousin|fianc[eé]e?"
-    r")\s*(?:[:#=]|\s-|-\s)\s*"
-    r"|(?<![\w'’-])(?:(?:spoke|spoken|talked|discussed|met|conferred|consulted|d/w)\s+with"
+)
+_LABEL_PHRASES = (
+    r"(?:spoke|spoken|talked|discussed|met|conferred|consulted|d/w)\s+with"
     r"|(?:signed|dictated|transcribed|read|reviewed|approved|performed|requested|accompanied|verified|interpreted"
     r"|examined|scanned|seen|visited|referred|cosigned)\s+by"
     r"|(?:referring|ref|ordering|requesting)\.?\s+(?:phys(?:ician)?|dr|md|doc(?:tor)?|provider)"
     r"|(?:my|her|his|patient's|pt's|the\s+patient's)\s+name\s+is|name\s+is"
     r"|(?:son|daughter|wife|husband|mother|father|sister|brother|spouse|guardian|caregiver|niece|nephew"
     r"|grandson|granddaughter)(?:,)?"
-    r")\s+(?:(?:dr|mr|mrs|ms|miss|prof)\.?\s+)?"
+)
+_LABEL_CUE = Caseless(
+    r"(?i)(?<![\w'’-])"
+    + opening_lookahead(_LABELS + "|" + _LABEL_PHRASES)
+    + r"(?:(?:" + _LABELS + r")\s*(?:[:#=]|\s-|-\s)\s*"
+    + r"|(?:" + _LABEL_PHRASES + r")\s+(?:(?:dr|mr|mrs|ms|miss|prof)\.?\s+)?)"
 )
 _PHYSICIAN_LABEL = re.compile(r"(?i)(?:referring|ref|ordering|requesting)\b")  # "REF PHYS COOPER": a label
 _RELATION = re.compile(
@@ -69,9 +77,11 @@ _THING_NAME = re.compile(
 # A word of a name: letters, with inner apostrophes and hyphens ("O'Neil", "Oyelaran-Adeyemi").
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*(?:-[^\W\d_]+)*")
 _RUN_GAP = re.compile(r" |, ?")  # between the words of a name: a space, or the comma of "LAST, FIRST"
-_INVERTED_CAPS = re.compile(
+_INVERTED_CAPS_SOURCE = (
     r"(?<![\w'’-])([^\W\d_]{2,}(?:['’-][^\W\d_]+)*),[ ]?([^\W\d_]{2,}(?:-[^\W\d_]+)*)(?![\w'’-])"
 )
+_INVERTED_CAPS = re.compile(_INVERTED_CAPS_SOURCE)
+_ASCII_INVERTED_CAPS = re.compile(_INVERTED_CAPS_SOURCE.replace(r"[^\W\d_]", "[A-Za-z]"))  # in ASCII, the same
 _STRONG_BEFORE = Caseless(
     r"(?i)(?:patient|pt|name|patient\s+name|pt\s+name|ref(?:erring)?\.?\s*(?:phys(?:ician)?|dr|md)?|attending"
     r"|physician|radiologist|technologist|tech|dictated\s+by|read\s+by|signed\s+by|cc)\s*[:#=-]?\s*$"
@@ -80,11 +90,21 @@ _LIST_ITEM_AFTER = re.compile(r"\s*(?:,|;|/|&|\band\b|\bor\b)\s*[^\W\d_]")
 _LIST_ITEM_BEFORE = re.compile(r"[^\W\d_]\s*(?:,|/|&|\band|\bor)\s*$")
 _SEPARATOR_BEFORE = re.compile(r"(?:^|[\n|;:>\]\[(]|\s-|\d)\s*$")  # a description's start, a field or a number
 _PARTICLE_BEFORE = re.compile(r"(?:^|(?<=[\s(]))((?:[^\W\d_]{1,4}['’]?\s){1,2})$")
+# Characters that are no letter, apostrophe or whitespace: a _PARTICLE_BEFORE match ending at ``start`` ends in
+# whitespace at start - 1 with a letter or apostrophe before it, or ("$" before a final line break) in whitespace
+# at start - 2 followed by "\n"; either way text[start - 2] is none of these.
+_NO_PARTICLE_END = frozenset("!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~0123456789")
 _WORDS_AFTER = re.compile(r"((?:\s[^\W\d_]{1,4}){0,2})\s([^\W\d_]+(?:['’-][^\W\d_]+)*)")
 _FILE_PART_BEFORE = re.compile(r"(?:^|(?<=[\s/\\(]))([^\W\d_]{2,})_$")
 _FILE_PART_AFTER = re.compile(r"_([^\W\d_]{2,})(?=[_.\s]|$)")
 
 
+# The word-level verdicts below depend on the word (and flags) alone: each is remembered per process (bounded),
+# as names._word_info remembers what the lexicons say of a word.
+_WORD_CACHE = 1 << 16
+
+
+@functools.lru_cache(maxsize=_WORD_CACHE)
 def _fold(word: str) -> str:
     w = word.rstrip(".").replace("’", "'")
     if w[-2:].lower() == "'s":
@@ -92,6 +112,7 @@ def _fold(word: str) -> str:
     return lexicon.fold(w)
 
 
+@functools.lru_cache(maxsize=_WORD_CACHE)
 def _lex(plain: str) -> bool:
     parts = [p for p in re.split(r"[-']", plain) if p]
     if len(parts) > 1 and "'" in plain and parts[0] in ("o", "d", "l", "m"):
@@ -136,6 +157,7 @@ _SERVICES = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=_WORD_CACHE)
 def _cued_word(
     word: str, strict: bool = False, state_label: bool = False, after_given: bool = False, relation: bool = False
 ) -> bool:
@@ -234,7 +256,7 @@ def _inverted_names(text: str) -> list[_Raw]:
     out: list[_Raw] = []
     if "," not in text:
         return out
-    for m in _INVERTED_CAPS.finditer(text):
+    for m in _names.comma_matches(_ASCII_INVERTED_CAPS, text) if text.isascii() else _INVERTED_CAPS.finditer(text):
         last, first = m.group(1), m.group(2)
         upper = last.isupper() and first.isupper()
         if not upper and not (last.istitle() and first.istitle()):
@@ -259,12 +281,15 @@ def _inverted_names(text: str) -> list[_Raw]:
 
 
 # What a person does in a note, right after their name: "Perkins was seen", "marius haugen called asking".
-_NARRATION = re.compile(
-    r"(?<=[^\W\d_]) (?:(?:was|is|has\s+been)\s+(?:seen|admitted|evaluated|brought|transferred|discharged|examined"
+_NARRATION_VERBS = (
+    r"(?:was|is|has\s+been)\s+(?:seen|admitted|evaluated|brought|transferred|discharged|examined"
     r"|here|again|aware|updated|notified)|called|phoned|presented|presents|reports|reported|states|stated|denies"
     r"|denied|tolerated|underwent|arrived|returns|returned|came|complains|agrees|agreed|declined|consented|asked"
-    r"|asking|requests|requested)\b"
+    r"|asking|requests|requested"
 )
+# The space after a letter, its look-behind read after the space: a pattern that opens with a literal lets re jump
+# from space to space.
+_NARRATION = re.compile(r" (?<=[^\W\d_] )" + opening_lookahead(_NARRATION_VERBS) + r"(?:" + _NARRATION_VERBS + r")\b")
 _WORDS_BEFORE = re.compile(
     r"(?:(?<=[\s(,;:])|^)((?:[^\W\d_]+(?:['’-][^\W\d_]+)* ){0,2}[^\W\d_]+(?:['’-][^\W\d_]+)*)$"
 )
@@ -315,6 +340,8 @@ def _names_before_narration(text: str) -> list[_Raw]:
 
 def _particles_before(text: str, start: int) -> int:
     """Where the one or two name particles right before ``start`` begin ("Ó ", "van den "); ``start`` if none."""
+    if start < 2 or not text[start - 1].isspace() or text[start - 2] in _NO_PARTICLE_END:
+        return start  # "Patient: Smith", "(Smith": no match can end here
     p = _PARTICLE_BEFORE.search(text, max(0, start - 12), start)
     if p and all(_fold(w) in _PARTICLES for w in p.group(1).split()):
         return p.start(1)
@@ -363,7 +390,10 @@ _EXTENSIONS = (
     r"|tar|nii|mp4|avi|mov|wav|mp3|msg|eml)"
 )
 _EXTENSION = re.compile(r"\." + _EXTENSIONS + "$", re.IGNORECASE)
-_FILE_MARK = re.compile(r"[_\\]|(?<!\S)[~.]?/|\." + _EXTENSIONS + r"\b", re.IGNORECASE)
+# "_", "\\", a "/" opening a path after whitespace ("/", "~/", "./": each look-behind, read after the characters,
+# asks for whitespace or the text's start before them), or a file extension. Every branch opens with a literal:
+# re jumps to the next of these five characters instead of trying each branch at every position.
+_FILE_MARK = re.compile(r"_|\\|~/(?<!\S..)|\./(?<!\S..)|/(?<!\S.)|\." + _EXTENSIONS + r"\b", re.IGNORECASE)
 _CHUNK_EDGE = frozenset(" \t\n\r\"'<>()[]{},;")
 
 
@@ -454,7 +484,11 @@ def find_more_names(text: str, found: Sequence[_Raw]) -> list[_Raw]:
     if " " in text:
         out.extend(_names_before_narration(text))
     grown: list[_Raw] = []
+    by_span: dict[tuple[int, int], list[_Raw]] = {}  # a span found twice (by find_names and a cue) grows alike
     for s, e, _, _ in list(found) + out:
-        grown.extend(_grown(text, s, e))
+        span_grown = by_span.get((s, e))
+        if span_grown is None:
+            span_grown = by_span[(s, e)] = _grown(text, s, e)
+        grown.extend(span_grown)
     out.extend(grown)
     return out

@@ -15,7 +15,8 @@ import re
 from collections.abc import Iterator, Sequence
 
 from transforms.text import lexicon
-from transforms.text.caseless import Caseless
+from transforms.text.caseless import Caseless, trie_pattern
+from transforms.text.openings import opening_lookahead
 
 _Parts = tuple[tuple[int, int, str], ...]
 _Raw = tuple[int, int, str, _Parts]
@@ -26,9 +27,14 @@ TOKEN = re.compile(_TOKEN_SOURCE)
 # The same patterns for a text in ASCII, where a letter is [A-Za-z] (no combining accent, no "’"): one class per
 # character instead of an alternation of two, twice as fast (the detectors read mostly ASCII text).
 _ASCII_L = "[A-Za-z]"
-_ASCII_TOKEN = re.compile(_TOKEN_SOURCE.replace(_L, _ASCII_L))
-_ASCII_DIGIT = re.compile(r"[0-9]")  # in ASCII, what str.isdigit() says of a character
-_ASCII_DIGITS = re.compile(r"[0-9]+")
+_ASCII_TOKEN_SOURCE = _TOKEN_SOURCE.replace(_L, _ASCII_L)
+_ASCII_TOKEN = re.compile(_ASCII_TOKEN_SOURCE)
+# The same scan with each token in group 1 when no digit ([0-9]: what str.isdigit() says in ASCII) stands right
+# before or after it. Both branches take the token whole (atomic: the span _ASCII_TOKEN takes there), the second
+# whatever its neighbours, so the scan moves on exactly as _ASCII_TOKEN's does.
+_ASCII_TOKEN_CLEAR = re.compile(
+    r"(?<![0-9])((?>" + _ASCII_TOKEN_SOURCE + r"))(?![0-9])|(?>" + _ASCII_TOKEN_SOURCE + r")"
+)
 
 # Cues before a run (matched against the text just before it). Strong: a role, a relation, a name label.
 _ROLES = (
@@ -59,7 +65,8 @@ _ROLES = (
     r"|i\s+am|i'm|this\s+is|per\s+(?:dr|nurse)|mr|mrs|ms|miss|mx|dr|prof"
 )
 _STRONG_CUE = Caseless(
-    r"(?i)(?:^|[^\w])(?:" + _ROLES + r")\.?\s*(?:name)?\s*(?:\((?:s|es)\))?\s*[:#=\-–,(]{0,3}\s*[(\"'“]?\s*$"
+    r"(?i)(?:^|[^\w])" + opening_lookahead(_ROLES)
+    + r"(?:" + _ROLES + r")\.?\s*(?:name)?\s*(?:\((?:s|es)\))?\s*[:#=\-–,(]{0,3}\s*[(\"'“]?\s*$"
 )
 _WEAK_CUE = Caseless(r"(?i)(?:^|[^\w])(?:with|by|per|and|or|for|to|from|via|c/o|re:?|said|says|told|asked)\s+$")
 _AFTER_CUE = re.compile(
@@ -84,16 +91,17 @@ _VERB_AFTER = re.compile(
     r"|presents|presented|underwent|tolerated|denies|complains|returns)\b",
     re.IGNORECASE,
 )
-_EPONYM_AFTER = re.compile(
-    r"(?i)^(?:['’]s?)?[\s-]+(?:disease|syndrome|sign|test|palsy|lymphoma|sarcoma|phenomenon|fracture|score|scale|"
+_EPONYMS = (
+    r"disease|syndrome|sign|test|palsy|lymphoma|sarcoma|phenomenon|fracture|score|scale|"
     r"classification|procedure|maneuver|manoeuvre|reflex|catheter|triad|law|cyst|ulcer|hernia|criteria|view|"
     r"position|tube|operation|repair|type|stage|grade|node|method|stain|equation|formula|effect|disorder|anomaly|"
     r"malformation|tumou?r|nodes?|point|ligament|duct|gland|space|canal|body|bodies|cell|cells|line|lines|pouch|"
     r"spots?|nodules?|rule|index|protocol|technique|approach|incision|shunt|valve|filter|needle|clamp|forceps|"
     r"retractor|splint|brace|cast|frame|apparatus|agar|solution|fluid|ratio|angle|mask|airway|blade|drain|"
     r"dementia|chorea|encephalopathy|neuroma|neuralgia|arteritis|thyroiditis|contracture|deformity|dystrophy"
-    r"|ataxia|anemia|anaemia|esophagus|oesophagus|diverticulum|appendix|area|bundle|tract|fasciculus|nucleus)\b"
+    r"|ataxia|anemia|anaemia|esophagus|oesophagus|diverticulum|appendix|area|bundle|tract|fasciculus|nucleus"
 )
+_EPONYM_AFTER = re.compile(r"(?i)^(?:['’]s?)?[\s-]+" + opening_lookahead(_EPONYMS) + r"(?:" + _EPONYMS + r")\b")
 _FACILITY_AFTER = re.compile(
     r"(?i)^ (?:hospital|clinic|medical|health|healthcare|center|centre|institute|university|college|imaging"
     r"|radiology|memorial|foundation|associates|laboratory|labs?|pharmacy|hospice|infirmary|school|street|st|ave"
@@ -301,11 +309,14 @@ def _clinical_neighbours(text: str, start: int, after: str, lone: bool) -> bool:
 
 
 # A relative or a nurse, then a census first name in any case: "son bill", "wife, rose,", "NP grace", "SISTER MARY"
-_KIN_WORDS = (
-    r"(?:son|daughter|dtr|wife|husband|spouse|mother|father|mom|dad|brother|bro|sister|sis|niece"
-    r"|nephew|aunt|uncle|cousin|friend|partner|boyfriend|girlfriend|fianc[eé]e?|grandson|granddaughter|grandmother"
-    r"|grandfather|np|rn)[ ,:]{1,3}([^\W\d_]{2,})(?![\w'’-])"
+# (The words as a prefix trie: a word is followed by [ ,:], never by the letters that make a longer one of them,
+# so at one position at most one of them leads to a match, and their order in the alternation says nothing.)
+_KIN = frozenset(
+    """son daughter dtr wife husband spouse mother father mom dad brother bro sister sis niece nephew aunt uncle
+    cousin friend partner boyfriend girlfriend fiance fiancee fiancé fiancée grandson granddaughter grandmother
+    grandfather np rn""".split()
 )
+_KIN_WORDS = r"(?:" + trie_pattern(_KIN) + r")[ ,:]{1,3}([^\W\d_]{2,})(?![\w'’-])"
 _KIN_NAME = Caseless(r"(?i)(?<![\w'’])" + _KIN_WORDS)
 # The same without its leading look-behind: a pattern that starts with the words lets re skip every position whose
 # character starts none of them; the look-behind is then asked of each match (_kin_matches).
@@ -524,32 +535,18 @@ def name_tokens(text: str, carets: Sequence[tuple[int, int]] = ()) -> list[tuple
     """The word tokens find_names weighs, as (start, end, word): letter runs with inner apostrophes and hyphens and
     a final full stop, less those against a digit ("T2", "3T", "HbA1c", "L4": codes) and those starting inside
     ``carets`` spans (DICOM PN values found before). One pass over the text, shareable by other scans of it."""
+    if text.isascii() and not carets:
+        return [(m.start(), m.end(), m.group()) for m in _ASCII_TOKEN_CLEAR.finditer(text) if m.lastindex]
     size = len(text)
-    ascii_text = text.isascii()
-    scan = _ASCII_TOKEN if ascii_text else TOKEN
-    if ascii_text and not carets and _ASCII_DIGIT.search(text) is None:
-        tokens = [(m.start(), m.end(), m.group()) for m in scan.finditer(text)]  # no digit and no caret: all kept
-    elif ascii_text and not carets:
-        # A token stands against a digit when it starts where a run of digits ends or ends where one starts (its
-        # own first and last characters are no digits): the few runs' edges, instead of a look at every token.
-        edges = set()
-        for m in _ASCII_DIGITS.finditer(text):
-            edges.add(m.start())
-            edges.add(m.end())
-        tokens = [
-            (m.start(), m.end(), m.group())
-            for m in scan.finditer(text)
-            if m.start() not in edges and m.end() not in edges
-        ]
-    else:
-        tokens = []
-        for m in scan.finditer(text):
-            a, b = m.span()
-            if (a and text[a - 1].isdigit()) or (b < size and text[b].isdigit()):
-                continue  # letters against digits ("T2", "3T", "HbA1c", "L4") are codes, not names
-            if carets and any(ca <= a < cb for ca, cb in carets):
-                continue  # inside a DOE^JANE value, already found
-            tokens.append((a, b, m.group()))
+    scan = _ASCII_TOKEN if text.isascii() else TOKEN
+    tokens = []
+    for m in scan.finditer(text):
+        a, b = m.span()
+        if (a and text[a - 1].isdigit()) or (b < size and text[b].isdigit()):
+            continue  # letters against digits ("T2", "3T", "HbA1c", "L4") are codes, not names
+        if carets and any(ca <= a < cb for ca, cb in carets):
+            continue  # inside a DOE^JANE value, already found
+        tokens.append((a, b, m.group()))
     return tokens
 
 
@@ -562,10 +559,11 @@ def find_names(text: str) -> list[_Raw]:
     if not tokens:
         return found
     letters = [w for _, _, w in tokens if len(w) > 1]
-    lower = sum(1 for w in letters if not w.isupper())
+    lower = len(letters) - sum(map(str.isupper, letters))
     mixed_case = lower * 2 >= len(letters)  # most words not in capitals: capitals then mean something
     cache = _WORDS
-    infos = [_word_info(w, cache) for _, _, w in tokens]
+    known = cache.get
+    infos = [known(w) or _word_info(w, cache) for _, _, w in tokens]
     n = len(tokens)
     i = 0
     last_name_end = -1
@@ -781,7 +779,7 @@ def _inverted(text: str, mixed_case: bool, cache: dict[str, _Word]) -> list[_Raw
     out: list[_Raw] = []
     if "," not in text:
         return out
-    for m in _inverted_matches(text) if text.isascii() else _INVERTED.finditer(text):
+    for m in comma_matches(_ASCII_INVERTED, text) if text.isascii() else _INVERTED.finditer(text):
         last, first = _word_info(m.group(1), cache), _word_info(m.group(2), cache)
         sl, sf = last.score(mixed_case), first.score(mixed_case)
         if sl == 0.0 or sf == 0.0:
@@ -802,18 +800,19 @@ def _inverted(text: str, mixed_case: bool, cache: dict[str, _Word]) -> list[_Raw
 _INVERTED_RUN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'’-")
 
 
-def _inverted_matches(text: str) -> Iterator[re.Match[str]]:
-    """Exactly ``_ASCII_INVERTED.finditer(text)`` (an ASCII text), tried only before each comma. A match's last name
-    is letters, apostrophes and hyphens ending at a comma, after no word character, apostrophe or hyphen: for a
-    comma it can start only where the run of such characters before the comma starts (anywhere later, the
-    look-behind sees one of them). The commas in order, each tried once at that start, give the scan's matches."""
+def comma_matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """Exactly ``pattern.finditer(text)`` for an ASCII text and an ASCII ``LAST, FIRST`` pattern (_ASCII_INVERTED,
+    name_cues' _ASCII_INVERTED_CAPS), tried only before each comma. Its match's last name is letters, apostrophes
+    and hyphens ending at a comma, after no word character, apostrophe or hyphen: for a comma it can start only
+    where the run of such characters before the comma starts (anywhere later, the look-behind sees one of them).
+    The commas in order, each tried once at that start, give the scan's matches."""
     pos = 0
     comma = text.find(",")
     while comma >= 0:
         start = comma
         while start > pos and text[start - 1] in _INVERTED_RUN:
             start -= 1
-        m = _ASCII_INVERTED.match(text, start) if comma - start >= 2 else None
+        m = pattern.match(text, start) if comma - start >= 2 else None
         if m is not None:
             yield m
             pos = m.end()
