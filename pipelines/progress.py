@@ -34,8 +34,10 @@ def progress_dir(run_dir: str) -> Optional[str]:
 
 
 class _Count(beam.DoFn):
-    def __init__(self, folder: str, field: str):
-        self._folder, self._field = folder, field
+    """Counts elements, or with ``weighted`` adds them up (each element an int: how many it stands for)."""
+
+    def __init__(self, folder: str, field: str, weighted: bool = False):
+        self._folder, self._field, self._weighted = folder, field, weighted
 
     def setup(self) -> None:
         self._path = os.path.join(self._folder, f"{self._field}-{uuid.uuid4().hex}.json")
@@ -56,7 +58,7 @@ class _Count(beam.DoFn):
         self._last = time.monotonic()
 
     def process(self, element):
-        self._count += 1
+        self._count += element if self._weighted else 1
         if time.monotonic() - self._last >= FLUSH_SECONDS:
             self._flush()
         return ()
@@ -69,24 +71,31 @@ class _Count(beam.DoFn):
 
 
 class CountProgress(beam.PTransform):
-    """Count the elements of a PCollection into the run's progress files (``field``: done or failed)."""
+    """Count the elements of a PCollection into the run's progress files (``field``: done or failed); with
+    ``weighted``, add them up (a PCollection of counts)."""
 
-    def __init__(self, folder: Optional[str], field: str = "done"):
+    def __init__(self, folder: Optional[str], field: str = "done", weighted: bool = False):
         super().__init__()
-        self._folder, self._field = folder, field
+        self._folder, self._field, self._weighted = folder, field, weighted
 
     def expand(self, pcoll):
         if self._folder is None:
             return pcoll.pipeline | f"No progress {self._field}" >> beam.Create([])
-        return pcoll | beam.ParDo(_Count(self._folder, self._field))
+        return pcoll | beam.ParDo(_Count(self._folder, self._field, self._weighted))
 
 
 def attach_progress(result, run_dir: str, label: str = "") -> None:
-    """Attach progress counting to a de-identify branch result (``.written`` done, ``.errors`` failed)."""
+    """Attach progress counting to a de-identify branch result: ``.errors`` failed; done, the elements of
+    ``.written``, or where the result has ``done_counts`` (PCollections of counts: a FHIR store writes a shard
+    file for many resources) their sum."""
     folder = progress_dir(run_dir)
     if folder is None:
         return
-    result.written | f"Progress done {label}".strip() >> CountProgress(folder, "done")
+    done_counts = getattr(result, "done_counts", None)
+    if done_counts is None:
+        result.written | f"Progress done {label}".strip() >> CountProgress(folder, "done")
+    for i, counts in enumerate(done_counts or ()):
+        counts | f"Progress done {label} {i}".strip() >> CountProgress(folder, "done", weighted=True)
     result.errors | f"Progress failed {label}".strip() >> CountProgress(folder, "failed")
 
 

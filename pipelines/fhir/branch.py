@@ -79,7 +79,7 @@ from pipelines.fhir.join import (
 from pipelines.fhir.memory import fix_mmap_threshold
 from pipelines.fhir.parse import BATCHES, OFFERS, PATIENTS, SIZES, WANTED, KeepWanted, ParseResources, bucket_of
 from pipelines.fhir.read import ReadFhirStore
-from pipelines.fhir.shards import WriteFhirShards, run_folder, shard_tag
+from pipelines.fhir.shards import WriteFhirShards, run_folder, shard_tag, source_rows
 from pipelines.stores.fhir import MAX_RESOURCE_BYTES, shard_count, source_tag
 from transforms.beam import ERRORS, WriteErrorRecords
 from transforms.crypto import Keys
@@ -89,6 +89,7 @@ from transforms.fhir.policy import FhirPolicy
 class FhirStoreResult(NamedTuple):
     written: beam.PCollection  # paths of the shards written
     errors: beam.PCollection  # error records
+    done_counts: tuple = ()  # PCollections of how many source resources each de-identify output carries
 
 
 def _sum_pairs(pairs: Iterable[tuple[int, int]]) -> tuple[int, int]:
@@ -188,6 +189,7 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
         outputs, deid_errors = [deid["ok"]], [deid[ERRORS]]
     else:
         raise ValueError(f"join: {join!r}")
+    done_counts = tuple(out | f"{p}Count done{i or ''}" >> beam.Map(source_rows) for i, out in enumerate(outputs))
     if existing_lines is not None:
         outputs.append(existing_lines | f"{p}Shard kept lines" >> beam.Map(reshard_existing, counts_view))
     written = tuple(outputs) | f"{p}Write" >> WriteFhirShards(destination, tag, label, counts_view, p,
@@ -196,5 +198,5 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
         (read[ERRORS], parsed[ERRORS], *deid_errors, written[ERRORS]) | f"{p}All errors" >> beam.Flatten()
     )
     errors | f"{p}Write errors" >> WriteErrorRecords(run_dir, error_prefix)
-    return FhirStoreResult(written["paths"], errors)
+    return FhirStoreResult(written["paths"], errors, done_counts)
 

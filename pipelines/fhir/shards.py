@@ -91,6 +91,13 @@ class ShardBuffer:
         return out
 
 
+def source_rows(element: tuple) -> int:
+    """How many source resources a de-identify output ``((type, shard), rows)`` carries, for progress: a shard
+    marker (``b""``) and lines kept from the destination (``EXISTING``) count none."""
+    value = element[1]
+    return sum(1 for row in value if row[3] != EXISTING) if value.__class__ is list else 0
+
+
 def row_order(row: Row) -> tuple:
     """A row's place in its shard: by new id; rows of one id (duplicates, rare) with a line kept from the
     destination first, then by source location (then by line, so even exact ties do not depend on arrival)."""

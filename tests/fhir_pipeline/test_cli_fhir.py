@@ -93,6 +93,19 @@ def test_run_succeeds_with_a_summary(runs):
     assert error_records(root / DEST) == []
 
 
+def test_progress_counts_resources_not_shard_files(runs):
+    # Catches progress that counts what the write step emits (one path a shard file: 10 paths for 61 resources, so
+    # a finished run said "10/61 (16%)") instead of the resources each de-identify output carries.
+    root, first, parallel = runs
+    src = root / SOURCE
+    lines = sum(len(p.read_bytes().splitlines()) for p in src.glob("*.ndjson"))
+    entries = len(json.loads((src / "bundle.json").read_text())["entry"])
+    total = lines + entries
+    for run in (first, parallel):
+        last = [line for line in run.stderr.splitlines() if line.startswith("de-identify:")][-1]
+        assert last.startswith(f"de-identify: {total:,}/{total:,} (100%)"), last
+
+
 def test_no_known_phi_in_any_output_byte(runs):
     root, first, _ = runs
     phi = set(sample_store(PATIENTS, SEED).phi) | set(sample_bundle(BUNDLE_PATIENTS, BUNDLE_SEED)[1].phi)
