@@ -166,19 +166,28 @@ def deidentify(run: DeidentifyRun, args, beam_args: Sequence[str]) -> int:
     from pipelines.progress import attach_progress
 
     pipeline = beam.Pipeline(options=beam_options(beam_args))
-    for result in run.build(pipeline):
+    results = list(run.build(pipeline))
+    for result in results:
         attach_progress(result, run.run_dir)
     if not run.labels:  # nothing to run: still a run record, as the API's operation would leave
         _ = pipeline | "No stores" >> beam.Create([])
     if run.prepare is not None:
         run.prepare()
     total = None if counts is None or None in counts else sum(counts)
-    code = run_and_record(pipeline, kind=run.kind, run_id=run.run_id, run_dir=run.run_dir,
-                          create_time=run.create_time, labels=list(run.labels), details=run.details,
-                          extra_run_dirs=run.extra_run_dirs, total=total, quiet=quiet,
-                          destination_path=run.destination_path,
-                          outputs=[(label, s.kind, s.destination_path) for label, s in zip(run.labels, run.stores)]
-                          if len(run.labels) == len(run.stores) else [])
+    try:
+        code = run_and_record(pipeline, kind=run.kind, run_id=run.run_id, run_dir=run.run_dir,
+                              create_time=run.create_time, labels=list(run.labels), details=run.details,
+                              extra_run_dirs=run.extra_run_dirs, total=total, quiet=quiet,
+                              destination_path=run.destination_path,
+                              outputs=[(label, s.kind, s.destination_path)
+                                       for label, s in zip(run.labels, run.stores)]
+                              if len(run.labels) == len(run.stores) else [])
+    except BaseException:  # a crashed or interrupted run: no temporary file of it stays in the destination
+        for result in results:
+            discard = getattr(result, "discard_temporary", None)
+            if discard is not None:
+                discard()
+        raise
     if run.finish is not None:
         run.finish()
     return code

@@ -79,7 +79,7 @@ from pipelines.fhir.join import (
 from pipelines.fhir.memory import fix_mmap_threshold
 from pipelines.fhir.parse import BATCHES, OFFERS, PATIENTS, SIZES, WANTED, KeepWanted, ParseResources, bucket_of
 from pipelines.fhir.read import ReadFhirStore
-from pipelines.fhir.shards import WriteFhirShards, run_folder, shard_tag, source_rows
+from pipelines.fhir.shards import WriteFhirShards, delete_runs, run_folder, shard_tag, source_rows
 from pipelines.stores.fhir import MAX_RESOURCE_BYTES, shard_count, source_tag
 from transforms.beam import ERRORS, WriteErrorRecords
 from transforms.crypto import Keys
@@ -90,6 +90,12 @@ class FhirStoreResult(NamedTuple):
     written: beam.PCollection  # paths of the shards written
     errors: beam.PCollection  # error records
     done_counts: tuple = ()  # PCollections of how many source resources each de-identify output carries
+    temporary_folder: str = ""  # the write's runs and the join's spill files (Patient join info: PHI) while it runs
+
+    def discard_temporary(self) -> None:
+        """Delete the temporary folder (after a failed run: its spill files hold source Patients' phrases)."""
+        if self.temporary_folder:
+            delete_runs(self.temporary_folder)
 
 
 def _sum_pairs(pairs: Iterable[tuple[int, int]]) -> tuple[int, int]:
@@ -198,5 +204,5 @@ def add_fhir_store_branch(pipeline, source: str, destination: str, run_dir: str,
         (read[ERRORS], parsed[ERRORS], *deid_errors, written[ERRORS]) | f"{p}All errors" >> beam.Flatten()
     )
     errors | f"{p}Write errors" >> WriteErrorRecords(run_dir, error_prefix)
-    return FhirStoreResult(written["paths"], errors, done_counts)
+    return FhirStoreResult(written["paths"], errors, done_counts, run_folder(destination, tag, token))
 

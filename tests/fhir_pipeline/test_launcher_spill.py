@@ -13,12 +13,16 @@ from collections import Counter
 import apache_beam as beam
 import pytest
 
-from pipelines.fhir import join, parse, spill
+from pipelines.commands import EXIT_CRASH
+from pipelines.commands.sample_fhir import sample_files
+from pipelines.fhir import join, parse, shards, spill
 from pipelines.fhir import read as fhir_read
 from pipelines.fhir.parse import PATIENTS, ParseResources
 from pipelines.fhir.shards import delete_runs, run_folder
 from pipelines.stores import fhir as stores_fhir
+from tests.conftest import DATASET, write_store
 from tests.fhir_pipeline.test_keyed_join import _run, _store
+from tests.templates.helpers import deidentify
 from transforms.crypto import Keys
 from transforms.fhir import compile_fhir_policy
 from transforms.fhir.sample import sample_store
@@ -150,3 +154,29 @@ def test_a_failed_attempt_s_segment_file_is_not_named_by_its_retry_and_is_delete
     assert ref.path != abandoned.path and spill.read_segment(ref) == ("Patient/a", "info")
     delete_runs(folder)
     assert not os.path.exists(folder)
+
+
+@pytest.mark.parametrize("join_kind", ["side", "keyed"])
+def test_a_crashed_run_leaves_no_spill_file_in_the_destination(tmp_path, monkeypatch, join_kind):
+    # Catches a run that dies after the parse step spilled Patient join info (source names and phrases) and
+    # leaves it under the destination's .deidflow/tmp until the next run of the source: the command deletes the
+    # temporary folder when the run fails. The crash is injected in the last step, after every spill was written.
+    root = tmp_path / "stores"
+    write_store(root, f"{DATASET}/fhirStores/src", sample_files(6, 5, "ndjson"))
+    spilled = []
+    real_merge = shards.MergeShards.process
+
+    def crash(self, element, shard_counts):
+        tmp = root / DATASET / "fhirStores" / "out" / ".deidflow" / "tmp"
+        spilled.extend(p.name for p in tmp.rglob("*") if p.is_file())
+        raise RuntimeError("injected")
+        yield from real_merge(self, element, shard_counts)
+
+    monkeypatch.setattr(shards.MergeShards, "process", crash)
+    out = deidentify(root, "src", "out", "--patient-join", join_kind, "--reference-date", "2025-06-01",
+                     kind="fhirStores")
+    assert out.returncode == EXIT_CRASH
+    assert any(name.endswith(".spill") for name in spilled)  # the crash came after the join's spill files
+    left = [p for p in (root / DATASET / "fhirStores" / "out" / ".deidflow").rglob("*")
+            if p.is_file() and "tmp" in p.relative_to(root).parts]
+    assert left == []
