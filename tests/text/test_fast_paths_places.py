@@ -66,3 +66,30 @@ def test_city_cues_decide_as_documented(text: str, found: str | None) -> None:
     # catches a cue pattern skipped when the decision needs it (the cues are searched lazily)
     spans = {text[s:e] for s, e, _, _ in places.find_places(text, frozenset({"LOCATION"}))}
     assert (found in spans) if found else not spans, spans
+
+
+@pytest.mark.parametrize(
+    "text, city",
+    [
+        ("Mail to 5 Elm St, Elmira NY 14901-1234.", "Elmira"),  # a ZIP+4: the anchor's second branch
+        ("Born 1956-09-16 in Elmira NY 14901", "Elmira"),  # a date's "1956-" is no anchor, the ZIP still is
+        ("Kontakt: Søborg, Gladsaxe, 2860", "Søborg"),  # four digits after a comma and a town
+    ],
+)
+def test_city_state_zip_anchors_keep_every_zip_form(text: str, city: str) -> None:
+    # catches an anchor pattern narrowed too far (a ZIP+4 or a four-digit code no longer anchoring a window)
+    assert [m.group(1) for m in places._city_state_zips(text)] == [city]
+
+
+@pytest.mark.parametrize(
+    "text, organisation",
+    [
+        ("Seen at Centre Hospitalier Universitaire de Rouen last week.", "Centre Hospitalier Universitaire de Rouen"),
+        ("Transferred from Klinikum Rechts der Isar", "Klinikum Rechts der Isar"),
+        ("Studies at Universität Zürich", "Universität Zürich"),
+    ],
+)
+def test_head_first_organisations_pass_their_hint(text: str, organisation: str) -> None:
+    # catches a hint that skips a text holding a head-first organisation (a head missing from it, or the space)
+    spans = {text[s:e] for s, e, t, _ in places.find_places(text, frozenset({"ORGANIZATION_NAME"}))}
+    assert organisation in spans, spans
