@@ -93,3 +93,51 @@ def test_head_first_organisations_pass_their_hint(text: str, organisation: str) 
     # catches a hint that skips a text holding a head-first organisation (a head missing from it, or the space)
     spans = {text[s:e] for s, e, t, _ in places.find_places(text, frozenset({"ORGANIZATION_NAME"}))}
     assert organisation in spans, spans
+
+
+# The cue patterns as written before they branched on their first letter: the oracle for the faster forms.
+_PLAIN_CUES = {
+    "_FACILITY_CUE": (
+        r"\b(?:(?:transferr?ed|transfer|trans|admitted|adm|discharged|dc'd|referred|sent|brought|taken|moved|returned"
+        r"|med-?flighted|flighted|flown|came|went|arrived|accepted|enroute|en\s+route)\s+(?:to|from)|came\s+into"
+        r"|(?:accepted|arrived)\s+(?:at|by)"
+        r"|(?:seen|treated|followed|evaluated|imaged|scanned|performed|done|delivered|born|hospitali[sz]ed)\s+at"
+        r"|outside\s+(?:hospital|facility|films?|imaging|stud(?:y|ies)|images|exam|report|read)(?:\s+(?:from|at))?"
+        r"|(?:records|films|images|imaging|stud(?:y|ies)|report|exam)\s+(?:from|at)"
+        r"|(?:insurance|insurer|insured\s+by|payer|carrier|health\s+plan|company|firm)\s*:"
+        r"|works?\s+(?:at|for)|worked\s+(?:at|for)|employed\s+(?:at|by)|employer:?|facility:?|hospital:?|clinic:?"
+        r"|institution:?|site:)\s+(?:the\s+)?(?=[a-z])"
+    ),
+    "_EMPLOYMENT_WORD": (
+        r"\b(?:works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
+        r"|driver|engineer|teacher|nurse|analyst|technician|salesman|mechanic|accountant|guard|officer|staff)\b"
+    ),
+    "_RESIDENCE_WORD": (
+        r"\b(?:lives?|living|lived|resides|residing|resident|born|raised|moved|relocated|visiting|hometown|native"
+        r"|from|city|town)\b"
+    ),
+    "_LOWER_AFTER_CUE": r"\b(?:in|from|to|near|visiting|lives|born|moved|resident\s+of)\s+(?=[^\W\d_])",
+}
+_CUE_WORDS = (
+    "transferred transfered to from came into accepted at by seen treated outside films studies report exam insurance: "
+    "insured health plan : works worked for employed employer: facility: site: the mercy in near visiting lives born "
+    "moved resident of job staff nurse with dc'd med-flighted medflighted en route hospitalized kaiser x xin inx"
+).split(" ")
+
+
+@pytest.mark.parametrize("name", sorted(_PLAIN_CUES))
+def test_first_letter_cues_match_like_their_plain_patterns(name: str) -> None:
+    # catches a cue lost or reordered when the alternatives were spread and grouped by first letter, or a word
+    # boundary tested at the wrong place
+    plain = re.compile(_PLAIN_CUES[name])
+    fast = getattr(places, name).lowered
+    for text in word_salad(_CUE_WORDS, _SEPARATORS, 4000, 23):
+        assert [m.span() for m in fast.finditer(text)] == [m.span() for m in plain.finditer(text)], text
+
+
+def test_saint_word_is_found_where_the_plain_pattern_finds_it() -> None:
+    # catches a saint's word lost from the first-letter form (the hint would skip "St. Mary's Hospital")
+    plain = re.compile(r"\b(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) ")
+    words = "St. Saint Mount Mt. San Santa Sainte Ste. xSt. Mary's Hospital at from M S Mt".split(" ")
+    for text in word_salad(words, _SEPARATORS, 4000, 29):
+        assert bool(places._SAINT_WORD.search(text)) == bool(plain.search(text)), text

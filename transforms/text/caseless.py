@@ -1,5 +1,5 @@
 """Case-insensitive keyword patterns run case-sensitively over lower-cased text: the same spans, 3-5x faster; and
-word lists as prefix tries (``trie_pattern``)."""
+word lists as prefix tries (``trie_pattern``) or branching on their first letter (``by_first_letter``)."""
 
 from __future__ import annotations
 
@@ -85,3 +85,70 @@ class Caseless:
     def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
         pattern, subject = self._pick(text)
         return pattern.search(subject, pos)
+
+
+def alternatives(alts: str) -> list[str]:
+    """The top-level alternatives of a pattern ("a|b(?:c|d)" -> ["a", "b(?:c|d)"])."""
+    out, depth, start, k = [], 0, 0, 0
+    while k < len(alts):
+        ch = alts[k]
+        if ch == "\\":
+            k += 1
+        elif ch == "[":
+            k = alts.index("]", k + 2)
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            out.append(alts[start:k])
+            start = k + 1
+        k += 1
+    return out + [alts[start:]]
+
+
+def _closing(pattern: str, start: int) -> int:
+    """The index of the ")" closing the group opened at ``pattern[start]``."""
+    depth, k = 0, start
+    while True:
+        ch = pattern[k]
+        if ch == "\\":
+            k += 1
+        elif ch == "[":
+            k = pattern.index("]", k + 2)
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return k
+        k += 1
+
+
+def _spread(alt: str) -> list[str]:
+    """An alternative that starts with a group, "(?:a|b)rest", as the alternatives "arest", "brest": the same
+    matches, tried in the same order."""
+    if not alt.startswith("(?:"):
+        return [alt]
+    end = _closing(alt, 0)
+    rest = alt[end + 1 :]
+    if rest[:1] in ("?", "*", "+", "{"):
+        return [alt]  # a group that may repeat or be absent does not spread
+    return [spread for inner in alternatives(alt[3:end]) for spread in _spread(inner + rest)]
+
+
+def by_first_letter(options: list[str], behind: str = "") -> str:
+    """The alternatives as one alternation branching on their first letter ("m(?:rn|r)|a(?:cct|cc)"), each letter's
+    in their order; an alternative that starts with a group is read as that group's alternatives, each followed by
+    the rest. Alternatives with different first letters never match at the same place, so the first that
+    matches is the same, but ``re`` tries a few branches at each word instead of every one. ``behind``: a
+    one-character class that must not come before the alternative, tested past its first letter: with it, the
+    alternation is the pattern's start and ``re`` skips to those letters (a leading look-behind or ``\\b`` would
+    have it try every position)."""
+    by_letter: dict[str, list[str]] = {}
+    for alt in (spread for option in options for spread in _spread(option)):
+        if not ("a" <= alt[0] <= "z") or alt[1:2] in ("?", "*", "+", "{"):
+            raise ValueError(f"an alternative starts with a letter of its own: {alt!r}")
+        by_letter.setdefault(alt[0], []).append(alt[1:])
+    guard = (lambda letter: f"(?<!{behind}{letter})") if behind else (lambda letter: "")
+    return "|".join(f"{letter}{guard(letter)}(?:{'|'.join(rests)})" for letter, rests in by_letter.items())

@@ -15,7 +15,7 @@ import phonenumbers
 from transforms.text import lexicon
 from transforms.text.addresses import find_address_parts, find_city_state_zips, find_journey_places, grow_places
 from transforms.text.ages import find_word_ages
-from transforms.text.caseless import Caseless, lowered, trie_pattern
+from transforms.text.caseless import Caseless, alternatives, by_first_letter, lowered, trie_pattern
 from transforms.text.context import context_findings
 from transforms.text.date_shapes import find_more_dates
 from transforms.text.name_cues import find_more_names
@@ -112,41 +112,6 @@ def _class_first(behind: str, first: str, rest: str) -> re.Pattern[str]:
     return re.compile(f"{first}(?<!(?:{behind}){first}){rest}")
 
 
-def _alternatives(alts: str) -> list[str]:
-    """The top-level alternatives of a pattern ("a|b(?:c|d)" -> ["a", "b(?:c|d)"])."""
-    out, depth, start, k = [], 0, 0, 0
-    while k < len(alts):
-        ch = alts[k]
-        if ch == "\\":
-            k += 1
-        elif ch == "[":
-            k = alts.index("]", k + 2)
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            out.append(alts[start:k])
-            start = k + 1
-        k += 1
-    return out + [alts[start:]]
-
-
-def _by_first_letter(alternatives: list[str], behind: str = "") -> str:
-    """The alternatives as one alternation branching on their first letter ("m(?:rn|r)|a(?:cct|cc)"), each letter's
-    in their order. Alternatives with different first letters never match at the same place, so the first that
-    matches is the same, but ``re`` tries a few branches at each word instead of every one. ``behind``: a
-    one-character class that must not come before the alternative, tested past its first letter (``_class_first``):
-    with it, the alternation is the pattern's start and ``re`` skips to those letters."""
-    by_letter: dict[str, list[str]] = {}
-    for alt in alternatives:
-        if not ("a" <= alt[0] <= "z") or alt[1:2] in ("?", "*", "+", "{"):
-            raise ValueError(f"an alternative starts with a letter of its own: {alt!r}")
-        by_letter.setdefault(alt[0], []).append(alt[1:])
-    guard = (lambda letter: f"(?<!{behind}{letter})") if behind else (lambda letter: "")
-    return "|".join(f"{letter}{guard(letter)}(?:{'|'.join(rests)})" for letter, rests in by_letter.items())
-
-
 # Local parts and domains in any script ("zoë.müllerová24@klinik.de"); the domain's last label is letters.
 _EMAIL = re.compile(r"(?<![\w.%+-])[^\W_][\w.%+'-]*@[^\W_][\w-]*(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])")
 _URL = re.compile(r"(?i)\b(?:(?:https?|ftps?|sftp|file)://|www\.)[^\s<>\"'^\\]+[^\s<>\"'^\\.,;:!?)\]]")
@@ -196,7 +161,7 @@ _PHONE_NANP = _class_first(
 # (Cue words at a word's start: "\b" before a letter is "no letter or digit before it", tested past the first letter.)
 _PHONE_CTX = Caseless(
     r"(?i)(?:"
-    + _by_first_letter(_alternatives("tel|telephone|phone|ph|cell|mobile|mob|pager|fax|call|contact|home|work"), r"\w")
+    + by_first_letter(alternatives("tel|telephone|phone|ph|cell|mobile|mob|pager|fax|call|contact|home|work"), r"\w")
     + r")\b\.?\s*(?:no\.?|number|#)?\s*[:#]?\s*(\+?\d[\d ()./-]{6,18}\d)"
 )
 _PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}(?![\w-])")
@@ -270,12 +235,12 @@ _YEAR_PATTERNS = frozenset({1, 5, 6, 8})
 _AGE_WORD = re.compile(r"\d[\s-]?[DMWYdmwy]")
 _DIGIT_SEP_Y = re.compile(r"\d[\s-]?[yY]")  # what "45 years old", "45 y.o.", "45yo" and "102y" need
 _YEAR_CTX = Caseless(
-    r"(?i)(?:" + _by_first_letter(_alternatives("in|since|from|during|year|until|till|by|circa|of|dated"), r"\w")
+    r"(?i)(?:" + by_first_letter(alternatives("in|since|from|during|year|until|till|by|circa|of|dated"), r"\w")
     + r")\s+((?:19|20)\d{2})(?![\w]|[-/.]\d)"
 )
 _DOB_BEFORE = Caseless(
     r"(?i)(?:"
-    + _by_first_letter(_alternatives(r"dob|d\.o\.b\.?|date of birth|birth\s?date|born(?:\s+on)?|birthday"), r"\w")
+    + by_first_letter(alternatives(r"dob|d\.o\.b\.?|date of birth|birth\s?date|born(?:\s+on)?|birthday"), r"\w")
     + r")\W{0,4}$"
 )
 _TIME = _class_first(
@@ -342,7 +307,7 @@ _LABELLED_ID = Caseless(r"(?i)(?<![\w/])(?:" + _LABEL_ALTS + r")" + _LABEL_TAIL)
 # _LABELLED_ID without the label groups: its matches, found faster (_labelled_ids asks _LABELLED_ID for the groups)
 _LABELLED_ID_FAST = Caseless(
     r"(?i)(?:"
-    + _by_first_letter([a for _, alts, _ in _LABEL_TYPES for a in _alternatives(alts)], r"[\w/]")
+    + by_first_letter([a for _, alts, _ in _LABEL_TYPES for a in alternatives(alts)], r"[\w/]")
     + r")"
     + _LABEL_TAIL.replace("(?P<q>", "(?:").replace("(?P<v>", "(?:")
 )

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator
 
 from transforms.text import lexicon
-from transforms.text.caseless import Caseless, lowered, trie_pattern
+from transforms.text.caseless import Caseless, alternatives, by_first_letter, lowered, trie_pattern
 from transforms.text.names import _is_common as is_everyday_word
 from transforms.text.names import eponym_like
 
@@ -176,17 +176,20 @@ _STRONG_PLACE_CUE = Caseless(
 _AFTER_ADDRESS = re.compile(r"\d[^\d,;.]{0,30},\s*$")  # "Suite 549, Burlington", "Hill, Denver" after a number
 # Only the cue and its blank are consumed, so "lives in catonsville" tries "in" too; the words are read after it.
 _LOWER_AFTER_CUE = Caseless(
-    r"(?i)\b(?:in|from|to|near|visiting|lives|born|moved|resident\s+of)\s+(?=[^\W\d_])"
+    r"(?i)(?:" + by_first_letter(alternatives(r"in|from|to|near|visiting|lives|born|moved|resident\s+of"), r"\w")
+    + r")\s+(?=[^\W\d_])"
 )  # only its matches' ends are read (a Caseless match indexes the lower-cased text: the same offsets)
 _LOWER_WORDS = re.compile(r"[^\W\d_]+(?: [^\W\d_]+){0,2}")
+_EMPLOYMENT_WORDS = (
+    r"works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
+    r"|driver|engineer|teacher|nurse|analyst|technician|salesman|mechanic|accountant|guard|officer|staff"
+)
 _EMPLOYMENT_CUE = Caseless(
-    r"(?i)\b(?:works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
-    r"|driver|engineer|teacher|nurse|analyst|technician|salesman|mechanic|accountant|guard|officer|staff)"
-    r"(?:\s+(?:as\s+an?\s+\w+|\w+)){0,3}\s+(?:at|for|by|from|with)\s+$"
+    r"(?i)\b(?:" + _EMPLOYMENT_WORDS + r")(?:\s+(?:as\s+an?\s+\w+|\w+)){0,3}\s+(?:at|for|by|from|with)\s+$"
 )
 # Cues before a care facility's or employer's own name.
-_FACILITY_CUE_SOURCE = (
-    r"(?i)\b(?:(?:transferr?ed|transfer|trans|admitted|adm|discharged|dc'd|referred|sent|brought|taken|moved|returned"
+_FACILITY_CUES = (
+    r"(?:transferr?ed|transfer|trans|admitted|adm|discharged|dc'd|referred|sent|brought|taken|moved|returned"
     r"|med-?flighted|flighted|flown|came|went|arrived|accepted|enroute|en\s+route)\s+(?:to|from)|came\s+into"
     r"|(?:accepted|arrived)\s+(?:at|by)"
     r"|(?:seen|treated|followed|evaluated|imaged|scanned|performed|done|delivered|born|hospitali[sz]ed)\s+at"
@@ -194,10 +197,14 @@ _FACILITY_CUE_SOURCE = (
     r"|(?:records|films|images|imaging|stud(?:y|ies)|report|exam)\s+(?:from|at)"
     r"|(?:insurance|insurer|insured\s+by|payer|carrier|health\s+plan|company|firm)\s*:"
     r"|works?\s+(?:at|for)|worked\s+(?:at|for)|employed\s+(?:at|by)|employer:?|facility:?|hospital:?|clinic:?"
-    r"|institution:?|site:)\s+(?:the\s+)?(?=[A-Z])"
+    r"|institution:?|site:"
 )
-# "(?i)...(?=[A-Z])": any letter follows; over lower-cased text that is [a-z]
-_FACILITY_CUE = Caseless(_FACILITY_CUE_SOURCE, _FACILITY_CUE_SOURCE[4:].replace("(?=[A-Z])", "(?=[a-z])"))
+# "(?i)...(?=[A-Z])": any letter follows; over lower-cased text that is [a-z]. There the cues branch on their first
+# letter (the same matches; re skips to those letters instead of trying every word boundary).
+_FACILITY_CUE = Caseless(
+    r"(?i)\b(?:" + _FACILITY_CUES + r")\s+(?:the\s+)?(?=[A-Z])",
+    r"(?:" + by_first_letter(alternatives(_FACILITY_CUES), r"\w") + r")\s+(?:the\s+)?(?=[a-z])",
+)
 # A company's name after a cue: capitalised words joined by commas, "&", "and" and its other languages' words,
 # then a registered form or a family firm's "e figli" ("Venegas, Narváez y Cruz", "Jakobsen & Dam A/S").
 _JOINERS = frozenset("& and y e et und i og och ja -".split())
@@ -206,11 +213,10 @@ _ORG_RUN = re.compile(
     r"(?:,? (?:e |y |& |et |und |and )?(?:figli|hijos|fils|sons|søn|söhne|asociados|associados|associates|ry|HB|EI"
     r"|S\.\s?Coop\.|Sp\.\s?[jkp]\.|(?:sp|Sp)\.\s?z\s?o\.\s?o\.))?"
 )
-_SAINT_WORD = re.compile(r"\b(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) ")
-_EMPLOYMENT_WORD = Caseless(
-    r"(?i)\b(?:works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
-    r"|driver|engineer|teacher|nurse|analyst|technician|salesman|mechanic|accountant|guard|officer|staff)\b"
-)
+# "\b(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) " (what every _SAINT_ORG match holds) branching on its first
+# letter, "\b" tested past it: re skips to an "S" or an "M"
+_SAINT_WORD = re.compile(r"(?:S(?<!\wS)(?:t\.|aint|an|anta|ainte|te\.)|M(?<!\wM)(?:ount|t\.)) ")
+_EMPLOYMENT_WORD = Caseless(r"(?i)(?:" + by_first_letter(alternatives(_EMPLOYMENT_WORDS), r"\w") + r")\b")
 _LOCATION_CUE_BEFORE_ORG = Caseless(
     r"(?i)\b(?:at|from|to|in|admitted|transferred|discharged|seen|resident|followed|referred)\s+(?:the\s+)?$"
 )
@@ -334,8 +340,10 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
 
 # Where a person lives, comes from or was born: whatever name follows is a place, known to the gazetteer or not
 # ("resident of Tuusniemi", "born in Kurtinig", "lives in clercbourg").
-_RESIDENCE_WORD = Caseless(r"(?i)\b(?:lives?|living|lived|resides|residing|resident|born|raised|moved|relocated"
-                           r"|visiting|hometown|native|from|city|town)\b")
+_RESIDENCE_WORD = Caseless(
+    r"(?i)(?:" + by_first_letter(alternatives(r"lives?|living|lived|resides|residing|resident|born|raised|moved"
+                                             r"|relocated|visiting|hometown|native|from|city|town"), r"\w") + r")\b"
+)
 _RESIDENCE_CUE = Caseless(
     r"(?i)\b(?:(?:lives?|living|lived|resides|residing|raised|grew\s+up)(?:\s+(?:with|alone|together)(?:\s+[a-z]+){0,2})?"
     r"\s+(?:in|near)|resident\s+of|born\s+in"
