@@ -141,3 +141,35 @@ def test_saint_word_is_found_where_the_plain_pattern_finds_it() -> None:
     words = "St. Saint Mount Mt. San Santa Sainte Ste. xSt. Mary's Hospital at from M S Mt".split(" ")
     for text in word_salad(words, _SEPARATORS, 4000, 29):
         assert bool(places._SAINT_WORD.search(text)) == bool(plain.search(text)), text
+
+
+def test_cue_look_behinds_decide_like_their_searches() -> None:
+    # catches a cue skipped by the end-word look before the search: a cue word missing from the list of ends, "the"
+    # or blanks after it mishandled, or a non-ASCII word that (?i) folds ("İN") judged by its lower case
+    words = (
+        "in from to near at of outside travel traveled travelled lives living moved the The THE IN From x Boston "
+        "Suite 549 , hometown outskirts native İN ın Dr. 12 grew up born city town"
+    ).split(" ")
+    for before in word_salad(words, [" ", "  ", "\n", ", ", "", ",", "\t"], 6000, 31):
+        for text in (before, before + " ", before + "\n"):
+            tail = text.rstrip()
+            strong = places._STRONG_PLACE_CUE.search(text) is not None and tail[-1:].isalpha() and tail != text
+            assert places._strong_place_cue(text) == (
+                strong or (tail.endswith(",") and places._AFTER_ADDRESS.search(text) is not None)
+            ), text
+            cue = places._place_cue(text)
+            plain = places._PLACE_CUE.search(text)
+            assert (cue and cue.span()) == (plain and plain.span()), text
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("Travelled to the Blackburgh hills.", "Blackburgh"),  # a cue word, "the", then the place
+        ("She was born in Jacksonton", "Jacksonton"),
+    ],
+)
+def test_city_cues_before_the(text: str, found: str) -> None:
+    # catches the end-word look that misses a cue followed by "the" or a cue word missing from its list
+    spans = {text[s:e] for s, e, _, _ in places.find_places(text, frozenset({"LOCATION"}))}
+    assert found in spans, spans

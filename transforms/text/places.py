@@ -39,11 +39,13 @@ _CAPWORD = r"[" + _UP + r"][^\W\d_]*(?:['’][^\W\d_]+)?(?:-[^\W\d_]+)*\.?"
 _CAP_RUN = re.compile(_CAPWORD + r"(?: " + _CAPWORD + r"){0,3}")
 
 # Cues right before a place: "lives in", "from", "born in", "moved to", "resident of", "near".
-_PLACE_CUE = Caseless(
-    r"(?i)(?:\b(?:in|from|to|near|at|of|outside|around|into|toward|towards|via|visiting|visit|lives|living|lived"
-    r"|resides|residing|resident|born|raised|moved|relocated|travel(?:l?ed)?|trip|returned|flew|drove|hometown"
-    r"|city|town|village|county|home|address|located|based|outskirts|downtown|native)\b|,)\s*(?:the\s+)?$"
-)
+_PLACE_CUE_WORDS = (
+    "in", "from", "to", "near", "at", "of", "outside", "around", "into", "toward", "towards", "via", "visiting", "visit",
+    "lives", "living", "lived", "resides", "residing", "resident", "born", "raised", "moved", "relocated", "travel",
+    "traveled", "travelled", "trip", "returned", "flew", "drove", "hometown", "city", "town", "village", "county",
+    "home", "address", "located", "based", "outskirts", "downtown", "native",
+)  # fmt: skip
+_PLACE_CUE = Caseless(r"(?i)(?:\b(?:" + "|".join(_PLACE_CUE_WORDS) + r")\b|,)\s*(?:the\s+)?$")
 # Place-name shapes: an English or continental place-name ending, or a prefix word before a capitalised name.
 _TOPONYM_END = Caseless(
     r"(?i)(?:ville|ton|town|burg|burgh|borough|boro|bury|berry|field|ford|port|mouth|haven|view|side|land|shire"
@@ -173,6 +175,8 @@ _STRONG_PLACE_CUE = Caseless(
     r"|raised\s+in|moved\s+(?:to|from)|relocated\s+to|hometown|visiting\s+from|city\s+of|town\s+of"
     r"|village\s+of|county\s+of|near|outside|outskirts\s+of|native\s+of|trip\s+to|travel(?:l?ed)?\s+to)\s+(?:the\s+)?$"
 )
+# The words _STRONG_PLACE_CUE's alternatives end in, before its closing blanks (and "the").
+_STRONG_CUE_ENDS = ("in", "to", "at", "near", "from", "of", "hometown", "outside")
 _AFTER_ADDRESS = re.compile(r"\d[^\d,;.]{0,30},\s*$")  # "Suite 549, Burlington", "Hill, Denver" after a number
 # Only the cue and its blank are consumed, so "lives in catonsville" tries "in" too; the words are read after it.
 _LOWER_AFTER_CUE = Caseless(
@@ -467,16 +471,35 @@ def _strong_place_cue(before: str) -> bool:
     """A residence cue ("lives in", "born in") or an address's number ("Suite 549, ") right before a place."""
     tail = before.rstrip()
     last = tail[-1:]
-    if last == ",":  # _AFTER_ADDRESS ends in a comma and blanks; _STRONG_PLACE_CUE in a word and blanks
-        return _STRONG_PLACE_CUE.search(before) is not None or _AFTER_ADDRESS.search(before) is not None
-    return last.isalpha() and len(tail) < len(before) and _STRONG_PLACE_CUE.search(before) is not None
+    if last == ",":  # _AFTER_ADDRESS ends in a comma and blanks; _STRONG_PLACE_CUE in a word and blanks: not here
+        return _AFTER_ADDRESS.search(before) is not None
+    return (
+        last.isalpha() and len(tail) < len(before) and _may_end_in(tail, _STRONG_CUE_ENDS)
+        and _STRONG_PLACE_CUE.search(before) is not None
+    )
 
 
 def _place_cue(before: str) -> re.Match[str] | None:
-    """``_PLACE_CUE.search(before)``, which can match only where ``before`` ends in a comma or a letter (the end of
-    one of its words; "ſ", "ı", "K" too, which (?i) folds) and then blanks: "Patient: ", "MRN 12 " are no cue."""
-    last = before.rstrip()[-1:]
-    return _PLACE_CUE.search(before) if last == "," or last.isalpha() else None
+    """``_PLACE_CUE.search(before)``, which can match only where ``before`` ends in a comma or a cue word (a letter;
+    "ſ", "ı", "K" too, which (?i) folds), maybe "the", and then blanks: "Patient: ", "MRN 12 ", "Dr. " are no cue."""
+    tail = before.rstrip()
+    last = tail[-1:]
+    if last == "," or (last.isalpha() and _may_end_in(tail, _PLACE_CUE_ENDS)):
+        return _PLACE_CUE.search(before)
+    return None
+
+
+_PLACE_CUE_ENDS = (*_PLACE_CUE_WORDS, ",")
+
+
+def _may_end_in(tail: str, ends: tuple[str, ...]) -> bool:
+    """Whether ``tail`` (a text's start without its closing blanks), lower-cased, ends in one of ``ends``, or in one of
+    them, maybe blanks, and "the": what a cue pattern ending in "(?:ENDS)\\s*(?:the\\s+)?$" needs there (a cheap
+    look before its search). A tail that is not ASCII may fold otherwise under (?i) ("İN"): True, the search decides."""
+    if not tail.isascii():
+        return True
+    low = tail.lower()
+    return low.endswith(ends) or (low.endswith("the") and low[:-3].rstrip().endswith(ends))
 
 
 def _preposition_cue(cue: re.Match[str] | None) -> bool:
