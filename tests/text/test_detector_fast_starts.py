@@ -203,11 +203,11 @@ def test_state_name_trie_finds_every_state(text, states):
 def test_state_name_trie_holds_exactly_the_state_names():
     from transforms.text import lexicon
 
-    names = [n.lower() for n, _ in lexicon.US_STATES]
-    for name in names:
-        assert d._STATE_NAME_LOWER.fullmatch(name), name
-    for near in ("new", "kansa", "virginix", "district of", "ohi"):
-        assert not d._STATE_NAME_LOWER.fullmatch(near), near
+    for name, _ in lexicon.US_STATES:
+        assert d._STATE_NAME_CASED.fullmatch(name), name
+        assert d._STATE_NAME_CASED.fullmatch(name.upper()), name
+    for near in ("New", "Kansa", "Virginix", "District of", "Ohi", "ohio", "new york", "New york"):
+        assert not d._STATE_NAME_CASED.fullmatch(near), near
 
 
 @pytest.mark.parametrize(
@@ -460,3 +460,17 @@ def test_measure_precheck_on_salad():
     for text in word_salad(words, [""], 5000, 25):
         if text:
             assert d._is_measure(text) == (_MEASURE_PLAIN.fullmatch(text) is not None), text
+
+
+@pytest.mark.parametrize(
+    ("text", "macs"),
+    [
+        ("NIC 00:1A:2B:3C:4D:5E on the pump", ["00:1A:2B:3C:4D:5E"]),
+        ("mac 00-1a-2b-3c-4d-5e.", ["00-1a-2b-3c-4d-5e"]),
+        ("Cisco form 001a.2b3c.4d5e here", ["001a.2b3c.4d5e"]),
+        ("DOB 1956-09-16, phone 535-555-9498", []),
+    ],
+)
+def test_mac_hint_lets_every_mac_address_through(text, macs):
+    # catches a MAC hint or separator count that skips a text holding one (either separator, or the dotted form)
+    assert [v for v, _ in _found(text, {"MAC_ADDRESS"})] == macs

@@ -138,6 +138,9 @@ _MAC = _class_first(
     r"(?:[0-9A-Fa-f]([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{3}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})"
     r"(?![\w:-])",
 )
+# What every _MAC match holds (a pair between two of its five separators, or a dotted quad between dots), found
+# by a scan that skips to separators; a date's "1956-09-16" or a phone's "535-555-9498" holds neither.
+_MAC_HINT = re.compile(r"[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]|\.[0-9A-Fa-f]{4}\.")
 _SSN = _class_first(r"[\w-]", r"\d", r"(?!(?<=0)00|(?<=6)66|(?<=9)\d\d)\d{2}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w-])")
 _SSN_CTX = Caseless(
     r"(?i)\b(?:ssn|ss#|soc(?:ial)?\.?\s*sec(?:urity)?\.?(?:\s*(?:number|no\.?|#))?)\s*[:#]?\s*((?!000|666|9\d\d)\d{3}[- ]?(?!00)\d{2}[- ]?(?!0000)\d{4})\b"
@@ -393,8 +396,11 @@ _STATE_ABBRS = "|".join([a for _, a in lexicon.US_STATES] + ["FM", "MH", "PW", "
 _STATE_NAME = re.compile(r"(?<![\w])(?:" + _STATE_NAMES + r"|" + _STATE_NAMES.upper() + r")(?![\w])")
 
 
-# a first look in lower-cased text
-_STATE_NAME_LOWER = re.compile(trie_pattern(frozenset(n.lower() for n, _ in lexicon.US_STATES)))
+# A first look: the names as _STATE_NAME writes them, as written and in capitals, without its look-behind (re skips to
+# their capitals; a trie over lower-cased text stops at almost every letter)
+_STATE_NAME_CASED = re.compile(
+    trie_pattern(frozenset(n for n, _ in lexicon.US_STATES) | frozenset(n.upper() for n, _ in lexicon.US_STATES))
+)
 _SUFFIX = "|".join(sorted(lexicon.STREET_SUFFIXES, key=len, reverse=True))
 _CITY = r"[A-Z][A-Za-z.'-]+(?:\s[A-Z][A-Za-z.'-]+){0,3}"
 _CITY_STATE_ZIP = (
@@ -572,7 +578,9 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                             continue
                         out.append((m.start(), m.start() + len(candidate), "IP_ADDRESS", _NO_PARTS))
                         break
-        if "MAC_ADDRESS" in wanted and (":" in text or "-" in text or text.count(".") >= 2):
+        if "MAC_ADDRESS" in wanted and (
+            text.count(":") >= 5 or text.count("-") >= 5 or text.count(".") >= 2
+        ) and _MAC_HINT.search(text):
             out.extend(_emit(_MAC, text, "MAC_ADDRESS"))  # six pairs joined by ":" or "-", or three dotted quads
         if "US_SOCIAL_SECURITY_NUMBER" in wanted and longest >= 4:
             out.extend(_emit(_SSN, text, "US_SOCIAL_SECURITY_NUMBER"))
@@ -694,7 +702,7 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
     if "LOCATION" in wanted and "," in text and _COMMA_STATE.search(text):  # "City, ST": a comma, two capitals
         out.extend(_emit(_CITY_STATE, text, "LOCATION"))
     if "US_STATE" in wanted:
-        if low is None or _STATE_NAME_LOWER.search(low):
+        if _STATE_NAME_CASED.search(text):
             out.extend(_emit(_STATE_NAME, text, "US_STATE"))
     if not wanted.isdisjoint(_PLACE_TYPES):
         out.extend(find_places(text, wanted))
