@@ -173,3 +173,17 @@ def test_city_cues_before_the(text: str, found: str) -> None:
     # catches the end-word look that misses a cue followed by "the" or a cue word missing from its list
     spans = {text[s:e] for s, e, _, _ in places.find_places(text, frozenset({"LOCATION"}))}
     assert found in spans, spans
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("12 Oak Rd, Qwerty 03060-1234", {"Qwerty", "03060-1234"}),  # a town and a ZIP+4 after a comma
+        ("12 Oak Rd, Qwerty 03060", {"Qwerty", "03060"}),
+        ("Adresse: Hovedgaden 4, Qwerty 2860", {"Qwerty 2860"}),  # a town and a four-digit postcode after a comma
+    ],
+)
+def test_towns_before_a_code_after_a_comma_pass_their_hints(text: str, found: set[str]) -> None:
+    # catches the spaced-code hints (_SPACED_ZIP, _SPACED_CODE) skipping a text whose town and code follow a comma
+    spans = {text[s:e] for s, e, _, _ in places.find_places(text, frozenset({"LOCATION"}))}
+    assert found <= spans, spans

@@ -431,6 +431,7 @@ _CODE_THEN_CITY = re.compile(
 )
 _CODE_SPACE_CAPITAL = re.compile(r"\d{4} [A-ZÀ-Þ]")  # what every _CODE_THEN_CITY match holds
 _CITY_THEN_CODE = re.compile(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r")?) ((?!19|20)\d{4})(?![\w-])")
+_SPACED_CODE = re.compile(r" (?!19|20)\d{4}(?![\w-])")  # what every _CITY_THEN_CODE match ends in
 
 
 def _foreign_postcodes(text: str) -> list[_Raw]:
@@ -442,7 +443,7 @@ def _foreign_postcodes(text: str) -> list[_Raw]:
         city = lexicon.fold(m.group(2).rstrip("."))
         if city in lexicon.PLACES and city not in lexicon.CLINICAL_VOCAB:
             out.append((m.start(1), m.end(2) - m.group(2).endswith("."), "LOCATION", _NO_PARTS))
-    for m in _after_comma(_CITY_THEN_CODE, text):
+    for m in _after_comma(_CITY_THEN_CODE, text) if _SPACED_CODE.search(text) else ():
         words = m.group(1).split(" ")
         if not any(_is_english(w) or w.isupper() or len(w) < 4 for w in words):  # "SVR 1057", "CK 9914": values
             out.append((m.start(1), m.end(2), "LOCATION", _NO_PARTS))
@@ -465,6 +466,7 @@ def _after_comma(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]
 
 
 _CITY_ZIP_AFTER_COMMA = re.compile(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2}) (\d{5}(?:-\d{4})?)(?![\w-])")
+_SPACED_ZIP = re.compile(r" \d{5}(?:-\d{4})?(?![\w-])")  # what every _CITY_ZIP_AFTER_COMMA match ends in
 
 
 def _strong_place_cue(before: str) -> bool:
@@ -590,7 +592,7 @@ def _cities(text: str) -> list[_Raw]:
                 if _fold_words(words[:n]) in lexicon.PLACES and not all(english(w) for w in words[:n]):
                     out.append((m.start(), m.start() + len(phrase), "LOCATION", _NO_PARTS))
                     break
-    if has_digit and ", " in text:  # the pattern's look-behind
+    if has_digit and ", " in text and _SPACED_ZIP.search(text):  # the pattern's look-behind and its ZIP code
         for z in _after_comma(_CITY_ZIP_AFTER_COMMA, text):
             out.append((z.start(1), z.end(1), "LOCATION", _NO_PARTS))
             out.append((z.start(2), z.end(2), "LOCATION", _NO_PARTS))
