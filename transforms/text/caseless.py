@@ -10,16 +10,19 @@ _ESCAPE = re.compile(r"\\.")
 
 
 
-def trie_pattern(words: frozenset[str]) -> str:
+def trie_pattern(words: frozenset[str], behind: str = "") -> str:
     """An alternation of ``words`` with common prefixes factored out ("c(?:a(?:fe|sino)|...)"): the same matches as
     the plain alternation (longest first where one word starts another), but the engine tries one branch per letter
-    instead of every word at every position."""
+    instead of every word at every position. ``behind``: a one-character class that must not come before a word,
+    tested past its first character ("c(?<![\\w]c)(?:a...)"): the same matches as ``(?<!behind)`` in front, but
+    re skips to the words' first characters instead of trying every position."""
     ends = "" in words
     branches: dict[str, set[str]] = {}
     for w in words:
         if w:
             branches.setdefault(w[0], set()).add(w[1:])
-    alts = [re.escape(c) + trie_pattern(frozenset(rest)) for c, rest in sorted(branches.items())]
+    guard = (lambda c: f"(?<!{behind}{c})") if behind else (lambda c: "")
+    alts = [re.escape(c) + guard(re.escape(c)) + trie_pattern(frozenset(rest)) for c, rest in sorted(branches.items())]
     if not alts:
         return ""
     body = "(?:" + "|".join(alts) + ")"
