@@ -187,3 +187,25 @@ def test_towns_before_a_code_after_a_comma_pass_their_hints(text: str, found: se
     # catches the spaced-code hints (_SPACED_ZIP, _SPACED_CODE) skipping a text whose town and code follow a comma
     spans = {text[s:e] for s, e, _, _ in places.find_places(text, frozenset({"LOCATION"}))}
     assert found <= spans, spans
+
+
+def test_journey_cues_and_zip_codes_match_like_their_plain_patterns() -> None:
+    # catches a journey cue lost when the cues were grouped by first letter, or the ZIP code's look-behind moved
+    # past its first digit testing the wrong character ("a12345", "-12345" are no ZIP codes)
+    from transforms.text import addresses
+
+    plain_cue = re.compile(
+        r"\b(?:travel(?:l)?ed\s+(?:to|from)|trip\s+to|vacation(?:ing)?\s+in|holiday\s+in|(?:drove|flew|came|arrived"
+        r"|returned|transported|transferred|driven|flown)\s+(?:in\s+)?from|stayed\s+in|commutes?\s+(?:to|from))"
+        r"\s+(?=[^\W\d_])"
+    )
+    plain_zip = re.compile(r"(?<![\w-])\d{5}(?:-\d{4})?(?![\w-])")
+    words = (
+        "travelled traveled to from trip vacation vacationing in holiday drove flew came arrived returned transported "
+        "transferred driven flown stayed commutes commute x boston 12345 12345-6789 123456 -12345 a12345 oh"
+    ).split(" ")
+    for text in word_salad(words, [" ", "  ", "", " - ", "\n", ", "], 4000, 37):
+        assert [m.span() for m in addresses._JOURNEY_CUE.lowered.finditer(text)] == [
+            m.span() for m in plain_cue.finditer(text)
+        ], text
+        assert [m.span() for m in addresses._ZIP.finditer(text)] == [m.span() for m in plain_zip.finditer(text)], text
