@@ -474,3 +474,17 @@ def test_measure_precheck_on_salad():
 def test_mac_hint_lets_every_mac_address_through(text, macs):
     # catches a MAC hint or separator count that skips a text holding one (either separator, or the dotted form)
     assert [v for v, _ in _found(text, {"MAC_ADDRESS"})] == macs
+
+
+@pytest.mark.parametrize(
+    ("text", "vins"),
+    [
+        ("Car 1HGCM82633A004352 towed", ["1HGCM82633A004352"]),  # no label: the VIN scan alone finds it
+        ("towed:\t1HGCM82633A004352\n", ["1HGCM82633A004352"]),  # between a tab and a line end
+        ("short 1HGCM8263 token", []),
+    ],
+)
+def test_vin_chunk_length_gate_lets_every_vin_through(text, vins):
+    # catches the whitespace-chunk gate before the VIN scan measuring the wrong chunks (a VIN after a tab or at a
+    # line end skipped)
+    assert [v for v, _ in _found(text, {"US_VEHICLE_IDENTIFICATION_NUMBER"})] == vins
