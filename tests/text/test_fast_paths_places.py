@@ -209,3 +209,11 @@ def test_journey_cues_and_zip_codes_match_like_their_plain_patterns() -> None:
             m.span() for m in plain_cue.finditer(text)
         ], text
         assert [m.span() for m in addresses._ZIP.finditer(text)] == [m.span() for m in plain_zip.finditer(text)], text
+
+
+def test_code_then_city_hint_is_found_where_the_plain_pattern_is() -> None:
+    # catches the postcode hint, searched from its space, testing the wrong characters behind it
+    plain = re.compile(r"\d{4} [A-ZÀ-Þ]")
+    words = "75008 Paris 1234 Élan 123 X 12345 Y PLZ 10115 Berlin a b".split(" ")
+    for text in word_salad(words, [" ", "", ", ", "\n", "-"], 4000, 41):
+        assert bool(places._CODE_SPACE_CAPITAL.search(text)) == bool(plain.search(text)), text

@@ -429,7 +429,9 @@ _CA_HINT = re.compile(r"\d[A-Z]\d")  # what every _CA_POSTCODE match ends in
 _CODE_THEN_CITY = re.compile(
     r"(?:^|(?<=[,\n])|(?<=, )|(?<=PLZ )|(?<=CP )|(?<=CAP )|(?<=NPA )|(?<=[DFIAB]-))(\d{4,5}) (" + _CAPWORD + r")"
 )
-_CODE_SPACE_CAPITAL = re.compile(r"\d{4} [A-ZÀ-Þ]")  # what every _CODE_THEN_CITY match holds
+# What every _CODE_THEN_CITY match holds, "\d{4} [A-ZÀ-Þ]", found from its space (re skips to spaces; from every
+# digit it would try the four)
+_CODE_SPACE_CAPITAL = re.compile(r" (?<=\d{4} )[A-ZÀ-Þ]")
 _CITY_THEN_CODE = re.compile(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r")?) ((?!19|20)\d{4})(?![\w-])")
 _SPACED_CODE = re.compile(r" (?!19|20)\d{4}(?![\w-])")  # what every _CITY_THEN_CODE match ends in
 
