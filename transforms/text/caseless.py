@@ -90,42 +90,34 @@ class Caseless:
         return pattern.search(subject, pos)
 
 
-def alternatives(alts: str) -> list[str]:
-    """The top-level alternatives of a pattern ("a|b(?:c|d)" -> ["a", "b(?:c|d)"])."""
-    out, depth, start, k = [], 0, 0, 0
-    while k < len(alts):
-        ch = alts[k]
-        if ch == "\\":
-            k += 1
-        elif ch == "[":
-            k = alts.index("]", k + 2)
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            out.append(alts[start:k])
-            start = k + 1
-        k += 1
-    return out + [alts[start:]]
-
-
-def _closing(pattern: str, start: int) -> int:
-    """The index of the ")" closing the group opened at ``pattern[start]``."""
-    depth, k = 0, start
-    while True:
+def _scan(pattern: str) -> Iterator[tuple[int, str, int]]:
+    """Each position of ``pattern`` outside escapes and character classes: its index, its character and the depth
+    of the groups around it (a group's parentheses count as inside it)."""
+    depth, k = 0, 0
+    while k < len(pattern):
         ch = pattern[k]
         if ch == "\\":
-            k += 1
-        elif ch == "[":
-            k = pattern.index("]", k + 2)
-        elif ch == "(":
+            k += 2
+            continue
+        if ch == "[":
+            k = pattern.index("]", k + 2) + 1
+            continue
+        if ch == "(":
             depth += 1
-        elif ch == ")":
+        yield k, ch, depth
+        if ch == ")":
             depth -= 1
-            if depth == 0:
-                return k
         k += 1
+
+
+def alternatives(alts: str) -> list[str]:
+    """The top-level alternatives of a pattern ("a|b(?:c|d)" -> ["a", "b(?:c|d)"])."""
+    out, start = [], 0
+    for k, ch, depth in _scan(alts):
+        if ch == "|" and depth == 0:
+            out.append(alts[start:k])
+            start = k + 1
+    return out + [alts[start:]]
 
 
 def _spread(alt: str) -> list[str]:
@@ -133,7 +125,7 @@ def _spread(alt: str) -> list[str]:
     matches, tried in the same order."""
     if not alt.startswith("(?:"):
         return [alt]
-    end = _closing(alt, 0)
+    end = next(k for k, ch, depth in _scan(alt) if ch == ")" and depth == 1)  # the group's closing parenthesis
     rest = alt[end + 1 :]
     if rest[:1] in ("?", "*", "+", "{"):
         return [alt]  # a group that may repeat or be absent does not spread
