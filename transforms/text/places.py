@@ -40,10 +40,10 @@ _CAP_RUN = re.compile(_CAPWORD + r"(?: " + _CAPWORD + r"){0,3}")
 
 # Cues right before a place: "lives in", "from", "born in", "moved to", "resident of", "near".
 _PLACE_CUE_WORDS = (
-    "in", "from", "to", "near", "at", "of", "outside", "around", "into", "toward", "towards", "via", "visiting", "visit",
-    "lives", "living", "lived", "resides", "residing", "resident", "born", "raised", "moved", "relocated", "travel",
-    "traveled", "travelled", "trip", "returned", "flew", "drove", "hometown", "city", "town", "village", "county",
-    "home", "address", "located", "based", "outskirts", "downtown", "native",
+    "in", "from", "to", "near", "at", "of", "outside", "around", "into", "toward", "towards", "via", "visiting",
+    "visit", "lives", "living", "lived", "resides", "residing", "resident", "born", "raised", "moved", "relocated",
+    "travel", "traveled", "travelled", "trip", "returned", "flew", "drove", "hometown", "city", "town", "village",
+    "county", "home", "address", "located", "based", "outskirts", "downtown", "native",
 )  # fmt: skip
 _PLACE_CUE = Caseless(r"(?i)(?:\b(?:" + "|".join(_PLACE_CUE_WORDS) + r")\b|,)\s*(?:the\s+)?$")
 # Place-name shapes: an English or continental place-name ending, or a prefix word before a capitalised name.
@@ -497,9 +497,10 @@ _PLACE_CUE_ENDS = (*_PLACE_CUE_WORDS, ",")
 
 
 def _may_end_in(tail: str, ends: tuple[str, ...]) -> bool:
-    """Whether ``tail`` (a text's start without its closing blanks), lower-cased, ends in one of ``ends``, or in one of
-    them, maybe blanks, and "the": what a cue pattern ending in "(?:ENDS)\\s*(?:the\\s+)?$" needs there (a cheap
-    look before its search). A tail that is not ASCII may fold otherwise under (?i) ("İN"): True, the search decides."""
+    """Whether ``tail`` (the text before a place, without its closing blanks), lower-cased, ends in one of
+    ``ends``, or in one of them, maybe blanks, and "the": what a cue pattern ending in "(?:ENDS)\\s*(?:the\\s+)?$"
+    needs there (a cheap look before its search). A tail that is not ASCII may fold otherwise under (?i) ("İN"):
+    True, the search decides."""
     if not tail.isascii():
         return True
     low = tail.lower()
