@@ -203,11 +203,11 @@ def test_state_name_trie_finds_every_state(text, states):
 def test_state_name_trie_holds_exactly_the_state_names():
     from transforms.text import lexicon
 
-    names = [n.lower() for n, _ in lexicon.US_STATES]
-    for name in names:
-        assert d._STATE_NAME_LOWER.fullmatch(name), name
-    for near in ("new", "kansa", "virginix", "district of", "ohi"):
-        assert not d._STATE_NAME_LOWER.fullmatch(near), near
+    for name, _ in lexicon.US_STATES:
+        assert d._STATE_NAME_CASED.fullmatch(name), name
+        assert d._STATE_NAME_CASED.fullmatch(name.upper()), name
+    for near in ("New", "Kansa", "Virginix", "District of", "Ohi", "ohio", "new york", "New york"):
+        assert not d._STATE_NAME_CASED.fullmatch(near), near
 
 
 @pytest.mark.parametrize(
@@ -460,3 +460,31 @@ def test_measure_precheck_on_salad():
     for text in word_salad(words, [""], 5000, 25):
         if text:
             assert d._is_measure(text) == (_MEASURE_PLAIN.fullmatch(text) is not None), text
+
+
+@pytest.mark.parametrize(
+    ("text", "macs"),
+    [
+        ("NIC 00:1A:2B:3C:4D:5E on the pump", ["00:1A:2B:3C:4D:5E"]),
+        ("mac 00-1a-2b-3c-4d-5e.", ["00-1a-2b-3c-4d-5e"]),
+        ("Cisco form 001a.2b3c.4d5e here", ["001a.2b3c.4d5e"]),
+        ("DOB 1956-09-16, phone 535-555-9498", []),
+    ],
+)
+def test_mac_hint_lets_every_mac_address_through(text, macs):
+    # catches a MAC hint or separator count that skips a text holding one (either separator, or the dotted form)
+    assert [v for v, _ in _found(text, {"MAC_ADDRESS"})] == macs
+
+
+@pytest.mark.parametrize(
+    ("text", "vins"),
+    [
+        ("Car 1HGCM82633A004352 towed", ["1HGCM82633A004352"]),  # no label: the VIN scan alone finds it
+        ("towed:\t1HGCM82633A004352\n", ["1HGCM82633A004352"]),  # between a tab and a line end
+        ("short 1HGCM8263 token", []),
+    ],
+)
+def test_vin_chunk_length_gate_lets_every_vin_through(text, vins):
+    # catches the whitespace-chunk gate before the VIN scan measuring the wrong chunks (a VIN after a tab or at a
+    # line end skipped)
+    assert [v for v, _ in _found(text, {"US_VEHICLE_IDENTIFICATION_NUMBER"})] == vins

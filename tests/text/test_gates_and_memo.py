@@ -86,3 +86,13 @@ def test_memo_is_bounded_and_a_pickled_copy_starts_empty():
     assert memo.hits == 1
     copy = pickle.loads(pickle.dumps(memo))
     assert len(copy) == 0 and copy.max_entries == 2 and copy.max_chars == 40
+
+
+def test_context_terms_are_found_whatever_their_case_and_spacing() -> None:
+    # catches the first-word pre-check of context_findings asked of the written text or term instead of their
+    # lower case (the upper-case name would be skipped), or of a later word
+    from transforms.text.context import context_findings
+
+    text = "Seen JOHN  SMITH on 03/04/1999; Smith, John called."
+    spans = [text[s:e] for s, e in context_findings(text, ["Smith^John", "19990304"])]
+    assert spans == ["JOHN  SMITH", "03/04/1999", "Smith, John"]

@@ -130,3 +130,21 @@ def test_clinical_text_stays(text):
     found = [(text[f.start : f.end], f.info_type) for f in detect(text, DEFAULTS)]
     assert [x for x in found if x[1] in ("PERSON_NAME", "AGE", "ORGANIZATION_NAME", "LOCATION")] == []
     assert dicom_comment(text, TAG_CONTENTS) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Covered by Ascension since May.", ["Ascension"]),  # an everyday-word brand as written
+        ("CALLED ASCENSION TODAY", ["ASCENSION"]),  # and in capitals
+        ("Buys at Home Depot.", ["Home Depot"]),
+        ("the ascension of the aorta", []),  # in lower case an everyday word
+        ("Re-Ascension x&Ascension", []),  # a hyphen or an ampersand before it: part of another word
+    ],
+)
+def test_brands_as_written_start_where_the_plain_look_behind_lets_them(text: str, found: list[str]) -> None:
+    # catches the look-behind moved past a brand's first character (organisations._patterns) testing the wrong
+    # character, or a brand's first letter lost from the trie
+    from transforms.text.organisations import find_brand_organisations
+
+    assert [text[s:e] for s, e, _, _ in find_brand_organisations(text)] == found

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from transforms.text import lexicon
-from transforms.text.caseless import Caseless
+from transforms.text.caseless import Caseless, alternatives, by_first_letter
 
 _Raw = tuple[int, int, str, tuple[tuple[int, int, str], ...]]
 
@@ -53,10 +53,17 @@ def find_address_parts(text: str) -> list[_Raw]:
 # --- places after a journey, and the rest of a place's name ----------------------------------------------------
 
 # Where a patient went or came from: the same reading of the words after it as after "lives in" (places.py).
+# (The cues branch on their first letter, "\b" tested past it: re skips to those letters.)
 _JOURNEY_CUE = Caseless(
-    r"(?i)\b(?:travel(?:l)?ed\s+(?:to|from)|trip\s+to|vacation(?:ing)?\s+in|holiday\s+in|(?:drove|flew|came|arrived"
-    r"|returned|transported|transferred|driven|flown)\s+(?:in\s+)?from|stayed\s+in|commutes?\s+(?:to|from))"
-    r"\s+(?=[^\W\d_])"
+    r"(?i)(?:"
+    + by_first_letter(
+        alternatives(
+            r"travel(?:l)?ed\s+(?:to|from)|trip\s+to|vacation(?:ing)?\s+in|holiday\s+in|(?:drove|flew|came|arrived"
+            r"|returned|transported|transferred|driven|flown)\s+(?:in\s+)?from|stayed\s+in|commutes?\s+(?:to|from)"
+        ),
+        r"\w",
+    )
+    + r")\s+(?=[^\W\d_])"
 )
 _RESIDENCE_STAND_IN = "lives in "  # a cue places.py reads the same way
 # Particles that continue a place's name and are no English words: "San Lorenzo los Altos", "Osterode am Harz",
@@ -95,7 +102,7 @@ def grow_places(text: str, found: list[_Raw]) -> list[_Raw]:
 
 # --- "City ST 12345" with other separators ---------------------------------------------------------------------
 
-_ZIP = re.compile(r"(?<![\w-])\d{5}(?:-\d{4})?(?![\w-])")
+_ZIP = re.compile(r"\d(?<![\w-]\d)\d{4}(?:-\d{4})?(?![\w-])")  # (?<![\w-])\d{5}...: re skips to digits
 _STATES = {a.lower(): a for _, a in lexicon.US_STATES} | {n.lower(): n for n, _ in lexicon.US_STATES}
 _SEPARATORS = " \t,;|/()-."
 _CITY_WORD = re.compile(r"[^\W\d_][\w'’.-]*$")

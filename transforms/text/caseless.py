@@ -1,5 +1,5 @@
 """Case-insensitive keyword patterns run case-sensitively over lower-cased text: the same spans, 3-5x faster; and
-word lists as prefix tries (``trie_pattern``)."""
+word lists as prefix tries (``trie_pattern``) or branching on their first letter (``by_first_letter``)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,19 @@ _ESCAPE = re.compile(r"\\.")
 
 
 
-def trie_pattern(words: frozenset[str]) -> str:
+def trie_pattern(words: frozenset[str], behind: str = "") -> str:
     """An alternation of ``words`` with common prefixes factored out ("c(?:a(?:fe|sino)|...)"): the same matches as
     the plain alternation (longest first where one word starts another), but the engine tries one branch per letter
-    instead of every word at every position."""
+    instead of every word at every position. ``behind``: a one-character class that must not come before a word,
+    tested past its first character ("c(?<![\\w]c)(?:a...)"): the same matches as ``(?<!behind)`` in front, but
+    re skips to the words' first characters instead of trying every position."""
     ends = "" in words
     branches: dict[str, set[str]] = {}
     for w in words:
         if w:
             branches.setdefault(w[0], set()).add(w[1:])
-    alts = [re.escape(c) + trie_pattern(frozenset(rest)) for c, rest in sorted(branches.items())]
+    guard = (lambda c: f"(?<!{behind}{c})") if behind else (lambda c: "")
+    alts = [re.escape(c) + guard(re.escape(c)) + trie_pattern(frozenset(rest)) for c, rest in sorted(branches.items())]
     if not alts:
         return ""
     body = "(?:" + "|".join(alts) + ")"
@@ -85,3 +88,62 @@ class Caseless:
     def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
         pattern, subject = self._pick(text)
         return pattern.search(subject, pos)
+
+
+def _scan(pattern: str) -> Iterator[tuple[int, str, int]]:
+    """Each position of ``pattern`` outside escapes and character classes: its index, its character and the depth
+    of the groups around it (a group's parentheses count as inside it)."""
+    depth, k = 0, 0
+    while k < len(pattern):
+        ch = pattern[k]
+        if ch == "\\":
+            k += 2
+            continue
+        if ch == "[":
+            k = pattern.index("]", k + 2) + 1
+            continue
+        if ch == "(":
+            depth += 1
+        yield k, ch, depth
+        if ch == ")":
+            depth -= 1
+        k += 1
+
+
+def alternatives(alts: str) -> list[str]:
+    """The top-level alternatives of a pattern ("a|b(?:c|d)" -> ["a", "b(?:c|d)"])."""
+    out, start = [], 0
+    for k, ch, depth in _scan(alts):
+        if ch == "|" and depth == 0:
+            out.append(alts[start:k])
+            start = k + 1
+    return out + [alts[start:]]
+
+
+def _spread(alt: str) -> list[str]:
+    """An alternative that starts with a group, "(?:a|b)rest", as the alternatives "arest", "brest": the same
+    matches, tried in the same order."""
+    if not alt.startswith("(?:"):
+        return [alt]
+    end = next(k for k, ch, depth in _scan(alt) if ch == ")" and depth == 1)  # the group's closing parenthesis
+    rest = alt[end + 1 :]
+    if rest[:1] in ("?", "*", "+", "{"):
+        return [alt]  # a group that may repeat or be absent does not spread
+    return [spread for inner in alternatives(alt[3:end]) for spread in _spread(inner + rest)]
+
+
+def by_first_letter(options: list[str], behind: str = "") -> str:
+    """The alternatives as one alternation branching on their first letter ("m(?:rn|r)|a(?:cct|cc)"), each letter's
+    in their order; an alternative that starts with a group is read as that group's alternatives, each followed by
+    the rest. Alternatives with different first letters never match at the same place, so the first that
+    matches is the same, but ``re`` tries a few branches at each word instead of every one. ``behind``: a
+    one-character class that must not come before the alternative, tested past its first letter: with it, the
+    alternation is the pattern's start and ``re`` skips to those letters (a leading look-behind or ``\\b`` would
+    have it try every position)."""
+    by_letter: dict[str, list[str]] = {}
+    for alt in (spread for option in options for spread in _spread(option)):
+        if not ("a" <= alt[0] <= "z") or alt[1:2] in ("?", "*", "+", "{"):
+            raise ValueError(f"an alternative starts with a letter of its own: {alt!r}")
+        by_letter.setdefault(alt[0], []).append(alt[1:])
+    guard = (lambda letter: f"(?<!{behind}{letter})") if behind else (lambda letter: "")
+    return "|".join(f"{letter}{guard(letter)}(?:{'|'.join(rests)})" for letter, rests in by_letter.items())

@@ -196,7 +196,12 @@ def context_findings(text: str, context: Sequence[str]) -> list[tuple[int, int]]
     lowered = text.lower() if text.isascii() else None
     best: dict[int, int] = {}  # start -> end of the first term (in alternation order) matching there
     for term, words in terms:
-        matches = _literal_matches(lowered, words) if lowered is not None and words else _regex_matches(text, term)
+        if lowered is None or not words:
+            matches = _regex_matches(text, term)
+        elif words[0] in lowered:
+            matches = _literal_matches(lowered, words)
+        else:
+            continue  # the term's first word is nowhere in the text: most terms of a record's context
         for start, end in matches:
             if start not in best:
                 best[start] = end

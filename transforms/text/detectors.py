@@ -15,7 +15,7 @@ import phonenumbers
 from transforms.text import lexicon
 from transforms.text.addresses import find_address_parts, find_city_state_zips, find_journey_places, grow_places
 from transforms.text.ages import find_word_ages
-from transforms.text.caseless import Caseless, lowered, trie_pattern
+from transforms.text.caseless import Caseless, alternatives, by_first_letter, lowered, trie_pattern
 from transforms.text.context import context_findings
 from transforms.text.date_shapes import find_more_dates
 from transforms.text.name_cues import find_more_names
@@ -112,41 +112,6 @@ def _class_first(behind: str, first: str, rest: str) -> re.Pattern[str]:
     return re.compile(f"{first}(?<!(?:{behind}){first}){rest}")
 
 
-def _alternatives(alts: str) -> list[str]:
-    """The top-level alternatives of a pattern ("a|b(?:c|d)" -> ["a", "b(?:c|d)"])."""
-    out, depth, start, k = [], 0, 0, 0
-    while k < len(alts):
-        ch = alts[k]
-        if ch == "\\":
-            k += 1
-        elif ch == "[":
-            k = alts.index("]", k + 2)
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            out.append(alts[start:k])
-            start = k + 1
-        k += 1
-    return out + [alts[start:]]
-
-
-def _by_first_letter(alternatives: list[str], behind: str = "") -> str:
-    """The alternatives as one alternation branching on their first letter ("m(?:rn|r)|a(?:cct|cc)"), each letter's
-    in their order. Alternatives with different first letters never match at the same place, so the first that
-    matches is the same, but ``re`` tries a few branches at each word instead of every one. ``behind``: a
-    one-character class that must not come before the alternative, tested past its first letter (``_class_first``):
-    with it, the alternation is the pattern's start and ``re`` skips to those letters."""
-    by_letter: dict[str, list[str]] = {}
-    for alt in alternatives:
-        if not ("a" <= alt[0] <= "z") or alt[1:2] in ("?", "*", "+", "{"):
-            raise ValueError(f"an alternative starts with a letter of its own: {alt!r}")
-        by_letter.setdefault(alt[0], []).append(alt[1:])
-    guard = (lambda letter: f"(?<!{behind}{letter})") if behind else (lambda letter: "")
-    return "|".join(f"{letter}{guard(letter)}(?:{'|'.join(rests)})" for letter, rests in by_letter.items())
-
-
 # Local parts and domains in any script ("zoë.müllerová24@klinik.de"); the domain's last label is letters.
 _EMAIL = re.compile(r"(?<![\w.%+-])[^\W_][\w.%+'-]*@[^\W_][\w-]*(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])")
 _URL = re.compile(r"(?i)\b(?:(?:https?|ftps?|sftp|file)://|www\.)[^\s<>\"'^\\]+[^\s<>\"'^\\.,;:!?)\]]")
@@ -173,6 +138,9 @@ _MAC = _class_first(
     r"(?:[0-9A-Fa-f]([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{3}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})"
     r"(?![\w:-])",
 )
+# What every _MAC match holds (a pair between two of its five separators, or a dotted quad between dots), found
+# by a scan that skips to separators; a date's "1956-09-16" or a phone's "535-555-9498" holds neither.
+_MAC_HINT = re.compile(r"[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]|\.[0-9A-Fa-f]{4}\.")
 _SSN = _class_first(r"[\w-]", r"\d", r"(?!(?<=0)00|(?<=6)66|(?<=9)\d\d)\d{2}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w-])")
 _SSN_CTX = Caseless(
     r"(?i)\b(?:ssn|ss#|soc(?:ial)?\.?\s*sec(?:urity)?\.?(?:\s*(?:number|no\.?|#))?)\s*[:#]?\s*((?!000|666|9\d\d)\d{3}[- ]?(?!00)\d{2}[- ]?(?!0000)\d{4})\b"
@@ -196,7 +164,7 @@ _PHONE_NANP = _class_first(
 # (Cue words at a word's start: "\b" before a letter is "no letter or digit before it", tested past the first letter.)
 _PHONE_CTX = Caseless(
     r"(?i)(?:"
-    + _by_first_letter(_alternatives("tel|telephone|phone|ph|cell|mobile|mob|pager|fax|call|contact|home|work"), r"\w")
+    + by_first_letter(alternatives("tel|telephone|phone|ph|cell|mobile|mob|pager|fax|call|contact|home|work"), r"\w")
     + r")\b\.?\s*(?:no\.?|number|#)?\s*[:#]?\s*(\+?\d[\d ()./-]{6,18}\d)"
 )
 _PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}(?![\w-])")
@@ -270,12 +238,12 @@ _YEAR_PATTERNS = frozenset({1, 5, 6, 8})
 _AGE_WORD = re.compile(r"\d[\s-]?[DMWYdmwy]")
 _DIGIT_SEP_Y = re.compile(r"\d[\s-]?[yY]")  # what "45 years old", "45 y.o.", "45yo" and "102y" need
 _YEAR_CTX = Caseless(
-    r"(?i)(?:" + _by_first_letter(_alternatives("in|since|from|during|year|until|till|by|circa|of|dated"), r"\w")
+    r"(?i)(?:" + by_first_letter(alternatives("in|since|from|during|year|until|till|by|circa|of|dated"), r"\w")
     + r")\s+((?:19|20)\d{2})(?![\w]|[-/.]\d)"
 )
 _DOB_BEFORE = Caseless(
     r"(?i)(?:"
-    + _by_first_letter(_alternatives(r"dob|d\.o\.b\.?|date of birth|birth\s?date|born(?:\s+on)?|birthday"), r"\w")
+    + by_first_letter(alternatives(r"dob|d\.o\.b\.?|date of birth|birth\s?date|born(?:\s+on)?|birthday"), r"\w")
     + r")\W{0,4}$"
 )
 _TIME = _class_first(
@@ -342,7 +310,7 @@ _LABELLED_ID = Caseless(r"(?i)(?<![\w/])(?:" + _LABEL_ALTS + r")" + _LABEL_TAIL)
 # _LABELLED_ID without the label groups: its matches, found faster (_labelled_ids asks _LABELLED_ID for the groups)
 _LABELLED_ID_FAST = Caseless(
     r"(?i)(?:"
-    + _by_first_letter([a for _, alts, _ in _LABEL_TYPES for a in _alternatives(alts)], r"[\w/]")
+    + by_first_letter([a for _, alts, _ in _LABEL_TYPES for a in alternatives(alts)], r"[\w/]")
     + r")"
     + _LABEL_TAIL.replace("(?P<q>", "(?:").replace("(?P<v>", "(?:")
 )
@@ -428,8 +396,11 @@ _STATE_ABBRS = "|".join([a for _, a in lexicon.US_STATES] + ["FM", "MH", "PW", "
 _STATE_NAME = re.compile(r"(?<![\w])(?:" + _STATE_NAMES + r"|" + _STATE_NAMES.upper() + r")(?![\w])")
 
 
-# a first look in lower-cased text
-_STATE_NAME_LOWER = re.compile(trie_pattern(frozenset(n.lower() for n, _ in lexicon.US_STATES)))
+# A first look: the names as _STATE_NAME writes them, as written and in capitals, without its look-behind (re skips to
+# their capitals; a trie over lower-cased text stops at almost every letter)
+_STATE_NAME_CASED = re.compile(
+    trie_pattern(frozenset(n for n, _ in lexicon.US_STATES) | frozenset(n.upper() for n, _ in lexicon.US_STATES))
+)
 _SUFFIX = "|".join(sorted(lexicon.STREET_SUFFIXES, key=len, reverse=True))
 _CITY = r"[A-Z][A-Za-z.'-]+(?:\s[A-Z][A-Za-z.'-]+){0,3}"
 _CITY_STATE_ZIP = (
@@ -607,7 +578,9 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
                             continue
                         out.append((m.start(), m.start() + len(candidate), "IP_ADDRESS", _NO_PARTS))
                         break
-        if "MAC_ADDRESS" in wanted and (":" in text or "-" in text or text.count(".") >= 2):
+        if "MAC_ADDRESS" in wanted and (
+            text.count(":") >= 5 or text.count("-") >= 5 or text.count(".") >= 2
+        ) and _MAC_HINT.search(text):
             out.extend(_emit(_MAC, text, "MAC_ADDRESS"))  # six pairs joined by ":" or "-", or three dotted quads
         if "US_SOCIAL_SECURITY_NUMBER" in wanted and longest >= 4:
             out.extend(_emit(_SSN, text, "US_SOCIAL_SECURITY_NUMBER"))
@@ -701,7 +674,8 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
             for m in _PLATE.finditer(text) if plate_word else ():
                 if _plate_ok(m.group(1)):
                     out.append((m.start(1), m.end(1), "US_VEHICLE_IDENTIFICATION_NUMBER", _NO_PARTS))
-            for m in _VIN.finditer(text):
+            # a VIN's 17 letters and digits lie in one whitespace-free chunk of the text: most texts hold none so long
+            for m in _VIN.finditer(text) if max(map(len, text.split()), default=0) >= 17 else ():
                 v = m.group()
                 if (v.isupper() and not any(ch in "IOQ" for ch in v) and _vin_ok(v)) or (
                     sum(ch.isdigit() for ch in v) >= 3 and sum(ch.isalpha() for ch in v) >= 3
@@ -729,7 +703,7 @@ def _raw_findings(text: str, wanted: frozenset[str]) -> list[_Raw]:
     if "LOCATION" in wanted and "," in text and _COMMA_STATE.search(text):  # "City, ST": a comma, two capitals
         out.extend(_emit(_CITY_STATE, text, "LOCATION"))
     if "US_STATE" in wanted:
-        if low is None or _STATE_NAME_LOWER.search(low):
+        if _STATE_NAME_CASED.search(text):
             out.extend(_emit(_STATE_NAME, text, "US_STATE"))
     if not wanted.isdisjoint(_PLACE_TYPES):
         out.extend(find_places(text, wanted))

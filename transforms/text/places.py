@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator
 
 from transforms.text import lexicon
-from transforms.text.caseless import Caseless, lowered, trie_pattern
+from transforms.text.caseless import Caseless, alternatives, by_first_letter, lowered, trie_pattern
 from transforms.text.names import _is_common as is_everyday_word
 from transforms.text.names import eponym_like
 
@@ -39,11 +39,13 @@ _CAPWORD = r"[" + _UP + r"][^\W\d_]*(?:['’][^\W\d_]+)?(?:-[^\W\d_]+)*\.?"
 _CAP_RUN = re.compile(_CAPWORD + r"(?: " + _CAPWORD + r"){0,3}")
 
 # Cues right before a place: "lives in", "from", "born in", "moved to", "resident of", "near".
-_PLACE_CUE = Caseless(
-    r"(?i)(?:\b(?:in|from|to|near|at|of|outside|around|into|toward|towards|via|visiting|visit|lives|living|lived"
-    r"|resides|residing|resident|born|raised|moved|relocated|travel(?:l?ed)?|trip|returned|flew|drove|hometown"
-    r"|city|town|village|county|home|address|located|based|outskirts|downtown|native)\b|,)\s*(?:the\s+)?$"
-)
+_PLACE_CUE_WORDS = (
+    "in", "from", "to", "near", "at", "of", "outside", "around", "into", "toward", "towards", "via", "visiting",
+    "visit", "lives", "living", "lived", "resides", "residing", "resident", "born", "raised", "moved", "relocated",
+    "travel", "traveled", "travelled", "trip", "returned", "flew", "drove", "hometown", "city", "town", "village",
+    "county", "home", "address", "located", "based", "outskirts", "downtown", "native",
+)  # fmt: skip
+_PLACE_CUE = Caseless(r"(?i)(?:\b(?:" + "|".join(_PLACE_CUE_WORDS) + r")\b|,)\s*(?:the\s+)?$")
 # Place-name shapes: an English or continental place-name ending, or a prefix word before a capitalised name.
 _TOPONYM_END = Caseless(
     r"(?i)(?:ville|ton|town|burg|burgh|borough|boro|bury|berry|field|ford|port|mouth|haven|view|side|land|shire"
@@ -143,12 +145,17 @@ _ORG = re.compile(
 _LAW_FIRM = re.compile(
     r"(?<![\w])(" + _CAPWORD + r"), (" + _CAPWORD + r"),? (?:and|&|AND) (" + _CAPWORD + r")(?![\w])"
 )
-_HEAD_FIRST_ORG = re.compile(
-    r"(?<![\w])(?:Universitätsklinikum|Klinikum|Universitätsspital|Kantonsspital|Krankenhaus|Klinik|Hôpital|Clinique"
+_HEADS_FIRST = (
+    r"(?:Universitätsklinikum|Klinikum|Universitätsspital|Kantonsspital|Krankenhaus|Klinik|Hôpital|Clinique"
     r"|Centre\sHospitalier(?:\sUniversitaire)?|CHU|Ospedale|Policlinico|Hospital|Hospitalet|Sjukhus|Ziekenhuis"
     r"|University|Universität|Université|Universidad|Università|Instituto|Institut|HOSPITAL|UNIVERSITY)"
-    r"(?: (?:de |del |di |der |des |du |(?:of|OF) (?:the |THE )?)?" + _CAPWORD + r"){1,4}"
 )
+_HEAD_FIRST_ORG = re.compile(
+    r"(?<![\w])" + _HEADS_FIRST + r"(?: (?:de |del |di |der |des |du |(?:of|OF) (?:the |THE )?)?" + _CAPWORD + r"){1,4}"
+)
+# What every _HEAD_FIRST_ORG match holds: a head and a space. Without the look-behind in front, re skips to the heads'
+# first letters; the full pattern tries every position (5x slower on a note that holds no head).
+_HEAD_FIRST_HINT = re.compile(_HEADS_FIRST + " ")
 _SAINT_ORG = re.compile(
     r"(?<![\w])(?:" + _CAPWORD + r" )?(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) " + _CAPWORD
     + r"(?: (?:West|East|North|South|Medical|Hospital))?"
@@ -168,20 +175,25 @@ _STRONG_PLACE_CUE = Caseless(
     r"|raised\s+in|moved\s+(?:to|from)|relocated\s+to|hometown|visiting\s+from|city\s+of|town\s+of"
     r"|village\s+of|county\s+of|near|outside|outskirts\s+of|native\s+of|trip\s+to|travel(?:l?ed)?\s+to)\s+(?:the\s+)?$"
 )
+# The words _STRONG_PLACE_CUE's alternatives end in, before its closing blanks (and "the").
+_STRONG_CUE_ENDS = ("in", "to", "at", "near", "from", "of", "hometown", "outside")
 _AFTER_ADDRESS = re.compile(r"\d[^\d,;.]{0,30},\s*$")  # "Suite 549, Burlington", "Hill, Denver" after a number
 # Only the cue and its blank are consumed, so "lives in catonsville" tries "in" too; the words are read after it.
 _LOWER_AFTER_CUE = Caseless(
-    r"(?i)\b(?:in|from|to|near|visiting|lives|born|moved|resident\s+of)\s+(?=[^\W\d_])"
+    r"(?i)(?:" + by_first_letter(alternatives(r"in|from|to|near|visiting|lives|born|moved|resident\s+of"), r"\w")
+    + r")\s+(?=[^\W\d_])"
 )  # only its matches' ends are read (a Caseless match indexes the lower-cased text: the same offsets)
 _LOWER_WORDS = re.compile(r"[^\W\d_]+(?: [^\W\d_]+){0,2}")
+_EMPLOYMENT_WORDS = (
+    r"works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
+    r"|driver|engineer|teacher|nurse|analyst|technician|salesman|mechanic|accountant|guard|officer|staff"
+)
 _EMPLOYMENT_CUE = Caseless(
-    r"(?i)\b(?:works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
-    r"|driver|engineer|teacher|nurse|analyst|technician|salesman|mechanic|accountant|guard|officer|staff)"
-    r"(?:\s+(?:as\s+an?\s+\w+|\w+)){0,3}\s+(?:at|for|by|from|with)\s+$"
+    r"(?i)\b(?:" + _EMPLOYMENT_WORDS + r")(?:\s+(?:as\s+an?\s+\w+|\w+)){0,3}\s+(?:at|for|by|from|with)\s+$"
 )
 # Cues before a care facility's or employer's own name.
-_FACILITY_CUE_SOURCE = (
-    r"(?i)\b(?:(?:transferr?ed|transfer|trans|admitted|adm|discharged|dc'd|referred|sent|brought|taken|moved|returned"
+_FACILITY_CUES = (
+    r"(?:transferr?ed|transfer|trans|admitted|adm|discharged|dc'd|referred|sent|brought|taken|moved|returned"
     r"|med-?flighted|flighted|flown|came|went|arrived|accepted|enroute|en\s+route)\s+(?:to|from)|came\s+into"
     r"|(?:accepted|arrived)\s+(?:at|by)"
     r"|(?:seen|treated|followed|evaluated|imaged|scanned|performed|done|delivered|born|hospitali[sz]ed)\s+at"
@@ -189,10 +201,14 @@ _FACILITY_CUE_SOURCE = (
     r"|(?:records|films|images|imaging|stud(?:y|ies)|report|exam)\s+(?:from|at)"
     r"|(?:insurance|insurer|insured\s+by|payer|carrier|health\s+plan|company|firm)\s*:"
     r"|works?\s+(?:at|for)|worked\s+(?:at|for)|employed\s+(?:at|by)|employer:?|facility:?|hospital:?|clinic:?"
-    r"|institution:?|site:)\s+(?:the\s+)?(?=[A-Z])"
+    r"|institution:?|site:"
 )
-# "(?i)...(?=[A-Z])": any letter follows; over lower-cased text that is [a-z]
-_FACILITY_CUE = Caseless(_FACILITY_CUE_SOURCE, _FACILITY_CUE_SOURCE[4:].replace("(?=[A-Z])", "(?=[a-z])"))
+# "(?i)...(?=[A-Z])": any letter follows; over lower-cased text that is [a-z]. There the cues branch on their first
+# letter (the same matches; re skips to those letters instead of trying every word boundary).
+_FACILITY_CUE = Caseless(
+    r"(?i)\b(?:" + _FACILITY_CUES + r")\s+(?:the\s+)?(?=[A-Z])",
+    r"(?:" + by_first_letter(alternatives(_FACILITY_CUES), r"\w") + r")\s+(?:the\s+)?(?=[a-z])",
+)
 # A company's name after a cue: capitalised words joined by commas, "&", "and" and its other languages' words,
 # then a registered form or a family firm's "e figli" ("Venegas, Narváez y Cruz", "Jakobsen & Dam A/S").
 _JOINERS = frozenset("& and y e et und i og och ja -".split())
@@ -201,11 +217,10 @@ _ORG_RUN = re.compile(
     r"(?:,? (?:e |y |& |et |und |and )?(?:figli|hijos|fils|sons|søn|söhne|asociados|associados|associates|ry|HB|EI"
     r"|S\.\s?Coop\.|Sp\.\s?[jkp]\.|(?:sp|Sp)\.\s?z\s?o\.\s?o\.))?"
 )
-_SAINT_WORD = re.compile(r"\b(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) ")
-_EMPLOYMENT_WORD = Caseless(
-    r"(?i)\b(?:works?|worked|working|employed|employee|employer|job|retired|contractor|manager|clerk|cashier"
-    r"|driver|engineer|teacher|nurse|analyst|technician|salesman|mechanic|accountant|guard|officer|staff)\b"
-)
+# "\b(?:St\.|Saint|Mount|Mt\.|San|Santa|Sainte|Ste\.) " (what every _SAINT_ORG match holds) branching on its first
+# letter, "\b" tested past it: re skips to an "S" or an "M"
+_SAINT_WORD = re.compile(r"(?:S(?<!\wS)(?:t\.|aint|an|anta|ainte|te\.)|M(?<!\wM)(?:ount|t\.)) ")
+_EMPLOYMENT_WORD = Caseless(r"(?i)(?:" + by_first_letter(alternatives(_EMPLOYMENT_WORDS), r"\w") + r")\b")
 _LOCATION_CUE_BEFORE_ORG = Caseless(
     r"(?i)\b(?:at|from|to|in|admitted|transferred|discharged|seen|resident|followed|referred)\s+(?:the\s+)?$"
 )
@@ -329,8 +344,10 @@ def find_places(text: str, wanted: frozenset[str]) -> list[_Raw]:
 
 # Where a person lives, comes from or was born: whatever name follows is a place, known to the gazetteer or not
 # ("resident of Tuusniemi", "born in Kurtinig", "lives in clercbourg").
-_RESIDENCE_WORD = Caseless(r"(?i)\b(?:lives?|living|lived|resides|residing|resident|born|raised|moved|relocated"
-                           r"|visiting|hometown|native|from|city|town)\b")
+_RESIDENCE_WORD = Caseless(
+    r"(?i)(?:" + by_first_letter(alternatives(r"lives?|living|lived|resides|residing|resident|born|raised|moved"
+                                             r"|relocated|visiting|hometown|native|from|city|town"), r"\w") + r")\b"
+)
 _RESIDENCE_CUE = Caseless(
     r"(?i)\b(?:(?:lives?|living|lived|resides|residing|raised|grew\s+up)(?:\s+(?:with|alone|together)(?:\s+[a-z]+){0,2})?"
     r"\s+(?:in|near)|resident\s+of|born\s+in"
@@ -389,14 +406,15 @@ _CITY_STATE_ZIP = re.compile(
     r"(?<![\w])(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2})(?:,?\s(?:" + _STATE_ABBR + r"|" + _STATE_NAME
     + r")\.?,?\s\d{5}(?:-\d{4})?|, " + _CAPWORD + r",? \d{4,5})(?![\w-])"
 )
-# Every _CITY_STATE_ZIP match ends in whitespace and 4 or 5 digits not followed by a digit, in its last chunk; its city
-# (3 words) and its state (3: "Northern Mariana Islands") take at most 6 chunks before that one.
-_CSZ_DIGITS = re.compile(r"\s(\d{4,5})(?!\d)")
+# Every _CITY_STATE_ZIP match ends in its last chunk with whitespace and what its two branches end in: 4 or 5 digits, or
+# a ZIP+4, then no word character or hyphen (a date's "1956-09-16" is neither); its city (3 words) and its state (3:
+# "Northern Mariana Islands") take at most 6 chunks before that one.
+_CSZ_DIGITS = re.compile(r"\s(\d{4,5}(?![\w-])|\d{5}-\d{4}(?![\w-]))")
 _CSZ_BEFORE = 7
 
 
 def _city_state_zips(text: str) -> Iterator[re.Match[str]]:
-    """Exactly ``_CITY_STATE_ZIP.finditer(text)``, run only in the chunks before each 4- or 5-digit number."""
+    """Exactly ``_CITY_STATE_ZIP.finditer(text)``, run only in the chunks before each ZIP-like number."""
     anchors = [m.start(1) for m in _CSZ_DIGITS.finditer(text)]
     return _windowed(_CITY_STATE_ZIP, text, anchors, _CSZ_BEFORE, 0) if anchors else iter(())
 
@@ -411,8 +429,11 @@ _CA_HINT = re.compile(r"\d[A-Z]\d")  # what every _CA_POSTCODE match ends in
 _CODE_THEN_CITY = re.compile(
     r"(?:^|(?<=[,\n])|(?<=, )|(?<=PLZ )|(?<=CP )|(?<=CAP )|(?<=NPA )|(?<=[DFIAB]-))(\d{4,5}) (" + _CAPWORD + r")"
 )
-_CODE_SPACE_CAPITAL = re.compile(r"\d{4} [A-ZÀ-Þ]")  # what every _CODE_THEN_CITY match holds
+# What every _CODE_THEN_CITY match holds, "\d{4} [A-ZÀ-Þ]", found from its space (re skips to spaces; from every
+# digit it would try the four)
+_CODE_SPACE_CAPITAL = re.compile(r" (?<=\d{4} )[A-ZÀ-Þ]")
 _CITY_THEN_CODE = re.compile(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r")?) ((?!19|20)\d{4})(?![\w-])")
+_SPACED_CODE = re.compile(r" (?!19|20)\d{4}(?![\w-])")  # what every _CITY_THEN_CODE match ends in
 
 
 def _foreign_postcodes(text: str) -> list[_Raw]:
@@ -424,7 +445,7 @@ def _foreign_postcodes(text: str) -> list[_Raw]:
         city = lexicon.fold(m.group(2).rstrip("."))
         if city in lexicon.PLACES and city not in lexicon.CLINICAL_VOCAB:
             out.append((m.start(1), m.end(2) - m.group(2).endswith("."), "LOCATION", _NO_PARTS))
-    for m in _after_comma(_CITY_THEN_CODE, text):
+    for m in _after_comma(_CITY_THEN_CODE, text) if _SPACED_CODE.search(text) else ():
         words = m.group(1).split(" ")
         if not any(_is_english(w) or w.isupper() or len(w) < 4 for w in words):  # "SVR 1057", "CK 9914": values
             out.append((m.start(1), m.end(2), "LOCATION", _NO_PARTS))
@@ -447,22 +468,43 @@ def _after_comma(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]
 
 
 _CITY_ZIP_AFTER_COMMA = re.compile(r"(?<=, )(" + _CAPWORD + r"(?: " + _CAPWORD + r"){0,2}) (\d{5}(?:-\d{4})?)(?![\w-])")
+_SPACED_ZIP = re.compile(r" \d{5}(?:-\d{4})?(?![\w-])")  # what every _CITY_ZIP_AFTER_COMMA match ends in
 
 
 def _strong_place_cue(before: str) -> bool:
     """A residence cue ("lives in", "born in") or an address's number ("Suite 549, ") right before a place."""
     tail = before.rstrip()
     last = tail[-1:]
-    if last == ",":  # _AFTER_ADDRESS ends in a comma and blanks; _STRONG_PLACE_CUE in a word and blanks
-        return _STRONG_PLACE_CUE.search(before) is not None or _AFTER_ADDRESS.search(before) is not None
-    return last.isalpha() and len(tail) < len(before) and _STRONG_PLACE_CUE.search(before) is not None
+    if last == ",":  # _AFTER_ADDRESS ends in a comma and blanks; _STRONG_PLACE_CUE in a word and blanks: not here
+        return _AFTER_ADDRESS.search(before) is not None
+    return (
+        last.isalpha() and len(tail) < len(before) and _may_end_in(tail, _STRONG_CUE_ENDS)
+        and _STRONG_PLACE_CUE.search(before) is not None
+    )
 
 
 def _place_cue(before: str) -> re.Match[str] | None:
-    """``_PLACE_CUE.search(before)``, which can match only where ``before`` ends in a comma or a letter (the end of
-    one of its words; "ſ", "ı", "K" too, which (?i) folds) and then blanks: "Patient: ", "MRN 12 " are no cue."""
-    last = before.rstrip()[-1:]
-    return _PLACE_CUE.search(before) if last == "," or last.isalpha() else None
+    """``_PLACE_CUE.search(before)``, which can match only where ``before`` ends in a comma or a cue word (a letter;
+    "ſ", "ı", "K" too, which (?i) folds), maybe "the", and then blanks: "Patient: ", "MRN 12 ", "Dr. " are no cue."""
+    tail = before.rstrip()
+    last = tail[-1:]
+    if last == "," or (last.isalpha() and _may_end_in(tail, _PLACE_CUE_ENDS)):
+        return _PLACE_CUE.search(before)
+    return None
+
+
+_PLACE_CUE_ENDS = (*_PLACE_CUE_WORDS, ",")
+
+
+def _may_end_in(tail: str, ends: tuple[str, ...]) -> bool:
+    """Whether ``tail`` (the text before a place, without its closing blanks), lower-cased, ends in one of
+    ``ends``, or in one of them, maybe blanks, and "the": what a cue pattern ending in "(?:ENDS)\\s*(?:the\\s+)?$"
+    needs there (a cheap look before its search). A tail that is not ASCII may fold otherwise under (?i) ("İN"):
+    True, the search decides."""
+    if not tail.isascii():
+        return True
+    low = tail.lower()
+    return low.endswith(ends) or (low.endswith("the") and low[:-3].rstrip().endswith(ends))
 
 
 def _preposition_cue(cue: re.Match[str] | None) -> bool:
@@ -553,7 +595,7 @@ def _cities(text: str) -> list[_Raw]:
                 if _fold_words(words[:n]) in lexicon.PLACES and not all(english(w) for w in words[:n]):
                     out.append((m.start(), m.start() + len(phrase), "LOCATION", _NO_PARTS))
                     break
-    if has_digit and ", " in text:  # the pattern's look-behind
+    if has_digit and ", " in text and _SPACED_ZIP.search(text):  # the pattern's look-behind and its ZIP code
         for z in _after_comma(_CITY_ZIP_AFTER_COMMA, text):
             out.append((z.start(1), z.end(1), "LOCATION", _NO_PARTS))
             out.append((z.start(2), z.end(2), "LOCATION", _NO_PARTS))
@@ -776,7 +818,7 @@ def _organisations(text: str) -> list[_Raw]:
         out.extend(_surname_firms(text))
     if " at " in text or " from " in text:
         out.extend(_acronyms_after_at(text))
-    for m in _HEAD_FIRST_ORG.finditer(text):
+    for m in _HEAD_FIRST_ORG.finditer(text) if _HEAD_FIRST_HINT.search(text) else ():
         words = m.group().split(" ")
         for k, w in enumerate(words[1:], 1):
             if w.endswith(".") and len(w) > 4:  # a sentence's end: "HOSPITAL MOST OF TIME. SEDATED"
