@@ -67,3 +67,13 @@ def test_long_value_found_like_a_short_one():
     text = "seen at Springfield by xyzzyq"
     assert [text[s:e] for s, e in context_findings(text, (long_value,))] == ["Springfield", "xyzzyq"]
     assert [text[s:e] for s, e in context_findings(text, ("Xyzzyq Springfield",))] == ["Springfield", "xyzzyq"]
+
+
+# Catches: a term's lowered words taken as one word when it holds white space other than a space (a tab), or
+# computed for a term that is not ASCII (matched with a pattern, not literally: its words are None).
+def test_lowered_words_of_a_term():
+    terms = dict(_terms(("Xyzzyq\tQwertz", "Müllerová", "MRN12345")))
+    assert terms["Xyzzyq\tQwertz"] == ("xyzzyq", "qwertz")
+    assert terms["Xyzzyq"] == ("xyzzyq",)
+    assert terms["Müllerová"] is None
+    assert terms["MRN12345"] == ("mrn12345",)

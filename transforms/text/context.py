@@ -140,26 +140,35 @@ _WORD_BREAKS = re.compile(r"[\s,]+")
 
 # An entry: (-len(term), term, (term, its lowered words when it is ASCII, else None)); entries sort in alternation
 # order (longest first, then by the term), the first two fields deciding; the last is what ``_terms`` returns for
-# the term, one tuple shared by every context holding it. A value's or date's entries are a dict by term.
+# the term, one tuple shared by every context holding it.
 _Entry = tuple[int, str, "tuple[str, tuple[str, ...] | None]"]
 VALUE_CACHE = 8192  # context values whose own entries are remembered (a patient's values recur in its records)
 MAX_CACHED_VALUE = 256  # characters: a longer value's entries are found again at each use
-DATE_CACHE = 512  # dates whose spellings' entries are remembered (encounter dates recur across patients)
+DATE_CACHE = 64  # dates whose spellings' entries are remembered (a record's own dates recur in its texts)
 
 
 @lru_cache(maxsize=DATE_CACHE)
-def _date_entries(date: tuple[int, int, int]) -> dict[str, _Entry]:
+def _date_entries(date: tuple[int, int, int]) -> tuple[_Entry, ...]:
     """A date's spellings' entries (kept apart from its values', which would each hold a copy of 23)."""
     spellings = date_spellings(*date)
     entries = {t: (-len(t), t, (t, (t,))) for t in spellings[:12]}  # digits and - / . only: lowered, one word
     for t in spellings[12:]:
         entries[t] = (-len(t), t, (t, tuple(t.lower().split())))
-    return entries
+    return tuple(entries.values())
 
 
-def _entries(value: str) -> tuple[dict[str, _Entry], tuple[tuple[int, int, int], ...]]:
+def _entries(value: str) -> tuple[tuple[_Entry, ...], tuple[tuple[int, int, int], ...]]:
     own, dates = _value_terms(value)
-    return {t: (-len(t), t, (t, tuple(t.lower().split()) if t.isascii() else None)) for t in own}, dates
+    return tuple([_entry(t) for t in own]), dates
+
+
+def _entry(term: str) -> _Entry:
+    if not term.isascii():
+        return -len(term), term, (term, None)
+    lowered = term.lower()
+    if lowered == term:
+        lowered = term  # one string, not two equal ones
+    return -len(term), term, (term, tuple(lowered.split()) if " " in term or not term.isprintable() else (lowered,))
 
 
 _cached_entries = lru_cache(maxsize=VALUE_CACHE)(_entries)  # a few hundred bytes a term
@@ -236,9 +245,11 @@ def _terms(values: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...] | None],
         if value.__class__ is not str:
             value = str(value)
         own, dates = _cached_entries(value) if len(value) <= MAX_CACHED_VALUE else _entries(value)
-        merged.update(own)
+        for entry in own:
+            merged[entry[1]] = entry
         for date in dates:
-            merged.update(_date_entries(date))
+            for entry in _date_entries(date):
+                merged[entry[1]] = entry
     return tuple([entry[2] for entry in sorted(merged.values())])
 
 
