@@ -14,26 +14,22 @@ _MONTH_FULL = ("January", "February", "March", "April", "May", "June", "July", "
                "November", "December")  # fmt: skip
 _COMPACT_DATE = re.compile(r"((?:19|20)\d{2})(\d{2})(\d{2})")
 _ISO_DATE = re.compile(r"((?:19|20)\d{2})-(\d{2})-(\d{2})")
-_CENTURIES = ("19", "20")
 
 
 def date_spellings(y: int, m: int, d: int) -> list[str]:
     """The ways one date is commonly written: DICOM, ISO, US, European, with month names."""
     ab, full = _MONTH_ABBR[m - 1], _MONTH_FULL[m - 1]
-    yyyy, yy, mm, dd, m1, d1 = f"{y:04d}", f"{y % 100:02d}", f"{m:02d}", f"{d:02d}", str(m), str(d)  # formatted once
     return [
-        f"{yyyy}{mm}{dd}", f"{yyyy}-{mm}-{dd}", f"{yyyy}/{mm}/{dd}", f"{yyyy}.{mm}.{dd}",
-        f"{mm}/{dd}/{yyyy}", f"{m1}/{d1}/{yyyy}", f"{mm}-{dd}-{yyyy}", f"{mm}/{dd}/{yy}",
-        f"{m1}/{d1}/{yy}", f"{dd}/{mm}/{yyyy}", f"{dd}.{mm}.{yyyy}", f"{dd}-{mm}-{yyyy}",
-        f"{dd}-{ab}-{yyyy}", f"{d1}-{ab}-{yyyy}", f"{dd} {ab} {yyyy}", f"{d1} {ab} {yyyy}",
-        f"{d1} {full} {yyyy}", f"{dd}-{ab}-{yy}", f"{ab} {d1}, {yyyy}", f"{ab} {d1} {yyyy}",
-        f"{ab}. {d1}, {yyyy}", f"{full} {d1}, {yyyy}", f"{full} {d1} {yyyy}",
+        f"{y:04d}{m:02d}{d:02d}", f"{y:04d}-{m:02d}-{d:02d}", f"{y:04d}/{m:02d}/{d:02d}", f"{y:04d}.{m:02d}.{d:02d}",
+        f"{m:02d}/{d:02d}/{y:04d}", f"{m}/{d}/{y:04d}", f"{m:02d}-{d:02d}-{y:04d}", f"{m:02d}/{d:02d}/{y % 100:02d}",
+        f"{m}/{d}/{y % 100:02d}", f"{d:02d}/{m:02d}/{y:04d}", f"{d:02d}.{m:02d}.{y:04d}", f"{d:02d}-{m:02d}-{y:04d}",
+        f"{d:02d}-{ab}-{y:04d}", f"{d}-{ab}-{y:04d}", f"{d:02d} {ab} {y:04d}", f"{d} {ab} {y:04d}",
+        f"{d} {full} {y:04d}", f"{d:02d}-{ab}-{y % 100:02d}", f"{ab} {d}, {y:04d}", f"{ab} {d} {y:04d}",
+        f"{ab}. {d}, {y:04d}", f"{full} {d}, {y:04d}", f"{full} {d} {y:04d}",
     ]  # fmt: skip
 
 
 def _as_date(value: str) -> tuple[int, int, int] | None:
-    if value[:2] not in _CENTURIES:  # both shapes start so: most values are no date
-        return None
     m = _COMPACT_DATE.fullmatch(value) or _ISO_DATE.fullmatch(value)
     if not m:
         return None
@@ -47,7 +43,10 @@ def _as_date(value: str) -> tuple[int, int, int] | None:
 
 def context_terms(values: Sequence[str]) -> list[str]:
     """Search terms for context values: each value, its DICOM components and words, and a date's spellings."""
-    return [term for term, _ in _terms(tuple(str(value) for value in values))]
+    terms: set[str] = set()
+    for value in values:
+        terms |= _value_terms(str(value))
+    return sorted(terms, key=lambda t: (-len(t), t))
 
 
 # Words never searched on their own: English function words (a context phrase such as "Hospital of Springfield"
@@ -62,23 +61,16 @@ STOP_WORDS: frozenset[str] = frozenset(
 
 
 def _searchable(term: str, whole: bool) -> bool:
-    """``_is_searchable``, remembered for short terms (the words of names and addresses recur across values)."""
-    return _searchable_short(term, whole) if len(term) <= 64 else _is_searchable(term, whole)
-
-
-def _is_searchable(term: str, whole: bool) -> bool:
     """Whether a term is worth searching. Never stop words, words shorter than three letters, or one word of
     clinical vocabulary that is not also a name ("Blood", "Serum", "White"); a whole value (or PN component)
     otherwise always; a word of a longer value only when distinctive ("Springfield", not "Bank" or "Care")."""
     bare = term.strip(".,;: ")
     if not bare:
         return False
-    letters = bare.isalpha()  # then no digit either (letters and digits are distinct Unicode categories)
-    if not letters and any(ch.isdigit() for ch in bare):
+    if any(ch.isdigit() for ch in bare):
         return len(bare) >= 4
     folded = lexicon.fold(bare).rstrip(".")
-    if (len(bare) if letters else sum(ch.isalpha() for ch in bare)) < 3 or folded in STOP_WORDS \
-            or folded in lexicon.HONORIFICS:
+    if sum(ch.isalpha() for ch in bare) < 3 or folded in STOP_WORDS or folded in lexicon.HONORIFICS:
         return False
     if " " in bare:
         return True
@@ -92,86 +84,35 @@ def _is_searchable(term: str, whole: bool) -> bool:
     return True
 
 
-_searchable_short = lru_cache(maxsize=4096)(_is_searchable)  # at most 4,096 terms of 64 characters
-
-
-def _value_terms(value: str) -> tuple[frozenset[str], tuple[tuple[int, int, int], ...]]:
-    """A context value's terms, but its dates' spellings (whole terms, always searched), and its dates."""
-    if _SEPARATED.search(value) is None:  # one word (most values: an ID, a phone, one name): itself, if searched
-        parsed = _as_date(value[:8]) if value[:8].isdigit() else _as_date(value[:10])
-        own = frozenset((value.strip(".,;: "),)) if _searchable(value, True) else frozenset()
-        return own, (parsed,) if parsed else ()
+@lru_cache(maxsize=8192)
+def _value_terms(value: str) -> frozenset[str]:
+    """The terms of one context value (cached: a patient's values recur in every one of its records)."""
     terms: dict[str, bool] = {}  # term -> is the whole value (or a whole component of a PN)
-    dates = []
+
+    def add(term: str, whole: bool) -> None:
+        terms[term] = terms.get(term, False) or whole
+
     for part in value.split("\\"):
         part = part.strip()
         if not part:
             continue
         parsed = _as_date(part[:8]) if part[:8].isdigit() else _as_date(part[:10])
         if parsed:
-            dates.append(parsed)
-        pn = "^" in part  # a PN component (family or given name) stands on its own
-        pieces = [p.strip() for p in _COMPONENTS.split(part) if p.strip()]
-        terms[" ".join(pieces)] = True
+            for spelling in date_spellings(*parsed):
+                add(spelling, True)
+        pieces = [p.strip() for p in re.split(r"[\^=]", part) if p.strip()]
+        add(" ".join(pieces), True)
         if len(pieces) > 1:
-            terms[part] = True
+            add(part, True)
         for piece in pieces:
-            if pn:
-                terms[piece] = True
-            else:
-                terms.setdefault(piece, False)
-            words = [w for w in _WORD_BREAKS.split(piece) if w]
-            if len(words) == 1 and pn:
-                terms[words[0]] = True
-            else:
-                for w in words:
-                    terms.setdefault(w, False)
+            add(piece, "^" in part)  # a PN component (family or given name) stands on its own
+            words = [w for w in re.split(r"[\s,]+", piece) if w]
+            for w in words:
+                add(w, len(words) == 1 and "^" in part)
         if len(pieces) >= 2:
-            terms[f"{pieces[1]} {pieces[0]}"] = True
-            terms[f"{pieces[0]}, {pieces[1]}"] = True
-    return frozenset(t.strip(".,;: ") for t, whole in terms.items() if _searchable(t, whole)), tuple(dates)
-
-
-# A value without these is one word: no DICOM components (\\ ^ =) and no word breaks (white space, commas).
-_SEPARATED = re.compile(r"[\\^=\s,]")
-_COMPONENTS = re.compile(r"[\^=]")
-_WORD_BREAKS = re.compile(r"[\s,]+")
-
-
-# An entry: (-len(term), term, (term, its lowered words when it is ASCII, else None)); entries sort in alternation
-# order (longest first, then by the term), the first two fields deciding; the last is what ``_terms`` returns for
-# the term, one tuple shared by every context holding it.
-_Entry = tuple[int, str, "tuple[str, tuple[str, ...] | None]"]
-VALUE_CACHE = 8192  # context values whose own entries are remembered (a patient's values recur in its records)
-MAX_CACHED_VALUE = 256  # characters: a longer value's entries are found again at each use
-DATE_CACHE = 64  # dates whose spellings' entries are remembered (a record's own dates recur in its texts)
-
-
-@lru_cache(maxsize=DATE_CACHE)
-def _date_entries(date: tuple[int, int, int]) -> tuple[_Entry, ...]:
-    """A date's spellings' entries (kept apart from its values', which would each hold a copy of 23)."""
-    spellings = date_spellings(*date)
-    entries = {t: (-len(t), t, (t, (t,))) for t in spellings[:12]}  # digits and - / . only: lowered, one word
-    for t in spellings[12:]:
-        entries[t] = (-len(t), t, (t, tuple(t.lower().split())))
-    return tuple(entries.values())
-
-
-def _entries(value: str) -> tuple[tuple[_Entry, ...], tuple[tuple[int, int, int], ...]]:
-    own, dates = _value_terms(value)
-    return tuple([_entry(t) for t in own]), dates
-
-
-def _entry(term: str) -> _Entry:
-    if not term.isascii():
-        return -len(term), term, (term, None)
-    lowered = term.lower()
-    if lowered == term:
-        lowered = term  # one string, not two equal ones
-    return -len(term), term, (term, tuple(lowered.split()) if " " in term or not term.isprintable() else (lowered,))
-
-
-_cached_entries = lru_cache(maxsize=VALUE_CACHE)(_entries)  # a few hundred bytes a term
+            add(f"{pieces[1]} {pieces[0]}", True)
+            add(f"{pieces[0]}, {pieces[1]}", True)
+    return frozenset(t.strip(".,;: ") for t, whole in terms.items() if _searchable(t, whole))
 
 
 def _edge(ch: str) -> str:
@@ -237,20 +178,8 @@ def _regex_matches(text: str, term: str) -> Iterator[tuple[int, int]]:
 
 @lru_cache(maxsize=512)
 def _terms(values: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...] | None], ...]:
-    """The context's terms in alternation order, each with its lowered words when it is ASCII (else None): the
-    entries of its values and their dates merged, sorted. A value of at most MAX_CACHED_VALUE characters has its
-    entries cached."""
-    merged: dict[str, _Entry] = {}
-    for value in values:
-        if value.__class__ is not str:
-            value = str(value)
-        own, dates = _cached_entries(value) if len(value) <= MAX_CACHED_VALUE else _entries(value)
-        for entry in own:
-            merged[entry[1]] = entry
-        for date in dates:
-            for entry in _date_entries(date):
-                merged[entry[1]] = entry
-    return tuple([entry[2] for entry in sorted(merged.values())])
+    """The context's terms in alternation order, each with its lowered words when it is ASCII (else None)."""
+    return tuple((t, tuple(t.lower().split()) if t.isascii() else None) for t in context_terms(values))
 
 
 def context_findings(text: str, context: Sequence[str]) -> list[tuple[int, int]]:
