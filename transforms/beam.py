@@ -93,6 +93,24 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+# The collector's young-generation threshold for text-heavy workers (CPython's default: 700) and its older ones.
+YOUNG_COLLECTION_THRESHOLD, OLDER_COLLECTION_THRESHOLDS = 50_000, (20, 100)
+
+
+def collect_less_often() -> None:
+    """Run the cyclic collector after 50,000 net container allocations instead of 700 (once a process).
+
+    Free-text detection allocates and frees millions of small lists and tuples a store, nearly all freed by
+    reference counting; at the default threshold the collector ran every few hundred of them, over objects that
+    were about to be freed anyway, and each of those collections promoted survivors that later full collections
+    walked. Measured on the 5,000-patient sample store (2 workers, interleaved, 3 rounds each): whole command
+    median 15.0 -> 12.8 s wall, 24.1 -> 21.3 s CPU, peak RSS of the largest process within 5 MB. Cycles are still
+    collected, only in larger batches. Called from the FHIR DoFns' ``setup``.
+    """
+    if gc.get_threshold()[0] != YOUNG_COLLECTION_THRESHOLD:
+        gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *OLDER_COLLECTION_THRESHOLDS)
+
+
 class Tally:
     """Counter increments summed in a dict and flushed to Beam metrics once a bundle (a Metrics call per element
     costs about as much as a JSON parse). Use: ``self._tally = Tally()`` in ``setup``, ``add(name)`` per

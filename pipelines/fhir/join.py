@@ -35,6 +35,7 @@ from pipelines.stores.fhir import RawResource, shard_of
 from transforms.beam import (
     ERRORS,
     Tally,
+    collect_less_often,
     error_from_exception,
     error_record,
     failure_counter,
@@ -86,6 +87,7 @@ class DeidentifyFhirResources(beam.DoFn):
     def setup(self) -> None:
         fix_mmap_threshold()
         freeze_startup_heap()
+        collect_less_often()
         self._tally = Tally()
         self._ok_name = success_counter(self._label)
         self._failed_name = failure_counter(self._label)

@@ -20,7 +20,14 @@ from pipelines.fhir.memory import fix_mmap_threshold
 from pipelines.fhir.read import BatchRef, LineBatch, read_batch_lines
 from pipelines.fhir.spill import JoinSpill, SegmentSpill, SpillRef, read_segment
 from pipelines.stores.fhir import RawResource
-from transforms.beam import ERRORS, Tally, error_from_exception, failure_counter, freeze_startup_heap
+from transforms.beam import (
+    ERRORS,
+    Tally,
+    collect_less_often,
+    error_from_exception,
+    failure_counter,
+    freeze_startup_heap,
+)
 from transforms.crypto import Keys
 from transforms.fhir import deidentify_patient, new_id, patient_context, patient_reference, patient_shift_key
 from transforms.fhir.ids import offered_keys, wanted_keys
@@ -180,6 +187,7 @@ class ParseResources(beam.DoFn):
     def setup(self) -> None:
         fix_mmap_threshold()
         freeze_startup_heap()
+        collect_less_often()
         self._tally = Tally()
         self._failed_name = failure_counter(self._label)
         self._filtered_name = f"filtered/{self._label}"
