@@ -10,7 +10,7 @@ import re._parser as _parser
 import pytest
 
 from tests.text.salad import word_salad
-from transforms.text import name_cues, names
+from transforms.text import caseless, name_cues, names
 from transforms.text.openings import opening_lookahead, openings
 
 
@@ -229,3 +229,13 @@ def test_tokens_against_digits_are_dropped_whole() -> None:
     # catches the tagged scan backing off inside a token that a digit touches ("Smit" of "Smith3", "ab" of "ab1c")
     # or starting a new token inside it ("Brien-Lee" of "O'Brien-Lee2")
     assert [w for _, _, w in names.name_tokens("Smith3 ab1c O'Brien-Lee2 x 4Jones. Lee")] == ["x", "Lee"]
+
+
+@pytest.mark.parametrize("pattern, expected", [
+    (r"a[\]|]b|c", [r"a[\]|]b", "c"]),  # an escaped "]" does not close the class: its "|" is a member
+    (r"[]|]x|y", ["[]|]x", "y"]),  # a "]" first in a class is a member
+    (r"[^]|]x|(?:p|q)r", ["[^]|]x", "(?:p|q)r"]),
+])
+def test_alternatives_split_only_at_top_level_bars(pattern, expected):
+    # Catches a class end taken at the first "]" after the "[" (the splitter both openings and by_first_letter use)
+    assert caseless.alternatives(pattern) == expected

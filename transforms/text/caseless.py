@@ -100,7 +100,7 @@ def _scan(pattern: str) -> Iterator[tuple[int, str, int]]:
             k += 2
             continue
         if ch == "[":
-            k = pattern.index("]", k + 2) + 1
+            k = _class_end(pattern, k)
             continue
         if ch == "(":
             depth += 1
@@ -108,6 +108,21 @@ def _scan(pattern: str) -> Iterator[tuple[int, str, int]]:
         if ch == ")":
             depth -= 1
         k += 1
+
+
+def _class_end(pattern: str, k: int) -> int:
+    """The index just past the character class opening at ``pattern[k]`` ("[^]a\\]]": a "]" first in the class,
+    or escaped, is a member)."""
+    k += 2 if pattern[k + 1 : k + 2] == "^" else 1
+    k += pattern[k] == "]"
+    while pattern[k] != "]":
+        k += 2 if pattern[k] == "\\" else 1
+    return k + 1
+
+
+def leading_group_end(alt: str) -> int:
+    """The index of the parenthesis closing the group ``alt`` starts with."""
+    return next(k for k, ch, depth in _scan(alt) if ch == ")" and depth == 1)
 
 
 def alternatives(alts: str) -> list[str]:
@@ -125,7 +140,7 @@ def _spread(alt: str) -> list[str]:
     matches, tried in the same order."""
     if not alt.startswith("(?:"):
         return [alt]
-    end = next(k for k, ch, depth in _scan(alt) if ch == ")" and depth == 1)  # the group's closing parenthesis
+    end = leading_group_end(alt)
     rest = alt[end + 1 :]
     if rest[:1] in ("?", "*", "+", "{"):
         return [alt]  # a group that may repeat or be absent does not spread

@@ -9,42 +9,10 @@ with one of its words), so the pattern's matches are the same.
 
 from __future__ import annotations
 
-from transforms.text.caseless import trie_pattern
+from transforms.text.caseless import alternatives, leading_group_end, trie_pattern
 
 _META = frozenset("\\.^$*+?{}[]|()")
 _OPTIONAL = frozenset("?*{")  # a quantifier that lets the character (or group) before it be absent
-
-
-def _skip(source: str, k: int) -> int:
-    """The index just past the atom at ``source[k]``: an escape, a character class, a group, or one character."""
-    ch = source[k]
-    if ch == "\\":
-        return k + 2
-    if ch == "[":
-        k += 2 if source[k + 1 : k + 2] == "^" else 1
-        k += source[k] == "]"  # a "]" first in a class is a literal
-        while source[k] != "]":
-            k += 2 if source[k] == "\\" else 1
-        return k + 1
-    if ch == "(":
-        k += 1
-        while source[k] != ")":
-            k = _skip(source, k)
-        return k + 1
-    return k + 1
-
-
-def _alternatives(source: str) -> list[str]:
-    """``source`` split at its top-level ``|``."""
-    out = []
-    start = k = 0
-    while k < len(source):
-        if source[k] == "|":
-            out.append(source[start:k])
-            start = k + 1
-        k = _skip(source, k)
-    out.append(source[start:])
-    return out
 
 
 def openings(alternation: str) -> frozenset[str]:
@@ -53,9 +21,9 @@ def openings(alternation: str) -> frozenset[str]:
     gives {"spoke", "met", "name", "brother"}. An alternative that opens with no literal (a class, an escape, an
     optional group) is refused: no look-ahead could then be exact."""
     words: set[str] = set()
-    for alt in _alternatives(alternation):
+    for alt in alternatives(alternation):
         if alt.startswith("(?:"):
-            end = _skip(alt, 0)
+            end = leading_group_end(alt) + 1
             if alt[end : end + 1] in _OPTIONAL:
                 raise ValueError(f"an alternative opens with an optional group: {alt!r}")
             words |= openings(alt[3 : end - 1])
