@@ -26,7 +26,7 @@ import stat
 import sys
 from collections.abc import Sequence
 
-MAX_FILES = 10_000  # more files than this is no small source, whatever their size (and ends a symlink loop)
+MAX_FILES = 10_000  # more files than this is no small source, whatever their size
 IN_PROCESS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 
 

@@ -261,11 +261,11 @@ class DeidentifyWithSideInput(DeidentifyFhirResources):
     The side input is an AsList of the parse step's Patient batches, each the SpillRef of a segment the parse
     step wrote (``ParseResources(patients_by_location=True)``: the runner holds a few values a batch, not every
     Patient's join info, twice) or pickled into one bytes value (a dataset run, whose DICOM links read the
-    batches), which each worker reads and merges once (``first_patients``). A global combine into one dict ran on one worker while the
-    other waited, and Beam's worker cache measures the deep size of every value it keeps: a dict of every
-    Patient's phrases cost more to measure than to use, a list of bytes values costs nothing. The merged dict
-    keeps each Patient's join info pickled, unpickled at each look-up: a tuple of phrase strings takes several
-    times its pickle's bytes, and the table is held by every worker for the whole run."""
+    batches), which each worker reads and merges once (``first_patients``). A global combine into one dict ran
+    on one worker while the other waited, and Beam's worker cache measures the deep size of every value it keeps:
+    a dict of every Patient's phrases cost more to measure than to use, a list of bytes values costs nothing. The
+    merged dict keeps each Patient's join info pickled, unpickled at each look-up: a tuple of phrase strings takes
+    several times its pickle's bytes, and the table is held by every worker for the whole run."""
 
     _blobs: tuple = ()
     _patients: dict = {}

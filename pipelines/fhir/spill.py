@@ -1,5 +1,6 @@
-"""The keyed join's spill: what the join by patient found for each batch's lines, written to temporary files by
-the worker that found it, so only the files' locations pass through the runner's GroupByKey by batch.
+"""Spill files of the FHIR join. The keyed join's: what the join by patient found for each batch's lines,
+written to temporary files by the worker that found it, so only the files' locations pass through the runner's
+GroupByKey by batch.
 
 The join by patient gives, per (batch, Patient), the Patient's date-shift key and context phrases and the
 numbers of the batch's lines that are its resources. Carried as Beam values, that is about one value a
@@ -8,6 +9,11 @@ process, then encoded again for the workers, so its memory and the workers' inpu
 worker gathers them per batch key (``JoinSpill``, up to ``limit`` bytes), writes them as one spill file sorted by
 batch key (one pickled segment a batch), and hands on ``(batch key, SpillRef)`` a segment: a few values a batch
 and a file, whatever the store's size. The step that reads a batch again reads its segments (``read_segment``).
+
+The parse step spills too, so that only locations cross the runner: ``SegmentSpill`` writes the side join's
+Patient join info and the output lines of the Patients it de-identified, a segment a value; with
+``JoinSpill.add_entry`` the keyed join's records (line references, resources, Patient join info) go to a segment
+per bucket of patients (``parse.bucket_of``), read back by ``join.JoinBuckets``.
 
 Spill files live in the write's run folder (``shards.run_folder``) and are named afresh on every attempt, so a
 retried bundle's files are never named downstream; the write's clean-up deletes the folder with everything in

@@ -70,7 +70,8 @@ def test_runs_are_deterministic_across_runs_and_worker_counts(root, key_file):
     first = deidentify(root, "--key-file", str(key_file))
     second = deidentify(root, "--key-file", str(key_file), dest=f"{DATASET}/dicomStores/again")
     parallel = deidentify(root, "--key-file", str(key_file), "--direct_num_workers", "2",
-                          "--direct_running_mode", "multi_processing", "--in-process-below", "0", dest=f"{DATASET}/dicomStores/parallel")
+                          "--direct_running_mode", "multi_processing", "--in-process-below", "0",
+                          dest=f"{DATASET}/dicomStores/parallel")
     for proc in (first, second, parallel):
         assert proc.returncode == 0, proc.stderr
     reference = store_files(root / DEST)

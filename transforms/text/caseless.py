@@ -9,7 +9,6 @@ from collections.abc import Iterator
 _ESCAPE = re.compile(r"\\.")
 
 
-
 def trie_pattern(words: frozenset[str], behind: str = "") -> str:
     """An alternation of ``words`` with common prefixes factored out ("c(?:a(?:fe|sino)|...)"): the same matches as
     the plain alternation (longest first where one word starts another), but the engine tries one branch per letter
